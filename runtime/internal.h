@@ -1,0 +1,193 @@
+/*
+ * internal.h - declarations shared by the library's source files. Not installed.
+ *
+ * Internal functions with external linkage carry the prefix `vxt__` (two underscores); the shared library
+ * exports only the public `vxt_` API (visibility + version script).
+ */
+#ifndef VXT_INTERNAL_H
+#define VXT_INTERNAL_H
+
+#ifndef CL_TARGET_OPENCL_VERSION
+#define CL_TARGET_OPENCL_VERSION 120
+#endif
+#ifndef CL_USE_DEPRECATED_OPENCL_1_2_APIS
+#define CL_USE_DEPRECATED_OPENCL_1_2_APIS
+#endif
+#include <CL/cl.h>
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "voxtile.h"
+
+#if defined(__GNUC__)
+#define VXT_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define VXT_PRINTF(f, a)
+#endif
+
+/* ---- errors (error.c) ------------------------------------------------------------------------------ */
+
+/* Record a failure: formats the message into the calling thread's buffer and, when ctx is not NULL, into
+ * the context's buffer. Returns `status` so that callers can `return vxt__fail(...)`. */
+vxt_status vxt__fail(const vxt_context *ctx, vxt_status status, const char *fmt, ...) VXT_PRINTF(3, 4);
+vxt_status vxt__failv(const vxt_context *ctx, vxt_status status, const char *fmt, va_list ap);
+
+/* Checks used at the top of public functions. */
+#define VXT_CHECK_NULL(ctx, ptr)                                                                              \
+    do {                                                                                                     \
+        if ((ptr) == NULL)                                                                                   \
+            return vxt__fail((ctx), VXT_ERR_NULL, "%s: argument '%s' is NULL", __func__, #ptr);              \
+    } while (0)
+
+/* Validate a caller-filled struct's size: at least `min_size` (the first released layout) and, when larger
+ * than `ours`, the extra bytes must be zero (fields of a newer header left at their defaults). */
+vxt_status vxt__check_struct_size(const vxt_context *ctx, const char *func, const char *type,
+                                  const void *s, size_t given, size_t min_size, size_t ours);
+
+/* Output structs (info structs filled by the library): the caller's struct_size must be at least min_size;
+ * copy_out copies min(given, ours) bytes and stores the copied size in the caller's struct_size. */
+vxt_status vxt__check_out_struct(const vxt_context *ctx, const char *func, const char *type, size_t given,
+                                 size_t min_size);
+void vxt__copy_out_struct(void *dst, const void *src, size_t given, size_t ours);
+
+/* ---- sizes ----------------------------------------------------------------------------------------- */
+
+/* *out = a*b; returns 0 on overflow of size_t. */
+static inline int vxt__mul_size(size_t a, size_t b, size_t *out)
+{
+    return !__builtin_mul_overflow(a, b, out);
+}
+
+static inline int vxt__add_size(size_t a, size_t b, size_t *out)
+{
+    return !__builtin_add_overflow(a, b, out);
+}
+
+/* Bounded string copy that always terminates (dst_size > 0). */
+void vxt__strlcpy(char *dst, const char *src, size_t dst_size);
+
+/* Append formatted text to a bounded buffer (always terminated; truncates). */
+void vxt__strlcatf(char *dst, size_t dst_size, const char *fmt, ...) VXT_PRINTF(3, 4);
+
+/* ---- floating-point environment (fpenv.c) ---------------------------------------------------------- */
+
+/* The CPU path must not depend on the caller's floating-point environment (a library built with
+ * -ffast-math may have switched on flush-to-zero in this thread). Work runs between enter and leave, in
+ * the default environment: round to nearest, no FTZ/DAZ. */
+typedef struct vxt__fpenv {
+    unsigned char saved[64];
+} vxt__fpenv;
+void vxt__fpenv_enter(vxt__fpenv *saved);
+void vxt__fpenv_leave(const vxt__fpenv *saved);
+
+/* ---- CPU thread pool (threadpool.c) ---------------------------------------------------------------- */
+
+typedef struct vxt__pool vxt__pool;
+
+/* Work function: process items [begin, end). `slot` is in [0, threads) and unique among concurrently
+ * running calls of one job (for per-thread scratch). Results must not depend on which slot ran a range. */
+typedef void (*vxt__task_fn)(void *arg, size_t begin, size_t end, int slot);
+
+/* threads >= 1; threads - 1 worker threads are started (the caller works too). */
+vxt_status vxt__pool_create(int threads, vxt__pool **out);
+void vxt__pool_destroy(vxt__pool *pool);
+int vxt__pool_threads(const vxt__pool *pool);
+
+/* Split [0, n) into ranges of `grain` items (the last one shorter) and run fn on each, in parallel. The
+ * ranges are the same whatever the thread count, so per-range partial results combined in range order are
+ * deterministic. Runs in the default floating-point environment. When the pool is busy with another job
+ * (another thread using the same context), the job runs on the calling thread alone. */
+void vxt__pool_for(vxt__pool *pool, size_t n, size_t grain, vxt__task_fn fn, void *arg);
+
+/* Number of CPUs this process may run on. */
+int vxt__available_cpus(void);
+
+/* ---- OpenCL helpers (cl_util.c) -------------------------------------------------------------------- */
+
+const char *vxt__cl_error_name(cl_int err);
+
+/* Enumerate platforms: *platforms is malloc'd (free it), *n may be 0. Returns VXT_OK also when the ICD
+ * loader reports no platform (then *n = 0 and *why describes the loader's answer). */
+vxt_status vxt__cl_platforms(const vxt_context *ctx, cl_platform_id **platforms, cl_uint *n, cl_int *why);
+
+/* Devices of a platform (all types). *devices is malloc'd. */
+vxt_status vxt__cl_devices(const vxt_context *ctx, cl_platform_id platform, cl_device_id **devices,
+                           cl_uint *n);
+
+/* Fill a vxt_device_info (struct_size must already be set). */
+vxt_status vxt__cl_describe_device(const vxt_context *ctx, cl_platform_id platform, cl_device_id device,
+                                   vxt_device_info *info);
+
+/* ---- programs (program.c, program_cache.c) --------------------------------------------------------- */
+
+/* OpenCL programs: each one is the shared arithmetic header plus one or more kernel files. */
+typedef enum vxt__prog {
+    VXT__PROG_PROBE = 0,
+    VXT__PROG_COUNT
+} vxt__prog;
+
+/* The embedded sources of a program, in order, and its name (for messages and cache keys). */
+const char *vxt__prog_name(vxt__prog id);
+size_t vxt__prog_sources(vxt__prog id, const char **sources, size_t max);
+
+/* The built program of `id` for ctx's device (built or loaded on first use, then cached; borrowed). */
+vxt_status vxt__program_get(vxt_context *ctx, vxt__prog id, cl_program *out);
+
+/* A new kernel object for `name` in program `id` (the caller releases it). Kernel objects are created per
+ * use so that concurrent callers never share argument state. */
+vxt_status vxt__kernel_create(vxt_context *ctx, vxt__prog id, const char *name, cl_kernel *out);
+
+/* Build options used for every program on this context's device. */
+const char *vxt__build_options(const vxt_context *ctx);
+
+/* On-disk program binaries. load: *binary = NULL (and VXT_OK) on a miss or an invalid entry (a note is
+ * left in *note). store: atomic (temporary file + rename); failures are reported through *note only. */
+void vxt__disk_cache_load(const char *dir, const char *key, unsigned char **binary, size_t *size, char *note,
+                          size_t note_size);
+void vxt__disk_cache_store(const char *dir, const char *key, const unsigned char *binary, size_t size,
+                           char *note, size_t note_size);
+
+/* 64-bit FNV-1a, for cache keys. */
+uint64_t vxt__fnv1a64(const void *data, size_t n, uint64_t h);
+#define VXT__FNV_INIT 0xcbf29ce484222325ull
+
+/* ---- determinism probe (probe.c) ------------------------------------------------------------------- */
+
+/* Run the probe on ctx's OpenCL device and the CPU path; fills *report. Returns VXT_OK when it could run
+ * (even if values differ: report->passed says), an error when the device failed to run it. */
+vxt_status vxt__probe_run(vxt_context *ctx, vxt_probe_report *report);
+
+/* ---- the context ----------------------------------------------------------------------------------- */
+
+#define VXT__CTX_ERR_SIZE 65536
+
+struct vxt_context {
+    vxt_backend backend; /* OPENCL or CPU */
+    int threads;
+    vxt__pool *pool;
+
+    /* OpenCL (NULL for the CPU backend) */
+    cl_platform_id platform;
+    cl_device_id device;
+    cl_context cl;
+    cl_command_queue queue;
+    int adopted;
+    int div_mode;
+    uint64_t max_alloc;
+    char build_options[256];
+    char device_key[2048]; /* device/driver/platform identity for cache keys */
+
+    char *cache_dir; /* NULL: no disk cache */
+    pthread_mutex_t prog_lock;
+    cl_program programs[VXT__PROG_COUNT];
+
+    vxt_context_info info;
+
+    pthread_mutex_t err_lock;
+    char *err; /* VXT__CTX_ERR_SIZE bytes */
+};
+
+#endif /* VXT_INTERNAL_H */

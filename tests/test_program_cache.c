@@ -1,0 +1,227 @@
+/* test_program_cache.c - the on-disk cache of compiled OpenCL programs: store/load, keys, corruption,
+ * atomic writes; and contexts that load their programs from it. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "vxt_test.h"
+
+static char *make_tmpdir(void)
+{
+    char tmpl[] = "/tmp/vxt-cache-test-XXXXXX";
+    char *d = mkdtemp(tmpl);
+    assert_non_null(d);
+    return strdup(d);
+}
+
+static void remove_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    char path[4096];
+    while ((e = readdir(d)) != NULL) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+/* The single entry file in dir (asserts there is exactly one and no temporary files remain). */
+static void only_entry(const char *dir, char *path, size_t size)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *e;
+    int n = 0;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        assert_null(strstr(e->d_name, ".tmp"));
+        snprintf(path, size, "%s/%s", dir, e->d_name);
+        n++;
+    }
+    closedir(d);
+    assert_int_equal(n, 1);
+}
+
+static void test_store_and_load(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir();
+    char note[256] = "";
+    unsigned char bin[1000];
+    for (int i = 0; i < 1000; i++)
+        bin[i] = (unsigned char)(i * 7);
+    vxt__disk_cache_store(dir, "key-A", bin, sizeof bin, note, sizeof note);
+    assert_string_equal(note, "");
+    unsigned char *got = NULL;
+    size_t size = 0;
+    vxt__disk_cache_load(dir, "key-A", &got, &size, note, sizeof note);
+    assert_non_null(got);
+    assert_int_equal(size, sizeof bin);
+    assert_memory_equal(got, bin, sizeof bin);
+    free(got);
+    /* another key: a miss, silently */
+    vxt__disk_cache_load(dir, "key-B", &got, &size, note, sizeof note);
+    assert_null(got);
+    assert_string_equal(note, "");
+
+    char path[4096];
+    only_entry(dir, path, sizeof path);
+    /* flip one byte of the binary: checksum mismatch, ignored with a note */
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    fseek(f, -10, SEEK_END);
+    fputc(0x55 ^ bin[990], f);
+    fclose(f);
+    vxt__disk_cache_load(dir, "key-A", &got, &size, note, sizeof note);
+    assert_null(got);
+    assert_non_null(strstr(note, "checksum"));
+    /* truncate it */
+    assert_int_equal(truncate(path, 30), 0);
+    note[0] = '\0';
+    vxt__disk_cache_load(dir, "key-A", &got, &size, note, sizeof note);
+    assert_null(got);
+    assert_true(strstr(note, "truncated") || strstr(note, "bad binary length"));
+    /* garbage */
+    f = fopen(path, "wb");
+    fputs("not a cache file at all", f);
+    fclose(f);
+    vxt__disk_cache_load(dir, "key-A", &got, &size, note, sizeof note);
+    assert_null(got);
+    assert_non_null(strstr(note, "bad magic"));
+    /* a store replaces it atomically */
+    note[0] = '\0';
+    vxt__disk_cache_store(dir, "key-A", bin, sizeof bin, note, sizeof note);
+    vxt__disk_cache_load(dir, "key-A", &got, &size, note, sizeof note);
+    assert_non_null(got);
+    free(got);
+    only_entry(dir, path, sizeof path);
+    remove_dir(dir);
+    free(dir);
+}
+
+static void test_store_into_missing_dir(void **state)
+{
+    (void)state;
+    char note[256] = "";
+    unsigned char bin[4] = {1, 2, 3, 4};
+    vxt__disk_cache_store("/nonexistent-dir-for-vxt", "k", bin, 4, note, sizeof note);
+    assert_non_null(strstr(note, "cannot create"));
+}
+
+static void test_fnv(void **state)
+{
+    (void)state;
+    /* published FNV-1a 64 test vectors */
+    assert_true(vxt__fnv1a64("", 0, VXT__FNV_INIT) == 0xcbf29ce484222325ull);
+    assert_true(vxt__fnv1a64("a", 1, VXT__FNV_INIT) == 0xaf63dc4c8601ec8cull);
+    assert_true(vxt__fnv1a64("foobar", 6, VXT__FNV_INIT) == 0x85944171f73967e8ull);
+}
+
+static void test_context_uses_disk_cache(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir();
+    vxt_context_options o;
+    vxt_context_options_init(&o);
+    o.backend = VXT_BACKEND_OPENCL;
+    o.program_cache_dir = dir;
+    vxt_context *ctx = NULL;
+    vxt_context_info info = {.struct_size = sizeof info};
+
+    assert_ok(vxt_context_create(&o, &ctx)); /* builds the probe program and stores it */
+    assert_ok(vxt_context_get_info(ctx, &info));
+    assert_int_equal(info.programs_built, 1);
+    assert_int_equal(info.programs_from_disk, 0);
+    assert_string_equal(info.cache_note, "");
+    vxt_context_destroy(ctx);
+    char path[4096];
+    only_entry(dir, path, sizeof path);
+
+    assert_ok(vxt_context_create(&o, &ctx)); /* loads it */
+    assert_ok(vxt_context_get_info(ctx, &info));
+    assert_int_equal(info.programs_built, 0);
+    assert_int_equal(info.programs_from_disk, 1);
+    assert_true(info.probe.passed); /* the cached binary gives the same bits */
+    vxt_context_destroy(ctx);
+
+    /* a corrupted entry is ignored, rebuilt and rewritten */
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    fseek(f, 40, SEEK_SET);
+    fputs("garbage", f);
+    fclose(f);
+    assert_ok(vxt_context_create(&o, &ctx));
+    assert_ok(vxt_context_get_info(ctx, &info));
+    assert_int_equal(info.programs_built, 1);
+    assert_int_equal(info.programs_from_disk, 0);
+    assert_non_null(strstr(info.cache_note, "ignored cache entry"));
+    vxt_context_destroy(ctx);
+    assert_ok(vxt_context_create(&o, &ctx));
+    assert_ok(vxt_context_get_info(ctx, &info));
+    assert_int_equal(info.programs_from_disk, 1);
+    vxt_context_destroy(ctx);
+
+    /* different build options (another device or division mode) give another key: a second entry */
+    assert_ok(vxt_context_create(&o, &ctx));
+    pthread_mutex_lock(&ctx->prog_lock);
+    clReleaseProgram(ctx->programs[VXT__PROG_PROBE]);
+    ctx->programs[VXT__PROG_PROBE] = NULL;
+    snprintf(ctx->build_options, sizeof ctx->build_options, "-cl-std=CL1.2 -DVXT_DIV_MODE=1");
+    pthread_mutex_unlock(&ctx->prog_lock);
+    cl_program prog = NULL;
+    assert_ok(vxt__program_get(ctx, VXT__PROG_PROBE, &prog));
+    assert_non_null(prog);
+    vxt_context_destroy(ctx);
+    int entries = 0;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        entries += e->d_name[0] != '.';
+    closedir(d);
+    assert_int_equal(entries, 2);
+
+    remove_dir(dir);
+    free(dir);
+}
+
+static void test_build_failure_reports_log(void **state)
+{
+    (void)state;
+    vxt_context *ctx = vxt_test_context(VXT_BACKEND_OPENCL, 0);
+    pthread_mutex_lock(&ctx->prog_lock);
+    clReleaseProgram(ctx->programs[VXT__PROG_PROBE]);
+    ctx->programs[VXT__PROG_PROBE] = NULL;
+    /* defining the include guard hides the shared header: the kernels call undeclared functions */
+    snprintf(ctx->build_options, sizeof ctx->build_options, "-cl-std=CL1.2 -DVXT_DIV_MODE=0 -DVXT_ARITH_H=1");
+    pthread_mutex_unlock(&ctx->prog_lock);
+    cl_program prog = NULL;
+    assert_status_msg(vxt__program_get(ctx, VXT__PROG_PROBE, &prog), VXT_ERR_BUILD, "build log");
+    assert_non_null(strstr(vxt_context_last_error(ctx), "vxt_mul_add"));
+    vxt_context_destroy(ctx);
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest cpu[] = {
+        cmocka_unit_test(test_store_and_load),
+        cmocka_unit_test(test_store_into_missing_dir),
+        cmocka_unit_test(test_fnv),
+    };
+    const struct CMUnitTest opencl[] = {
+        cmocka_unit_test(test_context_uses_disk_cache),
+        cmocka_unit_test(test_build_failure_reports_log),
+    };
+    const vxt_test_group groups[] = {VXT_GROUP("cpu", cpu, 0), VXT_GROUP("opencl", opencl, 1)};
+    return vxt_test_main(argc, argv, groups, 2);
+}

@@ -1,0 +1,93 @@
+/* vxt_test.c - the test harness shared by all test executables. */
+#include "vxt_test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+uint32_t vxt_rng_u32(vxt_rng *r)
+{
+    r->s ^= r->s >> 12;
+    r->s ^= r->s << 25;
+    r->s ^= r->s >> 27;
+    return (uint32_t)((r->s * 0x2545F4914F6CDD1Dull) >> 32);
+}
+
+float vxt_rng_uniform(vxt_rng *r, float lo, float hi)
+{
+    double u = (double)vxt_rng_u32(r) / 4294967296.0;
+    return (float)(lo + (hi - lo) * u);
+}
+
+void vxt_poison(void *p, size_t bytes)
+{
+    unsigned char *c = (unsigned char *)p;
+    static const unsigned char pat[4] = {0xA5, 0x5A, 0xBF, 0xFF}; /* 0xFFBF5AA5: a NaN with a payload */
+    for (size_t i = 0; i < bytes; i++)
+        c[i] = pat[i % 4];
+}
+
+size_t vxt_count_bit_diffs(const float *a, const float *b, size_t n, const char *what)
+{
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (memcmp(&a[i], &b[i], sizeof(float)) != 0) {
+            if (bad < 5) {
+                uint32_t ua, ub;
+                memcpy(&ua, &a[i], 4);
+                memcpy(&ub, &b[i], 4);
+                print_message("%s: element %zu differs: %.9g (0x%08x) vs %.9g (0x%08x)\n", what, i, (double)a[i], ua,
+                              (double)b[i], ub);
+            }
+            bad++;
+        }
+    }
+    return bad;
+}
+
+vxt_context *vxt_test_context(vxt_backend backend, int threads)
+{
+    vxt_context_options o;
+    vxt_context_options_init(&o);
+    o.backend = backend;
+    o.cpu_threads = threads;
+    vxt_context *ctx = NULL;
+    vxt_status st = vxt_context_create(&o, &ctx);
+    if (st != VXT_OK)
+        fail_msg("vxt_context_create(%s) failed: %s: %s", vxt_backend_name(backend), vxt_status_name(st),
+                 vxt_last_error());
+    return ctx;
+}
+
+static int opencl_present(void)
+{
+    size_t n = 0;
+    return vxt_opencl_device_count(&n) == VXT_OK && n > 0;
+}
+
+int vxt_test_main(int argc, char **argv, const vxt_test_group *groups, size_t ngroups)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s <group>   groups:", argv[0]);
+        for (size_t i = 0; i < ngroups; i++)
+            fprintf(stderr, " %s", groups[i].name);
+        fprintf(stderr, "\n");
+        return 2;
+    }
+    for (size_t i = 0; i < ngroups; i++) {
+        if (strcmp(argv[1], groups[i].name) != 0)
+            continue;
+        if (groups[i].needs_opencl && !opencl_present()) {
+            const char *req = getenv("VXT_REQUIRE_OPENCL");
+            if (req && strcmp(req, "1") == 0) {
+                fprintf(stderr, "FAIL: VXT_REQUIRE_OPENCL=1 but no OpenCL platform/device is present\n");
+                return 1;
+            }
+            printf("SKIPPED: no OpenCL platform on this machine\n");
+            return VXT_TEST_SKIP;
+        }
+        return _cmocka_run_group_tests(groups[i].name, groups[i].tests, groups[i].count, NULL, NULL);
+    }
+    fprintf(stderr, "unknown group '%s'\n", argv[1]);
+    return 2;
+}

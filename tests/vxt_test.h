@@ -1,0 +1,66 @@
+/* vxt_test.h - shared helpers for the cmocka test executables.
+ *
+ * Every test executable has two groups, run as separate CTest entries: `<name>.cpu` (no OpenCL needed) and
+ * `<name>.opencl`. The OpenCL group exits 77 (reported by CTest as skipped) when the machine has no OpenCL
+ * platform, unless VXT_REQUIRE_OPENCL=1 (set by CI), in which case it fails. */
+#ifndef VXT_TEST_H
+#define VXT_TEST_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+/* cmocka.h needs the above */
+#include <cmocka.h>
+
+#include "voxtile.h"
+
+#define VXT_TEST_SKIP 77
+
+/* Run the group named by argv[1] ("cpu", "opencl" or another name listed in groups). */
+typedef struct vxt_test_group {
+    const char *name;
+    const struct CMUnitTest *tests;
+    size_t count;
+    int needs_opencl;
+} vxt_test_group;
+
+int vxt_test_main(int argc, char **argv, const vxt_test_group *groups, size_t ngroups);
+
+#define VXT_GROUP(name, tests, needs_opencl) {name, tests, sizeof(tests) / sizeof((tests)[0]), needs_opencl}
+
+/* Create a context on `backend` (asserts success). */
+vxt_context *vxt_test_context(vxt_backend backend, int threads);
+
+/* Assert that `call` returns `expected` and that the thread's error message contains `needle`. */
+#define assert_status_msg(call, expected, needle)                                                            \
+    do {                                                                                                     \
+        vxt_status st_ = (call);                                                                             \
+        if (st_ != (expected))                                                                               \
+            fail_msg("%s returned %s (%s), expected %s", #call, vxt_status_name(st_), vxt_last_error(),      \
+                     vxt_status_name(expected));                                                             \
+        if ((needle) != NULL && strstr(vxt_last_error(), (needle)) == NULL)                                  \
+            fail_msg("%s: message '%s' does not mention '%s'", #call, vxt_last_error(), (const char *)(needle)); \
+    } while (0)
+
+#define assert_ok(call)                                                                                      \
+    do {                                                                                                     \
+        vxt_status st_ = (call);                                                                             \
+        if (st_ != VXT_OK)                                                                                   \
+            fail_msg("%s returned %s: %s", #call, vxt_status_name(st_), vxt_last_error());                  \
+    } while (0)
+
+/* Deterministic random numbers for test inputs. */
+typedef struct vxt_rng {
+    uint64_t s;
+} vxt_rng;
+uint32_t vxt_rng_u32(vxt_rng *r);
+float vxt_rng_uniform(vxt_rng *r, float lo, float hi);
+
+/* Fill with a poison bit pattern (a signalling-NaN-like value no computation produces). */
+void vxt_poison(void *p, size_t bytes);
+
+/* Number of elements whose bits differ; reports the first few through print_message. */
+size_t vxt_count_bit_diffs(const float *a, const float *b, size_t n, const char *what);
+
+#endif

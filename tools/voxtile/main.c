@@ -1,0 +1,106 @@
+/* main.c - `voxtile <command> ...`: dispatch to the subcommands. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+void cli_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "voxtile %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int cli_fail_status(const char *cmd, const char *what, vxt_status st)
+{
+    const char *msg = vxt_last_error();
+    cli_error(cmd, "%s: %s", what, msg[0] ? msg : vxt_status_string(st));
+    switch (st) {
+    case VXT_ERR_NO_PLATFORM:
+    case VXT_ERR_NO_DEVICE:
+    case VXT_ERR_PROBE_MISMATCH:
+    case VXT_ERR_BUILD:
+        return VXT_EXIT_NO_BACKEND;
+    case VXT_ERR_FORMAT:
+    case VXT_ERR_TRUNCATED:
+        return VXT_EXIT_INPUT;
+    case VXT_ERR_CANCELLED:
+        return VXT_EXIT_CANCELLED;
+    case VXT_ERR_PREDICTOR:
+        return VXT_EXIT_PLUGIN;
+    default:
+        return VXT_EXIT_FAILURE;
+    }
+}
+
+int cli_parse_int(const char *s, long lo, long hi, long *out)
+{
+    if (!s || !*s)
+        return 0;
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || v < lo || v > hi)
+        return 0;
+    *out = v;
+    return 1;
+}
+
+int cli_parse_double(const char *s, double *out)
+{
+    if (!s || !*s)
+        return 0;
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *end || !isfinite(v))
+        return 0;
+    *out = v;
+    return 1;
+}
+
+typedef struct command {
+    const char *name;
+    cli_command_fn fn;
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"info", cmd_info, "version, backends, OpenCL devices and their determinism probe"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: voxtile <command> [options]   (voxtile <command> --help for its options)\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\nvoxtile %s\n", vxt_version_string());
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return VXT_EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return VXT_EXIT_OK;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("voxtile %s\n", vxt_version_string());
+        return VXT_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "voxtile: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return VXT_EXIT_USAGE;
+}
