@@ -72,6 +72,12 @@ void vxt__strlcpy(char *dst, const char *src, size_t dst_size);
 /* Append formatted text to a bounded buffer (always terminated; truncates). */
 void vxt__strlcatf(char *dst, size_t dst_size, const char *fmt, ...) VXT_PRINTF(3, 4);
 
+/* ---- volumes (volume.c) ----------------------------------------------------------------------------- */
+
+/* Validate a volume view argument (`what` names it in messages) and compute its byte size. */
+vxt_status vxt__volume_check(const vxt_context *ctx, const char *func, const char *what, const vxt_volume *v,
+                             size_t *bytes);
+
 /* ---- floating-point environment (fpenv.c) ---------------------------------------------------------- */
 
 /* The CPU path must not depend on the caller's floating-point environment (a library built with
@@ -120,6 +126,29 @@ vxt_status vxt__cl_devices(const vxt_context *ctx, cl_platform_id platform, cl_d
 /* Fill a vxt_device_info (struct_size must already be set). */
 vxt_status vxt__cl_describe_device(const vxt_context *ctx, cl_platform_id platform, cl_device_id device,
                                    vxt_device_info *info);
+
+/* ---- OpenCL execution (cl_exec.c) ---------------------------------------------------------------- */
+
+/* CL error -> status (VXT_ERR_OUT_OF_MEMORY for allocation failures, else VXT_ERR_OPENCL) with a message
+ * "<what>: CL_ERROR_NAME (code) on '<device>'". VXT_OK for CL_SUCCESS. */
+vxt_status vxt__cl_check(const vxt_context *ctx, cl_int err, const char *what);
+
+/* clCreateBuffer, refusing sizes above CL_DEVICE_MAX_MEM_ALLOC_SIZE with VXT_ERR_UNSUPPORTED. */
+vxt_status vxt__cl_buffer(const vxt_context *ctx, cl_mem_flags flags, size_t bytes, void *host, const char *what,
+                          cl_mem *out);
+
+/* Blocking transfers. */
+vxt_status vxt__cl_write(const vxt_context *ctx, cl_mem m, size_t offset, size_t bytes, const void *src,
+                         const char *what);
+vxt_status vxt__cl_read(const vxt_context *ctx, cl_mem m, size_t offset, size_t bytes, void *dst, const char *what);
+
+/* Enqueue `k` over items[0..dims) work-items (dimension 0 fastest), local size 64 x 1 x 1, global rounded
+ * up: kernels must bound-check. Nothing is enqueued when any items[d] is 0. */
+vxt_status vxt__cl_launch(const vxt_context *ctx, cl_kernel k, cl_uint dims, const size_t *items, const char *name);
+vxt_status vxt__cl_finish(const vxt_context *ctx, const char *what);
+
+/* Set kernel argument i to the value v (an lvalue); evaluates to the cl_int result. */
+#define VXT_CL_ARG(k, i, v) clSetKernelArg((k), (cl_uint)(i), sizeof(v), &(v))
 
 /* ---- programs (program.c, program_cache.c) --------------------------------------------------------- */
 

@@ -269,6 +269,65 @@ VXT_API vxt_status vxt_opencl_device_count(size_t *count);
 /** Describe device number `global_index` (0 .. count-1). VXT_ERR_INVALID_ARGUMENT when out of range. */
 VXT_API vxt_status vxt_opencl_device_info(size_t global_index, vxt_device_info *info);
 
+/* ===================================================================================================== */
+/* Element types and volume views                                                                         */
+/* ===================================================================================================== */
+
+/** Element types of volumes. Values are stable. */
+typedef enum vxt_dtype {
+    VXT_DTYPE_INVALID = 0,
+    VXT_DTYPE_U8 = 1,
+    VXT_DTYPE_I8 = 2,
+    VXT_DTYPE_U16 = 3,
+    VXT_DTYPE_I16 = 4,
+    VXT_DTYPE_U32 = 5,
+    VXT_DTYPE_I32 = 6,
+    VXT_DTYPE_U64 = 7,
+    VXT_DTYPE_I64 = 8,
+    VXT_DTYPE_F16 = 9, /**< IEEE binary16, stored as uint16_t bits */
+    VXT_DTYPE_F32 = 10,
+    VXT_DTYPE_F64 = 11
+} vxt_dtype;
+
+/** Bytes per element of `dtype`; 0 for an unknown value. */
+VXT_API size_t vxt_dtype_size(vxt_dtype dtype);
+
+/** NumPy's name of `dtype` ("uint8", "int16", "float32", ...); "invalid" for an unknown value. */
+VXT_API const char *vxt_dtype_name(vxt_dtype dtype);
+
+/** Parse a NumPy dtype name ("uint8", "int16", "float32", "float16", ...; case-insensitive).
+ *  VXT_ERR_INVALID_ARGUMENT for anything else. */
+VXT_API vxt_status vxt_dtype_parse(const char *name, vxt_dtype *out);
+
+/**
+ * A view of a contiguous volume in caller memory (voxtile never frees it). Layout is C order with the last
+ * axis fastest: channel c, voxel (z, y, x) is element ((c*nz + z)*ny + y)*nx + x. Per-axis quantities
+ * throughout the API (shape, spacing, ROI, overlap) are listed in this order: slowest axis first. A 2D image
+ * is a volume with shape[0] = 1. For NIfTI images shape = (dim[3], dim[2], dim[1]), i.e. (k, j, i).
+ */
+typedef struct vxt_volume {
+    void *data;
+    vxt_dtype dtype;
+    int64_t channels; /**< >= 1 */
+    int64_t shape[3]; /**< nz, ny, nx; each >= 1 */
+} vxt_volume;
+
+/** Check a view (non-NULL data, known dtype, positive sizes) and compute its size in bytes without
+ *  overflow. VXT_ERR_NULL, VXT_ERR_INVALID_ARGUMENT (names the field and value) or VXT_ERR_OVERFLOW. */
+VXT_API vxt_status vxt_volume_bytes(const vxt_volume *volume, size_t *bytes);
+
+/* ===================================================================================================== */
+/* Tiling and stitching                                                                                   */
+/* ===================================================================================================== */
+
+/* ===================================================================================================== */
+/* Preprocessing: intensity transforms, statistics, resampling, patches                                   */
+/* ===================================================================================================== */
+
+/* ===================================================================================================== */
+/* NIfTI I/O and geometry                                                                                 */
+/* ===================================================================================================== */
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,83 @@
+/* volume.c - element types and volume views. */
+#include <string.h>
+#include <strings.h>
+
+#include "internal.h"
+
+static const struct {
+    vxt_dtype dtype;
+    const char *name;
+    size_t size;
+} dtypes[] = {
+    {VXT_DTYPE_U8, "uint8", 1},   {VXT_DTYPE_I8, "int8", 1},       {VXT_DTYPE_U16, "uint16", 2},
+    {VXT_DTYPE_I16, "int16", 2},  {VXT_DTYPE_U32, "uint32", 4},    {VXT_DTYPE_I32, "int32", 4},
+    {VXT_DTYPE_U64, "uint64", 8}, {VXT_DTYPE_I64, "int64", 8},     {VXT_DTYPE_F16, "float16", 2},
+    {VXT_DTYPE_F32, "float32", 4}, {VXT_DTYPE_F64, "float64", 8},
+};
+
+size_t vxt_dtype_size(vxt_dtype dtype)
+{
+    for (size_t i = 0; i < sizeof dtypes / sizeof dtypes[0]; i++)
+        if (dtypes[i].dtype == dtype)
+            return dtypes[i].size;
+    return 0;
+}
+
+const char *vxt_dtype_name(vxt_dtype dtype)
+{
+    for (size_t i = 0; i < sizeof dtypes / sizeof dtypes[0]; i++)
+        if (dtypes[i].dtype == dtype)
+            return dtypes[i].name;
+    return "invalid";
+}
+
+vxt_status vxt_dtype_parse(const char *name, vxt_dtype *out)
+{
+    VXT_CHECK_NULL(NULL, name);
+    VXT_CHECK_NULL(NULL, out);
+    for (size_t i = 0; i < sizeof dtypes / sizeof dtypes[0]; i++) {
+        if (strcasecmp(name, dtypes[i].name) == 0) {
+            *out = dtypes[i].dtype;
+            return VXT_OK;
+        }
+    }
+    return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "unknown dtype '%s' (expected a NumPy name such as uint8, "
+                     "int16, float32)", name);
+}
+
+vxt_status vxt__volume_check(const vxt_context *ctx, const char *func, const char *what, const vxt_volume *v,
+                             size_t *bytes)
+{
+    if (v == NULL)
+        return vxt__fail(ctx, VXT_ERR_NULL, "%s: %s is NULL", func, what);
+    if (v->data == NULL)
+        return vxt__fail(ctx, VXT_ERR_NULL, "%s: %s.data is NULL", func, what);
+    size_t es = vxt_dtype_size(v->dtype);
+    if (es == 0)
+        return vxt__fail(ctx, VXT_ERR_INVALID_ARGUMENT, "%s: %s.dtype %d is not a known type", func, what,
+                         (int)v->dtype);
+    if (v->channels < 1)
+        return vxt__fail(ctx, VXT_ERR_INVALID_ARGUMENT, "%s: %s.channels is %lld (must be >= 1)", func, what,
+                         (long long)v->channels);
+    static const char *axis[3] = {"z", "y", "x"};
+    for (int a = 0; a < 3; a++)
+        if (v->shape[a] < 1)
+            return vxt__fail(ctx, VXT_ERR_INVALID_ARGUMENT, "%s: %s.shape[%d] (%s) is %lld (must be >= 1)", func,
+                             what, a, axis[a], (long long)v->shape[a]);
+    size_t n = es;
+    if (!vxt__mul_size(n, (size_t)v->channels, &n) || !vxt__mul_size(n, (size_t)v->shape[0], &n) ||
+        !vxt__mul_size(n, (size_t)v->shape[1], &n) || !vxt__mul_size(n, (size_t)v->shape[2], &n) ||
+        n > (size_t)INT64_MAX)
+        return vxt__fail(ctx, VXT_ERR_OVERFLOW, "%s: %s of %lld x %lld x %lld x %lld %s elements overflows size_t",
+                         func, what, (long long)v->channels, (long long)v->shape[0], (long long)v->shape[1],
+                         (long long)v->shape[2], vxt_dtype_name(v->dtype));
+    if (bytes)
+        *bytes = n;
+    return VXT_OK;
+}
+
+vxt_status vxt_volume_bytes(const vxt_volume *volume, size_t *bytes)
+{
+    VXT_CHECK_NULL(NULL, bytes);
+    return vxt__volume_check(NULL, __func__, "volume", volume, bytes);
+}
