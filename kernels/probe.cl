@@ -38,7 +38,7 @@ __kernel void vxt_probe_accumulate(__global const float *tiles, __global const f
     for (int k = 0; k < 3; k++) {
         int o = v - starts[k];
         if (o >= 0 && o < t) {
-            acc = vxt_accumulate(acc, tiles[k * t + o], w[o]);
+            acc = vxt_weighted_add(acc, tiles[k * t + o], w[o]);
             cnt = vxt_ftz(cnt + w[o]);
         }
     }

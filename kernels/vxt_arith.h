@@ -285,7 +285,7 @@ VXT_INLINE float vxt_sample_trilinear_f32(const VXT_GLOBAL float *v, vxt_i64 nz,
 /* ---- weighted accumulation ------------------------------------------------------------------------- */
 
 /* One step of Gaussian-weighted stitching: acc += p * w (product rounded to float, then the sum). */
-VXT_INLINE float vxt_accumulate(float acc, float p, float w)
+VXT_INLINE float vxt_weighted_add(float acc, float p, float w)
 {
     float pw = vxt_ftz(vxt_ftz(p) * w);
     return vxt_ftz(acc + pw);

@@ -78,6 +78,17 @@ void vxt__strlcatf(char *dst, size_t dst_size, const char *fmt, ...) VXT_PRINTF(
 vxt_status vxt__volume_check(const vxt_context *ctx, const char *func, const char *what, const vxt_volume *v,
                              size_t *bytes);
 
+/* ---- tiling (plan.c, importance.c) --------------------------------------------------------------- */
+
+/* Tile `index` (< tile_count, unchecked). */
+void vxt__plan_tile(const vxt_plan *plan, uint64_t index, vxt_tile *tile);
+const vxt_plan_info *vxt__plan_info(const vxt_plan *plan);
+
+/* The importance table of `kind` for `roi` into out (roi product floats); `user` for VXT_IMPORTANCE_USER
+ * (checked: finite, normal, > 0). */
+vxt_status vxt__importance_table(const vxt_context *ctx, vxt_importance kind, const int64_t roi[3],
+                                 const double sigma_scale[3], const float *user, float *out);
+
 /* ---- floating-point environment (fpenv.c) ---------------------------------------------------------- */
 
 /* The CPU path must not depend on the caller's floating-point environment (a library built with

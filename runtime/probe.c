@@ -216,7 +216,7 @@ static vxt_status probe_accumulate(probe_state *ps, rng *r)
         for (int k = 0; k < 3; k++) {
             int o = v - starts[k];
             if (o >= 0 && o < TILE) {
-                acc = vxt_accumulate(acc, tiles[k * TILE + o], w[o]);
+                acc = vxt_weighted_add(acc, tiles[k * TILE + o], w[o]);
                 cnt = vxt_ftz(cnt + w[o]);
             }
         }

@@ -4,5 +4,5 @@
 float vxt_arith_c99_check(float x);
 float vxt_arith_c99_check(float x)
 {
-    return vxt_exp(x) + vxt_round_half(x) + vxt_accumulate(x, x, 0.5f) + vxt_div(x, 3.0f);
+    return vxt_exp(x) + vxt_round_half(x) + vxt_weighted_add(x, x, 0.5f) + vxt_div(x, 3.0f);
 }

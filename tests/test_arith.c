@@ -99,7 +99,7 @@ static void test_ftz(void **state)
     assert_true(isinf(vxt_ftz(INFINITY)));
     assert_true(isnan(vxt_ftz(NAN)));
     /* accumulation of a subnormal product flushes it */
-    assert_true(vxt_accumulate(0.0f, 1e-30f, 1e-10f) == 0.0f);
+    assert_true(vxt_weighted_add(0.0f, 1e-30f, 1e-10f) == 0.0f);
     assert_true(vxt_mul_add(1e-20f, 1e-20f, 0.0f) == 0.0f);
 }
 

@@ -1,6 +1,7 @@
 /* vxt_test.c - the test harness shared by all test executables. */
 #include "vxt_test.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,4 +91,51 @@ int vxt_test_main(int argc, char **argv, const vxt_test_group *groups, size_t ng
     }
     fprintf(stderr, "unknown group '%s'\n", argv[1]);
     return 2;
+}
+
+void *vxt_test_read_file(const char *path, size_t *size)
+{
+    char full[4096];
+    if (path[0] == '/')
+        snprintf(full, sizeof full, "%s", path);
+    else
+        snprintf(full, sizeof full, "%s/%s", VXT_TEST_DATA_DIR, path);
+    FILE *f = fopen(full, "rb");
+    if (!f)
+        fail_msg("cannot open test data %s", full);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    assert_non_null(buf);
+    if (fread(buf, 1, (size_t)n, f) != (size_t)n)
+        fail_msg("short read of %s", full);
+    fclose(f);
+    buf[n] = '\0';
+    if (size)
+        *size = (size_t)n;
+    return buf;
+}
+
+struct cJSON *vxt_test_load_json(const char *relpath)
+{
+    char *text = vxt_test_read_file(relpath, NULL);
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    if (!j)
+        fail_msg("%s is not valid JSON", relpath);
+    return j;
+}
+
+int vxt_test_json_i64s(const struct cJSON *array, int64_t *out, int max)
+{
+    assert_true(cJSON_IsArray(array));
+    int n = cJSON_GetArraySize(array);
+    assert_true(n <= max);
+    for (int i = 0; i < n; i++) {
+        const cJSON *v = cJSON_GetArrayItem(array, i);
+        assert_true(cJSON_IsNumber(v));
+        out[i] = (int64_t)v->valuedouble;
+    }
+    return n;
 }

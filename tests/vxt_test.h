@@ -63,4 +63,15 @@ void vxt_poison(void *p, size_t bytes);
 /* Number of elements whose bits differ; reports the first few through print_message. */
 size_t vxt_count_bit_diffs(const float *a, const float *b, size_t n, const char *what);
 
+/* Read a whole file (relative paths are under VXT_TEST_DATA_DIR); asserts success; free() the result.
+ * A NUL is appended (not counted in *size). */
+void *vxt_test_read_file(const char *path, size_t *size);
+
+/* Parse a JSON file under VXT_TEST_DATA_DIR (asserts success); cJSON_Delete() the result. */
+struct cJSON;
+struct cJSON *vxt_test_load_json(const char *relpath);
+
+/* Integers of a JSON array (asserts it is one with at most max items); returns the count. */
+int vxt_test_json_i64s(const struct cJSON *array, int64_t *out, int max);
+
 #endif

@@ -320,6 +320,282 @@ VXT_API vxt_status vxt_volume_bytes(const vxt_volume *volume, size_t *bytes);
 /* Tiling and stitching                                                                                   */
 /* ===================================================================================================== */
 
+/* ---- tile plans ------------------------------------------------------------------------------------ */
+
+/** How tile start positions are chosen along each axis (docs/STITCHING.md gives the formulas). Every policy
+ *  covers every voxel; tiles are visited with axis 0 (z) outermost and the last axis fastest. */
+typedef enum vxt_grid {
+    /** MONAI sliding_window_inference: interval (int)(roi*(1-overlap)) (at least 1; roi when roi == size),
+     *  starts d*interval, the last one moved to size-roi (never duplicated). */
+    VXT_GRID_MONAI = 0,
+    /** nnU-Net v2: n = ceil((size-roi)/(roi*step)) + 1 tiles, starts round_half_even(i*(size-roi)/(n-1)). */
+    VXT_GRID_NNUNET = 1,
+    /** TorchIO GridSampler: overlap in voxels, step roi-overlap, a last tile flush with the end. */
+    VXT_GRID_VOXELS = 2
+} vxt_grid;
+
+/** What fills a tile where the volume is smaller than the ROI (the volume is padded by d = roi - size on
+ *  that axis: d/2 low, d - d/2 high, and the result is cropped back). */
+typedef enum vxt_pad {
+    VXT_PAD_CONSTANT = 0,  /**< pad_value */
+    VXT_PAD_REPLICATE = 1, /**< nearest edge voxel */
+    VXT_PAD_REFLECT = 2,   /**< mirror without repeating the edge (torch "reflect"), repeated as needed */
+    VXT_PAD_DISABLED = 3   /**< a ROI larger than the volume is an error */
+} vxt_pad;
+
+/** Options of vxt_plan_create(). Initialise with vxt_plan_options_init(). Per-axis arrays: z, y, x. */
+typedef struct vxt_plan_options {
+    size_t struct_size;
+    int64_t shape[3];          /**< volume size (required, each >= 1; 2D image: shape[0] = 1) */
+    int64_t roi[3];            /**< tile size (required, each >= 1; 2D: roi[0] = 1) */
+    vxt_grid grid;             /**< default VXT_GRID_MONAI */
+    double overlap[3];         /**< VXT_GRID_MONAI: fraction in [0, 1); default 0.25 */
+    double step[3];            /**< VXT_GRID_NNUNET: step as a fraction of the ROI, in (0, 1]; default 0.5 */
+    int64_t overlap_voxels[3]; /**< VXT_GRID_VOXELS: overlap in voxels, in [0, roi); default 0 */
+    vxt_pad pad;               /**< default VXT_PAD_CONSTANT */
+    float pad_value;           /**< default 0 */
+} vxt_plan_options;
+
+/** Fill *opts with the defaults above (shape and roi zero: they must be set). */
+VXT_API void vxt_plan_options_init(vxt_plan_options *opts);
+
+/** A tile plan: which tiles cover a volume, in which order. Immutable once created; may be shared by threads
+ *  and by several sessions. Needs no context: planning is pure host arithmetic (64-bit). */
+typedef struct vxt_plan vxt_plan;
+
+/** Plan the tiles for opts. Errors: VXT_ERR_NULL, VXT_ERR_STRUCT_SIZE, VXT_ERR_INVALID_ARGUMENT (shape or ROI
+ *  < 1, overlap outside [0, 1) or NaN, step outside (0, 1], overlap_voxels outside [0, roi), ROI larger than
+ *  the volume with VXT_PAD_DISABLED, unknown grid or pad), VXT_ERR_OVERFLOW (the tile count or the padded
+ *  volume does not fit 64 bits), VXT_ERR_OUT_OF_MEMORY. */
+VXT_API vxt_status vxt_plan_create(const vxt_plan_options *opts, vxt_plan **out);
+
+/** Release a plan. NULL is ignored. A plan must outlive the sessions that use it. */
+VXT_API void vxt_plan_destroy(vxt_plan *plan);
+
+/** Summary of a plan. Set struct_size = sizeof(vxt_plan_info). */
+typedef struct vxt_plan_info {
+    size_t struct_size;
+    int64_t shape[3];        /**< the volume */
+    int64_t roi[3];
+    int64_t padded_shape[3]; /**< max(shape, roi) per axis: the grid tiles are placed on */
+    int64_t pad_lo[3];       /**< padding before the volume on each axis (padded = volume + pad_lo) */
+    int64_t pad_hi[3];
+    int64_t tiles_per_axis[3];
+    uint64_t tile_count;     /**< product of tiles_per_axis */
+    vxt_grid grid;
+    vxt_pad pad;
+    float pad_value;
+} vxt_plan_info;
+
+VXT_API vxt_status vxt_plan_get_info(const vxt_plan *plan, vxt_plan_info *info);
+
+/** One tile: its box in padded coordinates is [start, start + roi) per axis. */
+typedef struct vxt_tile {
+    uint64_t index;     /**< position in plan order */
+    int64_t start[3];   /**< in padded coordinates; subtract pad_lo for volume coordinates (may be < 0) */
+    int64_t grid_index[3]; /**< index of the start along each axis */
+} vxt_tile;
+
+/** Tile number `index` (0 .. tile_count-1) in plan order. VXT_ERR_INVALID_ARGUMENT when out of range. */
+VXT_API vxt_status vxt_plan_get_tile(const vxt_plan *plan, uint64_t index, vxt_tile *tile);
+
+/** The sorted start positions (padded coordinates) along `axis` (0..2); *starts stays owned by the plan. */
+VXT_API vxt_status vxt_plan_axis_starts(const vxt_plan *plan, int axis, const int64_t **starts, int64_t *count);
+
+/* ---- importance maps ------------------------------------------------------------------------------- */
+
+/** Per-voxel weights of a tile's prediction (docs/STITCHING.md). Tables are computed once on the host in
+ *  double and rounded; both backends read the same table. */
+typedef enum vxt_importance {
+    VXT_IMPORTANCE_CONSTANT = 0,       /**< all ones (MONAI "constant") */
+    /** MONAI "gaussian": w_a(i) = exp(x^2 / (-2 sigma_a^2)), x = i - (roi_a-1)/2, sigma_a = sigma_scale_a *
+     *  roi_a, each factor rounded to float32; W = (w_0*w_1)*w_2 in float32; W = max(W, 1e-3). */
+    VXT_IMPORTANCE_GAUSSIAN = 1,
+    /** nnU-Net v2 compute_gaussian: scipy Gaussian kernels (sigma = roi/8, truncate 4) centred at roi/2,
+     *  product in double, scaled to a peak of 10, rounded to float32 then float16, zeros replaced by the
+     *  smallest non-zero value. */
+    VXT_IMPORTANCE_GAUSSIAN_NNUNET = 2,
+    VXT_IMPORTANCE_HANN = 3,           /**< TorchIO "hann": sin^2(pi n/(roi+1)), n = 1..roi, product */
+    VXT_IMPORTANCE_USER = 4            /**< vxt_stitch_options.user_map (roi-shaped, all > 0 and finite) */
+} vxt_importance;
+
+/** Compute the importance map of `importance` for a ROI into `out` (roi[0]*roi[1]*roi[2] floats, z-major).
+ *  sigma_scale (3 values, NULL = 0.125 each) is used by VXT_IMPORTANCE_GAUSSIAN only. VXT_IMPORTANCE_USER is
+ *  not accepted here. The engine uses exactly these values. */
+VXT_API vxt_status vxt_importance_map(vxt_importance importance, const int64_t roi[3], const double *sigma_scale,
+                                      float *out);
+
+/* ---- stitching ------------------------------------------------------------------------------------- */
+
+/** The arithmetic of accumulation and normalization. */
+typedef enum vxt_accumulate {
+    /** MONAI's: out += p*w and the weight sum in float32, in plan order, then out / sum (product in the tile's
+     *  dtype, as MONAI multiplies the predictor's tensor in place). */
+    VXT_ACCUMULATE_FLOAT32 = 0,
+    /** nnU-Net's: L = f16(L + f16(p*g)), N = f16(N + g), result f16(L / N), where f16() rounds to float16 and
+     *  each operation is done in float32 first (as torch does). Mirroring and ensembling also round to float16
+     *  when tiles are float16. */
+    VXT_ACCUMULATE_FLOAT16 = 1,
+    /** Products and sums in double, one rounding at the end: an identity predictor gives the input back
+     *  exactly with any weights that are constant per voxel. Needs fp64 on an OpenCL device. */
+    VXT_ACCUMULATE_FLOAT64 = 2
+} vxt_accumulate;
+
+/** Applied to the normalized (and ensemble-averaged) values before they are written. */
+typedef enum vxt_activation {
+    VXT_ACTIVATION_NONE = 0,    /**< logits as stitched */
+    VXT_ACTIVATION_SOFTMAX = 1, /**< over channels: exp(v - max) / sum, with the shared vxt_exp */
+    VXT_ACTIVATION_SIGMOID = 2  /**< per channel */
+} vxt_activation;
+
+/** A group of tiles handed to the model: `count` tiles of the plan starting at `first_tile`, all for the same
+ *  ensemble member and the same mirroring. The predictor fills `output` (host form) or `output_cl`
+ *  (device form) and returns 0, or returns non-zero to stop the run (VXT_ERR_PREDICTOR, with that value in
+ *  the message). */
+typedef struct vxt_batch {
+    uint64_t id;            /**< sequence number of this batch (0, 1, ...) */
+    uint64_t first_tile;    /**< plan index of the first tile */
+    int count;              /**< tiles in the batch (<= batch_size; fewer at the end) */
+    int member;             /**< ensemble member, 0 .. members-1 */
+    unsigned flip;          /**< mirroring applied to the inputs: bit a set = spatial axis a (0 = z) flipped.
+                                 The predictor answers for the flipped input; voxtile flips the output back. */
+    int64_t in_channels;    /**< channels of the input volume */
+    int64_t out_channels;   /**< channels the predictor must produce */
+    int64_t roi[3];
+    vxt_dtype output_dtype; /**< VXT_DTYPE_F32 or VXT_DTYPE_F16 (stitch options' tile_dtype) */
+    /** Host form: count x in_channels x roi float32, C order. NULL in the device form. */
+    const float *input;
+    /** Host form: count x out_channels x roi elements of output_dtype, to be filled. NULL in the device form. */
+    void *output;
+    /** Device form (OpenCL contexts, with VXT_STITCH_DEVICE_PREDICTOR): the same arrays as buffers on the
+     *  context's device. Enqueue work on the context's queue (vxt_context_cl_handles) or finish it before
+     *  returning. NULL in the host form. */
+    struct _cl_mem *input_cl;
+    struct _cl_mem *output_cl;
+} vxt_batch;
+
+/** A model: fill batch->output (or output_cl) for batch->input. `user` is the pointer given with it. */
+typedef int (*vxt_predict_fn)(void *user, const vxt_batch *batch);
+
+/** Progress: called after each accumulated batch with tiles done and total (tiles x members x mirrorings
+ *  count as one tile each); return non-zero to cancel (VXT_ERR_CANCELLED). */
+typedef int (*vxt_progress_fn)(void *user, uint64_t done, uint64_t total);
+
+/** A finished slab of the output, handed to an output sink: voxels z0 <= z < z1 of the (unpadded) volume,
+ *  final values; pointers are valid only during the call. */
+typedef struct vxt_slab {
+    int64_t z0, z1;
+    int64_t channels;      /**< of `values` */
+    int64_t shape[3];      /**< of the whole output volume */
+    const float *values;   /**< channels x (z1-z0) x ny x nx, or NULL when not requested */
+    const void *labels;    /**< (z1-z0) x ny x nx of label_dtype, or NULL when not requested */
+    vxt_dtype label_dtype;
+} vxt_slab;
+
+/** Output sink: receives slabs in increasing z as soon as no remaining tile touches them. Return non-zero
+ *  to stop the run (VXT_ERR_IO). If the run fails later, slabs already delivered are not valid results. */
+typedef int (*vxt_sink_fn)(void *user, const vxt_slab *slab);
+
+/** Flags of vxt_stitch_options. */
+#define VXT_STITCH_DEVICE_PREDICTOR 0x1u /**< the predictor uses input_cl/output_cl (OpenCL contexts only) */
+#define VXT_STITCH_CHECK_FINITE_OFF 0x2u /**< skip the NaN/Inf check of predictor outputs */
+
+/** Options of a stitching run or session. Initialise with vxt_stitch_options_init(). */
+typedef struct vxt_stitch_options {
+    size_t struct_size;
+    int64_t out_channels;       /**< channels the model produces (required, >= 1) */
+    vxt_dtype tile_dtype;       /**< predictor output type: VXT_DTYPE_F32 (default) or VXT_DTYPE_F16 */
+    vxt_importance importance;  /**< default VXT_IMPORTANCE_GAUSSIAN */
+    double sigma_scale[3];      /**< VXT_IMPORTANCE_GAUSSIAN; default 0.125 each */
+    const float *user_map;      /**< VXT_IMPORTANCE_USER: roi-shaped weights, all finite and > 0 */
+    vxt_accumulate accumulate;  /**< default VXT_ACCUMULATE_FLOAT32 */
+    int batch_size;             /**< tiles per predictor call, >= 1; default 1 */
+    unsigned mirror_axes;       /**< test-time mirroring: bit a = axis a may be flipped; 0 (default) = none.
+                                     Every non-empty subset of these axes is predicted, in nnU-Net's order
+                                     ((0),(1),(2),(0,1),(0,2),(1,2),(0,1,2) restricted to the set), and the
+                                     identity plus these are averaged. */
+    int members;                /**< ensemble members averaged in member order; default 1 */
+    vxt_activation activation;  /**< default VXT_ACTIVATION_NONE */
+    vxt_dtype label_dtype;      /**< labels: VXT_DTYPE_U8 (default) or VXT_DTYPE_U16 */
+    vxt_progress_fn progress;   /**< optional */
+    void *progress_user;
+    int max_outstanding;        /**< sessions: batches handed out and not yet submitted; default 4 */
+    unsigned flags;             /**< VXT_STITCH_* */
+} vxt_stitch_options;
+
+VXT_API void vxt_stitch_options_init(vxt_stitch_options *opts);
+
+/** Where the result goes. Either volumes (written only when the whole run succeeded; untouched otherwise) or
+ *  a sink (slab by slab while the run goes on, so peak memory grows with the ROI depth, not the volume). */
+typedef struct vxt_stitch_output {
+    size_t struct_size;
+    /** Float32 results, out_channels x shape (after activation): NULL if not wanted. */
+    vxt_volume *values;
+    /** Labels: argmax over channels of the activated values (ties to the lowest index), 1 x shape of
+     *  label_dtype: NULL if not wanted. */
+    vxt_volume *labels;
+    /** Instead of values/labels volumes: a sink; with want_values/want_labels saying what its slabs carry. */
+    vxt_sink_fn sink;
+    void *sink_user;
+    int want_values;
+    int want_labels;
+} vxt_stitch_output;
+
+VXT_API void vxt_stitch_output_init(vxt_stitch_output *out);
+
+/**
+ * Run the whole sliding window: cut tiles of `input` (float32, in_channels x shape of the plan) per `plan`,
+ * hand them to `predict` in batches, accumulate the outputs with the importance map in plan order, normalize,
+ * average mirrorings and members, apply the activation, and write `output`. OpenCL and CPU backends give
+ * identical bits. Tile extraction and accumulation of neighbouring batches overlap with the predictor.
+ * Errors: argument errors (NULL, struct sizes, out_channels < 1, unsupported tile dtype, batch_size < 1,
+ * members < 1, mirror axes beyond the volume's, input or output shapes that do not match the plan, a user map
+ * with a value <= 0 or not finite), VXT_ERR_PREDICTOR, VXT_ERR_NONFINITE (NaN/Inf in a predictor's output:
+ * the message names the tile, member, mirroring, channel and voxel), VXT_ERR_CANCELLED, VXT_ERR_IO (sink),
+ * VXT_ERR_UNSUPPORTED (float64 accumulation on a device without fp64; buffers beyond the device's limits),
+ * VXT_ERR_OUT_OF_MEMORY, VXT_ERR_OPENCL.
+ */
+VXT_API vxt_status vxt_stitch(vxt_context *ctx, const vxt_plan *plan, const vxt_stitch_options *opts,
+                              const vxt_volume *input, vxt_predict_fn predict, void *predict_user,
+                              const vxt_stitch_output *output);
+
+/* ---- pull/push sessions ---------------------------------------------------------------------------- */
+
+/** A stitching session for servers with their own (asynchronous) inference engines: ask for batches of tile
+ *  inputs, submit their outputs in any order, finish. Outputs are accumulated in plan order whatever the
+ *  submission order, so the result equals vxt_stitch()'s bit for bit. A session is used by one thread at a
+ *  time. */
+typedef struct vxt_session vxt_session;
+
+/** Start a session (arguments as vxt_stitch(); `input` and `output` must stay valid until it is destroyed). */
+VXT_API vxt_status vxt_session_create(vxt_context *ctx, const vxt_plan *plan, const vxt_stitch_options *opts,
+                                      const vxt_volume *input, const vxt_stitch_output *output,
+                                      vxt_session **out);
+
+/** Hand out the next batch: fills *batch (input valid until the batch is submitted; `output` is NULL: the
+ *  caller submits its own buffer). Sets *done = 1 (and leaves *batch empty) when every batch has been handed
+ *  out. VXT_ERR_STATE when max_outstanding batches are already out, or after an error. */
+VXT_API vxt_status vxt_session_next_batch(vxt_session *session, vxt_batch *batch, int *done);
+
+/** Submit the output of batch `id`: count x out_channels x roi of tile_dtype, read before the call returns.
+ *  In the device form pass NULL: the output is in the batch's output_cl. Batches may arrive in any order;
+ *  each is accumulated as soon as every earlier batch has been. VXT_ERR_STATE for an unknown or already
+ *  submitted id; VXT_ERR_NONFINITE as in vxt_stitch(). After any error the session only accepts destroy. */
+VXT_API vxt_status vxt_session_submit(vxt_session *session, uint64_t id, const void *outputs);
+
+/** After every batch has been submitted: normalize and write the output. VXT_ERR_STATE if batches are
+ *  missing. */
+VXT_API vxt_status vxt_session_finish(vxt_session *session);
+
+/** Progress of a session: batches handed out, accumulated, and total. */
+VXT_API vxt_status vxt_session_progress(const vxt_session *session, uint64_t *handed_out, uint64_t *accumulated,
+                                        uint64_t *total);
+
+/** Release a session (at any point; an unfinished session's output is left untouched, its sink sees nothing
+ *  more). NULL is ignored. */
+VXT_API void vxt_session_destroy(vxt_session *session);
+
+
 /* ===================================================================================================== */
 /* Preprocessing: intensity transforms, statistics, resampling, patches                                   */
 /* ===================================================================================================== */
