@@ -28,7 +28,7 @@ typedef int vxt_i32;
 typedef long vxt_i64;
 typedef ulong vxt_u64;
 typedef ushort vxt_u16;
-#if defined(VXT_DIV_MODE) && VXT_DIV_MODE == 1
+#if (defined(VXT_DIV_MODE) && VXT_DIV_MODE == 1) || defined(VXT_FP64)
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
 #endif
 #else /* host C */

@@ -133,6 +133,8 @@ static vxt_status open_device(vxt_context *ctx, cl_platform_id platform, cl_devi
                        di.name);
         goto fail;
     }
+    if (di.fp64) /* float64 accumulation kernels are compiled only where fp64 exists */
+        vxt__strlcatf(ctx->build_options, sizeof ctx->build_options, " -DVXT_FP64=1");
     ctx->info.div_mode = ctx->div_mode;
 
     cl_int err = CL_SUCCESS;

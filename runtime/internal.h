@@ -166,6 +166,7 @@ vxt_status vxt__cl_finish(const vxt_context *ctx, const char *what);
 /* OpenCL programs: each one is the shared arithmetic header plus one or more kernel files. */
 typedef enum vxt__prog {
     VXT__PROG_PROBE = 0,
+    VXT__PROG_STITCH,
     VXT__PROG_COUNT
 } vxt__prog;
 

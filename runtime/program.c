@@ -14,6 +14,7 @@ typedef struct prog_def {
 
 static const prog_def vxt__progs[VXT__PROG_COUNT] = {
     [VXT__PROG_PROBE] = {"probe", {vxt__src_vxt_arith_h, vxt__src_probe_cl, NULL}},
+    [VXT__PROG_STITCH] = {"stitch", {vxt__src_vxt_arith_h, vxt__src_vxt_stitch_h, vxt__src_stitch_cl, NULL}},
 };
 
 const char *vxt__prog_name(vxt__prog id)

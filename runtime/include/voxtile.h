@@ -463,6 +463,7 @@ typedef struct vxt_batch {
     int64_t out_channels;   /**< channels the predictor must produce */
     int64_t roi[3];
     vxt_dtype output_dtype; /**< VXT_DTYPE_F32 or VXT_DTYPE_F16 (stitch options' tile_dtype) */
+    const vxt_tile *tiles;  /**< the `count` tiles (boxes in padded coordinates), valid as long as `input` */
     /** Host form: count x in_channels x roi float32, C order. NULL in the device form. */
     const float *input;
     /** Host form: count x out_channels x roi elements of output_dtype, to be filled. NULL in the device form. */

@@ -1,0 +1,170 @@
+/* stitch.cl - sliding-window stitching on the device: mirroring, weighted accumulation of one tile into the
+ * accumulator ring, normalization by the gathered weight sum, ensembles, activation and argmax. Tiles are
+ * extracted on the host (runtime/stitch_extract.c). Prepended at build time: vxt_arith.h, vxt_stitch.h.
+ *
+ * The weight sum of a voxel is gathered from the importance table over the tiles covering it, in plan order
+ * (the order MONAI's count map is built in), so no weight-sum volume is stored.
+ *
+ * Layouts: a call's output holds `count` items of C x R0 x R1 x R2 (C order). The accumulator of one member
+ * is C x D x P1 x P2 floats (D = ring depth along z, P = padded extents); padded z maps to slot z % D. */
+
+#define SRC_F32 0
+#define SRC_F16 1
+#define SRC_MIRROR 2
+
+static inline float load_src(__global const void *src, int kind, long i, float nflips, int f16_tile)
+{
+    if (kind == SRC_F16)
+        return vxt_tile_f16(((__global const ushort *)src)[i]);
+    if (kind == SRC_MIRROR)
+        return vxt_mirror_mean(((__global const float *)src)[i], nflips, f16_tile);
+    return vxt_tile_f32(((__global const float *)src)[i]);
+}
+
+/* Mirroring: mirror[i] (= or +=) the call output at the flipped position, for one item. */
+__kernel void vxt_k_stitch_mirror(__global float *mirror, __global const void *src, int kind, long item_offset,
+                                long R0, long R1, long R2, uint flip, int first, int f16_tile,
+                                __global uint *bad, int bad_index)
+{
+    long x = get_global_id(0), y = get_global_id(1), cz = get_global_id(2);
+    if (x >= R2 || y >= R1)
+        return;
+    long z = cz % R0;
+    long zf = (flip & 1u) ? R0 - 1 - z : z, yf = (flip & 2u) ? R1 - 1 - y : y, xf = (flip & 4u) ? R2 - 1 - x : x;
+    long c = cz / R0;
+    long i = ((c * R0 + z) * R1 + y) * R2 + x;
+    long j = ((c * R0 + zf) * R1 + yf) * R2 + xf;
+    float p = load_src(src, kind, item_offset + j, 1.0f, f16_tile);
+    if (!vxt_isfinite(p))
+        atomic_min(bad + bad_index, (uint)j);
+    mirror[item_offset + i] = first ? p : vxt_mirror_add(mirror[item_offset + i], p, f16_tile);
+}
+
+/* One tile (item) of a call accumulated into the member's ring: acc += p * w. */
+__kernel void vxt_k_stitch_accumulate(__global float *acc, __global const void *src, int kind, long item_offset,
+                                    float nflips, __global const float *w, long R0, long R1, long R2, long zs,
+                                    long ys, long xs, long D, long P1, long P2, int mode, int f16_tile,
+                                    __global uint *bad, int bad_index)
+{
+    long x = get_global_id(0), y = get_global_id(1), cz = get_global_id(2);
+    if (x >= R2 || y >= R1)
+        return;
+    long z = cz % R0, c = cz / R0;
+    long i = ((c * R0 + z) * R1 + y) * R2 + x;
+    float p = load_src(src, kind, item_offset + i, nflips, f16_tile);
+    if (kind != SRC_MIRROR && !vxt_isfinite(p))
+        atomic_min(bad + bad_index, (uint)i);
+    long a = ((c * D + (zs + z) % D) * P1 + ys + y) * P2 + xs + x;
+    acc[a] = vxt_stitch_add(acc[a], vxt_stitch_product(p, w[(z * R1 + y) * R2 + x], f16_tile), mode);
+}
+
+/* Normalize member m of a slab of output voxels [z0, z0 + nz) (volume coordinates) into out (C x nz x S1 x
+ * S2): first member writes, later members add, the last one divides by the member count. */
+__kernel void vxt_k_stitch_normalize(__global const float *acc, __global float *out, __global const float *w,
+                                   __global const long *starts0, __global const long *starts1,
+                                   __global const long *starts2, __global const int *cover_first,
+                                   __global const int *cover_count, long R0, long R1, long R2, long P0, long P1,
+                                   long P2, long D, long S1, long S2, long z0, long nz, long lo0, long lo1,
+                                   long lo2, int C, int member, int members, int mode)
+{
+    long x = get_global_id(0), y = get_global_id(1), z = get_global_id(2);
+    if (x >= S2 || y >= S1 || z >= nz)
+        return;
+    long pz = z0 + z + lo0, py = y + lo1, px = x + lo2;
+    float sum = 0.0f;
+    int fz = cover_first[pz], nz_ = cover_count[pz];
+    int fy = cover_first[P0 + py], ny_ = cover_count[P0 + py];
+    int fx = cover_first[P0 + P1 + px], nx_ = cover_count[P0 + P1 + px];
+    for (int iz = fz; iz < fz + nz_; iz++) {
+        long oz = (pz - starts0[iz]) * R1;
+        for (int iy = fy; iy < fy + ny_; iy++) {
+            long oy = (oz + py - starts1[iy]) * R2;
+            for (int ix = fx; ix < fx + nx_; ix++)
+                sum = vxt_stitch_add(sum, w[oy + px - starts2[ix]], mode);
+        }
+    }
+    long plane = nz * S1 * S2, o = (z * S1 + y) * S2 + x;
+    long slot = ((pz % D) * P1 + py) * P2 + px, cstride = D * P1 * P2;
+    for (int c = 0; c < C; c++) {
+        float v = vxt_stitch_normalize(acc[c * cstride + slot], sum, mode);
+        if (member > 0)
+            v = vxt_ensemble_add(out[c * plane + o], v, mode);
+        if (member == members - 1 && members > 1)
+            v = vxt_ensemble_mean(v, (float)members, mode);
+        out[c * plane + o] = v;
+    }
+}
+
+#ifdef VXT_FP64
+__kernel void vxt_k_stitch_accumulate_f64(__global double *acc, __global const void *src, int kind, long item_offset,
+                                        float nflips, __global const float *w, long R0, long R1, long R2, long zs,
+                                        long ys, long xs, long D, long P1, long P2, int f16_tile, __global uint *bad,
+                                        int bad_index)
+{
+    long x = get_global_id(0), y = get_global_id(1), cz = get_global_id(2);
+    if (x >= R2 || y >= R1)
+        return;
+    long z = cz % R0, c = cz / R0;
+    long i = ((c * R0 + z) * R1 + y) * R2 + x;
+    float p = load_src(src, kind, item_offset + i, nflips, f16_tile);
+    if (kind != SRC_MIRROR && !vxt_isfinite(p))
+        atomic_min(bad + bad_index, (uint)i);
+    long a = ((c * D + (zs + z) % D) * P1 + ys + y) * P2 + xs + x;
+    acc[a] = vxt_stitch_add_f64(acc[a], p, w[(z * R1 + y) * R2 + x]);
+}
+
+__kernel void vxt_k_stitch_normalize_f64(__global const double *acc, __global float *out, __global const float *w,
+                                       __global const long *starts0, __global const long *starts1,
+                                       __global const long *starts2, __global const int *cover_first,
+                                       __global const int *cover_count, long R0, long R1, long R2, long P0,
+                                       long P1, long P2, long D, long S1, long S2, long z0, long nz, long lo0,
+                                       long lo1, long lo2, int C, int member, int members)
+{
+    long x = get_global_id(0), y = get_global_id(1), z = get_global_id(2);
+    if (x >= S2 || y >= S1 || z >= nz)
+        return;
+    long pz = z0 + z + lo0, py = y + lo1, px = x + lo2;
+    double sum = 0.0;
+    int fz = cover_first[pz], nz_ = cover_count[pz];
+    int fy = cover_first[P0 + py], ny_ = cover_count[P0 + py];
+    int fx = cover_first[P0 + P1 + px], nx_ = cover_count[P0 + P1 + px];
+    for (int iz = fz; iz < fz + nz_; iz++) {
+        long oz = (pz - starts0[iz]) * R1;
+        for (int iy = fy; iy < fy + ny_; iy++) {
+            long oy = (oz + py - starts1[iy]) * R2;
+            for (int ix = fx; ix < fx + nx_; ix++)
+                sum = sum + (double)w[oy + px - starts2[ix]];
+        }
+    }
+    long plane = nz * S1 * S2, o = (z * S1 + y) * S2 + x;
+    long slot = ((pz % D) * P1 + py) * P2 + px, cstride = D * P1 * P2;
+    for (int c = 0; c < C; c++) {
+        float v = vxt_stitch_normalize_f64(acc[c * cstride + slot], sum);
+        if (member > 0)
+            v = vxt_ensemble_add(out[c * plane + o], v, VXT_ACC_F32);
+        if (member == members - 1 && members > 1)
+            v = vxt_ensemble_mean(v, (float)members, VXT_ACC_F32);
+        out[c * plane + o] = v;
+    }
+}
+#endif
+
+/* Activation over channels and labels (argmax, ties to the lowest channel) for a slab of n voxels. */
+__kernel void vxt_k_stitch_activate(__global float *out, long n, int C, int activation, __global void *labels,
+                                  int want_labels, int label_u16)
+{
+    long i = get_global_id(0);
+    if (i >= n)
+        return;
+    if (activation == 1)
+        vxt_softmax_strided(out + i, n, C);
+    else if (activation == 2)
+        vxt_sigmoid_strided(out + i, n, C);
+    if (want_labels) {
+        int l = vxt_argmax_strided(out + i, n, C);
+        if (label_u16)
+            ((__global ushort *)labels)[i] = (ushort)l;
+        else
+            ((__global uchar *)labels)[i] = (uchar)l;
+    }
+}

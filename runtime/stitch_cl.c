@@ -1,0 +1,430 @@
+/* stitch_cl.c - the stitching engine on an OpenCL device. The device holds the accumulator ring (one buffer
+ * per ensemble member), the importance table, the covering-tile tables, and per-slot output buffers; the host
+ * uploads each call's outputs and enqueues mirroring and accumulation kernels on the in-order queue (so
+ * accumulation follows plan order), and reads back finished slabs. NaN/Inf checks run in the kernels; their
+ * results are read back asynchronously and looked at before a slot is reused or a slab leaves. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "stitch_internal.h"
+#include "vxt_arith.h"
+#include "vxt_stitch.h"
+
+typedef struct cl_state {
+    cl_kernel k_mirror, k_acc, k_norm, k_act;
+    cl_mem *acc;      /* M buffers */
+    cl_mem *out;      /* nslots: call outputs */
+    cl_mem *in;       /* nslots: call inputs (device predictor form), else NULL */
+    cl_mem mirror, weights, starts[3], cover_first, cover_count;
+    cl_mem bad;       /* nslots x B uints */
+    cl_mem slab_vals, slab_labels;
+    int64_t slab_z;   /* slices per finalization chunk */
+    uint32_t *bad_host;
+    cl_event *bad_evt;
+    vxt__call *slot_call;
+    int *slot_busy;
+    size_t out_bytes;
+} cl_state;
+
+static cl_state *st_of(vxt__stitch *s)
+{
+    return (cl_state *)s->backend;
+}
+
+static vxt_status make_kernel(vxt__stitch *s, const char *name, cl_kernel *k)
+{
+    return vxt__kernel_create(s->ctx, VXT__PROG_STITCH, name, k);
+}
+
+static vxt_status cl_init(vxt__stitch *s)
+{
+    vxt_context *ctx = s->ctx;
+    cl_state *c = calloc(1, sizeof *c);
+    if (!c)
+        return vxt__fail(ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory");
+    s->backend = c;
+    if (s->tile_out_elems >= 0xffffffffu)
+        return vxt__fail(ctx, VXT_ERR_UNSUPPORTED, "vxt_stitch: a tile of %zu output values is too large for the "
+                         "device path (limit 2^32)", s->tile_out_elems);
+    c->acc = calloc((size_t)s->M, sizeof(cl_mem));
+    c->out = calloc((size_t)s->nslots, sizeof(cl_mem));
+    c->in = calloc((size_t)s->nslots, sizeof(cl_mem));
+    c->bad_host = malloc((size_t)s->nslots * (size_t)s->B * sizeof(uint32_t));
+    c->bad_evt = calloc((size_t)s->nslots, sizeof(cl_event));
+    c->slot_call = calloc((size_t)s->nslots, sizeof(vxt__call));
+    c->slot_busy = calloc((size_t)s->nslots, sizeof(int));
+    if (!c->acc || !c->out || !c->in || !c->bad_host || !c->bad_evt || !c->slot_call || !c->slot_busy)
+        return vxt__fail(ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory");
+
+    vxt_status st;
+    int f64 = s->mode == VXT_ACC_F64;
+    if ((st = make_kernel(s, "vxt_k_stitch_mirror", &c->k_mirror)) != VXT_OK ||
+        (st = make_kernel(s, f64 ? "vxt_k_stitch_accumulate_f64" : "vxt_k_stitch_accumulate", &c->k_acc)) != VXT_OK ||
+        (st = make_kernel(s, f64 ? "vxt_k_stitch_normalize_f64" : "vxt_k_stitch_normalize", &c->k_norm)) != VXT_OK ||
+        (st = make_kernel(s, "vxt_k_stitch_activate", &c->k_act)) != VXT_OK)
+        return st;
+
+    size_t es = f64 ? sizeof(double) : sizeof(float);
+    size_t acc_bytes = (size_t)s->C * (size_t)s->D * (size_t)s->P[1] * (size_t)s->P[2] * es;
+    for (int m = 0; m < s->M; m++) {
+        if ((st = vxt__cl_buffer(ctx, CL_MEM_READ_WRITE, acc_bytes, NULL, "stitch accumulator", &c->acc[m])) != VXT_OK)
+            return st;
+        if ((st = vxt__cl_check(ctx, clEnqueueFillBuffer(ctx->queue, c->acc[m], (const float[]){0.0f}, sizeof(float), 0,
+                                                         acc_bytes, 0, NULL, NULL),
+                                "clearing the accumulator")) != VXT_OK)
+            return st;
+    }
+    c->out_bytes = (size_t)s->B * s->tile_out_elems * s->tile_es;
+    int device_form = (s->opt.flags & VXT_STITCH_DEVICE_PREDICTOR) != 0;
+    for (int i = 0; i < s->nslots; i++) {
+        if ((st = vxt__cl_buffer(ctx, CL_MEM_READ_WRITE, c->out_bytes, NULL, "tile outputs", &c->out[i])) != VXT_OK)
+            return st;
+        if (device_form &&
+            (st = vxt__cl_buffer(ctx, CL_MEM_READ_WRITE, (size_t)s->B * s->tile_in_elems * sizeof(float), NULL,
+                                 "tile inputs", &c->in[i])) != VXT_OK)
+            return st;
+    }
+    if (s->F > 1 &&
+        (st = vxt__cl_buffer(ctx, CL_MEM_READ_WRITE, (size_t)s->B * s->tile_out_elems * sizeof(float), NULL,
+                             "mirroring sums", &c->mirror)) != VXT_OK)
+        return st;
+    if ((st = vxt__cl_buffer(ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, s->roi_vox * sizeof(float), s->weights,
+                             "importance map", &c->weights)) != VXT_OK)
+        return st;
+    for (int a = 0; a < 3; a++)
+        if ((st = vxt__cl_buffer(ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, (size_t)s->nstarts[a] * sizeof(cl_long),
+                                 (void *)(uintptr_t)s->starts[a], "tile starts", &c->starts[a])) != VXT_OK)
+            return st;
+    size_t ncov = (size_t)(s->P[0] + s->P[1] + s->P[2]) * sizeof(int);
+    if ((st = vxt__cl_buffer(ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, ncov, s->cover_first, "cover table",
+                             &c->cover_first)) != VXT_OK ||
+        (st = vxt__cl_buffer(ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, ncov, s->cover_count, "cover table",
+                             &c->cover_count)) != VXT_OK)
+        return st;
+    if ((st = vxt__cl_buffer(ctx, CL_MEM_READ_WRITE, (size_t)s->nslots * (size_t)s->B * sizeof(cl_uint), NULL,
+                             "NaN flags", &c->bad)) != VXT_OK)
+        return st;
+
+    /* finalization chunks: at most 64 MiB of values (and never above the allocation limit) */
+    size_t slice = (size_t)s->C * (size_t)s->S[1] * (size_t)s->S[2] * sizeof(float);
+    size_t cap = (size_t)64 << 20;
+    if (ctx->max_alloc && cap > ctx->max_alloc)
+        cap = (size_t)ctx->max_alloc;
+    c->slab_z = (int64_t)(cap / slice);
+    if (c->slab_z < 1)
+        c->slab_z = 1;
+    if (c->slab_z > s->S[0])
+        c->slab_z = s->S[0];
+    if ((st = vxt__cl_buffer(ctx, CL_MEM_READ_WRITE, slice * (size_t)c->slab_z, NULL, "output slab", &c->slab_vals)) !=
+            VXT_OK ||
+        (st = vxt__cl_buffer(ctx, CL_MEM_READ_WRITE,
+                             (size_t)c->slab_z * (size_t)s->S[1] * (size_t)s->S[2] * sizeof(cl_ushort), NULL,
+                             "output labels", &c->slab_labels)) != VXT_OK)
+        return st;
+    return VXT_OK;
+}
+
+static void cl_destroy(vxt__stitch *s)
+{
+    cl_state *c = st_of(s);
+    if (s->ctx->queue)
+        clFinish(s->ctx->queue);
+    cl_kernel ks[] = {c->k_mirror, c->k_acc, c->k_norm, c->k_act};
+    for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++)
+        if (ks[i])
+            clReleaseKernel(ks[i]);
+    for (int m = 0; c->acc && m < s->M; m++)
+        if (c->acc[m])
+            clReleaseMemObject(c->acc[m]);
+    for (int i = 0; i < s->nslots; i++) {
+        if (c->out && c->out[i])
+            clReleaseMemObject(c->out[i]);
+        if (c->in && c->in[i])
+            clReleaseMemObject(c->in[i]);
+        if (c->bad_evt && c->bad_evt[i])
+            clReleaseEvent(c->bad_evt[i]);
+    }
+    cl_mem ms[] = {c->mirror, c->weights, c->starts[0], c->starts[1], c->starts[2], c->cover_first, c->cover_count,
+                   c->bad, c->slab_vals, c->slab_labels};
+    for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++)
+        if (ms[i])
+            clReleaseMemObject(ms[i]);
+    free(c->acc);
+    free(c->out);
+    free(c->in);
+    free(c->bad_host);
+    free(c->bad_evt);
+    free(c->slot_call);
+    free(c->slot_busy);
+    free(c);
+    s->backend = NULL;
+}
+
+/* Look at the NaN flags of the call that last used `slot` (waits for them). */
+static vxt_status check_slot(vxt__stitch *s, int slot)
+{
+    cl_state *c = st_of(s);
+    if (!c->slot_busy[slot])
+        return VXT_OK;
+    c->slot_busy[slot] = 0;
+    cl_int err = clWaitForEvents(1, &c->bad_evt[slot]);
+    clReleaseEvent(c->bad_evt[slot]);
+    c->bad_evt[slot] = NULL;
+    if (err != CL_SUCCESS)
+        return vxt__cl_check(s->ctx, err, "stitching on the device");
+    if (s->opt.flags & VXT_STITCH_CHECK_FINITE_OFF)
+        return VXT_OK;
+    const vxt__call *call = &c->slot_call[slot];
+    for (int item = 0; item < call->count; item++) {
+        uint32_t b = c->bad_host[(size_t)slot * (size_t)s->B + (size_t)item];
+        if (b != 0xffffffffu) {
+            /* fetch the offending value to say whether it is NaN or infinite */
+            float v = 0.0f;
+            size_t off = ((size_t)item * s->tile_out_elems + b) * s->tile_es;
+            if (s->tile_es == 4) {
+                clEnqueueReadBuffer(s->ctx->queue, c->out[slot], CL_TRUE, off, 4, &v, 0, NULL, NULL);
+            } else {
+                cl_ushort h = 0;
+                clEnqueueReadBuffer(s->ctx->queue, c->out[slot], CL_TRUE, off, 2, &h, 0, NULL, NULL);
+                v = (h & 0x3ffu) ? 0.0f / 0.0f : 1.0f / 0.0f;
+            }
+            return vxt__stitch_nonfinite(s, call, item, b, v);
+        }
+    }
+    return VXT_OK;
+}
+
+#define ARG(i, v)                                                                                                    \
+    do {                                                                                                             \
+        if (err == CL_SUCCESS)                                                                                       \
+            err = VXT_CL_ARG(k, i, v);                                                                               \
+    } while (0)
+
+static vxt_status cl_consume(vxt__stitch *s, const vxt__call *call, int slot, const void *out)
+{
+    vxt_context *ctx = s->ctx;
+    cl_state *c = st_of(s);
+    vxt_status st = check_slot(s, slot);
+    if (st != VXT_OK)
+        return st;
+    if (out &&
+        (st = vxt__cl_write(ctx, c->out[slot], 0, (size_t)call->count * s->tile_out_elems * s->tile_es, out,
+                            "uploading tile outputs")) != VXT_OK)
+        return st;
+    cl_uint all_ones = 0xffffffffu;
+    size_t bad_off = (size_t)slot * (size_t)s->B * sizeof(cl_uint);
+    cl_int err = clEnqueueFillBuffer(ctx->queue, c->bad, &all_ones, sizeof all_ones, bad_off,
+                                     (size_t)call->count * sizeof(cl_uint), 0, NULL, NULL);
+    if (err != CL_SUCCESS)
+        return vxt__cl_check(ctx, err, "clearing NaN flags");
+
+    cl_long R0 = s->R[0], R1 = s->R[1], R2 = s->R[2], D = s->D, P1 = s->P[1], P2 = s->P[2];
+    cl_int kind = s->f16_tile ? 1 : 0, f16 = s->f16_tile, mode = s->mode;
+    cl_float nflips = (cl_float)s->F;
+    size_t items[3] = {(size_t)R2, (size_t)R1, (size_t)(s->C * R0)};
+    int last = call->flip_index == s->F - 1;
+    for (int item = 0; item < call->count && err == CL_SUCCESS; item++) {
+        cl_long item_off = (cl_long)((size_t)item * s->tile_out_elems);
+        cl_int bad_index = slot * (cl_int)s->B + item;
+        if (s->F > 1) {
+            cl_kernel k = c->k_mirror;
+            cl_uint flip = call->flip;
+            cl_int first = call->flip_index == 0;
+            ARG(0, c->mirror);
+            ARG(1, c->out[slot]);
+            ARG(2, kind);
+            ARG(3, item_off);
+            ARG(4, R0);
+            ARG(5, R1);
+            ARG(6, R2);
+            ARG(7, flip);
+            ARG(8, first);
+            ARG(9, f16);
+            ARG(10, c->bad);
+            ARG(11, bad_index);
+            if (err != CL_SUCCESS)
+                break;
+            if ((st = vxt__cl_launch(ctx, k, 3, items, "vxt_k_stitch_mirror")) != VXT_OK)
+                return st;
+        }
+        if (!last)
+            continue;
+        vxt_tile t;
+        vxt__plan_tile(s->plan, call->first_tile + (uint64_t)item, &t);
+        cl_long zs = t.start[0], ys = t.start[1], xs = t.start[2];
+        cl_int src_kind = s->F > 1 ? 2 : kind;
+        cl_kernel k = c->k_acc;
+        int i = 0;
+        ARG(i++, c->acc[call->member]);
+        if (s->F > 1)
+            ARG(i++, c->mirror);
+        else
+            ARG(i++, c->out[slot]);
+        ARG(i++, src_kind);
+        ARG(i++, item_off);
+        ARG(i++, nflips);
+        ARG(i++, c->weights);
+        ARG(i++, R0);
+        ARG(i++, R1);
+        ARG(i++, R2);
+        ARG(i++, zs);
+        ARG(i++, ys);
+        ARG(i++, xs);
+        ARG(i++, D);
+        ARG(i++, P1);
+        ARG(i++, P2);
+        if (s->mode != VXT_ACC_F64)
+            ARG(i++, mode);
+        ARG(i++, f16);
+        ARG(i++, c->bad);
+        ARG(i++, bad_index);
+        if (err != CL_SUCCESS)
+            break;
+        if ((st = vxt__cl_launch(ctx, k, 3, items, "vxt_k_stitch_accumulate")) != VXT_OK)
+            return st;
+    }
+    if (err != CL_SUCCESS)
+        return vxt__cl_check(ctx, err, "setting stitch kernel arguments");
+    err = clEnqueueReadBuffer(ctx->queue, c->bad, CL_FALSE, bad_off, (size_t)call->count * sizeof(cl_uint),
+                              c->bad_host + (size_t)slot * (size_t)s->B, 0, NULL, &c->bad_evt[slot]);
+    if (err != CL_SUCCESS)
+        return vxt__cl_check(ctx, err, "reading NaN flags");
+    c->slot_call[slot] = *call;
+    c->slot_busy[slot] = 1;
+    return VXT_OK;
+}
+
+static vxt_status cl_sync(vxt__stitch *s)
+{
+    vxt_status st = vxt__cl_finish(s->ctx, "stitching on the device");
+    if (st != VXT_OK)
+        return st;
+    for (int i = 0; i < s->nslots; i++) {
+        vxt_status sl = check_slot(s, i);
+        if (sl != VXT_OK)
+            return sl;
+    }
+    return VXT_OK;
+}
+
+static vxt_status cl_finalize(vxt__stitch *s, int64_t z0, int64_t z1, float *values, size_t cstride, void *labels)
+{
+    vxt_context *ctx = s->ctx;
+    cl_state *c = st_of(s);
+    vxt_status st = cl_sync(s);
+    if (st != VXT_OK)
+        return st;
+    for (int64_t a = z0; a < z1; a += c->slab_z) {
+        int64_t b = a + c->slab_z < z1 ? a + c->slab_z : z1;
+        cl_long R0 = s->R[0], R1 = s->R[1], R2 = s->R[2], P0 = s->P[0], P1 = s->P[1], P2 = s->P[2], D = s->D;
+        cl_long S1 = s->S[1], S2 = s->S[2], za = a, nz = b - a, lo0 = s->lo[0], lo1 = s->lo[1], lo2 = s->lo[2];
+        cl_int C = (cl_int)s->C, members = s->M, mode = s->mode;
+        size_t items[3] = {(size_t)S2, (size_t)S1, (size_t)nz};
+        cl_int err = CL_SUCCESS;
+        for (cl_int m = 0; m < members; m++) {
+            cl_kernel k = c->k_norm;
+            int i = 0;
+            ARG(i++, c->acc[m]);
+            ARG(i++, c->slab_vals);
+            ARG(i++, c->weights);
+            ARG(i++, c->starts[0]);
+            ARG(i++, c->starts[1]);
+            ARG(i++, c->starts[2]);
+            ARG(i++, c->cover_first);
+            ARG(i++, c->cover_count);
+            ARG(i++, R0);
+            ARG(i++, R1);
+            ARG(i++, R2);
+            ARG(i++, P0);
+            ARG(i++, P1);
+            ARG(i++, P2);
+            ARG(i++, D);
+            ARG(i++, S1);
+            ARG(i++, S2);
+            ARG(i++, za);
+            ARG(i++, nz);
+            ARG(i++, lo0);
+            ARG(i++, lo1);
+            ARG(i++, lo2);
+            ARG(i++, C);
+            ARG(i++, m);
+            ARG(i++, members);
+            if (s->mode != VXT_ACC_F64)
+                ARG(i++, mode);
+            if (err != CL_SUCCESS)
+                return vxt__cl_check(ctx, err, "setting normalize arguments");
+            if ((st = vxt__cl_launch(ctx, k, 3, items, "vxt_k_stitch_normalize")) != VXT_OK)
+                return st;
+        }
+        cl_long n = nz * S1 * S2;
+        cl_int act = (cl_int)s->opt.activation, want_labels = labels != NULL,
+               u16 = s->opt.label_dtype == VXT_DTYPE_U16;
+        if (act != 0 || want_labels) {
+            cl_kernel k = c->k_act;
+            ARG(0, c->slab_vals);
+            ARG(1, n);
+            ARG(2, C);
+            ARG(3, act);
+            ARG(4, c->slab_labels);
+            ARG(5, want_labels);
+            ARG(6, u16);
+            if (err != CL_SUCCESS)
+                return vxt__cl_check(ctx, err, "setting activate arguments");
+            size_t one[1] = {(size_t)n};
+            if ((st = vxt__cl_launch(ctx, k, 1, one, "vxt_k_stitch_activate")) != VXT_OK)
+                return st;
+        }
+        size_t plane = (size_t)n * sizeof(float);
+        if (values)
+            for (int ch = 0; ch < C; ch++)
+                if ((st = vxt__cl_read(ctx, c->slab_vals, (size_t)ch * plane, plane,
+                                       values + (size_t)ch * cstride + (size_t)(a - z0) * (size_t)(S1 * S2),
+                                       "reading results")) != VXT_OK)
+                    return st;
+        if (labels) {
+            size_t es = u16 ? 2 : 1;
+            if ((st = vxt__cl_read(ctx, c->slab_labels, 0, (size_t)n * es,
+                                   (unsigned char *)labels + (size_t)(a - z0) * (size_t)(S1 * S2) * es,
+                                   "reading labels")) != VXT_OK)
+                return st;
+        }
+    }
+    return VXT_OK;
+}
+
+static vxt_status cl_recycle(vxt__stitch *s, int64_t pz0, int64_t pz1)
+{
+    vxt_context *ctx = s->ctx;
+    cl_state *c = st_of(s);
+    if (pz1 <= pz0)
+        return VXT_OK;
+    size_t es = s->mode == VXT_ACC_F64 ? sizeof(double) : sizeof(float);
+    size_t plane = (size_t)s->P[1] * (size_t)s->P[2] * es;
+    int64_t a = pz0 % s->D, n = pz1 - pz0;
+    int64_t n1 = a + n <= s->D ? n : s->D - a, n2 = n - n1;
+    cl_double zero = 0.0;
+    for (int m = 0; m < s->M; m++)
+        for (int64_t ch = 0; ch < s->C; ch++) {
+            size_t base = (size_t)ch * (size_t)s->D * plane;
+            cl_int err = clEnqueueFillBuffer(ctx->queue, c->acc[m], &zero, es, base + (size_t)a * plane,
+                                             (size_t)n1 * plane, 0, NULL, NULL);
+            if (err == CL_SUCCESS && n2 > 0)
+                err = clEnqueueFillBuffer(ctx->queue, c->acc[m], &zero, es, base, (size_t)n2 * plane, 0, NULL, NULL);
+            if (err != CL_SUCCESS)
+                return vxt__cl_check(ctx, err, "recycling the accumulator");
+        }
+    return VXT_OK;
+}
+
+const vxt__stitch_ops vxt__stitch_cl_ops = {cl_init, cl_destroy, cl_consume, cl_finalize, cl_recycle, cl_sync};
+
+/* Device form: the input buffer of a slot, for the predictor. */
+cl_mem vxt__stitch_cl_input(vxt__stitch *s, int slot)
+{
+    return st_of(s)->in[slot];
+}
+
+cl_mem vxt__stitch_cl_output(vxt__stitch *s, int slot)
+{
+    return st_of(s)->out[slot];
+}

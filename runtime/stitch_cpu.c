@@ -1,0 +1,400 @@
+/* stitch_cpu.c - the stitching engine on the CPU backend: mirroring, weighted accumulation into the ring,
+ * finalization (weight-sum gather, normalization, ensembles, activation, argmax). Per-voxel arithmetic comes
+ * from kernels/vxt_stitch.h, as in kernels/stitch.cl; loops run over rows so that they vectorize, and work is
+ * split over the thread pool in planes or rows whose outputs are disjoint, so results do not depend on the
+ * thread count. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "stitch_internal.h"
+#include "vxt_arith.h"
+#include "vxt_stitch.h"
+
+typedef struct cpu_state {
+    float *acc;     /* M x C x D x P1 x P2 (float32 and float16 modes) */
+    double *acc64;  /* the same in float64 mode */
+    float *mirror;  /* B x C x ROI running mirror sums */
+    size_t member_elems;
+    int threads;
+    float *row;     /* threads x R2: a row of predictor values */
+    double *wsum;   /* threads x S2: weight sums of an output row */
+    float *vals;    /* threads x C x S2: values of an output row when the caller does not want them */
+    size_t *bad;    /* per plane: first non-finite index in the plane, or SIZE_MAX */
+    size_t bad_cap;
+} cpu_state;
+
+static cpu_state *st_of(vxt__stitch *s)
+{
+    return (cpu_state *)s->backend;
+}
+
+static vxt_status cpu_init(vxt__stitch *s)
+{
+    cpu_state *c = calloc(1, sizeof *c);
+    if (!c)
+        return vxt__fail(s->ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory");
+    s->backend = c;
+    c->threads = vxt__pool_threads(s->ctx->pool);
+    c->member_elems = (size_t)s->C * (size_t)s->D * (size_t)s->P[1] * (size_t)s->P[2];
+    size_t total = c->member_elems * (size_t)s->M;
+    if (s->mode == VXT_ACC_F64)
+        c->acc64 = calloc(total, sizeof(double));
+    else
+        c->acc = calloc(total, sizeof(float));
+    if (!c->acc && !c->acc64)
+        return vxt__fail(s->ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory for the accumulator (%zu MiB)",
+                         (total * (s->mode == VXT_ACC_F64 ? 8u : 4u)) >> 20);
+    if (s->F > 1) {
+        c->mirror = malloc((size_t)s->B * s->tile_out_elems * sizeof(float));
+        if (!c->mirror)
+            return vxt__fail(s->ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory for mirroring sums");
+    }
+    c->row = malloc((size_t)c->threads * (size_t)s->R[2] * sizeof(float));
+    c->wsum = malloc((size_t)c->threads * (size_t)s->S[2] * sizeof(double));
+    c->vals = malloc((size_t)c->threads * (size_t)s->C * (size_t)s->S[2] * sizeof(float));
+    c->bad_cap = (size_t)s->B * (size_t)s->C * (size_t)s->R[0];
+    c->bad = malloc(c->bad_cap * sizeof(size_t));
+    if (!c->row || !c->wsum || !c->vals || !c->bad)
+        return vxt__fail(s->ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory");
+    return VXT_OK;
+}
+
+static void cpu_destroy(vxt__stitch *s)
+{
+    cpu_state *c = st_of(s);
+    free(c->acc);
+    free(c->acc64);
+    free(c->mirror);
+    free(c->row);
+    free(c->wsum);
+    free(c->vals);
+    free(c->bad);
+    free(c);
+    s->backend = NULL;
+}
+
+/* ---- consuming a call ---------------------------------------------------------------------------------- */
+
+typedef struct consume_job {
+    vxt__stitch *s;
+    const vxt__call *call;
+    const void *out;   /* the call's output, count x C x ROI */
+    int item;          /* accumulate: the item being accumulated */
+    int last_flip;     /* mirroring: this call completes the mirror sum */
+    int check;
+} consume_job;
+
+/* Predictor value j of an item's output (flat index in the item), as the engine reads it. */
+static inline float load_out(const vxt__stitch *s, const void *item_out, size_t j)
+{
+    if (s->f16_tile)
+        return vxt_tile_f16(((const vxt_u16 *)item_out)[j]);
+    return vxt_tile_f32(((const float *)item_out)[j]);
+}
+
+/* Flat index, in the predictor's (mirrored) frame, of row (c, z, y) element x = 0, and the x step. */
+static inline size_t flipped_row(const vxt__stitch *s, unsigned flip, int64_t c, int64_t z, int64_t y, int64_t *xstep)
+{
+    int64_t R0 = s->R[0], R1 = s->R[1], R2 = s->R[2];
+    int64_t zf = (flip & 1u) ? R0 - 1 - z : z, yf = (flip & 2u) ? R1 - 1 - y : y;
+    size_t base = (size_t)(((c * R0 + zf) * R1 + yf) * R2);
+    if (flip & 4u) {
+        *xstep = -1;
+        return base + (size_t)(R2 - 1);
+    }
+    *xstep = 1;
+    return base;
+}
+
+/* Fill `row` with the values a plane row contributes: the call's outputs (flipped back), through the mirror
+ * sum when mirroring; returns the first non-finite position in the row (in the predictor frame) or SIZE_MAX. */
+static size_t gather_row(consume_job *j, int item, int64_t c, int64_t z, int64_t y, float *row, int into_mirror)
+{
+    vxt__stitch *s = j->s;
+    cpu_state *cs = st_of(s);
+    const int64_t R2 = s->R[2];
+    const unsigned char *base = (const unsigned char *)j->out + (size_t)item * s->tile_out_elems * s->tile_es;
+    int64_t xs;
+    size_t src = flipped_row(s, j->call->flip, c, z, y, &xs);
+    size_t bad = SIZE_MAX;
+    int check = j->check;
+    for (int64_t x = 0; x < R2; x++) {
+        float p = load_out(s, base, (size_t)((int64_t)src + x * xs));
+        if (check && !vxt_isfinite(p) && bad == SIZE_MAX)
+            bad = (size_t)((int64_t)src + x * xs);
+        row[x] = p;
+    }
+    if (s->F > 1) {
+        float *m = cs->mirror + (size_t)item * s->tile_out_elems + (size_t)(((c * s->R[0] + z) * s->R[1] + y) * R2);
+        if (j->call->flip_index == 0) {
+            if (into_mirror)
+                memcpy(m, row, (size_t)R2 * sizeof(float));
+        } else {
+            const int f16 = s->f16_tile;
+            for (int64_t x = 0; x < R2; x++)
+                row[x] = vxt_mirror_add(m[x], row[x], f16);
+            if (into_mirror)
+                memcpy(m, row, (size_t)R2 * sizeof(float));
+        }
+        if (!into_mirror) { /* the last mirroring: the mean is the tile's prediction */
+            const float n = (float)s->F;
+            const int f16 = s->f16_tile;
+            for (int64_t x = 0; x < R2; x++)
+                row[x] = vxt_mirror_mean(row[x], n, f16);
+        }
+    }
+    return bad;
+}
+
+/* Planes (item, c, z) of a non-final mirroring: update the mirror sums only. */
+static void mirror_planes(void *arg, size_t begin, size_t end, int slot)
+{
+    consume_job *j = (consume_job *)arg;
+    vxt__stitch *s = j->s;
+    cpu_state *cs = st_of(s);
+    float *row = cs->row + (size_t)slot * (size_t)s->R[2];
+    for (size_t plane = begin; plane < end; plane++) {
+        int64_t z = (int64_t)(plane % (size_t)s->R[0]);
+        int64_t c = (int64_t)((plane / (size_t)s->R[0]) % (size_t)s->C);
+        int item = (int)(plane / ((size_t)s->R[0] * (size_t)s->C));
+        size_t bad = SIZE_MAX;
+        for (int64_t y = 0; y < s->R[1]; y++) {
+            size_t b = gather_row(j, item, c, z, y, row, 1);
+            if (b < bad)
+                bad = b;
+        }
+        cs->bad[plane] = bad;
+    }
+}
+
+/* Accumulate rows of one (item, c, z) plane: acc += p*w, with the mode's arithmetic. */
+static void accumulate_planes(void *arg, size_t begin, size_t end, int slot)
+{
+    consume_job *j = (consume_job *)arg;
+    vxt__stitch *s = j->s;
+    cpu_state *cs = st_of(s);
+    const int64_t R0 = s->R[0], R1 = s->R[1], R2 = s->R[2];
+    const int64_t D = s->D, P1 = s->P[1], P2 = s->P[2];
+    float *row = cs->row + (size_t)slot * (size_t)R2;
+    vxt_tile t;
+    vxt__plan_tile(s->plan, j->call->first_tile + (uint64_t)j->item, &t);
+    const int mode = s->mode, f16 = s->f16_tile;
+    for (size_t plane = begin; plane < end; plane++) {
+        int64_t z = (int64_t)(plane % (size_t)R0);
+        int64_t c = (int64_t)(plane / (size_t)R0);
+        size_t bad = SIZE_MAX;
+        size_t abase = (size_t)j->call->member * cs->member_elems +
+                       (size_t)(((c * D + (t.start[0] + z) % D) * P1 + t.start[1]) * P2 + t.start[2]);
+        for (int64_t y = 0; y < R1; y++) {
+            size_t b = gather_row(j, j->item, c, z, y, row, 0);
+            if (b < bad)
+                bad = b;
+            const float *w = s->weights + (size_t)((z * R1 + y) * R2);
+            size_t ai = abase + (size_t)(y * P2);
+            if (mode == VXT_ACC_F64) {
+                double *a = cs->acc64 + ai;
+                for (int64_t x = 0; x < R2; x++)
+                    a[x] = vxt_stitch_add_f64(a[x], row[x], w[x]);
+            } else if (mode == VXT_ACC_F32 && !f16) {
+                float *a = cs->acc + ai;
+                for (int64_t x = 0; x < R2; x++)
+                    a[x] = vxt_stitch_add(a[x], vxt_stitch_product(row[x], w[x], 0), VXT_ACC_F32);
+            } else {
+                float *a = cs->acc + ai;
+                for (int64_t x = 0; x < R2; x++)
+                    a[x] = vxt_stitch_add(a[x], vxt_stitch_product(row[x], w[x], f16), mode);
+            }
+        }
+        cs->bad[plane] = bad;
+    }
+}
+
+static vxt_status first_bad(vxt__stitch *s, const vxt__call *call, const void *out, size_t planes,
+                            size_t planes_per_item, int item0)
+{
+    cpu_state *cs = st_of(s);
+    for (size_t p = 0; p < planes; p++) {
+        if (cs->bad[p] != SIZE_MAX) {
+            int item = item0 + (int)(p / planes_per_item);
+            /* the smallest index of the item: planes of one item are in (c, z) order, which is index order */
+            size_t best = SIZE_MAX;
+            for (size_t q = (size_t)(item - item0) * planes_per_item; q < (size_t)(item - item0 + 1) * planes_per_item; q++)
+                if (cs->bad[q] < best)
+                    best = cs->bad[q];
+            const unsigned char *item_out = (const unsigned char *)out + (size_t)item * s->tile_out_elems * s->tile_es;
+            return vxt__stitch_nonfinite(s, call, item, best, load_out(s, item_out, best));
+        }
+    }
+    return VXT_OK;
+}
+
+static vxt_status cpu_consume(vxt__stitch *s, const vxt__call *call, int slot, const void *out)
+{
+    (void)slot;
+    cpu_state *cs = st_of(s);
+    consume_job j = {s, call, out, 0, call->flip_index == s->F - 1, !(s->opt.flags & VXT_STITCH_CHECK_FINITE_OFF)};
+    size_t ppi = (size_t)s->C * (size_t)s->R[0];
+    if (!j.last_flip) {
+        size_t planes = (size_t)call->count * ppi;
+        for (size_t p = 0; p < planes; p++)
+            cs->bad[p] = SIZE_MAX;
+        vxt__pool_for(s->ctx->pool, planes, 1, mirror_planes, &j);
+        return j.check ? first_bad(s, call, out, planes, ppi, 0) : VXT_OK;
+    }
+    for (int item = 0; item < call->count; item++) { /* tiles in plan order */
+        j.item = item;
+        vxt__pool_for(s->ctx->pool, ppi, 1, accumulate_planes, &j);
+        if (j.check) {
+            vxt_status st = first_bad(s, call, out, ppi, ppi, item);
+            if (st != VXT_OK)
+                return st;
+        }
+    }
+    return VXT_OK;
+}
+
+/* ---- finalization ---------------------------------------------------------------------------------------- */
+
+typedef struct final_job {
+    vxt__stitch *s;
+    int64_t z0, z1;
+    float *values;
+    size_t cstride;
+    void *labels;
+} final_job;
+
+static void final_rows(void *arg, size_t begin, size_t end, int slot)
+{
+    final_job *j = (final_job *)arg;
+    vxt__stitch *s = j->s;
+    cpu_state *cs = st_of(s);
+    const int64_t R1 = s->R[1], R2 = s->R[2], S1 = s->S[1], S2 = s->S[2], P1 = s->P[1], P2 = s->P[2], D = s->D;
+    const int64_t lo2 = s->lo[2];
+    const int mode = s->mode;
+    const int C = (int)s->C, M = s->M;
+    double *wsum64 = cs->wsum + (size_t)slot * (size_t)S2;
+    float *wsum = (float *)wsum64;
+    const int64_t *st0 = s->starts[0], *st1 = s->starts[1], *st2 = s->starts[2];
+    const int *cf = s->cover_first, *cc = s->cover_count;
+    const size_t off1 = (size_t)s->P[0], off2 = (size_t)(s->P[0] + s->P[1]);
+    for (size_t r = begin; r < end; r++) {
+        int64_t z = j->z0 + (int64_t)(r / (size_t)S1), y = (int64_t)(r % (size_t)S1);
+        int64_t pz = z + s->lo[0], py = y + s->lo[1];
+        /* weight sum per voxel of the row: covering tiles in plan order (z start, y start, x start) */
+        if (mode == VXT_ACC_F64)
+            for (int64_t x = 0; x < S2; x++)
+                wsum64[x] = 0.0;
+        else
+            for (int64_t x = 0; x < S2; x++)
+                wsum[x] = 0.0f;
+        for (int iz = cf[pz]; iz < cf[pz] + cc[pz]; iz++)
+            for (int iy = cf[off1 + (size_t)py]; iy < cf[off1 + (size_t)py] + cc[off1 + (size_t)py]; iy++) {
+                const float *wrow = s->weights + (size_t)(((pz - st0[iz]) * R1 + (py - st1[iy])) * R2);
+                for (int64_t ix = 0; ix < s->nstarts[2]; ix++) {
+                    int64_t sx = st2[ix];
+                    int64_t a = sx > lo2 ? sx : lo2, b = sx + R2 < lo2 + S2 ? sx + R2 : lo2 + S2;
+                    if (mode == VXT_ACC_F64)
+                        for (int64_t px = a; px < b; px++)
+                            wsum64[px - lo2] = wsum64[px - lo2] + (double)wrow[px - sx];
+                    else
+                        for (int64_t px = a; px < b; px++)
+                            wsum[px - lo2] = vxt_stitch_add(wsum[px - lo2], wrow[px - sx], mode);
+                }
+            }
+        (void)off2;
+        /* normalize, members, into the destination row (caller memory or scratch) */
+        float *dst;
+        size_t cstride;
+        if (j->values) {
+            dst = j->values + (size_t)((z - j->z0) * S1 + y) * (size_t)S2;
+            cstride = j->cstride;
+        } else {
+            dst = cs->vals + (size_t)slot * (size_t)C * (size_t)S2;
+            cstride = (size_t)S2;
+        }
+        size_t slot_off = (size_t)(((pz % D) * P1 + py) * P2 + lo2);
+        for (int m = 0; m < M; m++)
+            for (int c = 0; c < C; c++) {
+                size_t ai = (size_t)m * cs->member_elems + (size_t)c * (size_t)(D * P1 * P2) + slot_off;
+                float *d = dst + (size_t)c * cstride;
+                for (int64_t x = 0; x < S2; x++) {
+                    float v = mode == VXT_ACC_F64 ? vxt_stitch_normalize_f64(cs->acc64[ai + (size_t)x], wsum64[x])
+                                                  : vxt_stitch_normalize(cs->acc[ai + (size_t)x], wsum[x], mode);
+                    int emode = mode == VXT_ACC_F64 ? VXT_ACC_F32 : mode;
+                    if (m > 0)
+                        v = vxt_ensemble_add(d[x], v, emode);
+                    if (m == M - 1 && M > 1)
+                        v = vxt_ensemble_mean(v, (float)M, emode);
+                    d[x] = v;
+                }
+            }
+        /* activation and labels */
+        vxt_activation act = s->opt.activation;
+        for (int64_t x = 0; x < S2; x++) {
+            if (act == VXT_ACTIVATION_SOFTMAX)
+                vxt_softmax_strided(dst + x, (vxt_i64)cstride, C);
+            else if (act == VXT_ACTIVATION_SIGMOID)
+                vxt_sigmoid_strided(dst + x, (vxt_i64)cstride, C);
+        }
+        if (j->labels) {
+            size_t li = (size_t)((z - j->z0) * S1 + y) * (size_t)S2;
+            if (s->opt.label_dtype == VXT_DTYPE_U16) {
+                uint16_t *l = (uint16_t *)j->labels + li;
+                for (int64_t x = 0; x < S2; x++)
+                    l[x] = (uint16_t)vxt_argmax_strided(dst + x, (vxt_i64)cstride, C);
+            } else {
+                uint8_t *l = (uint8_t *)j->labels + li;
+                for (int64_t x = 0; x < S2; x++)
+                    l[x] = (uint8_t)vxt_argmax_strided(dst + x, (vxt_i64)cstride, C);
+            }
+        }
+    }
+}
+
+static vxt_status cpu_finalize(vxt__stitch *s, int64_t z0, int64_t z1, float *values, size_t cstride, void *labels)
+{
+    final_job j = {s, z0, z1, values, cstride, labels};
+    size_t rows = (size_t)(z1 - z0) * (size_t)s->S[1];
+    vxt__pool_for(s->ctx->pool, rows, 4, final_rows, &j);
+    return VXT_OK;
+}
+
+typedef struct recycle_job {
+    vxt__stitch *s;
+    int64_t pz0, n;
+} recycle_job;
+
+static void recycle_planes(void *arg, size_t begin, size_t end, int slot)
+{
+    recycle_job *j = (recycle_job *)arg;
+    vxt__stitch *s = j->s;
+    cpu_state *cs = st_of(s);
+    (void)slot;
+    size_t plane = (size_t)s->P[1] * (size_t)s->P[2];
+    for (size_t i = begin; i < end; i++) {
+        int64_t pz = j->pz0 + (int64_t)(i % (size_t)j->n);
+        size_t mc = i / (size_t)j->n; /* member * C + channel */
+        size_t off = mc * (size_t)s->D * plane + (size_t)(pz % s->D) * plane;
+        if (cs->acc64)
+            memset(cs->acc64 + off, 0, plane * sizeof(double));
+        else
+            memset(cs->acc + off, 0, plane * sizeof(float));
+    }
+}
+
+static vxt_status cpu_recycle(vxt__stitch *s, int64_t pz0, int64_t pz1)
+{
+    if (pz1 <= pz0)
+        return VXT_OK;
+    recycle_job j = {s, pz0, pz1 - pz0};
+    vxt__pool_for(s->ctx->pool, (size_t)(pz1 - pz0) * (size_t)s->C * (size_t)s->M, 1, recycle_planes, &j);
+    return VXT_OK;
+}
+
+static vxt_status cpu_sync(vxt__stitch *s)
+{
+    (void)s;
+    return VXT_OK;
+}
+
+const vxt__stitch_ops vxt__stitch_cpu_ops = {cpu_init, cpu_destroy, cpu_consume, cpu_finalize, cpu_recycle, cpu_sync};

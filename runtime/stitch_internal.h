@@ -1,0 +1,118 @@
+/* stitch_internal.h - state shared by the stitching engine's files:
+ *   stitch_setup.c    options, tables (weights, covering tiles), call enumeration, ring depth
+ *   stitch_extract.c  tile inputs cut from the volume on the host (padding, mirroring)
+ *   stitch_cpu.c      accumulation and finalization on the CPU backend
+ *   stitch_cl.c       the same on an OpenCL device
+ *   stitch_session.c  sessions: batches out, outputs in (any order), plan-order accumulation, slabs out
+ *   stitch_run.c      vxt_stitch(): a session driven with a callback, with double buffering
+ *
+ * Work is enumerated as "calls": call k covers tile batch b = k / (M*F), member m = (k / F) % M and mirroring
+ * f = k % F, where M is the member count and F the number of mirrorings (identity first). Calls are accumulated
+ * strictly in k order. */
+#ifndef VXT_STITCH_INTERNAL_H
+#define VXT_STITCH_INTERNAL_H
+
+#include "internal.h"
+
+#define VXT__MAX_FLIPS 8
+
+typedef struct vxt__call {
+    uint64_t k;
+    uint64_t batch;      /* tile batch index */
+    uint64_t first_tile; /* plan index */
+    int count;           /* tiles */
+    int member;
+    int flip_index; /* 0 .. F-1 */
+    unsigned flip;  /* axis mask */
+} vxt__call;
+
+typedef struct vxt__stitch vxt__stitch;
+
+/* Backend operations. Buffers of calls live in "slots" (0 .. nslots-1), so that several calls can be in
+ * flight. */
+typedef struct vxt__stitch_ops {
+    vxt_status (*init)(vxt__stitch *s);
+    void (*destroy)(vxt__stitch *s);
+    /* Accumulate call c whose output is in host memory `out` (count x C x ROI of the tile dtype), or, for the
+     * device form (out == NULL), in the slot's device output buffer. May run asynchronously: errors of the
+     * predictor's values (NaN/Inf) may be reported by a later call of consume/finalize/sync. */
+    vxt_status (*consume)(vxt__stitch *s, const vxt__call *c, int slot, const void *out);
+    /* Final values of volume slices [z0, z1) into host memory: values (C planes of (z1-z0) x S1 x S2 floats,
+     * `cstride` elements apart; may be NULL) and labels ((z1-z0) x S1 x S2 of label_dtype; may be NULL).
+     * Synchronous. */
+    vxt_status (*finalize)(vxt__stitch *s, int64_t z0, int64_t z1, float *values, size_t cstride, void *labels);
+    /* Zero the accumulator ring slots of padded slices [pz0, pz1) for reuse. */
+    vxt_status (*recycle)(vxt__stitch *s, int64_t pz0, int64_t pz1);
+    /* Wait for everything queued; report deferred errors. */
+    vxt_status (*sync)(vxt__stitch *s);
+} vxt__stitch_ops;
+
+struct vxt__stitch {
+    vxt_context *ctx;
+    const vxt_plan *plan;
+    vxt_plan_info pi;
+    vxt_stitch_options opt;
+    vxt_volume input;
+    vxt_stitch_output output;
+    vxt_volume out_values, out_labels; /* copies of the caller's views (buffer mode) */
+    int sink_mode;
+
+    /* sizes */
+    int64_t C, Cin;
+    int64_t R[3], P[3], S[3], lo[3];
+    size_t roi_vox;         /* R0*R1*R2 */
+    size_t tile_out_elems;  /* C * roi_vox */
+    size_t tile_in_elems;   /* Cin * roi_vox */
+    size_t tile_es;         /* bytes per output element */
+    int mode;               /* VXT_ACC_* */
+    int f16_tile;
+    int M, F;
+    unsigned flips[VXT__MAX_FLIPS];
+    uint64_t T, B, nbatches, ncalls;
+    int64_t tiles_per_row; /* tiles with the same z start */
+
+    /* tables */
+    float *weights; /* roi_vox; half-rounded in float16 mode */
+    const int64_t *starts[3];
+    int64_t nstarts[3];
+    int *cover_first, *cover_count; /* P0+P1+P2 each: first covering start and how many, per padded coord */
+
+    /* accumulator ring along padded z */
+    int64_t D;
+    int64_t finalized_pz; /* padded z below which everything is final (or never was part of the volume) */
+
+    /* progress */
+    uint64_t consumed_calls, consumed_tiles, total_tiles;
+
+    int nslots;
+    const vxt__stitch_ops *ops;
+    void *backend; /* backend state */
+};
+
+/* stitch_setup.c */
+vxt_status vxt__stitch_create(vxt_context *ctx, const vxt_plan *plan, const vxt_stitch_options *opts,
+                              const vxt_volume *input, const vxt_stitch_output *output, int nslots,
+                              vxt__stitch **out);
+void vxt__stitch_destroy(vxt__stitch *s);
+void vxt__stitch_call(const vxt__stitch *s, uint64_t k, vxt__call *c);
+/* Padded z below which no tile after call k touches (the z start of the next tile batch, P0 after the last). */
+int64_t vxt__stitch_final_pz_after(const vxt__stitch *s, uint64_t k);
+
+/* stitch_session.c: a session with `nslots` batch slots (vxt_stitch uses 2). */
+vxt_status vxt__session_open(vxt_context *ctx, const vxt_plan *plan, const vxt_stitch_options *opts,
+                             const vxt_volume *input, const vxt_stitch_output *output, int nslots, vxt_session **out);
+
+/* stitch_extract.c: the inputs of call c (count x Cin x ROI float32) into dst, with padding and mirroring. */
+void vxt__stitch_extract(const vxt__stitch *s, const vxt__call *c, float *dst);
+
+/* Describe a non-finite predictor value at flat index `i` of item `item` of call c. */
+vxt_status vxt__stitch_nonfinite(const vxt__stitch *s, const vxt__call *c, int item, size_t i, float value);
+
+/* stitch_cl.c: device buffers of a slot for the device predictor form. */
+cl_mem vxt__stitch_cl_input(vxt__stitch *s, int slot);
+cl_mem vxt__stitch_cl_output(vxt__stitch *s, int slot);
+
+extern const vxt__stitch_ops vxt__stitch_cpu_ops;
+extern const vxt__stitch_ops vxt__stitch_cl_ops;
+
+#endif

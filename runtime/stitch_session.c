@@ -1,0 +1,317 @@
+/* stitch_session.c - pull/push sessions: batches are handed out with their inputs, outputs come back in any
+ * order, and calls are accumulated strictly in order (held back until their predecessors arrived). With an
+ * output sink, slabs are finalized and delivered as soon as no remaining tile touches them; with output
+ * volumes, everything is finalized once at the end, so a failed run leaves them untouched. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "stitch_internal.h"
+
+enum { RUNNING = 0, FINISHED = 1, FAILED = 2 };
+
+struct vxt_session {
+    vxt__stitch *s;
+    int state;
+    vxt_status error;
+    uint64_t next_call;    /* next call to hand out */
+    uint64_t next_consume; /* next call to accumulate */
+    int nslots;
+    float **inputs;        /* per slot: count x Cin x ROI */
+    void **held;           /* per slot: an output that arrived early */
+    int *submitted;
+    vxt_tile *tiles;       /* per slot: B tiles */
+    float *slab_values;    /* sink mode */
+    void *slab_labels;
+    int64_t slab_z;
+};
+
+static vxt_status fail(vxt_session *ss, vxt_status st)
+{
+    ss->state = FAILED;
+    ss->error = st;
+    return st;
+}
+
+vxt_status vxt__session_open(vxt_context *ctx, const vxt_plan *plan, const vxt_stitch_options *opts,
+                             const vxt_volume *input, const vxt_stitch_output *output, int nslots, vxt_session **out)
+{
+    vxt_session *ss = calloc(1, sizeof *ss);
+    if (!ss)
+        return vxt__fail(ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_session_create: out of memory");
+    vxt_status st = vxt__stitch_create(ctx, plan, opts, input, output, nslots, &ss->s);
+    if (st != VXT_OK) {
+        free(ss);
+        return st;
+    }
+    vxt__stitch *s = ss->s;
+    ss->nslots = nslots;
+    ss->inputs = calloc((size_t)nslots, sizeof(float *));
+    ss->held = calloc((size_t)nslots, sizeof(void *));
+    ss->submitted = calloc((size_t)nslots, sizeof(int));
+    ss->tiles = calloc((size_t)nslots * (size_t)s->B, sizeof(vxt_tile));
+    if (!ss->inputs || !ss->held || !ss->submitted || !ss->tiles) {
+        vxt_session_destroy(ss);
+        return vxt__fail(ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_session_create: out of memory");
+    }
+    for (int i = 0; i < nslots; i++) {
+        ss->inputs[i] = malloc((size_t)s->B * s->tile_in_elems * sizeof(float));
+        if (!ss->inputs[i]) {
+            vxt_session_destroy(ss);
+            return vxt__fail(ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_session_create: out of memory for tile inputs");
+        }
+    }
+    if (s->sink_mode) {
+        /* slabs of at most 64 MiB of values */
+        size_t slice = (size_t)s->C * (size_t)s->S[1] * (size_t)s->S[2] * sizeof(float);
+        ss->slab_z = (int64_t)(((size_t)64 << 20) / slice);
+        if (ss->slab_z < 1)
+            ss->slab_z = 1;
+        if (ss->slab_z > s->S[0])
+            ss->slab_z = s->S[0];
+        size_t vox = (size_t)ss->slab_z * (size_t)s->S[1] * (size_t)s->S[2];
+        ss->slab_values = malloc(vox * (size_t)s->C * sizeof(float));
+        ss->slab_labels = malloc(vox * sizeof(uint16_t));
+        if (!ss->slab_values || !ss->slab_labels) {
+            vxt_session_destroy(ss);
+            return vxt__fail(ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_session_create: out of memory for output slabs");
+        }
+    }
+    *out = ss;
+    return VXT_OK;
+}
+
+vxt_status vxt_session_create(vxt_context *ctx, const vxt_plan *plan, const vxt_stitch_options *opts,
+                              const vxt_volume *input, const vxt_stitch_output *output, vxt_session **out)
+{
+    VXT_CHECK_NULL(NULL, out);
+    *out = NULL;
+    VXT_CHECK_NULL(NULL, ctx);
+    VXT_CHECK_NULL(ctx, plan);
+    VXT_CHECK_NULL(ctx, opts);
+    VXT_CHECK_NULL(ctx, input);
+    VXT_CHECK_NULL(ctx, output);
+    if (opts->struct_size < sizeof(vxt_stitch_options))
+        return vxt__fail(ctx, VXT_ERR_STRUCT_SIZE, "vxt_session_create: vxt_stitch_options.struct_size is %zu, smaller "
+                         "than any known layout (%zu); initialise it with vxt_stitch_options_init",
+                         opts->struct_size, sizeof(vxt_stitch_options));
+    int n = opts->max_outstanding;
+    if (n < 1 || n > 1024)
+        return vxt__fail(ctx, VXT_ERR_INVALID_ARGUMENT, "vxt_session_create: max_outstanding is %d (must be in [1, "
+                         "1024])", n);
+    return vxt__session_open(ctx, plan, opts, input, output, n, out);
+}
+
+void vxt_session_destroy(vxt_session *ss)
+{
+    if (!ss)
+        return;
+    for (int i = 0; ss->inputs && i < ss->nslots; i++)
+        free(ss->inputs[i]);
+    for (int i = 0; ss->held && i < ss->nslots; i++)
+        free(ss->held[i]);
+    free(ss->inputs);
+    free(ss->held);
+    free(ss->submitted);
+    free(ss->tiles);
+    free(ss->slab_values);
+    free(ss->slab_labels);
+    vxt__stitch_destroy(ss->s);
+    free(ss);
+}
+
+/* Deliver finished slabs of padded z up to new_pz to the sink, then recycle their ring slots. */
+static vxt_status advance_final(vxt_session *ss, int64_t new_pz)
+{
+    vxt__stitch *s = ss->s;
+    if (new_pz <= s->finalized_pz)
+        return VXT_OK;
+    int64_t z0 = s->finalized_pz - s->lo[0], z1 = new_pz - s->lo[0];
+    if (z0 < 0)
+        z0 = 0;
+    if (z1 > s->S[0])
+        z1 = s->S[0];
+    for (int64_t a = z0; a < z1; a += ss->slab_z) {
+        int64_t b = a + ss->slab_z < z1 ? a + ss->slab_z : z1;
+        size_t plane = (size_t)(b - a) * (size_t)s->S[1] * (size_t)s->S[2];
+        vxt_status st = s->ops->finalize(s, a, b, s->output.want_values ? ss->slab_values : NULL, plane,
+                                         s->output.want_labels ? ss->slab_labels : NULL);
+        if (st != VXT_OK)
+            return st;
+        vxt_slab slab;
+        memset(&slab, 0, sizeof slab);
+        slab.z0 = a;
+        slab.z1 = b;
+        slab.channels = s->C;
+        memcpy(slab.shape, s->S, sizeof slab.shape);
+        slab.values = s->output.want_values ? ss->slab_values : NULL;
+        slab.labels = s->output.want_labels ? ss->slab_labels : NULL;
+        slab.label_dtype = s->opt.label_dtype;
+        int rc = s->output.sink(s->output.sink_user, &slab);
+        if (rc != 0)
+            return vxt__fail(s->ctx, VXT_ERR_IO, "output sink returned %d for slices [%lld, %lld)", rc, (long long)a,
+                             (long long)b);
+    }
+    vxt_status st = s->ops->recycle(s, s->finalized_pz, new_pz);
+    if (st != VXT_OK)
+        return st;
+    s->finalized_pz = new_pz;
+    return VXT_OK;
+}
+
+static vxt_status consume(vxt_session *ss, uint64_t k, const void *out)
+{
+    vxt__stitch *s = ss->s;
+    vxt__call c;
+    vxt__stitch_call(s, k, &c);
+    int slot = (int)(k % (uint64_t)ss->nslots);
+    vxt_status st = s->ops->consume(s, &c, slot, out);
+    if (st != VXT_OK)
+        return st;
+    ss->next_consume = k + 1;
+    s->consumed_calls++;
+    s->consumed_tiles += (uint64_t)c.count;
+    if (s->sink_mode) {
+        int64_t fz = vxt__stitch_final_pz_after(s, k);
+        if (fz > s->finalized_pz && (st = advance_final(ss, fz)) != VXT_OK)
+            return st;
+    }
+    if (s->opt.progress && s->opt.progress(s->opt.progress_user, s->consumed_tiles, s->total_tiles) != 0)
+        return vxt__fail(s->ctx, VXT_ERR_CANCELLED, "cancelled by the progress callback after %llu of %llu tiles",
+                         (unsigned long long)s->consumed_tiles, (unsigned long long)s->total_tiles);
+    return VXT_OK;
+}
+
+vxt_status vxt_session_next_batch(vxt_session *ss, vxt_batch *batch, int *done)
+{
+    VXT_CHECK_NULL(NULL, ss);
+    vxt__stitch *s = ss->s;
+    VXT_CHECK_NULL(s->ctx, batch);
+    VXT_CHECK_NULL(s->ctx, done);
+    memset(batch, 0, sizeof *batch);
+    *done = 0;
+    if (ss->state != RUNNING)
+        return vxt__fail(s->ctx, VXT_ERR_STATE, "vxt_session_next_batch: the session has %s",
+                         ss->state == FINISHED ? "finished" : "failed; destroy it");
+    if (ss->next_call == s->ncalls) {
+        *done = 1;
+        return VXT_OK;
+    }
+    if (ss->next_call - ss->next_consume >= (uint64_t)ss->nslots)
+        return vxt__fail(s->ctx, VXT_ERR_STATE, "vxt_session_next_batch: %d batches are out and not yet accumulated "
+                         "(max_outstanding); submit batch %llu first",
+                         ss->nslots, (unsigned long long)ss->next_consume);
+    uint64_t k = ss->next_call;
+    int slot = (int)(k % (uint64_t)ss->nslots);
+    vxt__call c;
+    vxt__stitch_call(s, k, &c);
+    vxt__stitch_extract(s, &c, ss->inputs[slot]);
+    vxt_tile *tiles = ss->tiles + (size_t)slot * (size_t)s->B;
+    for (int i = 0; i < c.count; i++)
+        vxt__plan_tile(s->plan, c.first_tile + (uint64_t)i, &tiles[i]);
+    batch->id = k;
+    batch->first_tile = c.first_tile;
+    batch->count = c.count;
+    batch->member = c.member;
+    batch->flip = c.flip;
+    batch->in_channels = s->Cin;
+    batch->out_channels = s->C;
+    memcpy(batch->roi, s->R, sizeof batch->roi);
+    batch->output_dtype = s->opt.tile_dtype;
+    batch->tiles = tiles;
+    if (s->opt.flags & VXT_STITCH_DEVICE_PREDICTOR) {
+        cl_mem in = vxt__stitch_cl_input(s, slot);
+        vxt_status st = vxt__cl_write(s->ctx, in, 0, (size_t)c.count * s->tile_in_elems * sizeof(float),
+                                      ss->inputs[slot], "uploading tile inputs");
+        if (st != VXT_OK)
+            return fail(ss, st);
+        batch->input_cl = in;
+        batch->output_cl = vxt__stitch_cl_output(s, slot);
+    } else {
+        batch->input = ss->inputs[slot];
+    }
+    ss->submitted[slot] = 0;
+    ss->next_call = k + 1;
+    return VXT_OK;
+}
+
+vxt_status vxt_session_submit(vxt_session *ss, uint64_t id, const void *outputs)
+{
+    VXT_CHECK_NULL(NULL, ss);
+    vxt__stitch *s = ss->s;
+    if (ss->state != RUNNING)
+        return vxt__fail(s->ctx, VXT_ERR_STATE, "vxt_session_submit: the session has %s",
+                         ss->state == FINISHED ? "finished" : "failed; destroy it");
+    int device = (s->opt.flags & VXT_STITCH_DEVICE_PREDICTOR) != 0;
+    if (!device && !outputs)
+        return vxt__fail(s->ctx, VXT_ERR_NULL, "vxt_session_submit: outputs is NULL (host form)");
+    if (device && outputs)
+        return vxt__fail(s->ctx, VXT_ERR_INVALID_ARGUMENT, "vxt_session_submit: device form: outputs must be NULL "
+                         "(the output is in the batch's output_cl)");
+    int slot = (int)(id % (uint64_t)ss->nslots);
+    if (id >= ss->next_call || id < ss->next_consume || ss->submitted[slot])
+        return vxt__fail(s->ctx, VXT_ERR_STATE, "vxt_session_submit: batch %llu is not out (handed out: %llu .. %llu)",
+                         (unsigned long long)id, (unsigned long long)ss->next_consume,
+                         (unsigned long long)(ss->next_call ? ss->next_call - 1 : 0));
+    vxt__call c;
+    vxt__stitch_call(s, id, &c);
+    if (id != ss->next_consume) { /* early: keep it until its predecessors are in */
+        if (!device) {
+            size_t bytes = (size_t)c.count * s->tile_out_elems * s->tile_es;
+            if (!ss->held[slot] && !(ss->held[slot] = malloc((size_t)s->B * s->tile_out_elems * s->tile_es)))
+                return fail(ss, vxt__fail(s->ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_session_submit: out of memory"));
+            memcpy(ss->held[slot], outputs, bytes);
+        }
+        ss->submitted[slot] = 1;
+        return VXT_OK;
+    }
+    vxt_status st = consume(ss, id, outputs);
+    if (st != VXT_OK)
+        return fail(ss, st);
+    while (ss->next_consume < ss->next_call) {
+        uint64_t k = ss->next_consume;
+        int sl = (int)(k % (uint64_t)ss->nslots);
+        if (!ss->submitted[sl])
+            break;
+        ss->submitted[sl] = 0;
+        st = consume(ss, k, device ? NULL : ss->held[sl]);
+        if (st != VXT_OK)
+            return fail(ss, st);
+    }
+    return VXT_OK;
+}
+
+vxt_status vxt_session_finish(vxt_session *ss)
+{
+    VXT_CHECK_NULL(NULL, ss);
+    vxt__stitch *s = ss->s;
+    if (ss->state != RUNNING)
+        return vxt__fail(s->ctx, VXT_ERR_STATE, "vxt_session_finish: the session has %s",
+                         ss->state == FINISHED ? "already finished" : "failed; destroy it");
+    if (ss->next_consume != s->ncalls)
+        return vxt__fail(s->ctx, VXT_ERR_STATE, "vxt_session_finish: %llu of %llu batches accumulated; submit the rest "
+                         "first", (unsigned long long)ss->next_consume, (unsigned long long)s->ncalls);
+    vxt_status st = s->ops->sync(s);
+    if (st == VXT_OK && s->sink_mode)
+        st = advance_final(ss, s->P[0]);
+    if (st == VXT_OK && !s->sink_mode) {
+        size_t vol = (size_t)s->S[0] * (size_t)s->S[1] * (size_t)s->S[2];
+        st = s->ops->finalize(s, 0, s->S[0], s->output.want_values ? (float *)s->out_values.data : NULL, vol,
+                              s->output.want_labels ? s->out_labels.data : NULL);
+    }
+    if (st != VXT_OK)
+        return fail(ss, st);
+    ss->state = FINISHED;
+    return VXT_OK;
+}
+
+vxt_status vxt_session_progress(const vxt_session *ss, uint64_t *handed_out, uint64_t *accumulated, uint64_t *total)
+{
+    VXT_CHECK_NULL(NULL, ss);
+    if (handed_out)
+        *handed_out = ss->next_call;
+    if (accumulated)
+        *accumulated = ss->next_consume;
+    if (total)
+        *total = ss->s->ncalls;
+    return VXT_OK;
+}
