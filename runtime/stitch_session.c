@@ -53,7 +53,7 @@ vxt_status vxt__session_open(vxt_context *ctx, const vxt_plan *plan, const vxt_s
         vxt_session_destroy(ss);
         return vxt__fail(ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_session_create: out of memory");
     }
-    for (int i = 0; i < nslots; i++) {
+    for (int i = 0; i < nslots && s->Cin > 0; i++) {
         ss->inputs[i] = malloc((size_t)s->B * s->tile_in_elems * sizeof(float));
         if (!ss->inputs[i]) {
             vxt_session_destroy(ss);
@@ -88,7 +88,6 @@ vxt_status vxt_session_create(vxt_context *ctx, const vxt_plan *plan, const vxt_
     VXT_CHECK_NULL(NULL, ctx);
     VXT_CHECK_NULL(ctx, plan);
     VXT_CHECK_NULL(ctx, opts);
-    VXT_CHECK_NULL(ctx, input);
     VXT_CHECK_NULL(ctx, output);
     if (opts->struct_size < sizeof(vxt_stitch_options))
         return vxt__fail(ctx, VXT_ERR_STRUCT_SIZE, "vxt_session_create: vxt_stitch_options.struct_size is %zu, smaller "
@@ -204,7 +203,8 @@ vxt_status vxt_session_next_batch(vxt_session *ss, vxt_batch *batch, int *done)
     int slot = (int)(k % (uint64_t)ss->nslots);
     vxt__call c;
     vxt__stitch_call(s, k, &c);
-    vxt__stitch_extract(s, &c, ss->inputs[slot]);
+    if (s->Cin > 0)
+        vxt__stitch_extract(s, &c, ss->inputs[slot]);
     vxt_tile *tiles = ss->tiles + (size_t)slot * (size_t)s->B;
     for (int i = 0; i < c.count; i++)
         vxt__plan_tile(s->plan, c.first_tile + (uint64_t)i, &tiles[i]);

@@ -157,11 +157,10 @@ vxt_status vxt__stitch_create(vxt_context *ctx, const vxt_plan *plan, const vxt_
     if ((st = check_options(ctx, &o, &ou)) != VXT_OK)
         return st;
     const vxt_plan_info *pi = vxt__plan_info(plan);
-    st = vxt__volume_check(ctx, "vxt_stitch", "input", input, NULL);
-    if (st != VXT_OK)
+    if (input && (st = check_volume(ctx, "input", input, VXT_DTYPE_F32, 0, pi->shape)) != VXT_OK)
         return st;
-    if ((st = check_volume(ctx, "input", input, VXT_DTYPE_F32, 0, pi->shape)) != VXT_OK)
-        return st;
+    if (!input && (o.flags & VXT_STITCH_DEVICE_PREDICTOR))
+        return vxt__fail(ctx, VXT_ERR_NULL, "vxt_stitch: the device predictor form needs an input volume");
     if (ou.values && (st = check_volume(ctx, "output values", ou.values, VXT_DTYPE_F32, o.out_channels, pi->shape)) !=
                          VXT_OK)
         return st;
@@ -175,7 +174,8 @@ vxt_status vxt__stitch_create(vxt_context *ctx, const vxt_plan *plan, const vxt_
     s->plan = plan;
     s->pi = *pi;
     s->opt = o;
-    s->input = *input;
+    if (input)
+        s->input = *input;
     s->output = ou;
     if (ou.values)
         s->out_values = *ou.values;
@@ -190,7 +190,7 @@ vxt_status vxt__stitch_create(vxt_context *ctx, const vxt_plan *plan, const vxt_
         s->output.want_labels = ou.labels != NULL;
     }
     s->C = o.out_channels;
-    s->Cin = input->channels;
+    s->Cin = input ? input->channels : 0; /* no input: precomputed tiles */
     for (int a = 0; a < 3; a++) {
         s->R[a] = pi->roi[a];
         s->P[a] = pi->padded_shape[a];

@@ -568,7 +568,9 @@ VXT_API vxt_status vxt_stitch(vxt_context *ctx, const vxt_plan *plan, const vxt_
  *  time. */
 typedef struct vxt_session vxt_session;
 
-/** Start a session (arguments as vxt_stitch(); `input` and `output` must stay valid until it is destroyed). */
+/** Start a session (arguments as vxt_stitch(); `input` and `output` must stay valid until it is destroyed).
+ *  `input` may be NULL when the caller already has the tiles' outputs (precomputed tiles): batches then carry
+ *  no input. */
 VXT_API vxt_status vxt_session_create(vxt_context *ctx, const vxt_plan *plan, const vxt_stitch_options *opts,
                                       const vxt_volume *input, const vxt_stitch_output *output,
                                       vxt_session **out);
@@ -596,6 +598,52 @@ VXT_API vxt_status vxt_session_progress(const vxt_session *session, uint64_t *ha
  *  more). NULL is ignored. */
 VXT_API void vxt_session_destroy(vxt_session *session);
 
+
+/* ---- NumPy .npy files ------------------------------------------------------------------------------- */
+
+/** What an .npy file's header says. Set struct_size = sizeof(vxt_npy_info). */
+typedef struct vxt_npy_info {
+    size_t struct_size;
+    vxt_dtype dtype;
+    int big_endian;        /**< data stored big-endian (converted to native order when read) */
+    int ndim;              /**< 0 .. 8 */
+    int64_t shape[8];
+    uint64_t count;        /**< number of elements */
+    uint64_t data_offset;  /**< bytes before the data */
+    int version;           /**< format version 1, 2 or 3 */
+} vxt_npy_info;
+
+/** Read and validate the header of an .npy file (magic, version, header dictionary, dtype, C order, shape,
+ *  file size = header + data exactly). Errors: VXT_ERR_IO (cannot open/read), VXT_ERR_FORMAT (not .npy,
+ *  malformed header, unsupported dtype such as bool/object/structured, Fortran order), VXT_ERR_TRUNCATED
+ *  (file shorter than its data), VXT_ERR_OVERFLOW (shape product). */
+VXT_API vxt_status vxt_npy_read_info(const char *path, vxt_npy_info *info);
+
+/** Read elements [first, first + count) of the file described by `info` into dst, in native byte order. */
+VXT_API vxt_status vxt_npy_read(const char *path, const vxt_npy_info *info, uint64_t first, uint64_t count,
+                                void *dst);
+
+/** An .npy file being written: data goes to a temporary file next to the target, which is renamed into place
+ *  only by vxt_npy_writer_commit(); vxt_npy_writer_abort() (or an error) removes it. */
+typedef struct vxt_npy_writer vxt_npy_writer;
+
+/** Start writing `path` with a little-endian C-order array of dtype and shape (ndim 0 .. 8). */
+VXT_API vxt_status vxt_npy_writer_open(const char *path, vxt_dtype dtype, int ndim, const int64_t *shape,
+                                       vxt_npy_writer **out);
+
+/** Write `count` elements (native order) at element offset `first`. Any order; every element must be written
+ *  once before commit. */
+VXT_API vxt_status vxt_npy_writer_write(vxt_npy_writer *w, uint64_t first, uint64_t count, const void *data);
+
+/** Flush, check that every element was written, fsync, rename into place, and free the writer. */
+VXT_API vxt_status vxt_npy_writer_commit(vxt_npy_writer *w);
+
+/** Remove the temporary file and free the writer (NULL is ignored). */
+VXT_API void vxt_npy_writer_abort(vxt_npy_writer *w);
+
+/** Write a whole array at once (open, write, commit). */
+VXT_API vxt_status vxt_npy_write(const char *path, vxt_dtype dtype, int ndim, const int64_t *shape,
+                                 const void *data);
 
 /* ===================================================================================================== */
 /* Preprocessing: intensity transforms, statistics, resampling, patches                                   */

@@ -2,6 +2,7 @@
 #ifndef VXT_CLI_H
 #define VXT_CLI_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "voxtile.h"
@@ -30,8 +31,63 @@ int cli_fail_status(const char *cmd, const char *what, vxt_status st);
 int cli_parse_int(const char *s, long lo, long hi, long *out);
 int cli_parse_double(const char *s, double *out);
 
+/* Per-axis lists: "z,y,x", "y,x" (2D: z = zdefault) or one value for every axis. 0 on malformed input. */
+int cli_parse_axes_i64(const char *s, int64_t out[3], int64_t zdefault, int *n_given);
+int cli_parse_axes_f64(const char *s, double out[3], double zdefault, int *n_given);
+
+typedef struct cli_enum {
+    const char *name;
+    int value;
+} cli_enum;
+extern const cli_enum cli_grids[], cli_pads[], cli_importances[], cli_accumulates[], cli_activations[],
+    cli_label_dtypes[];
+int cli_parse_enum(const char *s, const cli_enum *table, int *out);
+void cli_enum_names(const cli_enum *table, char *buf, size_t n);
+/* Parse an enum option, printing "flag: unknown value ... (expected one of ...)" on failure (returns 0). */
+int cli_enum_option(const char *cmd, const char *flag, const char *value, const cli_enum *table, int *out);
+
+/* A context from --backend/--device (index or name substring)/--threads; returns an exit code. */
+int cli_context(const char *cmd, const char *backend, const char *device, long threads, vxt_context **out);
+
+/* Tile-plan options (long-option codes shared by the commands that plan tiles). */
+enum {
+    CLI_OPT_SHAPE = 1000,
+    CLI_OPT_ROI,
+    CLI_OPT_GRID,
+    CLI_OPT_OVERLAP,
+    CLI_OPT_STEP,
+    CLI_OPT_OVERLAP_VOXELS,
+    CLI_OPT_PAD,
+    CLI_OPT_PAD_VALUE
+};
+#define CLI_PLAN_LONGOPTS                                                                                            \
+    {"shape", required_argument, NULL, CLI_OPT_SHAPE}, {"roi", required_argument, NULL, CLI_OPT_ROI},               \
+        {"grid", required_argument, NULL, CLI_OPT_GRID}, {"overlap", required_argument, NULL, CLI_OPT_OVERLAP},     \
+        {"step", required_argument, NULL, CLI_OPT_STEP},                                                             \
+        {"overlap-voxels", required_argument, NULL, CLI_OPT_OVERLAP_VOXELS},                                        \
+        {"pad", required_argument, NULL, CLI_OPT_PAD}, {"pad-value", required_argument, NULL, CLI_OPT_PAD_VALUE}
+#define CLI_PLAN_HELP                                                                                                \
+    "  --shape Z,Y,X | H,W     volume size (array axis order; H,W: a 2D image)\n"                                     \
+    "  --roi Z,Y,X | H,W       tile size\n"                                                                          \
+    "  --grid monai|nnunet|voxels   tile placement (default monai)\n"                                               \
+    "  --overlap F[,F,F]       monai: overlap fraction in [0, 1) (default 0.25)\n"                                   \
+    "  --step F[,F,F]          nnunet: step as a fraction of the ROI in (0, 1] (default 0.5)\n"                     \
+    "  --overlap-voxels N[,N,N]  voxels: overlap in voxels (default 0)\n"                                           \
+    "  --pad constant|replicate|reflect|none   where the volume is smaller than the ROI (default constant)\n"       \
+    "  --pad-value V           constant padding value (default 0)\n"
+
+typedef struct cli_plan_args {
+    const char *shape, *roi, *grid, *overlap, *step, *overlap_voxels, *pad, *pad_value;
+} cli_plan_args;
+/* Store a plan option; returns 0 when `opt` is not one. */
+int cli_plan_arg(cli_plan_args *a, int opt, const char *value);
+/* Build the plan; *spatial_dims = 2 or 3 (as --shape was given). Returns an exit code. */
+int cli_build_plan(const char *cmd, const cli_plan_args *a, vxt_plan **plan, int *spatial_dims);
+
 typedef int (*cli_command_fn)(int argc, char **argv);
 
 int cmd_info(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
+int cmd_stitch(int argc, char **argv);
 
 #endif

@@ -73,6 +73,8 @@ typedef struct command {
 
 static const command commands[] = {
     {"info", cmd_info, "version, backends, OpenCL devices and their determinism probe"},
+    {"plan", cmd_plan, "the tiles a sliding window visits, as JSON"},
+    {"stitch", cmd_stitch, "stitch precomputed tile outputs (.npy) into a volume"},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,420 @@
+/* npy.c - NumPy .npy files: a strict header parser (format versions 1-3), ranged reads with byte-order
+ * conversion, and a writer that only ever shows complete files (temporary file, fsync, rename).
+ * Format: https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define MAX_HEADER (1u << 20)
+
+static const struct {
+    char kind;
+    int size;
+    vxt_dtype dtype;
+} npy_types[] = {
+    {'u', 1, VXT_DTYPE_U8},  {'i', 1, VXT_DTYPE_I8},  {'u', 2, VXT_DTYPE_U16}, {'i', 2, VXT_DTYPE_I16},
+    {'u', 4, VXT_DTYPE_U32}, {'i', 4, VXT_DTYPE_I32}, {'u', 8, VXT_DTYPE_U64}, {'i', 8, VXT_DTYPE_I64},
+    {'f', 2, VXT_DTYPE_F16}, {'f', 4, VXT_DTYPE_F32}, {'f', 8, VXT_DTYPE_F64},
+};
+
+static const char *skip_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    return p;
+}
+
+/* Find the value of key 'name' (quoted with ' or ") in the header dictionary; returns a pointer after the colon. */
+static const char *find_key(const char *h, const char *end, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = h; p + n + 2 < end; p++) {
+        if ((*p == '\'' || *p == '"') && p[n + 1] == *p && memcmp(p + 1, name, n) == 0) {
+            const char *q = skip_ws(p + n + 2, end);
+            if (q < end && *q == ':')
+                return skip_ws(q + 1, end);
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+static vxt_status parse_header(const char *path, const char *h, size_t len, vxt_npy_info *info)
+{
+    const char *end = h + len;
+    const char *p = skip_ws(h, end);
+    if (p >= end || *p != '{')
+        return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: .npy header is not a dictionary", path);
+    /* descr */
+    const char *d = find_key(h, end, "descr");
+    if (!d || (*d != '\'' && *d != '"'))
+        return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: .npy header has no 'descr' string (structured dtypes are not "
+                         "supported)", path);
+    char q = *d++;
+    const char *dend = memchr(d, q, (size_t)(end - d));
+    if (!dend || dend - d < 2 || dend - d > 8)
+        return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: malformed 'descr' in the .npy header", path);
+    char order = d[0], kind = d[1];
+    char sizebuf[8] = {0};
+    memcpy(sizebuf, d + 2, (size_t)(dend - d - 2));
+    char *se = NULL;
+    long esize = strtol(sizebuf, &se, 10);
+    if (se == sizebuf || *se != '\0')
+        return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: malformed 'descr' '%.*s'", path, (int)(dend - d), d);
+    if (order != '<' && order != '>' && order != '|' && order != '=')
+        return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: unknown byte order '%c' in 'descr'", path, order);
+    info->dtype = VXT_DTYPE_INVALID;
+    for (size_t i = 0; i < sizeof npy_types / sizeof npy_types[0]; i++)
+        if (npy_types[i].kind == kind && npy_types[i].size == esize)
+            info->dtype = npy_types[i].dtype;
+    if (info->dtype == VXT_DTYPE_INVALID)
+        return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: dtype '%.*s' is not supported (unsigned/signed integers, float16, "
+                         "float32, float64)", path, (int)(dend - d), d);
+    info->big_endian = order == '>' && esize > 1;
+    /* fortran_order */
+    const char *f = find_key(h, end, "fortran_order");
+    if (!f)
+        return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: .npy header has no 'fortran_order'", path);
+    if ((size_t)(end - f) >= 4 && memcmp(f, "True", 4) == 0)
+        return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: Fortran-ordered arrays are not supported; save a C-ordered "
+                         "array (numpy.ascontiguousarray)", path);
+    if ((size_t)(end - f) < 5 || memcmp(f, "False", 5) != 0)
+        return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: malformed 'fortran_order' in the .npy header", path);
+    /* shape */
+    const char *s = find_key(h, end, "shape");
+    if (!s || *s != '(')
+        return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: .npy header has no 'shape' tuple", path);
+    s++;
+    info->ndim = 0;
+    uint64_t count = 1;
+    for (;;) {
+        s = skip_ws(s, end);
+        if (s >= end)
+            return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: unterminated 'shape' tuple", path);
+        if (*s == ')')
+            break;
+        if (info->ndim == 8)
+            return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: more than 8 dimensions", path);
+        if (*s < '0' || *s > '9')
+            return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: malformed 'shape' entry", path);
+        uint64_t v = 0;
+        while (s < end && *s >= '0' && *s <= '9') {
+            if (v > (UINT64_MAX - 9) / 10)
+                return vxt__fail(NULL, VXT_ERR_OVERFLOW, "%s: shape entry too large", path);
+            v = v * 10 + (uint64_t)(*s - '0');
+            s++;
+        }
+        if (s < end && *s == 'L') /* Python 2 long */
+            s++;
+        if (v > (uint64_t)INT64_MAX)
+            return vxt__fail(NULL, VXT_ERR_OVERFLOW, "%s: shape entry too large", path);
+        info->shape[info->ndim++] = (int64_t)v;
+        if (__builtin_mul_overflow(count, v, &count))
+            return vxt__fail(NULL, VXT_ERR_OVERFLOW, "%s: the shape's element count overflows", path);
+        s = skip_ws(s, end);
+        if (s < end && *s == ',')
+            s++;
+        else if (s < end && *s != ')')
+            return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: malformed 'shape' tuple", path);
+    }
+    info->count = count;
+    return VXT_OK;
+}
+
+static vxt_status read_exact(const char *path, int fd, void *buf, size_t n, uint64_t off)
+{
+    unsigned char *b = (unsigned char *)buf;
+    while (n > 0) {
+        ssize_t r = pread(fd, b, n, (off_t)off);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return vxt__fail(NULL, VXT_ERR_IO, "%s: read failed: %s", path, strerror(errno));
+        }
+        if (r == 0)
+            return vxt__fail(NULL, VXT_ERR_TRUNCATED, "%s: file ends early (at byte %llu)", path,
+                             (unsigned long long)off);
+        b += r;
+        n -= (size_t)r;
+        off += (uint64_t)r;
+    }
+    return VXT_OK;
+}
+
+vxt_status vxt_npy_read_info(const char *path, vxt_npy_info *out)
+{
+    VXT_CHECK_NULL(NULL, path);
+    VXT_CHECK_NULL(NULL, out);
+    vxt_status st = vxt__check_out_struct(NULL, __func__, "vxt_npy_info", out->struct_size, sizeof(vxt_npy_info));
+    if (st != VXT_OK)
+        return st;
+    size_t given = out->struct_size;
+    vxt_npy_info info;
+    memset(&info, 0, sizeof info);
+    info.struct_size = sizeof info;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return vxt__fail(NULL, VXT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return vxt__fail(NULL, VXT_ERR_IO, "%s: not a regular file", path);
+    }
+    unsigned char pre[12];
+    char *header = NULL;
+    if (sb.st_size < 10) {
+        close(fd);
+        return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: too short for an .npy file (%lld bytes)", path,
+                         (long long)sb.st_size);
+    }
+    st = read_exact(path, fd, pre, 10, 0);
+    if (st == VXT_OK && memcmp(pre, "\x93NUMPY", 6) != 0)
+        st = vxt__fail(NULL, VXT_ERR_FORMAT, "%s: not an .npy file (bad magic)", path);
+    uint64_t hlen = 0, hstart = 0;
+    if (st == VXT_OK) {
+        info.version = pre[6];
+        if (pre[6] == 1) {
+            hlen = (uint64_t)pre[8] | ((uint64_t)pre[9] << 8);
+            hstart = 10;
+        } else if (pre[6] == 2 || pre[6] == 3) {
+            st = read_exact(path, fd, pre + 10, 2, 10);
+            hlen = (uint64_t)pre[8] | ((uint64_t)pre[9] << 8) | ((uint64_t)pre[10] << 16) | ((uint64_t)pre[11] << 24);
+            hstart = 12;
+        } else {
+            st = vxt__fail(NULL, VXT_ERR_FORMAT, "%s: .npy format version %d.%d is not supported", path, pre[6], pre[7]);
+        }
+    }
+    if (st == VXT_OK && (hlen == 0 || hlen > MAX_HEADER))
+        st = vxt__fail(NULL, VXT_ERR_FORMAT, "%s: .npy header length %llu is not plausible", path,
+                       (unsigned long long)hlen);
+    if (st == VXT_OK && hstart + hlen > (uint64_t)sb.st_size)
+        st = vxt__fail(NULL, VXT_ERR_TRUNCATED, "%s: file ends inside the .npy header", path);
+    if (st == VXT_OK && !(header = malloc((size_t)hlen + 1)))
+        st = vxt__fail(NULL, VXT_ERR_OUT_OF_MEMORY, "out of memory");
+    if (st == VXT_OK)
+        st = read_exact(path, fd, header, (size_t)hlen, hstart);
+    close(fd);
+    if (st == VXT_OK) {
+        header[hlen] = '\0';
+        st = parse_header(path, header, (size_t)hlen, &info);
+    }
+    free(header);
+    if (st != VXT_OK)
+        return st;
+    info.data_offset = hstart + hlen;
+    uint64_t bytes;
+    if (__builtin_mul_overflow(info.count, (uint64_t)vxt_dtype_size(info.dtype), &bytes))
+        return vxt__fail(NULL, VXT_ERR_OVERFLOW, "%s: data size overflows", path);
+    uint64_t have = (uint64_t)sb.st_size - info.data_offset;
+    if (have < bytes)
+        return vxt__fail(NULL, VXT_ERR_TRUNCATED, "%s: data is truncated: %llu bytes for %llu elements of %s (%llu "
+                         "bytes expected)", path, (unsigned long long)have, (unsigned long long)info.count,
+                         vxt_dtype_name(info.dtype), (unsigned long long)bytes);
+    if (have > bytes)
+        return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: %llu bytes after the array's data", path,
+                         (unsigned long long)(have - bytes));
+    vxt__copy_out_struct(out, &info, given, sizeof info);
+    return VXT_OK;
+}
+
+static void swap_bytes(void *data, uint64_t count, size_t es)
+{
+    unsigned char *p = (unsigned char *)data;
+    for (uint64_t i = 0; i < count; i++, p += es)
+        for (size_t a = 0, b = es - 1; a < b; a++, b--) {
+            unsigned char t = p[a];
+            p[a] = p[b];
+            p[b] = t;
+        }
+}
+
+vxt_status vxt_npy_read(const char *path, const vxt_npy_info *info, uint64_t first, uint64_t count, void *dst)
+{
+    VXT_CHECK_NULL(NULL, path);
+    VXT_CHECK_NULL(NULL, info);
+    VXT_CHECK_NULL(NULL, dst);
+    size_t es = vxt_dtype_size(info->dtype);
+    if (es == 0)
+        return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "vxt_npy_read: info has no valid dtype");
+    if (first > info->count || count > info->count - first)
+        return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "vxt_npy_read: elements [%llu, %llu) beyond the array's %llu",
+                         (unsigned long long)first, (unsigned long long)(first + count),
+                         (unsigned long long)info->count);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return vxt__fail(NULL, VXT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    vxt_status st = read_exact(path, fd, dst, (size_t)(count * es), info->data_offset + first * es);
+    close(fd);
+    if (st == VXT_OK && info->big_endian)
+        swap_bytes(dst, count, es);
+    return st;
+}
+
+/* ---- writing ----------------------------------------------------------------------------------------------- */
+
+struct vxt_npy_writer {
+    int fd;
+    char *path, *tmp;
+    size_t es;
+    uint64_t count, written, data_offset;
+};
+
+vxt_status vxt_npy_writer_open(const char *path, vxt_dtype dtype, int ndim, const int64_t *shape,
+                               vxt_npy_writer **out)
+{
+    VXT_CHECK_NULL(NULL, out);
+    *out = NULL;
+    VXT_CHECK_NULL(NULL, path);
+    if (ndim < 0 || ndim > 8)
+        return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "vxt_npy_writer_open: ndim %d (must be 0 .. 8)", ndim);
+    if (ndim > 0 && !shape)
+        return vxt__fail(NULL, VXT_ERR_NULL, "vxt_npy_writer_open: shape is NULL");
+    char descr[8] = "";
+    for (size_t i = 0; i < sizeof npy_types / sizeof npy_types[0]; i++)
+        if (npy_types[i].dtype == dtype)
+            snprintf(descr, sizeof descr, "%c%c%d", npy_types[i].size == 1 ? '|' : '<', npy_types[i].kind,
+                     npy_types[i].size);
+    if (!descr[0])
+        return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "vxt_npy_writer_open: dtype %d is not supported", (int)dtype);
+    char shape_s[256] = "(";
+    uint64_t count = 1;
+    for (int i = 0; i < ndim; i++) {
+        if (shape[i] < 0)
+            return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "vxt_npy_writer_open: shape[%d] is %lld", i,
+                             (long long)shape[i]);
+        if (__builtin_mul_overflow(count, (uint64_t)shape[i], &count))
+            return vxt__fail(NULL, VXT_ERR_OVERFLOW, "vxt_npy_writer_open: the element count overflows");
+        vxt__strlcatf(shape_s, sizeof shape_s, "%lld%s", (long long)shape[i], ndim == 1 ? "," : (i + 1 < ndim ? ", " : ""));
+    }
+    vxt__strlcatf(shape_s, sizeof shape_s, ")");
+    char dict[400];
+    int dl = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }", descr, shape_s);
+    size_t total = 10 + (size_t)dl + 1; /* magic+version+len, dict, newline */
+    size_t pad = (64 - total % 64) % 64;
+    size_t hlen = (size_t)dl + pad + 1;
+    unsigned char head[512];
+    memcpy(head, "\x93NUMPY\x01\x00", 8);
+    head[8] = (unsigned char)(hlen & 0xff);
+    head[9] = (unsigned char)(hlen >> 8);
+    memcpy(head + 10, dict, (size_t)dl);
+    memset(head + 10 + dl, ' ', pad);
+    head[10 + (size_t)dl + pad] = '\n';
+
+    vxt_npy_writer *w = calloc(1, sizeof *w);
+    if (!w)
+        return vxt__fail(NULL, VXT_ERR_OUT_OF_MEMORY, "out of memory");
+    w->fd = -1;
+    w->path = strdup(path);
+    size_t tl = strlen(path) + 16;
+    w->tmp = malloc(tl);
+    if (!w->path || !w->tmp) {
+        vxt_npy_writer_abort(w);
+        return vxt__fail(NULL, VXT_ERR_OUT_OF_MEMORY, "out of memory");
+    }
+    snprintf(w->tmp, tl, "%s.tmp.XXXXXX", path);
+    w->fd = mkstemp(w->tmp);
+    if (w->fd < 0) {
+        int e = errno;
+        w->tmp[0] = '\0';
+        vxt_npy_writer_abort(w);
+        return vxt__fail(NULL, VXT_ERR_IO, "%s: cannot create a file in its directory: %s", path, strerror(e));
+    }
+    w->es = vxt_dtype_size(dtype);
+    w->count = count;
+    w->data_offset = 10 + hlen;
+    ssize_t n = pwrite(w->fd, head, (size_t)w->data_offset, 0);
+    if (n != (ssize_t)w->data_offset) {
+        int e = errno;
+        vxt_npy_writer_abort(w);
+        return vxt__fail(NULL, VXT_ERR_IO, "%s: cannot write: %s", path, strerror(e));
+    }
+    *out = w;
+    return VXT_OK;
+}
+
+vxt_status vxt_npy_writer_write(vxt_npy_writer *w, uint64_t first, uint64_t count, const void *data)
+{
+    VXT_CHECK_NULL(NULL, w);
+    VXT_CHECK_NULL(NULL, data);
+    if (first > w->count || count > w->count - first)
+        return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "vxt_npy_writer_write: elements [%llu, %llu) beyond the "
+                         "array's %llu", (unsigned long long)first, (unsigned long long)(first + count),
+                         (unsigned long long)w->count);
+    const unsigned char *p = (const unsigned char *)data;
+    uint64_t off = w->data_offset + first * w->es;
+    size_t left = (size_t)(count * w->es);
+    while (left > 0) {
+        ssize_t n = pwrite(w->fd, p, left, (off_t)off);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return vxt__fail(NULL, VXT_ERR_IO, "%s: write failed: %s", w->path, strerror(errno));
+        }
+        p += n;
+        left -= (size_t)n;
+        off += (uint64_t)n;
+    }
+    w->written += count;
+    return VXT_OK;
+}
+
+vxt_status vxt_npy_writer_commit(vxt_npy_writer *w)
+{
+    VXT_CHECK_NULL(NULL, w);
+    vxt_status st = VXT_OK;
+    if (w->written != w->count)
+        st = vxt__fail(NULL, VXT_ERR_STATE, "%s: %llu of %llu elements written; not committed", w->path,
+                       (unsigned long long)w->written, (unsigned long long)w->count);
+    else if (fsync(w->fd) != 0)
+        st = vxt__fail(NULL, VXT_ERR_IO, "%s: fsync failed: %s", w->path, strerror(errno));
+    else if (close(w->fd) != 0) {
+        w->fd = -1;
+        st = vxt__fail(NULL, VXT_ERR_IO, "%s: close failed: %s", w->path, strerror(errno));
+    } else {
+        w->fd = -1;
+        chmod(w->tmp, 0644);
+        if (rename(w->tmp, w->path) != 0)
+            st = vxt__fail(NULL, VXT_ERR_IO, "%s: cannot rename the finished file into place: %s", w->path,
+                           strerror(errno));
+        else
+            w->tmp[0] = '\0';
+    }
+    vxt_npy_writer_abort(w);
+    return st;
+}
+
+void vxt_npy_writer_abort(vxt_npy_writer *w)
+{
+    if (!w)
+        return;
+    if (w->fd >= 0)
+        close(w->fd);
+    if (w->tmp && w->tmp[0])
+        unlink(w->tmp);
+    free(w->tmp);
+    free(w->path);
+    free(w);
+}
+
+vxt_status vxt_npy_write(const char *path, vxt_dtype dtype, int ndim, const int64_t *shape, const void *data)
+{
+    vxt_npy_writer *w = NULL;
+    vxt_status st = vxt_npy_writer_open(path, dtype, ndim, shape, &w);
+    if (st != VXT_OK)
+        return st;
+    if (w->count && !data) {
+        vxt_npy_writer_abort(w);
+        return vxt__fail(NULL, VXT_ERR_NULL, "vxt_npy_write: data is NULL");
+    }
+    if (w->count && (st = vxt_npy_writer_write(w, 0, w->count, data)) != VXT_OK) {
+        vxt_npy_writer_abort(w);
+        return st;
+    }
+    return vxt_npy_writer_commit(w);
+}
