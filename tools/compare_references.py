@@ -124,12 +124,54 @@ def nnunet_case(exe, backend, shape, patch, step, channels, seed):
             "max_abs_diff": float(np.abs(got - ref).max())}
 
 
+def write_fixtures(out):
+    """Small cases for tests/test_cli.c: tiles in, the tool's own stitched result out."""
+    os.makedirs(out, exist_ok=True)
+    rng = np.random.default_rng(11)
+    shape, roi, channels = (9, 20, 17), (6, 12, 10), 2
+    vol = torch.from_numpy(rng.uniform(-2, 3, size=(1, 1) + shape).astype(np.float32))
+    tiles = []
+
+    def predictor(x):
+        k = len(tiles)
+        y = torch.stack([x[:, 0] * (0.5 + 0.3 * c) + c - 0.01 * k + torch.sin(x[:, 0] * (c + 1))
+                         for c in range(channels)], dim=1).contiguous()
+        tiles.append(y[0].clone().numpy())
+        return y
+
+    ref = sliding_window_inference(vol, roi, 1, predictor, overlap=0.5, mode="gaussian")[0].numpy()
+    np.save(os.path.join(out, "monai_tiles.npy"), np.stack(tiles))
+    np.save(os.path.join(out, "monai_expected.npy"), ref)
+    # nnU-Net, float16 tiles
+    data = torch.from_numpy(rng.uniform(-2, 3, size=(1,) + shape).astype(np.float32))
+    steps = compute_steps_for_sliding_window(shape, roi, 0.5)
+    g = compute_gaussian(roi, value_scaling_factor=10)
+    L = torch.zeros((channels,) + shape, dtype=torch.half)
+    N = torch.zeros(shape, dtype=torch.half)
+    tiles = []
+    for k, (sx, sy, sz) in enumerate([(a, b, c) for a in steps[0] for b in steps[1] for c in steps[2]]):
+        sl = (slice(None), slice(sx, sx + roi[0]), slice(sy, sy + roi[1]), slice(sz, sz + roi[2]))
+        x = data[sl][0]
+        p = torch.stack([x * (0.5 + 0.3 * c) + c - 0.01 * k for c in range(channels)]).half()
+        tiles.append(p.clone().numpy())
+        p *= g
+        L[sl] += p
+        N[sl[1:]] += g
+    L /= N
+    np.save(os.path.join(out, "nnunet_tiles.npy"), np.stack(tiles))
+    np.save(os.path.join(out, "nnunet_expected.npy"), L.float().numpy())
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("voxtile")
     ap.add_argument("--backend", default="both", choices=["cpu", "opencl", "both"])
     ap.add_argument("--json")
+    ap.add_argument("--fixtures", help="write small MONAI and nnU-Net cases (tiles and expected output) here")
     a = ap.parse_args()
+    if a.fixtures:
+        write_fixtures(a.fixtures)
+        return
     backends = ["cpu", "opencl"] if a.backend == "both" else [a.backend]
     results = []
     for b in backends:

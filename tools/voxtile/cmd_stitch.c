@@ -113,7 +113,15 @@ int cmd_stitch(int argc, char **argv)
                 return VXT_EXIT_USAGE;
             }
             break;
-        case O_BACKEND: backend = optarg; break;
+        case O_BACKEND: {
+            vxt_backend bk;
+            if (vxt_backend_parse(optarg, &bk) != VXT_OK) {
+                cli_error("stitch", "--backend: %s", vxt_last_error());
+                return VXT_EXIT_USAGE;
+            }
+            backend = optarg;
+            break;
+        }
         case O_DEVICE: device = optarg; break;
         case O_THREADS:
             if (!cli_parse_int(optarg, 0, 1024, &threads)) {
@@ -167,6 +175,7 @@ int cmd_stitch(int argc, char **argv)
         char got[200] = "(";
         for (int a = 0; a < ni.ndim; a++)
             snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld", a ? ", " : "", (long long)ni.shape[a]);
+        snprintf(got + strlen(got), sizeof got - strlen(got), ")");
         cli_error("stitch", "%s: array %s of %s does not match the plan: expected %s of float32 or float16", in_path, got,
                   vxt_dtype_name(ni.dtype), expect);
         vxt_plan_destroy(plan);
