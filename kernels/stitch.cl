@@ -21,41 +21,51 @@ static inline float load_src(__global const void *src, int kind, long i, float n
     return vxt_tile_f32(((__global const float *)src)[i]);
 }
 
-/* Mirroring: mirror[i] (= or +=) the call output at the flipped position, for one item. */
+/* Mirroring: mirror[i] (= or +=) the call output at the flipped position, for one item, every channel. */
 __kernel void vxt_k_stitch_mirror(__global float *mirror, __global const void *src, int kind, long item_offset,
                                 long R0, long R1, long R2, uint flip, int first, int f16_tile,
-                                __global uint *bad, int bad_index)
+                                __global uint *bad, int bad_index, int C)
 {
-    long x = get_global_id(0), y = get_global_id(1), cz = get_global_id(2);
+    long x = get_global_id(0), y = get_global_id(1), z = get_global_id(2);
     if (x >= R2 || y >= R1)
         return;
-    long z = cz % R0;
     long zf = (flip & 1u) ? R0 - 1 - z : z, yf = (flip & 2u) ? R1 - 1 - y : y, xf = (flip & 4u) ? R2 - 1 - x : x;
-    long c = cz / R0;
-    long i = ((c * R0 + z) * R1 + y) * R2 + x;
-    long j = ((c * R0 + zf) * R1 + yf) * R2 + xf;
-    float p = load_src(src, kind, item_offset + j, 1.0f, f16_tile);
-    if (!vxt_isfinite(p))
-        atomic_min(bad + bad_index, (uint)j);
-    mirror[item_offset + i] = first ? p : vxt_mirror_add(mirror[item_offset + i], p, f16_tile);
+    long plane = R0 * R1 * R2;
+    long i = (z * R1 + y) * R2 + x;
+    long j = (zf * R1 + yf) * R2 + xf;
+    for (int c = 0; c < C; c++, i += plane, j += plane) {
+        float p = load_src(src, kind, item_offset + j, 1.0f, f16_tile);
+        if (!vxt_isfinite(p))
+            atomic_min(bad + bad_index, (uint)j);
+        mirror[item_offset + i] = first ? p : vxt_mirror_add(mirror[item_offset + i], p, f16_tile);
+    }
 }
 
-/* One tile (item) of a call accumulated into the member's ring: acc += p * w. */
+/* One tile (item) of a call accumulated into the member's ring: acc += p * w, every channel. One work-item per
+ * voxel of the tile (x fastest). */
 __kernel void vxt_k_stitch_accumulate(__global float *acc, __global const void *src, int kind, long item_offset,
                                     float nflips, __global const float *w, long R0, long R1, long R2, long zs,
                                     long ys, long xs, long D, long P1, long P2, int mode, int f16_tile,
-                                    __global uint *bad, int bad_index)
+                                    __global uint *bad, int bad_index, __global const int *cover_first, long P0,
+                                    int iz, int iy, int ix, int C)
 {
-    long x = get_global_id(0), y = get_global_id(1), cz = get_global_id(2);
+    long x = get_global_id(0), y = get_global_id(1), z = get_global_id(2);
     if (x >= R2 || y >= R1)
         return;
-    long z = cz % R0, c = cz / R0;
-    long i = ((c * R0 + z) * R1 + y) * R2 + x;
-    float p = load_src(src, kind, item_offset + i, nflips, f16_tile);
-    if (kind != SRC_MIRROR && !vxt_isfinite(p))
-        atomic_min(bad + bad_index, (uint)i);
-    long a = ((c * D + (zs + z) % D) * P1 + ys + y) * P2 + xs + x;
-    acc[a] = vxt_stitch_add(acc[a], vxt_stitch_product(p, w[(z * R1 + y) * R2 + x], f16_tile), mode);
+    long pz = zs + z;
+    long slot = pz < D ? pz : pz % D;
+    /* the first tile covering a voxel starts its sum: 0 + p*w, as MONAI adds to a zeroed buffer */
+    int first = cover_first[pz] == iz && cover_first[P0 + ys + y] == iy && cover_first[P0 + P1 + xs + x] == ix;
+    float wv = w[(z * R1 + y) * R2 + x];
+    long plane_t = R0 * R1 * R2, plane_a = D * P1 * P2;
+    long i = (z * R1 + y) * R2 + x;
+    long a = (slot * P1 + ys + y) * P2 + xs + x;
+    for (int c = 0; c < C; c++, i += plane_t, a += plane_a) {
+        float p = load_src(src, kind, item_offset + i, nflips, f16_tile);
+        if (kind != SRC_MIRROR && !vxt_isfinite(p))
+            atomic_min(bad + bad_index, (uint)i);
+        acc[a] = vxt_stitch_add(first ? 0.0f : acc[a], vxt_stitch_product(p, wv, f16_tile), mode);
+    }
 }
 
 /* Normalize member m of a slab of output voxels [z0, z0 + nz) (volume coordinates) into out (C x nz x S1 x
@@ -99,18 +109,25 @@ __kernel void vxt_k_stitch_normalize(__global const float *acc, __global float *
 __kernel void vxt_k_stitch_accumulate_f64(__global double *acc, __global const void *src, int kind, long item_offset,
                                         float nflips, __global const float *w, long R0, long R1, long R2, long zs,
                                         long ys, long xs, long D, long P1, long P2, int f16_tile, __global uint *bad,
-                                        int bad_index)
+                                        int bad_index, __global const int *cover_first, long P0, int iz, int iy,
+                                        int ix, int C)
 {
-    long x = get_global_id(0), y = get_global_id(1), cz = get_global_id(2);
+    long x = get_global_id(0), y = get_global_id(1), z = get_global_id(2);
     if (x >= R2 || y >= R1)
         return;
-    long z = cz % R0, c = cz / R0;
-    long i = ((c * R0 + z) * R1 + y) * R2 + x;
-    float p = load_src(src, kind, item_offset + i, nflips, f16_tile);
-    if (kind != SRC_MIRROR && !vxt_isfinite(p))
-        atomic_min(bad + bad_index, (uint)i);
-    long a = ((c * D + (zs + z) % D) * P1 + ys + y) * P2 + xs + x;
-    acc[a] = vxt_stitch_add_f64(acc[a], p, w[(z * R1 + y) * R2 + x]);
+    long pz = zs + z;
+    long slot = pz < D ? pz : pz % D;
+    int first = cover_first[pz] == iz && cover_first[P0 + ys + y] == iy && cover_first[P0 + P1 + xs + x] == ix;
+    float wv = w[(z * R1 + y) * R2 + x];
+    long plane_t = R0 * R1 * R2, plane_a = D * P1 * P2;
+    long i = (z * R1 + y) * R2 + x;
+    long a = (slot * P1 + ys + y) * P2 + xs + x;
+    for (int c = 0; c < C; c++, i += plane_t, a += plane_a) {
+        float p = load_src(src, kind, item_offset + i, nflips, f16_tile);
+        if (kind != SRC_MIRROR && !vxt_isfinite(p))
+            atomic_min(bad + bad_index, (uint)i);
+        acc[a] = vxt_stitch_add_f64(first ? 0.0 : acc[a], p, wv);
+    }
 }
 
 __kernel void vxt_k_stitch_normalize_f64(__global const double *acc, __global float *out, __global const float *w,

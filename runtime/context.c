@@ -20,6 +20,7 @@ void vxt_context_options_init(vxt_context_options *opts)
     opts->backend = VXT_BACKEND_AUTO;
     opts->platform_index = -1;
     opts->device_index = -1;
+    opts->workspace_cache_bytes = (size_t)1 << 30;
 }
 
 const char *vxt_backend_name(vxt_backend backend)
@@ -355,7 +356,8 @@ vxt_status vxt_context_create(const vxt_context_options *opts, vxt_context **out
                                                sizeof(vxt_context_options), sizeof(vxt_context_options));
         if (st != VXT_OK)
             return st;
-        memcpy(&o, opts, sizeof o);
+        memcpy(&o, opts, opts->struct_size < sizeof o ? opts->struct_size : sizeof o);
+        o.struct_size = sizeof o;
     }
     if (o.backend != VXT_BACKEND_AUTO && o.backend != VXT_BACKEND_OPENCL && o.backend != VXT_BACKEND_CPU)
         return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "vxt_context_create: unknown backend %d", (int)o.backend);
@@ -394,6 +396,8 @@ vxt_status vxt_context_create(const vxt_context_options *opts, vxt_context **out
     }
     pthread_mutex_init(&ctx->err_lock, NULL);
     pthread_mutex_init(&ctx->prog_lock, NULL);
+    pthread_mutex_init(&ctx->ws_lock, NULL);
+    ctx->ws_budget = o.workspace_cache_bytes;
     ctx->backend = VXT_BACKEND_CPU;
     ctx->info.struct_size = sizeof ctx->info;
     ctx->info.platform_index = -1;
@@ -446,6 +450,8 @@ void vxt_context_destroy(vxt_context *ctx)
     if (!ctx)
         return;
     release_cl(ctx);
+    vxt__ws_release_all(ctx);
+    pthread_mutex_destroy(&ctx->ws_lock);
     vxt__pool_destroy(ctx->pool);
     free(ctx->cache_dir);
     pthread_mutex_destroy(&ctx->prog_lock);

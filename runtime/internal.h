@@ -201,6 +201,17 @@ uint64_t vxt__fnv1a64(const void *data, size_t n, uint64_t h);
  * (even if values differ: report->passed says), an error when the device failed to run it. */
 vxt_status vxt__probe_run(vxt_context *ctx, vxt_probe_report *report);
 
+/* ---- workspace (workspace.c) ------------------------------------------------------------------------ */
+
+/* Large, page-aligned host buffers, reused across runs through the context (see workspace.c). The contents of
+ * a returned buffer are undefined. *actual receives the size to pass back to vxt__ws_free. NULL when out of
+ * memory. */
+void *vxt__ws_alloc(vxt_context *ctx, size_t bytes, size_t *actual);
+void vxt__ws_free(vxt_context *ctx, void *p, size_t actual);
+void vxt__ws_release_all(vxt_context *ctx);
+
+#define VXT__WS_SLOTS 8
+
 /* ---- the context ----------------------------------------------------------------------------------- */
 
 #define VXT__CTX_ERR_SIZE 65536
@@ -226,6 +237,13 @@ struct vxt_context {
     cl_program programs[VXT__PROG_COUNT];
 
     vxt_context_info info;
+
+    pthread_mutex_t ws_lock;
+    struct {
+        void *ptr;
+        size_t bytes;
+    } ws[VXT__WS_SLOTS];
+    size_t ws_cached, ws_budget;
 
     pthread_mutex_t err_lock;
     char *err; /* VXT__CTX_ERR_SIZE bytes */

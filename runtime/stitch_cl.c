@@ -69,10 +69,6 @@ static vxt_status cl_init(vxt__stitch *s)
     for (int m = 0; m < s->M; m++) {
         if ((st = vxt__cl_buffer(ctx, CL_MEM_READ_WRITE, acc_bytes, NULL, "stitch accumulator", &c->acc[m])) != VXT_OK)
             return st;
-        if ((st = vxt__cl_check(ctx, clEnqueueFillBuffer(ctx->queue, c->acc[m], (const float[]){0.0f}, sizeof(float), 0,
-                                                         acc_bytes, 0, NULL, NULL),
-                                "clearing the accumulator")) != VXT_OK)
-            return st;
     }
     c->out_bytes = (size_t)s->B * s->tile_out_elems * s->tile_es;
     int device_form = (s->opt.flags & VXT_STITCH_DEVICE_PREDICTOR) != 0;
@@ -221,7 +217,8 @@ static vxt_status cl_consume(vxt__stitch *s, const vxt__call *call, int slot, co
     cl_long R0 = s->R[0], R1 = s->R[1], R2 = s->R[2], D = s->D, P1 = s->P[1], P2 = s->P[2];
     cl_int kind = s->f16_tile ? 1 : 0, f16 = s->f16_tile, mode = s->mode;
     cl_float nflips = (cl_float)s->F;
-    size_t items[3] = {(size_t)R2, (size_t)R1, (size_t)(s->C * R0)};
+    size_t items[3] = {(size_t)R2, (size_t)R1, (size_t)R0};
+    cl_int C = (cl_int)s->C;
     int last = call->flip_index == s->F - 1;
     for (int item = 0; item < call->count && err == CL_SUCCESS; item++) {
         cl_long item_off = (cl_long)((size_t)item * s->tile_out_elems);
@@ -242,6 +239,7 @@ static vxt_status cl_consume(vxt__stitch *s, const vxt__call *call, int slot, co
             ARG(9, f16);
             ARG(10, c->bad);
             ARG(11, bad_index);
+            ARG(12, C);
             if (err != CL_SUCCESS)
                 break;
             if ((st = vxt__cl_launch(ctx, k, 3, items, "vxt_k_stitch_mirror")) != VXT_OK)
@@ -278,6 +276,14 @@ static vxt_status cl_consume(vxt__stitch *s, const vxt__call *call, int slot, co
         ARG(i++, f16);
         ARG(i++, c->bad);
         ARG(i++, bad_index);
+        cl_long P0 = s->P[0];
+        cl_int iz = (cl_int)t.grid_index[0], iy = (cl_int)t.grid_index[1], ix = (cl_int)t.grid_index[2];
+        ARG(i++, c->cover_first);
+        ARG(i++, P0);
+        ARG(i++, iz);
+        ARG(i++, iy);
+        ARG(i++, ix);
+        ARG(i++, C);
         if (err != CL_SUCCESS)
             break;
         if ((st = vxt__cl_launch(ctx, k, 3, items, "vxt_k_stitch_accumulate")) != VXT_OK)
@@ -392,31 +398,7 @@ static vxt_status cl_finalize(vxt__stitch *s, int64_t z0, int64_t z1, float *val
     return VXT_OK;
 }
 
-static vxt_status cl_recycle(vxt__stitch *s, int64_t pz0, int64_t pz1)
-{
-    vxt_context *ctx = s->ctx;
-    cl_state *c = st_of(s);
-    if (pz1 <= pz0)
-        return VXT_OK;
-    size_t es = s->mode == VXT_ACC_F64 ? sizeof(double) : sizeof(float);
-    size_t plane = (size_t)s->P[1] * (size_t)s->P[2] * es;
-    int64_t a = pz0 % s->D, n = pz1 - pz0;
-    int64_t n1 = a + n <= s->D ? n : s->D - a, n2 = n - n1;
-    cl_double zero = 0.0;
-    for (int m = 0; m < s->M; m++)
-        for (int64_t ch = 0; ch < s->C; ch++) {
-            size_t base = (size_t)ch * (size_t)s->D * plane;
-            cl_int err = clEnqueueFillBuffer(ctx->queue, c->acc[m], &zero, es, base + (size_t)a * plane,
-                                             (size_t)n1 * plane, 0, NULL, NULL);
-            if (err == CL_SUCCESS && n2 > 0)
-                err = clEnqueueFillBuffer(ctx->queue, c->acc[m], &zero, es, base, (size_t)n2 * plane, 0, NULL, NULL);
-            if (err != CL_SUCCESS)
-                return vxt__cl_check(ctx, err, "recycling the accumulator");
-        }
-    return VXT_OK;
-}
-
-const vxt__stitch_ops vxt__stitch_cl_ops = {cl_init, cl_destroy, cl_consume, cl_finalize, cl_recycle, cl_sync};
+const vxt__stitch_ops vxt__stitch_cl_ops = {cl_init, cl_destroy, cl_consume, cl_finalize, cl_sync};
 
 /* Device form: the input buffer of a slot, for the predictor. */
 cl_mem vxt__stitch_cl_input(vxt__stitch *s, int slot)

@@ -11,7 +11,8 @@
 #include "vxt_stitch.h"
 
 typedef struct cpu_state {
-    float *acc;     /* M x C x D x P1 x P2 (float32 and float16 modes) */
+    float *acc;     /* M x C x D x P1 x P2 (float32 and float16 modes); never cleared: see ACC_ROW */
+    size_t acc_bytes;
     double *acc64;  /* the same in float64 mode */
     float *mirror;  /* B x C x ROI running mirror sums */
     size_t member_elems;
@@ -37,11 +38,13 @@ static vxt_status cpu_init(vxt__stitch *s)
     c->threads = vxt__pool_threads(s->ctx->pool);
     c->member_elems = (size_t)s->C * (size_t)s->D * (size_t)s->P[1] * (size_t)s->P[2];
     size_t total = c->member_elems * (size_t)s->M;
+    void *mem = vxt__ws_alloc(s->ctx, total * (s->mode == VXT_ACC_F64 ? sizeof(double) : sizeof(float)),
+                              &c->acc_bytes);
     if (s->mode == VXT_ACC_F64)
-        c->acc64 = calloc(total, sizeof(double));
+        c->acc64 = mem;
     else
-        c->acc = calloc(total, sizeof(float));
-    if (!c->acc && !c->acc64)
+        c->acc = mem;
+    if (!mem)
         return vxt__fail(s->ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory for the accumulator (%zu MiB)",
                          (total * (s->mode == VXT_ACC_F64 ? 8u : 4u)) >> 20);
     if (s->F > 1) {
@@ -62,8 +65,7 @@ static vxt_status cpu_init(vxt__stitch *s)
 static void cpu_destroy(vxt__stitch *s)
 {
     cpu_state *c = st_of(s);
-    free(c->acc);
-    free(c->acc64);
+    vxt__ws_free(s->ctx, c->acc ? (void *)c->acc : (void *)c->acc64, c->acc_bytes);
     free(c->mirror);
     free(c->row);
     free(c->wsum);
@@ -167,7 +169,37 @@ static void mirror_planes(void *arg, size_t begin, size_t end, int slot)
     }
 }
 
-/* Accumulate rows of one (item, c, z) plane: acc += p*w, with the mode's arithmetic. */
+/* acc = acc + p*w over [0, split) and acc = 0 + p*w over [split, n): the first tile covering a voxel starts its
+ * sum (MONAI adds to a zeroed buffer; 0 + x gives the same bits), so accumulators never need clearing. Returns
+ * non-zero if a value is not finite (checked through the exponent bits, so the loop vectorizes). */
+#define ACC_ROW(NAME, TYPE, EXPR_ADD, EXPR_INIT)                                                                   \
+    static inline unsigned NAME(TYPE *restrict a, const float *restrict p, const float *restrict w, int64_t split, \
+                                int64_t n, int f16)                                                              \
+    {                                                                                                            \
+        unsigned bad = 0;                                                                                        \
+        (void)f16;                                                                                               \
+        for (int64_t x = 0; x < split; x++) {                                                                    \
+            float v = p[x];                                                                                      \
+            bad |= (vxt_f2u(v) & 0x7f800000u) == 0x7f800000u;                                                    \
+            a[x] = EXPR_ADD;                                                                                     \
+        }                                                                                                        \
+        for (int64_t x = split; x < n; x++) {                                                                    \
+            float v = p[x];                                                                                      \
+            bad |= (vxt_f2u(v) & 0x7f800000u) == 0x7f800000u;                                                    \
+            a[x] = EXPR_INIT;                                                                                    \
+        }                                                                                                        \
+        return bad;                                                                                              \
+    }
+
+ACC_ROW(acc_row_f32, float, vxt_stitch_add(a[x], vxt_stitch_product(vxt_ftz(v), w[x], 0), VXT_ACC_F32),
+        vxt_stitch_add(0.0f, vxt_stitch_product(vxt_ftz(v), w[x], 0), VXT_ACC_F32))
+ACC_ROW(acc_row_f32_h, float, vxt_stitch_add(a[x], vxt_stitch_product(vxt_ftz(v), w[x], 1), VXT_ACC_F32),
+        vxt_stitch_add(0.0f, vxt_stitch_product(vxt_ftz(v), w[x], 1), VXT_ACC_F32))
+ACC_ROW(acc_row_f16, float, vxt_stitch_add(a[x], vxt_stitch_product(vxt_ftz(v), w[x], f16), VXT_ACC_F16),
+        vxt_stitch_add(0.0f, vxt_stitch_product(vxt_ftz(v), w[x], f16), VXT_ACC_F16))
+ACC_ROW(acc_row_f64, double, vxt_stitch_add_f64(a[x], vxt_ftz(v), w[x]), vxt_stitch_add_f64(0.0, vxt_ftz(v), w[x]))
+
+/* Accumulate one z plane of one tile (all channels): the weights row is loaded once for every channel. */
 static void accumulate_planes(void *arg, size_t begin, size_t end, int slot)
 {
     consume_job *j = (consume_job *)arg;
@@ -179,30 +211,57 @@ static void accumulate_planes(void *arg, size_t begin, size_t end, int slot)
     vxt_tile t;
     vxt__plan_tile(s->plan, j->call->first_tile + (uint64_t)j->item, &t);
     const int mode = s->mode, f16 = s->f16_tile;
+    /* the direct path reads float32 outputs in place (no mirroring) */
+    const int direct = s->F == 1 && !f16 && j->call->flip == 0;
+    const float *item_out = (const float *)j->out + (size_t)j->item * s->tile_out_elems;
+    const int *cf = s->cover_first;
+    const size_t off1 = (size_t)s->P[0], off2 = (size_t)(s->P[0] + s->P[1]);
+    /* x split: voxels before the end of the previous x tile were started by it */
+    int64_t ix = t.grid_index[2];
+    int64_t x_split = ix > 0 ? s->starts[2][ix - 1] + R2 - t.start[2] : 0;
+    if (x_split < 0)
+        x_split = 0;
     for (size_t plane = begin; plane < end; plane++) {
-        int64_t z = (int64_t)(plane % (size_t)R0);
-        int64_t c = (int64_t)(plane / (size_t)R0);
+        int64_t z = (int64_t)plane;
+        int64_t pz = t.start[0] + z;
+        int zfirst = cf[pz] == (int)t.grid_index[0];
         size_t bad = SIZE_MAX;
-        size_t abase = (size_t)j->call->member * cs->member_elems +
-                       (size_t)(((c * D + (t.start[0] + z) % D) * P1 + t.start[1]) * P2 + t.start[2]);
         for (int64_t y = 0; y < R1; y++) {
-            size_t b = gather_row(j, j->item, c, z, y, row, 0);
-            if (b < bad)
-                bad = b;
+            int64_t py = t.start[1] + y;
+            int first = zfirst && cf[off1 + (size_t)py] == (int)t.grid_index[1];
+            int64_t split = first ? x_split : R2;
+            (void)off2;
             const float *w = s->weights + (size_t)((z * R1 + y) * R2);
-            size_t ai = abase + (size_t)(y * P2);
-            if (mode == VXT_ACC_F64) {
-                double *a = cs->acc64 + ai;
-                for (int64_t x = 0; x < R2; x++)
-                    a[x] = vxt_stitch_add_f64(a[x], row[x], w[x]);
-            } else if (mode == VXT_ACC_F32 && !f16) {
-                float *a = cs->acc + ai;
-                for (int64_t x = 0; x < R2; x++)
-                    a[x] = vxt_stitch_add(a[x], vxt_stitch_product(row[x], w[x], 0), VXT_ACC_F32);
-            } else {
-                float *a = cs->acc + ai;
-                for (int64_t x = 0; x < R2; x++)
-                    a[x] = vxt_stitch_add(a[x], vxt_stitch_product(row[x], w[x], f16), mode);
+            for (int64_t c = 0; c < s->C; c++) {
+                const float *p;
+                if (direct) {
+                    p = item_out + (size_t)(((c * R0 + z) * R1 + y) * R2);
+                } else {
+                    size_t b = gather_row(j, j->item, c, z, y, row, 0);
+                    if (b < bad)
+                        bad = b;
+                    p = row;
+                }
+                size_t ai = (size_t)j->call->member * cs->member_elems +
+                            (size_t)(((c * D + pz % D) * P1 + py) * P2 + t.start[2]);
+                unsigned nf;
+                if (mode == VXT_ACC_F64)
+                    nf = acc_row_f64(cs->acc64 + ai, p, w, split, R2, f16);
+                else if (mode == VXT_ACC_F16)
+                    nf = acc_row_f16(cs->acc + ai, p, w, split, R2, f16);
+                else if (f16)
+                    nf = acc_row_f32_h(cs->acc + ai, p, w, split, R2, 1);
+                else
+                    nf = acc_row_f32(cs->acc + ai, p, w, split, R2, 0);
+                if (nf && direct && j->check) { /* locate the first bad value of this row */
+                    size_t base = (size_t)(((c * R0 + z) * R1 + y) * R2);
+                    for (int64_t x = 0; x < R2; x++)
+                        if (!vxt_isfinite(p[x])) {
+                            if (base + (size_t)x < bad)
+                                bad = base + (size_t)x;
+                            break;
+                        }
+                }
             }
         }
         cs->bad[plane] = bad;
@@ -243,9 +302,10 @@ static vxt_status cpu_consume(vxt__stitch *s, const vxt__call *call, int slot, c
     }
     for (int item = 0; item < call->count; item++) { /* tiles in plan order */
         j.item = item;
-        vxt__pool_for(s->ctx->pool, ppi, 1, accumulate_planes, &j);
+        size_t planes = (size_t)s->R[0];
+        vxt__pool_for(s->ctx->pool, planes, 1, accumulate_planes, &j);
         if (j.check) {
-            vxt_status st = first_bad(s, call, out, ppi, ppi, item);
+            vxt_status st = first_bad(s, call, out, planes, planes, item);
             if (st != VXT_OK)
                 return st;
         }
@@ -359,42 +419,10 @@ static vxt_status cpu_finalize(vxt__stitch *s, int64_t z0, int64_t z1, float *va
     return VXT_OK;
 }
 
-typedef struct recycle_job {
-    vxt__stitch *s;
-    int64_t pz0, n;
-} recycle_job;
-
-static void recycle_planes(void *arg, size_t begin, size_t end, int slot)
-{
-    recycle_job *j = (recycle_job *)arg;
-    vxt__stitch *s = j->s;
-    cpu_state *cs = st_of(s);
-    (void)slot;
-    size_t plane = (size_t)s->P[1] * (size_t)s->P[2];
-    for (size_t i = begin; i < end; i++) {
-        int64_t pz = j->pz0 + (int64_t)(i % (size_t)j->n);
-        size_t mc = i / (size_t)j->n; /* member * C + channel */
-        size_t off = mc * (size_t)s->D * plane + (size_t)(pz % s->D) * plane;
-        if (cs->acc64)
-            memset(cs->acc64 + off, 0, plane * sizeof(double));
-        else
-            memset(cs->acc + off, 0, plane * sizeof(float));
-    }
-}
-
-static vxt_status cpu_recycle(vxt__stitch *s, int64_t pz0, int64_t pz1)
-{
-    if (pz1 <= pz0)
-        return VXT_OK;
-    recycle_job j = {s, pz0, pz1 - pz0};
-    vxt__pool_for(s->ctx->pool, (size_t)(pz1 - pz0) * (size_t)s->C * (size_t)s->M, 1, recycle_planes, &j);
-    return VXT_OK;
-}
-
 static vxt_status cpu_sync(vxt__stitch *s)
 {
     (void)s;
     return VXT_OK;
 }
 
-const vxt__stitch_ops vxt__stitch_cpu_ops = {cpu_init, cpu_destroy, cpu_consume, cpu_finalize, cpu_recycle, cpu_sync};
+const vxt__stitch_ops vxt__stitch_cpu_ops = {cpu_init, cpu_destroy, cpu_consume, cpu_finalize, cpu_sync};

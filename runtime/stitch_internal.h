@@ -33,6 +33,8 @@ typedef struct vxt__stitch vxt__stitch;
 typedef struct vxt__stitch_ops {
     vxt_status (*init)(vxt__stitch *s);
     void (*destroy)(vxt__stitch *s);
+    /* Accumulator ring slots are never cleared: the first tile covering a voxel (in plan order) starts its sum
+     * with 0 + p*w, which is what adding to a zeroed buffer gives, so a slot can be reused as it is. */
     /* Accumulate call c whose output is in host memory `out` (count x C x ROI of the tile dtype), or, for the
      * device form (out == NULL), in the slot's device output buffer. May run asynchronously: errors of the
      * predictor's values (NaN/Inf) may be reported by a later call of consume/finalize/sync. */
@@ -41,8 +43,6 @@ typedef struct vxt__stitch_ops {
      * `cstride` elements apart; may be NULL) and labels ((z1-z0) x S1 x S2 of label_dtype; may be NULL).
      * Synchronous. */
     vxt_status (*finalize)(vxt__stitch *s, int64_t z0, int64_t z1, float *values, size_t cstride, void *labels);
-    /* Zero the accumulator ring slots of padded slices [pz0, pz1) for reuse. */
-    vxt_status (*recycle)(vxt__stitch *s, int64_t pz0, int64_t pz1);
     /* Wait for everything queued; report deferred errors. */
     vxt_status (*sync)(vxt__stitch *s);
 } vxt__stitch_ops;

@@ -118,7 +118,7 @@ void vxt_session_destroy(vxt_session *ss)
     free(ss);
 }
 
-/* Deliver finished slabs of padded z up to new_pz to the sink, then recycle their ring slots. */
+/* Deliver finished slabs of padded z up to new_pz to the sink; their ring slots become free. */
 static vxt_status advance_final(vxt_session *ss, int64_t new_pz)
 {
     vxt__stitch *s = ss->s;
@@ -150,9 +150,6 @@ static vxt_status advance_final(vxt_session *ss, int64_t new_pz)
             return vxt__fail(s->ctx, VXT_ERR_IO, "output sink returned %d for slices [%lld, %lld)", rc, (long long)a,
                              (long long)b);
     }
-    vxt_status st = s->ops->recycle(s, s->finalized_pz, new_pz);
-    if (st != VXT_OK)
-        return st;
     s->finalized_pz = new_pz;
     return VXT_OK;
 }

@@ -161,6 +161,10 @@ typedef struct vxt_context_options {
      *  device, driver and platform version, and are written atomically (temporary file + rename). */
     const char *program_cache_dir;
     unsigned flags; /**< VXT_CONTEXT_* flags; default 0. */
+    /** Large host buffers released by a run (accumulators, staging) are kept, up to this many bytes, for the next
+     *  run to reuse: fresh memory costs a page fault per page on first touch. Default 1 GiB; 0 keeps none.
+     *  vxt_context_trim() releases them at any time. */
+    size_t workspace_cache_bytes;
 } vxt_context_options;
 
 /** Fill *opts with the defaults documented above and set struct_size. */
@@ -212,6 +216,9 @@ VXT_API vxt_status vxt_context_create(const vxt_context_options *opts, vxt_conte
 
 /** Release a context and everything it owns (waits for its queued OpenCL work). NULL is ignored. */
 VXT_API void vxt_context_destroy(vxt_context *ctx);
+
+/** Give back the host buffers the context keeps for reuse between runs (see workspace_cache_bytes). */
+VXT_API vxt_status vxt_context_trim(vxt_context *ctx);
 
 /** Describe the context: backend, device, selection reason, probe. info->struct_size must be set. */
 VXT_API vxt_status vxt_context_get_info(const vxt_context *ctx, vxt_context_info *info);

@@ -1,0 +1,45 @@
+#!/usr/bin/env python3
+"""MONAI's sliding_window_inference on the case of vxt_bench_stitch: 512x512x256 float32 volume (1, 1, 256, 512,
+512), ROI 128^3, overlap 0.5, gaussian, sw_batch_size 1, C = 2 from a trivial predictor (cat of x and 2x: a new
+tensor, since MONAI multiplies the predictor's output in place). torch with 2 threads (Debian's torch 1.13 uses
+one unless told). Prints cold (first call) and warm (median of the rest) seconds as JSON.
+
+    /usr/bin/python3 tools/bench/bench_stitch_monai.py [--runs N] [--threads N]
+"""
+import argparse
+import json
+import time
+
+import numpy as np
+import torch
+from monai.inferers import sliding_window_inference
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--shape", default="256,512,512")
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    shape = tuple(int(v) for v in a.shape.split(","))
+    rng = np.random.default_rng(42)
+    vol = torch.from_numpy(rng.uniform(-1000, 2000, size=(1, 1) + shape).astype(np.float32))
+
+    def predictor(x):
+        return torch.cat([x, x * 2.0], dim=1)
+
+    times = []
+    with torch.no_grad():
+        for _ in range(max(a.runs, 2)):
+            t0 = time.perf_counter()
+            out = sliding_window_inference(vol, (128, 128, 128), 1, predictor, overlap=0.5, mode="gaussian")
+            times.append(time.perf_counter() - t0)
+            del out
+    warm = sorted(times[1:])[len(times[1:]) // 2]
+    print(json.dumps({"tool": "monai", "version": __import__("monai").__version__, "torch": torch.__version__,
+                      "threads": a.threads, "shape": shape, "cold_s": times[0], "warm_s": warm, "all_s": times}))
+
+
+if __name__ == "__main__":
+    main()
