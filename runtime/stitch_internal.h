@@ -102,6 +102,10 @@ int64_t vxt__stitch_final_pz_after(const vxt__stitch *s, uint64_t k);
 vxt_status vxt__session_open(vxt_context *ctx, const vxt_plan *plan, const vxt_stitch_options *opts,
                              const vxt_volume *input, const vxt_stitch_output *output, int nslots, vxt_session **out);
 
+vxt_status vxt__session_consume_begin(vxt_session *ss, uint64_t k, const void *out);
+vxt_status vxt__session_consume_end(vxt_session *ss, uint64_t k);
+vxt_status vxt__session_fail(vxt_session *ss, vxt_status st);
+
 /* stitch_extract.c: the inputs of call c (count x Cin x ROI float32) into dst, with padding and mirroring. */
 void vxt__stitch_extract(const vxt__stitch *s, const vxt__call *c, float *dst);
 

@@ -1,10 +1,79 @@
-/* stitch_run.c - vxt_stitch(): a session driven by a predictor callback, double-buffered. While the predictor
- * works on batch k, the device (OpenCL backend) still accumulates batch k-1, and batch k+1's inputs are cut
- * right after batch k is submitted, overlapping its accumulation. */
+/* stitch_run.c - vxt_stitch(): a session driven by a predictor callback, with double buffering. While the
+ * predictor works on batch k+1 (the caller's thread) and batch k+2's tiles are cut, batch k is accumulated by
+ * a worker thread (on the CPU backend through the thread pool; on an OpenCL device the worker uploads the
+ * outputs and enqueues the kernels, which then run on the device). Batches are still accumulated one after the
+ * other in plan order, so the result is the same as without overlap. The predictor, the progress callback and
+ * the sink are only ever called from the caller's thread. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "stitch_internal.h"
+
+typedef struct worker {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    vxt_session *ss;
+    int has_job, busy, quit;
+    uint64_t k;
+    const void *out;
+    vxt_status status;
+} worker;
+
+static void *worker_main(void *arg)
+{
+    worker *w = (worker *)arg;
+    vxt__fpenv env;
+    vxt__fpenv_enter(&env);
+    pthread_mutex_lock(&w->lock);
+    for (;;) {
+        while (!w->has_job && !w->quit)
+            pthread_cond_wait(&w->cond, &w->lock);
+        if (w->quit)
+            break;
+        w->has_job = 0;
+        uint64_t k = w->k;
+        const void *out = w->out;
+        pthread_mutex_unlock(&w->lock);
+        vxt_status st = vxt__session_consume_begin(w->ss, k, out);
+        pthread_mutex_lock(&w->lock);
+        w->status = st;
+        w->busy = 0;
+        pthread_cond_broadcast(&w->cond);
+    }
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+static void worker_start(worker *w, uint64_t k, const void *out)
+{
+    pthread_mutex_lock(&w->lock);
+    w->k = k;
+    w->out = out;
+    w->has_job = 1;
+    w->busy = 1;
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+}
+
+static vxt_status worker_wait(worker *w)
+{
+    pthread_mutex_lock(&w->lock);
+    while (w->busy)
+        pthread_cond_wait(&w->cond, &w->lock);
+    vxt_status st = w->status;
+    pthread_mutex_unlock(&w->lock);
+    return st;
+}
+
+/* The thread-local message of a failure on the worker is in the worker's thread; the context's copy is the
+ * one to show. */
+static vxt_status relay(vxt_context *ctx, vxt_status st)
+{
+    if (st != VXT_OK)
+        vxt__fail(ctx, st, "%s", vxt_context_last_error(ctx));
+    return st;
+}
 
 vxt_status vxt_stitch(vxt_context *ctx, const vxt_plan *plan, const vxt_stitch_options *opts, const vxt_volume *input,
                       vxt_predict_fn predict, void *predict_user, const vxt_stitch_output *output)
@@ -16,17 +85,16 @@ vxt_status vxt_stitch(vxt_context *ctx, const vxt_plan *plan, const vxt_stitch_o
     VXT_CHECK_NULL(ctx, predict);
     VXT_CHECK_NULL(ctx, output);
     vxt_session *ss = NULL;
-    const int nslots = 2;
-    vxt_status st = vxt__session_open(ctx, plan, opts, input, output, nslots, &ss);
+    vxt_status st = vxt__session_open(ctx, plan, opts, input, output, 2, &ss);
     if (st != VXT_OK)
         return st;
     int device = (opts->flags & VXT_STITCH_DEVICE_PREDICTOR) != 0;
-    size_t out_bytes = 0;
     void *outbuf[2] = {NULL, NULL};
+    size_t out_bytes = 0;
     if (!device) {
-        out_bytes = (size_t)opts->batch_size * (size_t)opts->out_channels * vxt_dtype_size(opts->tile_dtype);
         const vxt_plan_info *pi = vxt__plan_info(plan);
-        out_bytes *= (size_t)pi->roi[0] * (size_t)pi->roi[1] * (size_t)pi->roi[2];
+        out_bytes = (size_t)opts->batch_size * (size_t)opts->out_channels * vxt_dtype_size(opts->tile_dtype) *
+                    (size_t)pi->roi[0] * (size_t)pi->roi[1] * (size_t)pi->roi[2];
         for (int i = 0; i < 2; i++)
             if (!(outbuf[i] = malloc(out_bytes))) {
                 free(outbuf[0]);
@@ -34,8 +102,23 @@ vxt_status vxt_stitch(vxt_context *ctx, const vxt_plan *plan, const vxt_stitch_o
                 return vxt__fail(ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory for tile outputs");
             }
     }
+    worker w;
+    memset(&w, 0, sizeof w);
+    w.ss = ss;
+    pthread_mutex_init(&w.lock, NULL);
+    pthread_cond_init(&w.cond, NULL);
+    if (pthread_create(&w.thread, NULL, worker_main, &w) != 0) {
+        pthread_cond_destroy(&w.cond);
+        pthread_mutex_destroy(&w.lock);
+        free(outbuf[0]);
+        free(outbuf[1]);
+        vxt_session_destroy(ss);
+        return vxt__fail(ctx, VXT_ERR_THREAD, "vxt_stitch: cannot start the accumulation thread");
+    }
+
     vxt_batch batch;
-    int done = 0;
+    int done = 0, pending = 0;
+    uint64_t pending_k = 0;
     st = vxt_session_next_batch(ss, &batch, &done);
     while (st == VXT_OK && !done) {
         int slot = (int)(batch.id % 2u);
@@ -49,14 +132,38 @@ vxt_status vxt_stitch(vxt_context *ctx, const vxt_plan *plan, const vxt_stitch_o
                            (unsigned long long)(batch.first_tile + (uint64_t)batch.count - 1), batch.member, batch.flip);
             break;
         }
-        st = vxt_session_submit(ss, batch.id, device ? NULL : outbuf[slot]);
-        if (st == VXT_OK)
-            st = vxt_session_next_batch(ss, &batch, &done);
+        if (pending) { /* batch k-1 must be in before k starts: plan order */
+            st = relay(ctx, worker_wait(&w));
+            pending = 0;
+            if (st == VXT_OK)
+                st = vxt__session_consume_end(ss, pending_k);
+            if (st != VXT_OK)
+                break;
+        }
+        worker_start(&w, batch.id, device ? NULL : outbuf[slot]);
+        pending = 1;
+        pending_k = batch.id;
+        st = vxt_session_next_batch(ss, &batch, &done); /* cut the next tiles meanwhile */
     }
-    if (st == VXT_OK)
+    if (pending) {
+        vxt_status ws = relay(ctx, worker_wait(&w));
+        if (st == VXT_OK)
+            st = ws;
+        if (st == VXT_OK)
+            st = vxt__session_consume_end(ss, pending_k);
+    }
+    pthread_mutex_lock(&w.lock);
+    w.quit = 1;
+    pthread_cond_broadcast(&w.cond);
+    pthread_mutex_unlock(&w.lock);
+    pthread_join(w.thread, NULL);
+    pthread_cond_destroy(&w.cond);
+    pthread_mutex_destroy(&w.lock);
+    if (st != VXT_OK)
+        vxt__session_fail(ss, st);
+    else
         st = vxt_session_finish(ss);
-    /* keep the message of the failure: destroy does not touch it */
-    vxt_session_destroy(ss);
+    vxt_session_destroy(ss); /* keeps the failure's message */
     free(outbuf[0]);
     free(outbuf[1]);
     return st;

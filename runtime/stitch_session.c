@@ -154,15 +154,23 @@ static vxt_status advance_final(vxt_session *ss, int64_t new_pz)
     return VXT_OK;
 }
 
-static vxt_status consume(vxt_session *ss, uint64_t k, const void *out)
+/* Accumulating call k is split in two so that vxt_stitch() can run the first half on a worker thread: begin is
+ * the backend's accumulation (touches only the backend state and the output buffer of k's slot); end updates
+ * the session, delivers finished slabs and reports progress (user callbacks: the caller's thread). */
+vxt_status vxt__session_consume_begin(vxt_session *ss, uint64_t k, const void *out)
 {
     vxt__stitch *s = ss->s;
     vxt__call c;
     vxt__stitch_call(s, k, &c);
-    int slot = (int)(k % (uint64_t)ss->nslots);
-    vxt_status st = s->ops->consume(s, &c, slot, out);
-    if (st != VXT_OK)
-        return st;
+    return s->ops->consume(s, &c, (int)(k % (uint64_t)ss->nslots), out);
+}
+
+vxt_status vxt__session_consume_end(vxt_session *ss, uint64_t k)
+{
+    vxt__stitch *s = ss->s;
+    vxt__call c;
+    vxt__stitch_call(s, k, &c);
+    vxt_status st = VXT_OK;
     ss->next_consume = k + 1;
     s->consumed_calls++;
     s->consumed_tiles += (uint64_t)c.count;
@@ -175,6 +183,17 @@ static vxt_status consume(vxt_session *ss, uint64_t k, const void *out)
         return vxt__fail(s->ctx, VXT_ERR_CANCELLED, "cancelled by the progress callback after %llu of %llu tiles",
                          (unsigned long long)s->consumed_tiles, (unsigned long long)s->total_tiles);
     return VXT_OK;
+}
+
+vxt_status vxt__session_fail(vxt_session *ss, vxt_status st)
+{
+    return fail(ss, st);
+}
+
+static vxt_status consume(vxt_session *ss, uint64_t k, const void *out)
+{
+    vxt_status st = vxt__session_consume_begin(ss, k, out);
+    return st != VXT_OK ? st : vxt__session_consume_end(ss, k);
 }
 
 vxt_status vxt_session_next_batch(vxt_session *ss, vxt_batch *batch, int *done)
