@@ -102,6 +102,20 @@ static vxt_status open_device(vxt_context *ctx, cl_platform_id platform, cl_devi
     ctx->platform = platform;
     ctx->device = device;
     ctx->max_alloc = di.max_alloc_bytes;
+    /* work-group shape (see vxt__cl_launch); VXT_WG_X/Y are for tuning experiments only */
+    ctx->wg[0] = di.is_cpu ? 256 : 64;
+    ctx->wg[1] = di.is_cpu ? 4 : 1;
+    while (ctx->wg[0] * ctx->wg[1] > di.max_work_group_size && ctx->wg[1] > 1)
+        ctx->wg[1] /= 2;
+    while (ctx->wg[0] * ctx->wg[1] > di.max_work_group_size && ctx->wg[0] > 1)
+        ctx->wg[0] /= 2;
+    {
+        const char *ex = getenv("VXT_WG_X"), *ey = getenv("VXT_WG_Y");
+        if (ex && atoi(ex) > 0)
+            ctx->wg[0] = (size_t)atoi(ex);
+        if (ey && atoi(ey) > 0)
+            ctx->wg[1] = (size_t)atoi(ey);
+    }
     vxt__strlcpy(ctx->info.device_name, di.name, sizeof ctx->info.device_name);
     vxt__strlcpy(ctx->info.platform_name, di.platform_name, sizeof ctx->info.platform_name);
     vxt__strlcpy(ctx->info.driver_version, di.driver_version, sizeof ctx->info.driver_version);

@@ -153,8 +153,9 @@ vxt_status vxt__cl_write(const vxt_context *ctx, cl_mem m, size_t offset, size_t
                          const char *what);
 vxt_status vxt__cl_read(const vxt_context *ctx, cl_mem m, size_t offset, size_t bytes, void *dst, const char *what);
 
-/* Enqueue `k` over items[0..dims) work-items (dimension 0 fastest), local size 64 x 1 x 1, global rounded
- * up: kernels must bound-check. Nothing is enqueued when any items[d] is 0. */
+/* Enqueue `k` over items[0..dims) work-items (dimension 0 fastest), work-groups of ctx->wg (64 x 1 on GPUs,
+ * larger on CPU devices), global rounded up: kernels must bound-check. Nothing is enqueued when any items[d]
+ * is 0. */
 vxt_status vxt__cl_launch(const vxt_context *ctx, cl_kernel k, cl_uint dims, const size_t *items, const char *name);
 vxt_status vxt__cl_finish(const vxt_context *ctx, const char *what);
 
@@ -229,6 +230,7 @@ struct vxt_context {
     int adopted;
     int div_mode;
     uint64_t max_alloc;
+    size_t wg[2]; /* work-group shape of vxt__cl_launch (x, y) */
     char build_options[256];
     char device_key[2048]; /* device/driver/platform identity for cache keys */
 

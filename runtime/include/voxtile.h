@@ -606,6 +606,40 @@ VXT_API vxt_status vxt_session_progress(const vxt_session *session, uint64_t *ha
 VXT_API void vxt_session_destroy(vxt_session *session);
 
 
+/* ---- predictor plugins ------------------------------------------------------------------------------ */
+
+/*
+ * A model for `voxtile run` can be a shared library (dlopen) exporting four C functions. A plugin includes this
+ * header for the types and macros; it does not link libvoxtile. See docs/PLUGINS.md and
+ * tools/plugins/example_model.c.
+ *
+ *   int   vxt_plugin_abi_version(void);                       returns VXT_PLUGIN_ABI_VERSION
+ *   void *vxt_plugin_create(const char *config, vxt_plugin_desc *desc, char *error, size_t error_size);
+ *             parse `config` (a string from the command line or the plan; may be ""), fill desc, return the
+ *             model's state, or NULL with a message in error
+ *   int   vxt_plugin_predict(void *model, const vxt_batch *batch);
+ *             fill batch->output from batch->input (host form); 0 on success, non-zero to stop the run
+ *   void  vxt_plugin_destroy(void *model);
+ *
+ * vxt_plugin_predict is called from one thread at a time.
+ */
+#define VXT_PLUGIN_ABI_VERSION 1
+
+/** What a plugin's model takes and produces (filled by vxt_plugin_create; struct_size is set by the caller). */
+typedef struct vxt_plugin_desc {
+    size_t struct_size;
+    char name[128];          /**< for messages and reports */
+    int64_t in_channels;     /**< input channels it needs; 0 = any */
+    int64_t out_channels;    /**< channels it produces (>= 1) */
+    vxt_dtype output_dtype;  /**< VXT_DTYPE_F32 or VXT_DTYPE_F16 */
+    int64_t roi[3];          /**< the tile size it needs; zeros = any */
+} vxt_plugin_desc;
+
+typedef int (*vxt_plugin_abi_version_fn)(void);
+typedef void *(*vxt_plugin_create_fn)(const char *config, vxt_plugin_desc *desc, char *error, size_t error_size);
+typedef int (*vxt_plugin_predict_fn)(void *model, const vxt_batch *batch);
+typedef void (*vxt_plugin_destroy_fn)(void *model);
+
 /* ---- NumPy .npy files ------------------------------------------------------------------------------- */
 
 /** What an .npy file's header says. Set struct_size = sizeof(vxt_npy_info). */

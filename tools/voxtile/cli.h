@@ -84,6 +84,21 @@ int cli_plan_arg(cli_plan_args *a, int opt, const char *value);
 /* Build the plan; *spatial_dims = 2 or 3 (as --shape was given). Returns an exit code. */
 int cli_build_plan(const char *cmd, const cli_plan_args *a, vxt_plan **plan, int *spatial_dims);
 
+/* Models (predictors.c): "identity", "bands:E1,E2,..." or "plugin:PATH". */
+typedef struct cli_model {
+    char name[160];
+    int64_t in_channels, out_channels; /* in_channels 0 = any */
+    vxt_dtype dtype;
+    int64_t roi[3]; /* required tile size, zeros = any */
+    vxt_predict_fn predict;
+    void *state;
+    void *dl;
+    vxt_plugin_destroy_fn destroy;
+} cli_model;
+/* Returns 0 or an exit code with a message in err. */
+int cli_model_open(const char *spec, const char *config, int64_t in_channels, cli_model *m, char *err, size_t errn);
+void cli_model_close(cli_model *m);
+
 typedef int (*cli_command_fn)(int argc, char **argv);
 
 int cmd_info(int argc, char **argv);
