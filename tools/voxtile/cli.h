@@ -99,6 +99,20 @@ typedef struct cli_model {
 int cli_model_open(const char *spec, const char *config, int64_t in_channels, cli_model *m, char *err, size_t errn);
 void cli_model_close(cli_model *m);
 
+/* Pictures (picture.c): three mid-slices of a (z, y, x) volume with physical proportions. Any layer may be
+ * NULL: image (float32 grey levels, 1st..99th percentile), labels (drawn in colour over it, 0 transparent),
+ * diff (non-zero voxels drawn red). */
+typedef struct picture_layers {
+    int64_t shape[3];
+    double spacing[3];
+    const float *image;
+    const void *labels;
+    int label_u16;
+    const unsigned char *diff;
+    const char *title;
+} picture_layers;
+int picture_write(const char *path, const picture_layers *p, char *err, size_t errn);
+
 typedef int (*cli_command_fn)(int argc, char **argv);
 
 int cmd_info(int argc, char **argv);

@@ -1,0 +1,189 @@
+/* picture.c - PNG pictures for `voxtile validate` and `voxtile run --picture`: the three mid-slices (axial,
+ * coronal, sagittal) of a volume side by side, scaled to their physical proportions, in grey levels (1st to
+ * 99th percentile of the slices), optionally with a label map drawn over them, or a difference map (voxels
+ * that differ in red). Written with libpng to a temporary file and renamed. */
+#include <errno.h>
+#include <png.h>
+#include <sys/stat.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+/* A view: the slice of a (nz, ny, nx) volume through the middle, perpendicular to axis `axis`, displayed with
+ * rows and columns; physical size rows*sr by cols*sc. */
+typedef struct view {
+    int axis;
+    int64_t rows, cols;
+    double sr, sc; /* mm per row / column */
+} view;
+
+static void make_views(const int64_t shape[3], const double spacing[3], view v[3])
+{
+    /* axial: z fixed, rows y, cols x; coronal: y fixed, rows z (top = high z), cols x; sagittal: x fixed, rows z,
+     * cols y */
+    v[0] = (view){0, shape[1], shape[2], spacing[1], spacing[2]};
+    v[1] = (view){1, shape[0], shape[2], spacing[0], spacing[2]};
+    v[2] = (view){2, shape[0], shape[1], spacing[0], spacing[1]};
+}
+
+static size_t voxel_index(const int64_t shape[3], const view *v, int64_t r, int64_t c)
+{
+    int64_t z, y, x;
+    switch (v->axis) {
+    case 0:
+        z = shape[0] / 2, y = r, x = c;
+        break;
+    case 1:
+        z = shape[0] - 1 - r, y = shape[1] / 2, x = c;
+        break;
+    default:
+        z = shape[0] - 1 - r, y = c, x = shape[2] / 2;
+        break;
+    }
+    return (size_t)((z * shape[1] + y) * shape[2] + x);
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* Colours of labels 1..; 0 is transparent. */
+static const unsigned char palette[12][3] = {{230, 25, 75},  {60, 180, 75},   {255, 225, 25}, {0, 130, 200},
+                                             {245, 130, 48}, {145, 30, 180},  {70, 240, 240}, {240, 50, 230},
+                                             {210, 245, 60}, {250, 190, 212}, {0, 128, 128},  {170, 110, 40}};
+
+int picture_write(const char *path, const picture_layers *p, char *err, size_t errn)
+{
+    view v[3];
+    make_views(p->shape, p->spacing, v);
+    /* display scale: the finest spacing becomes one pixel, at most 1024 pixels per view side */
+    double mm = p->spacing[0];
+    for (int a = 1; a < 3; a++)
+        if (p->spacing[a] < mm)
+            mm = p->spacing[a];
+    int64_t pw[3], ph[3], width = 0, height = 0;
+    for (int i = 0; i < 3; i++) {
+        double w = (double)v[i].cols * v[i].sc / mm, h = (double)v[i].rows * v[i].sr / mm;
+        double f = w > 1024 || h > 1024 ? 1024.0 / (w > h ? w : h) : 1.0;
+        pw[i] = (int64_t)(w * f + 0.5) < 1 ? 1 : (int64_t)(w * f + 0.5);
+        ph[i] = (int64_t)(h * f + 0.5) < 1 ? 1 : (int64_t)(h * f + 0.5);
+        width += pw[i] + (i ? 4 : 0);
+        if (ph[i] > height)
+            height = ph[i];
+    }
+    /* grey levels from the 1st..99th percentile of the three slices */
+    float lo = 0, hi = 1;
+    if (p->image) {
+        size_t n = (size_t)(v[0].rows * v[0].cols + v[1].rows * v[1].cols + v[2].rows * v[2].cols), k = 0;
+        float *vals = malloc(n * sizeof(float));
+        if (!vals) {
+            snprintf(err, errn, "out of memory");
+            return VXT_EXIT_FAILURE;
+        }
+        for (int i = 0; i < 3; i++)
+            for (int64_t r = 0; r < v[i].rows; r++)
+                for (int64_t c = 0; c < v[i].cols; c++)
+                    vals[k++] = p->image[voxel_index(p->shape, &v[i], r, c)];
+        qsort(vals, n, sizeof(float), cmp_float);
+        lo = vals[n / 100];
+        hi = vals[n - 1 - n / 100];
+        if (!(hi > lo))
+            hi = lo + 1;
+        free(vals);
+    }
+    unsigned char *img = calloc((size_t)(width * height * 3), 1);
+    if (!img) {
+        snprintf(err, errn, "out of memory");
+        return VXT_EXIT_FAILURE;
+    }
+    int64_t x0 = 0;
+    for (int i = 0; i < 3; i++) {
+        for (int64_t py = 0; py < ph[i]; py++)
+            for (int64_t px = 0; px < pw[i]; px++) {
+                int64_t r = py * v[i].rows / ph[i], c = px * v[i].cols / pw[i];
+                size_t vi = voxel_index(p->shape, &v[i], r, c);
+                double g = p->image ? ((double)p->image[vi] - lo) / (hi - lo) : 0.0;
+                g = g < 0 ? 0 : g > 1 ? 1 : g;
+                double rgb[3] = {g * 255, g * 255, g * 255};
+                int label = -1;
+                if (p->labels)
+                    label = p->label_u16 ? ((const uint16_t *)p->labels)[vi] : ((const uint8_t *)p->labels)[vi];
+                if (label > 0)
+                    for (int ch = 0; ch < 3; ch++)
+                        rgb[ch] = 0.45 * rgb[ch] + 0.55 * palette[(label - 1) % 12][ch];
+                if (p->diff && p->diff[vi]) {
+                    rgb[0] = 255;
+                    rgb[1] = rgb[2] = 0;
+                }
+                unsigned char *o = img + ((size_t)py * (size_t)width + (size_t)(x0 + px)) * 3;
+                for (int ch = 0; ch < 3; ch++)
+                    o[ch] = (unsigned char)(rgb[ch] + 0.5);
+            }
+        x0 += pw[i] + 4;
+    }
+
+    /* write */
+    size_t tl = strlen(path) + 16;
+    char *tmp = malloc(tl);
+    if (!tmp) {
+        free(img);
+        snprintf(err, errn, "out of memory");
+        return VXT_EXIT_FAILURE;
+    }
+    snprintf(tmp, tl, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    if (!f) {
+        snprintf(err, errn, "cannot create %s: %s", path, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            unlink(tmp);
+        }
+        free(tmp);
+        free(img);
+        return VXT_EXIT_OUTPUT;
+    }
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+    png_bytep *rows = malloc((size_t)height * sizeof *rows);
+    int ok = png && info && rows;
+    if (ok && setjmp(png_jmpbuf(png)) == 0) {
+        png_init_io(png, f);
+        png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
+                     PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+        png_text text = {0};
+        text.compression = PNG_TEXT_COMPRESSION_NONE;
+        text.key = (png_charp) "Description";
+        text.text = (png_charp)(p->title ? p->title : "voxtile");
+        png_set_text(png, info, &text, 1);
+        png_write_info(png, info);
+        for (int64_t r = 0; r < height; r++)
+            rows[r] = img + (size_t)r * (size_t)width * 3;
+        png_write_image(png, rows);
+        png_write_end(png, NULL);
+    } else {
+        ok = 0;
+    }
+    png_destroy_write_struct(&png, &info);
+    free(rows);
+    free(img);
+    ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    ok = (fclose(f) == 0) && ok;
+    if (ok) {
+        chmod(tmp, 0644);
+        ok = rename(tmp, path) == 0;
+    }
+    if (!ok) {
+        snprintf(err, errn, "cannot write %s: %s", path, strerror(errno));
+        unlink(tmp);
+        free(tmp);
+        return VXT_EXIT_OUTPUT;
+    }
+    free(tmp);
+    return VXT_EXIT_OK;
+}
