@@ -155,6 +155,11 @@ vxt_status vxt__cl_finish(const vxt_context *ctx, const char *what);
 /* OpenCL programs: each one is the shared arithmetic header plus one or more kernel files. */
 typedef enum vxt__prog {
     VXT__PROG_PROBE = 0,
+    VXT__PROG_INTENSITY, /* preprocessing: pointwise intensity transforms */
+    VXT__PROG_STATS,     /* preprocessing: moments in double (built only on devices with fp64) */
+    VXT__PROG_HISTOGRAM, /* preprocessing: key and uniform histograms (percentiles, histogram) */
+    VXT__PROG_RESAMPLE,  /* preprocessing: separable and affine resampling */
+    VXT__PROG_PATCHES,   /* preprocessing: box and tri-planar patch extraction */
     VXT__PROG_COUNT
 } vxt__prog;
 
@@ -214,6 +219,11 @@ struct vxt_context {
     cl_program programs[VXT__PROG_COUNT];
 
     vxt_context_info info;
+
+    /* preprocessing test knobs (0: automatic): slab size limit in bytes; histogram kernel variant (1 private
+     * per-work-item histograms, 2 atomics) */
+    size_t pp_chunk_bytes;
+    int pp_hist_variant;
 
     pthread_mutex_t err_lock;
     char *err; /* VXT__CTX_ERR_SIZE bytes */
