@@ -15,6 +15,16 @@
 #ifndef VXT_CONVERT_H
 #define VXT_CONVERT_H
 
+/* Per-voxel functions are always inlined on the host (GCC otherwise keeps some out of line in the many per-type
+ * loop instantiations, and an out-of-line call stops a loop from vectorizing). */
+#if defined(VXT_CL)
+#define VXT_VOXEL static inline
+#elif defined(__GNUC__)
+#define VXT_VOXEL static inline __attribute__((always_inline))
+#else
+#define VXT_VOXEL static inline
+#endif
+
 #ifdef VXT_CL
 typedef uchar vxt_u8;
 typedef char vxt_i8;
@@ -39,7 +49,7 @@ typedef double vxt_f64_storage;
 /* Round the double with bit pattern b to the nearest float (ties to even), integer operations only. Results
  * below FLT_MIN are computed exactly as subnormals (a value just below FLT_MIN can round up to FLT_MIN) and
  * then flushed by the caller. NaN becomes a quiet NaN with the top payload bits. */
-VXT_INLINE float vxt_f64bits_to_f32(vxt_u64 b)
+VXT_VOXEL float vxt_f64bits_to_f32(vxt_u64 b)
 {
     vxt_u32 sign = (vxt_u32)(b >> 32) & 0x80000000u;
     vxt_u64 a = b & 0x7fffffffffffffffull;
@@ -77,16 +87,16 @@ VXT_INLINE float vxt_f64bits_to_f32(vxt_u64 b)
 
 /* ---- loads: element -> float32 ------------------------------------------------------------------------ */
 
-VXT_INLINE float vxt_cvt_u8(vxt_u8 x) { return (float)x; }
-VXT_INLINE float vxt_cvt_i8(vxt_i8 x) { return (float)x; }
-VXT_INLINE float vxt_cvt_u16(vxt_u16 x) { return (float)x; }
-VXT_INLINE float vxt_cvt_i16(vxt_i16 x) { return (float)x; }
-VXT_INLINE float vxt_cvt_i32(vxt_i32 x) { return (float)x; }
-VXT_INLINE float vxt_cvt_f32(float x) { return vxt_ftz(x); }
+VXT_VOXEL float vxt_cvt_u8(vxt_u8 x) { return (float)x; }
+VXT_VOXEL float vxt_cvt_i8(vxt_i8 x) { return (float)x; }
+VXT_VOXEL float vxt_cvt_u16(vxt_u16 x) { return (float)x; }
+VXT_VOXEL float vxt_cvt_i16(vxt_i16 x) { return (float)x; }
+VXT_VOXEL float vxt_cvt_i32(vxt_i32 x) { return (float)x; }
+VXT_VOXEL float vxt_cvt_f32(float x) { return vxt_ftz(x); }
 #ifdef VXT_CL
-VXT_INLINE float vxt_cvt_f64(vxt_f64_storage bits) { return vxt_ftz(vxt_f64bits_to_f32(bits)); }
+VXT_VOXEL float vxt_cvt_f64(vxt_f64_storage bits) { return vxt_ftz(vxt_f64bits_to_f32(bits)); }
 #else
-VXT_INLINE float vxt_cvt_f64(double d)
+VXT_VOXEL float vxt_cvt_f64(double d)
 {
     vxt_u64 bits;
     memcpy(&bits, &d, sizeof bits);
@@ -112,25 +122,25 @@ VXT_INLINE float vxt_cvt_f64(double d)
  * float32). For floats, -0 and +0 share the key of +0 (they compare equal), and NaN has no key (callers
  * exclude it). Keys are computed from the stored element, so integer keys are exact even where the float
  * conversion is not (int32 beyond 2^24). */
-VXT_INLINE vxt_u32 vxt_key_u8(vxt_u8 x) { return (vxt_u32)x; }
-VXT_INLINE vxt_u32 vxt_key_i8(vxt_i8 x) { return ((vxt_u32)(vxt_i32)x + 0x80u) & 0xffu; }
-VXT_INLINE vxt_u32 vxt_key_u16(vxt_u16 x) { return (vxt_u32)x; }
-VXT_INLINE vxt_u32 vxt_key_i16(vxt_i16 x) { return ((vxt_u32)(vxt_i32)x + 0x8000u) & 0xffffu; }
-VXT_INLINE vxt_u32 vxt_key_i32(vxt_i32 x) { return (vxt_u32)x ^ 0x80000000u; }
+VXT_VOXEL vxt_u32 vxt_key_u8(vxt_u8 x) { return (vxt_u32)x; }
+VXT_VOXEL vxt_u32 vxt_key_i8(vxt_i8 x) { return ((vxt_u32)(vxt_i32)x + 0x80u) & 0xffu; }
+VXT_VOXEL vxt_u32 vxt_key_u16(vxt_u16 x) { return (vxt_u32)x; }
+VXT_VOXEL vxt_u32 vxt_key_i16(vxt_i16 x) { return ((vxt_u32)(vxt_i32)x + 0x8000u) & 0xffffu; }
+VXT_VOXEL vxt_u32 vxt_key_i32(vxt_i32 x) { return (vxt_u32)x ^ 0x80000000u; }
 
 /* Key of a float (already loaded and flushed; not NaN). */
-VXT_INLINE vxt_u32 vxt_key_float(float v)
+VXT_VOXEL vxt_u32 vxt_key_float(float v)
 {
     vxt_u32 u = vxt_f2u(v);
     if (u == 0x80000000u)
         u = 0u;
     return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
 }
-VXT_INLINE vxt_u32 vxt_key_f32(float x) { return vxt_key_float(vxt_cvt_f32(x)); }
-VXT_INLINE vxt_u32 vxt_key_f64(vxt_f64_storage x) { return vxt_key_float(vxt_cvt_f64(x)); }
+VXT_VOXEL vxt_u32 vxt_key_f32(float x) { return vxt_key_float(vxt_cvt_f32(x)); }
+VXT_VOXEL vxt_u32 vxt_key_f64(vxt_f64_storage x) { return vxt_key_float(vxt_cvt_f64(x)); }
 
 /* Inverse of vxt_key_float. */
-VXT_INLINE float vxt_key_to_float(vxt_u32 k)
+VXT_VOXEL float vxt_key_to_float(vxt_u32 k)
 {
     return vxt_u2f((k & 0x80000000u) ? (k & 0x7fffffffu) : ~k);
 }

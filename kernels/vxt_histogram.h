@@ -27,7 +27,7 @@ typedef struct vxt_hpar {
 /* numpy's np.histogram(a, bins=n, range=(lo, hi)) puts v in bin i when edge[i] <= v < edge[i+1] (the last bin
  * also takes v == edge[n]); values outside [edge[0], edge[n]] are not counted. thr[i] is the smallest float
  * >= edge[i] (computed on the host from numpy's edges), so v >= edge[i] exactly when v >= thr[i]. */
-VXT_INLINE vxt_i32 vxt_hist_bin_uniform(float v, const vxt_hpar *p, const VXT_GLOBAL float *thr)
+VXT_VOXEL vxt_i32 vxt_hist_bin_uniform(float v, const vxt_hpar *p, const VXT_GLOBAL float *thr)
 {
     if (!(v >= thr[0]) || !(v <= p->hi_incl))
         return -1;
@@ -41,7 +41,7 @@ VXT_INLINE vxt_i32 vxt_hist_bin_uniform(float v, const vxt_hpar *p, const VXT_GL
     return i;
 }
 
-VXT_INLINE vxt_i32 vxt_hist_bin_key(vxt_u32 key, const vxt_hpar *p, const VXT_GLOBAL vxt_u32 *targets)
+VXT_VOXEL vxt_i32 vxt_hist_bin_key(vxt_u32 key, const vxt_hpar *p, const VXT_GLOBAL vxt_u32 *targets)
 {
     if (p->mode == VXT_HIST_KEYS)
         return (vxt_i32)(key >> p->shift);
@@ -55,7 +55,7 @@ VXT_INLINE vxt_i32 vxt_hist_bin_key(vxt_u32 key, const vxt_hpar *p, const VXT_GL
 /* The bin of element x (mask byte m) or -1 when it is not counted (not selected, NaN, outside the range). One
  * function per input type: vxt_hist_bin_u8, ..., vxt_hist_bin_f64. */
 #define VXT_DEFINE_HIST_BIN(S, T, LOAD, DT)                                                                  \
-    VXT_INLINE vxt_i32 vxt_hist_bin_##S(T x, vxt_u8 m, const vxt_hpar *p, const VXT_GLOBAL vxt_u32 *targets, \
+    VXT_VOXEL vxt_i32 vxt_hist_bin_##S(T x, vxt_u8 m, const vxt_hpar *p, const VXT_GLOBAL vxt_u32 *targets, \
                                         const VXT_GLOBAL float *thr)                                         \
     {                                                                                                        \
         float v = LOAD(x);                                                                                   \

@@ -23,6 +23,7 @@
 
 #define VXT_IPAR_REPLACE 1     /* replace step on, matching x == rv */
 #define VXT_IPAR_REPLACE_NAN 2 /* replace step on, matching NaN */
+#define VXT_IPAR_FULL 4        /* rescale or replace in use: vxt_intensity_apply; else vxt_intensity_basic */
 
 typedef struct vxt_ipar {
     float slope, inter; /* rescale */
@@ -35,16 +36,18 @@ typedef struct vxt_ipar {
 } vxt_ipar;
 
 /* The clamp used by every clip: NaN propagates (numpy's clip does the same). */
-VXT_INLINE float vxt_clamp_nan(float v, float lo, float hi)
+VXT_VOXEL float vxt_clamp_nan(float v, float lo, float hi)
 {
     v = v < lo ? lo : v;
     v = v > hi ? hi : v;
     return v;
 }
 
-VXT_INLINE float vxt_intensity_apply(const vxt_ipar *p, float x)
+/* The whole sequence. Branch-free (bitwise & and | on the conditions), so that loops over voxels vectorize. */
+VXT_VOXEL float vxt_intensity_apply(const vxt_ipar *p, float x)
 {
-    int hit = ((p->flags & VXT_IPAR_REPLACE) && x == p->rv) || ((p->flags & VXT_IPAR_REPLACE_NAN) && vxt_isnan(x));
+    int hit = (((p->flags & VXT_IPAR_REPLACE) != 0) & (x == p->rv)) |
+              (((p->flags & VXT_IPAR_REPLACE_NAN) != 0) & vxt_isnan(x));
     float v = vxt_ftz(x * p->slope);
     v = vxt_ftz(v + p->inter);
     v = hit ? p->rw : v;
@@ -55,15 +58,24 @@ VXT_INLINE float vxt_intensity_apply(const vxt_ipar *p, float x)
     return v;
 }
 
+/* The same sequence without the rescale and replace steps, for transforms that do not use them (their neutral
+ * parameters would not change a bit: x * 1 + -0 == x): clip, shift and scale, second clip. */
+VXT_VOXEL float vxt_intensity_basic(const vxt_ipar *p, float x)
+{
+    float v = vxt_clamp_nan(x, p->lo1, p->hi1);
+    v = vxt_ftz(v - p->sub);
+    v = vxt_div(v, p->div);
+    v = vxt_clamp_nan(v, p->lo2, p->hi2);
+    return v;
+}
+
 /* uint8 output (window/level): v * oscale, truncated toward zero like numpy's astype(uint8) of values in
  * [0, 255]; below 0 (and NaN) gives 0, above 255 gives 255. */
-VXT_INLINE vxt_u8 vxt_to_u8(float v, float oscale)
+VXT_VOXEL vxt_u8 vxt_to_u8(float v, float oscale)
 {
     float s = vxt_ftz(v * oscale);
-    if (!(s > 0.0f))
-        return (vxt_u8)0;
-    if (s >= 255.0f)
-        return (vxt_u8)255;
+    s = s > 0.0f ? s : 0.0f;     /* NaN too */
+    s = s < 255.0f ? s : 255.0f;
     return (vxt_u8)(vxt_i32)s;
 }
 
@@ -72,7 +84,7 @@ VXT_INLINE vxt_u8 vxt_to_u8(float v, float oscale)
 #define VXT_SEL_NONZERO 1
 #define VXT_SEL_MASK 2
 
-VXT_INLINE int vxt_selected(int sel, float x, vxt_u8 m)
+VXT_VOXEL int vxt_selected(int sel, float x, vxt_u8 m)
 {
     return sel == VXT_SEL_ALL ? 1 : (sel == VXT_SEL_NONZERO ? (x != 0.0f) : (m != 0));
 }

@@ -29,7 +29,7 @@ typedef struct vxt_mom {
     vxt_u32 n, nan;  /* selected non-NaN values, selected NaNs */
 } vxt_mom;
 
-VXT_INLINE void vxt_mom_init(vxt_mom *a)
+VXT_VOXEL void vxt_mom_init(vxt_mom *a)
 {
     a->s1 = 0.0;
     a->s2 = 0.0;
@@ -43,23 +43,24 @@ VXT_INLINE void vxt_mom_init(vxt_mom *a)
  * separate variables so that the CPU backend can hold 64 lanes in arrays and vectorize across them).
  * Branch-free where it matters: an unselected value adds +0 (which changes no sum) and leaves min and max
  * alone. */
-VXT_INLINE void vxt_mom_step(double *s1, double *s2, float *mn, float *mx, vxt_u32 *n, vxt_u32 *nan, float v,
+VXT_VOXEL void vxt_mom_step(double *s1, double *s2, float *mn, float *mx, vxt_u32 *n, vxt_u32 *nan, float v,
                              int sel, double shift)
 {
     int isnan_v = vxt_isnan(v);
-    int take = sel && !isnan_v;
-    double d = take ? (double)v - shift : 0.0;
+    int take = (sel != 0) & !isnan_v; /* bitwise: no short-circuit branches */
+    double d0 = (double)v - shift; /* computed unconditionally: a select, not a branch, follows */
+    double d = take ? d0 : 0.0;
     double dd = d * d;
     *s1 = *s1 + d;
     *s2 = *s2 + dd;
-    *mn = (take && v < *mn) ? v : *mn;
-    *mx = (take && v > *mx) ? v : *mx;
+    *mn = (take & (v < *mn)) ? v : *mn;
+    *mx = (take & (v > *mx)) ? v : *mx;
     *n += (vxt_u32)take;
-    *nan += (vxt_u32)(sel && isnan_v);
+    *nan += (vxt_u32)((sel != 0) & isnan_v);
 }
 
 /* a += b (lane or block combination; the order of calls is the fixed order above). */
-VXT_INLINE void vxt_mom_merge(vxt_mom *a, const vxt_mom *b)
+VXT_VOXEL void vxt_mom_merge(vxt_mom *a, const vxt_mom *b)
 {
     a->s1 = a->s1 + b->s1;
     a->s2 = a->s2 + b->s2;

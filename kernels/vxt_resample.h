@@ -28,7 +28,7 @@
 #define VXT_AXIS_LINEAR 0
 #define VXT_AXIS_NEAREST 1
 
-VXT_INLINE float vxt_floor(float x)
+VXT_VOXEL float vxt_floor(float x)
 {
 #ifdef VXT_CL
     return floor(x);
@@ -38,7 +38,7 @@ VXT_INLINE float vxt_floor(float x)
 }
 
 /* a*w0 + b*w1: two products and a sum, each rounded and flushed (torch: t0 * w0 + t1 * w1). */
-VXT_INLINE float vxt_lerp2(float a, float b, float w0, float w1)
+VXT_VOXEL float vxt_lerp2(float a, float b, float w0, float w1)
 {
     float p = vxt_ftz(a * w0);
     float q = vxt_ftz(b * w1);
@@ -55,12 +55,12 @@ typedef struct vxt_sep_idx {
 } vxt_sep_idx;
 
 #define VXT_DEFINE_SEP_SAMPLE(S, T, LOAD, DT)                                                                \
-    VXT_INLINE float vxt_sep_v_##S(const VXT_GLOBAL T *in, vxt_i64 z, vxt_i64 y, vxt_i64 x, vxt_i64 sz,       \
+    VXT_VOXEL float vxt_sep_v_##S(const VXT_GLOBAL T *in, vxt_i64 z, vxt_i64 y, vxt_i64 x, vxt_i64 sz,       \
                                    vxt_i64 sy, float fill)                                                   \
     {                                                                                                        \
         return (z < 0 || y < 0 || x < 0) ? fill : LOAD(in[z * sz + y * sy + x]);                              \
     }                                                                                                        \
-    VXT_INLINE float vxt_sep_row_##S(const VXT_GLOBAL T *in, vxt_i64 z, vxt_i64 y, vxt_i64 sz, vxt_i64 sy,    \
+    VXT_VOXEL float vxt_sep_row_##S(const VXT_GLOBAL T *in, vxt_i64 z, vxt_i64 y, vxt_i64 sz, vxt_i64 sy,    \
                                      const vxt_sep_idx *t, float fill)                                       \
     {                                                                                                        \
         float a = vxt_sep_v_##S(in, z, y, t->x0, sz, sy, fill);                                              \
@@ -69,7 +69,7 @@ typedef struct vxt_sep_idx {
         float b = vxt_sep_v_##S(in, z, y, t->x1, sz, sy, fill);                                              \
         return vxt_lerp2(a, b, t->wx0, t->wx1);                                                              \
     }                                                                                                        \
-    VXT_INLINE float vxt_sep_plane_##S(const VXT_GLOBAL T *in, vxt_i64 z, vxt_i64 sz, vxt_i64 sy,            \
+    VXT_VOXEL float vxt_sep_plane_##S(const VXT_GLOBAL T *in, vxt_i64 z, vxt_i64 sz, vxt_i64 sy,            \
                                        const vxt_sep_idx *t, float fill)                                     \
     {                                                                                                        \
         float a = vxt_sep_row_##S(in, z, t->y0, sz, sy, t, fill);                                            \
@@ -79,7 +79,7 @@ typedef struct vxt_sep_idx {
         return vxt_lerp2(a, b, t->wy0, t->wy1);                                                              \
     }                                                                                                        \
     /* in points at source plane zoff (a slab of the volume); table z indices are absolute */                \
-    VXT_INLINE float vxt_sep_sample_##S(const VXT_GLOBAL T *in, vxt_i64 zoff, vxt_i64 sz, vxt_i64 sy,        \
+    VXT_VOXEL float vxt_sep_sample_##S(const VXT_GLOBAL T *in, vxt_i64 zoff, vxt_i64 sz, vxt_i64 sy,        \
                                         const vxt_sep_idx *t, float fill)                                    \
     {                                                                                                        \
         if ((t->z0 < 0 && t->z1 < 0) || (t->y0 < 0 && t->y1 < 0) || (t->x0 < 0 && t->x1 < 0))               \
@@ -92,10 +92,35 @@ typedef struct vxt_sep_idx {
     }
 VXT_FOR_EACH_INPUT_TYPE(VXT_DEFINE_SEP_SAMPLE)
 
+/* The same lerp tree for a voxel whose source indices are all inside the volume (no -1; the host checks the
+ * tables), with the per-axis modes as arguments that kernels pass as constants (zn, yn, xn: 1 nearest): the
+ * inlined body then has no branches, which CPU devices need to vectorize across work-items. Equal to
+ * vxt_sep_sample_* for such voxels: the same operations in the same order. */
+#define VXT_DEFINE_SEP_VALID(S, T, LOAD, DT)                                                                 \
+    VXT_VOXEL float vxt_sep_row_valid_##S(const VXT_GLOBAL T *r, const vxt_sep_idx *t, int xn)               \
+    {                                                                                                        \
+        float a = LOAD(r[t->x0]);                                                                            \
+        return xn ? a : vxt_lerp2(a, LOAD(r[t->x1]), t->wx0, t->wx1);                                        \
+    }                                                                                                        \
+    VXT_VOXEL float vxt_sep_plane_valid_##S(const VXT_GLOBAL T *p, vxt_i64 sy, const vxt_sep_idx *t, int yn, \
+                                           int xn)                                                           \
+    {                                                                                                        \
+        float a = vxt_sep_row_valid_##S(p + t->y0 * sy, t, xn);                                              \
+        return yn ? a : vxt_lerp2(a, vxt_sep_row_valid_##S(p + t->y1 * sy, t, xn), t->wy0, t->wy1);          \
+    }                                                                                                        \
+    VXT_VOXEL float vxt_sep_sample_valid_##S(const VXT_GLOBAL T *in, vxt_i64 zoff, vxt_i64 sz, vxt_i64 sy,   \
+                                            const vxt_sep_idx *t, int zn, int yn, int xn)                    \
+    {                                                                                                        \
+        float a = vxt_sep_plane_valid_##S(in + (t->z0 - zoff) * sz, sy, t, yn, xn);                          \
+        return zn ? a : vxt_lerp2(a, vxt_sep_plane_valid_##S(in + (t->z1 - zoff) * sz, sy, t, yn, xn), t->wz0, \
+                                  t->wz1);                                                                   \
+    }
+VXT_FOR_EACH_INPUT_TYPE(VXT_DEFINE_SEP_VALID)
+
 /* ---- affine --------------------------------------------------------------------------------------------- */
 
 /* Source coordinate along one axis: ((m0*z + m1*y) + m2*x) + m3. */
-VXT_INLINE float vxt_affine_coord(float m0, float m1, float m2, float m3, vxt_i64 z, vxt_i64 y, vxt_i64 x)
+VXT_VOXEL float vxt_affine_coord(float m0, float m1, float m2, float m3, vxt_i64 z, vxt_i64 y, vxt_i64 x)
 {
     float a = vxt_ftz(m0 * (float)z);
     float b = vxt_ftz(m1 * (float)y);
@@ -108,7 +133,7 @@ VXT_INLINE float vxt_affine_coord(float m0, float m1, float m2, float m3, vxt_i6
 /* Linear interpolation along one axis of size n at coordinate c: neighbours i0, i1 (-1: outside, fill) and
  * weights w0 = 1 - t, w1 = t. Returns 0 when the sample lies outside (constant boundary): all its neighbours
  * along this axis are outside. Edge clamp clamps c to [0, n-1] (NaN to 0). */
-VXT_INLINE int vxt_affine_axis_linear(float c, vxt_i64 n, int clamp, vxt_i64 *i0, vxt_i64 *i1, float *w0,
+VXT_VOXEL int vxt_affine_axis_linear(float c, vxt_i64 n, int clamp, vxt_i64 *i0, vxt_i64 *i1, float *w0,
                                       float *w1)
 {
     if (clamp) {
@@ -135,7 +160,7 @@ VXT_INLINE int vxt_affine_axis_linear(float c, vxt_i64 n, int clamp, vxt_i64 *i0
 }
 
 /* Nearest neighbour along one axis: floor(c + 0.5) (round half up). Returns 0 when outside (constant). */
-VXT_INLINE int vxt_affine_axis_nearest(float c, vxt_i64 n, int clamp, vxt_i64 *i0)
+VXT_VOXEL int vxt_affine_axis_nearest(float c, vxt_i64 n, int clamp, vxt_i64 *i0)
 {
     if (clamp) {
         float hi = (float)(n - 1);
@@ -154,7 +179,7 @@ VXT_INLINE int vxt_affine_axis_nearest(float c, vxt_i64 n, int clamp, vxt_i64 *i
 /* in points at source plane zoff of a volume of nz x ny x nx (the planes [zoff, zoff + zcount) are present);
  * (cz, cy, cx) is the source coordinate. */
 #define VXT_DEFINE_AFFINE_SAMPLE(S, T, LOAD, DT)                                                             \
-    VXT_INLINE float vxt_aff_v_##S(const VXT_GLOBAL T *in, vxt_i64 z, vxt_i64 y, vxt_i64 x, vxt_i64 zoff,     \
+    VXT_VOXEL float vxt_aff_v_##S(const VXT_GLOBAL T *in, vxt_i64 z, vxt_i64 y, vxt_i64 x, vxt_i64 zoff,     \
                                    vxt_i64 zcount, vxt_i64 ny, vxt_i64 nx, float fill)                       \
     {                                                                                                        \
         if (z < 0 || y < 0 || x < 0)                                                                         \
@@ -162,7 +187,7 @@ VXT_INLINE int vxt_affine_axis_nearest(float c, vxt_i64 n, int clamp, vxt_i64 *i
         vxt_i64 zl = vxt_clamp_i64(z - zoff, 0, zcount - 1); /* the host uploads a slab with margin */       \
         return LOAD(in[(zl * ny + y) * nx + x]);                                                             \
     }                                                                                                        \
-    VXT_INLINE float vxt_affine_sample_##S(const VXT_GLOBAL T *in, vxt_i64 nz, vxt_i64 ny, vxt_i64 nx,       \
+    VXT_VOXEL float vxt_affine_sample_##S(const VXT_GLOBAL T *in, vxt_i64 nz, vxt_i64 ny, vxt_i64 nx,       \
                                            vxt_i64 zoff, vxt_i64 zcount, float cz, float cy, float cx,       \
                                            int linear, int clamp, float fill)                                \
     {                                                                                                        \

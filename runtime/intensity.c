@@ -2,6 +2,7 @@
  * window/level, zero-centring, nnU-Net CT normalization and the general fused transform): one shared
  * per-voxel function (kernels/vxt_intensity.h) run by kernels/intensity.cl or by per-type CPU loops. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "preproc.h"
@@ -32,40 +33,81 @@ void vxt__ipar_neutral(vxt_ipar *p)
 
 /* ---- CPU backend ------------------------------------------------------------------------------------------ */
 
-/* One loop per input type and selection, the type and selection dispatched outside the loop. in and out may
- * be the same memory (in place): each element is read before it is written. */
+/* One loop per input type, selection and step set, dispatched outside the loops; straight-line bodies that the
+ * compiler vectorizes. */
+#define VXT_CPU_LOOP(LOAD, FN, SEL_EXPR)                                                                           \
+    for (size_t i = b; i < e; i++) {                                                                         \
+        float x = LOAD(in[i]);                                                                               \
+        float y = FN(&p, x);                                                                                 \
+        out[i] = (SEL_EXPR) ? y : x;                                                                         \
+    }
+
+/* Mask loops: split the range at channel boundaries so that the mask index is a plain offset. */
+#define VXT_CPU_MASK_LOOP(T, LOAD, FN)                                                                                \
+    for (size_t s = b; s < e;) {                                                                             \
+        const size_t m0 = s % spatial, len = e - s < spatial - m0 ? e - s : spatial - m0;                    \
+        const T *ip = in + s;                                                                                \
+        float *op = out + s;                                                                                 \
+        const vxt_u8 *mp = mask + m0;                                                                        \
+        for (size_t i = 0; i < len; i++) {                                                                   \
+            float x = LOAD(ip[i]);                                                                           \
+            float y = FN(&p, x);                                                                             \
+            op[i] = mp[i] ? y : x;                                                                           \
+        }                                                                                                    \
+        s += len;                                                                                            \
+    }
+
 #define VXT_CPU_INTENSITY(S, T, LOAD, DT)                                                                    \
-    static void cpu_f32_##S(const T *in, float *out, const vxt_u8 *mask, size_t spatial, int sel,           \
+    VXT_CPU_HOT static void cpu_f32_##S(const T *in, float *out, const vxt_u8 *mask, size_t spatial, int sel,           \
                             const vxt_ipar *pp, size_t b, size_t e)                                          \
     {                                                                                                        \
         const vxt_ipar p = *pp;                                                                              \
-        if (sel == VXT_SEL_ALL) {                                                                            \
-            for (size_t i = b; i < e; i++)                                                                   \
-                out[i] = vxt_intensity_apply(&p, LOAD(in[i]));                                               \
+        const int full = (p.flags & VXT_IPAR_FULL) != 0;                                                     \
+        if (sel == VXT_SEL_ALL && full) {                                                                    \
+            VXT_CPU_LOOP(LOAD, vxt_intensity_apply, 1)                                                             \
+        } else if (sel == VXT_SEL_ALL) {                                                                     \
+            VXT_CPU_LOOP(LOAD, vxt_intensity_basic, 1)                                                             \
+        } else if (sel == VXT_SEL_NONZERO && full) {                                                         \
+            VXT_CPU_LOOP(LOAD, vxt_intensity_apply, x != 0.0f)                                                     \
         } else if (sel == VXT_SEL_NONZERO) {                                                                 \
-            for (size_t i = b; i < e; i++) {                                                                 \
-                float x = LOAD(in[i]);                                                                       \
-                float y = vxt_intensity_apply(&p, x);                                                        \
-                out[i] = x != 0.0f ? y : x;                                                                  \
-            }                                                                                                \
+            VXT_CPU_LOOP(LOAD, vxt_intensity_basic, x != 0.0f)                                                     \
+        } else if (full) {                                                                                   \
+            VXT_CPU_MASK_LOOP(T, LOAD, vxt_intensity_apply)                                                           \
         } else {                                                                                             \
-            size_t m = b % spatial;                                                                          \
-            for (size_t i = b; i < e; i++) {                                                                 \
-                float x = LOAD(in[i]);                                                                       \
-                float y = vxt_intensity_apply(&p, x);                                                        \
-                out[i] = mask[m] ? y : x;                                                                    \
-                if (++m == spatial)                                                                          \
-                    m = 0;                                                                                   \
-            }                                                                                                \
+            VXT_CPU_MASK_LOOP(T, LOAD, vxt_intensity_basic)                                                           \
         }                                                                                                    \
     }                                                                                                        \
-    static void cpu_u8_##S(const T *in, vxt_u8 *out, const vxt_ipar *pp, size_t b, size_t e)                 \
+    VXT_CPU_HOT static void cpu_u8_##S(const T *in, vxt_u8 *out, const vxt_ipar *pp, size_t b, size_t e)     \
     {                                                                                                        \
         const vxt_ipar p = *pp;                                                                              \
         for (size_t i = b; i < e; i++)                                                                       \
             out[i] = vxt_to_u8(vxt_intensity_apply(&p, LOAD(in[i])), p.oscale);                              \
     }
 VXT_FOR_EACH_INPUT_TYPE(VXT_CPU_INTENSITY)
+
+/* float32 in place: one pointer, so the compiler need not guard against aliasing (that guard would fall back to
+ * scalar code for exactly this case). The same arithmetic as cpu_f32_f32. */
+VXT_CPU_HOT static void cpu_inplace_f32(float *io, const vxt_u8 *mask, size_t spatial, int sel, const vxt_ipar *pp, size_t b,
+                            size_t e)
+{
+    const vxt_ipar p = *pp;
+    const int full = (p.flags & VXT_IPAR_FULL) != 0;
+    float *out = io;
+    const float *in = io;
+    if (sel == VXT_SEL_ALL && full) {
+        VXT_CPU_LOOP(vxt_cvt_f32, vxt_intensity_apply, 1)
+    } else if (sel == VXT_SEL_ALL) {
+        VXT_CPU_LOOP(vxt_cvt_f32, vxt_intensity_basic, 1)
+    } else if (sel == VXT_SEL_NONZERO && full) {
+        VXT_CPU_LOOP(vxt_cvt_f32, vxt_intensity_apply, x != 0.0f)
+    } else if (sel == VXT_SEL_NONZERO) {
+        VXT_CPU_LOOP(vxt_cvt_f32, vxt_intensity_basic, x != 0.0f)
+    } else if (full) {
+        VXT_CPU_MASK_LOOP(float, vxt_cvt_f32, vxt_intensity_apply)
+    } else {
+        VXT_CPU_MASK_LOOP(float, vxt_cvt_f32, vxt_intensity_basic)
+    }
+}
 
 typedef struct ijob {
     vxt_dtype dtype;
@@ -82,6 +124,10 @@ static void cpu_task(void *arg, size_t b, size_t e, int slot)
 {
     const ijob *j = (const ijob *)arg;
     (void)slot;
+    if (j->dtype == VXT_DTYPE_F32 && !j->out_u8 && j->in == j->out) {
+        cpu_inplace_f32((float *)j->out, j->mask, j->spatial, j->sel, &j->p, b, e);
+        return;
+    }
     switch (j->dtype) {
 #define VXT_CASE(S, T, LOAD, DT)                                                                             \
     case DT:                                                                                                 \
@@ -102,8 +148,10 @@ static void cpu_task(void *arg, size_t b, size_t e, int slot)
 static vxt_status cl_run(vxt_context *ctx, const vxt_volume *in, const vxt_volume *mask, vxt_volume *out, int sel,
                          const vxt_ipar *p, int out_u8)
 {
-    char name[64];
-    vxt__pp_kernel_name(name, sizeof name, out_u8 ? "intensity8" : "intensity", in->dtype);
+    char name[64], base[16];
+    /* vxt_int_<sel><steps>_<type> or vxt_int8_<type> (kernels/intensity.cl) */
+    snprintf(base, sizeof base, "int_%c%c", "anm"[sel], (p->flags & VXT_IPAR_FULL) ? 'f' : 'b');
+    vxt__pp_kernel_name(name, sizeof name, out_u8 ? "int8" : base, in->dtype);
     cl_kernel k = NULL;
     vxt_status st = vxt__kernel_create(ctx, VXT__PROG_INTENSITY, name, &k);
     if (st != VXT_OK)
@@ -118,21 +166,20 @@ static vxt_status cl_run(vxt_context *ctx, const vxt_volume *in, const vxt_volum
     const size_t seg_len = masked ? spatial : total, nseg = masked ? (size_t)in->channels : 1;
 
     vxt__pp_buf dummy = {0}, bin = {0}, bout = {0}, bmask = {0};
-    cl_int sel_arg = sel, flags = p->flags;
+    cl_int flags = p->flags;
     cl_int err = CL_SUCCESS;
-    err |= VXT_CL_ARG(k, 4, sel_arg);
-    err |= VXT_CL_ARG(k, 5, p->slope);
-    err |= VXT_CL_ARG(k, 6, p->inter);
-    err |= VXT_CL_ARG(k, 7, p->rv);
-    err |= VXT_CL_ARG(k, 8, p->rw);
-    err |= VXT_CL_ARG(k, 9, p->lo1);
-    err |= VXT_CL_ARG(k, 10, p->hi1);
-    err |= VXT_CL_ARG(k, 11, p->sub);
-    err |= VXT_CL_ARG(k, 12, p->div);
-    err |= VXT_CL_ARG(k, 13, p->lo2);
-    err |= VXT_CL_ARG(k, 14, p->hi2);
-    err |= VXT_CL_ARG(k, 15, p->oscale);
-    err |= VXT_CL_ARG(k, 16, flags);
+    err |= VXT_CL_ARG(k, 4, p->slope);
+    err |= VXT_CL_ARG(k, 5, p->inter);
+    err |= VXT_CL_ARG(k, 6, p->rv);
+    err |= VXT_CL_ARG(k, 7, p->rw);
+    err |= VXT_CL_ARG(k, 8, p->lo1);
+    err |= VXT_CL_ARG(k, 9, p->hi1);
+    err |= VXT_CL_ARG(k, 10, p->sub);
+    err |= VXT_CL_ARG(k, 11, p->div);
+    err |= VXT_CL_ARG(k, 12, p->lo2);
+    err |= VXT_CL_ARG(k, 13, p->hi2);
+    err |= VXT_CL_ARG(k, 14, p->oscale);
+    err |= VXT_CL_ARG(k, 15, flags);
     st = vxt__cl_check(ctx, err, "intensity: clSetKernelArg");
     if (st == VXT_OK && !masked) {
         st = vxt__pp_buf_scratch(ctx, 0, "intensity: dummy mask", &dummy);
@@ -284,6 +331,8 @@ vxt_status vxt_intensity_transform(vxt_context *ctx, const vxt_volume *in, const
         return st;
     vxt_ipar p;
     vxt__ipar_neutral(&p);
+    if (opts->flags & (VXT_INTENSITY_RESCALE | VXT_INTENSITY_REPLACE))
+        p.flags |= VXT_IPAR_FULL;
     if (opts->flags & VXT_INTENSITY_RESCALE) {
         st = divisor_param(ctx, f, "slope", opts->slope, &p.slope);
         if (st == VXT_OK)
@@ -334,6 +383,7 @@ vxt_status vxt_rescale(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, 
         return st;
     vxt_ipar p;
     vxt__ipar_neutral(&p);
+    p.flags |= VXT_IPAR_FULL;
     st = divisor_param(ctx, f, "slope", slope, &p.slope);
     if (st == VXT_OK)
         st = param_f32(ctx, f, "intercept", intercept, 0, &p.inter);

@@ -220,10 +220,9 @@ struct vxt_context {
 
     vxt_context_info info;
 
-    /* preprocessing test knobs (0: automatic): slab size limit in bytes; histogram kernel variant (1 private
-     * per-work-item histograms, 2 atomics) */
+    /* preprocessing test knobs (0: automatic): slab size limit in bytes; kernel variants (VXT__PP_* bits) */
     size_t pp_chunk_bytes;
-    int pp_hist_variant;
+    unsigned pp_variant;
 
     pthread_mutex_t err_lock;
     char *err; /* VXT__CTX_ERR_SIZE bytes */

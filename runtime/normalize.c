@@ -31,15 +31,13 @@ static vxt_status stats_out(vxt_context *ctx, const char *func, vxt_stats *stats
     return vxt__check_out_struct(ctx, func, "vxt_stats", stats->struct_size, sizeof(vxt_stats));
 }
 
-static void copy_stats(const vxt__moments *m, vxt_stats *stats)
+static void copy_stats(const vxt_stats *s, vxt_stats *stats)
 {
     if (stats == NULL)
         return;
-    vxt_stats s;
-    memset(&s, 0, sizeof s);
-    s.struct_size = sizeof s;
-    vxt__moments_stats(m, &s);
-    vxt__copy_out_struct(stats, &s, stats->struct_size, sizeof s);
+    vxt_stats c = *s;
+    c.struct_size = sizeof c;
+    vxt__copy_out_struct(stats, &c, stats->struct_size, sizeof c);
 }
 
 vxt_status vxt_zscore(vxt_context *ctx, const vxt_volume *in, vxt_select select, const vxt_volume *mask,
@@ -52,15 +50,13 @@ vxt_status vxt_zscore(vxt_context *ctx, const vxt_volume *in, vxt_select select,
     if (st != VXT_OK)
         return st;
     /* the statistics are read completely before the output is written: in place is safe */
-    vxt__moments m;
-    st = vxt__moments_run(ctx, in, (int)select, mask, &m);
-    if (st != VXT_OK)
-        return st;
-    if (m.n == 0)
-        return vxt__fail(ctx, VXT_ERR_INVALID_ARGUMENT, "%s: no voxel is selected (or every selected voxel is NaN)", f);
     vxt_stats s;
     memset(&s, 0, sizeof s);
-    vxt__moments_stats(&m, &s);
+    st = vxt__stats_run(ctx, in, (int)select, mask, &s);
+    if (st != VXT_OK)
+        return st;
+    if (s.count == 0)
+        return vxt__fail(ctx, VXT_ERR_INVALID_ARGUMENT, "%s: no voxel is selected (or every selected voxel is NaN)", f);
     if (!isfinite(s.mean) || !isfinite(s.std))
         return vxt__fail(ctx, VXT_ERR_NONFINITE, "%s: the selected voxels have mean %g and std %g (infinite values?)",
                          f, s.mean, s.std);
@@ -68,7 +64,7 @@ vxt_status vxt_zscore(vxt_context *ctx, const vxt_volume *in, vxt_select select,
     vxt__ipar_neutral(&p);
     p.sub = vxt__pp_f32(s.mean);
     p.div = vxt__pp_f32(s.std > 1e-8 ? s.std : 1e-8);
-    copy_stats(&m, stats);
+    copy_stats(&s, stats);
     return vxt__intensity_run(ctx, in, mask, out, (int)select, &p, 0);
 }
 
@@ -81,29 +77,30 @@ vxt_status vxt_minmax_normalize(vxt_context *ctx, const vxt_volume *in, vxt_sele
         st = stats_out(ctx, f, stats);
     if (st != VXT_OK)
         return st;
-    vxt__moments m;
-    st = vxt__moments_run(ctx, in, (int)select, mask, &m);
+    vxt_stats s;
+    memset(&s, 0, sizeof s);
+    st = vxt__stats_run(ctx, in, (int)select, mask, &s);
     if (st != VXT_OK)
         return st;
-    if (m.n == 0)
+    if (s.count == 0)
         return vxt__fail(ctx, VXT_ERR_INVALID_ARGUMENT, "%s: no voxel is selected (or every selected voxel is NaN)", f);
-    if (!vxt_isfinite(m.mn) || !vxt_isfinite(m.mx))
-        return vxt__fail(ctx, VXT_ERR_NONFINITE, "%s: the selected voxels range over [%g, %g]", f, (double)m.mn,
-                         (double)m.mx);
-    /* nnU-Net (RescaleTo01Normalization), in float32: x - min, then / max(max - min, 1e-8) */
+    if (!isfinite(s.min) || !isfinite(s.max))
+        return vxt__fail(ctx, VXT_ERR_NONFINITE, "%s: the selected voxels range over [%g, %g]", f, s.min, s.max);
+    /* nnU-Net (RescaleTo01Normalization), in float32: x - min, then / max(max - min, 1e-8); min and max are values
+     * of the data, exact as float32 */
+    const float mn = (float)s.min, mx = (float)s.max;
     vxt__fpenv env;
     vxt__fpenv_enter(&env);
-    float range = vxt_ftz(m.mx - m.mn);
+    float range = vxt_ftz(mx - mn);
     float eps = vxt__pp_f32(1e-8);
     vxt__fpenv_leave(&env);
     if (!vxt_isfinite(range))
-        return vxt__fail(ctx, VXT_ERR_NONFINITE, "%s: max - min overflows float32 ([%g, %g])", f, (double)m.mn,
-                         (double)m.mx);
+        return vxt__fail(ctx, VXT_ERR_NONFINITE, "%s: max - min overflows float32 ([%g, %g])", f, s.min, s.max);
     vxt_ipar p;
     vxt__ipar_neutral(&p);
-    p.sub = m.mn;
+    p.sub = mn;
     p.div = range > eps ? range : eps;
-    copy_stats(&m, stats);
+    copy_stats(&s, stats);
     return vxt__intensity_run(ctx, in, mask, out, (int)select, &p, 0);
 }
 

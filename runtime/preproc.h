@@ -11,6 +11,16 @@
 #include "vxt_convert.h"
 #include "vxt_intensity.h"
 
+/* The CPU backend's voxel loops are compiled twice, for AVX2 and for the baseline ISA, and the variant is chosen
+ * once at load time (GCC function multiversioning, x86-64 Linux). Both variants do the same IEEE operations in the
+ * same order (no FMA: -ffp-contract=off, no reassociation), so they give the same bits: only the vector width
+ * differs. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__) && !defined(VXT_NO_CLONES)
+#define VXT_CPU_HOT __attribute__((target_clones("avx2", "default")))
+#else
+#define VXT_CPU_HOT
+#endif
+
 /* ---- checks (preproc_check.c) ------------------------------------------------------------------------ */
 
 /* The context argument of a public function. */
@@ -62,6 +72,11 @@ int vxt__pp_raw_fill(vxt_dtype t, double d, uint64_t *raw);
 /* Read element i of a volume as float32 (vxt_convert.h); host-side scalar access (sampling, references). */
 float vxt__pp_load(const vxt_volume *v, size_t i);
 
+/* Test knobs in ctx->pp_variant (0: automatic choice): force one of two kernels that give the same results. */
+#define VXT__PP_HIST_PRIVATE 0x1u /* histograms: per-work-item private histograms (CPU devices' default) */
+#define VXT__PP_HIST_ATOMIC 0x2u  /* histograms: atomic increments (GPUs' default) */
+#define VXT__PP_RESAMPLE_VOXEL 0x4u /* resampling: one work-item per output voxel instead of three passes */
+
 /* ---- OpenCL staging (preproc_cl.c) --------------------------------------------------------------------- */
 
 /* Largest buffer used for one slab: the device's CL_DEVICE_MAX_MEM_ALLOC_SIZE, or less when a test asks
@@ -109,17 +124,10 @@ void vxt__ipar_neutral(vxt_ipar *p);
 vxt_status vxt__intensity_run(vxt_context *ctx, const vxt_volume *in, const vxt_volume *mask, vxt_volume *out,
                               int sel, const vxt_ipar *p, int out_u8);
 
-/* stats.c: the moments of the selected voxels of a single-channel volume (vxt_moments.h), combined in block
- * order: n, NaN count, shift, sums of d = v - shift and d*d, min and max. */
-typedef struct vxt__moments {
-    uint64_t n, nan;
-    double shift, s1, s2;
-    float mn, mx;
-} vxt__moments;
-vxt_status vxt__moments_run(vxt_context *ctx, const vxt_volume *in, int sel, const vxt_volume *mask,
-                            vxt__moments *m);
-/* count, nan_count, min, max, mean, std, sum from the moments (struct_size untouched). */
-void vxt__moments_stats(const vxt__moments *m, vxt_stats *s);
+/* stats.c: count, NaN count, min, max, mean, population std and sum of the selected voxels of a single-channel
+ * volume (s->struct_size untouched). 8- and 16-bit data: exact, from a histogram of the values; other types: the
+ * fixed-order moments reduction of kernels/vxt_moments.h. */
+vxt_status vxt__stats_run(vxt_context *ctx, const vxt_volume *in, int sel, const vxt_volume *mask, vxt_stats *s);
 
 /* histogram.c: count the selected voxels per bin (vxt_histogram.h) into counts[0 .. nbins_total), which it
  * zeroes first. hp->sel, mode, shift, ntargets, nbins, hi_incl, norm as in vxt_hpar; targets (KEYS_LOW) and thr

@@ -99,33 +99,48 @@ typedef struct rjob {
     const int64_t *iz0, *iz1, *iy0, *iy1, *ix0, *ix1;
     const float *wz0, *wz1, *wy0, *wy1, *wx0, *wx1;
     int modes;
+    int valid_kernel; /* OpenCL: every table index is inside the volume and the modes have a vxt_rsv_ kernel */
     float fill;
     uint64_t fill_raw;
     const unsigned char *ybad, *xbad; /* output rows/columns whose axis is outside: fill */
+    const int32_t *kx0, *kx1;         /* the x tables as int32 (CPU gathers) */
+    int x_inside;                     /* no x index is -1 */
     float *scratch;
     size_t per_slot;
 } rjob;
 
-/* One source row (z, y) of channel c interpolated along x: the vxt_sep_row_* arithmetic, for every output x. */
-#define VXT_CPU_ROW(S, T, LOAD, DT)                                                                          \
-    static void row_##S(const T *row, const rjob *j, float *p)                                               \
+/* One source row (z, y) of channel c interpolated along x, the vxt_sep_row_* arithmetic for every output x: the
+ * row is first converted to float32 (contiguous, vectorized), then read at the table's indices (a gather of
+ * floats; int32 indices). The same values and operations as the kernels' loads and lerps. */
+#define VXT_CPU_CONVERT(S, T, LOAD, DT)                                                                      \
+    VXT_CPU_HOT static void convert_##S(const T *row, float *f, int64_t n)                                   \
     {                                                                                                        \
-        const float fill = j->fill;                                                                          \
-        if (j->modes & 1) {                                                                                  \
-            for (int64_t x = 0; x < j->nxo; x++) {                                                           \
-                int64_t k = j->ix0[x];                                                                       \
-                p[x] = k < 0 ? fill : LOAD(row[k]);                                                          \
-            }                                                                                                \
-        } else {                                                                                             \
-            for (int64_t x = 0; x < j->nxo; x++) {                                                           \
-                int64_t k0 = j->ix0[x], k1 = j->ix1[x];                                                      \
-                float a = k0 < 0 ? fill : LOAD(row[k0]);                                                     \
-                float b = k1 < 0 ? fill : LOAD(row[k1]);                                                     \
-                p[x] = vxt_lerp2(a, b, j->wx0[x], j->wx1[x]);                                                \
-            }                                                                                                \
-        }                                                                                                    \
+        for (int64_t x = 0; x < n; x++)                                                                      \
+            f[x] = LOAD(row[x]);                                                                             \
     }
-VXT_FOR_EACH_INPUT_TYPE(VXT_CPU_ROW)
+VXT_FOR_EACH_INPUT_TYPE(VXT_CPU_CONVERT)
+
+VXT_CPU_HOT static void gather_row(const float *f, const int32_t *restrict k0, const int32_t *restrict k1,
+                                   const float *restrict w0, const float *restrict w1, int64_t n, int nearest,
+                                   int inside, float fill, float *restrict p)
+{
+    if (nearest && inside) {
+        for (int64_t x = 0; x < n; x++)
+            p[x] = f[k0[x]];
+    } else if (inside) {
+        for (int64_t x = 0; x < n; x++)
+            p[x] = vxt_lerp2(f[k0[x]], f[k1[x]], w0[x], w1[x]);
+    } else if (nearest) {
+        for (int64_t x = 0; x < n; x++)
+            p[x] = k0[x] < 0 ? fill : f[k0[x]];
+    } else {
+        for (int64_t x = 0; x < n; x++) {
+            float a = k0[x] < 0 ? fill : f[k0[x]];
+            float b = k1[x] < 0 ? fill : f[k1[x]];
+            p[x] = vxt_lerp2(a, b, w0[x], w1[x]);
+        }
+    }
+}
 
 typedef struct cache {
     float *buf[2];
@@ -133,7 +148,7 @@ typedef struct cache {
     int valid[2];
 } cache;
 
-static void compute_row(const rjob *j, int64_t c, int64_t z, int64_t y, float *p)
+static void compute_row(const rjob *j, int64_t c, int64_t z, int64_t y, float *p, float *f)
 {
     if (z < 0 || y < 0) { /* a source row outside the volume: every value is the fill value */
         for (int64_t x = 0; x < j->nxo; x++)
@@ -145,13 +160,14 @@ static void compute_row(const rjob *j, int64_t c, int64_t z, int64_t y, float *p
     switch (j->dtype) {
 #define VXT_CASE(S, T, LOAD, DT)                                                                             \
     case DT:                                                                                                 \
-        row_##S((const T *)(const void *)row, j, p);                                                         \
+        convert_##S((const T *)(const void *)row, f, j->nxi);                                                \
         break;
         VXT_FOR_EACH_INPUT_TYPE(VXT_CASE)
 #undef VXT_CASE
     default:
         break;
     }
+    gather_row(f, j->kx0, j->kx1, j->wx0, j->wx1, j->nxo, j->modes & 1, j->x_inside, j->fill, p);
 }
 
 /* The cached entry (c, k), computing it into the slot that does not hold `keep` when missing. */
@@ -170,8 +186,15 @@ static float *cache_get(cache *ch, int64_t c, int64_t k, const float *keep, int 
     return ch->buf[s];
 }
 
+/* o[x] = lerp2(a[x], b[x], w0, w1): the y and z steps of the tree, a whole row at a time. */
+VXT_CPU_HOT static void lerp_rows(float *restrict o, const float *a, const float *b, float w0, float w1, size_t n)
+{
+    for (size_t x = 0; x < n; x++)
+        o[x] = vxt_lerp2(a[x], b[x], w0, w1);
+}
+
 /* Plane z of channel c interpolated along y and x (vxt_sep_plane_*), every output (y, x). */
-static void compute_plane(const rjob *j, int64_t c, int64_t z, float *q, cache *rows)
+static void compute_plane(const rjob *j, int64_t c, int64_t z, float *q, cache *rows, float *f)
 {
     rows->valid[0] = rows->valid[1] = 0;
     const size_t nx = (size_t)j->nxo;
@@ -182,17 +205,15 @@ static void compute_plane(const rjob *j, int64_t c, int64_t z, float *q, cache *
         int hit = 0;
         float *p0 = cache_get(rows, c, j->iy0[y], NULL, &hit);
         if (!hit)
-            compute_row(j, c, z, j->iy0[y], p0);
+            compute_row(j, c, z, j->iy0[y], p0, f);
         if (j->modes & 2) {
             memcpy(qr, p0, nx * sizeof(float));
             continue;
         }
         float *p1 = cache_get(rows, c, j->iy1[y], p0, &hit);
         if (!hit)
-            compute_row(j, c, z, j->iy1[y], p1);
-        const float a = j->wy0[y], b = j->wy1[y];
-        for (size_t x = 0; x < nx; x++)
-            qr[x] = vxt_lerp2(p0[x], p1[x], a, b);
+            compute_row(j, c, z, j->iy1[y], p1, f);
+        lerp_rows(qr, p0, p1, j->wy0[y], j->wy1[y], nx);
     }
 }
 
@@ -222,6 +243,7 @@ static void cpu_task(void *arg, size_t b, size_t e, int slot)
     float *base = j->scratch + (size_t)slot * j->per_slot;
     cache planes = {{base, base + plane}, {0, 0}, {0, 0}, {0, 0}};
     cache rows = {{base + 2 * plane, base + 2 * plane + (size_t)j->nxo}, {0, 0}, {0, 0}, {0, 0}};
+    float *f = base + 2 * plane + 2 * (size_t)j->nxo; /* one converted source row */
     for (size_t t = b; t < e; t++) {
         const int64_t c = (int64_t)(t / (size_t)j->nzo), zo = (int64_t)(t % (size_t)j->nzo);
         if (j->raw) {
@@ -238,12 +260,12 @@ static void cpu_task(void *arg, size_t b, size_t e, int slot)
         int hit = 0;
         float *q0 = cache_get(&planes, c, z0, NULL, &hit);
         if (!hit)
-            compute_plane(j, c, z0, q0, &rows);
+            compute_plane(j, c, z0, q0, &rows, f);
         float *q1 = q0;
         if (!(j->modes & 4)) {
             q1 = cache_get(&planes, c, z1, q0, &hit);
             if (!hit)
-                compute_plane(j, c, z1, q1, &rows);
+                compute_plane(j, c, z1, q1, &rows, f);
         }
         const float a = j->wz0[zo], bw = j->wz1[zo];
         const size_t nx = (size_t)j->nxo;
@@ -255,12 +277,10 @@ static void cpu_task(void *arg, size_t b, size_t e, int slot)
                     orow[x] = j->fill;
                 continue;
             }
-            if (j->modes & 4) {
+            if (j->modes & 4)
                 memcpy(orow, r0, nx * sizeof(float));
-            } else {
-                for (size_t x = 0; x < nx; x++)
-                    orow[x] = vxt_lerp2(r0[x], r1[x], a, bw);
-            }
+            else
+                lerp_rows(orow, r0, r1, a, bw, nx);
             for (size_t x = 0; x < nx; x++)
                 if (j->xbad[x])
                     orow[x] = j->fill;
@@ -330,6 +350,8 @@ static vxt_status cl_slab(vxt_context *ctx, cl_kernel k, const char *name, const
         if (j->raw) {
             cl_ulong fill = j->fill_raw;
             err |= VXT_CL_ARG(k, 14, fill);
+        } else if (j->valid_kernel) {
+            err |= VXT_CL_ARG(k, 14, w);
         } else {
             cl_int modes = j->modes;
             cl_float fill = j->fill;
@@ -350,15 +372,160 @@ static vxt_status cl_slab(vxt_context *ctx, cl_kernel k, const char *name, const
     return st;
 }
 
+/* Three passes per slab of output planes (every table index inside the volume): rows along x into P, along y
+ * into Q, along z into the output. P and Q are device scratch for the source planes the slab needs; slabs are
+ * sized so that each scratch buffer stays near SCRATCH_BYTES (small, reused across slabs, cache-friendly).
+ * Returns VXT_ERR_UNSUPPORTED without a message when one output plane's scratch does not fit a buffer (the
+ * per-voxel kernel is used instead). */
+#define SCRATCH_BYTES ((size_t)32 << 20)
+
+static vxt_status set_args(vxt_context *ctx, cl_kernel k, const void *const *vals, const size_t *sizes, int n,
+                           const char *what)
+{
+    cl_int err = CL_SUCCESS;
+    for (int i = 0; i < n && err == CL_SUCCESS; i++)
+        err = clSetKernelArg(k, (cl_uint)i, sizes[i], vals[i]);
+    return vxt__cl_check(ctx, err, what);
+}
+
+static vxt_status cl_separable(vxt_context *ctx, const rjob *j, int64_t channels, const int64_t *idx_tab,
+                               const float *w_tab)
+{
+    const size_t limit = vxt__pp_chunk_limit(ctx);
+    const size_t in_plane = (size_t)j->nyi * (size_t)j->nxi * j->es;
+    const size_t p_plane = (size_t)j->nyi * (size_t)j->nxo * sizeof(float);
+    const size_t q_plane = (size_t)j->nyo * (size_t)j->nxo * sizeof(float);
+    const size_t scratch_cap = limit < SCRATCH_BYTES ? limit : SCRATCH_BYTES;
+    const size_t pq_plane = p_plane > q_plane ? p_plane : q_plane;
+    /* the planes one output plane needs: at most 2 */
+    if (2 * pq_plane > limit || 2 * in_plane > limit || q_plane > limit)
+        return VXT_ERR_UNSUPPORTED;
+    char nx[64], ny[64], nz[64], base[16];
+    snprintf(base, sizeof base, "rsx_%c", (j->modes & 1) ? 'n' : 'l');
+    vxt__pp_kernel_name(nx, sizeof nx, base, j->dtype);
+    snprintf(ny, sizeof ny, "vxt_rsy_%c", (j->modes & 2) ? 'n' : 'l');
+    snprintf(nz, sizeof nz, "vxt_rsz_%c", (j->modes & 4) ? 'n' : 'l');
+    cl_kernel kx = NULL, ky = NULL, kz = NULL;
+    vxt_status st = vxt__kernel_create(ctx, VXT__PROG_RESAMPLE, nx, &kx);
+    if (st == VXT_OK)
+        st = vxt__kernel_create(ctx, VXT__PROG_RESAMPLE, ny, &ky);
+    if (st == VXT_OK)
+        st = vxt__kernel_create(ctx, VXT__PROG_RESAMPLE, nz, &kz);
+    const size_t nzo = (size_t)j->nzo, nyo = (size_t)j->nyo, nxo = (size_t)j->nxo;
+    vxt__pp_buf tz = {0}, tzw = {0}, ty = {0}, tyw = {0}, tx = {0}, txw = {0}, bp = {0}, bq = {0};
+    if (st == VXT_OK)
+        st = vxt__pp_buf_in(ctx, idx_tab, 2 * nzo * sizeof(int64_t), "resample: tables", &tz);
+    if (st == VXT_OK)
+        st = vxt__pp_buf_in(ctx, w_tab, 2 * nzo * sizeof(float), "resample: tables", &tzw);
+    if (st == VXT_OK)
+        st = vxt__pp_buf_in(ctx, idx_tab + 2 * nzo, 2 * nyo * sizeof(int64_t), "resample: tables", &ty);
+    if (st == VXT_OK)
+        st = vxt__pp_buf_in(ctx, w_tab + 2 * nzo, 2 * nyo * sizeof(float), "resample: tables", &tyw);
+    if (st == VXT_OK)
+        st = vxt__pp_buf_in(ctx, idx_tab + 2 * nzo + 2 * nyo, 2 * nxo * sizeof(int64_t), "resample: tables", &tx);
+    if (st == VXT_OK)
+        st = vxt__pp_buf_in(ctx, w_tab + 2 * nzo + 2 * nyo, 2 * nxo * sizeof(float), "resample: tables", &txw);
+    /* scratch for the largest slab: at least the two planes one output plane needs */
+    size_t max_planes = scratch_cap / pq_plane;
+    max_planes = max_planes < 2 ? 2 : max_planes;
+    max_planes = max_planes > (size_t)j->nzi ? (size_t)j->nzi : max_planes;
+    if (st == VXT_OK)
+        st = vxt__pp_buf_scratch(ctx, max_planes * p_plane, "resample: row pass", &bp);
+    if (st == VXT_OK)
+        st = vxt__pp_buf_scratch(ctx, max_planes * q_plane, "resample: plane pass", &bq);
+    const size_t in_ch = (size_t)j->nzi * in_plane, out_ch = nzo * q_plane;
+    for (int64_t c = 0; c < channels && st == VXT_OK; c++) {
+        int64_t zo = 0;
+        while (zo < j->nzo && st == VXT_OK) {
+            int64_t n = j->nzo - zo, lo = 0, hi = 0;
+            for (;;) { /* the largest slab whose planes fit */
+                z_range(j, zo, n, &lo, &hi);
+                size_t nzr = (size_t)(hi - lo + 1);
+                if ((nzr <= max_planes && nzr * in_plane <= limit && (size_t)n * q_plane <= limit) || n == 1)
+                    break;
+                n = n / 2 > 1 ? n / 2 : 1;
+            }
+            const cl_long nzr = hi - lo + 1;
+            vxt__pp_buf bin = {0}, bout = {0};
+            st = vxt__pp_buf_in(ctx, j->in + (size_t)c * in_ch + (size_t)lo * in_plane, (size_t)nzr * in_plane,
+                                "resample: input", &bin);
+            if (st == VXT_OK)
+                st = vxt__pp_buf_out(ctx, j->out + (size_t)c * out_ch + (size_t)zo * q_plane, (size_t)n * q_plane,
+                                     "resample: output", &bout);
+            cl_long sz = (cl_long)((size_t)j->nyi * (size_t)j->nxi), nyi = j->nyi, nxi = j->nxi, lnxo = j->nxo,
+                    lnyo = j->nyo, lnzo = j->nzo, zlo = lo, zo0 = zo, nzo_job = n;
+            if (st == VXT_OK) {
+                const void *v[] = {&bin.mem, &bp.mem, &sz, &nyi, &nxi, &lnxo, &nzr, &tx.mem, &txw.mem};
+                const size_t z[] = {sizeof(cl_mem), sizeof(cl_mem), 8, 8, 8, 8, 8, sizeof(cl_mem), sizeof(cl_mem)};
+                st = set_args(ctx, kx, v, z, 9, "resample: row pass arguments");
+            }
+            if (st == VXT_OK) {
+                size_t items[3] = {nxo, (size_t)j->nyi, (size_t)nzr};
+                st = vxt__pp_launch(ctx, kx, 3, items, NULL, nx);
+            }
+            if (st == VXT_OK) {
+                const void *v[] = {&bp.mem, &bq.mem, &nyi, &lnyo, &lnxo, &nzr, &ty.mem, &tyw.mem};
+                const size_t z[] = {sizeof(cl_mem), sizeof(cl_mem), 8, 8, 8, 8, sizeof(cl_mem), sizeof(cl_mem)};
+                st = set_args(ctx, ky, v, z, 8, "resample: plane pass arguments");
+            }
+            if (st == VXT_OK) {
+                size_t items[3] = {nxo, nyo, (size_t)nzr};
+                st = vxt__pp_launch(ctx, ky, 3, items, NULL, ny);
+            }
+            if (st == VXT_OK) {
+                const void *v[] = {&bq.mem, &bout.mem, &lnyo, &lnxo, &zlo, &zo0, &nzo_job, &lnzo, &tz.mem, &tzw.mem};
+                const size_t z[] = {sizeof(cl_mem), sizeof(cl_mem), 8, 8, 8, 8, 8, 8, sizeof(cl_mem), sizeof(cl_mem)};
+                st = set_args(ctx, kz, v, z, 10, "resample: output pass arguments");
+            }
+            if (st == VXT_OK) {
+                size_t items[3] = {nxo, nyo, (size_t)n};
+                st = vxt__pp_launch(ctx, kz, 3, items, NULL, nz);
+            }
+            if (st == VXT_OK)
+                st = vxt__pp_buf_finish(ctx, &bout, "resample: output");
+            vxt__pp_buf_release(&bin);
+            vxt__pp_buf_release(&bout);
+            zo += n;
+        }
+    }
+    vxt__pp_buf *bufs[] = {&tz, &tzw, &ty, &tyw, &tx, &txw, &bp, &bq};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        vxt__pp_buf_release(bufs[i]);
+    if (kx)
+        clReleaseKernel(kx);
+    if (ky)
+        clReleaseKernel(ky);
+    if (kz)
+        clReleaseKernel(kz);
+    return st;
+}
+
 static vxt_status cl_resample(vxt_context *ctx, const rjob *j, int64_t channels, const int64_t *idx_tab,
                               const float *w_tab, size_t ntab)
 {
+    /* three passes when they read less than the per-voxel kernel: it gathers 2^(linear axes) values per output
+     * voxel, the passes two per row-pass element and move each intermediate twice */
+    const int lin = !(j->modes & 1) + !(j->modes & 2) + !(j->modes & 4);
+    const double out_n = (double)j->nzo * (double)j->nyo * (double)j->nxo;
+    const double p_n = (double)j->nzi * (double)j->nyi * (double)j->nxo, q_n = (double)j->nzi * (double)j->nyo * (double)j->nxo;
+    const int passes_cheaper = 2.0 * p_n + 2.0 * q_n + 2.0 * out_n < out_n * (double)(1 << lin);
+    if (j->valid_kernel && passes_cheaper && !(ctx->pp_variant & VXT__PP_RESAMPLE_VOXEL)) {
+        vxt_status sst = cl_separable(ctx, j, channels, idx_tab, w_tab);
+        if (sst != VXT_ERR_UNSUPPORTED)
+            return sst;
+    }
     char name[64];
     const size_t oes = j->raw ? j->es : sizeof(float);
-    if (j->raw)
+    if (j->raw) {
         snprintf(name, sizeof name, "vxt_resample_raw%zu", j->es);
-    else
+    } else if (j->valid_kernel) { /* vxt_rsv_<z><y><x>_<type>: no outside indices, branch-free */
+        char base[16];
+        snprintf(base, sizeof base, "rsv_%c%c%c", (j->modes & 4) ? 'n' : 'l', (j->modes & 2) ? 'n' : 'l',
+                 (j->modes & 1) ? 'n' : 'l');
+        vxt__pp_kernel_name(name, sizeof name, base, j->dtype);
+    } else {
         vxt__pp_kernel_name(name, sizeof name, "resample", j->dtype);
+    }
     cl_kernel k = NULL;
     vxt_status st = vxt__kernel_create(ctx, VXT__PROG_RESAMPLE, name, &k);
     if (st != VXT_OK)
@@ -517,6 +684,9 @@ vxt_status vxt_resample(vxt_context *ctx, const vxt_volume *in, vxt_volume *out,
     st = vxt__pp_check_overlap(ctx, f, in, in_bytes, out, out_bytes, 0);
     if (st != VXT_OK)
         return st;
+    if (in->shape[2] > INT32_MAX)
+        return vxt__fail(ctx, VXT_ERR_UNSUPPORTED, "%s: in.shape[2] is %lld (rows of at most 2^31 - 1 voxels)", f,
+                         (long long)in->shape[2]);
     uint64_t fill_raw = 0;
     if (raw && !vxt__pp_raw_fill(in->dtype, o.fill_value, &fill_raw))
         return vxt__fail(ctx, VXT_ERR_INVALID_ARGUMENT, "%s: opts.fill_value %g is not a %s value", f, o.fill_value,
@@ -579,15 +749,31 @@ vxt_status vxt_resample(vxt_context *ctx, const vxt_volume *in, vxt_volume *out,
         bad[nyo + x] = j.ix0[x] < 0 && j.ix1[x] < 0;
     j.ybad = bad;
     j.xbad = bad + nyo;
+    int all_inside = 1;
+    for (size_t i = 0; i < ntab; i++)
+        all_inside &= idx[i] >= 0;
+    j.x_inside = 1;
+    for (int64_t x = 0; x < 2 * nxo; x++)
+        j.x_inside &= j.ix0[x] >= 0;
+    j.valid_kernel = !raw && all_inside && (j.modes == 0 || j.modes == 1 || j.modes == 2 || j.modes == 4 || j.modes == 7);
 
     if (ctx->backend == VXT_BACKEND_OPENCL) {
         st = cl_resample(ctx, &j, in->channels, idx, w, ntab);
     } else {
         const int threads = vxt__pool_threads(ctx->pool);
         const size_t items = (size_t)in->channels * (size_t)nzo;
-        j.per_slot = raw ? 1 : 2 * (size_t)nyo * (size_t)nxo + 2 * (size_t)nxo;
+        j.per_slot = raw ? 1 : 2 * (size_t)nyo * (size_t)nxo + 2 * (size_t)nxo + (size_t)nin[2];
         j.scratch = malloc((size_t)threads * j.per_slot * sizeof(float));
-        if (!j.scratch) {
+        int32_t *k32 = malloc(2 * (size_t)nxo * sizeof *k32);
+        if (k32) {
+            for (int64_t x = 0; x < nxo; x++) {
+                k32[x] = (int32_t)j.ix0[x];
+                k32[nxo + x] = (int32_t)j.ix1[x];
+            }
+            j.kx0 = k32;
+            j.kx1 = k32 + nxo;
+        }
+        if (!j.scratch || !k32) {
             st = vxt__fail(ctx, VXT_ERR_OUT_OF_MEMORY, "%s: out of memory for %d x %zu floats of scratch", f, threads,
                            j.per_slot);
         } else {
@@ -597,6 +783,7 @@ vxt_status vxt_resample(vxt_context *ctx, const vxt_volume *in, vxt_volume *out,
             vxt__pool_for(ctx->pool, items, grain < 1 ? 1 : grain, cpu_task, &j);
         }
         free(j.scratch);
+        free(k32);
     }
     free(idx);
     free(w);

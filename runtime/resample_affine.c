@@ -25,7 +25,7 @@ typedef struct ajob {
 /* ---- CPU backend ------------------------------------------------------------------------------------------ */
 
 #define VXT_CPU_AFFINE(S, T, LOAD, DT)                                                                       \
-    static void slice_##S(const ajob *j, const T *in, float *o, int64_t zo)                                  \
+    VXT_CPU_HOT static void slice_##S(const ajob *j, const T *in, float *o, int64_t zo)                                  \
     {                                                                                                        \
         const float *m = j->m;                                                                               \
         for (int64_t y = 0; y < j->nyo; y++)                                                                 \

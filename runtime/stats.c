@@ -1,11 +1,13 @@
-/* stats.c - min, max, mean, std of the selected voxels: the fixed-order moments reduction of
- * kernels/vxt_moments.h, run by kernels/stats.cl or by the CPU thread pool, block records combined here in
- * block order. */
+/* stats.c - count, min, max, mean, std of the selected voxels. 8- and 16-bit data: exact, from a histogram of the
+ * values (runtime/histogram.c). Other types: the fixed-order moments reduction of kernels/vxt_moments.h, run by
+ * kernels/stats.cl or by the CPU thread pool, block records combined here in block order. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "preproc.h"
+#include "vxt_histogram.h"
 #include "vxt_moments.h"
 
 #define SHIFT_SAMPLES 1024
@@ -40,8 +42,9 @@ static double choose_shift(const vxt_volume *in, int sel, const vxt_volume *mask
 
 /* ---- CPU backend ------------------------------------------------------------------------------------------ */
 
-/* One block: 64 lanes held in arrays (the inner loop over lanes vectorizes), combined in lane order. */
-#define VXT_MOM_LOOP(LOAD, COND, GUARD)                                                                            \
+/* One block: 64 lanes held in arrays (the inner loop over lanes vectorizes), each lane accumulating its elements
+ * in step order; lanes are then combined in lane order. */
+#define VXT_MOM_LOOP(LOAD, COND, GUARD)                                                                      \
     for (int k = 0; k < VXT_MOM_STEPS; k++) {                                                                \
         const size_t o = base + (size_t)k * VXT_MOM_LANES;                                                   \
         for (int l = 0; l < VXT_MOM_LANES; l++) {                                                            \
@@ -55,7 +58,7 @@ static double choose_shift(const vxt_volume *in, int sel, const vxt_volume *mask
     }
 
 #define VXT_CPU_MOMENTS(S, T, LOAD, DT)                                                                      \
-    static void cpu_block_##S(const T *in, const vxt_u8 *mask, size_t n, int sel, double shift, size_t blk,  \
+    VXT_CPU_HOT static void cpu_block_##S(const T *in, const vxt_u8 *mask, size_t n, int sel, double shift, size_t blk,  \
                               vxt_mom *rec)                                                                  \
     {                                                                                                        \
         double s1[VXT_MOM_LANES], s2[VXT_MOM_LANES];                                                         \
@@ -134,34 +137,38 @@ static void cpu_task(void *arg, size_t b, size_t e, int slot)
 static vxt_status cl_moments(vxt_context *ctx, const vxt_volume *in, int sel, const vxt_volume *mask, double shift,
                              vxt_mom *rec)
 {
-    char name[64];
-    vxt__pp_kernel_name(name, sizeof name, "moments", in->dtype);
-    cl_kernel k = NULL;
-    vxt_status st = vxt__kernel_create(ctx, VXT__PROG_STATS, name, &k);
-    if (st != VXT_OK)
+    /* vxt_mom_<sel><f|t>_<type> (kernels/stats.cl): full blocks, and the last partial block */
+    char name_f[64], name_t[64], base[16];
+    snprintf(base, sizeof base, "mom_%cf", "anm"[sel]);
+    vxt__pp_kernel_name(name_f, sizeof name_f, base, in->dtype);
+    snprintf(base, sizeof base, "mom_%ct", "anm"[sel]);
+    vxt__pp_kernel_name(name_t, sizeof name_t, base, in->dtype);
+    cl_kernel kf = NULL, kt = NULL;
+    vxt_status st = vxt__kernel_create(ctx, VXT__PROG_STATS, name_f, &kf);
+    if (st == VXT_OK)
+        st = vxt__kernel_create(ctx, VXT__PROG_STATS, name_t, &kt);
+    if (st != VXT_OK) {
+        if (kf)
+            clReleaseKernel(kf);
         return st;
+    }
     const size_t es = vxt_dtype_size(in->dtype), n = vxt__pp_spatial(in);
     /* slabs start on block boundaries, so the blocks are the volume's blocks */
     size_t chunk = vxt__pp_chunk_limit(ctx) / es / VXT_MOM_BLOCK * VXT_MOM_BLOCK;
     if (chunk == 0)
         chunk = VXT_MOM_BLOCK;
     const int masked = sel == VXT_SEL_MASK;
-    double *rs = malloc(2 * sizeof(double) * ((chunk + VXT_MOM_BLOCK - 1) / VXT_MOM_BLOCK));
-    float *rf = malloc(2 * sizeof(float) * ((chunk + VXT_MOM_BLOCK - 1) / VXT_MOM_BLOCK));
-    cl_uint *ru = malloc(2 * sizeof(cl_uint) * ((chunk + VXT_MOM_BLOCK - 1) / VXT_MOM_BLOCK));
+    const size_t maxb = (chunk + VXT_MOM_BLOCK - 1) / VXT_MOM_BLOCK;
+    double *rs = malloc(2 * sizeof(double) * maxb);
+    float *rf = malloc(2 * sizeof(float) * maxb);
+    cl_uint *ru = malloc(2 * sizeof(cl_uint) * maxb);
     vxt__pp_buf bin = {0}, bmask = {0}, bs = {0}, bf = {0}, bu = {0};
     if (!rs || !rf || !ru)
         st = vxt__fail(ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_statistics: out of memory for block records");
-    cl_int sel_arg = sel;
     cl_double shift_arg = shift;
-    if (st == VXT_OK) {
-        cl_int err = VXT_CL_ARG(k, 3, sel_arg);
-        err |= VXT_CL_ARG(k, 4, shift_arg);
-        st = vxt__cl_check(ctx, err, "moments: clSetKernelArg");
-    }
     for (size_t off = 0; off < n && st == VXT_OK; off += chunk) {
         size_t len = n - off < chunk ? n - off : chunk;
-        size_t nb = (len + VXT_MOM_BLOCK - 1) / VXT_MOM_BLOCK;
+        size_t nb = (len + VXT_MOM_BLOCK - 1) / VXT_MOM_BLOCK, nfull = len / VXT_MOM_BLOCK;
         st = vxt__pp_buf_in(ctx, (const unsigned char *)in->data + off * es, len * es, "moments: input", &bin);
         if (st == VXT_OK)
             st = masked ? vxt__pp_buf_in(ctx, (const unsigned char *)mask->data + off, len, "moments: mask", &bmask)
@@ -172,19 +179,23 @@ static vxt_status cl_moments(vxt_context *ctx, const vxt_volume *in, int sel, co
             st = vxt__pp_buf_scratch(ctx, nb * 2 * sizeof(float), "moments: records", &bf);
         if (st == VXT_OK)
             st = vxt__pp_buf_scratch(ctx, nb * 2 * sizeof(cl_uint), "moments: records", &bu);
-        if (st == VXT_OK) {
-            cl_long nn = (cl_long)len;
+        for (int pass = 0; pass < 2 && st == VXT_OK; pass++) {
+            cl_kernel k = pass == 0 ? kf : kt;
+            size_t groups = pass == 0 ? nfull : nb - nfull;
+            cl_long nn = (cl_long)len, rec0 = pass == 0 ? 0 : (cl_long)nfull;
             cl_int err = VXT_CL_ARG(k, 0, bin.mem);
             err |= VXT_CL_ARG(k, 1, bmask.mem);
             err |= VXT_CL_ARG(k, 2, nn);
-            err |= VXT_CL_ARG(k, 5, bs.mem);
-            err |= VXT_CL_ARG(k, 6, bf.mem);
-            err |= VXT_CL_ARG(k, 7, bu.mem);
+            err |= VXT_CL_ARG(k, 3, shift_arg);
+            err |= VXT_CL_ARG(k, 4, bs.mem);
+            err |= VXT_CL_ARG(k, 5, bf.mem);
+            err |= VXT_CL_ARG(k, 6, bu.mem);
+            err |= VXT_CL_ARG(k, 7, rec0);
             st = vxt__cl_check(ctx, err, "moments: clSetKernelArg");
-        }
-        if (st == VXT_OK) {
-            size_t items = nb * VXT_MOM_LANES;
-            st = vxt__pp_launch(ctx, k, 1, &items, NULL, name);
+            if (st == VXT_OK && groups > 0) {
+                size_t items = groups * VXT_MOM_LANES;
+                st = vxt__pp_launch(ctx, k, 1, &items, NULL, pass == 0 ? name_f : name_t);
+            }
         }
         if (st == VXT_OK)
             st = vxt__cl_read(ctx, bs.mem, 0, nb * 2 * sizeof(double), rs, "moments: read records");
@@ -212,11 +223,13 @@ static vxt_status cl_moments(vxt_context *ctx, const vxt_volume *in, int sel, co
     free(rs);
     free(rf);
     free(ru);
-    clReleaseKernel(k);
+    clReleaseKernel(kf);
+    clReleaseKernel(kt);
     return st;
 }
 
-vxt_status vxt__moments_run(vxt_context *ctx, const vxt_volume *in, int sel, const vxt_volume *mask, vxt__moments *m)
+/* Float and int32 data: the moments reduction, block records combined here in block order. */
+static vxt_status moments_stats(vxt_context *ctx, const vxt_volume *in, int sel, const vxt_volume *mask, vxt_stats *s)
 {
     const size_t n = vxt__pp_spatial(in);
     const size_t nblocks = (n + VXT_MOM_BLOCK - 1) / VXT_MOM_BLOCK;
@@ -235,17 +248,29 @@ vxt_status vxt__moments_run(vxt_context *ctx, const vxt_volume *in, int sel, con
         vxt__pool_for(ctx->pool, nblocks, 1, cpu_task, &j);
     }
     if (st == VXT_OK) {
-        memset(m, 0, sizeof *m);
-        m->shift = shift;
-        m->mn = vxt_u2f(0x7f800000u);
-        m->mx = vxt_u2f(0xff800000u);
+        double s1 = 0.0, s2 = 0.0;
+        float mn = vxt_u2f(0x7f800000u), mx = vxt_u2f(0xff800000u);
+        uint64_t cnt = 0, nan = 0;
         for (size_t b = 0; b < nblocks; b++) {
-            m->s1 += rec[b].s1;
-            m->s2 += rec[b].s2;
-            m->mn = rec[b].mn < m->mn ? rec[b].mn : m->mn;
-            m->mx = rec[b].mx > m->mx ? rec[b].mx : m->mx;
-            m->n += rec[b].n;
-            m->nan += rec[b].nan;
+            s1 += rec[b].s1;
+            s2 += rec[b].s2;
+            mn = rec[b].mn < mn ? rec[b].mn : mn;
+            mx = rec[b].mx > mx ? rec[b].mx : mx;
+            cnt += rec[b].n;
+            nan += rec[b].nan;
+        }
+        s->count = cnt;
+        s->nan_count = nan;
+        if (cnt == 0) {
+            s->min = s->max = s->mean = s->std = NAN;
+            s->sum = 0.0;
+        } else {
+            const double dn = (double)cnt, d = s1 / dn, var = s2 / dn - d * d;
+            s->min = (double)mn;
+            s->max = (double)mx;
+            s->mean = shift + d;
+            s->std = sqrt(var > 0.0 ? var : 0.0);
+            s->sum = shift * dn + s1;
         }
     }
     vxt__fpenv_leave(&env);
@@ -253,26 +278,74 @@ vxt_status vxt__moments_run(vxt_context *ctx, const vxt_volume *in, int sel, con
     return st;
 }
 
-void vxt__moments_stats(const vxt__moments *m, vxt_stats *s)
+/* 8- and 16-bit data: a histogram of the values (exact integer counts, the same on every backend), then exact
+ * integer sums: S1 = sum of v, S2 = sum of v^2, variance = (n*S2 - S1^2) / n^2 with the numerator exact in 128-bit
+ * integers and rounded once. */
+__extension__ typedef __int128 i128;
+
+static vxt_status histogram_stats(vxt_context *ctx, const vxt_volume *in, int sel, const vxt_volume *mask,
+                                  vxt_stats *s)
 {
+    const int eight = in->dtype == VXT_DTYPE_U8 || in->dtype == VXT_DTYPE_I8;
+    const size_t nb = eight ? 256 : 65536;
+    const int64_t offset = (in->dtype == VXT_DTYPE_I8) ? -128 : (in->dtype == VXT_DTYPE_I16 ? -32768 : 0);
+    uint64_t *h = malloc(nb * sizeof *h);
+    if (!h)
+        return vxt__fail(ctx, VXT_ERR_OUT_OF_MEMORY, "statistics: out of memory");
+    vxt_hpar p;
+    memset(&p, 0, sizeof p);
+    p.sel = sel;
+    p.mode = VXT_HIST_KEYS;
+    vxt_status st = vxt__hist_run(ctx, in, mask, &p, NULL, NULL, nb, h);
+    if (st != VXT_OK) {
+        free(h);
+        return st;
+    }
+    i128 s1 = 0, s2 = 0;
+    uint64_t n = 0;
+    int64_t lo = -1, hi = -1;
+    for (size_t b = 0; b < nb; b++) {
+        if (!h[b])
+            continue;
+        const int64_t v = (int64_t)b + offset;
+        s1 += (i128)h[b] * v;
+        s2 += (i128)h[b] * v * v;
+        n += h[b];
+        lo = lo < 0 ? (int64_t)b : lo;
+        hi = (int64_t)b;
+    }
+    free(h);
     vxt__fpenv env;
     vxt__fpenv_enter(&env);
-    s->count = m->n;
-    s->nan_count = m->nan;
-    if (m->n == 0) {
+    s->count = n;
+    s->nan_count = 0;
+    if (n == 0) {
         s->min = s->max = s->mean = s->std = NAN;
         s->sum = 0.0;
     } else {
-        double n = (double)m->n;
-        double d = m->s1 / n;
-        double var = m->s2 / n - d * d;
-        s->min = (double)m->mn;
-        s->max = (double)m->mx;
-        s->mean = m->shift + d;
-        s->std = sqrt(var > 0.0 ? var : 0.0);
-        s->sum = m->shift * n + m->s1;
+        const double dn = (double)n;
+        const i128 num = (i128)n * s2 - s1 * s1; /* >= 0, exact */
+        s->min = (double)(lo + offset);
+        s->max = (double)(hi + offset);
+        s->sum = (double)s1;
+        s->mean = (double)s1 / dn;
+        s->std = sqrt((double)num / (dn * dn));
     }
     vxt__fpenv_leave(&env);
+    return VXT_OK;
+}
+
+vxt_status vxt__stats_run(vxt_context *ctx, const vxt_volume *in, int sel, const vxt_volume *mask, vxt_stats *s)
+{
+    switch (in->dtype) {
+    case VXT_DTYPE_U8:
+    case VXT_DTYPE_I8:
+    case VXT_DTYPE_U16:
+    case VXT_DTYPE_I16:
+        return histogram_stats(ctx, in, sel, mask, s);
+    default:
+        return moments_stats(ctx, in, sel, mask, s);
+    }
 }
 
 vxt_status vxt_statistics(vxt_context *ctx, const vxt_volume *in, vxt_select select, const vxt_volume *mask,
@@ -292,14 +365,12 @@ vxt_status vxt_statistics(vxt_context *ctx, const vxt_volume *in, vxt_select sel
         st = vxt__pp_check_select(ctx, f, select, mask, in);
     if (st != VXT_OK)
         return st;
-    vxt__moments m;
-    st = vxt__moments_run(ctx, in, (int)select, mask, &m);
-    if (st != VXT_OK)
-        return st;
     vxt_stats s;
     memset(&s, 0, sizeof s);
     s.struct_size = sizeof s;
-    vxt__moments_stats(&m, &s);
+    st = vxt__stats_run(ctx, in, (int)select, mask, &s);
+    if (st != VXT_OK)
+        return st;
     vxt__copy_out_struct(out, &s, out->struct_size, sizeof s);
     return VXT_OK;
 }

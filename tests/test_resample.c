@@ -406,7 +406,8 @@ static void test_bad_input(void **state)
 static void test_device_bits(void **state)
 {
     (void)state;
-    vxt_context *cpu = pt_cpu(3), *cl = pt_cl(), *cl_slabs = pt_cl();
+    vxt_context *cpu = pt_cpu(3), *cl = pt_cl(), *cl_slabs = pt_cl(), *cl_voxel = pt_cl();
+    cl_voxel->pp_variant = VXT__PP_RESAMPLE_VOXEL; /* one work-item per voxel instead of three passes */
     /* slab limits below: per-channel slabs of a few planes, input slabs too */
     size_t checked = 0;
     for (size_t t = 0; t < PT_NTYPES; t++) {
@@ -417,11 +418,13 @@ static void test_device_bits(void **state)
         cl_slabs->pp_chunk_bytes = 3 * 13 * 15 * vxt_dtype_size(in.dtype) + 2 * 26 * 21 * 4;
         for (size_t k = 0; k < NRS; k++) {
             vxt_volume a = run_rs(cpu, &rs_cases[k], &in), b = run_rs(cl, &rs_cases[k], &in),
-                       c = run_rs(cl_slabs, &rs_cases[k], &in);
+                       c = run_rs(cl_slabs, &rs_cases[k], &in), d = run_rs(cl_voxel, &rs_cases[k], &in);
             char what[96];
             snprintf(what, sizeof what, "%s %s", rs_cases[k].name, vxt_dtype_name(in.dtype));
             assert_int_equal(pt_diff(a.data, b.data, pt_elems(&a), vxt_dtype_size(a.dtype), what), 0);
             assert_int_equal(pt_diff(a.data, c.data, pt_elems(&a), vxt_dtype_size(a.dtype), what), 0);
+            assert_int_equal(pt_diff(a.data, d.data, pt_elems(&a), vxt_dtype_size(a.dtype), what), 0);
+            pt_free(&d);
             checked += pt_elems(&a);
             pt_free(&a);
             pt_free(&b);
@@ -462,6 +465,7 @@ static void test_device_bits(void **state)
     vxt_context_destroy(cpu);
     vxt_context_destroy(cl);
     vxt_context_destroy(cl_slabs);
+    vxt_context_destroy(cl_voxel);
 }
 
 int main(int argc, char **argv)
