@@ -35,7 +35,7 @@ void vxt__ipar_neutral(vxt_ipar *p)
 
 /* One loop per input type, selection and step set, dispatched outside the loops; straight-line bodies that the
  * compiler vectorizes. */
-#define VXT_CPU_LOOP(LOAD, FN, SEL_EXPR)                                                                           \
+#define VXT_CPU_LOOP(LOAD, FN, SEL_EXPR)                                                                     \
     for (size_t i = b; i < e; i++) {                                                                         \
         float x = LOAD(in[i]);                                                                               \
         float y = FN(&p, x);                                                                                 \
@@ -43,7 +43,7 @@ void vxt__ipar_neutral(vxt_ipar *p)
     }
 
 /* Mask loops: split the range at channel boundaries so that the mask index is a plain offset. */
-#define VXT_CPU_MASK_LOOP(T, LOAD, FN)                                                                                \
+#define VXT_CPU_MASK_LOOP(T, LOAD, FN)                                                                       \
     for (size_t s = b; s < e;) {                                                                             \
         const size_t m0 = s % spatial, len = e - s < spatial - m0 ? e - s : spatial - m0;                    \
         const T *ip = in + s;                                                                                \
@@ -57,25 +57,28 @@ void vxt__ipar_neutral(vxt_ipar *p)
         s += len;                                                                                            \
     }
 
+#define VXT_CPU_DISPATCH(T, LOAD)                                                                            \
+    const vxt_ipar p = *pp;                                                                                  \
+    const int full = (p.flags & VXT_IPAR_FULL) != 0;                                                         \
+    if (sel == VXT_SEL_ALL && full) {                                                                        \
+        VXT_CPU_LOOP(LOAD, vxt_intensity_apply, 1)                                                           \
+    } else if (sel == VXT_SEL_ALL) {                                                                         \
+        VXT_CPU_LOOP(LOAD, vxt_intensity_basic, 1)                                                           \
+    } else if (sel == VXT_SEL_NONZERO && full) {                                                             \
+        VXT_CPU_LOOP(LOAD, vxt_intensity_apply, x != 0.0f)                                                   \
+    } else if (sel == VXT_SEL_NONZERO) {                                                                     \
+        VXT_CPU_LOOP(LOAD, vxt_intensity_basic, x != 0.0f)                                                   \
+    } else if (full) {                                                                                       \
+        VXT_CPU_MASK_LOOP(T, LOAD, vxt_intensity_apply)                                                      \
+    } else {                                                                                                 \
+        VXT_CPU_MASK_LOOP(T, LOAD, vxt_intensity_basic)                                                      \
+    }
+
 #define VXT_CPU_INTENSITY(S, T, LOAD, DT)                                                                    \
-    VXT_CPU_HOT static void cpu_f32_##S(const T *in, float *out, const vxt_u8 *mask, size_t spatial, int sel,           \
-                            const vxt_ipar *pp, size_t b, size_t e)                                          \
+    VXT_CPU_HOT static void cpu_f32_##S(const T *in, float *out, const vxt_u8 *mask, size_t spatial, int sel, \
+                                        const vxt_ipar *pp, size_t b, size_t e)                              \
     {                                                                                                        \
-        const vxt_ipar p = *pp;                                                                              \
-        const int full = (p.flags & VXT_IPAR_FULL) != 0;                                                     \
-        if (sel == VXT_SEL_ALL && full) {                                                                    \
-            VXT_CPU_LOOP(LOAD, vxt_intensity_apply, 1)                                                             \
-        } else if (sel == VXT_SEL_ALL) {                                                                     \
-            VXT_CPU_LOOP(LOAD, vxt_intensity_basic, 1)                                                             \
-        } else if (sel == VXT_SEL_NONZERO && full) {                                                         \
-            VXT_CPU_LOOP(LOAD, vxt_intensity_apply, x != 0.0f)                                                     \
-        } else if (sel == VXT_SEL_NONZERO) {                                                                 \
-            VXT_CPU_LOOP(LOAD, vxt_intensity_basic, x != 0.0f)                                                     \
-        } else if (full) {                                                                                   \
-            VXT_CPU_MASK_LOOP(T, LOAD, vxt_intensity_apply)                                                           \
-        } else {                                                                                             \
-            VXT_CPU_MASK_LOOP(T, LOAD, vxt_intensity_basic)                                                           \
-        }                                                                                                    \
+        VXT_CPU_DISPATCH(T, LOAD)                                                                            \
     }                                                                                                        \
     VXT_CPU_HOT static void cpu_u8_##S(const T *in, vxt_u8 *out, const vxt_ipar *pp, size_t b, size_t e)     \
     {                                                                                                        \
@@ -87,26 +90,12 @@ VXT_FOR_EACH_INPUT_TYPE(VXT_CPU_INTENSITY)
 
 /* float32 in place: one pointer, so the compiler need not guard against aliasing (that guard would fall back to
  * scalar code for exactly this case). The same arithmetic as cpu_f32_f32. */
-VXT_CPU_HOT static void cpu_inplace_f32(float *io, const vxt_u8 *mask, size_t spatial, int sel, const vxt_ipar *pp, size_t b,
-                            size_t e)
+VXT_CPU_HOT static void cpu_inplace_f32(float *io, const vxt_u8 *mask, size_t spatial, int sel, const vxt_ipar *pp,
+                                        size_t b, size_t e)
 {
-    const vxt_ipar p = *pp;
-    const int full = (p.flags & VXT_IPAR_FULL) != 0;
     float *out = io;
     const float *in = io;
-    if (sel == VXT_SEL_ALL && full) {
-        VXT_CPU_LOOP(vxt_cvt_f32, vxt_intensity_apply, 1)
-    } else if (sel == VXT_SEL_ALL) {
-        VXT_CPU_LOOP(vxt_cvt_f32, vxt_intensity_basic, 1)
-    } else if (sel == VXT_SEL_NONZERO && full) {
-        VXT_CPU_LOOP(vxt_cvt_f32, vxt_intensity_apply, x != 0.0f)
-    } else if (sel == VXT_SEL_NONZERO) {
-        VXT_CPU_LOOP(vxt_cvt_f32, vxt_intensity_basic, x != 0.0f)
-    } else if (full) {
-        VXT_CPU_MASK_LOOP(float, vxt_cvt_f32, vxt_intensity_apply)
-    } else {
-        VXT_CPU_MASK_LOOP(float, vxt_cvt_f32, vxt_intensity_basic)
-    }
+    VXT_CPU_DISPATCH(float, vxt_cvt_f32)
 }
 
 typedef struct ijob {
@@ -134,7 +123,7 @@ static void cpu_task(void *arg, size_t b, size_t e, int slot)
         if (j->out_u8)                                                                                       \
             cpu_u8_##S((const T *)j->in, (vxt_u8 *)j->out, &j->p, b, e);                                     \
         else                                                                                                 \
-            cpu_f32_##S((const T *)j->in, (float *)j->out, j->mask, j->spatial, j->sel, &j->p, b, e);        \
+            cpu_f32_##S((const T *)j->in, (float *)j->out, j->mask, j->spatial, j->sel, &j->p, b, e);     \
         break;
         VXT_FOR_EACH_INPUT_TYPE(VXT_CASE)
 #undef VXT_CASE
@@ -309,7 +298,7 @@ static vxt_status divisor_param(vxt_context *ctx, const char *func, const char *
     return st;
 }
 
-vxt_status vxt_intensity_transform(vxt_context *ctx, const vxt_volume *in, const vxt_volume *mask, vxt_volume *out,
+static vxt_status intensity_transform_impl(vxt_context *ctx, const vxt_volume *in, const vxt_volume *mask, vxt_volume *out,
                                    const vxt_intensity_options *opts)
 {
     static const char *const f = "vxt_intensity_transform";
@@ -375,7 +364,7 @@ static vxt_status run_simple(vxt_context *ctx, const char *func, const vxt_volum
     return vxt__intensity_run(ctx, in, NULL, out, VXT_SEL_ALL, p, out_u8);
 }
 
-vxt_status vxt_rescale(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, double slope, double intercept)
+static vxt_status rescale_impl(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, double slope, double intercept)
 {
     static const char *const f = "vxt_rescale";
     vxt_status st = vxt__pp_check_ctx(ctx, f);
@@ -390,7 +379,7 @@ vxt_status vxt_rescale(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, 
     return st != VXT_OK ? st : run_simple(ctx, f, in, out, &p, 0);
 }
 
-vxt_status vxt_replace_value(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, double value, double replacement)
+static vxt_status replace_value_impl(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, double value, double replacement)
 {
     static const char *const f = "vxt_replace_value";
     vxt_status st = vxt__pp_check_ctx(ctx, f);
@@ -404,7 +393,7 @@ vxt_status vxt_replace_value(vxt_context *ctx, const vxt_volume *in, vxt_volume 
     return vxt_intensity_transform(ctx, in, NULL, out, &o);
 }
 
-vxt_status vxt_clip(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, double lo, double hi)
+static vxt_status clip_impl(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, double lo, double hi)
 {
     static const char *const f = "vxt_clip";
     vxt_status st = vxt__pp_check_ctx(ctx, f);
@@ -416,7 +405,7 @@ vxt_status vxt_clip(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, dou
     return st != VXT_OK ? st : run_simple(ctx, f, in, out, &p, 0);
 }
 
-vxt_status vxt_window(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, double lo, double hi)
+static vxt_status window_impl(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, double lo, double hi)
 {
     static const char *const f = "vxt_window";
     vxt_status st = vxt__pp_check_ctx(ctx, f);
@@ -438,7 +427,7 @@ vxt_status vxt_window(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, d
     return run_simple(ctx, f, in, out, &p, 0);
 }
 
-vxt_status vxt_window_level_u8(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, double center, double width)
+static vxt_status window_level_u8_impl(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, double center, double width)
 {
     static const char *const f = "vxt_window_level_u8";
     vxt_status st = vxt__pp_check_ctx(ctx, f);
@@ -462,7 +451,7 @@ vxt_status vxt_window_level_u8(vxt_context *ctx, const vxt_volume *in, vxt_volum
     return run_simple(ctx, f, in, out, &p, 1);
 }
 
-vxt_status vxt_zero_center(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, double mean)
+static vxt_status zero_center_impl(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, double mean)
 {
     static const char *const f = "vxt_zero_center";
     vxt_status st = vxt__pp_check_ctx(ctx, f);
@@ -474,7 +463,7 @@ vxt_status vxt_zero_center(vxt_context *ctx, const vxt_volume *in, vxt_volume *o
     return st != VXT_OK ? st : run_simple(ctx, f, in, out, &p, 0);
 }
 
-vxt_status vxt_ct_normalize(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, double lo, double hi, double mean,
+static vxt_status ct_normalize_impl(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, double lo, double hi, double mean,
                             double std)
 {
     static const char *const f = "vxt_ct_normalize";
@@ -495,4 +484,80 @@ vxt_status vxt_ct_normalize(vxt_context *ctx, const vxt_volume *in, vxt_volume *
     if (st == VXT_OK)
         st = divisor_param(ctx, f, "max(std, 1e-8)", std > 1e-8 ? std : 1e-8, &p.div);
     return st != VXT_OK ? st : run_simple(ctx, f, in, out, &p, 0);
+}
+
+/* Public entry: host-side arithmetic (parameters rounded to float32, tables, statistics) runs in the default
+ * floating-point environment whatever the caller set, like the CPU loops. */
+vxt_status vxt_intensity_transform(vxt_context *ctx, const vxt_volume *in, const vxt_volume *mask, vxt_volume *out,
+                                   const vxt_intensity_options *opts)
+{
+    vxt__fpenv env;
+    vxt__fpenv_enter(&env);
+    vxt_status st = intensity_transform_impl(ctx, in, mask, out, opts);
+    vxt__fpenv_leave(&env);
+    return st;
+}
+
+vxt_status vxt_rescale(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, double slope, double intercept)
+{
+    vxt__fpenv env;
+    vxt__fpenv_enter(&env);
+    vxt_status st = rescale_impl(ctx, in, out, slope, intercept);
+    vxt__fpenv_leave(&env);
+    return st;
+}
+
+vxt_status vxt_replace_value(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, double value, double replacement)
+{
+    vxt__fpenv env;
+    vxt__fpenv_enter(&env);
+    vxt_status st = replace_value_impl(ctx, in, out, value, replacement);
+    vxt__fpenv_leave(&env);
+    return st;
+}
+
+vxt_status vxt_clip(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, double lo, double hi)
+{
+    vxt__fpenv env;
+    vxt__fpenv_enter(&env);
+    vxt_status st = clip_impl(ctx, in, out, lo, hi);
+    vxt__fpenv_leave(&env);
+    return st;
+}
+
+vxt_status vxt_window(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, double lo, double hi)
+{
+    vxt__fpenv env;
+    vxt__fpenv_enter(&env);
+    vxt_status st = window_impl(ctx, in, out, lo, hi);
+    vxt__fpenv_leave(&env);
+    return st;
+}
+
+vxt_status vxt_window_level_u8(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, double center, double width)
+{
+    vxt__fpenv env;
+    vxt__fpenv_enter(&env);
+    vxt_status st = window_level_u8_impl(ctx, in, out, center, width);
+    vxt__fpenv_leave(&env);
+    return st;
+}
+
+vxt_status vxt_zero_center(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, double mean)
+{
+    vxt__fpenv env;
+    vxt__fpenv_enter(&env);
+    vxt_status st = zero_center_impl(ctx, in, out, mean);
+    vxt__fpenv_leave(&env);
+    return st;
+}
+
+vxt_status vxt_ct_normalize(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, double lo, double hi, double mean,
+                            double std)
+{
+    vxt__fpenv env;
+    vxt__fpenv_enter(&env);
+    vxt_status st = ct_normalize_impl(ctx, in, out, lo, hi, mean, std);
+    vxt__fpenv_leave(&env);
+    return st;
 }

@@ -40,7 +40,7 @@ static void copy_stats(const vxt_stats *s, vxt_stats *stats)
     vxt__copy_out_struct(stats, &c, stats->struct_size, sizeof c);
 }
 
-vxt_status vxt_zscore(vxt_context *ctx, const vxt_volume *in, vxt_select select, const vxt_volume *mask,
+static vxt_status zscore_impl(vxt_context *ctx, const vxt_volume *in, vxt_select select, const vxt_volume *mask,
                       vxt_volume *out, vxt_stats *stats)
 {
     static const char *const f = "vxt_zscore";
@@ -68,7 +68,7 @@ vxt_status vxt_zscore(vxt_context *ctx, const vxt_volume *in, vxt_select select,
     return vxt__intensity_run(ctx, in, mask, out, (int)select, &p, 0);
 }
 
-vxt_status vxt_minmax_normalize(vxt_context *ctx, const vxt_volume *in, vxt_select select, const vxt_volume *mask,
+static vxt_status minmax_normalize_impl(vxt_context *ctx, const vxt_volume *in, vxt_select select, const vxt_volume *mask,
                                 vxt_volume *out, vxt_stats *stats)
 {
     static const char *const f = "vxt_minmax_normalize";
@@ -104,7 +104,7 @@ vxt_status vxt_minmax_normalize(vxt_context *ctx, const vxt_volume *in, vxt_sele
     return vxt__intensity_run(ctx, in, mask, out, (int)select, &p, 0);
 }
 
-vxt_status vxt_percentile_clip(vxt_context *ctx, const vxt_volume *in, vxt_select select, const vxt_volume *mask,
+static vxt_status percentile_clip_impl(vxt_context *ctx, const vxt_volume *in, vxt_select select, const vxt_volume *mask,
                                double p_lo, double p_hi, vxt_volume *out, double bounds[2])
 {
     static const char *const f = "vxt_percentile_clip";
@@ -131,4 +131,36 @@ vxt_status vxt_percentile_clip(vxt_context *ctx, const vxt_volume *in, vxt_selec
     p.hi1 = vxt__pp_f32(v[1]);
     /* the clip applies to every voxel (numpy: np.clip(x, lo, hi)); the selection only chose the percentiles */
     return vxt__intensity_run(ctx, in, NULL, out, VXT_SEL_ALL, &p, 0);
+}
+
+/* Public entry: host-side arithmetic (parameters rounded to float32, tables, statistics) runs in the default
+ * floating-point environment whatever the caller set, like the CPU loops. */
+vxt_status vxt_zscore(vxt_context *ctx, const vxt_volume *in, vxt_select select, const vxt_volume *mask,
+                      vxt_volume *out, vxt_stats *stats)
+{
+    vxt__fpenv env;
+    vxt__fpenv_enter(&env);
+    vxt_status st = zscore_impl(ctx, in, select, mask, out, stats);
+    vxt__fpenv_leave(&env);
+    return st;
+}
+
+vxt_status vxt_minmax_normalize(vxt_context *ctx, const vxt_volume *in, vxt_select select, const vxt_volume *mask,
+                                vxt_volume *out, vxt_stats *stats)
+{
+    vxt__fpenv env;
+    vxt__fpenv_enter(&env);
+    vxt_status st = minmax_normalize_impl(ctx, in, select, mask, out, stats);
+    vxt__fpenv_leave(&env);
+    return st;
+}
+
+vxt_status vxt_percentile_clip(vxt_context *ctx, const vxt_volume *in, vxt_select select, const vxt_volume *mask,
+                               double p_lo, double p_hi, vxt_volume *out, double bounds[2])
+{
+    vxt__fpenv env;
+    vxt__fpenv_enter(&env);
+    vxt_status st = percentile_clip_impl(ctx, in, select, mask, p_lo, p_hi, out, bounds);
+    vxt__fpenv_leave(&env);
+    return st;
 }

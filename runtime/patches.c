@@ -306,7 +306,7 @@ static vxt_status cl_triplanar(vxt_context *ctx, const pjob *j, size_t n)
 
 /* ---- public API ------------------------------------------------------------------------------------------- */
 
-vxt_status vxt_extract_box(vxt_context *ctx, const vxt_volume *in, const int64_t start[3], double fill_value,
+static vxt_status extract_box_impl(vxt_context *ctx, const vxt_volume *in, const int64_t start[3], double fill_value,
                            vxt_volume *out)
 {
     static const char *const f = "vxt_extract_box";
@@ -361,7 +361,7 @@ vxt_status vxt_extract_box(vxt_context *ctx, const vxt_volume *in, const int64_t
     return VXT_OK;
 }
 
-vxt_status vxt_extract_triplanar(vxt_context *ctx, const vxt_volume *in, const int64_t *centers, size_t n,
+static vxt_status extract_triplanar_impl(vxt_context *ctx, const vxt_volume *in, const int64_t *centers, size_t n,
                                  const int64_t half[2], double fill_value, float *out, size_t out_count)
 {
     static const char *const f = "vxt_extract_triplanar";
@@ -420,4 +420,26 @@ vxt_status vxt_extract_triplanar(vxt_context *ctx, const vxt_volume *in, const i
         return cl_triplanar(ctx, &j, n);
     vxt__pool_for(ctx->pool, need / cols, 64, tri_task, &j);
     return VXT_OK;
+}
+
+/* Public entry: host-side arithmetic (parameters rounded to float32, tables, statistics) runs in the default
+ * floating-point environment whatever the caller set, like the CPU loops. */
+vxt_status vxt_extract_box(vxt_context *ctx, const vxt_volume *in, const int64_t start[3], double fill_value,
+                           vxt_volume *out)
+{
+    vxt__fpenv env;
+    vxt__fpenv_enter(&env);
+    vxt_status st = extract_box_impl(ctx, in, start, fill_value, out);
+    vxt__fpenv_leave(&env);
+    return st;
+}
+
+vxt_status vxt_extract_triplanar(vxt_context *ctx, const vxt_volume *in, const int64_t *centers, size_t n,
+                                 const int64_t half[2], double fill_value, float *out, size_t out_count)
+{
+    vxt__fpenv env;
+    vxt__fpenv_enter(&env);
+    vxt_status st = extract_triplanar_impl(ctx, in, centers, n, half, fill_value, out, out_count);
+    vxt__fpenv_leave(&env);
+    return st;
 }

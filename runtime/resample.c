@@ -650,7 +650,7 @@ static vxt_status check_opts(vxt_context *ctx, const char *f, const vxt_resample
     return VXT_OK;
 }
 
-vxt_status vxt_resample(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, const vxt_resample_options *opts)
+static vxt_status resample_impl(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, const vxt_resample_options *opts)
 {
     static const char *const f = "vxt_resample";
     size_t in_bytes = 0, out_bytes = 0;
@@ -835,7 +835,7 @@ vxt_status vxt_resample_shape_spacing(const int64_t in_shape[3], const double in
     return st;
 }
 
-vxt_status vxt_resample_shape_scale(const int64_t in_shape[3], const double scale[3], int64_t out_shape[3])
+static vxt_status resample_shape_scale_impl(const int64_t in_shape[3], const double scale[3], int64_t out_shape[3])
 {
     static const char *const f = "vxt_resample_shape_scale";
     VXT_CHECK_NULL(NULL, in_shape);
@@ -880,7 +880,7 @@ static int lowres_axis(const double sp[3])
     return count == 1 ? axis : -2; /* -2: anisotropic but ambiguous: no separate axis */
 }
 
-vxt_status vxt_resample_options_nnunet(const double in_spacing[3], const double out_spacing[3], int is_label,
+static vxt_status resample_options_nnunet_impl(const double in_spacing[3], const double out_spacing[3], int is_label,
                                        vxt_resample_options *opts)
 {
     static const char *const f = "vxt_resample_options_nnunet";
@@ -908,4 +908,34 @@ vxt_status vxt_resample_options_nnunet(const double in_spacing[3], const double 
     for (int a = 0; a < 3; a++)
         opts->scale[a] = 0.0;
     return VXT_OK;
+}
+
+/* Public entry: host-side arithmetic (parameters rounded to float32, tables, statistics) runs in the default
+ * floating-point environment whatever the caller set, like the CPU loops. */
+vxt_status vxt_resample(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, const vxt_resample_options *opts)
+{
+    vxt__fpenv env;
+    vxt__fpenv_enter(&env);
+    vxt_status st = resample_impl(ctx, in, out, opts);
+    vxt__fpenv_leave(&env);
+    return st;
+}
+
+vxt_status vxt_resample_shape_scale(const int64_t in_shape[3], const double scale[3], int64_t out_shape[3])
+{
+    vxt__fpenv env;
+    vxt__fpenv_enter(&env);
+    vxt_status st = resample_shape_scale_impl(in_shape, scale, out_shape);
+    vxt__fpenv_leave(&env);
+    return st;
+}
+
+vxt_status vxt_resample_options_nnunet(const double in_spacing[3], const double out_spacing[3], int is_label,
+                                       vxt_resample_options *opts)
+{
+    vxt__fpenv env;
+    vxt__fpenv_enter(&env);
+    vxt_status st = resample_options_nnunet_impl(in_spacing, out_spacing, is_label, opts);
+    vxt__fpenv_leave(&env);
+    return st;
 }

@@ -228,7 +228,7 @@ void vxt_affine_options_init(vxt_affine_options *opts)
     opts->boundary = VXT_BOUNDARY_CONSTANT;
 }
 
-vxt_status vxt_resample_affine(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, const double matrix[16],
+static vxt_status resample_affine_impl(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, const double matrix[16],
                                const vxt_affine_options *opts)
 {
     static const char *const f = "vxt_resample_affine";
@@ -312,4 +312,16 @@ vxt_status vxt_resample_affine(vxt_context *ctx, const vxt_volume *in, vxt_volum
         return cl_affine(ctx, &j, matrix, in->channels);
     vxt__pool_for(ctx->pool, (size_t)in->channels * (size_t)j.nzo, 1, cpu_task, &j);
     return VXT_OK;
+}
+
+/* Public entry: host-side arithmetic (parameters rounded to float32, tables, statistics) runs in the default
+ * floating-point environment whatever the caller set, like the CPU loops. */
+vxt_status vxt_resample_affine(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, const double matrix[16],
+                               const vxt_affine_options *opts)
+{
+    vxt__fpenv env;
+    vxt__fpenv_enter(&env);
+    vxt_status st = resample_affine_impl(ctx, in, out, matrix, opts);
+    vxt__fpenv_leave(&env);
+    return st;
 }

@@ -1,6 +1,9 @@
 /* test_intensity.c - pointwise intensity transforms: a double-precision reference, thread-count invariance,
  * in place, every bad input (cpu); identical bits on the OpenCL device for every input type, selection and slab
  * size (opencl). */
+#include <fenv.h>
+#include <xmmintrin.h>
+
 #include "preproc_testutil.h"
 
 /* ---- the operations under test, as one signature ------------------------------------------------------------ */
@@ -364,6 +367,53 @@ static void test_bad_input(void **state)
     vxt_context_destroy(ctx);
 }
 
+/* The caller's floating-point environment (rounding mode, flush-to-zero) changes nothing. */
+static void run_env_sensitive(vxt_context *ctx, const vxt_volume *in, vxt_volume *outs)
+{
+    assert_ok(vxt_window(ctx, in, &outs[0], -160.3, 240.7));
+    assert_ok(vxt_ct_normalize(ctx, in, &outs[1], -958.1, 1500.3, 42.3, 250.7));
+    assert_ok(vxt_zscore(ctx, in, VXT_SELECT_NONZERO, NULL, &outs[2], NULL));
+    assert_ok(vxt_percentile_clip(ctx, in, VXT_SELECT_ALL, NULL, 0.7, 99.1, &outs[3], NULL));
+    vxt_resample_options o;
+    vxt_resample_options_init(&o);
+    o.scale[0] = 1.3;
+    o.scale[1] = 0.7;
+    o.scale[2] = 1.1;
+    assert_ok(vxt_resample(ctx, in, &outs[4], &o));
+    const double m[16] = {0.9, 0.1, 0.0, 0.5, -0.2, 1.1, 0.3, -1.0, 0.0, 0.25, 0.8, 2.0, 0, 0, 0, 1};
+    assert_ok(vxt_resample_affine(ctx, in, &outs[5], m, NULL));
+}
+
+static void test_fp_environment(void **state)
+{
+    (void)state;
+    vxt_context *ctx = pt_cpu(2);
+    vxt_volume in = pt_alloc(VXT_DTYPE_F32, 1, 9, 23, 17);
+    pt_fill(&in, 77, 0);
+    vxt_volume a[6], b[6];
+    for (int k = 0; k < 6; k++) {
+        int64_t z = k == 4 ? 11 : 9, y = k == 4 ? 16 : 23, x = k == 4 ? 18 : 17;
+        a[k] = pt_alloc(VXT_DTYPE_F32, 1, z, y, x);
+        b[k] = pt_alloc(VXT_DTYPE_F32, 1, z, y, x);
+    }
+    run_env_sensitive(ctx, &in, a);
+    fenv_t saved;
+    fegetenv(&saved);
+    fesetround(FE_UPWARD);
+    _mm_setcsr(_mm_getcsr() | 0x8040u); /* FTZ and DAZ, as a library built with -ffast-math would leave them */
+    run_env_sensitive(ctx, &in, b);
+    int still_upward = fegetround() == FE_UPWARD;
+    fesetenv(&saved);
+    assert_true(still_upward); /* and the caller's environment is restored */
+    for (int k = 0; k < 6; k++) {
+        assert_int_equal(pt_diff(a[k].data, b[k].data, pt_elems(&a[k]), 4, "FP environment"), 0);
+        pt_free(&a[k]);
+        pt_free(&b[k]);
+    }
+    pt_free(&in);
+    vxt_context_destroy(ctx);
+}
+
 /* ---- opencl: identical bits ------------------------------------------------------------------------------------ */
 
 static void test_device_bits(void **state)
@@ -449,6 +499,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_threads_and_inplace),
         cmocka_unit_test(test_semantics),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_fp_environment),
     };
     const struct CMUnitTest opencl[] = {
         cmocka_unit_test(test_device_bits),
