@@ -455,8 +455,9 @@ typedef struct vxt_stats {
 
 /**
  * Count, min, max, mean, population std and sum of the selected voxels (values as read in float32; NaNs
- * excluded and counted). Deterministic: fixed blocks, fixed combination order, sums in double of the values
- * minus a shift near the mean, exact for 8- and 16-bit data (docs/PREPROCESSING.md). `mask` only with
+ * excluded and counted). 8- and 16-bit data: exact, from a histogram of the values and 128-bit integer sums.
+ * Other types: fixed blocks and lanes combined in a fixed order, sums in double of the values minus a shift
+ * near the mean (docs/PREPROCESSING.md). The same bits on every backend and thread count. `mask` only with
  * VXT_SELECT_MASK. count == 0 is not an error (the fields are NaN). out->struct_size must be set.
  */
 VXT_API vxt_status vxt_statistics(vxt_context *ctx, const vxt_volume *in, vxt_select select, const vxt_volume *mask,
@@ -546,9 +547,10 @@ typedef struct vxt_resample_options {
     vxt_grid grid;         /**< default VXT_GRID_HALF_PIXEL */
     vxt_boundary boundary; /**< default VXT_BOUNDARY_CLAMP */
     double fill_value;     /**< for VXT_BOUNDARY_CONSTANT; default 0 */
-    /** Per axis: > 0 gives torch's scale_factor semantics (the sampling ratio is 1/scale, not in/out, as
-     *  torch.nn.functional.interpolate(scale_factor=s) without recompute_scale_factor); the output shape is
-     *  still that of `out` (vxt_resample_shape_scale computes torch's). 0 (default): ratio from the shapes. */
+    /** Per axis, half-pixel grid only: > 0 gives torch's scale_factor semantics (the sampling ratio is 1/scale,
+     *  not in/out, as torch.nn.functional.interpolate(scale_factor=s) without recompute_scale_factor); the
+     *  output shape is still that of `out` (vxt_resample_shape_scale computes torch's). 0 (default): ratio from
+     *  the shapes. The corner grid always uses (in-1)/(out-1), as torch does with align_corners=True. */
     double scale[3];
 } vxt_resample_options;
 
@@ -556,8 +558,8 @@ typedef struct vxt_resample_options {
 VXT_API void vxt_resample_options_init(vxt_resample_options *opts);
 
 /**
- * Resample `in` to the shape of `out` (channels equal; each channel resampled the same way, all channels in
- * one launch): separable, per axis linear or nearest, on the chosen grid and boundary. Linear output is
+ * Resample `in` to the shape of `out` (channels equal; each channel resampled the same way, with the same
+ * tables): separable, per axis linear or nearest, on the chosen grid and boundary. Linear output is
  * float32 (the trilinear arithmetic follows torch's upsample_trilinear3d; half-pixel results are within
  * 2 ulp of torch's, docs/PREPROCESSING.md). When every axis is nearest (label volumes), `out` may also have
  * the input's dtype: values are copied, never interpolated. opts may be NULL (defaults: trilinear,
