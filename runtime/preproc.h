@@ -76,6 +76,9 @@ float vxt__pp_load(const vxt_volume *v, size_t i);
 #define VXT__PP_HIST_PRIVATE 0x1u /* histograms: per-work-item private histograms (CPU devices' default) */
 #define VXT__PP_HIST_ATOMIC 0x2u  /* histograms: atomic increments (GPUs' default) */
 #define VXT__PP_RESAMPLE_VOXEL 0x4u /* resampling: one work-item per output voxel instead of three passes */
+#define VXT__PP_NO_FP64 0x10u       /* statistics: treat the device as lacking fp64 (the host pool reduces) */
+#define VXT__PP_COPY 0x8u           /* device buffers filled and read back by copies even on devices that share host
+                                       memory (the path discrete GPUs take) */
 
 /* ---- OpenCL staging (preproc_cl.c) --------------------------------------------------------------------- */
 

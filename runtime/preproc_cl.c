@@ -40,7 +40,7 @@ static vxt_status make_buf(vxt_context *ctx, void *host, size_t bytes, cl_mem_fl
     b->mem = NULL;
     b->host = host;
     b->bytes = bytes;
-    b->zero_copy = host != NULL && bytes > 0 && device_unified(ctx);
+    b->zero_copy = host != NULL && bytes > 0 && !(ctx->pp_variant & VXT__PP_COPY) && device_unified(ctx);
     if (b->zero_copy)
         return vxt__cl_buffer(ctx, access | CL_MEM_USE_HOST_PTR, bytes, host, what, &b->mem);
     vxt_status st = vxt__cl_buffer(ctx, access, bytes, NULL, what, &b->mem);

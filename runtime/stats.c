@@ -241,7 +241,7 @@ static vxt_status moments_stats(vxt_context *ctx, const vxt_volume *in, int sel,
     const double shift = choose_shift(in, sel, mask);
     vxt_status st = VXT_OK;
     /* a device without fp64 cannot build the stats program; the host pool runs the same code instead */
-    if (ctx->backend == VXT_BACKEND_OPENCL && vxt__pp_device_has_fp64(ctx)) {
+    if (ctx->backend == VXT_BACKEND_OPENCL && vxt__pp_device_has_fp64(ctx) && !(ctx->pp_variant & VXT__PP_NO_FP64)) {
         st = cl_moments(ctx, in, sel, mask, shift, rec);
     } else {
         mjob j = {in->dtype, in->data, sel == VXT_SEL_MASK ? (const vxt_u8 *)mask->data : NULL, n, sel, shift, rec};

@@ -421,6 +421,7 @@ static void test_device_bits(void **state)
     (void)state;
     vxt_context *cpu = pt_cpu(3), *cl = pt_cl(), *cl_slabs = pt_cl();
     cl_slabs->pp_chunk_bytes = 4000; /* many slabs, not aligned to anything */
+    cl_slabs->pp_variant = VXT__PP_COPY; /* and copies in and out, as on a discrete GPU */
     const int64_t shapes[2][4] = {{1, 7, 11, 13}, {2, 5, 19, 23}};
     size_t checked = 0;
     for (size_t s = 0; s < 2; s++)

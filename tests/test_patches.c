@@ -158,6 +158,7 @@ static void test_device_bits(void **state)
 {
     (void)state;
     vxt_context *cpu = pt_cpu(3), *cl = pt_cl(), *cl_slabs = pt_cl();
+    cl_slabs->pp_variant = VXT__PP_COPY; /* copies in and out, as on a discrete GPU */
     const int64_t centers[] = {3, 4, 5, 0, 0, 0, 6, 11, 12, -2, 5, 20, 100, 100, 100, 2, 9, 1};
     const int64_t half[2] = {4, 3};
     for (size_t t = 0; t < PT_NTYPES; t++) {

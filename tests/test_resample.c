@@ -408,7 +408,9 @@ static void test_device_bits(void **state)
     (void)state;
     vxt_context *cpu = pt_cpu(3), *cl = pt_cl(), *cl_slabs = pt_cl(), *cl_voxel = pt_cl();
     cl_voxel->pp_variant = VXT__PP_RESAMPLE_VOXEL; /* one work-item per voxel instead of three passes */
-    /* slab limits below: per-channel slabs of a few planes, input slabs too */
+    /* slab limits below: per-channel slabs of a few planes, input slabs too; copies in and out, as on a
+     * discrete GPU */
+    cl_slabs->pp_variant = VXT__PP_COPY;
     size_t checked = 0;
     for (size_t t = 0; t < PT_NTYPES; t++) {
         vxt_volume in = pt_alloc(pt_types[t], 2, 9, 13, 15);

@@ -460,9 +460,9 @@ static void test_device_identical(void **state)
 {
     (void)state;
     vxt_context *cpu = pt_cpu(3), *cl = pt_cl(), *cl_atomic = pt_cl(), *cl_slabs = pt_cl();
-    cl_atomic->pp_variant = VXT__PP_HIST_ATOMIC;
+    cl_atomic->pp_variant = VXT__PP_HIST_ATOMIC | VXT__PP_NO_FP64; /* and float statistics as without fp64 */
     cl_slabs->pp_chunk_bytes = 3 * 16384 * 2; /* slabs of a few blocks (moments) and of odd sizes (histograms) */
-    cl_slabs->pp_variant = VXT__PP_HIST_PRIVATE;
+    cl_slabs->pp_variant = VXT__PP_HIST_PRIVATE | VXT__PP_COPY; /* copies in and out, as on a discrete GPU */
     for (size_t t = 0; t < PT_NTYPES; t++) {
         vxt_volume in = make_input(pt_types[t], 13, 47, 71, 60 + t); /* 43381 voxels: 3 blocks */
         vxt_volume keep = pt_copy(&in);
