@@ -87,14 +87,35 @@ VXT_VOXEL float vxt_f64bits_to_f32(vxt_u64 b)
 
 /* ---- loads: element -> float32 ------------------------------------------------------------------------ */
 
-VXT_VOXEL float vxt_cvt_u8(vxt_u8 x) { return (float)x; }
-VXT_VOXEL float vxt_cvt_i8(vxt_i8 x) { return (float)x; }
-VXT_VOXEL float vxt_cvt_u16(vxt_u16 x) { return (float)x; }
-VXT_VOXEL float vxt_cvt_i16(vxt_i16 x) { return (float)x; }
-VXT_VOXEL float vxt_cvt_i32(vxt_i32 x) { return (float)x; }
-VXT_VOXEL float vxt_cvt_f32(float x) { return vxt_ftz(x); }
+VXT_VOXEL float vxt_cvt_u8(vxt_u8 x)
+{
+    return (float)x;
+}
+VXT_VOXEL float vxt_cvt_i8(vxt_i8 x)
+{
+    return (float)x;
+}
+VXT_VOXEL float vxt_cvt_u16(vxt_u16 x)
+{
+    return (float)x;
+}
+VXT_VOXEL float vxt_cvt_i16(vxt_i16 x)
+{
+    return (float)x;
+}
+VXT_VOXEL float vxt_cvt_i32(vxt_i32 x)
+{
+    return (float)x;
+}
+VXT_VOXEL float vxt_cvt_f32(float x)
+{
+    return vxt_ftz(x);
+}
 #ifdef VXT_CL
-VXT_VOXEL float vxt_cvt_f64(vxt_f64_storage bits) { return vxt_ftz(vxt_f64bits_to_f32(bits)); }
+VXT_VOXEL float vxt_cvt_f64(vxt_f64_storage bits)
+{
+    return vxt_ftz(vxt_f64bits_to_f32(bits));
+}
 #else
 VXT_VOXEL float vxt_cvt_f64(double d)
 {
@@ -106,13 +127,13 @@ VXT_VOXEL float vxt_cvt_f64(double d)
 
 /* X-macro over the supported input types: X(suffix, element type, load function, dtype code). Kernels and
  * CPU loops are instantiated once per type from it; the type is dispatched outside the loops. */
-#define VXT_FOR_EACH_INPUT_TYPE(X)                                                                           \
-    X(u8, vxt_u8, vxt_cvt_u8, VXT_DT_U8)                                                                      \
-    X(i8, vxt_i8, vxt_cvt_i8, VXT_DT_I8)                                                                      \
-    X(u16, vxt_u16, vxt_cvt_u16, VXT_DT_U16)                                                                  \
-    X(i16, vxt_i16, vxt_cvt_i16, VXT_DT_I16)                                                                  \
-    X(i32, vxt_i32, vxt_cvt_i32, VXT_DT_I32)                                                                  \
-    X(f32, float, vxt_cvt_f32, VXT_DT_F32)                                                                    \
+#define VXT_FOR_EACH_INPUT_TYPE(X)                                                                                     \
+    X(u8, vxt_u8, vxt_cvt_u8, VXT_DT_U8)                                                                               \
+    X(i8, vxt_i8, vxt_cvt_i8, VXT_DT_I8)                                                                               \
+    X(u16, vxt_u16, vxt_cvt_u16, VXT_DT_U16)                                                                           \
+    X(i16, vxt_i16, vxt_cvt_i16, VXT_DT_I16)                                                                           \
+    X(i32, vxt_i32, vxt_cvt_i32, VXT_DT_I32)                                                                           \
+    X(f32, float, vxt_cvt_f32, VXT_DT_F32)                                                                             \
     X(f64, vxt_f64_storage, vxt_cvt_f64, VXT_DT_F64)
 
 /* ---- order-preserving keys ---------------------------------------------------------------------------- */
@@ -122,11 +143,26 @@ VXT_VOXEL float vxt_cvt_f64(double d)
  * float32). For floats, -0 and +0 share the key of +0 (they compare equal), and NaN has no key (callers
  * exclude it). Keys are computed from the stored element, so integer keys are exact even where the float
  * conversion is not (int32 beyond 2^24). */
-VXT_VOXEL vxt_u32 vxt_key_u8(vxt_u8 x) { return (vxt_u32)x; }
-VXT_VOXEL vxt_u32 vxt_key_i8(vxt_i8 x) { return ((vxt_u32)(vxt_i32)x + 0x80u) & 0xffu; }
-VXT_VOXEL vxt_u32 vxt_key_u16(vxt_u16 x) { return (vxt_u32)x; }
-VXT_VOXEL vxt_u32 vxt_key_i16(vxt_i16 x) { return ((vxt_u32)(vxt_i32)x + 0x8000u) & 0xffffu; }
-VXT_VOXEL vxt_u32 vxt_key_i32(vxt_i32 x) { return (vxt_u32)x ^ 0x80000000u; }
+VXT_VOXEL vxt_u32 vxt_key_u8(vxt_u8 x)
+{
+    return (vxt_u32)x;
+}
+VXT_VOXEL vxt_u32 vxt_key_i8(vxt_i8 x)
+{
+    return ((vxt_u32)(vxt_i32)x + 0x80u) & 0xffu;
+}
+VXT_VOXEL vxt_u32 vxt_key_u16(vxt_u16 x)
+{
+    return (vxt_u32)x;
+}
+VXT_VOXEL vxt_u32 vxt_key_i16(vxt_i16 x)
+{
+    return ((vxt_u32)(vxt_i32)x + 0x8000u) & 0xffffu;
+}
+VXT_VOXEL vxt_u32 vxt_key_i32(vxt_i32 x)
+{
+    return (vxt_u32)x ^ 0x80000000u;
+}
 
 /* Key of a float (already loaded and flushed; not NaN). */
 VXT_VOXEL vxt_u32 vxt_key_float(float v)
@@ -136,8 +172,14 @@ VXT_VOXEL vxt_u32 vxt_key_float(float v)
         u = 0u;
     return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
 }
-VXT_VOXEL vxt_u32 vxt_key_f32(float x) { return vxt_key_float(vxt_cvt_f32(x)); }
-VXT_VOXEL vxt_u32 vxt_key_f64(vxt_f64_storage x) { return vxt_key_float(vxt_cvt_f64(x)); }
+VXT_VOXEL vxt_u32 vxt_key_f32(float x)
+{
+    return vxt_key_float(vxt_cvt_f32(x));
+}
+VXT_VOXEL vxt_u32 vxt_key_f64(vxt_f64_storage x)
+{
+    return vxt_key_float(vxt_cvt_f64(x));
+}
 
 /* Inverse of vxt_key_float. */
 VXT_VOXEL float vxt_key_to_float(vxt_u32 k)

@@ -54,16 +54,16 @@ VXT_VOXEL vxt_i32 vxt_hist_bin_key(vxt_u32 key, const vxt_hpar *p, const VXT_GLO
 
 /* The bin of element x (mask byte m) or -1 when it is not counted (not selected, NaN, outside the range). One
  * function per input type: vxt_hist_bin_u8, ..., vxt_hist_bin_f64. */
-#define VXT_DEFINE_HIST_BIN(S, T, LOAD, DT)                                                                  \
-    VXT_VOXEL vxt_i32 vxt_hist_bin_##S(T x, vxt_u8 m, const vxt_hpar *p, const VXT_GLOBAL vxt_u32 *targets, \
-                                        const VXT_GLOBAL float *thr)                                         \
-    {                                                                                                        \
-        float v = LOAD(x);                                                                                   \
-        if (!vxt_selected(p->sel, v, m) || vxt_isnan(v))                                                     \
-            return -1;                                                                                       \
-        if (p->mode == VXT_HIST_UNIFORM)                                                                     \
-            return vxt_hist_bin_uniform(v, p, thr);                                                          \
-        return vxt_hist_bin_key(vxt_key_##S(x), p, targets);                                                 \
+#define VXT_DEFINE_HIST_BIN(S, T, LOAD, DT)                                                                            \
+    VXT_VOXEL vxt_i32 vxt_hist_bin_##S(T x, vxt_u8 m, const vxt_hpar *p, const VXT_GLOBAL vxt_u32 *targets,            \
+                                       const VXT_GLOBAL float *thr)                                                    \
+    {                                                                                                                  \
+        float v = LOAD(x);                                                                                             \
+        if (!vxt_selected(p->sel, v, m) || vxt_isnan(v))                                                               \
+            return -1;                                                                                                 \
+        if (p->mode == VXT_HIST_UNIFORM)                                                                               \
+            return vxt_hist_bin_uniform(v, p, thr);                                                                    \
+        return vxt_hist_bin_key(vxt_key_##S(x), p, targets);                                                           \
     }
 VXT_FOR_EACH_INPUT_TYPE(VXT_DEFINE_HIST_BIN)
 

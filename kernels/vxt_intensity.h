@@ -74,7 +74,7 @@ VXT_VOXEL float vxt_intensity_basic(const vxt_ipar *p, float x)
 VXT_VOXEL vxt_u8 vxt_to_u8(float v, float oscale)
 {
     float s = vxt_ftz(v * oscale);
-    s = s > 0.0f ? s : 0.0f;     /* NaN too */
+    s = s > 0.0f ? s : 0.0f; /* NaN too */
     s = s < 255.0f ? s : 255.0f;
     return (vxt_u8)(vxt_i32)s;
 }

@@ -24,9 +24,9 @@
 
 /* One lane's accumulator (also the block record). */
 typedef struct vxt_mom {
-    double s1, s2;   /* sum of d and of d*d over the selected, non-NaN values */
-    float mn, mx;    /* min and max of those values (+inf / -inf when none) */
-    vxt_u32 n, nan;  /* selected non-NaN values, selected NaNs */
+    double s1, s2;  /* sum of d and of d*d over the selected, non-NaN values */
+    float mn, mx;   /* min and max of those values (+inf / -inf when none) */
+    vxt_u32 n, nan; /* selected non-NaN values, selected NaNs */
 } vxt_mom;
 
 VXT_VOXEL void vxt_mom_init(vxt_mom *a)
@@ -43,12 +43,12 @@ VXT_VOXEL void vxt_mom_init(vxt_mom *a)
  * separate variables so that the CPU backend can hold 64 lanes in arrays and vectorize across them).
  * Branch-free where it matters: an unselected value adds +0 (which changes no sum) and leaves min and max
  * alone. */
-VXT_VOXEL void vxt_mom_step(double *s1, double *s2, float *mn, float *mx, vxt_u32 *n, vxt_u32 *nan, float v,
-                             int sel, double shift)
+VXT_VOXEL void vxt_mom_step(double *s1, double *s2, float *mn, float *mx, vxt_u32 *n, vxt_u32 *nan, float v, int sel,
+                            double shift)
 {
     int isnan_v = vxt_isnan(v);
     int take = (sel != 0) & !isnan_v; /* bitwise: no short-circuit branches */
-    double d0 = (double)v - shift; /* computed unconditionally: a select, not a branch, follows */
+    double d0 = (double)v - shift;    /* computed unconditionally: a select, not a branch, follows */
     double d = take ? d0 : 0.0;
     double dd = d * d;
     *s1 = *s1 + d;

@@ -35,64 +35,63 @@ static void fold(hslot *h, size_t nbins)
     h->pending = 0;
 }
 
-#define VXT_CPU_HIST(S, T, LOAD, DT)                                                                         \
-    VXT_CPU_HOT static void cpu_hist_##S(const T *in, const vxt_u8 *mask, const vxt_hpar *pp,                \
-                                         const vxt_u32 *targets, const float *thr, uint32_t *h, size_t nbins, \
-                                         size_t b, size_t e)                                                 \
-    {                                                                                                        \
-        const vxt_hpar p = *pp;                                                                              \
-        uint32_t *h0 = h, *h1 = h + nbins, *h2 = h + 2 * nbins, *h3 = h + 3 * nbins;                         \
-        size_t i = b;                                                                                        \
-        /* keys without a per-voxel selection (the non-zero selection is applied afterwards: see cpu_hist) */   \
-        if (p.mode == VXT_HIST_KEYS && (p.sel == VXT_SEL_ALL || (p.sel == VXT_SEL_NONZERO && DT != VXT_DT_I32))) { \
-            /* 32-bit keys: the top 16 bits (the host sets p.shift accordingly) */                           \
-            const vxt_u32 sh = (DT == VXT_DT_I32 || DT == VXT_DT_F32 || DT == VXT_DT_F64) ? 16u : 0u;         \
-            for (; i + 4 <= e; i += 4) {                                                                     \
-                vxt_u32 k0 = vxt_key_##S(in[i]), k1 = vxt_key_##S(in[i + 1]), k2 = vxt_key_##S(in[i + 2]),   \
-                        k3 = vxt_key_##S(in[i + 3]);                                                         \
-                /* NaN has no key; only float types can hold one (the test folds away for integers) */        \
-                const int fl = DT == VXT_DT_F32 || DT == VXT_DT_F64;                                         \
-                int n0 = fl && vxt_isnan(LOAD(in[i])), n1 = fl && vxt_isnan(LOAD(in[i + 1])),                \
-                    n2 = fl && vxt_isnan(LOAD(in[i + 2])), n3 = fl && vxt_isnan(LOAD(in[i + 3]));            \
-                h0[k0 >> sh] += (uint32_t)!n0;                                                               \
-                h1[k1 >> sh] += (uint32_t)!n1;                                                               \
-                h2[k2 >> sh] += (uint32_t)!n2;                                                               \
-                h3[k3 >> sh] += (uint32_t)!n3;                                                               \
-            }                                                                                                \
-        }                                                                                                    \
-        if (p.mode == VXT_HIST_KEYS && p.sel == VXT_SEL_MASK) { /* keys inside a mask */                      \
-            const vxt_u32 sh = (DT == VXT_DT_I32 || DT == VXT_DT_F32 || DT == VXT_DT_F64) ? 16u : 0u;         \
-            const int fl = DT == VXT_DT_F32 || DT == VXT_DT_F64;                                             \
-            for (; i + 4 <= e; i += 4) {                                                                     \
-                vxt_u32 k0 = vxt_key_##S(in[i]), k1 = vxt_key_##S(in[i + 1]), k2 = vxt_key_##S(in[i + 2]),   \
-                        k3 = vxt_key_##S(in[i + 3]);                                                         \
-                int n0 = fl && vxt_isnan(LOAD(in[i])), n1 = fl && vxt_isnan(LOAD(in[i + 1])),                \
-                    n2 = fl && vxt_isnan(LOAD(in[i + 2])), n3 = fl && vxt_isnan(LOAD(in[i + 3]));            \
-                h0[k0 >> sh] += (uint32_t)(!n0 & (mask[i] != 0));                                            \
-                h1[k1 >> sh] += (uint32_t)(!n1 & (mask[i + 1] != 0));                                        \
-                h2[k2 >> sh] += (uint32_t)(!n2 & (mask[i + 2] != 0));                                        \
-                h3[k3 >> sh] += (uint32_t)(!n3 & (mask[i + 3] != 0));                                        \
-            }                                                                                                \
-        }                                                                                                    \
-        for (; i + 4 <= e; i += 4) {                                                                         \
-            vxt_i32 b0 = vxt_hist_bin_##S(in[i], mask ? mask[i] : (vxt_u8)0, &p, targets, thr);              \
-            vxt_i32 b1 = vxt_hist_bin_##S(in[i + 1], mask ? mask[i + 1] : (vxt_u8)0, &p, targets, thr);      \
-            vxt_i32 b2 = vxt_hist_bin_##S(in[i + 2], mask ? mask[i + 2] : (vxt_u8)0, &p, targets, thr);      \
-            vxt_i32 b3 = vxt_hist_bin_##S(in[i + 3], mask ? mask[i + 3] : (vxt_u8)0, &p, targets, thr);      \
-            if (b0 >= 0)                                                                                     \
-                h0[b0]++;                                                                                    \
-            if (b1 >= 0)                                                                                     \
-                h1[b1]++;                                                                                    \
-            if (b2 >= 0)                                                                                     \
-                h2[b2]++;                                                                                    \
-            if (b3 >= 0)                                                                                     \
-                h3[b3]++;                                                                                    \
-        }                                                                                                    \
-        for (; i < e; i++) {                                                                                 \
-            vxt_i32 b0 = vxt_hist_bin_##S(in[i], mask ? mask[i] : (vxt_u8)0, &p, targets, thr);              \
-            if (b0 >= 0)                                                                                     \
-                h0[b0]++;                                                                                    \
-        }                                                                                                    \
+#define VXT_CPU_HIST(S, T, LOAD, DT)                                                                                   \
+    VXT_CPU_HOT static void cpu_hist_##S(const T *in, const vxt_u8 *mask, const vxt_hpar *pp, const vxt_u32 *targets,  \
+                                         const float *thr, uint32_t *h, size_t nbins, size_t b, size_t e)              \
+    {                                                                                                                  \
+        const vxt_hpar p = *pp;                                                                                        \
+        uint32_t *h0 = h, *h1 = h + nbins, *h2 = h + 2 * nbins, *h3 = h + 3 * nbins;                                   \
+        size_t i = b;                                                                                                  \
+        /* keys without a per-voxel selection (the non-zero selection is applied afterwards: see cpu_hist) */          \
+        if (p.mode == VXT_HIST_KEYS && (p.sel == VXT_SEL_ALL || (p.sel == VXT_SEL_NONZERO && DT != VXT_DT_I32))) {     \
+            /* 32-bit keys: the top 16 bits (the host sets p.shift accordingly) */                                     \
+            const vxt_u32 sh = (DT == VXT_DT_I32 || DT == VXT_DT_F32 || DT == VXT_DT_F64) ? 16u : 0u;                  \
+            for (; i + 4 <= e; i += 4) {                                                                               \
+                vxt_u32 k0 = vxt_key_##S(in[i]), k1 = vxt_key_##S(in[i + 1]), k2 = vxt_key_##S(in[i + 2]),             \
+                        k3 = vxt_key_##S(in[i + 3]);                                                                   \
+                /* NaN has no key; only float types can hold one (the test folds away for integers) */                 \
+                const int fl = DT == VXT_DT_F32 || DT == VXT_DT_F64;                                                   \
+                int n0 = fl && vxt_isnan(LOAD(in[i])), n1 = fl && vxt_isnan(LOAD(in[i + 1])),                          \
+                    n2 = fl && vxt_isnan(LOAD(in[i + 2])), n3 = fl && vxt_isnan(LOAD(in[i + 3]));                      \
+                h0[k0 >> sh] += (uint32_t)!n0;                                                                         \
+                h1[k1 >> sh] += (uint32_t)!n1;                                                                         \
+                h2[k2 >> sh] += (uint32_t)!n2;                                                                         \
+                h3[k3 >> sh] += (uint32_t)!n3;                                                                         \
+            }                                                                                                          \
+        }                                                                                                              \
+        if (p.mode == VXT_HIST_KEYS && p.sel == VXT_SEL_MASK) { /* keys inside a mask */                               \
+            const vxt_u32 sh = (DT == VXT_DT_I32 || DT == VXT_DT_F32 || DT == VXT_DT_F64) ? 16u : 0u;                  \
+            const int fl = DT == VXT_DT_F32 || DT == VXT_DT_F64;                                                       \
+            for (; i + 4 <= e; i += 4) {                                                                               \
+                vxt_u32 k0 = vxt_key_##S(in[i]), k1 = vxt_key_##S(in[i + 1]), k2 = vxt_key_##S(in[i + 2]),             \
+                        k3 = vxt_key_##S(in[i + 3]);                                                                   \
+                int n0 = fl && vxt_isnan(LOAD(in[i])), n1 = fl && vxt_isnan(LOAD(in[i + 1])),                          \
+                    n2 = fl && vxt_isnan(LOAD(in[i + 2])), n3 = fl && vxt_isnan(LOAD(in[i + 3]));                      \
+                h0[k0 >> sh] += (uint32_t)(!n0 & (mask[i] != 0));                                                      \
+                h1[k1 >> sh] += (uint32_t)(!n1 & (mask[i + 1] != 0));                                                  \
+                h2[k2 >> sh] += (uint32_t)(!n2 & (mask[i + 2] != 0));                                                  \
+                h3[k3 >> sh] += (uint32_t)(!n3 & (mask[i + 3] != 0));                                                  \
+            }                                                                                                          \
+        }                                                                                                              \
+        for (; i + 4 <= e; i += 4) {                                                                                   \
+            vxt_i32 b0 = vxt_hist_bin_##S(in[i], mask ? mask[i] : (vxt_u8)0, &p, targets, thr);                        \
+            vxt_i32 b1 = vxt_hist_bin_##S(in[i + 1], mask ? mask[i + 1] : (vxt_u8)0, &p, targets, thr);                \
+            vxt_i32 b2 = vxt_hist_bin_##S(in[i + 2], mask ? mask[i + 2] : (vxt_u8)0, &p, targets, thr);                \
+            vxt_i32 b3 = vxt_hist_bin_##S(in[i + 3], mask ? mask[i + 3] : (vxt_u8)0, &p, targets, thr);                \
+            if (b0 >= 0)                                                                                               \
+                h0[b0]++;                                                                                              \
+            if (b1 >= 0)                                                                                               \
+                h1[b1]++;                                                                                              \
+            if (b2 >= 0)                                                                                               \
+                h2[b2]++;                                                                                              \
+            if (b3 >= 0)                                                                                               \
+                h3[b3]++;                                                                                              \
+        }                                                                                                              \
+        for (; i < e; i++) {                                                                                           \
+            vxt_i32 b0 = vxt_hist_bin_##S(in[i], mask ? mask[i] : (vxt_u8)0, &p, targets, thr);                        \
+            if (b0 >= 0)                                                                                               \
+                h0[b0]++;                                                                                              \
+        }                                                                                                              \
     }
 VXT_FOR_EACH_INPUT_TYPE(VXT_CPU_HIST)
 
@@ -115,9 +114,9 @@ static void cpu_task(void *arg, size_t b, size_t e, int slot)
         fold(h, j->nbins);
     h->pending += e - b;
     switch (j->dtype) {
-#define VXT_CASE(S, T, LOAD, DT)                                                                             \
-    case DT:                                                                                                 \
-        cpu_hist_##S((const T *)j->in, j->mask, &j->p, j->targets, j->thr, h->sub, j->nbins, b, e);          \
+#define VXT_CASE(S, T, LOAD, DT)                                                                                       \
+    case DT:                                                                                                           \
+        cpu_hist_##S((const T *)j->in, j->mask, &j->p, j->targets, j->thr, h->sub, j->nbins, b, e);                    \
         break;
         VXT_FOR_EACH_INPUT_TYPE(VXT_CASE)
 #undef VXT_CASE
@@ -145,7 +144,7 @@ static vxt_status cpu_hist(vxt_context *ctx, const vxt_volume *in, const vxt_vol
         slots[t].total = total + (size_t)t * nbins;
     }
     hjob j = {in->dtype, in->data, hp->sel == VXT_SEL_MASK ? (const vxt_u8 *)mask->data : NULL, *hp, targets, thr,
-              nbins, slots};
+              nbins,     slots};
     vxt__pool_for(ctx->pool, vxt__pp_spatial(in), GRAIN, cpu_task, &j);
     for (int t = 0; t < threads; t++) {
         fold(&slots[t], nbins);
@@ -177,8 +176,8 @@ static vxt_status cl_hist(vxt_context *ctx, const vxt_volume *in, const vxt_volu
                          : (ctx->pp_variant & VXT__PP_HIST_PRIVATE) ? 0
                                                                     : !vxt__pp_device_is_cpu(ctx);
     /* private histograms of keys: the unrolled vxt_histk_ kernels (four histograms per work-item) */
-    const int keyk = !atomic_mode && (keys_without_selection(in, hp) ||
-                                      (hp->mode == VXT_HIST_KEYS && hp->sel == VXT_SEL_MASK));
+    const int keyk =
+        !atomic_mode && (keys_without_selection(in, hp) || (hp->mode == VXT_HIST_KEYS && hp->sel == VXT_SEL_MASK));
     const size_t nsub = keyk ? 4 : 1;
     char name[64];
     vxt__pp_kernel_name(name, sizeof name, !keyk ? "hist" : (hp->sel == VXT_SEL_MASK ? "histk_m" : "histk_a"),
@@ -205,8 +204,9 @@ static vxt_status cl_hist(vxt_context *ctx, const vxt_volume *in, const vxt_volu
     if (st == VXT_OK)
         st = vxt__pp_buf_scratch(ctx, hist_elems * sizeof(cl_uint), "histogram: counters", &bhist);
     if (st == VXT_OK)
-        st = targets ? vxt__pp_buf_in(ctx, targets, (size_t)hp->ntargets * sizeof(cl_uint), "histogram: targets", &btarg)
-                     : vxt__pp_buf_scratch(ctx, 0, "histogram: dummy", &btarg);
+        st = targets
+                 ? vxt__pp_buf_in(ctx, targets, (size_t)hp->ntargets * sizeof(cl_uint), "histogram: targets", &btarg)
+                 : vxt__pp_buf_scratch(ctx, 0, "histogram: dummy", &btarg);
     if (st == VXT_OK)
         st = thr ? vxt__pp_buf_in(ctx, thr, (size_t)hp->nbins * sizeof(float), "histogram: thresholds", &bthr)
                  : vxt__pp_buf_scratch(ctx, 0, "histogram: dummy", &bthr);

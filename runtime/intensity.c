@@ -35,56 +35,53 @@ void vxt__ipar_neutral(vxt_ipar *p)
 
 /* One loop per input type, selection and step set, dispatched outside the loops; straight-line bodies that the
  * compiler vectorizes. */
-#define VXT_CPU_LOOP(LOAD, FN, SEL_EXPR)                                                                     \
-    for (size_t i = b; i < e; i++) {                                                                         \
-        float x = LOAD(in[i]);                                                                               \
-        float y = FN(&p, x);                                                                                 \
-        out[i] = (SEL_EXPR) ? y : x;                                                                         \
+#define VXT_CPU_LOOP(LOAD, FN, SEL_EXPR)                                                                               \
+    for (size_t i = b; i < e; i++) {                                                                                   \
+        float x = LOAD(in[i]);                                                                                         \
+        float y = FN(&p, x);                                                                                           \
+        out[i] = (SEL_EXPR) ? y : x;                                                                                   \
     }
 
 /* Mask loops: split the range at channel boundaries so that the mask index is a plain offset. */
-#define VXT_CPU_MASK_LOOP(T, LOAD, FN)                                                                       \
-    for (size_t s = b; s < e;) {                                                                             \
-        const size_t m0 = s % spatial, len = e - s < spatial - m0 ? e - s : spatial - m0;                    \
-        const T *ip = in + s;                                                                                \
-        float *op = out + s;                                                                                 \
-        const vxt_u8 *mp = mask + m0;                                                                        \
-        for (size_t i = 0; i < len; i++) {                                                                   \
-            float x = LOAD(ip[i]);                                                                           \
-            float y = FN(&p, x);                                                                             \
-            op[i] = mp[i] ? y : x;                                                                           \
-        }                                                                                                    \
-        s += len;                                                                                            \
+#define VXT_CPU_MASK_LOOP(T, LOAD, FN)                                                                                 \
+    for (size_t s = b; s < e;) {                                                                                       \
+        const size_t m0 = s % spatial, len = e - s < spatial - m0 ? e - s : spatial - m0;                              \
+        const T *ip = in + s;                                                                                          \
+        float *op = out + s;                                                                                           \
+        const vxt_u8 *mp = mask + m0;                                                                                  \
+        for (size_t i = 0; i < len; i++) {                                                                             \
+            float x = LOAD(ip[i]);                                                                                     \
+            float y = FN(&p, x);                                                                                       \
+            op[i] = mp[i] ? y : x;                                                                                     \
+        }                                                                                                              \
+        s += len;                                                                                                      \
     }
 
-#define VXT_CPU_DISPATCH(T, LOAD)                                                                            \
-    const vxt_ipar p = *pp;                                                                                  \
-    const int full = (p.flags & VXT_IPAR_FULL) != 0;                                                         \
-    if (sel == VXT_SEL_ALL && full) {                                                                        \
-        VXT_CPU_LOOP(LOAD, vxt_intensity_apply, 1)                                                           \
-    } else if (sel == VXT_SEL_ALL) {                                                                         \
-        VXT_CPU_LOOP(LOAD, vxt_intensity_basic, 1)                                                           \
-    } else if (sel == VXT_SEL_NONZERO && full) {                                                             \
-        VXT_CPU_LOOP(LOAD, vxt_intensity_apply, x != 0.0f)                                                   \
-    } else if (sel == VXT_SEL_NONZERO) {                                                                     \
-        VXT_CPU_LOOP(LOAD, vxt_intensity_basic, x != 0.0f)                                                   \
-    } else if (full) {                                                                                       \
-        VXT_CPU_MASK_LOOP(T, LOAD, vxt_intensity_apply)                                                      \
-    } else {                                                                                                 \
-        VXT_CPU_MASK_LOOP(T, LOAD, vxt_intensity_basic)                                                      \
+#define VXT_CPU_DISPATCH(T, LOAD)                                                                                      \
+    const vxt_ipar p = *pp;                                                                                            \
+    const int full = (p.flags & VXT_IPAR_FULL) != 0;                                                                   \
+    if (sel == VXT_SEL_ALL && full) {                                                                                  \
+        VXT_CPU_LOOP(LOAD, vxt_intensity_apply, 1)                                                                     \
+    } else if (sel == VXT_SEL_ALL) {                                                                                   \
+        VXT_CPU_LOOP(LOAD, vxt_intensity_basic, 1)                                                                     \
+    } else if (sel == VXT_SEL_NONZERO && full) {                                                                       \
+        VXT_CPU_LOOP(LOAD, vxt_intensity_apply, x != 0.0f)                                                             \
+    } else if (sel == VXT_SEL_NONZERO) {                                                                               \
+        VXT_CPU_LOOP(LOAD, vxt_intensity_basic, x != 0.0f)                                                             \
+    } else if (full) {                                                                                                 \
+        VXT_CPU_MASK_LOOP(T, LOAD, vxt_intensity_apply)                                                                \
+    } else {                                                                                                           \
+        VXT_CPU_MASK_LOOP(T, LOAD, vxt_intensity_basic)                                                                \
     }
 
-#define VXT_CPU_INTENSITY(S, T, LOAD, DT)                                                                    \
-    VXT_CPU_HOT static void cpu_f32_##S(const T *in, float *out, const vxt_u8 *mask, size_t spatial, int sel, \
-                                        const vxt_ipar *pp, size_t b, size_t e)                              \
-    {                                                                                                        \
-        VXT_CPU_DISPATCH(T, LOAD)                                                                            \
-    }                                                                                                        \
-    VXT_CPU_HOT static void cpu_u8_##S(const T *in, vxt_u8 *out, const vxt_ipar *pp, size_t b, size_t e)     \
-    {                                                                                                        \
-        const vxt_ipar p = *pp;                                                                              \
-        for (size_t i = b; i < e; i++)                                                                       \
-            out[i] = vxt_to_u8(vxt_intensity_apply(&p, LOAD(in[i])), p.oscale);                              \
+#define VXT_CPU_INTENSITY(S, T, LOAD, DT)                                                                              \
+    VXT_CPU_HOT static void cpu_f32_##S(const T *in, float *out, const vxt_u8 *mask, size_t spatial, int sel,          \
+                                        const vxt_ipar *pp, size_t b, size_t e){VXT_CPU_DISPATCH(                      \
+        T, LOAD)} VXT_CPU_HOT static void cpu_u8_##S(const T *in, vxt_u8 *out, const vxt_ipar *pp, size_t b, size_t e) \
+    {                                                                                                                  \
+        const vxt_ipar p = *pp;                                                                                        \
+        for (size_t i = b; i < e; i++)                                                                                 \
+            out[i] = vxt_to_u8(vxt_intensity_apply(&p, LOAD(in[i])), p.oscale);                                        \
     }
 VXT_FOR_EACH_INPUT_TYPE(VXT_CPU_INTENSITY)
 
@@ -118,12 +115,12 @@ static void cpu_task(void *arg, size_t b, size_t e, int slot)
         return;
     }
     switch (j->dtype) {
-#define VXT_CASE(S, T, LOAD, DT)                                                                             \
-    case DT:                                                                                                 \
-        if (j->out_u8)                                                                                       \
-            cpu_u8_##S((const T *)j->in, (vxt_u8 *)j->out, &j->p, b, e);                                     \
-        else                                                                                                 \
-            cpu_f32_##S((const T *)j->in, (float *)j->out, j->mask, j->spatial, j->sel, &j->p, b, e);     \
+#define VXT_CASE(S, T, LOAD, DT)                                                                                       \
+    case DT:                                                                                                           \
+        if (j->out_u8)                                                                                                 \
+            cpu_u8_##S((const T *)j->in, (vxt_u8 *)j->out, &j->p, b, e);                                               \
+        else                                                                                                           \
+            cpu_f32_##S((const T *)j->in, (float *)j->out, j->mask, j->spatial, j->sel, &j->p, b, e);                  \
         break;
         VXT_FOR_EACH_INPUT_TYPE(VXT_CASE)
 #undef VXT_CASE
@@ -216,8 +213,8 @@ static vxt_status cl_run(vxt_context *ctx, const vxt_volume *in, const vxt_volum
     return st;
 }
 
-vxt_status vxt__intensity_run(vxt_context *ctx, const vxt_volume *in, const vxt_volume *mask, vxt_volume *out,
-                              int sel, const vxt_ipar *p, int out_u8)
+vxt_status vxt__intensity_run(vxt_context *ctx, const vxt_volume *in, const vxt_volume *mask, vxt_volume *out, int sel,
+                              const vxt_ipar *p, int out_u8)
 {
     if (ctx->backend == VXT_BACKEND_OPENCL)
         return cl_run(ctx, in, mask, out, sel, p, out_u8);
@@ -298,8 +295,8 @@ static vxt_status divisor_param(vxt_context *ctx, const char *func, const char *
     return st;
 }
 
-static vxt_status intensity_transform_impl(vxt_context *ctx, const vxt_volume *in, const vxt_volume *mask, vxt_volume *out,
-                                   const vxt_intensity_options *opts)
+static vxt_status intensity_transform_impl(vxt_context *ctx, const vxt_volume *in, const vxt_volume *mask,
+                                           vxt_volume *out, const vxt_intensity_options *opts)
 {
     static const char *const f = "vxt_intensity_transform";
     vxt_status st = vxt__pp_check_ctx(ctx, f);
@@ -307,12 +304,12 @@ static vxt_status intensity_transform_impl(vxt_context *ctx, const vxt_volume *i
         return st;
     if (opts == NULL)
         return vxt__fail(ctx, VXT_ERR_NULL, "%s: argument 'opts' is NULL", f);
-    st = vxt__check_struct_size(ctx, f, "vxt_intensity_options", opts, opts->struct_size,
-                                sizeof(vxt_intensity_options), sizeof(vxt_intensity_options));
+    st = vxt__check_struct_size(ctx, f, "vxt_intensity_options", opts, opts->struct_size, sizeof(vxt_intensity_options),
+                                sizeof(vxt_intensity_options));
     if (st != VXT_OK)
         return st;
-    const unsigned known = VXT_INTENSITY_RESCALE | VXT_INTENSITY_REPLACE | VXT_INTENSITY_CLIP | VXT_INTENSITY_SHIFT |
-                           VXT_INTENSITY_CLIP2;
+    const unsigned known =
+        VXT_INTENSITY_RESCALE | VXT_INTENSITY_REPLACE | VXT_INTENSITY_CLIP | VXT_INTENSITY_SHIFT | VXT_INTENSITY_CLIP2;
     if (opts->flags & ~known)
         return vxt__fail(ctx, VXT_ERR_INVALID_ARGUMENT, "%s: unknown flags 0x%x", f, opts->flags & ~known);
     st = check_pointwise(ctx, f, in, mask, out, VXT_DTYPE_F32, opts->select);
@@ -379,7 +376,8 @@ static vxt_status rescale_impl(vxt_context *ctx, const vxt_volume *in, vxt_volum
     return st != VXT_OK ? st : run_simple(ctx, f, in, out, &p, 0);
 }
 
-static vxt_status replace_value_impl(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, double value, double replacement)
+static vxt_status replace_value_impl(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, double value,
+                                     double replacement)
 {
     static const char *const f = "vxt_replace_value";
     vxt_status st = vxt__pp_check_ctx(ctx, f);
@@ -427,7 +425,8 @@ static vxt_status window_impl(vxt_context *ctx, const vxt_volume *in, vxt_volume
     return run_simple(ctx, f, in, out, &p, 0);
 }
 
-static vxt_status window_level_u8_impl(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, double center, double width)
+static vxt_status window_level_u8_impl(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, double center,
+                                       double width)
 {
     static const char *const f = "vxt_window_level_u8";
     vxt_status st = vxt__pp_check_ctx(ctx, f);
@@ -463,8 +462,8 @@ static vxt_status zero_center_impl(vxt_context *ctx, const vxt_volume *in, vxt_v
     return st != VXT_OK ? st : run_simple(ctx, f, in, out, &p, 0);
 }
 
-static vxt_status ct_normalize_impl(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, double lo, double hi, double mean,
-                            double std)
+static vxt_status ct_normalize_impl(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, double lo, double hi,
+                                    double mean, double std)
 {
     static const char *const f = "vxt_ct_normalize";
     vxt_status st = vxt__pp_check_ctx(ctx, f);

@@ -41,7 +41,7 @@ static void copy_stats(const vxt_stats *s, vxt_stats *stats)
 }
 
 static vxt_status zscore_impl(vxt_context *ctx, const vxt_volume *in, vxt_select select, const vxt_volume *mask,
-                      vxt_volume *out, vxt_stats *stats)
+                              vxt_volume *out, vxt_stats *stats)
 {
     static const char *const f = "vxt_zscore";
     vxt_status st = check_common(ctx, f, in, select, mask, out);
@@ -68,8 +68,8 @@ static vxt_status zscore_impl(vxt_context *ctx, const vxt_volume *in, vxt_select
     return vxt__intensity_run(ctx, in, mask, out, (int)select, &p, 0);
 }
 
-static vxt_status minmax_normalize_impl(vxt_context *ctx, const vxt_volume *in, vxt_select select, const vxt_volume *mask,
-                                vxt_volume *out, vxt_stats *stats)
+static vxt_status minmax_normalize_impl(vxt_context *ctx, const vxt_volume *in, vxt_select select,
+                                        const vxt_volume *mask, vxt_volume *out, vxt_stats *stats)
 {
     static const char *const f = "vxt_minmax_normalize";
     vxt_status st = check_common(ctx, f, in, select, mask, out);
@@ -104,8 +104,9 @@ static vxt_status minmax_normalize_impl(vxt_context *ctx, const vxt_volume *in, 
     return vxt__intensity_run(ctx, in, mask, out, (int)select, &p, 0);
 }
 
-static vxt_status percentile_clip_impl(vxt_context *ctx, const vxt_volume *in, vxt_select select, const vxt_volume *mask,
-                               double p_lo, double p_hi, vxt_volume *out, double bounds[2])
+static vxt_status percentile_clip_impl(vxt_context *ctx, const vxt_volume *in, vxt_select select,
+                                       const vxt_volume *mask, double p_lo, double p_hi, vxt_volume *out,
+                                       double bounds[2])
 {
     static const char *const f = "vxt_percentile_clip";
     vxt_status st = check_common(ctx, f, in, select, mask, out);

@@ -31,11 +31,11 @@ typedef struct pjob {
 static float load_at(const pjob *j, size_t i)
 {
     switch (j->dtype) {
-#define VXT_CASE(S, T, LOAD, DT)                                                                             \
-    case DT: {                                                                                               \
-        T x;                                                                                                 \
-        memcpy(&x, j->in + i * sizeof(T), sizeof(T));                                                        \
-        return LOAD(x);                                                                                      \
+#define VXT_CASE(S, T, LOAD, DT)                                                                                       \
+    case DT: {                                                                                                         \
+        T x;                                                                                                           \
+        memcpy(&x, j->in + i * sizeof(T), sizeof(T));                                                                  \
+        return LOAD(x);                                                                                                \
     }
         VXT_FOR_EACH_INPUT_TYPE(VXT_CASE)
 #undef VXT_CASE
@@ -57,9 +57,9 @@ static void box_task(void *arg, size_t b, size_t e, int slot)
         const int64_t sz = j->z0 + z, sy = j->y0 + y;
         unsigned char *o = j->out + t * (size_t)j->bx * oes;
         const int row_in = sz >= 0 && sz < j->nz && sy >= 0 && sy < j->ny;
-        const size_t base = (((size_t)c * (size_t)j->nz + (size_t)(row_in ? sz : 0)) * (size_t)j->ny +
-                             (size_t)(row_in ? sy : 0)) *
-                            (size_t)j->nx;
+        const size_t base =
+            (((size_t)c * (size_t)j->nz + (size_t)(row_in ? sz : 0)) * (size_t)j->ny + (size_t)(row_in ? sy : 0)) *
+            (size_t)j->nx;
         for (int64_t x = 0; x < j->bx; x++) {
             const int64_t sx = j->x0 + x;
             const int inside = row_in && sx >= 0 && sx < j->nx;
@@ -96,10 +96,11 @@ static void tri_task(void *arg, size_t b, size_t e, int slot)
             const int64_t y = plane == 0 ? cy + dr : (plane == 1 ? cy + dc : cy);
             const int64_t x = plane == 0 ? cx + dc : (plane == 1 ? cx : cx + dc);
             const int inside = z >= 0 && z < j->nz && y >= 0 && y < j->ny && x >= 0 && x < j->nx;
-            o[col] = inside ? load_at(j, (((size_t)c * (size_t)j->nz + (size_t)z) * (size_t)j->ny + (size_t)y) *
-                                             (size_t)j->nx +
-                                         (size_t)x)
-                            : j->fill;
+            o[col] =
+                inside
+                    ? load_at(j, (((size_t)c * (size_t)j->nz + (size_t)z) * (size_t)j->ny + (size_t)y) * (size_t)j->nx +
+                                     (size_t)x)
+                    : j->fill;
         }
     }
 }
@@ -184,7 +185,8 @@ static vxt_status cl_box(vxt_context *ctx, const pjob *j)
         return st;
     const size_t limit = vxt__pp_chunk_limit(ctx);
     const size_t in_plane = (size_t)j->ny * (size_t)j->nx * j->es, out_plane = (size_t)j->by * (size_t)j->bx * oes;
-    if (in_plane * (size_t)j->nz * (size_t)j->channels <= limit && out_plane * (size_t)j->bz * (size_t)j->channels <= limit) {
+    if (in_plane * (size_t)j->nz * (size_t)j->channels <= limit &&
+        out_plane * (size_t)j->bz * (size_t)j->channels <= limit) {
         st = cl_box_slab(ctx, k, name, j, 0, j->channels, 0, j->bz);
     } else if (in_plane > limit || out_plane > limit) {
         st = vxt__fail(ctx, VXT_ERR_UNSUPPORTED,
@@ -291,10 +293,11 @@ static vxt_status cl_triplanar(vxt_context *ctx, const pjob *j, size_t n)
             hi = hi < lo ? lo : hi;
             if ((size_t)(hi - lo + 1) * in_plane > limit ||
                 3 * (size_t)(2 * j->h0 + 1) * (size_t)(2 * j->h1 + 1) * sizeof(float) > limit) {
-                st = vxt__fail(ctx, VXT_ERR_UNSUPPORTED,
-                               "vxt_extract_triplanar: %lld input planes of %zu bytes exceed the device's largest buffer "
-                               "(%zu bytes)",
-                               (long long)(hi - lo + 1), in_plane, limit);
+                st = vxt__fail(
+                    ctx, VXT_ERR_UNSUPPORTED,
+                    "vxt_extract_triplanar: %lld input planes of %zu bytes exceed the device's largest buffer "
+                    "(%zu bytes)",
+                    (long long)(hi - lo + 1), in_plane, limit);
                 break;
             }
             st = cl_tri_group(ctx, k, name, j, (int64_t)i, 1, lo, hi, 0);
@@ -307,7 +310,7 @@ static vxt_status cl_triplanar(vxt_context *ctx, const pjob *j, size_t n)
 /* ---- public API ------------------------------------------------------------------------------------------- */
 
 static vxt_status extract_box_impl(vxt_context *ctx, const vxt_volume *in, const int64_t start[3], double fill_value,
-                           vxt_volume *out)
+                                   vxt_volume *out)
 {
     static const char *const f = "vxt_extract_box";
     size_t in_bytes = 0, out_bytes = 0;
@@ -325,8 +328,8 @@ static vxt_status extract_box_impl(vxt_context *ctx, const vxt_volume *in, const
             return vxt__fail(ctx, VXT_ERR_INVALID_ARGUMENT, "%s: start[%d] is %lld (|start| <= 2^40)", f, a,
                              (long long)start[a]);
     if (out->channels != in->channels)
-        return vxt__fail(ctx, VXT_ERR_SHAPE_MISMATCH, "%s: out has %lld channels, in %lld", f,
-                         (long long)out->channels, (long long)in->channels);
+        return vxt__fail(ctx, VXT_ERR_SHAPE_MISMATCH, "%s: out has %lld channels, in %lld", f, (long long)out->channels,
+                         (long long)in->channels);
     if (out->dtype != VXT_DTYPE_F32 && out->dtype != in->dtype)
         return vxt__fail(ctx, VXT_ERR_INVALID_ARGUMENT, "%s: out.dtype is %s (float32 or the input's %s)", f,
                          vxt_dtype_name(out->dtype), vxt_dtype_name(in->dtype));
@@ -362,7 +365,7 @@ static vxt_status extract_box_impl(vxt_context *ctx, const vxt_volume *in, const
 }
 
 static vxt_status extract_triplanar_impl(vxt_context *ctx, const vxt_volume *in, const int64_t *centers, size_t n,
-                                 const int64_t half[2], double fill_value, float *out, size_t out_count)
+                                         const int64_t half[2], double fill_value, float *out, size_t out_count)
 {
     static const char *const f = "vxt_extract_triplanar";
     vxt_status st = vxt__pp_check_ctx(ctx, f);
@@ -397,8 +400,10 @@ static vxt_status extract_triplanar_impl(vxt_context *ctx, const vxt_volume *in,
         return vxt__fail(ctx, VXT_ERR_OVERFLOW, "%s: %zu positions x 3 x %lld channels x %zu x %zu overflows", f, n,
                          (long long)in->channels, rows, cols);
     if (out_count < need)
-        return vxt__fail(ctx, VXT_ERR_SHAPE_MISMATCH, "%s: out_count is %zu, %zu floats are needed", f, out_count, need);
-    uintptr_t a0 = (uintptr_t)in->data, a1 = a0 + vxt_dtype_size(in->dtype) * (size_t)in->channels * vxt__pp_spatial(in);
+        return vxt__fail(ctx, VXT_ERR_SHAPE_MISMATCH, "%s: out_count is %zu, %zu floats are needed", f, out_count,
+                         need);
+    uintptr_t a0 = (uintptr_t)in->data,
+              a1 = a0 + vxt_dtype_size(in->dtype) * (size_t)in->channels * vxt__pp_spatial(in);
     uintptr_t b0 = (uintptr_t)out, b1 = b0 + need * sizeof(float);
     if (!(a0 >= b1 || b0 >= a1))
         return vxt__fail(ctx, VXT_ERR_INVALID_ARGUMENT, "%s: the output memory overlaps the input", f);

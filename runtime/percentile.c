@@ -63,7 +63,7 @@ static size_t find_bin(const uint64_t *cum, size_t nb, uint64_t r)
 
 typedef struct rank_req {
     uint64_t rank;
-    uint32_t top;  /* 32-bit keys: top 16 bits (bin of pass 1) */
+    uint32_t top; /* 32-bit keys: top 16 bits (bin of pass 1) */
     uint64_t rank_in_bin;
     uint32_t key;
 } rank_req;
@@ -175,8 +175,9 @@ vxt_status vxt__percentiles_run(vxt_context *ctx, const vxt_volume *in, int sel,
                         break;
                 }
                 if (low == 65536) { /* the two passes disagree: the volume changed under us */
-                    st = vxt__fail(ctx, VXT_ERR_INTERNAL, "vxt_percentiles: inconsistent histograms (was the input "
-                                                          "modified during the call?)");
+                    st = vxt__fail(ctx, VXT_ERR_INTERNAL,
+                                   "vxt_percentiles: inconsistent histograms (was the input "
+                                   "modified during the call?)");
                     break;
                 }
                 req[i].key = (req[i].top << 16) | low;

@@ -73,12 +73,13 @@ int vxt__pp_raw_fill(vxt_dtype t, double d, uint64_t *raw);
 float vxt__pp_load(const vxt_volume *v, size_t i);
 
 /* Test knobs in ctx->pp_variant (0: automatic choice): force one of two kernels that give the same results. */
-#define VXT__PP_HIST_PRIVATE 0x1u /* histograms: per-work-item private histograms (CPU devices' default) */
-#define VXT__PP_HIST_ATOMIC 0x2u  /* histograms: atomic increments (GPUs' default) */
+#define VXT__PP_HIST_PRIVATE 0x1u   /* histograms: per-work-item private histograms (CPU devices' default) */
+#define VXT__PP_HIST_ATOMIC 0x2u    /* histograms: atomic increments (GPUs' default) */
 #define VXT__PP_RESAMPLE_VOXEL 0x4u /* resampling: one work-item per output voxel instead of three passes */
 #define VXT__PP_NO_FP64 0x10u       /* statistics: treat the device as lacking fp64 (the host pool reduces) */
-#define VXT__PP_COPY 0x8u           /* device buffers filled and read back by copies even on devices that share host
-                                       memory (the path discrete GPUs take) */
+#define VXT__PP_COPY                                                                                                   \
+    0x8u /* device buffers filled and read back by copies even on devices that share host                              \
+            memory (the path discrete GPUs take) */
 
 /* ---- OpenCL staging (preproc_cl.c) --------------------------------------------------------------------- */
 
@@ -124,8 +125,8 @@ void vxt__ipar_neutral(vxt_ipar *p);
 
 /* intensity.c: run the pointwise transform p on validated arguments (sel VXT_SEL_*, mask the validated mask
  * view or NULL; out float32, or uint8 when out_u8). */
-vxt_status vxt__intensity_run(vxt_context *ctx, const vxt_volume *in, const vxt_volume *mask, vxt_volume *out,
-                              int sel, const vxt_ipar *p, int out_u8);
+vxt_status vxt__intensity_run(vxt_context *ctx, const vxt_volume *in, const vxt_volume *mask, vxt_volume *out, int sel,
+                              const vxt_ipar *p, int out_u8);
 
 /* stats.c: count, NaN count, min, max, mean, population std and sum of the selected voxels of a single-channel
  * volume (s->struct_size untouched). 8- and 16-bit data: exact, from a histogram of the values; other types: the

@@ -14,8 +14,8 @@ vxt_status vxt__pp_check_ctx(const vxt_context *ctx, const char *func)
 
 int vxt__pp_input_type(vxt_dtype t)
 {
-    return t == VXT_DTYPE_U8 || t == VXT_DTYPE_I8 || t == VXT_DTYPE_U16 || t == VXT_DTYPE_I16 ||
-           t == VXT_DTYPE_I32 || t == VXT_DTYPE_F32 || t == VXT_DTYPE_F64;
+    return t == VXT_DTYPE_U8 || t == VXT_DTYPE_I8 || t == VXT_DTYPE_U16 || t == VXT_DTYPE_I16 || t == VXT_DTYPE_I32 ||
+           t == VXT_DTYPE_F32 || t == VXT_DTYPE_F64;
 }
 
 const char *vxt__pp_suffix(vxt_dtype t)

@@ -93,7 +93,7 @@ typedef struct rjob {
     vxt_dtype dtype;
     const unsigned char *in;
     unsigned char *out;
-    int raw; /* copy elements (nearest, output of the input's type) */
+    int raw;   /* copy elements (nearest, output of the input's type) */
     size_t es; /* input element size */
     int64_t nzi, nyi, nxi, nzo, nyo, nxo;
     const int64_t *iz0, *iz1, *iy0, *iy1, *ix0, *ix1;
@@ -112,11 +112,11 @@ typedef struct rjob {
 /* One source row (z, y) of channel c interpolated along x, the vxt_sep_row_* arithmetic for every output x: the
  * row is first converted to float32 (contiguous, vectorized), then read at the table's indices (a gather of
  * floats; int32 indices). The same values and operations as the kernels' loads and lerps. */
-#define VXT_CPU_CONVERT(S, T, LOAD, DT)                                                                      \
-    VXT_CPU_HOT static void convert_##S(const T *row, float *f, int64_t n)                                   \
-    {                                                                                                        \
-        for (int64_t x = 0; x < n; x++)                                                                      \
-            f[x] = LOAD(row[x]);                                                                             \
+#define VXT_CPU_CONVERT(S, T, LOAD, DT)                                                                                \
+    VXT_CPU_HOT static void convert_##S(const T *row, float *f, int64_t n)                                             \
+    {                                                                                                                  \
+        for (int64_t x = 0; x < n; x++)                                                                                \
+            f[x] = LOAD(row[x]);                                                                                       \
     }
 VXT_FOR_EACH_INPUT_TYPE(VXT_CPU_CONVERT)
 
@@ -155,12 +155,12 @@ static void compute_row(const rjob *j, int64_t c, int64_t z, int64_t y, float *p
             p[x] = (j->modes & 1) ? j->fill : vxt_lerp2(j->fill, j->fill, j->wx0[x], j->wx1[x]);
         return;
     }
-    const unsigned char *row = j->in + (((size_t)c * (size_t)j->nzi + (size_t)z) * (size_t)j->nyi + (size_t)y) *
-                                           (size_t)j->nxi * j->es;
+    const unsigned char *row =
+        j->in + (((size_t)c * (size_t)j->nzi + (size_t)z) * (size_t)j->nyi + (size_t)y) * (size_t)j->nxi * j->es;
     switch (j->dtype) {
-#define VXT_CASE(S, T, LOAD, DT)                                                                             \
-    case DT:                                                                                                 \
-        convert_##S((const T *)(const void *)row, f, j->nxi);                                                \
+#define VXT_CASE(S, T, LOAD, DT)                                                                                       \
+    case DT:                                                                                                           \
+        convert_##S((const T *)(const void *)row, f, j->nxi);                                                          \
         break;
         VXT_FOR_EACH_INPUT_TYPE(VXT_CASE)
 #undef VXT_CASE
@@ -291,9 +291,9 @@ static void cpu_task(void *arg, size_t b, size_t e, int slot)
 /* ---- OpenCL backend ----------------------------------------------------------------------------------------- */
 
 typedef struct rslab {
-    int64_t c0, nch;   /* channels */
-    int64_t zo0, nzo;  /* output planes */
-    int64_t zi0, nzi;  /* input planes uploaded */
+    int64_t c0, nch;  /* channels */
+    int64_t zo0, nzo; /* output planes */
+    int64_t zi0, nzi; /* input planes uploaded */
 } rslab;
 
 /* Input planes needed by output planes [zo0, zo0 + n): [lo, hi]; none: lo = 0, hi = 0. */
@@ -314,8 +314,8 @@ static void z_range(const rjob *j, int64_t zo0, int64_t n, int64_t *lo, int64_t 
     *hi = b;
 }
 
-static vxt_status cl_slab(vxt_context *ctx, cl_kernel k, const char *name, const rjob *j, const rslab *s,
-                          cl_mem idx, cl_mem w, size_t oes, int whole)
+static vxt_status cl_slab(vxt_context *ctx, cl_kernel k, const char *name, const rjob *j, const rslab *s, cl_mem idx,
+                          cl_mem w, size_t oes, int whole)
 {
     const size_t ies = j->es;
     const size_t in_plane = (size_t)j->nyi * (size_t)j->nxi, out_plane = (size_t)j->nyo * (size_t)j->nxo;
@@ -330,8 +330,8 @@ static vxt_status cl_slab(vxt_context *ctx, cl_kernel k, const char *name, const
     if (st == VXT_OK)
         st = vxt__pp_buf_out(ctx, op, out_bytes, "resample: output", &bout);
     if (st == VXT_OK) {
-        cl_long sz = (cl_long)in_plane, sy = (cl_long)j->nxi, in_cs = (cl_long)in_ch, zoff = s->zi0,
-                nzo_job = s->nzo, nch = s->nch, zo0 = s->zo0, nzo = j->nzo, nyo = j->nyo, nxo = j->nxo,
+        cl_long sz = (cl_long)in_plane, sy = (cl_long)j->nxi, in_cs = (cl_long)in_ch, zoff = s->zi0, nzo_job = s->nzo,
+                nch = s->nch, zo0 = s->zo0, nzo = j->nzo, nyo = j->nyo, nxo = j->nxo,
                 out_cs = (cl_long)((size_t)s->nzo * out_plane);
         cl_int err = VXT_CL_ARG(k, 0, bin.mem);
         err |= VXT_CL_ARG(k, 1, bout.mem);
@@ -507,7 +507,8 @@ static vxt_status cl_resample(vxt_context *ctx, const rjob *j, int64_t channels,
      * voxel, the passes two per row-pass element and move each intermediate twice */
     const int lin = !(j->modes & 1) + !(j->modes & 2) + !(j->modes & 4);
     const double out_n = (double)j->nzo * (double)j->nyo * (double)j->nxo;
-    const double p_n = (double)j->nzi * (double)j->nyi * (double)j->nxo, q_n = (double)j->nzi * (double)j->nyo * (double)j->nxo;
+    const double p_n = (double)j->nzi * (double)j->nyi * (double)j->nxo,
+                 q_n = (double)j->nzi * (double)j->nyo * (double)j->nxo;
     const int passes_cheaper = 2.0 * p_n + 2.0 * q_n + 2.0 * out_n < out_n * (double)(1 << lin);
     if (j->valid_kernel && passes_cheaper && !(ctx->pp_variant & VXT__PP_RESAMPLE_VOXEL)) {
         vxt_status sst = cl_separable(ctx, j, channels, idx_tab, w_tab);
@@ -607,8 +608,10 @@ int vxt__pp_raw_fill(vxt_dtype t, double d, uint64_t *raw)
     static const struct {
         vxt_dtype t;
         double lo, hi;
-    } lim[] = {{VXT_DTYPE_U8, 0, 255},         {VXT_DTYPE_I8, -128, 127},
-               {VXT_DTYPE_U16, 0, 65535},      {VXT_DTYPE_I16, -32768, 32767},
+    } lim[] = {{VXT_DTYPE_U8, 0, 255},
+               {VXT_DTYPE_I8, -128, 127},
+               {VXT_DTYPE_U16, 0, 65535},
+               {VXT_DTYPE_I16, -32768, 32767},
                {VXT_DTYPE_I32, -2147483648.0, 2147483647.0}};
     for (size_t i = 0; i < sizeof lim / sizeof lim[0]; i++) {
         if (lim[i].t != t)
@@ -650,7 +653,8 @@ static vxt_status check_opts(vxt_context *ctx, const char *f, const vxt_resample
     return VXT_OK;
 }
 
-static vxt_status resample_impl(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, const vxt_resample_options *opts)
+static vxt_status resample_impl(vxt_context *ctx, const vxt_volume *in, vxt_volume *out,
+                                const vxt_resample_options *opts)
 {
     static const char *const f = "vxt_resample";
     size_t in_bytes = 0, out_bytes = 0;
@@ -671,16 +675,16 @@ static vxt_status resample_impl(vxt_context *ctx, const vxt_volume *in, vxt_volu
         st = vxt__pp_check_output(ctx, f, "out", out, VXT_DTYPE_INVALID, NULL, &out_bytes);
     if (st != VXT_OK)
         return st;
-    const int all_nearest = o.interp[0] != VXT_INTERP_LINEAR && o.interp[1] != VXT_INTERP_LINEAR &&
-                            o.interp[2] != VXT_INTERP_LINEAR;
+    const int all_nearest =
+        o.interp[0] != VXT_INTERP_LINEAR && o.interp[1] != VXT_INTERP_LINEAR && o.interp[2] != VXT_INTERP_LINEAR;
     const int raw = out->dtype == in->dtype && in->dtype != VXT_DTYPE_F32;
     if (out->dtype != VXT_DTYPE_F32 && !(all_nearest && out->dtype == in->dtype))
         return vxt__fail(ctx, VXT_ERR_INVALID_ARGUMENT,
                          "%s: out.dtype is %s; it must be float32, or the input's type (%s) when every axis is nearest",
                          f, vxt_dtype_name(out->dtype), vxt_dtype_name(in->dtype));
     if (out->channels != in->channels)
-        return vxt__fail(ctx, VXT_ERR_SHAPE_MISMATCH, "%s: out has %lld channels, in %lld", f,
-                         (long long)out->channels, (long long)in->channels);
+        return vxt__fail(ctx, VXT_ERR_SHAPE_MISMATCH, "%s: out has %lld channels, in %lld", f, (long long)out->channels,
+                         (long long)in->channels);
     st = vxt__pp_check_overlap(ctx, f, in, in_bytes, out, out_bytes, 0);
     if (st != VXT_OK)
         return st;
@@ -755,7 +759,8 @@ static vxt_status resample_impl(vxt_context *ctx, const vxt_volume *in, vxt_volu
     j.x_inside = 1;
     for (int64_t x = 0; x < 2 * nxo; x++)
         j.x_inside &= j.ix0[x] >= 0;
-    j.valid_kernel = !raw && all_inside && (j.modes == 0 || j.modes == 1 || j.modes == 2 || j.modes == 4 || j.modes == 7);
+    j.valid_kernel =
+        !raw && all_inside && (j.modes == 0 || j.modes == 1 || j.modes == 2 || j.modes == 4 || j.modes == 7);
 
     if (ctx->backend == VXT_BACKEND_OPENCL) {
         st = cl_resample(ctx, &j, in->channels, idx, w, ntab);
@@ -793,8 +798,8 @@ static vxt_status resample_impl(vxt_context *ctx, const vxt_volume *in, vxt_volu
 
 /* ---- shapes and nnU-Net's modes ---------------------------------------------------------------------------- */
 
-vxt_status vxt_resample_shape_spacing(const int64_t in_shape[3], const double in_spacing[3], const double out_spacing[3],
-                                      int64_t out_shape[3])
+vxt_status vxt_resample_shape_spacing(const int64_t in_shape[3], const double in_spacing[3],
+                                      const double out_spacing[3], int64_t out_shape[3])
 {
     static const char *const f = "vxt_resample_shape_spacing";
     VXT_CHECK_NULL(NULL, in_shape);
@@ -881,7 +886,7 @@ static int lowres_axis(const double sp[3])
 }
 
 static vxt_status resample_options_nnunet_impl(const double in_spacing[3], const double out_spacing[3], int is_label,
-                                       vxt_resample_options *opts)
+                                               vxt_resample_options *opts)
 {
     static const char *const f = "vxt_resample_options_nnunet";
     VXT_CHECK_NULL(NULL, in_spacing);
@@ -892,8 +897,7 @@ static vxt_status resample_options_nnunet_impl(const double in_spacing[3], const
     if (st != VXT_OK)
         return st;
     for (int a = 0; a < 3; a++)
-        if (!(in_spacing[a] > 0.0) || !isfinite(in_spacing[a]) || !(out_spacing[a] > 0.0) ||
-            !isfinite(out_spacing[a]))
+        if (!(in_spacing[a] > 0.0) || !isfinite(in_spacing[a]) || !(out_spacing[a] > 0.0) || !isfinite(out_spacing[a]))
             return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT,
                              "%s: spacings of axis %d are %g and %g (must be > 0 and finite)", f, a, in_spacing[a],
                              out_spacing[a]);

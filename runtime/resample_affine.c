@@ -24,18 +24,18 @@ typedef struct ajob {
 
 /* ---- CPU backend ------------------------------------------------------------------------------------------ */
 
-#define VXT_CPU_AFFINE(S, T, LOAD, DT)                                                                       \
-    VXT_CPU_HOT static void slice_##S(const ajob *j, const T *in, float *o, int64_t zo)                                  \
-    {                                                                                                        \
-        const float *m = j->m;                                                                               \
-        for (int64_t y = 0; y < j->nyo; y++)                                                                 \
-            for (int64_t x = 0; x < j->nxo; x++) {                                                           \
-                float cz = vxt_affine_coord(m[0], m[1], m[2], m[3], zo, y, x);                               \
-                float cy = vxt_affine_coord(m[4], m[5], m[6], m[7], zo, y, x);                               \
-                float cx = vxt_affine_coord(m[8], m[9], m[10], m[11], zo, y, x);                             \
-                o[y * j->nxo + x] = vxt_affine_sample_##S(in, j->nz, j->ny, j->nx, 0, j->nz, cz, cy, cx,     \
-                                                          j->linear, j->clamp, j->fill);                     \
-            }                                                                                                \
+#define VXT_CPU_AFFINE(S, T, LOAD, DT)                                                                                 \
+    VXT_CPU_HOT static void slice_##S(const ajob *j, const T *in, float *o, int64_t zo)                                \
+    {                                                                                                                  \
+        const float *m = j->m;                                                                                         \
+        for (int64_t y = 0; y < j->nyo; y++)                                                                           \
+            for (int64_t x = 0; x < j->nxo; x++) {                                                                     \
+                float cz = vxt_affine_coord(m[0], m[1], m[2], m[3], zo, y, x);                                         \
+                float cy = vxt_affine_coord(m[4], m[5], m[6], m[7], zo, y, x);                                         \
+                float cx = vxt_affine_coord(m[8], m[9], m[10], m[11], zo, y, x);                                       \
+                o[y * j->nxo + x] = vxt_affine_sample_##S(in, j->nz, j->ny, j->nx, 0, j->nz, cz, cy, cx, j->linear,    \
+                                                          j->clamp, j->fill);                                          \
+            }                                                                                                          \
     }
 VXT_FOR_EACH_INPUT_TYPE(VXT_CPU_AFFINE)
 
@@ -49,7 +49,8 @@ static void raw_slice(const ajob *j, const unsigned char *in, unsigned char *o, 
             float cy = vxt_affine_coord(m[4], m[5], m[6], m[7], zo, y, x);
             float cx = vxt_affine_coord(m[8], m[9], m[10], m[11], zo, y, x);
             int64_t iz = 0, iy = 0, ix = 0;
-            if (!vxt_affine_axis_nearest(cz, j->nz, j->clamp, &iz) || !vxt_affine_axis_nearest(cy, j->ny, j->clamp, &iy) ||
+            if (!vxt_affine_axis_nearest(cz, j->nz, j->clamp, &iz) ||
+                !vxt_affine_axis_nearest(cy, j->ny, j->clamp, &iy) ||
                 !vxt_affine_axis_nearest(cx, j->nx, j->clamp, &ix))
                 memcpy(o, &j->fill_raw, es);
             else
@@ -73,9 +74,9 @@ static void cpu_task(void *arg, size_t b, size_t e, int slot)
         }
         float *o = (float *)(void *)j->out + t * plane;
         switch (j->dtype) {
-#define VXT_CASE(S, T, LOAD, DT)                                                                             \
-    case DT:                                                                                                 \
-        slice_##S(j, (const T *)(const void *)in, o, zo);                                                    \
+#define VXT_CASE(S, T, LOAD, DT)                                                                                       \
+    case DT:                                                                                                           \
+        slice_##S(j, (const T *)(const void *)in, o, zo);                                                              \
         break;
             VXT_FOR_EACH_INPUT_TYPE(VXT_CASE)
 #undef VXT_CASE
@@ -124,9 +125,8 @@ static vxt_status cl_slab(vxt_context *ctx, cl_kernel k, const char *name, const
     if (st == VXT_OK)
         st = vxt__pp_buf_out(ctx, op, out_bytes, "affine: output", &bout);
     if (st == VXT_OK) {
-        cl_long nz = j->nz, ny = j->ny, nx = j->nx, zoff = zi0, zcount = nzi, in_cs = (cl_long)in_ch,
-                nzo_job = nzo, nchl = nch, zo0l = zo0, nyo = j->nyo, nxo = j->nxo,
-                out_cs = (cl_long)((size_t)nzo * out_plane);
+        cl_long nz = j->nz, ny = j->ny, nx = j->nx, zoff = zi0, zcount = nzi, in_cs = (cl_long)in_ch, nzo_job = nzo,
+                nchl = nch, zo0l = zo0, nyo = j->nyo, nxo = j->nxo, out_cs = (cl_long)((size_t)nzo * out_plane);
         cl_int clamp = j->clamp, err = VXT_CL_ARG(k, 0, bin.mem);
         err |= VXT_CL_ARG(k, 1, bout.mem);
         err |= VXT_CL_ARG(k, 2, nz);
@@ -229,7 +229,7 @@ void vxt_affine_options_init(vxt_affine_options *opts)
 }
 
 static vxt_status resample_affine_impl(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, const double matrix[16],
-                               const vxt_affine_options *opts)
+                                       const vxt_affine_options *opts)
 {
     static const char *const f = "vxt_resample_affine";
     vxt_status st = vxt__pp_check_ctx(ctx, f);
@@ -246,8 +246,8 @@ static vxt_status resample_affine_impl(vxt_context *ctx, const vxt_volume *in, v
         vxt_affine_options_init(&o);
     }
     if (o.interp != VXT_INTERP_LINEAR && o.interp != VXT_INTERP_NEAREST)
-        return vxt__fail(ctx, VXT_ERR_INVALID_ARGUMENT, "%s: opts.interp is %d (VXT_INTERP_LINEAR or VXT_INTERP_NEAREST)",
-                         f, (int)o.interp);
+        return vxt__fail(ctx, VXT_ERR_INVALID_ARGUMENT,
+                         "%s: opts.interp is %d (VXT_INTERP_LINEAR or VXT_INTERP_NEAREST)", f, (int)o.interp);
     if (o.boundary != VXT_BOUNDARY_CLAMP && o.boundary != VXT_BOUNDARY_CONSTANT)
         return vxt__fail(ctx, VXT_ERR_INVALID_ARGUMENT, "%s: opts.boundary is %d, not a vxt_boundary", f,
                          (int)o.boundary);
@@ -260,11 +260,12 @@ static vxt_status resample_affine_impl(vxt_context *ctx, const vxt_volume *in, v
             return vxt__fail(ctx, VXT_ERR_INVALID_ARGUMENT, "%s: matrix[%d] is %g (must be finite in float32)", f, i,
                              matrix[i]);
     if (matrix[12] != 0.0 || matrix[13] != 0.0 || matrix[14] != 0.0 || matrix[15] != 1.0)
-        return vxt__fail(ctx, VXT_ERR_INVALID_ARGUMENT, "%s: the last row of the matrix is (%g, %g, %g, %g), not (0, 0, 0, 1)",
-                         f, matrix[12], matrix[13], matrix[14], matrix[15]);
+        return vxt__fail(ctx, VXT_ERR_INVALID_ARGUMENT,
+                         "%s: the last row of the matrix is (%g, %g, %g, %g), not (0, 0, 0, 1)", f, matrix[12],
+                         matrix[13], matrix[14], matrix[15]);
     const double *M = matrix;
-    double det = M[0] * (M[5] * M[10] - M[6] * M[9]) - M[1] * (M[4] * M[10] - M[6] * M[8]) +
-                 M[2] * (M[4] * M[9] - M[5] * M[8]);
+    double det =
+        M[0] * (M[5] * M[10] - M[6] * M[9]) - M[1] * (M[4] * M[10] - M[6] * M[8]) + M[2] * (M[4] * M[9] - M[5] * M[8]);
     double bound = 1.0;
     for (int r = 0; r < 3; r++)
         bound *= sqrt(M[4 * r] * M[4 * r] + M[4 * r + 1] * M[4 * r + 1] + M[4 * r + 2] * M[4 * r + 2]);
@@ -277,8 +278,8 @@ static vxt_status resample_affine_impl(vxt_context *ctx, const vxt_volume *in, v
     if (st != VXT_OK)
         return st;
     if (out->channels != in->channels)
-        return vxt__fail(ctx, VXT_ERR_SHAPE_MISMATCH, "%s: out has %lld channels, in %lld", f,
-                         (long long)out->channels, (long long)in->channels);
+        return vxt__fail(ctx, VXT_ERR_SHAPE_MISMATCH, "%s: out has %lld channels, in %lld", f, (long long)out->channels,
+                         (long long)in->channels);
     const int raw = out->dtype == in->dtype && in->dtype != VXT_DTYPE_F32;
     if (out->dtype != VXT_DTYPE_F32 && !(o.interp == VXT_INTERP_NEAREST && out->dtype == in->dtype))
         return vxt__fail(ctx, VXT_ERR_INVALID_ARGUMENT,

@@ -56,14 +56,41 @@ PT_UNUSED static void pt_set(vxt_volume *v, size_t i, double d)
 {
     unsigned char *p = (unsigned char *)v->data;
     switch (v->dtype) {
-    case VXT_DTYPE_U8: { uint8_t x = (uint8_t)d; memcpy(p + i, &x, 1); break; }
-    case VXT_DTYPE_I8: { int8_t x = (int8_t)d; memcpy(p + i, &x, 1); break; }
-    case VXT_DTYPE_U16: { uint16_t x = (uint16_t)d; memcpy(p + 2 * i, &x, 2); break; }
-    case VXT_DTYPE_I16: { int16_t x = (int16_t)d; memcpy(p + 2 * i, &x, 2); break; }
-    case VXT_DTYPE_I32: { int32_t x = (int32_t)d; memcpy(p + 4 * i, &x, 4); break; }
-    case VXT_DTYPE_F32: { float x = (float)d; memcpy(p + 4 * i, &x, 4); break; }
-    case VXT_DTYPE_F64: memcpy(p + 8 * i, &d, 8); break;
-    default: break;
+    case VXT_DTYPE_U8: {
+        uint8_t x = (uint8_t)d;
+        memcpy(p + i, &x, 1);
+        break;
+    }
+    case VXT_DTYPE_I8: {
+        int8_t x = (int8_t)d;
+        memcpy(p + i, &x, 1);
+        break;
+    }
+    case VXT_DTYPE_U16: {
+        uint16_t x = (uint16_t)d;
+        memcpy(p + 2 * i, &x, 2);
+        break;
+    }
+    case VXT_DTYPE_I16: {
+        int16_t x = (int16_t)d;
+        memcpy(p + 2 * i, &x, 2);
+        break;
+    }
+    case VXT_DTYPE_I32: {
+        int32_t x = (int32_t)d;
+        memcpy(p + 4 * i, &x, 4);
+        break;
+    }
+    case VXT_DTYPE_F32: {
+        float x = (float)d;
+        memcpy(p + 4 * i, &x, 4);
+        break;
+    }
+    case VXT_DTYPE_F64:
+        memcpy(p + 8 * i, &d, 8);
+        break;
+    default:
+        break;
     }
 }
 
@@ -78,13 +105,22 @@ PT_UNUSED static void pt_fill(vxt_volume *v, uint64_t seed, int specials)
         uint32_t k = vxt_rng_u32(&r) % 100;
         double d;
         switch (v->dtype) {
-        case VXT_DTYPE_U8: d = k < 10 ? 0 : floor(u * 256); break;
-        case VXT_DTYPE_I8: d = k < 10 ? 0 : floor(u * 256) - 128; break;
-        case VXT_DTYPE_U16: d = k < 5 ? 0 : (k < 8 ? 65535 : floor(u * 4096)); break;
-        case VXT_DTYPE_I16:
-            d = k < 30 ? -1000 + floor(u * 40) : (k < 35 ? -2000 : (k < 40 ? 0 : (k < 50 ? 300 + floor(u * 1500) : floor(u * 120) - 20)));
+        case VXT_DTYPE_U8:
+            d = k < 10 ? 0 : floor(u * 256);
             break;
-        case VXT_DTYPE_I32: d = k < 5 ? 0 : (k < 50 ? floor(u * 4000) - 1000 : floor(u * 4.0e9) - 2.0e9); break;
+        case VXT_DTYPE_I8:
+            d = k < 10 ? 0 : floor(u * 256) - 128;
+            break;
+        case VXT_DTYPE_U16:
+            d = k < 5 ? 0 : (k < 8 ? 65535 : floor(u * 4096));
+            break;
+        case VXT_DTYPE_I16:
+            d = k < 30 ? -1000 + floor(u * 40)
+                       : (k < 35 ? -2000 : (k < 40 ? 0 : (k < 50 ? 300 + floor(u * 1500) : floor(u * 120) - 20)));
+            break;
+        case VXT_DTYPE_I32:
+            d = k < 5 ? 0 : (k < 50 ? floor(u * 4000) - 1000 : floor(u * 4.0e9) - 2.0e9);
+            break;
         default:
             d = k < 8 ? 0.0 : (u - 0.5) * 2000.0 + (double)(vxt_rng_u32(&r) & 0xffff) * 1e-6;
             if (specials && k == 8) {

@@ -53,8 +53,8 @@ static vxt_status op_ctnorm(vxt_context *c, const vxt_volume *in, const vxt_volu
 static void full_opts(vxt_intensity_options *o, vxt_select sel)
 {
     vxt_intensity_options_init(o);
-    o->flags = VXT_INTENSITY_RESCALE | VXT_INTENSITY_REPLACE | VXT_INTENSITY_CLIP | VXT_INTENSITY_SHIFT |
-               VXT_INTENSITY_CLIP2;
+    o->flags =
+        VXT_INTENSITY_RESCALE | VXT_INTENSITY_REPLACE | VXT_INTENSITY_CLIP | VXT_INTENSITY_SHIFT | VXT_INTENSITY_CLIP2;
     o->slope = 0.75;
     o->intercept = -1024.0;
     o->replace_value = -2000.0;
@@ -95,18 +95,25 @@ typedef struct op_case {
 } op_case;
 
 static const op_case ops[] = {
-    {"window", op_window, 0},       {"window_level_u8", op_wl, 1}, {"rescale", op_rescale, 0},
-    {"replace NaN", op_replace_nan, 0}, {"replace 0", op_replace, 0}, {"clip", op_clip, 0},
-    {"zero_center", op_center, 0},  {"ct_normalize", op_ctnorm, 0}, {"transform", op_full, 0},
-    {"transform nonzero", op_full_nonzero, 0}, {"transform mask", op_full_mask, 0},
+    {"window", op_window, 0},
+    {"window_level_u8", op_wl, 1},
+    {"rescale", op_rescale, 0},
+    {"replace NaN", op_replace_nan, 0},
+    {"replace 0", op_replace, 0},
+    {"clip", op_clip, 0},
+    {"zero_center", op_center, 0},
+    {"ct_normalize", op_ctnorm, 0},
+    {"transform", op_full, 0},
+    {"transform nonzero", op_full_nonzero, 0},
+    {"transform mask", op_full_mask, 0},
 };
 #define NOPS (sizeof ops / sizeof ops[0])
 
 /* Run op on ctx into a fresh poisoned output. */
 static vxt_volume run_op(vxt_context *ctx, const op_case *op, const vxt_volume *in, const vxt_volume *mask)
 {
-    vxt_volume out = pt_alloc(op->u8_out ? VXT_DTYPE_U8 : VXT_DTYPE_F32, in->channels, in->shape[0], in->shape[1],
-                              in->shape[2]);
+    vxt_volume out =
+        pt_alloc(op->u8_out ? VXT_DTYPE_U8 : VXT_DTYPE_F32, in->channels, in->shape[0], in->shape[1], in->shape[2]);
     vxt_status st = op->fn(ctx, in, mask, &out);
     if (st != VXT_OK)
         fail_msg("%s on %s: %s: %s", op->name, vxt_dtype_name(in->dtype), vxt_status_name(st), vxt_last_error());
@@ -333,7 +340,8 @@ static void test_bad_input(void **state)
     assert_status_msg(vxt_intensity_transform(ctx, &in, NULL, &out, &o), VXT_ERR_NULL, "mask");
     vxt_volume mask = pt_mask(&in, 1, 50);
     o.select = VXT_SELECT_ALL;
-    assert_status_msg(vxt_intensity_transform(ctx, &in, &mask, &out, &o), VXT_ERR_INVALID_ARGUMENT, "not VXT_SELECT_MASK");
+    assert_status_msg(vxt_intensity_transform(ctx, &in, &mask, &out, &o), VXT_ERR_INVALID_ARGUMENT,
+                      "not VXT_SELECT_MASK");
     o.select = VXT_SELECT_MASK;
     vxt_volume m2 = mask;
     m2.shape[0] = 4;
@@ -420,7 +428,7 @@ static void test_device_bits(void **state)
 {
     (void)state;
     vxt_context *cpu = pt_cpu(3), *cl = pt_cl(), *cl_slabs = pt_cl();
-    cl_slabs->pp_chunk_bytes = 4000; /* many slabs, not aligned to anything */
+    cl_slabs->pp_chunk_bytes = 4000;     /* many slabs, not aligned to anything */
     cl_slabs->pp_variant = VXT__PP_COPY; /* and copies in and out, as on a discrete GPU */
     const int64_t shapes[2][4] = {{1, 7, 11, 13}, {2, 5, 19, 23}};
     size_t checked = 0;
@@ -496,11 +504,8 @@ static void test_device_f64_conversion(void **state)
 int main(int argc, char **argv)
 {
     const struct CMUnitTest cpu[] = {
-        cmocka_unit_test(test_reference),
-        cmocka_unit_test(test_threads_and_inplace),
-        cmocka_unit_test(test_semantics),
-        cmocka_unit_test(test_bad_input),
-        cmocka_unit_test(test_fp_environment),
+        cmocka_unit_test(test_reference), cmocka_unit_test(test_threads_and_inplace), cmocka_unit_test(test_semantics),
+        cmocka_unit_test(test_bad_input), cmocka_unit_test(test_fp_environment),
     };
     const struct CMUnitTest opencl[] = {
         cmocka_unit_test(test_device_bits),

@@ -89,8 +89,9 @@ static void test_triplanar_reference(void **state)
                                 x = cx + dc;
                             }
                             float want = ref_value(&in, c, z, y, x, 1.5f);
-                            size_t o = ((((i * 3 + (size_t)p) * 2 + (size_t)c) * (size_t)rows + (size_t)r) * (size_t)cols) +
-                                       (size_t)q;
+                            size_t o =
+                                ((((i * 3 + (size_t)p) * 2 + (size_t)c) * (size_t)rows + (size_t)r) * (size_t)cols) +
+                                (size_t)q;
                             assert_memory_equal(&want, &out[o], 4);
                         }
         free(out);

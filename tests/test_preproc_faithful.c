@@ -198,7 +198,7 @@ static void test_numpy_intensity_exact(void **state)
     static const struct {
         const char *name;
         pw_fn fn;
-    } list[] = {{"window", pw_window},   {"window_level", pw_wl},   {"rescale_u8", pw_rescale}, {"clip_f32", pw_clip},
+    } list[] = {{"window", pw_window},   {"window_level", pw_wl},     {"rescale_u8", pw_rescale}, {"clip_f32", pw_clip},
                 {"replace", pw_replace}, {"ct_normalize", pw_ctnorm}, {"minmax_ct", pw_minmax}};
     for (size_t i = 0; i < sizeof list / sizeof list[0]; i++) {
         const tcase *c = find(list[i].name);
@@ -220,14 +220,15 @@ static void test_numpy_intensity_exact(void **state)
 static void test_numpy_zscore(void **state)
 {
     vxt_context *ctx = group_ctx(state);
-    const char *names[] = {"zscore_ct_all", "zscore_ct_nonzero", "zscore_ct_mask", "zscore_f32_all", "zscore_f32_nonzero"};
+    const char *names[] = {"zscore_ct_all", "zscore_ct_nonzero", "zscore_ct_mask", "zscore_f32_all",
+                           "zscore_f32_nonzero"};
     for (size_t i = 0; i < 5; i++) {
         const tcase *c = find(names[i]);
         vxt_volume in = load_array(c, "input"), want = load_array(c, "expect");
         vxt_volume mask = {0};
         const char *sel = get(c, "select");
-        vxt_select s = strcmp(sel, "all") == 0 ? VXT_SELECT_ALL : (strcmp(sel, "nonzero") == 0 ? VXT_SELECT_NONZERO
-                                                                                              : VXT_SELECT_MASK);
+        vxt_select s = strcmp(sel, "all") == 0 ? VXT_SELECT_ALL
+                                               : (strcmp(sel, "nonzero") == 0 ? VXT_SELECT_NONZERO : VXT_SELECT_MASK);
         if (s == VXT_SELECT_MASK)
             mask = load_array(c, "mask");
         vxt_volume out = pt_alloc(VXT_DTYPE_F32, 1, in.shape[0], in.shape[1], in.shape[2]);
@@ -251,13 +252,13 @@ static void test_numpy_zscore(void **state)
 static void test_numpy_percentiles(void **state)
 {
     vxt_context *ctx = group_ctx(state);
-    const char *names[] = {"percentile_ct",        "percentile_u8",         "percentile_f32", "percentile_i32",
+    const char *names[] = {"percentile_ct",         "percentile_u8",      "percentile_f32",        "percentile_i32",
                            "percentile_ct_nonzero", "percentile_ct_mask", "percentile_f32_nonzero"};
     for (size_t i = 0; i < 7; i++) {
         const tcase *c = find(names[i]);
         vxt_volume in = load_array(c, "input"), mask = {0};
-        vxt_select s = strstr(c->name, "nonzero") ? VXT_SELECT_NONZERO : (strstr(c->name, "mask") ? VXT_SELECT_MASK
-                                                                                                   : VXT_SELECT_ALL);
+        vxt_select s = strstr(c->name, "nonzero") ? VXT_SELECT_NONZERO
+                                                  : (strstr(c->name, "mask") ? VXT_SELECT_MASK : VXT_SELECT_ALL);
         if (s == VXT_SELECT_MASK)
             mask = load_array(c, "mask");
         double q[16], want[16], got[16];
@@ -327,8 +328,8 @@ static void run_resample_case(vxt_context *ctx, const char *name, const vxt_resa
     }
     const float mf = (float)mag;
     const double ulp_max = (double)nextafterf(mf, INFINITY) - (double)mf;
-    print_message("%-32s %6zu voxels, %5zu differ, max |diff| %.2g of max|input| = %.2f ulp of max|input| (%s)\n",
-                  name, pt_elems(&out), differ, r, r * mag / ulp_max, why);
+    print_message("%-32s %6zu voxels, %5zu differ, max |diff| %.2g of max|input| = %.2f ulp of max|input| (%s)\n", name,
+                  pt_elems(&out), differ, r, r * mag / ulp_max, why);
     if (!(u <= tol_ulps || r <= tol_rel))
         fail_msg("%s: %.2f ulp / %.3g relative exceeds the tolerance (%g ulp or %g)", name, u, r, tol_ulps, tol_rel);
     pt_free(&in);

@@ -48,7 +48,8 @@ static void test_nnunet_modes(void **state)
     vxt_resample_options_init(&o);
     double ct[3] = {2.5, 0.78, 0.78}, iso[3] = {1.0, 1.0, 1.0};
     assert_ok(vxt_resample_options_nnunet(ct, iso, 0, &o)); /* anisotropy 3.2 > 3: z nearest */
-    assert_true(o.interp[0] == VXT_INTERP_NEAREST && o.interp[1] == VXT_INTERP_LINEAR && o.interp[2] == VXT_INTERP_LINEAR);
+    assert_true(o.interp[0] == VXT_INTERP_NEAREST && o.interp[1] == VXT_INTERP_LINEAR &&
+                o.interp[2] == VXT_INTERP_LINEAR);
     double mild[3] = {2.0, 0.78, 0.78};
     assert_ok(vxt_resample_options_nnunet(mild, iso, 0, &o)); /* 2.56: all linear */
     assert_true(o.interp[0] == VXT_INTERP_LINEAR && o.interp[1] == VXT_INTERP_LINEAR);
@@ -115,8 +116,8 @@ static void test_linear_reference(void **state)
                             for (int d = 0; d < 8; d++) {
                                 int64_t zz = d & 4 ? i1[0] : i0[0], yy = d & 2 ? i1[1] : i0[1],
                                         xx = d & 1 ? i1[2] : i0[2];
-                                double ww = (d & 4 ? w[0] : 1 - w[0]) * (d & 2 ? w[1] : 1 - w[1]) *
-                                            (d & 1 ? w[2] : 1 - w[2]);
+                                double ww =
+                                    (d & 4 ? w[0] : 1 - w[0]) * (d & 2 ? w[1] : 1 - w[1]) * (d & 1 ? w[2] : 1 - w[2]);
                                 v += ww * (double)vxt__pp_load(&in, (size_t)((zz * 13 + yy) * 11 + xx));
                             }
                             double got = (double)((float *)out.data)[(z * outs[k][1] + y) * outs[k][2] + x];
@@ -273,8 +274,8 @@ static vxt_volume run_rs(vxt_context *ctx, const rs_case *c, const vxt_volume *i
 
 static const double affines[3][16] = {
     {0.9, 0.1, 0.0, 0.5, -0.2, 1.1, 0.3, -1.0, 0.0, 0.25, 0.8, 2.0, 0, 0, 0, 1}, /* rotation-ish, zoom, shift */
-    {0, 0, 1, 0, 0, -1, 0, 10, 1, 0, 0, 0, 0, 0, 0, 1},                            /* permutation and flip */
-    {0.5, 0, 0, -1.5, 0, 0.7, 0, 0.2, 0, 0, 1.3, -0.4, 0, 0, 0, 1},                /* zoom and shift */
+    {0, 0, 1, 0, 0, -1, 0, 10, 1, 0, 0, 0, 0, 0, 0, 1},                          /* permutation and flip */
+    {0.5, 0, 0, -1.5, 0, 0.7, 0, 0.2, 0, 0, 1.3, -0.4, 0, 0, 0, 1},              /* zoom and shift */
 };
 
 static vxt_volume run_aff(vxt_context *ctx, int k, int linear, int clamp, int raw, const vxt_volume *in)
@@ -473,8 +474,9 @@ static void test_device_bits(void **state)
 int main(int argc, char **argv)
 {
     const struct CMUnitTest cpu[] = {
-        cmocka_unit_test(test_shapes),     cmocka_unit_test(test_nnunet_modes), cmocka_unit_test(test_linear_reference),
-        cmocka_unit_test(test_exact_cases), cmocka_unit_test(test_threads),     cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_shapes),           cmocka_unit_test(test_nnunet_modes),
+        cmocka_unit_test(test_linear_reference), cmocka_unit_test(test_exact_cases),
+        cmocka_unit_test(test_threads),          cmocka_unit_test(test_bad_input),
     };
     const struct CMUnitTest opencl[] = {
         cmocka_unit_test(test_device_bits),

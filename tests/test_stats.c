@@ -109,8 +109,8 @@ static void ref_percentiles(const vxt_volume *in, const vxt_volume *mask, vxt_se
 }
 
 /* numpy.histogram's edges (linspace, in double; float32 for float32 data) and its rule. */
-static void ref_histogram(const vxt_volume *in, const vxt_volume *mask, vxt_select sel, double lo, double hi,
-                          size_t nb, uint64_t *counts)
+static void ref_histogram(const vxt_volume *in, const vxt_volume *mask, vxt_select sel, double lo, double hi, size_t nb,
+                          uint64_t *counts)
 {
     double *e = malloc((nb + 1) * sizeof *e);
     assert_non_null(e);
@@ -233,8 +233,8 @@ static void test_histogram_reference(void **state)
         for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
             for (size_t s = 0; s < 3; s++) {
                 uint64_t got[1000], ref[1000];
-                assert_ok(vxt_histogram(ctx, &in, sels[s], s == 2 ? &mask : NULL, cases[c].lo, cases[c].hi,
-                                        cases[c].nb, got));
+                assert_ok(vxt_histogram(ctx, &in, sels[s], s == 2 ? &mask : NULL, cases[c].lo, cases[c].hi, cases[c].nb,
+                                        got));
                 ref_histogram(&in, &mask, sels[s], cases[c].lo, cases[c].hi, cases[c].nb, ref);
                 assert_memory_equal(got, ref, cases[c].nb * sizeof *got);
             }
@@ -297,7 +297,8 @@ static void test_normalizations(void **state)
         assert_ok(vxt_minmax_normalize(ctx, &in, sels[s], m, &out, &st));
         for (size_t i = 0; i < pt_elems(&in); i++) {
             float v;
-            float want = selected(&in, &mask, sels[s], i, &v) ? (v - (float)st.min) / ((float)st.max - (float)st.min) : v;
+            float want =
+                selected(&in, &mask, sels[s], i, &v) ? (v - (float)st.min) / ((float)st.max - (float)st.min) : v;
             assert_memory_equal(&want, &((float *)out.data)[i], 4);
         }
         double b[2];
@@ -365,11 +366,13 @@ static void test_empty_selection_and_bad_input(void **state)
     vxt_volume in = make_input(VXT_DTYPE_I16, 3, 4, 5, 1);
     vxt_volume keep = pt_copy(&in);
     double qs[2] = {-1.0, 50.0}, vs[2];
-    assert_status_msg(vxt_percentiles(ctx, &in, VXT_SELECT_ALL, NULL, qs, 2, vs), VXT_ERR_INVALID_ARGUMENT, "q[0] is -1");
+    assert_status_msg(vxt_percentiles(ctx, &in, VXT_SELECT_ALL, NULL, qs, 2, vs), VXT_ERR_INVALID_ARGUMENT,
+                      "q[0] is -1");
     qs[0] = 100.5;
     assert_status_msg(vxt_percentiles(ctx, &in, VXT_SELECT_ALL, NULL, qs, 2, vs), VXT_ERR_INVALID_ARGUMENT, "q[0]");
     qs[0] = NAN;
-    assert_status_msg(vxt_percentiles(ctx, &in, VXT_SELECT_ALL, NULL, qs, 2, vs), VXT_ERR_INVALID_ARGUMENT, "q[0] is nan");
+    assert_status_msg(vxt_percentiles(ctx, &in, VXT_SELECT_ALL, NULL, qs, 2, vs), VXT_ERR_INVALID_ARGUMENT,
+                      "q[0] is nan");
     assert_status_msg(vxt_percentiles(ctx, &in, VXT_SELECT_ALL, NULL, qs, 0, vs), VXT_ERR_INVALID_ARGUMENT, "nq is 0");
     assert_status_msg(vxt_percentiles(ctx, &in, VXT_SELECT_ALL, NULL, NULL, 1, vs), VXT_ERR_NULL, "q");
     assert_status_msg(vxt_percentiles(ctx, &in, VXT_SELECT_ALL, NULL, qs, 1, NULL), VXT_ERR_NULL, "values");
@@ -383,8 +386,10 @@ static void test_empty_selection_and_bad_input(void **state)
     /* histogram arguments */
     uint64_t h[4];
     assert_status_msg(vxt_histogram(ctx, &in, VXT_SELECT_ALL, NULL, 1, 1, 4, h), VXT_ERR_INVALID_ARGUMENT, "range");
-    assert_status_msg(vxt_histogram(ctx, &in, VXT_SELECT_ALL, NULL, 0, INFINITY, 4, h), VXT_ERR_INVALID_ARGUMENT, "range");
-    assert_status_msg(vxt_histogram(ctx, &in, VXT_SELECT_ALL, NULL, 0, 1, 0, h), VXT_ERR_INVALID_ARGUMENT, "nbins is 0");
+    assert_status_msg(vxt_histogram(ctx, &in, VXT_SELECT_ALL, NULL, 0, INFINITY, 4, h), VXT_ERR_INVALID_ARGUMENT,
+                      "range");
+    assert_status_msg(vxt_histogram(ctx, &in, VXT_SELECT_ALL, NULL, 0, 1, 0, h), VXT_ERR_INVALID_ARGUMENT,
+                      "nbins is 0");
     assert_status_msg(vxt_histogram(ctx, &in, VXT_SELECT_ALL, NULL, 0, 1, (size_t)1 << 21, h), VXT_ERR_INVALID_ARGUMENT,
                       "nbins");
     assert_status_msg(vxt_histogram(ctx, &in, VXT_SELECT_ALL, NULL, 0, 1, 4, NULL), VXT_ERR_NULL, "counts");
@@ -486,9 +491,9 @@ static void test_device_identical(void **state)
 int main(int argc, char **argv)
 {
     const struct CMUnitTest cpu[] = {
-        cmocka_unit_test(test_stats_reference),       cmocka_unit_test(test_percentiles_reference),
-        cmocka_unit_test(test_histogram_reference),   cmocka_unit_test(test_threads),
-        cmocka_unit_test(test_normalizations),        cmocka_unit_test(test_empty_selection_and_bad_input),
+        cmocka_unit_test(test_stats_reference),     cmocka_unit_test(test_percentiles_reference),
+        cmocka_unit_test(test_histogram_reference), cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_normalizations),      cmocka_unit_test(test_empty_selection_and_bad_input),
     };
     const struct CMUnitTest opencl[] = {
         cmocka_unit_test(test_device_identical),

@@ -559,11 +559,12 @@ VXT_API void vxt_resample_options_init(vxt_resample_options *opts);
 
 /**
  * Resample `in` to the shape of `out` (channels equal; each channel resampled the same way, with the same
- * tables): separable, per axis linear or nearest, on the chosen grid and boundary. Linear output is
- * float32 (the trilinear arithmetic follows torch's upsample_trilinear3d; half-pixel results are within
- * 2 ulp of torch's, docs/PREPROCESSING.md). When every axis is nearest (label volumes), `out` may also have
- * the input's dtype: values are copied, never interpolated. opts may be NULL (defaults: trilinear,
- * half-pixel, clamp). `out` must not overlap `in`.
+ * tables): separable, per axis linear or nearest, on the chosen grid and boundary. Linear output is float32:
+ * torch's source indices and weights, its order of operations (upsample_trilinear3d), each product rounded;
+ * half-pixel results are within two float32 ulps of the largest input value of torch's (docs/PREPROCESSING.md).
+ * When every axis is nearest (label volumes), `out` may also have the input's dtype: values are copied, never
+ * interpolated. opts may be NULL (defaults: trilinear, half-pixel, clamp). `out` must not overlap `in`. Rows
+ * (in.shape[2]) of at most 2^31 - 1 voxels.
  */
 VXT_API vxt_status vxt_resample(vxt_context *ctx, const vxt_volume *in, vxt_volume *out,
                                 const vxt_resample_options *opts);

@@ -152,8 +152,9 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--case") && i + 1 < argc)
             only = argv[++i];
         else {
-            fprintf(stderr, "usage: %s [--backend cpu|opencl|both] [--reps N] [--threads N] [--ref ref.json] "
-                            "[--json out.json] [--case substring]\n",
+            fprintf(stderr,
+                    "usage: %s [--backend cpu|opencl|both] [--reps N] [--threads N] [--ref ref.json] "
+                    "[--json out.json] [--case substring]\n",
                     argv[0]);
             return 2;
         }
@@ -193,11 +194,13 @@ int main(int argc, char **argv)
         checksum += ct[i];
     printf("input: %dx%dx%d int16 CT phantom (%.0f MiB, checksum %lld); warm = median of %d runs, output reused\n", NZ,
            NY, NX, nin * 2 / 1048576.0, checksum, reps);
-    printf("bound = bytes that must move / copy bandwidth; %%bw = bound / warm time; cpu s = process CPU time per call\n\n");
+    printf("bound = bytes that must move / copy bandwidth; %%bw = bound / warm time; cpu s = process CPU time per "
+           "call\n\n");
 
     FILE *js = json_path ? fopen(json_path, "w") : NULL;
     if (js)
-        fprintf(js, "{\"membw_copy_gbs\": %.3f, \"membw_triad_gbs\": %.3f, \"results\": [\n", bw.copy_gbs, bw.triad_gbs);
+        fprintf(js, "{\"membw_copy_gbs\": %.3f, \"membw_triad_gbs\": %.3f, \"results\": [\n", bw.copy_gbs,
+                bw.triad_gbs);
     int first_json = 1;
 
     for (int b = 0; b < 2; b++) {
@@ -216,8 +219,8 @@ int main(int argc, char **argv)
         vxt_context_info info = {.struct_size = sizeof info};
         vxt_context_get_info(ctx, &info);
         printf("backend %s: %s\n", vxt_backend_name(be), info.device_name);
-        printf("%-18s %9s %9s %9s %9s %8s %6s %14s %8s\n", "case", "cold s", "warm s", "cpu s", "bound s", "GB/s", "%bw",
-               "reference s", "speedup");
+        printf("%-18s %9s %9s %9s %9s %8s %6s %14s %8s\n", "case", "cold s", "warm s", "cpu s", "bound s", "GB/s",
+               "%bw", "reference s", "speedup");
         /* programs are built (or loaded) once per context: build them on a small volume first */
         {
             vxt_volume small = {ct, VXT_DTYPE_I16, 1, {4, 8, 8}};
@@ -271,8 +274,9 @@ int main(int argc, char **argv)
             printf("%-18s %9.4f %9.4f %9.4f %9.4f %8.1f %5.0f%% %14s %8s\n", c->name, cold, warm, cpu, bound,
                    c->bytes / warm * 1e-9, 100.0 * bound / warm, refs, sp);
             if (js) {
-                fprintf(js, "%s  {\"backend\": \"%s\", \"case\": \"%s\", \"cold_s\": %.6f, \"warm_s\": %.6f, "
-                            "\"cpu_s\": %.6f, \"bytes\": %.0f, \"bound_s\": %.6f, \"ref_s\": %.6f}",
+                fprintf(js,
+                        "%s  {\"backend\": \"%s\", \"case\": \"%s\", \"cold_s\": %.6f, \"warm_s\": %.6f, "
+                        "\"cpu_s\": %.6f, \"bytes\": %.0f, \"bound_s\": %.6f, \"ref_s\": %.6f}",
                         first_json ? "" : ",\n", vxt_backend_name(be), c->name, cold, warm, cpu, c->bytes, bound, rt);
                 first_json = 0;
             }
