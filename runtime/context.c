@@ -102,9 +102,10 @@ static vxt_status open_device(vxt_context *ctx, cl_platform_id platform, cl_devi
     ctx->platform = platform;
     ctx->device = device;
     ctx->max_alloc = di.max_alloc_bytes;
-    /* work-group shape (see vxt__cl_launch); VXT_WG_X/Y are for tuning experiments only */
-    ctx->wg[0] = di.is_cpu ? 256 : 64;
-    ctx->wg[1] = di.is_cpu ? 4 : 1;
+    /* work-group shape (see vxt__cl_launch): 64 x 1 measured best on PoCL and suits GPUs; the VXT_WG_X/Y
+     * environment variables override it for tuning experiments only */
+    ctx->wg[0] = 64;
+    ctx->wg[1] = 1;
     while (ctx->wg[0] * ctx->wg[1] > di.max_work_group_size && ctx->wg[1] > 1)
         ctx->wg[1] /= 2;
     while (ctx->wg[0] * ctx->wg[1] > di.max_work_group_size && ctx->wg[0] > 1)

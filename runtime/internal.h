@@ -153,9 +153,8 @@ vxt_status vxt__cl_write(const vxt_context *ctx, cl_mem m, size_t offset, size_t
                          const char *what);
 vxt_status vxt__cl_read(const vxt_context *ctx, cl_mem m, size_t offset, size_t bytes, void *dst, const char *what);
 
-/* Enqueue `k` over items[0..dims) work-items (dimension 0 fastest), work-groups of ctx->wg (64 x 1 on GPUs,
- * larger on CPU devices), global rounded up: kernels must bound-check. Nothing is enqueued when any items[d]
- * is 0. */
+/* Enqueue `k` over items[0..dims) work-items (dimension 0 fastest), work-groups of ctx->wg (64 x 1), global
+ * rounded up: kernels must bound-check. Nothing is enqueued when any items[d] is 0. */
 vxt_status vxt__cl_launch(const vxt_context *ctx, cl_kernel k, cl_uint dims, const size_t *items, const char *name);
 vxt_status vxt__cl_finish(const vxt_context *ctx, const char *what);
 
@@ -168,6 +167,11 @@ vxt_status vxt__cl_finish(const vxt_context *ctx, const char *what);
 typedef enum vxt__prog {
     VXT__PROG_PROBE = 0,
     VXT__PROG_STITCH,
+    VXT__PROG_INTENSITY, /* preprocessing: pointwise intensity transforms */
+    VXT__PROG_STATS,     /* preprocessing: moments in double (built only on devices with fp64) */
+    VXT__PROG_HISTOGRAM, /* preprocessing: key and uniform histograms (percentiles, histogram) */
+    VXT__PROG_RESAMPLE,  /* preprocessing: separable and affine resampling */
+    VXT__PROG_PATCHES,   /* preprocessing: box and tri-planar patch extraction */
     VXT__PROG_COUNT
 } vxt__prog;
 
@@ -246,6 +250,9 @@ struct vxt_context {
         size_t bytes;
     } ws[VXT__WS_SLOTS];
     size_t ws_cached, ws_budget;
+    /* preprocessing test knobs (0: automatic): slab size limit in bytes; kernel variants (VXT__PP_* bits) */
+    size_t pp_chunk_bytes;
+    unsigned pp_variant;
 
     pthread_mutex_t err_lock;
     char *err; /* VXT__CTX_ERR_SIZE bytes */

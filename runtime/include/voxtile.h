@@ -690,6 +690,314 @@ VXT_API vxt_status vxt_npy_write(const char *path, vxt_dtype dtype, int ndim, co
 /* Preprocessing: intensity transforms, statistics, resampling, patches                                   */
 /* ===================================================================================================== */
 
+/*
+ * Conventions of this section (they hold for every function below):
+ *   - Functions run on the context's backend: kernels on its OpenCL device, or loops on its CPU thread pool.
+ *     Both give the same bits (docs/DETERMINISM.md), at any thread count and work-group size.
+ *   - Inputs are vxt_volume views in host memory of type uint8, int8, uint16, int16, int32, float32 or
+ *     float64 (other types: VXT_ERR_UNSUPPORTED). They are converted to float32 where they are read, inside
+ *     the kernels and loops: 8/16-bit integers exactly, int32 and float64 rounded to nearest even, float32 as
+ *     is; values below FLT_MIN in magnitude are read as zero (the denormal policy). Float outputs are float32.
+ *   - Outputs are caller-allocated views; every output voxel is written. The input is never modified, except
+ *     by an in-place call: passing the same view (same data pointer) as input and output where the function
+ *     says so. An output that overlaps the input in any other way is refused (VXT_ERR_INVALID_ARGUMENT).
+ *   - Statistics and data-dependent normalizations work on single-channel volumes (channels == 1); for a
+ *     multi-channel volume, call them once per channel with a view of that channel. Pointwise transforms with
+ *     given parameters accept any number of channels.
+ *   - On an OpenCL device, volumes larger than the device's largest buffer (CL_DEVICE_MAX_MEM_ALLOC_SIZE) are
+ *     processed in slabs; a case that cannot be split (one output slice needs more input than one buffer
+ *     holds) is refused with VXT_ERR_UNSUPPORTED. All sizes and indices are 64-bit.
+ *   - Errors: VXT_ERR_NULL (a NULL context, view, data pointer or output), VXT_ERR_INVALID_ARGUMENT (the
+ *     message names the parameter and its value), VXT_ERR_SHAPE_MISMATCH (mask or output shape),
+ *     VXT_ERR_STRUCT_SIZE, VXT_ERR_OVERFLOW, VXT_ERR_UNSUPPORTED, VXT_ERR_OUT_OF_MEMORY, VXT_ERR_OPENCL. On
+ *     failure nothing is leaked and the input is unchanged; the output may have been partly written.
+ * The methods, formulas and the tolerances against numpy, scipy and torch: docs/PREPROCESSING.md.
+ */
+
+/** Which voxels a statistic or a data-dependent normalization uses. */
+typedef enum vxt_select {
+    VXT_SELECT_ALL = 0,     /**< every voxel */
+    VXT_SELECT_NONZERO = 1, /**< voxels whose value (as read, float32) is not zero; NaN counts as non-zero */
+    VXT_SELECT_MASK = 2     /**< voxels where a uint8 or int8 mask of the same z, y, x shape is not zero */
+} vxt_select;
+
+/* ---- intensity transforms ------------------------------------------------------------------------------ */
+
+/** Steps of vxt_intensity_transform() (flags of vxt_intensity_options). */
+#define VXT_INTENSITY_RESCALE 0x1u /**< v = v*slope + intercept */
+#define VXT_INTENSITY_REPLACE 0x2u /**< voxels whose stored value is replace_value become replace_with */
+#define VXT_INTENSITY_CLIP 0x4u    /**< v = min(max(v, clip_lo), clip_hi) */
+#define VXT_INTENSITY_SHIFT 0x8u   /**< v = (v - subtract) / divide */
+#define VXT_INTENSITY_CLIP2 0x10u  /**< v = min(max(v, clip2_lo), clip2_hi) */
+
+/**
+ * A pointwise transform: the steps enabled in `flags`, always in this order, each in float32 with one
+ * rounding per operation (the order numpy evaluates `x.astype(float32) * slope + intercept` etc. in):
+ *
+ *     x = the stored value, read as float32
+ *     v = x * slope + intercept                                 (RESCALE)
+ *     v = replace_with   where x == replace_value               (REPLACE; replace_value NaN matches NaN)
+ *     v = min(max(v, clip_lo), clip_hi)                          (CLIP; NaN stays NaN)
+ *     v = (v - subtract) / divide                                (SHIFT)
+ *     v = min(max(v, clip2_lo), clip2_hi)                        (CLIP2)
+ *
+ * The comparison with replace_value is on the stored value (DICOM pixel padding value), the replacement is
+ * in rescaled units (e.g. -2000 stored becomes -1024 HU) and goes through the later steps. Parameters are
+ * given in double and rounded to float32 once. Initialise with vxt_intensity_options_init() (no steps).
+ */
+typedef struct vxt_intensity_options {
+    size_t struct_size; /**< sizeof(vxt_intensity_options), set by vxt_intensity_options_init(). */
+    unsigned flags;     /**< VXT_INTENSITY_* steps; 0 (default): a plain conversion to float32. */
+    double slope, intercept;           /**< RESCALE; defaults 1, 0. slope must be finite and non-zero. */
+    double replace_value, replace_with; /**< REPLACE; defaults 0, 0. */
+    double clip_lo, clip_hi;            /**< CLIP; lo <= hi, not NaN (infinities allowed). */
+    double subtract, divide;            /**< SHIFT; defaults 0, 1; divide finite and non-zero. */
+    double clip2_lo, clip2_hi;          /**< CLIP2; like CLIP. */
+    /** Apply the steps only to the voxels this selects (VXT_SELECT_NONZERO or VXT_SELECT_MASK with the mask
+     *  argument); the others are converted to float32 unchanged. Default VXT_SELECT_ALL. */
+    vxt_select select;
+} vxt_intensity_options;
+
+/** Fill *opts with the defaults above and set struct_size. */
+VXT_API void vxt_intensity_options_init(vxt_intensity_options *opts);
+
+/**
+ * Apply the pointwise transform described by opts to every voxel (and channel) of `in`, writing float32 to
+ * `out` (same channels and shape). `mask` is used only with select == VXT_SELECT_MASK (then required: uint8
+ * or int8, 1 channel, the shape of `in`; it applies to every channel) and must be NULL otherwise. In place:
+ * out->data may equal in->data when `in` is float32.
+ */
+VXT_API vxt_status vxt_intensity_transform(vxt_context *ctx, const vxt_volume *in, const vxt_volume *mask,
+                                           vxt_volume *out, const vxt_intensity_options *opts);
+
+/** Rescale stored values to physical units (DICOM/NIfTI slope and intercept, e.g. to Hounsfield units):
+ *  out = in*slope + intercept in float32 (numpy: x.astype(float32) * slope + intercept). In place for float32. */
+VXT_API vxt_status vxt_rescale(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, double slope,
+                               double intercept);
+
+/** Replace a padding value: out = (in == value) ? replacement : in, float32 (value NaN replaces NaNs, like
+ *  numpy.nan_to_num for NaN). In place for float32. */
+VXT_API vxt_status vxt_replace_value(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, double value,
+                                     double replacement);
+
+/** Clip to [lo, hi] (lo <= hi; NaN stays NaN): out = min(max(in, lo), hi) (numpy.clip), float32. In place
+ *  for float32. */
+VXT_API vxt_status vxt_clip(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, double lo, double hi);
+
+/** CT window to [0, 1]: out = clip((in - lo) / (hi - lo), 0, 1) in float32, with lo, hi and hi - lo rounded
+ *  to float32 (numpy: np.clip((x.astype(float32) - lo) / (hi - lo), 0, 1)). Requires lo < hi, finite. In place
+ *  for float32. */
+VXT_API vxt_status vxt_window(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, double lo, double hi);
+
+/** Window/level to 8-bit display values, the classic formula: lo = center - width/2, hi = center + width/2
+ *  (double), out = uint8(trunc((clip(in, lo, hi) - lo) / (hi - lo) * 255)) in float32 (numpy:
+ *  ((np.clip(x, lo, hi) - lo) / (hi - lo) * 255).astype(np.uint8)). `out` must be uint8; width > 0 and
+ *  finite. In place for uint8 input. (DICOM's VOI LUT function uses width - 1 and a half-voxel offset instead;
+ *  see docs/PREPROCESSING.md.) */
+VXT_API vxt_status vxt_window_level_u8(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, double center,
+                                       double width);
+
+/** Zero-centring: out = in - mean, float32. In place for float32. */
+VXT_API vxt_status vxt_zero_center(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, double mean);
+
+/** nnU-Net's CTNormalization with the dataset statistics of its plans.json (percentile_00_5, percentile_99_5,
+ *  mean, std): out = (clip(in, lo, hi) - mean) / max(std, 1e-8), in float32 exactly as nnU-Net computes it
+ *  (np.clip, then -= mean, then /= max(std, 1e-8)). lo <= hi, all finite, std >= 0. In place for float32. */
+VXT_API vxt_status vxt_ct_normalize(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, double lo, double hi,
+                                    double mean, double std);
+
+/* ---- statistics ---------------------------------------------------------------------------------------- */
+
+/** Statistics of the selected voxels of a single-channel volume. Set struct_size = sizeof(vxt_stats). */
+typedef struct vxt_stats {
+    size_t struct_size;
+    uint64_t count;     /**< selected voxels that are not NaN: every other field is over these */
+    uint64_t nan_count; /**< selected NaN voxels (excluded, as numpy's nan-functions do) */
+    double min, max;    /**< NaN when count == 0 */
+    double mean;        /**< sum / count; NaN when count == 0 */
+    double std;         /**< population standard deviation (numpy's std, ddof = 0); NaN when count == 0 */
+    double sum;
+} vxt_stats;
+
+/**
+ * Count, min, max, mean, population std and sum of the selected voxels (values as read in float32; NaNs
+ * excluded and counted). 8- and 16-bit data: exact, from a histogram of the values and 128-bit integer sums.
+ * Other types: fixed blocks and lanes combined in a fixed order, sums in double of the values minus a shift
+ * near the mean (docs/PREPROCESSING.md). The same bits on every backend and thread count. `mask` only with
+ * VXT_SELECT_MASK. count == 0 is not an error (the fields are NaN). out->struct_size must be set.
+ */
+VXT_API vxt_status vxt_statistics(vxt_context *ctx, const vxt_volume *in, vxt_select select, const vxt_volume *mask,
+                                  vxt_stats *out);
+
+/**
+ * Exact percentiles of the selected voxels, numpy's default method: for q in [0, 100], with the n selected
+ * values sorted, i = (n - 1) * (q / 100), the result interpolates linearly between the values of rank
+ * floor(i) and floor(i) + 1 exactly as numpy.percentile(..., method='linear') does. The order statistics are
+ * exact: found by histograms of order-preserving keys (one pass for 8- and 16-bit data, two passes - a radix
+ * select - for int32 and floats), never approximated. NaNs are excluded (numpy.nanpercentile). Writes
+ * values[0 .. nq). Errors: q outside [0, 100] or NaN, nq == 0, no selected voxel (VXT_ERR_INVALID_ARGUMENT).
+ */
+VXT_API vxt_status vxt_percentiles(vxt_context *ctx, const vxt_volume *in, vxt_select select, const vxt_volume *mask,
+                                   const double *q, size_t nq, double *values);
+
+/**
+ * numpy.histogram(x[selected], bins=nbins, range=(lo, hi)): nbins equal bins between lo and hi (lo < hi,
+ * finite), numpy's bin edges and its rule (a value on an edge goes to the bin above; the last bin includes hi;
+ * values outside [lo, hi] and NaNs are not counted). Writes counts[0 .. nbins); nbins in [1, 2^20].
+ */
+VXT_API vxt_status vxt_histogram(vxt_context *ctx, const vxt_volume *in, vxt_select select, const vxt_volume *mask,
+                                 double lo, double hi, size_t nbins, uint64_t *counts);
+
+/* ---- data-dependent normalizations ------------------------------------------------------------------- */
+
+/**
+ * Z-score: with mean and population std of the selected voxels (vxt_statistics), selected voxels become
+ * (in - mean) / max(std, 1e-8) in float32 (mean and the divisor rounded to float32 once, as numpy does
+ * with float64 statistics); voxels outside the selection are converted unchanged. nnU-Net's
+ * ZScoreNormalization is VXT_SELECT_ALL, or VXT_SELECT_MASK with its non-zero mask when use_mask_for_norm.
+ * Single channel. stats may be NULL (else it receives the statistics used; struct_size set). In place for
+ * float32. Errors as vxt_statistics; no selected voxel: VXT_ERR_INVALID_ARGUMENT.
+ */
+VXT_API vxt_status vxt_zscore(vxt_context *ctx, const vxt_volume *in, vxt_select select, const vxt_volume *mask,
+                              vxt_volume *out, vxt_stats *stats);
+
+/**
+ * Min-max rescale to [0, 1]: selected voxels become (in - min) / max(max - min, 1e-8) over the selected
+ * voxels, float32 (nnU-Net's RescaleTo01Normalization for VXT_SELECT_ALL); others converted unchanged. Single
+ * channel; stats may be NULL. In place for float32.
+ */
+VXT_API vxt_status vxt_minmax_normalize(vxt_context *ctx, const vxt_volume *in, vxt_select select,
+                                        const vxt_volume *mask, vxt_volume *out, vxt_stats *stats);
+
+/**
+ * Percentile clip: lo, hi = the exact percentiles p_lo, p_hi (0 <= p_lo <= p_hi <= 100) of the selected
+ * voxels (vxt_percentiles), then out = clip(in, lo, hi) over every voxel, float32 (numpy: np.clip(x, *np.
+ * percentile(x[sel], [p_lo, p_hi])) with the bounds rounded to float32). bounds may be NULL, else receives
+ * {lo, hi} as double. Single channel. In place for float32.
+ */
+VXT_API vxt_status vxt_percentile_clip(vxt_context *ctx, const vxt_volume *in, vxt_select select,
+                                       const vxt_volume *mask, double p_lo, double p_hi, vxt_volume *out,
+                                       double bounds[2]);
+
+/* ---- resampling ----------------------------------------------------------------------------------------- */
+
+/** Interpolation along an axis. */
+typedef enum vxt_interp {
+    VXT_INTERP_LINEAR = 0,        /**< linear (trilinear over the three axes) */
+    VXT_INTERP_NEAREST = 1,       /**< nearest centre: half-pixel grid floor((i + 0.5) * in/out) (torch
+                                       'nearest-exact', nnU-Net's anisotropic axis); corner grid
+                                       floor(i * (in-1)/(out-1) + 0.5) (scipy order 0) */
+    VXT_INTERP_NEAREST_FLOOR = 2  /**< torch mode='nearest' (legacy): floor(i * in/out) */
+} vxt_interp;
+
+/** Where voxel centres sit when a volume is resized. */
+typedef enum vxt_grid_align {
+    VXT_ALIGN_HALF_PIXEL = 0, /**< src = (dst + 0.5) * in/out - 0.5: torch align_corners=False, skimage, scipy
+                                  grid_mode=True; computed in float32 exactly as torch does */
+    VXT_ALIGN_CORNERS = 1      /**< src = dst * (in-1)/(out-1): torch align_corners=True, scipy zoom's default;
+                                  computed in double as scipy does */
+} vxt_grid_align;
+
+/** What samples outside the volume see. */
+typedef enum vxt_boundary {
+    VXT_BOUNDARY_CLAMP = 0,   /**< the nearest edge voxel (torch; scipy mode='nearest') */
+    VXT_BOUNDARY_CONSTANT = 1 /**< fill_value (scipy mode='grid-constant'): neighbours outside the volume
+                                   contribute fill_value; a sample with all neighbours outside is fill_value */
+} vxt_boundary;
+
+/** Options of vxt_resample(). Initialise with vxt_resample_options_init(). */
+typedef struct vxt_resample_options {
+    size_t struct_size;
+    vxt_interp interp[3];  /**< per axis (z, y, x); default LINEAR. Linear on some axes and nearest on another
+                                is nnU-Net's anisotropic resampling (vxt_resample_options_nnunet). */
+    vxt_grid_align align;  /**< default VXT_ALIGN_HALF_PIXEL */
+    vxt_boundary boundary; /**< default VXT_BOUNDARY_CLAMP */
+    double fill_value;     /**< for VXT_BOUNDARY_CONSTANT; default 0 */
+    /** Per axis, half-pixel grid only: > 0 gives torch's scale_factor semantics (the sampling ratio is 1/scale,
+     *  not in/out, as torch.nn.functional.interpolate(scale_factor=s) without recompute_scale_factor); the
+     *  output shape is still that of `out` (vxt_resample_shape_scale computes torch's). 0 (default): ratio from
+     *  the shapes. The corner grid always uses (in-1)/(out-1), as torch does with align_corners=True. */
+    double scale[3];
+} vxt_resample_options;
+
+/** Fill *opts with the defaults above and set struct_size. */
+VXT_API void vxt_resample_options_init(vxt_resample_options *opts);
+
+/**
+ * Resample `in` to the shape of `out` (channels equal; each channel resampled the same way, with the same
+ * tables): separable, per axis linear or nearest, on the chosen grid and boundary. Linear output is float32:
+ * torch's source indices and weights, its order of operations (upsample_trilinear3d), each product rounded;
+ * half-pixel results are within two float32 ulps of the largest input value of torch's (docs/PREPROCESSING.md).
+ * When every axis is nearest (label volumes), `out` may also have the input's dtype: values are copied, never
+ * interpolated. opts may be NULL (defaults: trilinear, half-pixel, clamp). `out` must not overlap `in`. Rows
+ * (in.shape[2]) of at most 2^31 - 1 voxels.
+ */
+VXT_API vxt_status vxt_resample(vxt_context *ctx, const vxt_volume *in, vxt_volume *out,
+                                const vxt_resample_options *opts);
+
+/** Output shape for a new spacing, as nnU-Net computes it: out[a] = round_half_even(in_spacing[a] /
+ *  out_spacing[a] * in_shape[a]) in double. Spacings must be finite and > 0; a result of 0 or one that does not
+ *  fit int64 is an error (VXT_ERR_INVALID_ARGUMENT, VXT_ERR_OVERFLOW). */
+VXT_API vxt_status vxt_resample_shape_spacing(const int64_t in_shape[3], const double in_spacing[3],
+                                              const double out_spacing[3], int64_t out_shape[3]);
+
+/** Output shape for scale factors, as torch computes it: out[a] = floor(in_shape[a] * scale[a]) in double.
+ *  scale finite and > 0; a result of 0 is an error. */
+VXT_API vxt_status vxt_resample_shape_scale(const int64_t in_shape[3], const double scale[3], int64_t out_shape[3]);
+
+/**
+ * Options for nnU-Net's resampling between two spacings: when max/min spacing exceeds 3 (of the current
+ * spacing, else of the target spacing) and exactly one axis has the largest spacing, that axis is nearest
+ * (floor((i + 0.5) * in/out)) and the others linear; otherwise all linear. Label volumes (is_label != 0):
+ * nearest on every axis. Half-pixel grid, edge clamp. *opts must have been initialised.
+ */
+VXT_API vxt_status vxt_resample_options_nnunet(const double in_spacing[3], const double out_spacing[3],
+                                               int is_label, vxt_resample_options *opts);
+
+/** Options of vxt_resample_affine(). Initialise with vxt_affine_options_init(). */
+typedef struct vxt_affine_options {
+    size_t struct_size;
+    vxt_interp interp;     /**< VXT_INTERP_LINEAR (default) or VXT_INTERP_NEAREST (round half up) */
+    vxt_boundary boundary; /**< default VXT_BOUNDARY_CONSTANT */
+    double fill_value;     /**< default 0 */
+} vxt_affine_options;
+
+/** Fill *opts with the defaults above and set struct_size. */
+VXT_API void vxt_affine_options_init(vxt_affine_options *opts);
+
+/**
+ * General affine resampling: output voxel (z, y, x) samples the input at (z', y', x', 1) = M (z, y, x, 1),
+ * M a 4x4 row-major matrix mapping output voxel indices to input voxel indices (scipy.ndimage.affine_transform
+ * with matrix M[0:3, 0:3] and offset M[0:3, 3]). Flips, axis permutations, rotations, zoom and shift in one
+ * pass; interpolation by hand on buffers (no image samplers). Coordinates in float32 (docs/PREPROCESSING.md).
+ * `out` float32, or the input's dtype with VXT_INTERP_NEAREST (labels). Channels equal. Errors: M not finite,
+ * last row not (0, 0, 0, 1), or M[0:3, 0:3] singular (|det| <= 1e-12 * product of its row norms):
+ * VXT_ERR_INVALID_ARGUMENT. opts may be NULL (trilinear, constant 0).
+ */
+VXT_API vxt_status vxt_resample_affine(vxt_context *ctx, const vxt_volume *in, vxt_volume *out,
+                                       const double matrix[16], const vxt_affine_options *opts);
+
+/* ---- patches -------------------------------------------------------------------------------------------- */
+
+/**
+ * Extract the box starting at voxel start[3] (z, y, x; may be negative or beyond the volume) with the shape
+ * of `out`, all channels: voxels outside the volume get fill_value. `out` is float32, or has the input's
+ * dtype (a plain copy; fill_value must then be exactly representable in it). Channels equal.
+ */
+VXT_API vxt_status vxt_extract_box(vxt_context *ctx, const vxt_volume *in, const int64_t start[3],
+                                   double fill_value, vxt_volume *out);
+
+/**
+ * Tri-planar (2.5D) patches: for each of the n voxel positions centers[3*i .. 3*i+2] (z, y, x), the axial
+ * (z fixed: rows y, columns x), sagittal (x fixed: rows z, columns y) and coronal (y fixed: rows z, columns
+ * x) patches of (2*half[0]+1) rows and (2*half[1]+1) columns centred on it, each channel, float32, voxels
+ * outside the volume fill_value. Layout: out[((i*3 + plane)*channels + c)*rows*cols + r*cols + col], plane 0
+ * axial, 1 sagittal, 2 coronal. out_count must be at least n*3*channels*rows*cols (VXT_ERR_SHAPE_MISMATCH).
+ * Positions may lie outside the volume. half[] in [0, 2^20].
+ */
+VXT_API vxt_status vxt_extract_triplanar(vxt_context *ctx, const vxt_volume *in, const int64_t *centers, size_t n,
+                                         const int64_t half[2], double fill_value, float *out, size_t out_count);
+
 /* ===================================================================================================== */
 /* NIfTI I/O and geometry                                                                                 */
 /* ===================================================================================================== */
