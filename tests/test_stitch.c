@@ -969,6 +969,41 @@ static void test_failures_opencl(void **state)
     run_failure_checks(VXT_BACKEND_OPENCL);
 }
 
+static void test_argmax(void **state)
+{
+    (void)state;
+    vxt_context *ctx = vxt_test_context(VXT_BACKEND_CPU, 3);
+    enum { C = 5, N = 7 * 11 * 13 };
+    float *v = malloc(C * N * sizeof(float));
+    vxt_rng r = {5};
+    for (int i = 0; i < C * N; i++)
+        v[i] = (float)(vxt_rng_u32(&r) % 7); /* many ties */
+    v[3] = NAN;                                /* channel 0, voxel 3 */
+    uint8_t l8[N];
+    uint16_t l16[N];
+    vxt_volume vv = {v, VXT_DTYPE_F32, C, {7, 11, 13}}, lv = {l8, VXT_DTYPE_U8, 1, {7, 11, 13}};
+    assert_ok(vxt_argmax(ctx, &vv, &lv));
+    lv.data = l16;
+    lv.dtype = VXT_DTYPE_U16;
+    assert_ok(vxt_argmax(ctx, &vv, &lv));
+    for (int i = 0; i < N; i++) {
+        int best = 0;
+        for (int c = 1; c < C; c++)
+            if (v[c * N + i] > v[best * N + i])
+                best = c;
+        assert_int_equal(l8[i], best);
+        assert_int_equal(l16[i], best);
+    }
+    lv.shape[0] = 8;
+    assert_status_msg(vxt_argmax(ctx, &vv, &lv), VXT_ERR_SHAPE_MISMATCH, "1 x 7x11x13");
+    lv.shape[0] = 7;
+    lv.dtype = VXT_DTYPE_F32;
+    assert_status_msg(vxt_argmax(ctx, &vv, &lv), VXT_ERR_INVALID_ARGUMENT, "uint8 or uint16");
+    assert_status_msg(vxt_argmax(ctx, NULL, &lv), VXT_ERR_NULL, "values");
+    free(v);
+    vxt_context_destroy(ctx);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest cpu[] = {
@@ -979,6 +1014,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_sink_ring_is_small),
         cmocka_unit_test(test_failures_cpu),
         cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_argmax),
     };
     const struct CMUnitTest opencl[] = {
         cmocka_unit_test(test_opencl_matches_cpu),

@@ -567,6 +567,12 @@ VXT_API vxt_status vxt_stitch(vxt_context *ctx, const vxt_plan *plan, const vxt_
                               const vxt_volume *input, vxt_predict_fn predict, void *predict_user,
                               const vxt_stitch_output *output);
 
+/** Labels from per-channel values: labels[v] = the channel with the largest value at v (ties to the lowest
+ *  channel; a NaN never wins against a number), as the engine computes them. values: float32, C x shape;
+ *  labels: uint8 (C <= 256) or uint16, 1 x shape. Runs on the CPU thread pool (no arithmetic, so every backend
+ *  would give the same). Errors: VXT_ERR_NULL, VXT_ERR_INVALID_ARGUMENT, VXT_ERR_SHAPE_MISMATCH. */
+VXT_API vxt_status vxt_argmax(vxt_context *ctx, const vxt_volume *values, vxt_volume *labels);
+
 /* ---- pull/push sessions ---------------------------------------------------------------------------- */
 
 /** A stitching session for servers with their own (asynchronous) inference engines: ask for batches of tile
