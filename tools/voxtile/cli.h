@@ -113,10 +113,26 @@ typedef struct picture_layers {
 } picture_layers;
 int picture_write(const char *path, const picture_layers *p, char *err, size_t errn);
 
+/* `voxtile run` and `voxtile validate` share their options (cmd_run.c). */
+struct run_plan;
+typedef struct cli_run_args {
+    const char *out, *probabilities, *picture, *model_config, *backend, *device;
+    long threads;
+    int json, quiet, print_plan;
+    int first_arg; /* argv index of the first positional argument */
+} cli_run_args;
+/* Parse plan files and flags into *plan; returns 0, -1 after --help, or an exit code (message printed). */
+int cli_run_options(const char *cmd, int argc, char **argv, struct run_plan *plan, cli_run_args *ra);
+int cli_open_models(const char *cmd, const struct run_plan *plan, int64_t in_channels, cli_model *models);
+int cli_read_input(const char *cmd, const char *path, vxt_image **img);
+/* The directory of path must exist and be writable; want_ext "nifti" also checks .nii/.nii.gz. */
+int cli_check_output(const char *cmd, const char *flag, const char *path, const char *want_ext);
+
 typedef int (*cli_command_fn)(int argc, char **argv);
 
 int cmd_info(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_stitch(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 #endif

@@ -184,6 +184,10 @@ static int load_json(run_plan *p, const cJSON *root, ctx *c)
                 memcpy(p->spacing, ax, sizeof ax);
                 p->have_spacing = 1;
             }
+        } else if (!strcmp(k, "normalize_before_resampling")) {
+            if (!cJSON_IsBool(it))
+                return fail(c, path, "expected true or false");
+            p->normalize_first = cJSON_IsTrue(it);
         } else if (!strcmp(k, "anisotropic_resampling")) {
             static const cli_enum an[] = {{"off", 0}, {"nnunet", 1}, {NULL, 0}};
             if ((rc = get_enum(c, it, path, an, &p->anisotropic_nnunet)))
@@ -535,6 +539,7 @@ int run_plan_load_nnunet(run_plan *p, const char *dir, const char *configuration
     p->accumulate = VXT_ACCUMULATE_FLOAT16;
     p->mirror_axes = p->roi[0] == 1 ? 6u : 7u;
     p->anisotropic_nnunet = 1;
+    p->normalize_first = 1; /* nnU-Net normalizes, then resamples */
     p->back_probabilities = 1;
     const cJSON *labels = cJSON_GetObjectItemCaseSensitive(dataset, "labels");
     p->activation = cJSON_GetObjectItemCaseSensitive(dataset, "regions_class_order") ? VXT_ACTIVATION_SIGMOID
@@ -620,6 +625,7 @@ char *run_plan_to_json(const run_plan *p)
         cJSON_AddNullToObject(j, "target_spacing");
     }
     cJSON_AddStringToObject(j, "anisotropic_resampling", p->anisotropic_nnunet ? "nnunet" : "off");
+    cJSON_AddBoolToObject(j, "normalize_before_resampling", p->normalize_first);
     cJSON *n = cJSON_AddObjectToObject(j, "normalization");
     cJSON_AddStringToObject(n, "scheme", norm_scheme_name(p->norm));
     if (p->norm == NORM_WINDOW || p->norm == NORM_CT) {

@@ -35,6 +35,7 @@ typedef struct run_plan {
     double spacing[3];      /* z, y, x (mm) */
     int anisotropic_nnunet; /* nearest along the coarse axis when anisotropy > 3 */
     /* normalization */
+    int normalize_first; /* before resampling (nnU-Net's order); default after */
     norm_scheme norm;
     double lo, hi, mean, std, plo, phi;
     /* sliding window */
