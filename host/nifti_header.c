@@ -151,10 +151,12 @@ static void rd_str(char *dst, const unsigned char *src, size_t field)
     dst[n] = '\0';
 }
 
-/* Printable form of a magic field for messages. */
+/* Printable form of a magic field for messages (trailing NULs dropped). */
 static void show_bytes(char *out, size_t out_size, const unsigned char *p, size_t n)
 {
     out[0] = '\0';
+    while (n > 0 && p[n - 1] == 0)
+        n--;
     for (size_t i = 0; i < n; i++) {
         if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '"' && p[i] != '\\')
             vxt__strlcatf(out, out_size, "%c", p[i]);

@@ -245,16 +245,11 @@ static vxt_status read_voxels(reader *r, vxt__src *s, const unsigned char *gz_wh
         return vxt__fail(NULL, VXT_ERR_OUT_OF_MEMORY, "%s: out of memory for %zu bytes of voxels", s->who, pl->alloc);
     size_t got = 0;
     st = vxt__src_read(s, buf, (size_t)pl->bytes, &got);
-    if (st == VXT_OK && got < pl->bytes) {
-        if (got == 0 && s->pos < (uint64_t)h->vox_offset + 1 && pl->skip == 0)
-            st = vxt__fail(NULL, VXT_ERR_FORMAT, "%s: vox_offset = %lld lies at or beyond the end of the %s (%llu "
-                           "bytes): there are no voxels", s->who, (long long)h->vox_offset,
-                           s->compressed ? "decompressed stream" : "file", (unsigned long long)s->pos);
-        else
-            st = vxt__fail(NULL, VXT_ERR_TRUNCATED, "%s: the voxel data ends early: %zu of %llu bytes from byte %llu "
-                           "(dim and datatype need %llu bytes)", s->who, got, (unsigned long long)pl->bytes,
-                           (unsigned long long)target, (unsigned long long)pl->bytes);
-    }
+    if (st == VXT_OK && got < pl->bytes)
+        st = vxt__fail(NULL, VXT_ERR_TRUNCATED, "%s: the voxel data ends early: the %s has %zu of the %llu bytes "
+                       "that dim and datatype need from byte %llu", s->who,
+                       s->compressed ? "decompressed stream" : "file", got, (unsigned long long)pl->bytes,
+                       (unsigned long long)target);
     if (st == VXT_OK && s->kind == VXT__SRC_GZ)
         st = vxt__gz_finish(s->gz); /* every member's CRC-32 and length, to the end of the stream */
     if (st != VXT_OK) {
