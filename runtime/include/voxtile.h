@@ -434,11 +434,11 @@ VXT_API void vxt_geometry_init(vxt_geometry *geom);
  * must be set), VXT_ERR_INVALID_ARGUMENT (code out of range, a non-finite element, last row not
  * (0, 0, 0, 1), a zero column or a singular matrix).
  */
-VXT_API vxt_status vxt_geometry_from_affine(const double affine[16], int code, vxt_geometry *out);
+VXT_API vxt_status vxt_geometry_from_affine(const double *affine, int code, vxt_geometry *out);
 
 /** Axis codes of any affine (16 doubles, row-major), as vxt_geometry.orientation: code[0..2] for i, j, k,
  *  code[3] = '\0'. Errors: VXT_ERR_NULL. */
-VXT_API vxt_status vxt_affine_orientation(const double affine[16], char code[4]);
+VXT_API vxt_status vxt_affine_orientation(const double *affine, char code[4]);
 
 /** How a resampled grid sits on the original one (the conventions of docs/NIFTI.md "Resampled grids"). */
 typedef enum vxt_grid_convention {
