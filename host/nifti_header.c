@@ -370,9 +370,11 @@ vxt_status vxt__nifti_decode(const unsigned char *buf, size_t n, const char *who
     }
     if (h->single_file) {
         int64_t min = (int64_t)hsize + 4;
-        if (h->vox_offset == 0)
-            h->vox_offset = min; /* unset: the voxels follow the header (as nifti_clib reads it) */
-        else if (h->vox_offset < min)
+        if (h->vox_offset == 0) /* the tools disagree on what this means: refuse rather than guess */
+            return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: vox_offset = 0 in a single-file NIfTI-%d: where the voxels "
+                             "start is undefined (the spec requires >= %lld; nifti_clib reads from byte %zu, nibabel "
+                             "from byte 0)", who, h->version, (long long)min, hsize);
+        if (h->vox_offset < min)
             return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: vox_offset = %lld lies inside the header (a single-file "
                              "NIfTI-%d has its voxels at byte %lld or later)", who, (long long)h->vox_offset,
                              h->version, (long long)min);

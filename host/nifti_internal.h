@@ -64,7 +64,7 @@ typedef struct vxt__nifti_hdr {
     int64_t slice_start, slice_end;
     double pixdim[8];
     double vox_offset_raw; /* as stored */
-    int64_t vox_offset;    /* as used: 0 in a single file means "right after the header and extender" */
+    int64_t vox_offset;    /* as used (NIfTI-1's float truncated) */
     double scl_slope, scl_inter, cal_max, cal_min, slice_duration, toffset;
     int slice_code, xyzt_units, dim_info;
     char descrip[81], aux_file[25], intent_name[17];

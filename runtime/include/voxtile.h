@@ -526,8 +526,8 @@ VXT_API void vxt_nifti_read_options_init(vxt_nifti_read_options *opts);
  * Errors (the message names the file and the offending field and value): VXT_ERR_NULL, VXT_ERR_STRUCT_SIZE,
  * VXT_ERR_INVALID_ARGUMENT (options: unknown scaling or flags, volume < -1 or beyond the file's volumes),
  * VXT_ERR_IO (cannot open or read), VXT_ERR_TRUNCATED (header, extensions or data end early),
- * VXT_ERR_FORMAT (sizeof_hdr, magic, dim, bitpix, vox_offset, extension sizes, scl_inter, corrupt gzip
- * stream, non-finite geometry in use), VXT_ERR_UNSUPPORTED (RGB, complex, binary and float128 datatypes;
+ * VXT_ERR_FORMAT (sizeof_hdr, magic, dim, bitpix, vox_offset (also 0 in a single file, where the tools
+ * disagree), extension sizes, scl_inter, corrupt gzip stream, non-finite geometry in use), VXT_ERR_UNSUPPORTED (RGB, complex, binary and float128 datatypes;
  * ANALYZE 7.5), VXT_ERR_OVERFLOW (dims whose size product overflows), VXT_ERR_OUT_OF_MEMORY (also above
  * max_bytes). *out is NULL on failure.
  */
