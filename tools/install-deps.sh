@@ -10,7 +10,8 @@ set -eu
 
 PACKAGES="build-essential cmake pkg-config
 ocl-icd-opencl-dev opencl-headers ocl-icd-libopencl1 pocl-opencl-icd
-zlib1g-dev libcmocka-dev libcjson-dev"
+zlib1g-dev libcmocka-dev libcjson-dev
+libdeflate-dev libnifti2-dev"
 
 for arg in "$@"; do
     case "$arg" in
