@@ -33,5 +33,6 @@ int cli_parse_double(const char *s, double *out);
 typedef int (*cli_command_fn)(int argc, char **argv);
 
 int cmd_info(int argc, char **argv);
+int cmd_header(int argc, char **argv);
 
 #endif

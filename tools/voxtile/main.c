@@ -73,6 +73,7 @@ typedef struct command {
 
 static const command commands[] = {
     {"info", cmd_info, "version, backends, OpenCL devices and their determinism probe"},
+    {"header", cmd_header, "NIfTI header, geometry and orientation of an image; --stats for its values"},
 };
 
 static void usage(FILE *f)
