@@ -3,7 +3,8 @@
 # is already present. Runs apt-get non-interactively (as root, or through sudo when available).
 #
 #   tools/install-deps.sh            build + test dependencies
-#   tools/install-deps.sh --ci       also clang (build-time OpenCL C syntax check of the kernels)
+#   tools/install-deps.sh --ci       also clang (build-time OpenCL C syntax check of the kernels) and its
+#                                    runtime libraries (libFuzzer and sanitizers, tests/fuzz/run-fuzz.sh)
 #
 # Why each package is needed: docs/DEPENDENCIES.md.
 set -eu
@@ -15,8 +16,8 @@ libdeflate-dev libnifti2-dev"
 
 for arg in "$@"; do
     case "$arg" in
-        --ci) PACKAGES="$PACKAGES clang" ;;
-        -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+        --ci) PACKAGES="$PACKAGES clang libclang-rt-dev" ;;
+        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
         *) echo "install-deps.sh: unknown option '$arg'" >&2; exit 2 ;;
     esac
 done
