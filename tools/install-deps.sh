@@ -17,7 +17,7 @@ libdeflate-dev libnifti2-dev"
 for arg in "$@"; do
     case "$arg" in
         --ci) PACKAGES="$PACKAGES clang libclang-rt-dev" ;;
-        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
         *) echo "install-deps.sh: unknown option '$arg'" >&2; exit 2 ;;
     esac
 done
