@@ -1,7 +1,8 @@
 /* fuzz_nifti_read.c - libFuzzer target for the NIfTI reader, in its memory and file forms.
  *
- * Each input is read from memory with every scaling mode, as one selected volume and header-only, and from
- * a file (a memfd, named through /proc/self/fd). Whatever parses is then used the way the pipeline uses it
+ * Each input is read from memory with every scaling mode, as one selected volume and header-only, gzip-
+ * compressed by the harness (so that fuzzed headers and data reach the gzip paths), and from a file (a memfd,
+ * named through /proc/self/fd). Whatever parses is then used the way the pipeline uses it
  * -- view, info, geometry, reorientation, writing -- and written back and read again: the second read must
  * give the same voxels and header fields (a mismatch aborts, so libFuzzer reports it like a crash).
  * Build and run with tests/fuzz/run-fuzz.sh; crashes become files under tests/fuzz/regressions/, which
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "voxtile.h"
 
@@ -129,6 +131,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (vxt_image_read_memory(data, size, &o, &img) == VXT_OK) {
         exercise(img);
         vxt_image_destroy(img);
+    }
+
+    /* the same bytes gzip-compressed by us: valid streams, so the fuzzed header and data reach both gzip
+     * paths (libdeflate for whole reads, zlib streaming for one volume) instead of stopping at a CRC */
+    if (size <= 8192) {
+        uLongf zn = compressBound((uLong)size) + 32;
+        unsigned char *z = malloc(zn);
+        z_stream zs;
+        memset(&zs, 0, sizeof zs);
+        if (z && deflateInit2(&zs, 1, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) == Z_OK) {
+            zs.next_in = (Bytef *)(uintptr_t)data;
+            zs.avail_in = (uInt)size;
+            zs.next_out = z;
+            zs.avail_out = (uInt)zn;
+            int rc = deflate(&zs, Z_FINISH);
+            size_t zsize = zn - zs.avail_out;
+            deflateEnd(&zs);
+            for (int pass = 0; rc == Z_STREAM_END && pass < 2; pass++) {
+                vxt_nifti_read_options_init(&o);
+                o.max_bytes = LIMIT;
+                o.volume = pass ? 0 : VXT_NIFTI_ALL_VOLUMES;
+                if (vxt_image_read_memory(z, zsize, &o, &img) == VXT_OK) {
+                    exercise(img);
+                    vxt_image_destroy(img);
+                }
+            }
+        }
+        free(z);
     }
 
     /* the file form: the same bytes as a file (whole-file and streaming paths) */
