@@ -386,3 +386,77 @@ void vxt__gzw_abort(vxt__gzw *w)
     free(w->buf);
     free(w);
 }
+
+/* ---- whole-buffer compression -------------------------------------------------------------------- */
+
+vxt_status vxt__gzip_pack(const char *who, int level, const void *head, size_t head_size, const void *body,
+                          size_t body_size, unsigned char **out, size_t *out_size)
+{
+    *out = NULL;
+    *out_size = 0;
+    struct libdeflate_compressor *c = libdeflate_alloc_compressor(level);
+    if (c == NULL)
+        return vxt__fail(NULL, VXT_ERR_OUT_OF_MEMORY, "%s: cannot allocate a libdeflate compressor", who);
+    /* gzip header, the head as stored blocks (5 bytes each, at most 65535 bytes of data), the deflated body
+     * (libdeflate's bound), the trailer */
+    size_t blocks = head_size / 65535 + 1, cap = 10;
+    size_t bound = libdeflate_deflate_compress_bound(c, body_size);
+    if (!vxt__add_size(cap, head_size, &cap) || !vxt__add_size(cap, 5 * blocks, &cap) ||
+        !vxt__add_size(cap, bound, &cap) || !vxt__add_size(cap, 8, &cap)) {
+        libdeflate_free_compressor(c);
+        return vxt__fail(NULL, VXT_ERR_OVERFLOW, "%s: compressed size overflows size_t", who);
+    }
+    unsigned char *b = malloc(cap); /* pages never written are never touched: compressible data costs little */
+    if (b == NULL) {
+        libdeflate_free_compressor(c);
+        return vxt__fail(NULL, VXT_ERR_OUT_OF_MEMORY, "%s: out of memory for %zu bytes of compressed output", who,
+                         cap);
+    }
+    static const unsigned char gzip_header[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3}; /* deflate, no mtime, unix */
+    memcpy(b, gzip_header, 10);
+    size_t pos = 10;
+    /* stored, non-final blocks: BFINAL = 0, BTYPE = 00, padded to a byte, LEN, NLEN, data. They end on a byte
+     * boundary, where the body's deflate stream (which never refers back into them) can begin. */
+    const unsigned char *hp = (const unsigned char *)head;
+    size_t left = head_size;
+    do {
+        size_t len = left < 65535 ? left : 65535;
+        b[pos++] = 0;
+        b[pos++] = (unsigned char)(len & 0xff);
+        b[pos++] = (unsigned char)(len >> 8);
+        b[pos++] = (unsigned char)(~len & 0xff);
+        b[pos++] = (unsigned char)((~len >> 8) & 0xff);
+        if (len)
+            memcpy(b + pos, hp, len);
+        pos += len;
+        hp += len;
+        left -= len;
+    } while (left > 0);
+    size_t n = libdeflate_deflate_compress(c, body, body_size, b + pos, cap - pos - 8);
+    libdeflate_free_compressor(c);
+    if (n == 0) { /* cannot happen with the bound above */
+        free(b);
+        return vxt__fail(NULL, VXT_ERR_INTERNAL, "%s: libdeflate's output exceeded its own bound", who);
+    }
+    pos += n;
+    uLong crc = crc32(0L, Z_NULL, 0);
+    const unsigned char *parts[2] = {(const unsigned char *)head, (const unsigned char *)body};
+    size_t sizes[2] = {head_size, body_size};
+    for (int k = 0; k < 2; k++)
+        for (size_t off = 0; off < sizes[k];) {
+            size_t piece = sizes[k] - off < VXT__GZ_FEED ? sizes[k] - off : VXT__GZ_FEED;
+            crc = crc32(crc, parts[k] + off, (uInt)piece);
+            off += piece;
+        }
+    uint64_t total = (uint64_t)head_size + (uint64_t)body_size;
+    for (int i = 0; i < 4; i++)
+        b[pos++] = (unsigned char)((crc >> (8 * i)) & 0xff);
+    for (int i = 0; i < 4; i++)
+        b[pos++] = (unsigned char)((total >> (8 * i)) & 0xff); /* ISIZE: the length modulo 2^32 */
+    unsigned char *shrunk = realloc(b, pos);
+    if (shrunk != NULL)
+        b = shrunk; /* else the larger buffer is still valid */
+    *out = b;
+    *out_size = pos;
+    return VXT_OK;
+}

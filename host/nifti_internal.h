@@ -128,7 +128,13 @@ int vxt__gz_magic(const void *p, size_t n);
  * with zlib, which says which (no message is set here). */
 int vxt__gunzip_whole(const void *in, size_t in_size, void *out, size_t cap, size_t want, size_t *got);
 
-/* gzip compression as a stream to a file descriptor or to a growing memory buffer. */
+/* A single-member gzip stream of `head` (as stored blocks) followed by `body` compressed by libdeflate at
+ * `level` (0..12), in a new malloc'd buffer. The body is not copied; libdeflate runs over it whole. */
+vxt_status vxt__gzip_pack(const char *who, int level, const void *head, size_t head_size, const void *body,
+                          size_t body_size, unsigned char **out, size_t *out_size);
+
+/* gzip compression as a stream to a file descriptor or to a growing memory buffer (zlib; the fallback when
+ * the memory for vxt__gzip_pack's output cannot be had). */
 typedef struct vxt__gzw vxt__gzw;
 /* fd >= 0: compressed bytes go to the file as they come; fd < 0: to memory (`expected` input bytes size the
  * first buffer). */

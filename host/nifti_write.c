@@ -185,24 +185,52 @@ static vxt_status sink_write(sink *k, const void *p, size_t n)
     return VXT_OK;
 }
 
-static vxt_status write_all(sink *k, const vxt_image *img, const vxt__nifti_hdr *h)
+/* Header, extender and extensions: the vox_offset bytes before the voxels, in a new buffer. */
+static vxt_status encode_head(const char *who, const vxt_image *img, const vxt__nifti_hdr *h, unsigned char **out)
 {
+    unsigned char *b = calloc(1, (size_t)h->vox_offset);
+    if (b == NULL)
+        return vxt__fail(NULL, VXT_ERR_OUT_OF_MEMORY, "%s: out of memory for %lld header bytes", who,
+                         (long long)h->vox_offset);
     unsigned char hb[VXT__NIFTI_MAX_HDR + 4];
-    size_t hn = vxt__nifti_encode(h, hb);
-    vxt_status st = sink_write(k, hb, hn);
-    static const unsigned char zeros[16];
-    for (size_t i = 0; st == VXT_OK && i < img->n_ext; i++) {
+    size_t pos = vxt__nifti_encode(h, hb);
+    memcpy(b, hb, pos);
+    for (size_t i = 0; i < img->n_ext; i++) { /* zero padding comes from calloc */
         const vxt__ext *e = &img->ext[i];
         size_t disk = ext_disk_size(e->size);
         int32_t eh[2] = {(int32_t)disk, (int32_t)e->ecode};
-        st = sink_write(k, eh, sizeof eh);
-        if (st == VXT_OK && e->size)
-            st = sink_write(k, e->data, e->size);
-        if (st == VXT_OK && disk - 8 - e->size)
-            st = sink_write(k, zeros, disk - 8 - e->size);
+        memcpy(b + pos, eh, sizeof eh);
+        if (e->size)
+            memcpy(b + pos + 8, e->data, e->size);
+        pos += disk;
     }
+    *out = b;
+    return VXT_OK;
+}
+
+static vxt_status write_all(sink *k, const vxt_image *img, const vxt__nifti_hdr *h)
+{
+    unsigned char *head = NULL;
+    vxt_status st = encode_head(k->who, img, h, &head);
+    if (st == VXT_OK)
+        st = sink_write(k, head, (size_t)h->vox_offset);
+    free(head);
     if (st == VXT_OK)
         st = sink_write(k, img->data, img->bytes);
+    return st;
+}
+
+/* gzip output: libdeflate over the voxels as they are (the header goes in stored blocks before them), one
+ * gzip member. VXT_ERR_OUT_OF_MEMORY lets the caller stream with zlib instead. */
+static vxt_status pack_gzip(const char *who, const vxt_image *img, const vxt__nifti_hdr *h, int level,
+                            unsigned char **out, size_t *out_size)
+{
+    unsigned char *head = NULL;
+    vxt_status st = encode_head(who, img, h, &head);
+    if (st != VXT_OK)
+        return st;
+    st = vxt__gzip_pack(who, level, head, (size_t)h->vox_offset, img->data, img->bytes, out, out_size);
+    free(head);
     return st;
 }
 
@@ -229,6 +257,15 @@ vxt_status vxt_image_write_memory(const vxt_image *img, const vxt_nifti_write_op
         return vxt__fail(NULL, VXT_ERR_OVERFLOW, "%s: the output size overflows size_t", who);
     sink k = {.who = who, .fd = -1};
     if (o.gzip) {
+        unsigned char *packed = NULL;
+        st = pack_gzip(who, img, &h, o.compression_level, &packed, size);
+        if (st == VXT_OK) {
+            *data = packed;
+            return VXT_OK;
+        }
+        if (st != VXT_ERR_OUT_OF_MEMORY)
+            return st;
+        /* not enough memory for libdeflate's whole-buffer output: zlib, growing its buffer as it goes */
         if ((st = vxt__gzw_open(who, o.compression_level, -1, total, &k.gz)) != VXT_OK)
             return st;
         st = write_all(&k, img, &h);
@@ -334,9 +371,23 @@ vxt_status vxt_image_write_file(const vxt_image *img, const char *path, const vx
     if (fd < 0)
         return vxt__fail(NULL, VXT_ERR_IO, "%s: cannot create a temporary file beside it: %s", who, strerror(errno));
     sink k = {.who = who, .fd = fd};
-    if (gz)
-        st = vxt__gzw_open(who, o.compression_level, fd, 0, &k.gz);
-    if (st == VXT_OK)
+    int done = 0;
+    if (gz) {
+        unsigned char *packed = NULL;
+        size_t packed_size = 0;
+        st = pack_gzip(who, img, &h, o.compression_level, &packed, &packed_size);
+        if (st == VXT_OK) {
+            if (vxt__write_full(fd, packed, packed_size) != 0)
+                st = vxt__fail(NULL, VXT_ERR_IO, "%s: write failed: %s", who, strerror(errno));
+            free(packed);
+            done = 1;
+        } else if (st == VXT_ERR_OUT_OF_MEMORY) { /* stream with zlib instead */
+            st = vxt__gzw_open(who, o.compression_level, fd, 0, &k.gz);
+        } else {
+            done = 1;
+        }
+    }
+    if (st == VXT_OK && !done)
         st = write_all(&k, img, &h);
     if (k.gz) {
         if (st == VXT_OK)

@@ -4,6 +4,7 @@
  * vs NIfTI-2; atomic writes (a failure in the middle of a write leaves no partial file and keeps the old
  * one); unwritable paths; the metadata setters and their bad arguments. */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +15,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
+#include "nifti_internal.h"
 #include "nifti_test_util.h"
 #include "vxt_test.h"
 
@@ -578,6 +582,85 @@ static void test_metadata_setters(void **state)
     vxt_image_destroy(img);
 }
 
+/* The .nii.gz output is one gzip member that zlib inflates to exactly the .nii output, also when the
+ * header part spans several stored blocks (a large extension). */
+static void test_gzip_output_is_one_member(void **state)
+{
+    (void)state;
+    vxt_image *img = read_raw(ntu_data("le_int16_scaled.nii"));
+    unsigned char *big = malloc(100000);
+    for (int i = 0; i < 100000; i++)
+        big[i] = (unsigned char)(i * 7 + (i >> 8));
+    assert_ok(vxt_image_add_extension(img, 6, big, 100000));
+    free(big);
+    vxt_nifti_write_options o;
+    vxt_nifti_write_options_init(&o);
+    void *plain = NULL, *gz = NULL;
+    size_t plain_size = 0, gz_size = 0;
+    assert_ok(vxt_image_write_memory(img, &o, &plain, &plain_size));
+    for (int level = 0; level <= 9; level += 3) {
+        o.gzip = 1;
+        o.compression_level = level;
+        assert_ok(vxt_image_write_memory(img, &o, &gz, &gz_size));
+        z_stream z;
+        memset(&z, 0, sizeof z);
+        assert_int_equal(inflateInit2(&z, 16 + MAX_WBITS), Z_OK);
+        unsigned char *out = malloc(plain_size + 16);
+        z.next_in = gz;
+        z.avail_in = (uInt)gz_size;
+        z.next_out = out;
+        z.avail_out = (uInt)(plain_size + 16);
+        assert_int_equal(inflate(&z, Z_FINISH), Z_STREAM_END); /* CRC-32 and length checked by zlib */
+        assert_int_equal(z.avail_in, 0);                          /* nothing after the one member */
+        assert_int_equal(z.total_out, plain_size);
+        assert_memory_equal(out, plain, plain_size);
+        inflateEnd(&z);
+        free(out);
+        vxt_buffer_free(gz);
+    }
+    vxt_buffer_free(plain);
+    vxt_image_destroy(img);
+}
+
+/* The zlib streaming compressor (used when libdeflate's whole-buffer output cannot be allocated). */
+static void test_zlib_stream_writer(void **state)
+{
+    (void)state;
+    vxt_image *img = read_raw(ntu_data("ext_float64.nii"));
+    void *plain = NULL;
+    size_t plain_size = 0;
+    assert_ok(vxt_image_write_memory(img, NULL, &plain, &plain_size));
+    for (int to_file = 0; to_file < 2; to_file++) {
+        char path[4300];
+        snprintf(path, sizeof path, "%s/stream.nii.gz", tmpdir);
+        int fd = -1;
+        if (to_file) {
+            fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            assert_true(fd >= 0);
+        }
+        vxt__gzw *w = NULL;
+        assert_ok(vxt__gzw_open("test", 6, fd, 16, &w)); /* a small first buffer: it must grow */
+        for (size_t off = 0; off < plain_size; off += 100)
+            assert_ok(vxt__gzw_write(w, (unsigned char *)plain + off, plain_size - off < 100 ? plain_size - off : 100));
+        void *gz = NULL;
+        size_t gz_size = 0;
+        assert_ok(vxt__gzw_close(w, &gz, &gz_size));
+        vxt_image *back = NULL;
+        if (to_file) {
+            assert_int_equal(close(fd), 0);
+            back = read_raw(path);
+        } else {
+            back = read_raw_mem(gz, gz_size);
+            free(gz);
+        }
+        assert_same_image(img, back, "zlib stream writer");
+        vxt_image_destroy(back);
+    }
+    vxt__gzw_abort(NULL);
+    vxt_buffer_free(plain);
+    vxt_image_destroy(img);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest cpu[] = {
@@ -590,6 +673,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_unwritable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_arguments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metadata_setters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gzip_output_is_one_member, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_zlib_stream_writer, setup, teardown),
     };
     const vxt_test_group groups[] = {VXT_GROUP("cpu", cpu, 0)};
     return vxt_test_main(argc, argv, groups, 1);
