@@ -523,7 +523,7 @@ static vxt_status prepare(const char *func, const vxt_geometry *in, const int64_
 }
 
 vxt_status vxt_geometry_resize(const vxt_geometry *in, const int64_t in_shape[3], const int64_t out_shape[3],
-                               vxt_grid_convention convention, vxt_geometry *out)
+                               vxt_grid_align align, vxt_geometry *out)
 {
     VXT_CHECK_NULL(NULL, in);
     VXT_CHECK_NULL(NULL, in_shape);
@@ -532,9 +532,9 @@ vxt_status vxt_geometry_resize(const vxt_geometry *in, const int64_t in_shape[3]
     vxt_status st;
     if ((st = check_in(__func__, in)) != VXT_OK || (st = check_out(__func__, out)) != VXT_OK)
         return st;
-    if (convention != VXT_GRID_HALF_PIXEL && convention != VXT_GRID_CORNERS)
-        return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "%s: convention = %d (must be VXT_GRID_HALF_PIXEL or "
-                         "VXT_GRID_CORNERS)", __func__, (int)convention);
+    if (align != VXT_ALIGN_HALF_PIXEL && align != VXT_ALIGN_CORNERS)
+        return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "%s: align = %d (must be VXT_ALIGN_HALF_PIXEL or "
+                         "VXT_ALIGN_CORNERS)", __func__, (int)align);
     int64_t din[8], dout[8];
     if ((st = check_shape(__func__, "in_shape", in_shape, din)) != VXT_OK ||
         (st = check_shape(__func__, "out_shape", out_shape, dout)) != VXT_OK)
@@ -548,12 +548,12 @@ vxt_status vxt_geometry_resize(const vxt_geometry *in, const int64_t in_shape[3]
     for (int a = 0; a < 3; a++) { /* NIfTI axis a is volume axis 2 - a */
         double n_in = (double)in_shape[2 - a], n_out = (double)out_shape[2 - a];
         double s, off;
-        if (convention == VXT_GRID_HALF_PIXEL || n_out == 1) {
+        if (align == VXT_ALIGN_HALF_PIXEL || n_out == 1) {
             s = n_in / n_out;
-            off = convention == VXT_GRID_HALF_PIXEL ? 0.5 * s - 0.5 : 0.0;
+            off = align == VXT_ALIGN_HALF_PIXEL ? 0.5 * s - 0.5 : 0.0;
         } else {
             if (n_in == 1)
-                return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "%s: VXT_GRID_CORNERS cannot spread axis %d (%c) of "
+                return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "%s: VXT_ALIGN_CORNERS cannot spread axis %d (%c) of "
                                  "1 voxel over %lld voxels: they would all sit on one point", __func__, 2 - a,
                                  "ijk"[a], (long long)out_shape[2 - a]);
             s = (n_in - 1.0) / (n_out - 1.0);

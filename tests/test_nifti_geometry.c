@@ -366,7 +366,7 @@ static void test_resize_and_respace(void **state)
         int64_t out[3] = {v.shape[0] * 2 + 1, v.shape[1] + 3, (v.shape[2] + 1) / 2};
         for (int conv = 0; conv < 2; conv++) {
             vxt_geometry r = {.struct_size = sizeof r};
-            assert_ok(vxt_geometry_resize(&g, v.shape, out, (vxt_grid_convention)conv, &r));
+            assert_ok(vxt_geometry_resize(&g, v.shape, out, (vxt_grid_align)conv, &r));
             /* new voxel n (NIfTI order) lands where the old grid's continuous coordinate x(n) is */
             int64_t corners[2][3] = {{0, 0, 0}, {out[2] - 1, out[1] - 1, out[0] - 1}};
             for (int c = 0; c < 2; c++) {
@@ -374,7 +374,7 @@ static void test_resize_and_respace(void **state)
                 for (int a = 0; a < 3; a++) {
                     double in_n = (double)v.shape[2 - a], out_n = (double)out[2 - a];
                     idx[a] = (double)corners[c][a];
-                    x[a] = conv == VXT_GRID_HALF_PIXEL ? (idx[a] + 0.5) * in_n / out_n - 0.5
+                    x[a] = conv == VXT_ALIGN_HALF_PIXEL ? (idx[a] + 0.5) * in_n / out_n - 0.5
                                                        : idx[a] * (in_n - 1) / (out_n - 1);
                 }
                 world(r.affine, idx, w_new);
@@ -424,19 +424,19 @@ static void test_geometry_arguments(void **state)
     assert_int_equal(g.affine_source, VXT_AFFINE_FALLBACK);
     r.struct_size = sizeof r;
     int64_t in[3] = {4, 5, 6}, out[3] = {8, 10, 1}, one[3] = {1, 5, 6};
-    assert_ok(vxt_geometry_resize(&g, in, out, VXT_GRID_CORNERS, &r));
-    assert_status_msg(vxt_geometry_resize(&g, one, out, VXT_GRID_CORNERS, &r), VXT_ERR_INVALID_ARGUMENT,
+    assert_ok(vxt_geometry_resize(&g, in, out, VXT_ALIGN_CORNERS, &r));
+    assert_status_msg(vxt_geometry_resize(&g, one, out, VXT_ALIGN_CORNERS, &r), VXT_ERR_INVALID_ARGUMENT,
                       "axis 0 (k) of 1 voxel over 8 voxels");
-    assert_ok(vxt_geometry_resize(&g, one, out, VXT_GRID_HALF_PIXEL, &r));
-    assert_status_msg(vxt_geometry_resize(&g, in, out, (vxt_grid_convention)5, &r), VXT_ERR_INVALID_ARGUMENT,
-                      "convention = 5");
+    assert_ok(vxt_geometry_resize(&g, one, out, VXT_ALIGN_HALF_PIXEL, &r));
+    assert_status_msg(vxt_geometry_resize(&g, in, out, (vxt_grid_align)5, &r), VXT_ERR_INVALID_ARGUMENT,
+                      "align = 5");
     int64_t zero[3] = {4, 0, 6};
-    assert_status_msg(vxt_geometry_resize(&g, in, zero, VXT_GRID_HALF_PIXEL, &r), VXT_ERR_INVALID_ARGUMENT,
+    assert_status_msg(vxt_geometry_resize(&g, in, zero, VXT_ALIGN_HALF_PIXEL, &r), VXT_ERR_INVALID_ARGUMENT,
                       "out_shape[1] (j) = 0");
-    assert_status_msg(vxt_geometry_resize(NULL, in, out, VXT_GRID_HALF_PIXEL, &r), VXT_ERR_NULL, "in");
-    assert_status_msg(vxt_geometry_resize(&g, NULL, out, VXT_GRID_HALF_PIXEL, &r), VXT_ERR_NULL, "in_shape");
-    assert_status_msg(vxt_geometry_resize(&g, in, NULL, VXT_GRID_HALF_PIXEL, &r), VXT_ERR_NULL, "out_shape");
-    assert_status_msg(vxt_geometry_resize(&g, in, out, VXT_GRID_HALF_PIXEL, NULL), VXT_ERR_NULL, "out");
+    assert_status_msg(vxt_geometry_resize(NULL, in, out, VXT_ALIGN_HALF_PIXEL, &r), VXT_ERR_NULL, "in");
+    assert_status_msg(vxt_geometry_resize(&g, NULL, out, VXT_ALIGN_HALF_PIXEL, &r), VXT_ERR_NULL, "in_shape");
+    assert_status_msg(vxt_geometry_resize(&g, in, NULL, VXT_ALIGN_HALF_PIXEL, &r), VXT_ERR_NULL, "out_shape");
+    assert_status_msg(vxt_geometry_resize(&g, in, out, VXT_ALIGN_HALF_PIXEL, NULL), VXT_ERR_NULL, "out");
     double sp[3] = {1, -1, 1};
     assert_status_msg(vxt_geometry_respace(&g, in, sp, &r), VXT_ERR_INVALID_ARGUMENT, "spacing[1] = -1");
     sp[1] = NAN;

@@ -440,28 +440,29 @@ VXT_API vxt_status vxt_geometry_from_affine(const double *affine, int code, vxt_
  *  code[3] = '\0'. Errors: VXT_ERR_NULL. */
 VXT_API vxt_status vxt_affine_orientation(const double *affine, char code[4]);
 
-/** How a resampled grid sits on the original one (the conventions of docs/NIFTI.md "Resampled grids"). */
-typedef enum vxt_grid_convention {
+/** How a resampled grid sits on the original one (docs/NIFTI.md "Resampled grids"). The values are those of
+ *  the preprocessing resampler's half-pixel and corner grids, so one setting can drive both. */
+typedef enum vxt_grid_align {
     /** Same field of view, outer voxel edges aligned (torch align_corners=False, scipy zoom(grid_mode=True),
      *  nnU-Net): new voxel n is centred at old voxel coordinate (n + 0.5) * in/out - 0.5. */
-    VXT_GRID_HALF_PIXEL = 0,
+    VXT_ALIGN_HALF_PIXEL = 0,
     /** First and last voxel centres aligned (torch align_corners=True, scipy zoom's default): new voxel n
      *  is at old coordinate n * (in - 1)/(out - 1); an axis of 1 output voxel keeps voxel 0's centre and
      *  takes the scale in/out; an axis of 1 input voxel cannot be spread over more (refused). */
-    VXT_GRID_CORNERS = 1
-} vxt_grid_convention;
+    VXT_ALIGN_CORNERS = 1
+} vxt_grid_align;
 
 /**
  * Geometry of a grid resampled from `in_shape` to `out_shape` (volume order: k, j, i) over the same field
  * of view: each affine column is scaled by the old-to-new voxel size ratio and the origin moves to the new
- * first voxel's centre under `convention`. Both the sform and the qform are transformed (the quaternion is
+ * first voxel's centre under `align`. Both the sform and the qform are transformed (the quaternion is
  * kept, pixdim[1..3] and qoffset change), so codes keep their meaning; a geometry with both codes 0 gets its
  * transformed fallback affine as an sform with code 2 ("aligned"), as nibabel stores an uncoded affine.
- * Errors: VXT_ERR_NULL, VXT_ERR_STRUCT_SIZE, VXT_ERR_INVALID_ARGUMENT (a shape entry < 1, unknown
- * convention, a non-finite stored field).
+ * Errors: VXT_ERR_NULL, VXT_ERR_STRUCT_SIZE, VXT_ERR_INVALID_ARGUMENT (a shape entry < 1, unknown align,
+ * a non-finite stored field).
  */
 VXT_API vxt_status vxt_geometry_resize(const vxt_geometry *in, const int64_t in_shape[3], const int64_t out_shape[3],
-                                       vxt_grid_convention convention, vxt_geometry *out);
+                                       vxt_grid_align align, vxt_geometry *out);
 
 /**
  * Geometry of a grid with voxel sizes `spacing` (volume order: k, j, i; mm, > 0) that keeps the first
