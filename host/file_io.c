@@ -1,5 +1,8 @@
-/* file_io.c - whole reads and writes on file descriptors, restarting after signals and short transfers. */
+/* file_io.c - whole reads and writes on file descriptors, restarting after signals and short transfers; large
+ * buffers. */
 #include <errno.h>
+#include <stdlib.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "nifti_internal.h"
@@ -68,4 +71,25 @@ int vxt__write_full(int fd, const void *buf, size_t n)
         n -= (size_t)r;
     }
     return 0;
+}
+
+/* Freshly allocated memory is slow to touch the first time (a page fault per 4 KiB page: 157 MB of voxels
+ * cost about 80 ms on our machines). Large buffers are therefore marked for transparent huge pages where the
+ * kernel offers them ("madvise" mode), which makes the first touch about four times faster
+ * (docs/PERFORMANCE.md). Only a hint: without huge pages nothing changes. The memory is ordinary malloc memory
+ * and is released with free(). */
+#define VXT__BIG (4u << 20)
+
+void *vxt__alloc_big(size_t n, int zero)
+{
+    void *p = zero ? calloc(1, n ? n : 1) : malloc(n ? n : 1);
+#ifdef MADV_HUGEPAGE
+    if (p != NULL && n >= VXT__BIG) {
+        const uintptr_t page = 4096;
+        uintptr_t begin = ((uintptr_t)p + page - 1) & ~(page - 1), end = ((uintptr_t)p + n) & ~(page - 1);
+        if (end > begin)
+            (void)madvise((void *)begin, end - begin, MADV_HUGEPAGE);
+    }
+#endif
+    return p;
 }

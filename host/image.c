@@ -156,7 +156,7 @@ vxt_status vxt_image_create(vxt_dtype dtype, int64_t channels, const int64_t sha
     vxt_status st = vxt__image_alloc(__func__, &img);
     if (st != VXT_OK)
         return st;
-    img->block = calloc(1, bytes);
+    img->block = vxt__alloc_big(bytes, 1);
     if (img->block == NULL) {
         vxt_image_destroy(img);
         return vxt__fail(NULL, VXT_ERR_OUT_OF_MEMORY, "%s: out of memory for %zu bytes of voxels", __func__, bytes);

@@ -246,5 +246,7 @@ int64_t vxt__read_full(int fd, void *buf, size_t n);
 int64_t vxt__pread_full(int fd, void *buf, size_t n, uint64_t offset);
 /* write() all n bytes, restarting on EINTR and partial writes; 0 on success, -1 on error. */
 int vxt__write_full(int fd, const void *buf, size_t n);
+/* malloc (or calloc when `zero`) for large buffers: marked for transparent huge pages (a hint; free() it). */
+void *vxt__alloc_big(size_t n, int zero);
 
 #endif /* VXT_NIFTI_INTERNAL_H */

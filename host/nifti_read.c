@@ -190,7 +190,7 @@ static vxt_status read_whole_gz(const char *who, const unsigned char *gz, size_t
     size_t cap;
     if (!vxt__add_size(off, pl->alloc, &cap))
         return vxt__fail(NULL, VXT_ERR_OVERFLOW, "%s: vox_offset + voxel buffer overflows size_t", who);
-    unsigned char *buf = malloc(cap ? cap : 1);
+    unsigned char *buf = vxt__alloc_big(cap, 0);
     if (buf == NULL)
         return vxt__fail(NULL, VXT_ERR_OUT_OF_MEMORY, "%s: out of memory for %zu bytes", who, cap);
     size_t got = 0;
@@ -240,7 +240,7 @@ static vxt_status read_voxels(reader *r, vxt__src *s, const unsigned char *gz_wh
                              (unsigned long long)s->pos);
         }
     }
-    unsigned char *buf = malloc(pl->alloc ? pl->alloc : 1);
+    unsigned char *buf = vxt__alloc_big(pl->alloc, 0);
     if (buf == NULL)
         return vxt__fail(NULL, VXT_ERR_OUT_OF_MEMORY, "%s: out of memory for %zu bytes of voxels", s->who, pl->alloc);
     size_t got = 0;
@@ -516,7 +516,7 @@ static vxt_status file_source(reader *r, file_in *f, vxt__src *s, const unsigned
                 r->o.volume == VXT_NIFTI_ALL_VOLUMES && f->size <= (uint64_t)SIZE_MAX;
     if (!whole)
         return vxt__src_fd(s, f->who, f->fd, f->size);
-    f->whole = malloc(f->size ? (size_t)f->size : 1);
+    f->whole = vxt__alloc_big((size_t)f->size, 0);
     if (f->whole == NULL)
         return vxt__src_fd(s, f->who, f->fd, f->size); /* stream it instead */
     int64_t got = vxt__pread_full(f->fd, f->whole, (size_t)f->size, 0);

@@ -108,7 +108,7 @@ vxt_status vxt_image_reorient(const vxt_image *img, const char *target, vxt_imag
     vxt_status st = vxt__image_alloc(__func__, &r);
     if (st != VXT_OK)
         return st;
-    r->block = malloc(img->bytes ? img->bytes : 1);
+    r->block = vxt__alloc_big(img->bytes, 0);
     if (r->block == NULL) {
         vxt_image_destroy(r);
         return vxt__fail(NULL, VXT_ERR_OUT_OF_MEMORY, "%s: out of memory for %zu bytes", __func__, img->bytes);

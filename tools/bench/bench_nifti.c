@@ -356,6 +356,10 @@ int main(int argc, char **argv)
     r[n++] = bench_gzip(gz_path, raw_bytes);
     r[n++] = bench_zlib(gz, gz_size, out, (size_t)raw_bytes);
     r[n++] = bench_libdeflate(gz, gz_size, out, (size_t)raw_bytes);
+    free(out); /* the reads below allocate their own buffers, as a caller's would */
+    out = NULL;
+    vxt_image_destroy(img);
+    img = NULL;
     r[n++] = bench_read("voxtile read_file (libdeflate, stored int16)", gz_path, VXT_NIFTI_SCALING_RAW,
                         VXT_NIFTI_ALL_VOLUMES, raw_bytes);
     r[n++] = bench_read("voxtile read_file (zlib streaming, stored int16)", gz_path, VXT_NIFTI_SCALING_RAW, 0,
@@ -412,8 +416,6 @@ int main(int argc, char **argv)
                    r[i].bytes / r[i].median / 1e6);
     }
     vxt_image_destroy(raw);
-    vxt_image_destroy(img);
-    free(out);
     free(gz);
     return 0;
 }
