@@ -271,6 +271,37 @@ static result bench_zlib_deflate(const unsigned char *in, size_t n, int level)
     return r;
 }
 
+/* nibabel (what most users read NIfTI with), when Debian's python3-nibabel is there: the median of `reps`
+ * loads timed inside Python (interpreter start-up excluded). 0 when it cannot run. */
+static int bench_nibabel(const char *path, int float32, result *r)
+{
+    static const char *script =
+        "import sys, time\n"
+        "import numpy as np, nibabel as nib\n"
+        "path, reps, f32 = sys.argv[1], int(sys.argv[2]), sys.argv[3] == '1'\n"
+        "ts = []\n"
+        "for _ in range(reps):\n"
+        "    t = time.perf_counter()\n"
+        "    img = nib.load(path)\n"
+        "    a = img.get_fdata(dtype=np.float32) if f32 else np.asanyarray(img.dataobj.get_unscaled())\n"
+        "    ts.append(time.perf_counter() - t)\n"
+        "    del a, img\n"
+        "print(ts[0], sorted(ts)[len(ts) // 2], min(ts))\n";
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 -c \"%s\" '%s' %d %d 2>/dev/null", script, path, reps, float32);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return 0;
+    double first = 0, median = 0, min = 0;
+    int ok = fscanf(p, "%lf %lf %lf", &first, &median, &min) == 3;
+    if (pclose(p) != 0 || !ok)
+        return 0;
+    r->first = first;
+    r->median = median;
+    r->min = min;
+    return 1;
+}
+
 static void machine(char *out, size_t size)
 {
     char model[256] = "unknown CPU";
@@ -351,7 +382,7 @@ int main(int argc, char **argv)
     vxt_membw bw;
     vxt_bench_membw(1, (size_t)32 << 20, 3, &bw);
 
-    result r[16];
+    result r[20];
     int n = 0;
     r[n++] = bench_gzip(gz_path, raw_bytes);
     r[n++] = bench_zlib(gz, gz_size, out, (size_t)raw_bytes);
@@ -367,6 +398,12 @@ int main(int argc, char **argv)
     r[n++] = bench_read("voxtile read_file (libdeflate, float32 HU)", gz_path, VXT_NIFTI_SCALING_AUTO,
                         VXT_NIFTI_ALL_VOLUMES, raw_bytes);
     r[n++] = bench_read_memory(gz, gz_size, raw_bytes);
+    result nb = {"nibabel 5 load + dataobj (stored int16)", 0, 0, 0, raw_bytes};
+    if (bench_nibabel(gz_path, 0, &nb))
+        r[n++] = nb;
+    result nbf = {"nibabel 5 load + get_fdata(float32)", 0, 0, 0, raw_bytes};
+    if (bench_nibabel(gz_path, 1, &nbf))
+        r[n++] = nbf;
     if (nii_path[0]) {
         r[n++] = bench_read("voxtile read_file (.nii, stored int16)", nii_path, VXT_NIFTI_SCALING_RAW,
                             VXT_NIFTI_ALL_VOLUMES, raw_bytes);
