@@ -179,6 +179,25 @@ static void finish_voxels(const vxt__nifti_hdr *h, const vxt__nifti_layout *L, c
         vxt__to_float32(p, (size_t)pl->voxels, L->dtype, pl->apply, pl->slope, pl->inter);
 }
 
+/* Compressed bytes for libdeflate's whole-buffer decompression: already in memory (vxt_image_read_memory),
+ * or a compressed file, read whole only once its header has been checked (see load_whole). */
+typedef struct file_in file_in;
+typedef struct whole {
+    const unsigned char *data;
+    size_t size;
+    file_in *file;
+} whole;
+
+static int load_file_whole(reader *r, file_in *f, const vxt__nifti_layout *L, const unsigned char **data,
+                           size_t *size);
+
+static int load_whole(reader *r, whole *w, const vxt__nifti_layout *L)
+{
+    if (w->data == NULL && w->file != NULL && !load_file_whole(r, w->file, L, &w->data, &w->size))
+        w->file = NULL; /* stream it instead */
+    return w->data != NULL;
+}
+
 /* Compressed data held whole in memory: libdeflate straight into one buffer holding everything up to the
  * end of the voxels. Returns VXT_OK with *done = 1 on success, *done = 0 when the stream must be read with
  * zlib instead (which then reports what is wrong with it). */
@@ -210,15 +229,15 @@ static vxt_status read_whole_gz(const char *who, const unsigned char *gz, size_t
     return VXT_OK;
 }
 
-static vxt_status read_voxels(reader *r, vxt__src *s, const unsigned char *gz_whole, size_t gz_whole_size,
-                              const vxt__nifti_hdr *h, const vxt__nifti_layout *L, const plan *pl, vxt_image *img)
+static vxt_status read_voxels(reader *r, vxt__src *s, whole *w, const vxt__nifti_hdr *h, const vxt__nifti_layout *L,
+                              const plan *pl, vxt_image *img)
 {
     vxt_status st = charge(r, s->who, pl->alloc, "the voxels");
     if (st != VXT_OK)
         return st;
-    if (gz_whole != NULL && pl->skip == 0 && pl->bytes == L->data_bytes) {
+    if (s->kind == VXT__SRC_GZ && pl->skip == 0 && pl->bytes == L->data_bytes && load_whole(r, w, L)) {
         int done = 0;
-        st = read_whole_gz(s->who, gz_whole, gz_whole_size, h, L, pl, img, &done);
+        st = read_whole_gz(s->who, w->data, w->size, h, L, pl, img, &done);
         if (st != VXT_OK || done)
             return st;
     }
@@ -378,10 +397,10 @@ static vxt_status check_geometry(const char *who, const vxt__nifti_hdr *h)
 
 /* Header, extensions and voxels from `hs` (header source); the voxels come from `ds` (the same source for a
  * single file, the .img for a pair, NULL when the pair's data file must be opened by the caller). */
-typedef vxt_status (*open_data_fn)(void *arg, vxt__src *ds, const unsigned char **gz_whole, size_t *gz_size);
+typedef vxt_status (*open_data_fn)(void *arg, vxt__src *ds, whole *dw);
 
-static vxt_status read_image(reader *r, vxt__src *hs, const unsigned char *gz_whole, size_t gz_size,
-                             open_data_fn open_data, void *open_arg, vxt_image **out)
+static vxt_status read_image(reader *r, vxt__src *hs, whole *hw, open_data_fn open_data, void *open_arg,
+                             vxt_image **out)
 {
     vxt__nifti_hdr h;
     vxt__nifti_layout L;
@@ -403,7 +422,7 @@ static vxt_status read_image(reader *r, vxt__src *hs, const unsigned char *gz_wh
     if (st == VXT_OK && !header_only) {
         if (h.single_file) {
             img->compressed = hs->compressed;
-            st = read_voxels(r, hs, gz_whole, gz_size, &h, &L, &pl, img);
+            st = read_voxels(r, hs, hw, &h, &L, &pl, img);
         } else if (open_data == NULL) {
             st = vxt__fail(NULL, VXT_ERR_UNSUPPORTED, "%s: magic \"%s\" says the voxels are in a separate .img file; "
                            "a .hdr/.img pair cannot be read from one memory buffer", hs->who,
@@ -411,14 +430,13 @@ static vxt_status read_image(reader *r, vxt__src *hs, const unsigned char *gz_wh
         } else {
             vxt__src ds;
             memset(&ds, 0, sizeof ds);
-            const unsigned char *dgz = NULL;
-            size_t dgz_size = 0;
-            st = open_data(open_arg, &ds, &dgz, &dgz_size);
+            whole dw = {NULL, 0, NULL};
+            st = open_data(open_arg, &ds, &dw);
             if (st == VXT_OK) {
                 img->compressed = ds.compressed;
                 st = check_fits(ds.who, &ds, &h, &L, 0);
                 if (st == VXT_OK)
-                    st = read_voxels(r, &ds, dgz, dgz_size, &h, &L, &pl, img);
+                    st = read_voxels(r, &ds, &dw, &h, &L, &pl, img);
                 vxt__src_close(&ds);
             }
         }
@@ -450,20 +468,20 @@ vxt_status vxt_image_read_memory(const void *data, size_t size, const vxt_nifti_
     vxt__src s;
     if ((st = vxt__src_mem(&s, who, data, size)) != VXT_OK)
         return st;
-    const unsigned char *gz = s.kind == VXT__SRC_GZ ? (const unsigned char *)data : NULL;
-    st = read_image(&r, &s, gz, size, NULL, NULL, out);
+    whole w = {(const unsigned char *)data, size, NULL};
+    st = read_image(&r, &s, &w, NULL, NULL, out);
     vxt__src_close(&s);
     return st;
 }
 
 /* ---- files -------------------------------------------------------------------------------------------- */
 
-typedef struct file_in {
+struct file_in {
     int fd;
     uint64_t size;
     unsigned char *whole; /* the compressed file, when read whole */
     char who[4200];
-} file_in;
+};
 
 static void file_close(file_in *f)
 {
@@ -502,32 +520,32 @@ static vxt_status file_open(const char *func, const char *path, file_in *f)
     return VXT_OK;
 }
 
-/* Source over an open file. Compressed files that will be read to the end are read whole into memory
- * first, for libdeflate's whole-buffer decompression. */
-static vxt_status file_source(reader *r, file_in *f, vxt__src *s, const unsigned char **gz, size_t *gz_size)
+/* A compressed file is read whole (for libdeflate) only after its header has been checked, and only when
+ * its size is plausible for what the header announces: a gzip file barely exceeds its contents (stored
+ * blocks add 5 bytes per 64 KiB), so a much larger one holds something else and is streamed instead -- as it
+ * is when the memory (or max_bytes) does not allow it. Returns 1 with the bytes, 0 to stream. */
+static int load_file_whole(reader *r, file_in *f, const vxt__nifti_layout *L, const unsigned char **data,
+                           size_t *size)
 {
-    *gz = NULL;
-    *gz_size = 0;
-    unsigned char magic[2];
-    int64_t n = vxt__pread_full(f->fd, magic, 2, 0);
-    if (n < 0)
-        return vxt__fail(NULL, VXT_ERR_IO, "%s: cannot read: %s", f->who, strerror(errno));
-    int whole = vxt__gz_magic(magic, (size_t)n) && !(r->o.flags & VXT_NIFTI_HEADER_ONLY) &&
-                r->o.volume == VXT_NIFTI_ALL_VOLUMES && f->size <= (uint64_t)SIZE_MAX;
-    if (!whole)
-        return vxt__src_fd(s, f->who, f->fd, f->size);
+    uint64_t plausible = L->end + L->end / 64 + ((uint64_t)1 << 20);
+    if (f->size > plausible || f->size > (uint64_t)SIZE_MAX)
+        return 0;
+    if (r->o.max_bytes != 0 &&
+        (f->size > r->o.max_bytes || r->budget_used > r->o.max_bytes - f->size))
+        return 0;
     f->whole = vxt__alloc_big((size_t)f->size, 0);
     if (f->whole == NULL)
-        return vxt__src_fd(s, f->who, f->fd, f->size); /* stream it instead */
+        return 0;
     int64_t got = vxt__pread_full(f->fd, f->whole, (size_t)f->size, 0);
-    if (got < 0)
-        return vxt__fail(NULL, VXT_ERR_IO, "%s: read error: %s", f->who, strerror(errno));
-    vxt_status st = vxt__src_mem(s, f->who, f->whole, (size_t)got);
-    if (st != VXT_OK)
-        return st;
-    *gz = f->whole;
-    *gz_size = (size_t)got;
-    return VXT_OK;
+    if (got < 0 || (uint64_t)got != f->size) { /* the stream reports what is wrong */
+        free(f->whole);
+        f->whole = NULL;
+        return 0;
+    }
+    r->budget_used += f->size;
+    *data = f->whole;
+    *size = (size_t)got;
+    return 1;
 }
 
 static int ends_with(const char *s, const char *suffix)
@@ -576,7 +594,7 @@ typedef struct pair_arg {
     file_in data;
 } pair_arg;
 
-static vxt_status open_pair_data(void *arg, vxt__src *ds, const unsigned char **gz, size_t *gz_size)
+static vxt_status open_pair_data(void *arg, vxt__src *ds, whole *dw)
 {
     pair_arg *p = (pair_arg *)arg;
     char name[4096];
@@ -587,7 +605,8 @@ static vxt_status open_pair_data(void *arg, vxt__src *ds, const unsigned char **
     vxt_status st = file_open(p->r->func, name, &p->data);
     if (st != VXT_OK)
         return st;
-    return file_source(p->r, &p->data, ds, gz, gz_size);
+    dw->file = &p->data;
+    return vxt__src_fd(ds, p->data.who, p->data.fd, p->data.size);
 }
 
 vxt_status vxt_image_read_file(const char *path, const vxt_nifti_read_options *opts, vxt_image **out)
@@ -609,13 +628,12 @@ vxt_status vxt_image_read_file(const char *path, const vxt_nifti_read_options *o
     }
     vxt__src s;
     memset(&s, 0, sizeof s);
-    const unsigned char *gz = NULL;
-    size_t gz_size = 0;
-    st = file_source(&r, &f, &s, &gz, &gz_size);
+    st = vxt__src_fd(&s, f.who, f.fd, f.size);
     if (st == VXT_OK) {
         pair_arg pa = {.r = &r, .hdr_path = hp, .hdr_who = f.who};
         pa.data.fd = -1;
-        st = read_image(&r, &s, gz, gz_size, open_pair_data, &pa, out);
+        whole w = {NULL, 0, &f};
+        st = read_image(&r, &s, &w, open_pair_data, &pa, out);
         file_close(&pa.data);
     }
     vxt__src_close(&s);

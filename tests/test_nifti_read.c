@@ -530,6 +530,28 @@ static void test_layout_details(void **state)
     assert_ok(vxt_image_volume(img, &v));
     assert_memory_equal(v.data, rv.data, 120);
     vxt_image_destroy(img);
+    /* a compressed file much larger than its header announces is streamed, not read whole */
+    char dir[4096], path[4200];
+    ntu_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/junk.nii.gz", dir);
+    size_t big = zn + (3u << 20);
+    unsigned char *zj = calloc(1, big);
+    memcpy(zj, z, zn);
+    ntu_spit(path, zj, big);
+    assert_ok(vxt_image_read_file(path, &o, &img));
+    assert_ok(vxt_image_volume(img, &v));
+    assert_memory_equal(v.data, rv.data, 120);
+    vxt_image_destroy(img);
+    /* and so is one whose whole-file buffer would exceed max_bytes (the voxels alone fit) */
+    snprintf(path, sizeof path, "%s/plain.nii.gz", dir);
+    ntu_spit(path, z, zn);
+    o.max_bytes = 120;
+    assert_ok(vxt_image_read_file(path, &o, &img));
+    assert_ok(vxt_image_volume(img, &v));
+    assert_memory_equal(v.data, rv.data, 120);
+    vxt_image_destroy(img);
+    ntu_rmtree(dir);
+    free(zj);
     free(zt);
     free(z);
     free(t);

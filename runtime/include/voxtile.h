@@ -459,7 +459,7 @@ typedef enum vxt_grid_align {
  * kept, pixdim[1..3] and qoffset change), so codes keep their meaning; a geometry with both codes 0 gets its
  * transformed fallback affine as an sform with code 2 ("aligned"), as nibabel stores an uncoded affine.
  * Errors: VXT_ERR_NULL, VXT_ERR_STRUCT_SIZE, VXT_ERR_INVALID_ARGUMENT (a shape entry < 1, unknown align,
- * a non-finite stored field).
+ * VXT_ALIGN_CORNERS spreading an axis of 1 voxel, a non-finite stored field).
  */
 VXT_API vxt_status vxt_geometry_resize(const vxt_geometry *in, const int64_t in_shape[3], const int64_t out_shape[3],
                                        vxt_grid_align align, vxt_geometry *out);
@@ -510,7 +510,8 @@ typedef struct vxt_nifti_read_options {
     int64_t volume;
     /** Refuse images whose voxel data plus extensions need more than this many bytes in memory (with
      *  VXT_ERR_OUT_OF_MEMORY, before allocating); 0 (default) = no limit. For servers that read untrusted
-     *  files. */
+     *  files. A compressed file is read whole for faster decompression only when its bytes fit the limit
+     *  too (and its size is plausible for its header); otherwise it is streamed. */
     uint64_t max_bytes;
     unsigned flags; /**< VXT_NIFTI_* read flags; default 0 */
 } vxt_nifti_read_options;
