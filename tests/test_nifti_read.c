@@ -631,6 +631,17 @@ static void test_options(void **state)
     assert_status_msg(vxt_image_volume(img, NULL), VXT_ERR_NULL, "view");
     assert_int_equal(vxt_image_extension_count(NULL), 0);
     assert_status_msg(vxt_image_get_extension(img, 0, NULL, NULL, NULL), VXT_ERR_INVALID_ARGUMENT, "index = 0");
+    assert_status_msg(vxt_image_get_extension(NULL, 0, NULL, NULL, NULL), VXT_ERR_NULL, "img");
+    g.struct_size = sizeof g;
+    assert_status_msg(vxt_image_get_geometry(NULL, &g), VXT_ERR_NULL, "img");
+    assert_status_msg(vxt_image_get_geometry(img, NULL), VXT_ERR_NULL, "geom");
+    assert_status_msg(vxt_image_set_intent(NULL, 0, NULL, NULL), VXT_ERR_NULL, "img");
+    vxt_geometry r = {.struct_size = sizeof r};
+    int64_t shape[3] = {2, 3, 4};
+    double sp[3] = {1, 1, 1};
+    assert_status_msg(vxt_geometry_respace(NULL, shape, sp, &r), VXT_ERR_NULL, "in");
+    assert_status_msg(vxt_geometry_respace(&g, shape, NULL, &r), VXT_ERR_NULL, "spacing");
+    assert_status_msg(vxt_geometry_respace(&g, shape, sp, NULL), VXT_ERR_NULL, "out");
     vxt_image_destroy(img);
     vxt_image_destroy(NULL);
 }
