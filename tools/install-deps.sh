@@ -3,18 +3,20 @@
 # is already present. Runs apt-get non-interactively (as root, or through sudo when available).
 #
 #   tools/install-deps.sh            build + test dependencies
-#   tools/install-deps.sh --ci       also clang (build-time OpenCL C syntax check of the kernels)
+#   tools/install-deps.sh --ci       also clang (build-time OpenCL C syntax check of the kernels) and its
+#                                    runtime libraries (libFuzzer and sanitizers, tests/fuzz/run-fuzz.sh)
 #
 # Why each package is needed: docs/DEPENDENCIES.md.
 set -eu
 
 PACKAGES="build-essential cmake pkg-config
 ocl-icd-opencl-dev opencl-headers ocl-icd-libopencl1 pocl-opencl-icd
-zlib1g-dev libcmocka-dev libcjson-dev libpng-dev"
+zlib1g-dev libcmocka-dev libcjson-dev libpng-dev
+libdeflate-dev libnifti2-dev"
 
 for arg in "$@"; do
     case "$arg" in
-        --ci) PACKAGES="$PACKAGES clang" ;;
+        --ci) PACKAGES="$PACKAGES clang libclang-rt-dev" ;;
         -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
         *) echo "install-deps.sh: unknown option '$arg'" >&2; exit 2 ;;
     esac

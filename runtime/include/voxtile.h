@@ -896,12 +896,18 @@ typedef enum vxt_interp {
     VXT_INTERP_NEAREST_FLOOR = 2  /**< torch mode='nearest' (legacy): floor(i * in/out) */
 } vxt_interp;
 
-/** Where voxel centres sit when a volume is resized. */
+/** How a resized grid sits on the original one: used by the resampler (vxt_resample_options.align) and by the
+ *  geometry of resized images (vxt_geometry_resize), so that one setting drives both (docs/NIFTI.md "Resampled
+ *  grids", docs/PREPROCESSING.md). */
 typedef enum vxt_grid_align {
-    VXT_ALIGN_HALF_PIXEL = 0, /**< src = (dst + 0.5) * in/out - 0.5: torch align_corners=False, skimage, scipy
-                                  grid_mode=True; computed in float32 exactly as torch does */
-    VXT_ALIGN_CORNERS = 1      /**< src = dst * (in-1)/(out-1): torch align_corners=True, scipy zoom's default;
-                                  computed in double as scipy does */
+    /** Same field of view, outer voxel edges aligned: src = (dst + 0.5) * in/out - 0.5 (torch
+     *  align_corners=False, skimage, scipy zoom(grid_mode=True), nnU-Net); the resampler computes it in float32
+     *  exactly as torch does. */
+    VXT_ALIGN_HALF_PIXEL = 0,
+    /** First and last voxel centres aligned: src = dst * (in-1)/(out-1) (torch align_corners=True, scipy zoom's
+     *  default); the resampler computes it in double as scipy does. For geometry, an axis of 1 output voxel
+     *  keeps voxel 0's centre and takes the scale in/out; an axis of 1 input voxel cannot be spread (refused). */
+    VXT_ALIGN_CORNERS = 1
 } vxt_grid_align;
 
 /** What samples outside the volume see. */
@@ -1007,6 +1013,364 @@ VXT_API vxt_status vxt_extract_triplanar(vxt_context *ctx, const vxt_volume *in,
 /* ===================================================================================================== */
 /* NIfTI I/O and geometry                                                                                 */
 /* ===================================================================================================== */
+
+/*
+ * A vxt_image owns the voxels of a NIfTI image together with the metadata of its header: geometry (qform,
+ * sform, voxel sizes, units), scaling, description, intent, and the header extensions (kept, so that a
+ * rewritten file carries them). Images are read from NIfTI-1 and NIfTI-2 files (.nii, .nii.gz, .hdr/.img
+ * pairs, either byte order) or from memory, and written as .nii or .nii.gz to a path or to memory. No
+ * function here needs a context, and none keeps state between calls: distinct images may be used from
+ * distinct threads freely; one image may be read from several threads at once. docs/NIFTI.md has the rules.
+ *
+ * Two axis orders meet here; every per-axis array says which one it uses:
+ *   - NIfTI order (i, j, k): the header's own arrays (dim[], pixdim[]), the affine, which maps the column
+ *     vector (i, j, k, 1) to world coordinates in mm (RAS+: x grows to the subject's Right, y to Anterior,
+ *     z to Superior, as NIfTI and nibabel define it), and the orientation code ("LPS": axis i points Left).
+ *   - volume order (slowest axis first), as everywhere else in this API: vxt_volume.shape is
+ *     (dim[3], dim[2], dim[1]) = (nk, nj, ni), and so are spacing and the shapes of the resampling helpers.
+ *     The voxel bytes of an image are exactly NIfTI's on-disk voxel order (i fastest), byte-swapped to the
+ *     host's order.
+ */
+
+/** Where the affine in use comes from, chosen as nibabel does: the sform when sform_code > 0, else the
+ *  qform when qform_code > 0, else the pixdim-based fallback. Codes outside 0..5 count as 0, as in nibabel. */
+typedef enum vxt_affine_source {
+    VXT_AFFINE_FALLBACK = 0, /**< neither code is set: nibabel's fallback, diag(-pixdim[1], pixdim[2],
+                                  pixdim[3]) centred on the volume (see docs/NIFTI.md) */
+    VXT_AFFINE_SFORM = 1,    /**< srow_x, srow_y, srow_z */
+    VXT_AFFINE_QFORM = 2     /**< quaternion, qoffset, pixdim[1..3] and qfac, decoded per the NIfTI spec */
+} vxt_affine_source;
+
+/** "sform", "qform" or "fallback"; "unknown" for other values. Never NULL. */
+VXT_API const char *vxt_affine_source_name(vxt_affine_source source);
+
+/** NIfTI xform codes (qform_code, sform_code). */
+#define VXT_NIFTI_XFORM_UNKNOWN 0
+#define VXT_NIFTI_XFORM_SCANNER_ANAT 1
+#define VXT_NIFTI_XFORM_ALIGNED_ANAT 2
+#define VXT_NIFTI_XFORM_TALAIRACH 3
+#define VXT_NIFTI_XFORM_MNI_152 4
+#define VXT_NIFTI_XFORM_TEMPLATE_OTHER 5
+
+/** Name of an xform code: "unknown", "scanner", "aligned", "talairach", "mni", "template"; "invalid" for
+ *  other values. Never NULL. */
+VXT_API const char *vxt_nifti_xform_name(int code);
+
+/** NIfTI units (xyzt_units = spatial | temporal). */
+#define VXT_NIFTI_UNITS_UNKNOWN 0
+#define VXT_NIFTI_UNITS_METER 1
+#define VXT_NIFTI_UNITS_MM 2
+#define VXT_NIFTI_UNITS_MICRON 3
+#define VXT_NIFTI_UNITS_SEC 8
+#define VXT_NIFTI_UNITS_MSEC 16
+#define VXT_NIFTI_UNITS_USEC 24
+#define VXT_NIFTI_UNITS_HZ 32
+#define VXT_NIFTI_UNITS_PPM 40
+#define VXT_NIFTI_UNITS_RADS 48
+
+/** Name of the spatial (xyzt_units & 7) or temporal (xyzt_units & 56) part of a units code: "unknown", "m",
+ *  "mm", "um", "s", "ms", "us", "Hz", "ppm", "rad/s"; "invalid" for other values. Never NULL. */
+VXT_API const char *vxt_nifti_units_name(int units);
+
+/** NIfTI datatype code -> name: "uint8", "int16", ..., "complex64", "RGB24", ...; "invalid" for codes that
+ *  are not NIfTI datatypes. Never NULL. */
+VXT_API const char *vxt_nifti_datatype_name(int datatype);
+
+/**
+ * The geometry of an image: where its voxels are in the world. Initialise with vxt_geometry_init() (or get
+ * it from vxt_image_get_geometry()). The "stored" fields are what a NIfTI header holds and what
+ * vxt_image_set_geometry() takes; the "derived" fields are computed from them by the library and ignored on
+ * input.
+ */
+typedef struct vxt_geometry {
+    size_t struct_size; /**< sizeof(vxt_geometry), set by vxt_geometry_init() */
+    /* ---- stored ---- */
+    int qform_code;     /**< VXT_NIFTI_XFORM_*; 0: the qform is not used */
+    int sform_code;     /**< VXT_NIFTI_XFORM_*; 0: the sform is not used */
+    double quatern[3];  /**< quatern_b, quatern_c, quatern_d */
+    double qoffset[3];  /**< qoffset_x, qoffset_y, qoffset_z (mm) */
+    /** NIfTI order: pixdim[0] = qfac (its sign selects a left-handed qform), pixdim[1..3] = voxel sizes
+     *  along i, j, k, pixdim[4] = time step, pixdim[5..7] others. */
+    double pixdim[8];
+    double srow[3][4];  /**< srow_x, srow_y, srow_z: the sform's rows */
+    int xyzt_units;     /**< VXT_NIFTI_UNITS_* spatial | temporal; the affine is never rescaled for units */
+    /* ---- derived ---- */
+    double qform[4][4];  /**< the qform's matrix, decoded per the NIfTI spec whatever qform_code is */
+    double sform[4][4];  /**< srow as a 4x4 matrix */
+    double affine[4][4]; /**< the affine in use: maps (i, j, k, 1) to world mm (RAS+) */
+    vxt_affine_source affine_source; /**< which matrix `affine` is */
+    double spacing[3];   /**< voxel sizes in volume order (k, j, i): lengths of affine columns 2, 1, 0 */
+    /** Axis codes of the affine in use in NIfTI order (i, j, k), e.g. "RAS" or "LPS"; nibabel's aff2axcodes
+     *  (the closest orthogonal matrix's largest component per axis). '?' for an axis whose column is 0. */
+    char orientation[4];
+} vxt_geometry;
+
+/** Identity geometry: both codes 0, quaternion 0, pixdim all 1 (qfac 1), srow = identity, units 0; derived
+ *  fields computed for a 1 x 1 x 1 grid (affine_source VXT_AFFINE_FALLBACK). Sets struct_size. NULL is
+ *  ignored. */
+VXT_API void vxt_geometry_init(vxt_geometry *geom);
+
+/**
+ * Geometry with `affine` (16 doubles, row-major: affine[4 * row + col], e.g. &geom.affine[0][0]) as both its
+ * sform and its qform, each with `code` (1..5), as nibabel's set_sform(affine, code) and
+ * set_qform(affine, code) do: the qform keeps the affine's translation, its column lengths become
+ * pixdim[1..3], the sign of its determinant becomes qfac, and its rotation is the closest orthogonal matrix
+ * to the normalised columns (shears cannot be represented by a qform and are dropped there; the sform keeps
+ * them). pixdim[4..7] = 1, xyzt_units = mm. Errors: VXT_ERR_NULL, VXT_ERR_STRUCT_SIZE (out->struct_size
+ * must be set), VXT_ERR_INVALID_ARGUMENT (code out of range, a non-finite element, last row not
+ * (0, 0, 0, 1), a zero column or a singular matrix).
+ */
+VXT_API vxt_status vxt_geometry_from_affine(const double *affine, int code, vxt_geometry *out);
+
+/** Axis codes of any affine (16 doubles, row-major), as vxt_geometry.orientation: code[0..2] for i, j, k,
+ *  code[3] = '\0'. Errors: VXT_ERR_NULL. */
+VXT_API vxt_status vxt_affine_orientation(const double *affine, char code[4]);
+
+
+/**
+ * Geometry of a grid resampled from `in_shape` to `out_shape` (volume order: k, j, i) over the same field
+ * of view: each affine column is scaled by the old-to-new voxel size ratio and the origin moves to the new
+ * first voxel's centre under `align`. Both the sform and the qform are transformed (the quaternion is
+ * kept, pixdim[1..3] and qoffset change), so codes keep their meaning; a geometry with both codes 0 gets its
+ * transformed fallback affine as an sform with code 2 ("aligned"), as nibabel stores an uncoded affine.
+ * Errors: VXT_ERR_NULL, VXT_ERR_STRUCT_SIZE, VXT_ERR_INVALID_ARGUMENT (a shape entry < 1, unknown align,
+ * VXT_ALIGN_CORNERS spreading an axis of 1 voxel, a non-finite stored field).
+ */
+VXT_API vxt_status vxt_geometry_resize(const vxt_geometry *in, const int64_t in_shape[3], const int64_t out_shape[3],
+                                       vxt_grid_align align, vxt_geometry *out);
+
+/**
+ * Geometry of a grid with voxel sizes `spacing` (volume order: k, j, i; mm, > 0) that keeps the first
+ * voxel's centre and the axis directions, as SimpleITK/ITK resampling to a new spacing does (the caller
+ * chooses the new shape, e.g. nnU-Net's round(old_spacing / new_spacing * old_shape)). `in_shape` (volume
+ * order) is the grid of `in` (it places the fallback affine). Both forms are transformed as in
+ * vxt_geometry_resize() and pixdim[1..3] become `spacing`. Errors: VXT_ERR_NULL, VXT_ERR_STRUCT_SIZE,
+ * VXT_ERR_INVALID_ARGUMENT (spacing not finite and > 0, a shape entry < 1, an affine column of length 0).
+ */
+VXT_API vxt_status vxt_geometry_respace(const vxt_geometry *in, const int64_t in_shape[3], const double spacing[3],
+                                        vxt_geometry *out);
+
+/** An image: voxels plus NIfTI metadata. */
+typedef struct vxt_image vxt_image;
+
+/** What vxt_image_read_* hands back as voxel values. */
+typedef enum vxt_nifti_scaling {
+    /** float32 when the header's scaling applies (scl_slope finite and non-zero) and is not the identity
+     *  (slope 1, intercept 0), else the stored type. The values are then always the ones the file means
+     *  (e.g. Hounsfield units), in the narrowest type that holds them, as nibabel's dataobj gives them. */
+    VXT_NIFTI_SCALING_AUTO = 0,
+    /** The stored values in the stored type; scl_slope/scl_inter are only reported (and rewritten). */
+    VXT_NIFTI_SCALING_RAW = 1,
+    /** Always float32: (float)raw * (float)scl_slope, then + (float)scl_inter, each rounded to float32 (a
+     *  multiply by 1 and an add of 0 are skipped, as nibabel skips them), when the scaling applies;
+     *  (float)raw otherwise. Equal to nibabel's float32 scaling for 8- and 16-bit types. */
+    VXT_NIFTI_SCALING_FLOAT32 = 2
+} vxt_nifti_scaling;
+
+/** vxt_nifti_read_options.volume: read every volume of a 4D (or higher) file, as the channels of the
+ *  image: channel c is volume c (dimensions 4..7 flattened, dim[4] fastest). */
+#define VXT_NIFTI_ALL_VOLUMES (-1)
+
+/** vxt_nifti_read_options.flags: read and check the header and the extensions only; the image has no
+ *  voxels (vxt_image_volume() fails with VXT_ERR_STATE) and the data is neither read nor checked. */
+#define VXT_NIFTI_HEADER_ONLY 0x1u
+
+/** Options for vxt_image_read_file() and vxt_image_read_memory(). Initialise with
+ *  vxt_nifti_read_options_init(). */
+typedef struct vxt_nifti_read_options {
+    size_t struct_size;        /**< set by vxt_nifti_read_options_init() */
+    vxt_nifti_scaling scaling; /**< default VXT_NIFTI_SCALING_AUTO */
+    /** Which 3D volume of a file with more than 3 dimensions to read (0-based, over dimensions 4..7
+     *  flattened with dim[4] fastest), or VXT_NIFTI_ALL_VOLUMES (default) for all of them as channels. */
+    int64_t volume;
+    /** Refuse images whose voxel data plus extensions need more than this many bytes in memory (with
+     *  VXT_ERR_OUT_OF_MEMORY, before allocating); 0 (default) = no limit. For servers that read untrusted
+     *  files. A compressed file is read whole for faster decompression only when its bytes fit the limit
+     *  too (and its size is plausible for its header); otherwise it is streamed. */
+    uint64_t max_bytes;
+    unsigned flags; /**< VXT_NIFTI_* read flags; default 0 */
+} vxt_nifti_read_options;
+
+/** Fill *opts with the defaults documented above and set struct_size. */
+VXT_API void vxt_nifti_read_options_init(vxt_nifti_read_options *opts);
+
+/**
+ * Read a NIfTI image from a file. Accepted: single files (.nii, magic "n+1"/"n+2"), compressed or not (gzip
+ * is recognised by its magic bytes, whatever the name), and pairs (magic "ni1"/"ni2"): `path` names the
+ * .hdr (or .hdr.gz) and the data is read from the .img (or .img.gz) beside it; naming the .img reads its
+ * .hdr. opts may be NULL for defaults. On success *out owns the voxels (16-byte aligned) and the metadata.
+ *
+ * Errors (the message names the file and the offending field and value): VXT_ERR_NULL, VXT_ERR_STRUCT_SIZE,
+ * VXT_ERR_INVALID_ARGUMENT (options: unknown scaling or flags, volume < -1 or beyond the file's volumes),
+ * VXT_ERR_IO (cannot open or read), VXT_ERR_TRUNCATED (header, extensions or data end early),
+ * VXT_ERR_FORMAT (sizeof_hdr, magic, dim, bitpix, vox_offset (also 0 in a single file, where the tools
+ * disagree), extension sizes, scl_inter, corrupt gzip stream, non-finite geometry in use), VXT_ERR_UNSUPPORTED (RGB, complex, binary and float128 datatypes;
+ * ANALYZE 7.5), VXT_ERR_OVERFLOW (dims whose size product overflows), VXT_ERR_OUT_OF_MEMORY (also above
+ * max_bytes). *out is NULL on failure.
+ */
+VXT_API vxt_status vxt_image_read_file(const char *path, const vxt_nifti_read_options *opts, vxt_image **out);
+
+/**
+ * Read a single-file NIfTI image (.nii bytes, or .nii.gz bytes recognised by the gzip magic) from memory.
+ * `data` is only read during the call (the image copies what it keeps). Pairs (magic "ni1"/"ni2") are
+ * refused with VXT_ERR_UNSUPPORTED. Other errors as vxt_image_read_file(), with "memory" for the file name.
+ */
+VXT_API vxt_status vxt_image_read_memory(const void *data, size_t size, const vxt_nifti_read_options *opts,
+                                         vxt_image **out);
+
+/**
+ * Create an image of `channels` x `shape` (volume order: nk, nj, ni) voxels of `dtype`, filled with zeros.
+ * With `reference` NULL, its geometry is vxt_geometry_init()'s (set it with vxt_image_set_geometry());
+ * otherwise it takes the reference's geometry: both the qform and the sform with their codes, pixdim[0..3]
+ * and the spatial units; and its NIfTI version (so that a NIfTI-2 reference's double-precision geometry is
+ * kept). Nothing else is copied (no description, intent, scaling or extensions). The reference's shape must
+ * equal `shape` (derive a new geometry with vxt_geometry_resize() for another grid). channels > 1 is written
+ * as a 4D file with dim[4] = channels. scl_slope = 1, scl_inter = 0. Errors: VXT_ERR_NULL (out),
+ * VXT_ERR_INVALID_ARGUMENT (unknown dtype, channels or a shape entry < 1), VXT_ERR_UNSUPPORTED (float16 has
+ * no NIfTI datatype), VXT_ERR_SHAPE_MISMATCH (shape differs from the reference's), VXT_ERR_OVERFLOW,
+ * VXT_ERR_OUT_OF_MEMORY.
+ */
+VXT_API vxt_status vxt_image_create(vxt_dtype dtype, int64_t channels, const int64_t shape[3],
+                                    const vxt_image *reference, vxt_image **out);
+
+/** Release an image and its voxels. NULL is ignored. Views from vxt_image_volume() die with it. */
+VXT_API void vxt_image_destroy(vxt_image *img);
+
+/** A view of the image's voxels (owned by the image, writable, valid until vxt_image_destroy()). Errors:
+ *  VXT_ERR_NULL, VXT_ERR_STATE (read with VXT_NIFTI_HEADER_ONLY). */
+VXT_API vxt_status vxt_image_volume(const vxt_image *img, vxt_volume *view);
+
+/** What an image holds besides its voxels and geometry. Set struct_size = sizeof(vxt_image_info) before
+ *  calling vxt_image_get_info(). NIfTI-1 values are widened exactly (int16 -> int64, float -> double). */
+typedef struct vxt_image_info {
+    size_t struct_size;
+    int nifti_version;      /**< 1 or 2: the file's, or the one vxt_image_write_*() writes by default */
+    int big_endian;         /**< 1 when the file was big-endian (0 for created images) */
+    int compressed;         /**< 1 when the file (or its data file) was gzip-compressed */
+    int single_file;        /**< 1 for magic "n+1"/"n+2", 0 for a .hdr/.img pair */
+    int datatype;           /**< NIfTI datatype code of the stored values */
+    int bitpix;             /**< bits per stored value */
+    vxt_dtype stored_dtype; /**< element type of the stored values */
+    vxt_dtype dtype;        /**< element type of the voxels the image holds (float32 when scaled) */
+    int scaled;             /**< 1 when scl_slope/scl_inter were applied while reading */
+    /** NIfTI order: dim[0] = number of dimensions, dim[1..dim[0]] = sizes as in the file (dim[4..] = 1 and
+     *  dim[0] <= 3 when one volume was selected); entries beyond dim[0] are 1. */
+    int64_t dim[8];
+    int64_t channels;       /**< = vxt_volume.channels */
+    int64_t shape[3];       /**< = vxt_volume.shape (volume order) */
+    int64_t volumes;        /**< 3D volumes in the file: product of dim[4..dim[0]] */
+    int64_t volume_index;   /**< the volume read, or VXT_NIFTI_ALL_VOLUMES */
+    int has_data;           /**< 0 when read with VXT_NIFTI_HEADER_ONLY */
+    int64_t vox_offset;     /**< byte offset of the voxels in the (data) file, as used */
+    double scl_slope, scl_inter; /**< as stored (1 and 0 for created images) */
+    double cal_min, cal_max;
+    int intent_code;
+    double intent_p[3];
+    char intent_name[17];
+    char descrip[81];       /**< the description, up to its first NUL */
+    char aux_file[25];
+    int dim_info;           /**< freq_dim | phase_dim << 2 | slice_dim << 4 */
+    int slice_code;
+    int64_t slice_start, slice_end;
+    double slice_duration, toffset;
+    size_t extension_count; /**< header extensions kept (see vxt_image_get_extension()) */
+} vxt_image_info;
+
+/** Describe an image. info->struct_size must be set. Errors: VXT_ERR_NULL, VXT_ERR_STRUCT_SIZE. */
+VXT_API vxt_status vxt_image_get_info(const vxt_image *img, vxt_image_info *info);
+
+/** The image's geometry (stored and derived fields). geom->struct_size must be set. Errors: VXT_ERR_NULL,
+ *  VXT_ERR_STRUCT_SIZE. */
+VXT_API vxt_status vxt_image_get_geometry(const vxt_image *img, vxt_geometry *geom);
+
+/**
+ * Replace the image's geometry with the stored fields of *geom (the derived ones are recomputed). As when
+ * reading, a quaternion whose b^2 + c^2 + d^2 exceeds 1 is normalised (NIfTI spec) and voxel sizes
+ * pixdim[1..3] of 0 or below count as 1 or their absolute value (nibabel). Errors: VXT_ERR_NULL,
+ * VXT_ERR_STRUCT_SIZE, VXT_ERR_INVALID_ARGUMENT (a code outside 0..5, a non-finite value, xyzt_units outside
+ * 0..255); the image is unchanged on error.
+ */
+VXT_API vxt_status vxt_image_set_geometry(vxt_image *img, const vxt_geometry *geom);
+
+/** Set the description (descrip): at most 79 bytes are kept. Errors: VXT_ERR_NULL. */
+VXT_API vxt_status vxt_image_set_description(vxt_image *img, const char *text);
+
+/** Set the intent: a NIfTI intent code (e.g. 1002 for labels), its name (at most 15 bytes kept; NULL for
+ *  none) and parameters (NULL for zeros). Errors: VXT_ERR_NULL, VXT_ERR_INVALID_ARGUMENT (code outside
+ *  -32768..32767, non-finite parameters). */
+VXT_API vxt_status vxt_image_set_intent(vxt_image *img, int code, const char *name, const double params[3]);
+
+/** Set the scl_slope and scl_inter written with the voxels (the voxels themselves are not changed). slope 0
+ *  means "no scaling". Errors: VXT_ERR_NULL, VXT_ERR_INVALID_ARGUMENT (non-finite values, or a scaling on
+ *  an image whose voxels were already scaled while reading). */
+VXT_API vxt_status vxt_image_set_scaling(vxt_image *img, double slope, double inter);
+
+/** Number of header extensions the image carries. 0 for NULL. */
+VXT_API size_t vxt_image_extension_count(const vxt_image *img);
+
+/** Extension `index` (0-based, in file order): its NIfTI ecode and its content (the esize - 8 bytes after
+ *  esize and ecode, zero padding included; borrowed, valid until the image is destroyed). Any output
+ *  pointer may be NULL. Errors: VXT_ERR_NULL (img), VXT_ERR_INVALID_ARGUMENT (index out of range). */
+VXT_API vxt_status vxt_image_get_extension(const vxt_image *img, size_t index, int *ecode, const void **data,
+                                           size_t *size);
+
+/** Append a header extension (copied; written padded with zeros to a multiple of 16 bytes). Errors:
+ *  VXT_ERR_NULL, VXT_ERR_INVALID_ARGUMENT (size over 2^31 - 32), VXT_ERR_OUT_OF_MEMORY. */
+VXT_API vxt_status vxt_image_add_extension(vxt_image *img, int ecode, const void *data, size_t size);
+
+/**
+ * Reorient an image to `target` axis codes ("RAS" when NULL; any three distinct letters, one of R/L, one of
+ * A/P, one of S/I, e.g. "LPS") by permuting and flipping voxel axes: exact, no interpolation. The target
+ * describes NIfTI order (i, j, k). The new image's affine maps its voxels to the same world points as
+ * before: the voxel permutation is applied to both the sform and the qform (codes kept; when both codes are
+ * 0 the new affine is stored as an sform with code 2, "aligned", as nibabel does), and to dim_info and
+ * pixdim[1..3]. Axes are matched to world axes by vxt_geometry.orientation, so an oblique affine stays
+ * oblique; rotations that are not axis permutations need resampling (out of this API's scope). Channels
+ * are reoriented alike. Errors: VXT_ERR_NULL, VXT_ERR_INVALID_ARGUMENT (target not a valid code),
+ * VXT_ERR_STATE (no voxels, or an axis whose orientation is undetermined), VXT_ERR_OUT_OF_MEMORY.
+ */
+VXT_API vxt_status vxt_image_reorient(const vxt_image *img, const char *target, vxt_image **out);
+
+/** Options for vxt_image_write_file() and vxt_image_write_memory(). Initialise with
+ *  vxt_nifti_write_options_init(). */
+typedef struct vxt_nifti_write_options {
+    size_t struct_size;
+    /** 1 or 2 to force NIfTI-1 or NIfTI-2; 0 (default): the image's version (vxt_image_info.nifti_version),
+     *  or NIfTI-2 when a value does not fit a NIfTI-1 header (a dim above 32767). */
+    int nifti_version;
+    /** gzip compression level 1 (fastest) .. 9 (smallest), or 0 for stored blocks; default 6. */
+    int compression_level;
+    /** vxt_image_write_memory() only: 1 for .nii.gz bytes, 0 (default) for .nii bytes. Paths are compressed
+     *  by their extension instead. */
+    int gzip;
+} vxt_nifti_write_options;
+
+/** Fill *opts with the defaults documented above and set struct_size. */
+VXT_API void vxt_nifti_write_options_init(vxt_nifti_write_options *opts);
+
+/**
+ * Write the image as a single-file NIfTI: .nii, or gzip-compressed when `path` ends in ".nii.gz"
+ * (case-insensitive); other names are refused. The header carries the image's metadata and geometry and its
+ * extensions; values are written in the host's byte order with vox_offset 352 (NIfTI-1) or 544 (NIfTI-2)
+ * plus the extensions. The file is written to a new temporary file in the same directory, flushed to disk
+ * and renamed over `path`: on any failure no partial output remains and an existing file at `path` is
+ * untouched. opts may be NULL for defaults. Errors: VXT_ERR_NULL, VXT_ERR_STRUCT_SIZE,
+ * VXT_ERR_INVALID_ARGUMENT (extension, options, a value that does not fit a forced NIfTI-1 header),
+ * VXT_ERR_STATE (no voxels), VXT_ERR_IO (the directory is not writable, the disk is full: the message has
+ * the path and the system's reason), VXT_ERR_OUT_OF_MEMORY.
+ */
+VXT_API vxt_status vxt_image_write_file(const vxt_image *img, const char *path, const vxt_nifti_write_options *opts);
+
+/**
+ * Write the image as .nii (or, with opts->gzip, .nii.gz) bytes into a new buffer: *data (release it with
+ * vxt_buffer_free()) and *size. Errors as vxt_image_write_file(), without VXT_ERR_IO; *data is NULL and
+ * *size 0 on failure.
+ */
+VXT_API vxt_status vxt_image_write_memory(const vxt_image *img, const vxt_nifti_write_options *opts, void **data,
+                                          size_t *size);
+
+/** Release a buffer that voxtile allocated for the caller (vxt_image_write_memory()). NULL is ignored. */
+VXT_API void vxt_buffer_free(void *data);
 
 #ifdef __cplusplus
 }

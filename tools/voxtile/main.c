@@ -73,6 +73,7 @@ typedef struct command {
 
 static const command commands[] = {
     {"info", cmd_info, "version, backends, OpenCL devices and their determinism probe"},
+    {"header", cmd_header, "NIfTI header, geometry and orientation of an image; --stats for its values"},
     {"plan", cmd_plan, "the tiles a sliding window visits, as JSON"},
     {"run", cmd_run, "segment a NIfTI image: preprocess, sliding window with a model, write labels"},
     {"stitch", cmd_stitch, "stitch precomputed tile outputs (.npy) into a volume"},

@@ -1,0 +1,167 @@
+/* reorient.c - reorientation to a target orientation code by permuting and flipping voxel axes: exact
+ * (voxels are moved, never interpolated), with the geometry updated so that every voxel keeps its world
+ * position. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "nifti_internal.h"
+
+/* World axis (0 = x, 1 = y, 2 = z) and direction of an orientation letter; -1 for other letters. */
+static int letter_axis(char c, int *sign)
+{
+    static const char pos[] = "RAS", neg[] = "LPI";
+    for (int a = 0; a < 3; a++) {
+        if (c == pos[a] || c == pos[a] + ('a' - 'A')) {
+            *sign = 1;
+            return a;
+        }
+        if (c == neg[a] || c == neg[a] + ('a' - 'A')) {
+            *sign = -1;
+            return a;
+        }
+    }
+    return -1;
+}
+
+/* Copy with the permutation: new voxel (n0, n1, n2) (NIfTI order) comes from old voxel perm/flip. */
+static void move_voxels(const unsigned char *src, unsigned char *dst, size_t elem, int64_t channels,
+                        const int64_t old_n[3], const int perm[3], const int flip[3])
+{
+    int64_t old_stride[3] = {1, old_n[0], old_n[0] * old_n[1]};
+    int64_t new_n[3], step[3], start = 0;
+    for (int b = 0; b < 3; b++) {
+        int a = perm[b];
+        new_n[b] = old_n[a];
+        step[b] = flip[b] ? -old_stride[a] : old_stride[a];
+        if (flip[b])
+            start += (old_n[a] - 1) * old_stride[a];
+    }
+    int64_t vol = old_n[0] * old_n[1] * old_n[2];
+    for (int64_t c = 0; c < channels; c++) {
+        const unsigned char *s = src + (size_t)(c * vol) * elem;
+        unsigned char *d = dst + (size_t)(c * vol) * elem;
+        for (int64_t n2 = 0; n2 < new_n[2]; n2++) {
+            for (int64_t n1 = 0; n1 < new_n[1]; n1++) {
+                int64_t o = start + n2 * step[2] + n1 * step[1];
+                int64_t s0 = step[0];
+                switch (elem) {
+                case 1:
+                    for (int64_t n0 = 0; n0 < new_n[0]; n0++, o += s0)
+                        *d++ = s[o];
+                    break;
+                case 2:
+                    for (int64_t n0 = 0; n0 < new_n[0]; n0++, o += s0, d += 2)
+                        memcpy(d, s + 2 * o, 2);
+                    break;
+                case 4:
+                    for (int64_t n0 = 0; n0 < new_n[0]; n0++, o += s0, d += 4)
+                        memcpy(d, s + 4 * o, 4);
+                    break;
+                default:
+                    for (int64_t n0 = 0; n0 < new_n[0]; n0++, o += s0, d += elem)
+                        memcpy(d, s + (int64_t)elem * o, elem);
+                    break;
+                }
+            }
+        }
+    }
+}
+
+vxt_status vxt_image_reorient(const vxt_image *img, const char *target, vxt_image **out)
+{
+    VXT_CHECK_NULL(NULL, out);
+    *out = NULL;
+    VXT_CHECK_NULL(NULL, img);
+    if (target == NULL)
+        target = "RAS";
+    int want_axis[3], want_sign[3], seen = 0;
+    if (strlen(target) != 3)
+        return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "%s: target \"%s\" is not three orientation letters (e.g. "
+                         "\"RAS\", \"LPS\")", __func__, target);
+    for (int b = 0; b < 3; b++) {
+        want_axis[b] = letter_axis(target[b], &want_sign[b]);
+        if (want_axis[b] < 0 || (seen & (1 << want_axis[b])))
+            return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "%s: target \"%s\" must name each of R/L, A/P and S/I "
+                             "once", __func__, target);
+        seen |= 1 << want_axis[b];
+    }
+    if (img->data == NULL)
+        return vxt__fail(NULL, VXT_ERR_STATE, "%s: the image was read with VXT_NIFTI_HEADER_ONLY and has no voxels",
+                         __func__);
+    vxt_geometry g = img->geom;
+    int axis[3], sign[3];
+    vxt__io_orientation(g.affine, axis, sign);
+    for (int a = 0; a < 3; a++)
+        if (axis[a] < 0)
+            return vxt__fail(NULL, VXT_ERR_STATE, "%s: voxel axis %c has no orientation (its affine column is 0: "
+                             "orientation \"%s\")", __func__, "ijk"[a], g.orientation);
+    /* new axis b takes old axis perm[b] (the one that follows the wanted world axis) */
+    int perm[3], flip[3];
+    for (int b = 0; b < 3; b++) {
+        for (int a = 0; a < 3; a++)
+            if (axis[a] == want_axis[b])
+                perm[b] = a;
+        flip[b] = sign[perm[b]] != want_sign[b];
+    }
+
+    vxt_image *r;
+    vxt_status st = vxt__image_alloc(__func__, &r);
+    if (st != VXT_OK)
+        return st;
+    r->block = vxt__alloc_big(img->bytes, 0);
+    if (r->block == NULL) {
+        vxt_image_destroy(r);
+        return vxt__fail(NULL, VXT_ERR_OUT_OF_MEMORY, "%s: out of memory for %zu bytes", __func__, img->bytes);
+    }
+    for (size_t i = 0; i < img->n_ext; i++)
+        if ((st = vxt__image_add_ext(__func__, r, img->ext[i].ecode, img->ext[i].data, img->ext[i].size)) != VXT_OK) {
+            vxt_image_destroy(r);
+            return st;
+        }
+    r->data = r->block;
+    r->bytes = img->bytes;
+    r->dtype = img->dtype;
+    r->channels = img->channels;
+    r->scaled = img->scaled;
+    r->compressed = img->compressed;
+    r->volumes = img->volumes;
+    r->volume_index = img->volume_index;
+    r->hdr = img->hdr;
+
+    int64_t old_n[3] = {img->shape[2], img->shape[1], img->shape[0]}; /* NIfTI order */
+    move_voxels((const unsigned char *)img->data, (unsigned char *)r->data, vxt_dtype_size(img->dtype), img->channels,
+                old_n, perm, flip);
+
+    /* geometry: world(new v) = world(old T v) */
+    double t[4][4] = {{0}};
+    double pix[3];
+    t[3][3] = 1.0;
+    for (int b = 0; b < 3; b++) {
+        int a = perm[b];
+        t[a][b] = flip[b] ? -1.0 : 1.0;
+        t[a][3] = flip[b] ? (double)(old_n[a] - 1) : 0.0;
+        pix[b] = img->hdr.pixdim[a + 1];
+    }
+    vxt__geometry_transform(&g, t, pix);
+    vxt__geometry_to_hdr(&g, &r->hdr);
+    for (int b = 0; b < 3; b++)
+        r->hdr.dim[b + 1] = old_n[perm[b]];
+    r->shape[0] = r->hdr.dim[3];
+    r->shape[1] = r->hdr.dim[2];
+    r->shape[2] = r->hdr.dim[1];
+    /* dim_info: freq, phase and slice dimensions (2 bits each, 1-based, 0 = unset) follow their axes */
+    int di = 0;
+    for (int f = 0; f < 3; f++) {
+        int d = (img->hdr.dim_info >> (2 * f)) & 3;
+        int nd = 0;
+        if (d >= 1 && d <= 3)
+            for (int b = 0; b < 3; b++)
+                if (perm[b] == d - 1)
+                    nd = b + 1;
+        di |= nd << (2 * f);
+    }
+    r->hdr.dim_info = di | (img->hdr.dim_info & 0xC0);
+    vxt__image_sync_geometry(r);
+    *out = r;
+    return VXT_OK;
+}
