@@ -102,6 +102,7 @@ static vxt_status open_device(vxt_context *ctx, cl_platform_id platform, cl_devi
     ctx->platform = platform;
     ctx->device = device;
     ctx->max_alloc = di.max_alloc_bytes;
+    ctx->device_is_cpu = di.is_cpu;
     /* work-group shape (see vxt__cl_launch): 64 x 1 measured best on PoCL and suits GPUs; the VXT_WG_X/Y
      * environment variables override it for tuning experiments only */
     ctx->wg[0] = 64;

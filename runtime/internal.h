@@ -235,6 +235,10 @@ struct vxt_context {
     int div_mode;
     uint64_t max_alloc;
     size_t wg[2]; /* work-group shape of vxt__cl_launch (x, y) */
+    int device_is_cpu; /* the OpenCL device shares the host's cores (PoCL) */
+    /* vxt_stitch overlap of accumulation with the predictor: 0 automatic (only when accumulation runs on other
+     * hardware than the host's cores), 1 always, 2 never. Tests set it to exercise both paths. */
+    int stitch_overlap;
     char build_options[256];
     char device_key[2048]; /* device/driver/platform identity for cache keys */
 

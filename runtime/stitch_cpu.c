@@ -199,6 +199,8 @@ ACC_ROW(acc_row_f16, float, vxt_stitch_add(a[x], vxt_stitch_product(vxt_ftz(v), 
         vxt_stitch_add(0.0f, vxt_stitch_product(vxt_ftz(v), w[x], f16), VXT_ACC_F16))
 ACC_ROW(acc_row_f64, double, vxt_stitch_add_f64(a[x], vxt_ftz(v), w[x]), vxt_stitch_add_f64(0.0, vxt_ftz(v), w[x]))
 
+#define PREFETCH_ROWS 8
+
 /* Accumulate one z plane of one tile (all channels): the weights row is loaded once for every channel. */
 static void accumulate_planes(void *arg, size_t begin, size_t end, int slot)
 {
@@ -232,6 +234,17 @@ static void accumulate_planes(void *arg, size_t begin, size_t end, int slot)
             int64_t split = first ? x_split : R2;
             (void)off2;
             const float *w = s->weights + (size_t)((z * R1 + y) * R2);
+            if (y + PREFETCH_ROWS < R1) { /* accumulator rows are a volume row apart: help the prefetcher */
+                size_t es = mode == VXT_ACC_F64 ? 8u : 4u;
+                const char *base = mode == VXT_ACC_F64 ? (const char *)cs->acc64 : (const char *)cs->acc;
+                for (int64_t c = 0; c < s->C; c++) {
+                    const char *nx = base + ((size_t)j->call->member * cs->member_elems +
+                                             (size_t)(((c * D + pz % D) * P1 + py + PREFETCH_ROWS) * P2 + t.start[2])) *
+                                                es;
+                    for (size_t b = 0; b < (size_t)R2 * es; b += 64)
+                        __builtin_prefetch(nx + b, 1, 3);
+                }
+            }
             for (int64_t c = 0; c < s->C; c++) {
                 const float *p;
                 if (direct) {

@@ -1,9 +1,13 @@
 /* stitch_run.c - vxt_stitch(): a session driven by a predictor callback, with double buffering. While the
  * predictor works on batch k+1 (the caller's thread) and batch k+2's tiles are cut, batch k is accumulated by
- * a worker thread (on the CPU backend through the thread pool; on an OpenCL device the worker uploads the
- * outputs and enqueues the kernels, which then run on the device). Batches are still accumulated one after the
- * other in plan order, so the result is the same as without overlap. The predictor, the progress callback and
- * the sink are only ever called from the caller's thread. */
+ * a worker thread (the worker uploads the outputs and enqueues the kernels, which then run on the device).
+ * Batches are still accumulated one after the other in plan order, so the result is the same as without
+ * overlap. The predictor, the progress callback and the sink are only ever called from the caller's thread.
+ *
+ * Overlap pays only when accumulation runs on other hardware than the predictor (a GPU). On the CPU backend, or
+ * on an OpenCL device made of the host's own cores (PoCL), the predictor and the accumulation would share the
+ * same cores: measured on 2 cores, overlapping made the benchmark 14% slower (docs/PERFORMANCE.md), so there the
+ * batches are accumulated in line. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -102,12 +106,14 @@ vxt_status vxt_stitch(vxt_context *ctx, const vxt_plan *plan, const vxt_stitch_o
                 return vxt__fail(ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory for tile outputs");
             }
     }
+    int overlap = ctx->stitch_overlap == 1 ||
+                  (ctx->stitch_overlap == 0 && ctx->backend == VXT_BACKEND_OPENCL && !ctx->device_is_cpu);
     worker w;
     memset(&w, 0, sizeof w);
     w.ss = ss;
     pthread_mutex_init(&w.lock, NULL);
     pthread_cond_init(&w.cond, NULL);
-    if (pthread_create(&w.thread, NULL, worker_main, &w) != 0) {
+    if (overlap && pthread_create(&w.thread, NULL, worker_main, &w) != 0) {
         pthread_cond_destroy(&w.cond);
         pthread_mutex_destroy(&w.lock);
         free(outbuf[0]);
@@ -140,9 +146,17 @@ vxt_status vxt_stitch(vxt_context *ctx, const vxt_plan *plan, const vxt_stitch_o
             if (st != VXT_OK)
                 break;
         }
-        worker_start(&w, batch.id, device ? NULL : outbuf[slot]);
-        pending = 1;
-        pending_k = batch.id;
+        if (!overlap) { /* in line */
+            st = vxt__session_consume_begin(ss, batch.id, device ? NULL : outbuf[slot]);
+            if (st == VXT_OK)
+                st = vxt__session_consume_end(ss, batch.id);
+            if (st != VXT_OK)
+                break;
+        } else {
+            worker_start(&w, batch.id, device ? NULL : outbuf[slot]);
+            pending = 1;
+            pending_k = batch.id;
+        }
         st = vxt_session_next_batch(ss, &batch, &done); /* cut the next tiles meanwhile */
     }
     if (pending) {
@@ -152,11 +166,13 @@ vxt_status vxt_stitch(vxt_context *ctx, const vxt_plan *plan, const vxt_stitch_o
         if (st == VXT_OK)
             st = vxt__session_consume_end(ss, pending_k);
     }
-    pthread_mutex_lock(&w.lock);
-    w.quit = 1;
-    pthread_cond_broadcast(&w.cond);
-    pthread_mutex_unlock(&w.lock);
-    pthread_join(w.thread, NULL);
+    if (overlap) {
+        pthread_mutex_lock(&w.lock);
+        w.quit = 1;
+        pthread_cond_broadcast(&w.cond);
+        pthread_mutex_unlock(&w.lock);
+        pthread_join(w.thread, NULL);
+    }
     pthread_cond_destroy(&w.cond);
     pthread_mutex_destroy(&w.lock);
     if (st != VXT_OK)

@@ -387,6 +387,7 @@ static void test_cpu_thread_counts_agree(void **state)
 {
     (void)state;
     vxt_context *one = vxt_test_context(VXT_BACKEND_CPU, 1), *three = vxt_test_context(VXT_BACKEND_CPU, 3);
+    three->stitch_overlap = 1; /* accumulation on a worker thread, overlapping the predictor */
     for (size_t i = 0; i < NCFG; i++) {
         const cfg *c = &CFGS[i];
         float *in = make_input(c, 100 + i);
@@ -511,6 +512,7 @@ static void test_opencl_matches_cpu(void **state)
 {
     (void)state;
     vxt_context *cpu = vxt_test_context(VXT_BACKEND_CPU, 2), *ocl = vxt_test_context(VXT_BACKEND_OPENCL, 0);
+    ocl->stitch_overlap = 1; /* as on a GPU: upload and kernels enqueued by a worker while the predictor runs */
     for (size_t i = 0; i < NCFG; i++) {
         const cfg *c = &CFGS[i];
         float *in = make_input(c, 400 + i);
