@@ -386,14 +386,21 @@ static void final_rows(void *arg, size_t begin, size_t end, int slot)
             cstride = (size_t)S2;
         }
         size_t slot_off = (size_t)(((pz % D) * P1 + py) * P2 + lo2);
+        const size_t cplane = (size_t)(D * P1 * P2);
         for (int m = 0; m < M; m++)
             for (int c = 0; c < C; c++) {
-                size_t ai = (size_t)m * cs->member_elems + (size_t)c * (size_t)(D * P1 * P2) + slot_off;
+                size_t ai = (size_t)m * cs->member_elems + (size_t)c * cplane + slot_off;
                 float *d = dst + (size_t)c * cstride;
+                if (mode == VXT_ACC_F32 && M == 1) { /* the common case, vectorized */
+                    const float *a = cs->acc + ai;
+                    for (int64_t x = 0; x < S2; x++)
+                        d[x] = vxt_stitch_normalize(a[x], wsum[x], VXT_ACC_F32);
+                    continue;
+                }
+                int emode = mode == VXT_ACC_F64 ? VXT_ACC_F32 : mode;
                 for (int64_t x = 0; x < S2; x++) {
                     float v = mode == VXT_ACC_F64 ? vxt_stitch_normalize_f64(cs->acc64[ai + (size_t)x], wsum64[x])
                                                   : vxt_stitch_normalize(cs->acc[ai + (size_t)x], wsum[x], mode);
-                    int emode = mode == VXT_ACC_F64 ? VXT_ACC_F32 : mode;
                     if (m > 0)
                         v = vxt_ensemble_add(d[x], v, emode);
                     if (m == M - 1 && M > 1)
@@ -403,12 +410,12 @@ static void final_rows(void *arg, size_t begin, size_t end, int slot)
             }
         /* activation and labels */
         vxt_activation act = s->opt.activation;
-        for (int64_t x = 0; x < S2; x++) {
-            if (act == VXT_ACTIVATION_SOFTMAX)
+        if (act == VXT_ACTIVATION_SOFTMAX)
+            for (int64_t x = 0; x < S2; x++)
                 vxt_softmax_strided(dst + x, (vxt_i64)cstride, C);
-            else if (act == VXT_ACTIVATION_SIGMOID)
+        else if (act == VXT_ACTIVATION_SIGMOID)
+            for (int64_t x = 0; x < S2; x++)
                 vxt_sigmoid_strided(dst + x, (vxt_i64)cstride, C);
-        }
         if (j->labels) {
             size_t li = (size_t)((z - j->z0) * S1 + y) * (size_t)S2;
             if (s->opt.label_dtype == VXT_DTYPE_U16) {

@@ -94,14 +94,14 @@ vxt_status vxt_stitch(vxt_context *ctx, const vxt_plan *plan, const vxt_stitch_o
         return st;
     int device = (opts->flags & VXT_STITCH_DEVICE_PREDICTOR) != 0;
     void *outbuf[2] = {NULL, NULL};
-    size_t out_bytes = 0;
+    size_t out_bytes = 0, out_actual[2] = {0, 0};
     if (!device) {
         const vxt_plan_info *pi = vxt__plan_info(plan);
         out_bytes = (size_t)opts->batch_size * (size_t)opts->out_channels * vxt_dtype_size(opts->tile_dtype) *
                     (size_t)pi->roi[0] * (size_t)pi->roi[1] * (size_t)pi->roi[2];
         for (int i = 0; i < 2; i++)
-            if (!(outbuf[i] = malloc(out_bytes))) {
-                free(outbuf[0]);
+            if (!(outbuf[i] = vxt__ws_alloc(ctx, out_bytes, &out_actual[i]))) {
+                vxt__ws_free(ctx, outbuf[0], out_actual[0]);
                 vxt_session_destroy(ss);
                 return vxt__fail(ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory for tile outputs");
             }
@@ -116,8 +116,8 @@ vxt_status vxt_stitch(vxt_context *ctx, const vxt_plan *plan, const vxt_stitch_o
     if (overlap && pthread_create(&w.thread, NULL, worker_main, &w) != 0) {
         pthread_cond_destroy(&w.cond);
         pthread_mutex_destroy(&w.lock);
-        free(outbuf[0]);
-        free(outbuf[1]);
+        vxt__ws_free(ctx, outbuf[0], out_actual[0]);
+        vxt__ws_free(ctx, outbuf[1], out_actual[1]);
         vxt_session_destroy(ss);
         return vxt__fail(ctx, VXT_ERR_THREAD, "vxt_stitch: cannot start the accumulation thread");
     }
@@ -180,7 +180,7 @@ vxt_status vxt_stitch(vxt_context *ctx, const vxt_plan *plan, const vxt_stitch_o
     else
         st = vxt_session_finish(ss);
     vxt_session_destroy(ss); /* keeps the failure's message */
-    free(outbuf[0]);
-    free(outbuf[1]);
+    vxt__ws_free(ctx, outbuf[0], out_actual[0]);
+    vxt__ws_free(ctx, outbuf[1], out_actual[1]);
     return st;
 }

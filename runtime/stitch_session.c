@@ -16,7 +16,8 @@ struct vxt_session {
     uint64_t next_call;    /* next call to hand out */
     uint64_t next_consume; /* next call to accumulate */
     int nslots;
-    float **inputs;        /* per slot: count x Cin x ROI */
+    float **inputs;        /* per slot: count x Cin x ROI (context workspace) */
+    size_t *input_bytes;   /* the workspace size of each */
     void **held;           /* per slot: an output that arrived early */
     int *submitted;
     vxt_tile *tiles;       /* per slot: B tiles */
@@ -46,15 +47,16 @@ vxt_status vxt__session_open(vxt_context *ctx, const vxt_plan *plan, const vxt_s
     vxt__stitch *s = ss->s;
     ss->nslots = nslots;
     ss->inputs = calloc((size_t)nslots, sizeof(float *));
+    ss->input_bytes = calloc((size_t)nslots, sizeof(size_t));
     ss->held = calloc((size_t)nslots, sizeof(void *));
     ss->submitted = calloc((size_t)nslots, sizeof(int));
     ss->tiles = calloc((size_t)nslots * (size_t)s->B, sizeof(vxt_tile));
-    if (!ss->inputs || !ss->held || !ss->submitted || !ss->tiles) {
+    if (!ss->inputs || !ss->input_bytes || !ss->held || !ss->submitted || !ss->tiles) {
         vxt_session_destroy(ss);
         return vxt__fail(ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_session_create: out of memory");
     }
     for (int i = 0; i < nslots && s->Cin > 0; i++) {
-        ss->inputs[i] = malloc((size_t)s->B * s->tile_in_elems * sizeof(float));
+        ss->inputs[i] = vxt__ws_alloc(ctx, (size_t)s->B * s->tile_in_elems * sizeof(float), &ss->input_bytes[i]);
         if (!ss->inputs[i]) {
             vxt_session_destroy(ss);
             return vxt__fail(ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_session_create: out of memory for tile inputs");
@@ -105,10 +107,11 @@ void vxt_session_destroy(vxt_session *ss)
     if (!ss)
         return;
     for (int i = 0; ss->inputs && i < ss->nslots; i++)
-        free(ss->inputs[i]);
+        vxt__ws_free(ss->s->ctx, ss->inputs[i], ss->input_bytes[i]);
     for (int i = 0; ss->held && i < ss->nslots; i++)
         free(ss->held[i]);
     free(ss->inputs);
+    free(ss->input_bytes);
     free(ss->held);
     free(ss->submitted);
     free(ss->tiles);

@@ -186,6 +186,55 @@ static void test_threads_create_contexts(void **state)
     }
 }
 
+/* The workspace cache: blocks come back with their real size, are reused, respect the budget, and trim frees them. */
+static void test_workspace_cache(void **state)
+{
+    (void)state;
+    vxt_context_options o = opts(VXT_BACKEND_CPU);
+    o.workspace_cache_bytes = (size_t)64 << 20;
+    vxt_context *ctx = NULL;
+    assert_ok(vxt_context_create(&o, &ctx));
+    size_t a1 = 0, a2 = 0, a3 = 0;
+    char *p1 = vxt__ws_alloc(ctx, (size_t)20 << 20, &a1); /* 20 MiB: huge-page rounded */
+    assert_non_null(p1);
+    assert_true(a1 >= ((size_t)20 << 20));
+    memset(p1, 7, a1); /* the whole reported size is usable */
+    vxt__ws_free(ctx, p1, a1);
+    /* a smaller request (at least half) gets the cached block back, with its real size */
+    char *p2 = vxt__ws_alloc(ctx, (size_t)12 << 20, &a2);
+    assert_ptr_equal(p2, p1);
+    assert_int_equal(a2, a1);
+    /* a second block while the first is out: a fresh one */
+    char *p3 = vxt__ws_alloc(ctx, (size_t)12 << 20, &a3);
+    assert_ptr_not_equal(p3, p2);
+    memset(p3, 1, a3);
+    vxt__ws_free(ctx, p2, a2);
+    vxt__ws_free(ctx, p3, a3); /* 20 + 12 MiB cached, under the 64 MiB budget */
+    assert_int_equal(ctx->ws_cached, a2 + a3);
+    /* a request far below the cached sizes does not take (and waste) a big block */
+    size_t a4 = 0;
+    char *p4 = vxt__ws_alloc(ctx, 4096, &a4);
+    assert_ptr_not_equal(p4, p2);
+    assert_ptr_not_equal(p4, p3);
+    vxt__ws_free(ctx, p4, a4);
+    /* over the budget: released, not cached */
+    size_t a5 = 0;
+    char *p5 = vxt__ws_alloc(ctx, (size_t)48 << 20, &a5);
+    vxt__ws_free(ctx, p5, a5);
+    assert_true(ctx->ws_cached <= ((size_t)64 << 20));
+    assert_ok(vxt_context_trim(ctx));
+    assert_int_equal(ctx->ws_cached, 0);
+    assert_status_msg(vxt_context_trim(NULL), VXT_ERR_NULL, "ctx");
+    vxt_context_destroy(ctx);
+    /* budget 0: nothing is kept */
+    o.workspace_cache_bytes = 0;
+    assert_ok(vxt_context_create(&o, &ctx));
+    p1 = vxt__ws_alloc(ctx, 1 << 20, &a1);
+    vxt__ws_free(ctx, p1, a1);
+    assert_int_equal(ctx->ws_cached, 0);
+    vxt_context_destroy(ctx);
+}
+
 /* ---- OpenCL group --------------------------------------------------------------------------------- */
 
 static void test_opencl_context_and_probe(void **state)
@@ -406,6 +455,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_options_struct_size),
         cmocka_unit_test(test_threads_create_contexts),
+        cmocka_unit_test(test_workspace_cache),
     };
     const struct CMUnitTest opencl[] = {
         cmocka_unit_test(test_opencl_context_and_probe),
