@@ -28,6 +28,16 @@
 #define VXT_PRINTF(f, a)
 #endif
 
+/* The CPU backend's hot voxel loops are compiled twice, for AVX2 and for the baseline ISA, and the variant is
+ * chosen once at load time (GCC function multiversioning, x86-64 Linux). Both variants do the same IEEE
+ * operations in the same order (no FMA: -ffp-contract=off, no reassociation), so they give the same bits: only
+ * the vector width differs. -DVXT_NO_CLONES turns it off. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__) && !defined(VXT_NO_CLONES)
+#define VXT_CPU_HOT __attribute__((target_clones("avx2", "default")))
+#else
+#define VXT_CPU_HOT
+#endif
+
 /* ---- errors (error.c) ------------------------------------------------------------------------------ */
 
 /* Record a failure: formats the message into the calling thread's buffer and, when ctx is not NULL, into

@@ -11,15 +11,7 @@
 #include "vxt_convert.h"
 #include "vxt_intensity.h"
 
-/* The CPU backend's voxel loops are compiled twice, for AVX2 and for the baseline ISA, and the variant is chosen
- * once at load time (GCC function multiversioning, x86-64 Linux). Both variants do the same IEEE operations in the
- * same order (no FMA: -ffp-contract=off, no reassociation), so they give the same bits: only the vector width
- * differs. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__) && !defined(VXT_NO_CLONES)
-#define VXT_CPU_HOT __attribute__((target_clones("avx2", "default")))
-#else
-#define VXT_CPU_HOT
-#endif
+/* VXT_CPU_HOT (internal.h): voxel loops compiled for AVX2 and the baseline ISA, with the same bits. */
 
 /* ---- checks (preproc_check.c) ------------------------------------------------------------------------ */
 

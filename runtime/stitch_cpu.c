@@ -81,7 +81,8 @@ typedef struct consume_job {
     vxt__stitch *s;
     const vxt__call *call;
     const void *out;   /* the call's output, count x C x ROI */
-    int item;          /* accumulate: the item being accumulated */
+    int item;          /* accumulate: the first item of the group being accumulated */
+    int group;         /* accumulate: items in the group (consecutive tiles of one row of tiles) */
     int last_flip;     /* mirroring: this call completes the mirror sum */
     int check;
 } consume_job;
@@ -173,7 +174,7 @@ static void mirror_planes(void *arg, size_t begin, size_t end, int slot)
  * sum (MONAI adds to a zeroed buffer; 0 + x gives the same bits), so accumulators never need clearing. Returns
  * non-zero if a value is not finite (checked through the exponent bits, so the loop vectorizes). */
 #define ACC_ROW(NAME, TYPE, EXPR_ADD, EXPR_INIT)                                                                   \
-    static inline unsigned NAME(TYPE *restrict a, const float *restrict p, const float *restrict w, int64_t split, \
+    VXT_CPU_HOT static unsigned NAME(TYPE *restrict a, const float *restrict p, const float *restrict w, int64_t split, \
                                 int64_t n, int f16)                                                              \
     {                                                                                                            \
         unsigned bad = 0;                                                                                        \
@@ -200,8 +201,12 @@ ACC_ROW(acc_row_f16, float, vxt_stitch_add(a[x], vxt_stitch_product(vxt_ftz(v), 
 ACC_ROW(acc_row_f64, double, vxt_stitch_add_f64(a[x], vxt_ftz(v), w[x]), vxt_stitch_add_f64(0.0, vxt_ftz(v), w[x]))
 
 #define PREFETCH_ROWS 8
+#define VXT__MAX_GROUP 64
 
-/* Accumulate one z plane of one tile (all channels): the weights row is loaded once for every channel. */
+/* Accumulate one z plane of a group of tiles that follow each other along x in the same row of tiles (same z and
+ * y starts): for every accumulator row, the tiles' contributions are applied in plan order while the row is in
+ * cache, so overlapping tiles cost one pass over the accumulator instead of one each. Every voxel still sees its
+ * tiles in plan order: same bits as one tile at a time. The weights row is loaded once for every channel. */
 static void accumulate_planes(void *arg, size_t begin, size_t end, int slot)
 {
     consume_job *j = (consume_job *)arg;
@@ -210,74 +215,82 @@ static void accumulate_planes(void *arg, size_t begin, size_t end, int slot)
     const int64_t R0 = s->R[0], R1 = s->R[1], R2 = s->R[2];
     const int64_t D = s->D, P1 = s->P[1], P2 = s->P[2];
     float *row = cs->row + (size_t)slot * (size_t)R2;
-    vxt_tile t;
-    vxt__plan_tile(s->plan, j->call->first_tile + (uint64_t)j->item, &t);
+    const int n = j->group;
+    vxt_tile t[VXT__MAX_GROUP];
+    int64_t x_split[VXT__MAX_GROUP];
+    for (int g = 0; g < n; g++) {
+        vxt__plan_tile(s->plan, j->call->first_tile + (uint64_t)(j->item + g), &t[g]);
+        /* voxels before the end of the previous x tile were started by it */
+        int64_t ix = t[g].grid_index[2];
+        x_split[g] = ix > 0 ? s->starts[2][ix - 1] + R2 - t[g].start[2] : 0;
+        if (x_split[g] < 0)
+            x_split[g] = 0;
+    }
     const int mode = s->mode, f16 = s->f16_tile;
     /* the direct path reads float32 outputs in place (no mirroring) */
     const int direct = s->F == 1 && !f16 && j->call->flip == 0;
-    const float *item_out = (const float *)j->out + (size_t)j->item * s->tile_out_elems;
     const int *cf = s->cover_first;
-    const size_t off1 = (size_t)s->P[0], off2 = (size_t)(s->P[0] + s->P[1]);
-    /* x split: voxels before the end of the previous x tile were started by it */
-    int64_t ix = t.grid_index[2];
-    int64_t x_split = ix > 0 ? s->starts[2][ix - 1] + R2 - t.start[2] : 0;
-    if (x_split < 0)
-        x_split = 0;
+    const size_t off1 = (size_t)s->P[0];
+    const size_t es = mode == VXT_ACC_F64 ? 8u : 4u;
+    const char *abase = mode == VXT_ACC_F64 ? (const char *)cs->acc64 : (const char *)cs->acc;
+    const int64_t union_len = t[n - 1].start[2] + R2 - t[0].start[2];
     for (size_t plane = begin; plane < end; plane++) {
         int64_t z = (int64_t)plane;
-        int64_t pz = t.start[0] + z;
-        int zfirst = cf[pz] == (int)t.grid_index[0];
-        size_t bad = SIZE_MAX;
+        int64_t pz = t[0].start[0] + z;
+        int zfirst = cf[pz] == (int)t[0].grid_index[0];
+        size_t bad[VXT__MAX_GROUP];
+        for (int g = 0; g < n; g++)
+            bad[g] = SIZE_MAX;
         for (int64_t y = 0; y < R1; y++) {
-            int64_t py = t.start[1] + y;
-            int first = zfirst && cf[off1 + (size_t)py] == (int)t.grid_index[1];
-            int64_t split = first ? x_split : R2;
-            (void)off2;
+            int64_t py = t[0].start[1] + y;
+            int first = zfirst && cf[off1 + (size_t)py] == (int)t[0].grid_index[1];
             const float *w = s->weights + (size_t)((z * R1 + y) * R2);
-            if (y + PREFETCH_ROWS < R1) { /* accumulator rows are a volume row apart: help the prefetcher */
-                size_t es = mode == VXT_ACC_F64 ? 8u : 4u;
-                const char *base = mode == VXT_ACC_F64 ? (const char *)cs->acc64 : (const char *)cs->acc;
+            if (y + PREFETCH_ROWS < R1) /* accumulator rows are a volume row apart: help the prefetcher */
                 for (int64_t c = 0; c < s->C; c++) {
-                    const char *nx = base + ((size_t)j->call->member * cs->member_elems +
-                                             (size_t)(((c * D + pz % D) * P1 + py + PREFETCH_ROWS) * P2 + t.start[2])) *
-                                                es;
-                    for (size_t b = 0; b < (size_t)R2 * es; b += 64)
+                    const char *nx = abase + ((size_t)j->call->member * cs->member_elems +
+                                              (size_t)(((c * D + pz % D) * P1 + py + PREFETCH_ROWS) * P2 +
+                                                       t[0].start[2])) * es;
+                    for (size_t b = 0; b < (size_t)union_len * es; b += 64)
                         __builtin_prefetch(nx + b, 1, 3);
                 }
-            }
-            for (int64_t c = 0; c < s->C; c++) {
-                const float *p;
-                if (direct) {
-                    p = item_out + (size_t)(((c * R0 + z) * R1 + y) * R2);
-                } else {
-                    size_t b = gather_row(j, j->item, c, z, y, row, 0);
-                    if (b < bad)
-                        bad = b;
-                    p = row;
+            for (int64_t c = 0; c < s->C; c++)
+                for (int g = 0; g < n; g++) {
+                    int item = j->item + g;
+                    int64_t split = first ? x_split[g] : R2;
+                    const float *p;
+                    if (direct) {
+                        p = (const float *)j->out + (size_t)item * s->tile_out_elems +
+                            (size_t)(((c * R0 + z) * R1 + y) * R2);
+                    } else {
+                        size_t b = gather_row(j, item, c, z, y, row, 0);
+                        if (b < bad[g])
+                            bad[g] = b;
+                        p = row;
+                    }
+                    size_t ai = (size_t)j->call->member * cs->member_elems +
+                                (size_t)(((c * D + pz % D) * P1 + py) * P2 + t[g].start[2]);
+                    unsigned nf;
+                    if (mode == VXT_ACC_F64)
+                        nf = acc_row_f64(cs->acc64 + ai, p, w, split, R2, f16);
+                    else if (mode == VXT_ACC_F16)
+                        nf = acc_row_f16(cs->acc + ai, p, w, split, R2, f16);
+                    else if (f16)
+                        nf = acc_row_f32_h(cs->acc + ai, p, w, split, R2, 1);
+                    else
+                        nf = acc_row_f32(cs->acc + ai, p, w, split, R2, 0);
+                    if (nf && direct && j->check) { /* locate the first bad value of this row */
+                        size_t base = (size_t)(((c * R0 + z) * R1 + y) * R2);
+                        for (int64_t x = 0; x < R2; x++)
+                            if (!vxt_isfinite(p[x])) {
+                                if (base + (size_t)x < bad[g])
+                                    bad[g] = base + (size_t)x;
+                                break;
+                            }
+                    }
                 }
-                size_t ai = (size_t)j->call->member * cs->member_elems +
-                            (size_t)(((c * D + pz % D) * P1 + py) * P2 + t.start[2]);
-                unsigned nf;
-                if (mode == VXT_ACC_F64)
-                    nf = acc_row_f64(cs->acc64 + ai, p, w, split, R2, f16);
-                else if (mode == VXT_ACC_F16)
-                    nf = acc_row_f16(cs->acc + ai, p, w, split, R2, f16);
-                else if (f16)
-                    nf = acc_row_f32_h(cs->acc + ai, p, w, split, R2, 1);
-                else
-                    nf = acc_row_f32(cs->acc + ai, p, w, split, R2, 0);
-                if (nf && direct && j->check) { /* locate the first bad value of this row */
-                    size_t base = (size_t)(((c * R0 + z) * R1 + y) * R2);
-                    for (int64_t x = 0; x < R2; x++)
-                        if (!vxt_isfinite(p[x])) {
-                            if (base + (size_t)x < bad)
-                                bad = base + (size_t)x;
-                            break;
-                        }
-                }
-            }
         }
-        cs->bad[plane] = bad;
+        for (int g = 0; g < n; g++)
+            cs->bad[(size_t)g * (size_t)R0 + plane] = bad[g];
     }
 }
 
@@ -300,11 +313,26 @@ static vxt_status first_bad(vxt__stitch *s, const vxt__call *call, const void *o
     return VXT_OK;
 }
 
+/* The first non-finite value of one item, from its planes' records. */
+static vxt_status first_bad_planes(vxt__stitch *s, const vxt__call *call, const void *out, const size_t *bad,
+                                   size_t planes, int item)
+{
+    size_t best = SIZE_MAX;
+    for (size_t p = 0; p < planes; p++)
+        if (bad[p] < best)
+            best = bad[p];
+    if (best == SIZE_MAX)
+        return VXT_OK;
+    const unsigned char *item_out = (const unsigned char *)out + (size_t)item * s->tile_out_elems * s->tile_es;
+    return vxt__stitch_nonfinite(s, call, item, best, load_out(s, item_out, best));
+}
+
 static vxt_status cpu_consume(vxt__stitch *s, const vxt__call *call, int slot, const void *out)
 {
     (void)slot;
     cpu_state *cs = st_of(s);
-    consume_job j = {s, call, out, 0, call->flip_index == s->F - 1, !(s->opt.flags & VXT_STITCH_CHECK_FINITE_OFF)};
+    consume_job j = {.s = s, .call = call, .out = out, .item = 0, .group = 1, .last_flip = call->flip_index == s->F - 1,
+                     .check = !(s->opt.flags & VXT_STITCH_CHECK_FINITE_OFF)};
     size_t ppi = (size_t)s->C * (size_t)s->R[0];
     if (!j.last_flip) {
         size_t planes = (size_t)call->count * ppi;
@@ -313,20 +341,48 @@ static vxt_status cpu_consume(vxt__stitch *s, const vxt__call *call, int slot, c
         vxt__pool_for(s->ctx->pool, planes, 1, mirror_planes, &j);
         return j.check ? first_bad(s, call, out, planes, ppi, 0) : VXT_OK;
     }
-    for (int item = 0; item < call->count; item++) { /* tiles in plan order */
+    const size_t R0 = (size_t)s->R[0];
+    for (int item = 0; item < call->count;) { /* tiles in plan order, a row of tiles at a time */
+        vxt_tile t0, tn;
+        vxt__plan_tile(s->plan, call->first_tile + (uint64_t)item, &t0);
+        int n = 1;
+        while (item + n < call->count && n < VXT__MAX_GROUP) {
+            vxt__plan_tile(s->plan, call->first_tile + (uint64_t)(item + n), &tn);
+            if (tn.grid_index[0] != t0.grid_index[0] || tn.grid_index[1] != t0.grid_index[1])
+                break;
+            n++;
+        }
         j.item = item;
-        size_t planes = (size_t)s->R[0];
-        vxt__pool_for(s->ctx->pool, planes, 1, accumulate_planes, &j);
-        if (j.check) {
-            vxt_status st = first_bad(s, call, out, planes, planes, item);
+        j.group = n;
+        vxt__pool_for(s->ctx->pool, R0, 1, accumulate_planes, &j);
+        for (int g = 0; g < n && j.check; g++) {
+            vxt_status st = first_bad_planes(s, call, out, cs->bad + (size_t)g * R0, R0, item + g);
             if (st != VXT_OK)
                 return st;
         }
+        item += n;
     }
     return VXT_OK;
 }
 
 /* ---- finalization ---------------------------------------------------------------------------------------- */
+
+VXT_CPU_HOT static void normalize_row_f32(float *restrict d, const float *restrict a, const float *restrict wsum,
+                                          int64_t n)
+{
+    for (int64_t x = 0; x < n; x++)
+        d[x] = vxt_stitch_normalize(a[x], wsum[x], VXT_ACC_F32);
+}
+
+VXT_CPU_HOT static void weight_add_row(float *restrict sum, const float *restrict w, int64_t n, int mode)
+{
+    if (mode == VXT_ACC_F16)
+        for (int64_t x = 0; x < n; x++)
+            sum[x] = vxt_stitch_add(sum[x], w[x], VXT_ACC_F16);
+    else
+        for (int64_t x = 0; x < n; x++)
+            sum[x] = vxt_stitch_add(sum[x], w[x], VXT_ACC_F32);
+}
 
 typedef struct final_job {
     vxt__stitch *s;
@@ -366,12 +422,13 @@ static void final_rows(void *arg, size_t begin, size_t end, int slot)
                 for (int64_t ix = 0; ix < s->nstarts[2]; ix++) {
                     int64_t sx = st2[ix];
                     int64_t a = sx > lo2 ? sx : lo2, b = sx + R2 < lo2 + S2 ? sx + R2 : lo2 + S2;
+                    if (b <= a)
+                        continue;
                     if (mode == VXT_ACC_F64)
                         for (int64_t px = a; px < b; px++)
                             wsum64[px - lo2] = wsum64[px - lo2] + (double)wrow[px - sx];
                     else
-                        for (int64_t px = a; px < b; px++)
-                            wsum[px - lo2] = vxt_stitch_add(wsum[px - lo2], wrow[px - sx], mode);
+                        weight_add_row(wsum + (a - lo2), wrow + (a - sx), b - a, mode);
                 }
             }
         (void)off2;
@@ -392,9 +449,7 @@ static void final_rows(void *arg, size_t begin, size_t end, int slot)
                 size_t ai = (size_t)m * cs->member_elems + (size_t)c * cplane + slot_off;
                 float *d = dst + (size_t)c * cstride;
                 if (mode == VXT_ACC_F32 && M == 1) { /* the common case, vectorized */
-                    const float *a = cs->acc + ai;
-                    for (int64_t x = 0; x < S2; x++)
-                        d[x] = vxt_stitch_normalize(a[x], wsum[x], VXT_ACC_F32);
+                    normalize_row_f32(d, cs->acc + ai, wsum, S2);
                     continue;
                 }
                 int emode = mode == VXT_ACC_F64 ? VXT_ACC_F32 : mode;

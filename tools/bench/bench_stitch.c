@@ -52,7 +52,7 @@ static int parse3(const char *s, int64_t v[3])
 int main(int argc, char **argv)
 {
     const char *which = "both";
-    int runs = 5, threads = 0, json = 0;
+    int runs = 5, threads = 0, json = 0, batch = 1;
     int64_t shape[3] = {256, 512, 512}, roi[3] = {128, 128, 128}, C = 2;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--backend") && i + 1 < argc)
@@ -67,11 +67,13 @@ int main(int argc, char **argv)
             i++;
         else if (!strcmp(argv[i], "--channels") && i + 1 < argc)
             C = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--batch") && i + 1 < argc)
+            batch = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--json"))
             json = 1;
         else {
             fprintf(stderr, "usage: %s [--backend cpu|opencl|both] [--runs N] [--threads N] [--shape Z,Y,X] [--roi R] "
-                            "[--channels C] [--json]\n", argv[0]);
+                            "[--channels C] [--batch B] [--json]\n", argv[0]);
             return 2;
         }
     }
@@ -111,6 +113,7 @@ int main(int argc, char **argv)
     vxt_stitch_options so;
     vxt_stitch_options_init(&so);
     so.out_channels = C;
+    so.batch_size = batch > 0 ? batch : 1;
     vxt_volume in = {vol, VXT_DTYPE_F32, 1, {shape[0], shape[1], shape[2]}};
     vxt_volume ov = {out, VXT_DTYPE_F32, C, {shape[0], shape[1], shape[2]}};
     vxt_stitch_output so_out;
@@ -118,11 +121,11 @@ int main(int argc, char **argv)
     so_out.values = &ov;
 
     if (!json)
-        printf("volume %lldx%lldx%lld, ROI %lldx%lldx%lld, overlap 0.5, gaussian, C=%lld: %llu tiles, %.0f M tile "
-               "voxels\nmemory bandwidth (%d threads): copy %.1f GB/s, triad %.1f GB/s, read-modify-write %.1f GB/s\n"
+        printf("volume %lldx%lldx%lld, ROI %lldx%lldx%lld, overlap 0.5, gaussian, C=%lld, batch %d: %llu tiles, %.0f M "
+               "tile voxels\nmemory bandwidth (%d threads): copy %.1f GB/s, triad %.1f GB/s, read-modify-write %.1f GB/s\n"
                "bandwidth floor: %.2f GB moved = %.3f s at triad bandwidth\n",
                (long long)shape[0], (long long)shape[1], (long long)shape[2], (long long)roi[0], (long long)roi[1],
-               (long long)roi[2], (long long)C, (unsigned long long)pi.tile_count, tile_vox * 1e-6, bw.threads,
+               (long long)roi[2], (long long)C, so.batch_size, (unsigned long long)pi.tile_count, tile_vox * 1e-6, bw.threads,
                bw.copy_gbs, bw.triad_gbs, bw.rmw_gbs, floor_bytes * 1e-9, floor_bytes * 1e-9 / bw.triad_gbs);
     if (json)
         printf("{\"shape\":[%lld,%lld,%lld],\"roi\":[%lld,%lld,%lld],\"channels\":%lld,\"tiles\":%llu,"
