@@ -68,6 +68,95 @@ __kernel void vxt_k_stitch_accumulate(__global float *acc, __global const void *
     }
 }
 
+/* Row-wise accumulation for devices made of CPU cores (PoCL): one work-item per (y, z) row of the tile, an inner
+ * loop over x that the compiler can vectorize (PoCL does not vectorize work-items whose bodies branch), the
+ * NaN/Inf check as a flag over the row. x_split: below it the row continues sums started by the previous x tile,
+ * from it on (when this row starts its sums) the tile writes 0 + p*w - the per-voxel kernel's `first`. Same
+ * arithmetic per voxel as vxt_k_stitch_accumulate. */
+__kernel void vxt_k_stitch_accumulate_rows(__global float *acc, __global const void *src, int kind, long item_offset,
+                                         float nflips, __global const float *w, long R0, long R1, long R2, long zs,
+                                         long ys, long xs, long D, long P1, long P2, int mode, int f16_tile,
+                                         __global uint *bad, int bad_index, __global const int *cover_first, long P0,
+                                         int iz, int iy, int C, long x_split)
+{
+    long y = get_global_id(0), z = get_global_id(1);
+    if (y >= R1 || z >= R0)
+        return;
+    long pz = zs + z, py = ys + y;
+    long slot = pz < D ? pz : pz % D;
+    long split = (cover_first[pz] == iz && cover_first[P0 + py] == iy) ? x_split : R2;
+    __global const float *wr = w + (z * R1 + y) * R2;
+    for (int c = 0; c < C; c++) {
+        __global float *a = acc + ((c * D + slot) * P1 + py) * P2 + xs;
+        long i0 = item_offset + ((c * R0 + z) * R1 + y) * R2;
+        uint badrow = 0;
+        if (kind == SRC_F32 && mode == VXT_ACC_F32 && !f16_tile) {
+            __global const float *p = (__global const float *)src + i0;
+            for (long x = 0; x < split; x++) {
+                float v = p[x];
+                badrow |= (as_uint(v) & 0x7f800000u) == 0x7f800000u;
+                a[x] = vxt_stitch_add(a[x], vxt_stitch_product(vxt_ftz(v), wr[x], 0), VXT_ACC_F32);
+            }
+            for (long x = split; x < R2; x++) {
+                float v = p[x];
+                badrow |= (as_uint(v) & 0x7f800000u) == 0x7f800000u;
+                a[x] = vxt_stitch_add(0.0f, vxt_stitch_product(vxt_ftz(v), wr[x], 0), VXT_ACC_F32);
+            }
+        } else {
+            for (long x = 0; x < R2; x++) {
+                float v = load_src(src, kind, i0 + x, nflips, f16_tile);
+                badrow |= kind != SRC_MIRROR && !vxt_isfinite(v);
+                a[x] = vxt_stitch_add(x < split ? a[x] : 0.0f, vxt_stitch_product(v, wr[x], f16_tile), mode);
+            }
+        }
+        if (badrow)
+            for (long x = 0; x < R2; x++)
+                if (!vxt_isfinite(load_src(src, kind == SRC_MIRROR ? SRC_F32 : kind, i0 + x, 1.0f, f16_tile))) {
+                    atomic_min(bad + bad_index, (uint)(i0 - item_offset + x));
+                    break;
+                }
+    }
+}
+
+/* Row-wise normalization of one member for CPU devices (members == 1): the weight sums of the output row are
+ * gathered into the last channel's row of `out` (covering tiles in plan order, as the per-voxel kernel does),
+ * then every channel is normalized by them, the last one in place. */
+__kernel void vxt_k_stitch_normalize_rows(__global const float *acc, __global float *out, __global const float *w,
+                                        __global const long *starts0, __global const long *starts1,
+                                        __global const long *starts2, __global const int *cover_first,
+                                        __global const int *cover_count, long R0, long R1, long R2, long P0, long P1,
+                                        long P2, long D, long S1, long S2, long z0, long nz, long lo0, long lo1,
+                                        long lo2, int C, long nstarts2, int mode)
+{
+    long y = get_global_id(0), z = get_global_id(1);
+    if (y >= S1 || z >= nz)
+        return;
+    long pz = z0 + z + lo0, py = y + lo1;
+    long plane = nz * S1 * S2, o = (z * S1 + y) * S2;
+    __global float *sum = out + (C - 1) * plane + o;
+    for (long x = 0; x < S2; x++)
+        sum[x] = 0.0f;
+    int fz = cover_first[pz], nz_ = cover_count[pz];
+    int fy = cover_first[P0 + py], ny_ = cover_count[P0 + py];
+    for (int iz = fz; iz < fz + nz_; iz++)
+        for (int iy = fy; iy < fy + ny_; iy++) {
+            __global const float *wrow = w + ((pz - starts0[iz]) * R1 + (py - starts1[iy])) * R2;
+            for (long ix = 0; ix < nstarts2; ix++) {
+                long sx = starts2[ix];
+                long a = sx > lo2 ? sx : lo2, b = sx + R2 < lo2 + S2 ? sx + R2 : lo2 + S2;
+                for (long px = a; px < b; px++)
+                    sum[px - lo2] = vxt_stitch_add(sum[px - lo2], wrow[px - sx], mode);
+            }
+        }
+    long slot = ((pz % D) * P1 + py) * P2 + lo2, cstride = D * P1 * P2;
+    for (int c = 0; c < C; c++) {
+        __global const float *a = acc + c * cstride + slot;
+        __global float *d = out + c * plane + o;
+        for (long x = 0; x < S2; x++)
+            d[x] = vxt_stitch_normalize(a[x], sum[x], mode);
+    }
+}
+
 /* Normalize member m of a slab of output voxels [z0, z0 + nz) (volume coordinates) into out (C x nz x S1 x
  * S2): first member writes, later members add, the last one divides by the member count. */
 __kernel void vxt_k_stitch_normalize(__global const float *acc, __global float *out, __global const float *w,

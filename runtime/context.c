@@ -103,6 +103,7 @@ static vxt_status open_device(vxt_context *ctx, cl_platform_id platform, cl_devi
     ctx->device = device;
     ctx->max_alloc = di.max_alloc_bytes;
     ctx->device_is_cpu = di.is_cpu;
+    ctx->host_unified = di.host_unified_memory;
     /* work-group shape (see vxt__cl_launch): 64 x 1 measured best on PoCL and suits GPUs; the VXT_WG_X/Y
      * environment variables override it for tuning experiments only */
     ctx->wg[0] = 64;

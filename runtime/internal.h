@@ -245,10 +245,14 @@ struct vxt_context {
     int div_mode;
     uint64_t max_alloc;
     size_t wg[2]; /* work-group shape of vxt__cl_launch (x, y) */
-    int device_is_cpu; /* the OpenCL device shares the host's cores (PoCL) */
+    int device_is_cpu;   /* the OpenCL device shares the host's cores (PoCL) */
+    int host_unified;    /* the OpenCL device shares host memory: buffers can wrap host memory without copies */
     /* vxt_stitch overlap of accumulation with the predictor: 0 automatic (only when accumulation runs on other
      * hardware than the host's cores), 1 always, 2 never. Tests set it to exercise both paths. */
     int stitch_overlap;
+    /* stitching kernels: 0 automatic (row-wise on CPU devices, per voxel elsewhere), 1 row-wise, 2 per voxel.
+     * Tests set it so that PoCL runs the GPU kernels too. */
+    int stitch_kernels;
     char build_options[256];
     char device_key[2048]; /* device/driver/platform identity for cache keys */
 

@@ -12,7 +12,11 @@
 
 typedef struct cl_state {
     cl_kernel k_mirror, k_acc, k_norm, k_act;
+    int rows; /* row-wise kernels (devices made of CPU cores): vxt_k_stitch_accumulate_rows / normalize_rows */
+    cl_kernel k_norm_rows;
     cl_mem *acc;      /* M buffers */
+    void **acc_host;  /* on devices sharing host memory: the workspace memory they wrap (reused across runs) */
+    size_t *acc_host_bytes;
     cl_mem *out;      /* nslots: call outputs */
     cl_mem *in;       /* nslots: call inputs (device predictor form), else NULL */
     cl_mem mirror, weights, starts[3], cover_first, cover_count;
@@ -47,19 +51,28 @@ static vxt_status cl_init(vxt__stitch *s)
         return vxt__fail(ctx, VXT_ERR_UNSUPPORTED, "vxt_stitch: a tile of %zu output values is too large for the "
                          "device path (limit 2^32)", s->tile_out_elems);
     c->acc = calloc((size_t)s->M, sizeof(cl_mem));
+    c->acc_host = calloc((size_t)s->M, sizeof(void *));
+    c->acc_host_bytes = calloc((size_t)s->M, sizeof(size_t));
     c->out = calloc((size_t)s->nslots, sizeof(cl_mem));
     c->in = calloc((size_t)s->nslots, sizeof(cl_mem));
     c->bad_host = malloc((size_t)s->nslots * (size_t)s->B * sizeof(uint32_t));
     c->bad_evt = calloc((size_t)s->nslots, sizeof(cl_event));
     c->slot_call = calloc((size_t)s->nslots, sizeof(vxt__call));
     c->slot_busy = calloc((size_t)s->nslots, sizeof(int));
-    if (!c->acc || !c->out || !c->in || !c->bad_host || !c->bad_evt || !c->slot_call || !c->slot_busy)
+    if (!c->acc || !c->acc_host || !c->acc_host_bytes || !c->out || !c->in || !c->bad_host || !c->bad_evt || !c->slot_call || !c->slot_busy)
         return vxt__fail(ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory");
 
     vxt_status st;
     int f64 = s->mode == VXT_ACC_F64;
+    /* PoCL runs work-items of a work-group as loops it vectorizes only when their bodies do not branch; the
+     * row-wise kernels loop over x themselves. GPUs want one work-item per voxel. Both give the same bits. */
+    c->rows = !f64 && (ctx->stitch_kernels == 1 || (ctx->stitch_kernels == 0 && ctx->device_is_cpu));
+    if (c->rows && s->M == 1 && (st = make_kernel(s, "vxt_k_stitch_normalize_rows", &c->k_norm_rows)) != VXT_OK)
+        return st;
     if ((st = make_kernel(s, "vxt_k_stitch_mirror", &c->k_mirror)) != VXT_OK ||
-        (st = make_kernel(s, f64 ? "vxt_k_stitch_accumulate_f64" : "vxt_k_stitch_accumulate", &c->k_acc)) != VXT_OK ||
+        (st = make_kernel(s, f64 ? "vxt_k_stitch_accumulate_f64"
+                                 : c->rows ? "vxt_k_stitch_accumulate_rows" : "vxt_k_stitch_accumulate",
+                          &c->k_acc)) != VXT_OK ||
         (st = make_kernel(s, f64 ? "vxt_k_stitch_normalize_f64" : "vxt_k_stitch_normalize", &c->k_norm)) != VXT_OK ||
         (st = make_kernel(s, "vxt_k_stitch_activate", &c->k_act)) != VXT_OK)
         return st;
@@ -67,6 +80,15 @@ static vxt_status cl_init(vxt__stitch *s)
     size_t es = f64 ? sizeof(double) : sizeof(float);
     size_t acc_bytes = (size_t)s->C * (size_t)s->D * (size_t)s->P[1] * (size_t)s->P[2] * es;
     for (int m = 0; m < s->M; m++) {
+        /* Where the device shares host memory, wrap reused workspace memory: a fresh buffer would page-fault all
+         * of its pages in every run (docs/PERFORMANCE.md). The accumulator is never cleared (first-tile writes). */
+        if (ctx->host_unified && acc_bytes <= ctx->max_alloc &&
+            (c->acc_host[m] = vxt__ws_alloc(ctx, acc_bytes, &c->acc_host_bytes[m])) != NULL) {
+            if ((st = vxt__cl_buffer(ctx, CL_MEM_READ_WRITE | CL_MEM_USE_HOST_PTR, acc_bytes, c->acc_host[m],
+                                     "stitch accumulator", &c->acc[m])) != VXT_OK)
+                return st;
+            continue;
+        }
         if ((st = vxt__cl_buffer(ctx, CL_MEM_READ_WRITE, acc_bytes, NULL, "stitch accumulator", &c->acc[m])) != VXT_OK)
             return st;
     }
@@ -125,13 +147,18 @@ static void cl_destroy(vxt__stitch *s)
     cl_state *c = st_of(s);
     if (s->ctx->queue)
         clFinish(s->ctx->queue);
-    cl_kernel ks[] = {c->k_mirror, c->k_acc, c->k_norm, c->k_act};
+    cl_kernel ks[] = {c->k_mirror, c->k_acc, c->k_norm, c->k_act, c->k_norm_rows};
     for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++)
         if (ks[i])
             clReleaseKernel(ks[i]);
-    for (int m = 0; c->acc && m < s->M; m++)
+    for (int m = 0; c->acc && m < s->M; m++) {
         if (c->acc[m])
             clReleaseMemObject(c->acc[m]);
+        if (c->acc_host && c->acc_host[m])
+            vxt__ws_free(s->ctx, c->acc_host[m], c->acc_host_bytes[m]);
+    }
+    free(c->acc_host);
+    free(c->acc_host_bytes);
     for (int i = 0; i < s->nslots; i++) {
         if (c->out && c->out[i])
             clReleaseMemObject(c->out[i]);
@@ -156,8 +183,9 @@ static void cl_destroy(vxt__stitch *s)
     s->backend = NULL;
 }
 
-/* Look at the NaN flags of the call that last used `slot` (waits for them). */
-static vxt_status check_slot(vxt__stitch *s, int slot)
+/* Look at the NaN flags of the call that last used `slot` (waits for them). `host_out`, when not NULL, holds
+ * the call's outputs (zero-copy path): the offending value is read there instead of from the device buffer. */
+static vxt_status check_slot_from(vxt__stitch *s, int slot, const void *host_out)
 {
     cl_state *c = st_of(s);
     if (!c->slot_busy[slot])
@@ -177,7 +205,13 @@ static vxt_status check_slot(vxt__stitch *s, int slot)
             /* fetch the offending value to say whether it is NaN or infinite */
             float v = 0.0f;
             size_t off = ((size_t)item * s->tile_out_elems + b) * s->tile_es;
-            if (s->tile_es == 4) {
+            if (host_out && s->tile_es == 4) {
+                memcpy(&v, (const unsigned char *)host_out + off, 4);
+            } else if (host_out) {
+                cl_ushort h;
+                memcpy(&h, (const unsigned char *)host_out + off, 2);
+                v = vxt_half_to_float(h);
+            } else if (s->tile_es == 4) {
                 clEnqueueReadBuffer(s->ctx->queue, c->out[slot], CL_TRUE, off, 4, &v, 0, NULL, NULL);
             } else {
                 cl_ushort h = 0;
@@ -188,6 +222,11 @@ static vxt_status check_slot(vxt__stitch *s, int slot)
         }
     }
     return VXT_OK;
+}
+
+static vxt_status check_slot(vxt__stitch *s, int slot)
+{
+    return check_slot_from(s, slot, NULL);
 }
 
 #define ARG(i, v)                                                                                                    \
@@ -203,10 +242,18 @@ static vxt_status cl_consume(vxt__stitch *s, const vxt__call *call, int slot, co
     vxt_status st = check_slot(s, slot);
     if (st != VXT_OK)
         return st;
-    if (out &&
-        (st = vxt__cl_write(ctx, c->out[slot], 0, (size_t)call->count * s->tile_out_elems * s->tile_es, out,
-                            "uploading tile outputs")) != VXT_OK)
+    cl_mem src_buf = c->out[slot], wrapped = NULL;
+    size_t out_bytes = (size_t)call->count * s->tile_out_elems * s->tile_es;
+    if (out && ctx->host_unified) {
+        /* the device reads the outputs where they are; the queue is finished before returning, so the caller
+         * may reuse its buffer at once (and nothing overlaps anyway: the device is this machine's memory) */
+        if ((st = vxt__cl_buffer(ctx, CL_MEM_READ_ONLY | CL_MEM_USE_HOST_PTR, out_bytes, (void *)(uintptr_t)out,
+                                 "tile outputs", &wrapped)) != VXT_OK)
+            return st;
+        src_buf = wrapped;
+    } else if (out && (st = vxt__cl_write(ctx, c->out[slot], 0, out_bytes, out, "uploading tile outputs")) != VXT_OK) {
         return st;
+    }
     cl_uint all_ones = 0xffffffffu;
     size_t bad_off = (size_t)slot * (size_t)s->B * sizeof(cl_uint);
     cl_int err = clEnqueueFillBuffer(ctx->queue, c->bad, &all_ones, sizeof all_ones, bad_off,
@@ -228,7 +275,7 @@ static vxt_status cl_consume(vxt__stitch *s, const vxt__call *call, int slot, co
             cl_uint flip = call->flip;
             cl_int first = call->flip_index == 0;
             ARG(0, c->mirror);
-            ARG(1, c->out[slot]);
+            ARG(1, src_buf);
             ARG(2, kind);
             ARG(3, item_off);
             ARG(4, R0);
@@ -257,7 +304,7 @@ static vxt_status cl_consume(vxt__stitch *s, const vxt__call *call, int slot, co
         if (s->F > 1)
             ARG(i++, c->mirror);
         else
-            ARG(i++, c->out[slot]);
+            ARG(i++, src_buf);
         ARG(i++, src_kind);
         ARG(i++, item_off);
         ARG(i++, nflips);
@@ -282,6 +329,20 @@ static vxt_status cl_consume(vxt__stitch *s, const vxt__call *call, int slot, co
         ARG(i++, P0);
         ARG(i++, iz);
         ARG(i++, iy);
+        if (c->rows) {
+            /* where this tile's x range stops continuing the previous x tile's sums */
+            cl_long x_split = t.grid_index[2] > 0 ? s->starts[2][t.grid_index[2] - 1] + s->R[2] - t.start[2] : 0;
+            if (x_split < 0)
+                x_split = 0;
+            ARG(i++, C);
+            ARG(i++, x_split);
+            if (err != CL_SUCCESS)
+                break;
+            size_t rows[2] = {(size_t)R1, (size_t)R0};
+            if ((st = vxt__cl_launch(ctx, k, 2, rows, "vxt_k_stitch_accumulate_rows")) != VXT_OK)
+                return st;
+            continue;
+        }
         ARG(i++, ix);
         ARG(i++, C);
         if (err != CL_SUCCESS)
@@ -289,10 +350,24 @@ static vxt_status cl_consume(vxt__stitch *s, const vxt__call *call, int slot, co
         if ((st = vxt__cl_launch(ctx, k, 3, items, "vxt_k_stitch_accumulate")) != VXT_OK)
             return st;
     }
-    if (err != CL_SUCCESS)
+    if (err != CL_SUCCESS) {
+        if (wrapped)
+            clReleaseMemObject(wrapped);
         return vxt__cl_check(ctx, err, "setting stitch kernel arguments");
+    }
     err = clEnqueueReadBuffer(ctx->queue, c->bad, CL_FALSE, bad_off, (size_t)call->count * sizeof(cl_uint),
                               c->bad_host + (size_t)slot * (size_t)s->B, 0, NULL, &c->bad_evt[slot]);
+    if (wrapped) {
+        cl_int ferr = clFinish(ctx->queue);
+        clReleaseMemObject(wrapped);
+        if (err == CL_SUCCESS)
+            err = ferr;
+        if (err == CL_SUCCESS) { /* the flags are in: check them now, while `out` is still the caller's data */
+            c->slot_call[slot] = *call;
+            c->slot_busy[slot] = 1;
+            return check_slot_from(s, slot, out);
+        }
+    }
     if (err != CL_SUCCESS)
         return vxt__cl_check(ctx, err, "reading NaN flags");
     c->slot_call[slot] = *call;
@@ -327,7 +402,42 @@ static vxt_status cl_finalize(vxt__stitch *s, int64_t z0, int64_t z1, float *val
         cl_int C = (cl_int)s->C, members = s->M, mode = s->mode;
         size_t items[3] = {(size_t)S2, (size_t)S1, (size_t)nz};
         cl_int err = CL_SUCCESS;
-        for (cl_int m = 0; m < members; m++) {
+        if (c->k_norm_rows) { /* one member, row-wise */
+            cl_kernel k = c->k_norm_rows;
+            cl_long ns2 = s->nstarts[2];
+            int i = 0;
+            ARG(i++, c->acc[0]);
+            ARG(i++, c->slab_vals);
+            ARG(i++, c->weights);
+            ARG(i++, c->starts[0]);
+            ARG(i++, c->starts[1]);
+            ARG(i++, c->starts[2]);
+            ARG(i++, c->cover_first);
+            ARG(i++, c->cover_count);
+            ARG(i++, R0);
+            ARG(i++, R1);
+            ARG(i++, R2);
+            ARG(i++, P0);
+            ARG(i++, P1);
+            ARG(i++, P2);
+            ARG(i++, D);
+            ARG(i++, S1);
+            ARG(i++, S2);
+            ARG(i++, za);
+            ARG(i++, nz);
+            ARG(i++, lo0);
+            ARG(i++, lo1);
+            ARG(i++, lo2);
+            ARG(i++, C);
+            ARG(i++, ns2);
+            ARG(i++, mode);
+            if (err != CL_SUCCESS)
+                return vxt__cl_check(ctx, err, "setting normalize arguments");
+            size_t rows[2] = {(size_t)S1, (size_t)nz};
+            if ((st = vxt__cl_launch(ctx, k, 2, rows, "vxt_k_stitch_normalize_rows")) != VXT_OK)
+                return st;
+        }
+        for (cl_int m = 0; m < members && !c->k_norm_rows; m++) {
             cl_kernel k = c->k_norm;
             int i = 0;
             ARG(i++, c->acc[m]);

@@ -82,7 +82,9 @@ typedef struct consume_job {
     const vxt__call *call;
     const void *out;   /* the call's output, count x C x ROI */
     int item;          /* accumulate: the first item of the group being accumulated */
-    int group;         /* accumulate: items in the group (consecutive tiles of one row of tiles) */
+    int group;         /* accumulate: items in the group (consecutive tiles with the same z start) */
+    const vxt_tile *tiles; /* accumulate: the group's tiles */
+    const int64_t *x_split; /* accumulate: per tile, where its x range stops being started by the previous tile */
     int last_flip;     /* mirroring: this call completes the mirror sum */
     int check;
 } consume_job;
@@ -201,12 +203,12 @@ ACC_ROW(acc_row_f16, float, vxt_stitch_add(a[x], vxt_stitch_product(vxt_ftz(v), 
 ACC_ROW(acc_row_f64, double, vxt_stitch_add_f64(a[x], vxt_ftz(v), w[x]), vxt_stitch_add_f64(0.0, vxt_ftz(v), w[x]))
 
 #define PREFETCH_ROWS 8
-#define VXT__MAX_GROUP 64
+#define VXT__MAX_GROUP 256
 
-/* Accumulate one z plane of a group of tiles that follow each other along x in the same row of tiles (same z and
- * y starts): for every accumulator row, the tiles' contributions are applied in plan order while the row is in
- * cache, so overlapping tiles cost one pass over the accumulator instead of one each. Every voxel still sees its
- * tiles in plan order: same bits as one tile at a time. The weights row is loaded once for every channel. */
+/* Accumulate one z plane of a group of tiles with the same z start (consecutive in plan order): for every
+ * accumulator row, the contributions of the tiles covering it are applied in plan order (y start, then x start)
+ * while the row is in cache, so overlapping tiles cost one pass over the accumulator instead of one each. Every
+ * voxel still sees its tiles in plan order: same bits as one tile at a time. */
 static void accumulate_planes(void *arg, size_t begin, size_t end, int slot)
 {
     consume_job *j = (consume_job *)arg;
@@ -216,16 +218,8 @@ static void accumulate_planes(void *arg, size_t begin, size_t end, int slot)
     const int64_t D = s->D, P1 = s->P[1], P2 = s->P[2];
     float *row = cs->row + (size_t)slot * (size_t)R2;
     const int n = j->group;
-    vxt_tile t[VXT__MAX_GROUP];
-    int64_t x_split[VXT__MAX_GROUP];
-    for (int g = 0; g < n; g++) {
-        vxt__plan_tile(s->plan, j->call->first_tile + (uint64_t)(j->item + g), &t[g]);
-        /* voxels before the end of the previous x tile were started by it */
-        int64_t ix = t[g].grid_index[2];
-        x_split[g] = ix > 0 ? s->starts[2][ix - 1] + R2 - t[g].start[2] : 0;
-        if (x_split[g] < 0)
-            x_split[g] = 0;
-    }
+    const vxt_tile *t = j->tiles;
+    const int64_t *x_split = j->x_split;
     const int mode = s->mode, f16 = s->f16_tile;
     /* the direct path reads float32 outputs in place (no mirroring) */
     const int direct = s->F == 1 && !f16 && j->call->flip == 0;
@@ -233,7 +227,15 @@ static void accumulate_planes(void *arg, size_t begin, size_t end, int slot)
     const size_t off1 = (size_t)s->P[0];
     const size_t es = mode == VXT_ACC_F64 ? 8u : 4u;
     const char *abase = mode == VXT_ACC_F64 ? (const char *)cs->acc64 : (const char *)cs->acc;
-    const int64_t union_len = t[n - 1].start[2] + R2 - t[0].start[2];
+    int64_t ylo = t[0].start[1], yhi = t[0].start[1], xlo = t[0].start[2], xhi = t[0].start[2];
+    for (int g = 1; g < n; g++) {
+        ylo = t[g].start[1] < ylo ? t[g].start[1] : ylo;
+        yhi = t[g].start[1] > yhi ? t[g].start[1] : yhi;
+        xlo = t[g].start[2] < xlo ? t[g].start[2] : xlo;
+        xhi = t[g].start[2] > xhi ? t[g].start[2] : xhi;
+    }
+    yhi += R1;
+    const size_t row_bytes = (size_t)(xhi + R2 - xlo) * es;
     for (size_t plane = begin; plane < end; plane++) {
         int64_t z = (int64_t)plane;
         int64_t pz = t[0].start[0] + z;
@@ -241,22 +243,25 @@ static void accumulate_planes(void *arg, size_t begin, size_t end, int slot)
         size_t bad[VXT__MAX_GROUP];
         for (int g = 0; g < n; g++)
             bad[g] = SIZE_MAX;
-        for (int64_t y = 0; y < R1; y++) {
-            int64_t py = t[0].start[1] + y;
-            int first = zfirst && cf[off1 + (size_t)py] == (int)t[0].grid_index[1];
-            const float *w = s->weights + (size_t)((z * R1 + y) * R2);
-            if (y + PREFETCH_ROWS < R1) /* accumulator rows are a volume row apart: help the prefetcher */
+        const size_t zslot = (size_t)(pz % D);
+        for (int64_t py = ylo; py < yhi; py++) {
+            if (py + PREFETCH_ROWS < yhi) /* accumulator rows are a volume row apart: help the prefetcher */
                 for (int64_t c = 0; c < s->C; c++) {
                     const char *nx = abase + ((size_t)j->call->member * cs->member_elems +
-                                              (size_t)(((c * D + pz % D) * P1 + py + PREFETCH_ROWS) * P2 +
-                                                       t[0].start[2])) * es;
-                    for (size_t b = 0; b < (size_t)union_len * es; b += 64)
+                                              ((c * (size_t)D + zslot) * (size_t)P1 + (size_t)(py + PREFETCH_ROWS)) *
+                                                  (size_t)P2 + (size_t)xlo) * es;
+                    for (size_t b = 0; b < row_bytes; b += 64)
                         __builtin_prefetch(nx + b, 1, 3);
                 }
+            int yfirst = zfirst ? cf[off1 + (size_t)py] : -1; /* the y index that starts this row's sums */
             for (int64_t c = 0; c < s->C; c++)
                 for (int g = 0; g < n; g++) {
+                    int64_t y = py - t[g].start[1];
+                    if (y < 0 || y >= R1)
+                        continue;
                     int item = j->item + g;
-                    int64_t split = first ? x_split[g] : R2;
+                    int64_t split = yfirst == (int)t[g].grid_index[1] ? x_split[g] : R2;
+                    const float *w = s->weights + (size_t)((z * R1 + y) * R2);
                     const float *p;
                     if (direct) {
                         p = (const float *)j->out + (size_t)item * s->tile_out_elems +
@@ -268,7 +273,8 @@ static void accumulate_planes(void *arg, size_t begin, size_t end, int slot)
                         p = row;
                     }
                     size_t ai = (size_t)j->call->member * cs->member_elems +
-                                (size_t)(((c * D + pz % D) * P1 + py) * P2 + t[g].start[2]);
+                                ((size_t)c * (size_t)D + zslot) * (size_t)P1 * (size_t)P2 + (size_t)py * (size_t)P2 +
+                                (size_t)t[g].start[2];
                     unsigned nf;
                     if (mode == VXT_ACC_F64)
                         nf = acc_row_f64(cs->acc64 + ai, p, w, split, R2, f16);
@@ -342,16 +348,23 @@ static vxt_status cpu_consume(vxt__stitch *s, const vxt__call *call, int slot, c
         return j.check ? first_bad(s, call, out, planes, ppi, 0) : VXT_OK;
     }
     const size_t R0 = (size_t)s->R[0];
-    for (int item = 0; item < call->count;) { /* tiles in plan order, a row of tiles at a time */
-        vxt_tile t0, tn;
-        vxt__plan_tile(s->plan, call->first_tile + (uint64_t)item, &t0);
-        int n = 1;
+    vxt_tile tiles[VXT__MAX_GROUP];
+    int64_t x_split[VXT__MAX_GROUP];
+    for (int item = 0; item < call->count;) { /* tiles in plan order, all those with one z start at a time */
+        int n = 0;
         while (item + n < call->count && n < VXT__MAX_GROUP) {
-            vxt__plan_tile(s->plan, call->first_tile + (uint64_t)(item + n), &tn);
-            if (tn.grid_index[0] != t0.grid_index[0] || tn.grid_index[1] != t0.grid_index[1])
+            vxt__plan_tile(s->plan, call->first_tile + (uint64_t)(item + n), &tiles[n]);
+            if (n > 0 && tiles[n].grid_index[0] != tiles[0].grid_index[0])
                 break;
+            /* voxels before the end of the previous x tile were started by it */
+            int64_t ix = tiles[n].grid_index[2];
+            x_split[n] = ix > 0 ? s->starts[2][ix - 1] + s->R[2] - tiles[n].start[2] : 0;
+            if (x_split[n] < 0)
+                x_split[n] = 0;
             n++;
         }
+        j.tiles = tiles;
+        j.x_split = x_split;
         j.item = item;
         j.group = n;
         vxt__pool_for(s->ctx->pool, R0, 1, accumulate_planes, &j);

@@ -521,6 +521,15 @@ static void test_opencl_matches_cpu(void **state)
         if (b.st != VXT_OK)
             fail_msg("%s on OpenCL: %s", c->name, vxt_last_error());
         expect_same(&a, &b, c->name);
+        free_result(&b);
+        /* the other kernel family: per voxel (what GPUs run) where the device is a CPU, and the reverse */
+        ocl->stitch_kernels = ocl->device_is_cpu ? 2 : 1;
+        pred_cfg pk = default_pred();
+        b = run_cfg(ocl, c, in, &pk, 0);
+        ocl->stitch_kernels = 0;
+        if (b.st != VXT_OK)
+            fail_msg("%s on OpenCL (other kernels): %s", c->name, vxt_last_error());
+        expect_same(&a, &b, c->name);
         free_result(&a);
         free_result(&b);
         /* the device predictor form gives the same bits */

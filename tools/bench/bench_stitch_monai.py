@@ -20,6 +20,7 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--shape", default="256,512,512")
+    ap.add_argument("--batch", type=int, default=1, help="sw_batch_size")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     shape = tuple(int(v) for v in a.shape.split(","))
@@ -33,12 +34,12 @@ def main():
     with torch.no_grad():
         for _ in range(max(a.runs, 2)):
             t0 = time.perf_counter()
-            out = sliding_window_inference(vol, (128, 128, 128), 1, predictor, overlap=0.5, mode="gaussian")
+            out = sliding_window_inference(vol, (128, 128, 128), a.batch, predictor, overlap=0.5, mode="gaussian")
             times.append(time.perf_counter() - t0)
             del out
     warm = sorted(times[1:])[len(times[1:]) // 2]
     print(json.dumps({"tool": "monai", "version": __import__("monai").__version__, "torch": torch.__version__,
-                      "threads": a.threads, "shape": shape, "cold_s": times[0], "warm_s": warm, "all_s": times}))
+                      "threads": a.threads, "sw_batch_size": a.batch, "shape": shape, "cold_s": times[0], "warm_s": warm, "all_s": times}))
 
 
 if __name__ == "__main__":
