@@ -76,6 +76,7 @@ static const command commands[] = {
     {"header", cmd_header, "NIfTI header, geometry and orientation of an image; --stats for its values"},
     {"plan", cmd_plan, "the tiles a sliding window visits, as JSON"},
     {"run", cmd_run, "segment a NIfTI image: preprocess, sliding window with a model, write labels"},
+    {"bench", cmd_bench, "standard cases with seconds, voxels/s and the fraction of memory bandwidth"},
     {"stitch", cmd_stitch, "stitch precomputed tile outputs (.npy) into a volume"},
 };
 
