@@ -45,7 +45,7 @@ static void help(void)
            "execution:\n"
            "  --backend auto|opencl|cpu  --device INDEX|NAME  --threads N\n"
            "  --json                  print a summary as JSON (stage timings, tiles, backend, peak memory)\n"
-           "  --quiet                 no progress bar (it is only drawn when stderr is a terminal)\n");
+           "  --quiet                 no progress bar (only drawn when stderr is a terminal) and no summary\n");
 }
 
 /* ---- progress bar -------------------------------------------------------------------------------------- */
@@ -444,6 +444,28 @@ int cli_read_input(const char *cmd, const char *path, vxt_image **img)
     return VXT_EXIT_OK;
 }
 
+/* Voxels per label of the result (labels are uint8 or uint16): counts[0 .. *nlabels-1]; NULL when out of
+ * memory. */
+static uint64_t *label_counts(const vxt_image *labels, int *nlabels)
+{
+    vxt_volume v;
+    vxt_image_volume(labels, &v);
+    size_t n = (size_t)(v.shape[0] * v.shape[1] * v.shape[2]);
+    int wide = v.dtype == VXT_DTYPE_U16;
+    uint64_t *c = calloc(wide ? 65536 : 256, sizeof *c);
+    if (!c)
+        return NULL;
+    int top = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned l = wide ? ((const uint16_t *)v.data)[i] : ((const uint8_t *)v.data)[i];
+        c[l]++;
+        if ((int)l >= top)
+            top = (int)l + 1;
+    }
+    *nlabels = top;
+    return c;
+}
+
 int cmd_run(int argc, char **argv)
 {
     run_plan plan;
@@ -540,9 +562,39 @@ int cmd_run(int argc, char **argv)
         free(grey);
     }
     double t_write = now() - t_write0;
+    int nlabels = 0;
+    uint64_t *counts = rc ? NULL : label_counts(res.labels, &nlabels);
+    vxt_context_info ci = {.struct_size = sizeof ci};
+    vxt_context_get_info(ctx, &ci);
+    double total_s = now() - t_start;
+    if (!rc && !ra.json && !ra.quiet) {
+        /* what happened, in a few lines: where it ran, on which grid, what it found, how long each stage took */
+        vxt_volume iv;
+        vxt_image_volume(img, &iv);
+        printf("voxtile run: %s (%lld x %lld x %lld) -> %s\n", in_path, (long long)iv.shape[0],
+               (long long)iv.shape[1], (long long)iv.shape[2], ra.out);
+        printf("  %s on %s; model %s%s; %lld classes; %llu tiles on a %lld x %lld x %lld grid\n",
+               vxt_backend_name(ci.backend), ci.device_name, models[0].name, plan.members > 1 ? " (+ensemble)" : "",
+               (long long)res.channels, (unsigned long long)res.tiles, (long long)res.model_shape[0],
+               (long long)res.model_shape[1], (long long)res.model_shape[2]);
+        if (counts) {
+            double nv = (double)(iv.shape[0] * iv.shape[1] * iv.shape[2]);
+            printf("  labels:");
+            for (int l = 0; l < nlabels; l++)
+                if (counts[l])
+                    printf(" %d: %.1f%%", l, 100.0 * (double)counts[l] / nv);
+            printf("\n");
+        }
+        printf("  seconds: read %.3f", t_read);
+        for (int i = 0; i < res.nstages; i++)
+            printf(", %s %.3f", res.stage_name[i], res.stage_seconds[i]);
+        printf(", write %.3f; total %.3f\n", t_write, total_s);
+        if (ra.probabilities)
+            printf("  probabilities: %s\n", ra.probabilities);
+        if (ra.picture)
+            printf("  picture: %s\n", ra.picture);
+    }
     if (!rc && ra.json) {
-        vxt_context_info ci = {.struct_size = sizeof ci};
-        vxt_context_get_info(ctx, &ci);
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
         cJSON *j = cJSON_CreateObject();
@@ -561,6 +613,11 @@ int cmd_run(int argc, char **argv)
             cJSON_AddItemToArray(sh, cJSON_CreateNumber((double)res.model_shape[a]));
         cJSON_AddNumberToObject(j, "classes", (double)res.channels);
         cJSON_AddNumberToObject(j, "tiles", (double)res.tiles);
+        if (counts) {
+            cJSON *lc = cJSON_AddArrayToObject(j, "label_voxels"); /* voxels per label 0, 1, ... */
+            for (int l = 0; l < nlabels; l++)
+                cJSON_AddItemToArray(lc, cJSON_CreateNumber((double)counts[l]));
+        }
         cJSON *stg = cJSON_AddArrayToObject(j, "stages");
         cJSON *s0 = cJSON_CreateObject();
         cJSON_AddStringToObject(s0, "stage", "read");
@@ -576,13 +633,14 @@ int cmd_run(int argc, char **argv)
         cJSON_AddStringToObject(sw, "stage", "write");
         cJSON_AddNumberToObject(sw, "seconds", t_write);
         cJSON_AddItemToArray(stg, sw);
-        cJSON_AddNumberToObject(j, "seconds", now() - t_start);
+        cJSON_AddNumberToObject(j, "seconds", total_s);
         cJSON_AddNumberToObject(j, "peak_memory_mib", (double)ru.ru_maxrss / 1024.0);
         char *text = cJSON_Print(j);
         printf("%s\n", text);
         free(text);
         cJSON_Delete(j);
     }
+    free(counts);
     if (rc == 0 && !res.labels)
         rc = VXT_EXIT_FAILURE;
     if (res.labels || res.probabilities)
