@@ -253,6 +253,9 @@ struct vxt_context {
     /* stitching kernels: 0 automatic (row-wise on CPU devices, per voxel elsewhere), 1 row-wise, 2 per voxel.
      * Tests set it so that PoCL runs the GPU kernels too. */
     int stitch_kernels;
+    /* vxt_stitch on the CPU backend: 0 automatic (accumulate consecutive small batches of one z row together,
+     * docs/STITCHING.md "Grouping"), 2 never. Tests set it to compare both. */
+    int stitch_group;
     char build_options[256];
     char device_key[2048]; /* device/driver/platform identity for cache keys */
 

@@ -348,6 +348,14 @@ static vxt_status cpu_consume(vxt__stitch *s, const vxt__call *call, int slot, c
         return j.check ? first_bad(s, call, out, planes, ppi, 0) : VXT_OK;
     }
     const size_t R0 = (size_t)s->R[0];
+    size_t need = (size_t)(call->count < VXT__MAX_GROUP ? call->count : VXT__MAX_GROUP) * R0;
+    if (need > cs->bad_cap) { /* a group of several calls (vxt__session_consume_group) */
+        size_t *nb = realloc(cs->bad, need * sizeof(size_t));
+        if (!nb)
+            return vxt__fail(s->ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory");
+        cs->bad = nb;
+        cs->bad_cap = need;
+    }
     vxt_tile tiles[VXT__MAX_GROUP];
     int64_t x_split[VXT__MAX_GROUP];
     for (int item = 0; item < call->count;) { /* tiles in plan order, all those with one z start at a time */

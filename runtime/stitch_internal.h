@@ -105,6 +105,13 @@ vxt_status vxt__session_open(vxt_context *ctx, const vxt_plan *plan, const vxt_s
 vxt_status vxt__session_consume_begin(vxt_session *ss, uint64_t k, const void *out);
 vxt_status vxt__session_consume_end(vxt_session *ss, uint64_t k);
 vxt_status vxt__session_fail(vxt_session *ss, vxt_status st);
+/* The engine behind a session. */
+vxt__stitch *vxt__session_stitch(vxt_session *ss);
+/* The input slot of call k may be reused (its predictor has returned) although k is not accumulated yet. */
+void vxt__session_release(vxt_session *ss, uint64_t k);
+/* Accumulate calls k0 .. k0+n-1 in one backend call whose outputs are consecutive in `out` (CPU backend, one
+ * member, no mirroring: the calls are consecutive tile batches), then do each call's bookkeeping. */
+vxt_status vxt__session_consume_group(vxt_session *ss, uint64_t k0, uint64_t n, const void *out);
 
 /* stitch_extract.c: the inputs of call c (count x Cin x ROI float32) into dst, with padding and mirroring. */
 void vxt__stitch_extract(const vxt__stitch *s, const vxt__call *c, float *dst);

@@ -79,6 +79,78 @@ static vxt_status relay(vxt_context *ctx, vxt_status st)
     return st;
 }
 
+/* Grouping (CPU backend, in line, host predictor, one member, no mirroring). Accumulating a tile costs a pass
+ * over the accumulator rows it covers; tiles that start at the same z are accumulated in one pass over those
+ * rows when they arrive in one call (stitch_cpu.c). With small batches (MONAI's default is 1) the predictor's
+ * outputs of consecutive batches of one z row are therefore kept, up to VXT__GROUP_BYTES, and accumulated
+ * together: the same additions in the same order per voxel (plan order), so the same bits, with fewer passes. */
+#define VXT__GROUP_BYTES ((size_t)128 << 20)
+#define VXT__GROUP_MAX_TILES 256u
+
+/* Tiles per group, a multiple of the batch size; 0 when grouping does not apply or would not gain. */
+static uint64_t group_tiles(const vxt_context *ctx, const vxt__stitch *s, int device, int overlap)
+{
+    if (ctx->stitch_group == 2 || ctx->backend != VXT_BACKEND_CPU || device || overlap || s->M * s->F != 1)
+        return 0;
+    size_t tile_bytes = s->tile_out_elems * s->tile_es;
+    uint64_t g = (uint64_t)(VXT__GROUP_BYTES / tile_bytes);
+    if (g > (uint64_t)s->tiles_per_row)
+        g = (uint64_t)s->tiles_per_row;
+    if (g > VXT__GROUP_MAX_TILES)
+        g = VXT__GROUP_MAX_TILES;
+    g -= g % s->B;
+    return g >= 2 * s->B ? g : 0; /* else the default two batch buffers hold as much */
+}
+
+static vxt_status run_grouped(vxt_context *ctx, vxt_session *ss, uint64_t G, vxt_predict_fn predict,
+                              void *predict_user)
+{
+    vxt__stitch *s = vxt__session_stitch(ss);
+    size_t tile_bytes = s->tile_out_elems * s->tile_es, buf_bytes = 0;
+    unsigned char *buf = vxt__ws_alloc(ctx, (size_t)G * tile_bytes, &buf_bytes);
+    if (!buf)
+        return vxt__fail(ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory for tile outputs");
+    vxt_batch batch;
+    int done = 0;
+    uint64_t k0 = 0, n = 0, tiles = 0; /* the group: calls k0 .. k0+n-1 holding `tiles` tiles */
+    int64_t gz = -1;                   /* its z start (grid index) */
+    vxt_status st = vxt_session_next_batch(ss, &batch, &done);
+    while (st == VXT_OK && !done) {
+        int64_t z_first = batch.tiles[0].grid_index[0], z_last = batch.tiles[batch.count - 1].grid_index[0];
+        if (n > 0 && (tiles + (uint64_t)batch.count > G || z_first != gz)) {
+            if ((st = vxt__session_consume_group(ss, k0, n, buf)) != VXT_OK)
+                break;
+            n = tiles = 0;
+        }
+        batch.output = buf + tiles * tile_bytes;
+        int rc = predict(predict_user, &batch);
+        if (rc != 0) {
+            st = vxt__fail(ctx, VXT_ERR_PREDICTOR, "vxt_stitch: the predictor returned %d for batch %llu (tiles %llu .. "
+                           "%llu, member %d, mirroring 0x%x)",
+                           rc, (unsigned long long)batch.id, (unsigned long long)batch.first_tile,
+                           (unsigned long long)(batch.first_tile + (uint64_t)batch.count - 1), batch.member, batch.flip);
+            break;
+        }
+        vxt__session_release(ss, batch.id);
+        if (n == 0) {
+            k0 = batch.id;
+            gz = z_first;
+        }
+        n++;
+        tiles += (uint64_t)batch.count;
+        if (z_last != z_first) { /* the batch reaches into the next z row: nothing more joins this group */
+            if ((st = vxt__session_consume_group(ss, k0, n, buf)) != VXT_OK)
+                break;
+            n = tiles = 0;
+        }
+        st = vxt_session_next_batch(ss, &batch, &done);
+    }
+    if (st == VXT_OK && n > 0)
+        st = vxt__session_consume_group(ss, k0, n, buf);
+    vxt__ws_free(ctx, buf, buf_bytes);
+    return st;
+}
+
 vxt_status vxt_stitch(vxt_context *ctx, const vxt_plan *plan, const vxt_stitch_options *opts, const vxt_volume *input,
                       vxt_predict_fn predict, void *predict_user, const vxt_stitch_output *output)
 {
@@ -93,6 +165,18 @@ vxt_status vxt_stitch(vxt_context *ctx, const vxt_plan *plan, const vxt_stitch_o
     if (st != VXT_OK)
         return st;
     int device = (opts->flags & VXT_STITCH_DEVICE_PREDICTOR) != 0;
+    int overlap = ctx->stitch_overlap == 1 ||
+                  (ctx->stitch_overlap == 0 && ctx->backend == VXT_BACKEND_OPENCL && !ctx->device_is_cpu);
+    uint64_t G = group_tiles(ctx, vxt__session_stitch(ss), device, overlap);
+    if (G > 0) {
+        st = run_grouped(ctx, ss, G, predict, predict_user);
+        if (st != VXT_OK)
+            vxt__session_fail(ss, st);
+        else
+            st = vxt_session_finish(ss);
+        vxt_session_destroy(ss);
+        return st;
+    }
     void *outbuf[2] = {NULL, NULL};
     size_t out_bytes = 0, out_actual[2] = {0, 0};
     if (!device) {
@@ -106,8 +190,6 @@ vxt_status vxt_stitch(vxt_context *ctx, const vxt_plan *plan, const vxt_stitch_o
                 return vxt__fail(ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory for tile outputs");
             }
     }
-    int overlap = ctx->stitch_overlap == 1 ||
-                  (ctx->stitch_overlap == 0 && ctx->backend == VXT_BACKEND_OPENCL && !ctx->device_is_cpu);
     worker w;
     memset(&w, 0, sizeof w);
     w.ss = ss;

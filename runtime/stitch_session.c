@@ -15,6 +15,7 @@ struct vxt_session {
     vxt_status error;
     uint64_t next_call;    /* next call to hand out */
     uint64_t next_consume; /* next call to accumulate */
+    uint64_t released;     /* calls below this no longer need their input slot (vxt__session_release) */
     int nslots;
     float **inputs;        /* per slot: count x Cin x ROI (context workspace) */
     size_t *input_bytes;   /* the workspace size of each */
@@ -188,6 +189,31 @@ vxt_status vxt__session_consume_end(vxt_session *ss, uint64_t k)
     return VXT_OK;
 }
 
+vxt__stitch *vxt__session_stitch(vxt_session *ss)
+{
+    return ss->s;
+}
+
+void vxt__session_release(vxt_session *ss, uint64_t k)
+{
+    if (k + 1 > ss->released)
+        ss->released = k + 1;
+}
+
+vxt_status vxt__session_consume_group(vxt_session *ss, uint64_t k0, uint64_t n, const void *out)
+{
+    vxt__stitch *s = ss->s;
+    vxt__call c, last;
+    vxt__stitch_call(s, k0, &c);
+    vxt__stitch_call(s, k0 + n - 1, &last);
+    /* one call of every tile from the first call's to the last's (M*F == 1: calls are batches, tiles in order) */
+    c.count = (int)(last.first_tile + (uint64_t)last.count - c.first_tile);
+    vxt_status st = s->ops->consume(s, &c, (int)(k0 % (uint64_t)ss->nslots), out);
+    for (uint64_t k = k0; st == VXT_OK && k < k0 + n; k++)
+        st = vxt__session_consume_end(ss, k);
+    return st;
+}
+
 vxt_status vxt__session_fail(vxt_session *ss, vxt_status st)
 {
     return fail(ss, st);
@@ -214,7 +240,8 @@ vxt_status vxt_session_next_batch(vxt_session *ss, vxt_batch *batch, int *done)
         *done = 1;
         return VXT_OK;
     }
-    if (ss->next_call - ss->next_consume >= (uint64_t)ss->nslots)
+    uint64_t busy_from = ss->next_consume > ss->released ? ss->next_consume : ss->released;
+    if (ss->next_call - busy_from >= (uint64_t)ss->nslots)
         return vxt__fail(s->ctx, VXT_ERR_STATE, "vxt_session_next_batch: %d batches are out and not yet accumulated "
                          "(max_outstanding); submit batch %llu first",
                          ss->nslots, (unsigned long long)ss->next_consume);

@@ -349,9 +349,12 @@ vxt_status vxt__stitch_nonfinite(const vxt__stitch *s, const vxt__call *c, int i
     size_t v = i % s->roi_vox;
     size_t ch = i / s->roi_vox;
     size_t x = v % (size_t)s->R[2], y = (v / (size_t)s->R[2]) % (size_t)s->R[1], z = v / ((size_t)s->R[2] * (size_t)s->R[1]);
+    /* the batch (call) and item the caller saw, also when c groups several calls (vxt__session_consume_group) */
+    uint64_t tile = c->first_tile + (uint64_t)item, b = tile / s->B;
+    uint64_t k = (b * (uint64_t)s->M + (uint64_t)c->member) * (uint64_t)s->F + (uint64_t)c->flip_index;
     return vxt__fail(s->ctx, VXT_ERR_NONFINITE,
                      "predictor output is %s for tile %llu (item %d of batch %llu, member %d, mirroring 0x%x) at channel "
                      "%zu, voxel (z %zu, y %zu, x %zu) of the tile",
-                     vxt_isnan(value) ? "NaN" : "infinite", (unsigned long long)(c->first_tile + (uint64_t)item), item,
-                     (unsigned long long)c->k, c->member, c->flip, ch, z, y, x);
+                     vxt_isnan(value) ? "NaN" : "infinite", (unsigned long long)tile, (int)(tile % s->B),
+                     (unsigned long long)k, c->member, c->flip, ch, z, y, x);
 }

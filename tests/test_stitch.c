@@ -23,6 +23,8 @@ typedef struct pred_cfg {
     int calls;
     int device;          /* device form: read input_cl / write output_cl through the queue */
     vxt_context *ctx;
+    const void *outputs[4]; /* distinct output pointers seen (up to 4): grouping hands out more than two */
+    int noutputs;
 } pred_cfg;
 
 /* Output value for channel c at local voxel (z, y, x) of tile `t` (in the predictor's frame), input value v. */
@@ -62,6 +64,11 @@ static int predictor(void *user, const vxt_batch *b)
     if ((int)b->id == p->fail_batch)
         return 7;
     if (!p->device) {
+        int seen = 0;
+        for (int i = 0; i < p->noutputs; i++)
+            seen |= p->outputs[i] == b->output;
+        if (!seen && p->noutputs < 4)
+            p->outputs[p->noutputs++] = b->output;
         fill_outputs(p, b, b->input, b->output);
         return 0;
     }
@@ -234,7 +241,7 @@ static void expect_same(const result *a, const result *b, const char *what)
 
 static pred_cfg default_pred(void)
 {
-    pred_cfg p = {0, -1, 0, -1, 0, 0, NULL};
+    pred_cfg p = {0, -1, 0, -1, 0, 0, NULL, {NULL}, 0};
     return p;
 }
 
@@ -868,6 +875,90 @@ static void run_failure_checks(vxt_backend backend)
     vxt_context_destroy(ctx);
 }
 
+/* Grouping on the CPU backend (consecutive small batches of one z row accumulated together) gives the same
+ * bits as accumulating batch by batch, reports non-finite values with the caller's batch and item, and keeps
+ * progress and cancellation. */
+static void test_cpu_grouping(void **state)
+{
+    (void)state;
+    vxt_context *grouped = vxt_test_context(VXT_BACKEND_CPU, 2), *single = vxt_test_context(VXT_BACKEND_CPU, 2);
+    single->stitch_group = 2;
+    int engaged = 0;
+    for (size_t i = 0; i < NCFG; i++) {
+        const cfg *c = &CFGS[i];
+        float *in = make_input(c, 700 + i);
+        pred_cfg pg = default_pred(), ps = default_pred();
+        result a = run_cfg(grouped, c, in, &pg, 0), b = run_cfg(single, c, in, &ps, 0);
+        if (a.st != VXT_OK)
+            fail_msg("%s: %s", c->name, vxt_last_error());
+        expect_same(&a, &b, c->name);
+        assert_true(ps.noutputs <= 2);
+        if (pg.noutputs > 2)
+            engaged++;
+        free_result(&a);
+        free_result(&b);
+        free(in);
+    }
+    assert_true(engaged >= 3); /* batch sizes 1, 2 and 4 above, with rows of several tiles */
+
+    /* batch size 1: a NaN in tile 7 is named with batch 7, item 0, though several batches were accumulated at once */
+    const cfg *c = &CFGS[0];
+    assert_int_equal(c->batch, 1);
+    float *in = make_input(c, 9);
+    pred_cfg p = default_pred();
+    p.nan_tile = 7;
+    p.nan_at = 77;
+    result r = run_cfg(grouped, c, in, &p, 0);
+    assert_int_equal(r.st, VXT_ERR_NONFINITE);
+    if (!strstr(vxt_last_error(), "NaN for tile 7 (item 0 of batch 7,"))
+        fail_msg("message: %s", vxt_last_error());
+    assert_true(p.noutputs > 2);
+    free_result(&r);
+    /* the same with batches of 4 (CFGS[5]): tile 6 is item 2 of batch 1 */
+    const cfg *c4 = &CFGS[5];
+    assert_int_equal(c4->batch, 4);
+    float *in4 = make_input(c4, 10);
+    p = default_pred();
+    p.nan_tile = 6;
+    r = run_cfg(grouped, c4, in4, &p, 0);
+    assert_int_equal(r.st, VXT_ERR_NONFINITE);
+    if (!strstr(vxt_last_error(), "NaN for tile 6 (item 2 of batch 1,"))
+        fail_msg("message: %s", vxt_last_error());
+    free_result(&r);
+    free(in4);
+
+    /* progress reaches the total; cancellation after two tiles stops the run, output untouched */
+    vxt_plan *plan = make_plan(c);
+    vxt_plan_info pi = {.struct_size = sizeof pi};
+    vxt_plan_get_info(plan, &pi);
+    vxt_stitch_options so = make_opts(c);
+    prog pr = {0, 0, 0, 0};
+    so.progress = progress_cb;
+    so.progress_user = &pr;
+    size_t n = (size_t)c->C * (size_t)(c->shape[0] * c->shape[1] * c->shape[2]);
+    float *vals = malloc(n * sizeof(float));
+    vxt_poison(vals, n * sizeof(float));
+    vxt_volume vin = {in, VXT_DTYPE_F32, c->cin, {c->shape[0], c->shape[1], c->shape[2]}};
+    vxt_volume vv = {vals, VXT_DTYPE_F32, c->C, {c->shape[0], c->shape[1], c->shape[2]}};
+    vxt_stitch_output out;
+    vxt_stitch_output_init(&out);
+    out.values = &vv;
+    p = default_pred();
+    pr = (prog){0, 0, 0, 2};
+    assert_status_msg(vxt_stitch(grouped, plan, &so, &vin, predictor, &p, &out), VXT_ERR_CANCELLED, "cancelled");
+    assert_poisoned(vals, n);
+    pr = (prog){0, 0, 0, 0};
+    p = default_pred();
+    assert_ok(vxt_stitch(grouped, plan, &so, &vin, predictor, &p, &out));
+    assert_int_equal(pr.last_done, pi.tile_count);
+    assert_int_equal(pr.calls, pi.tile_count); /* one progress call per batch, as without grouping */
+    free(vals);
+    vxt_plan_destroy(plan);
+    free(in);
+    vxt_context_destroy(grouped);
+    vxt_context_destroy(single);
+}
+
 static void test_bad_arguments(void **state)
 {
     (void)state;
@@ -1019,6 +1110,7 @@ int main(int argc, char **argv)
 {
     const struct CMUnitTest cpu[] = {
         cmocka_unit_test(test_cpu_thread_counts_agree),
+        cmocka_unit_test(test_cpu_grouping),
         cmocka_unit_test(test_against_double_reference),
         cmocka_unit_test(test_identity_constant_weights_exact),
         cmocka_unit_test(test_sessions_cpu),
