@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -114,6 +115,11 @@ int cli_check_output(const char *cmd, const char *flag, const char *path, const 
         snprintf(dir, sizeof dir, ".");
     if (access(dir, F_OK) != 0) {
         cli_error(cmd, "%s %s: directory '%s' does not exist", flag, path, dir);
+        return VXT_EXIT_OUTPUT;
+    }
+    struct stat sb;
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        cli_error(cmd, "%s %s: '%s' is not a directory", flag, path, dir);
         return VXT_EXIT_OUTPUT;
     }
     if (access(dir, W_OK) != 0) {
