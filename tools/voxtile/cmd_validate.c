@@ -93,13 +93,24 @@ static int split_args(int argc, char **argv, val_args *va, int *fargc, char **fa
             help();
             return -1;
         }
+        static const char *const run_only[] = {"-o", "--output", "--probabilities", "--picture", "--backend"};
+        for (size_t k = 0; k < sizeof run_only / sizeof run_only[0]; k++) {
+            size_t len = strlen(run_only[k]);
+            if (!strncmp(arg, run_only[k], len) && (arg[len] == '\0' || arg[len] == '=' || k == 0)) {
+                cli_error("validate", "%s is a voxtile run option; validate writes --report and --pictures, and "
+                          "its sides are --a and --b", run_only[k]);
+                return VXT_EXIT_USAGE;
+            }
+        }
         int taken = 0;
         if (arg[0] == '-' && arg[1] == '-')
             for (size_t k = 0; k < sizeof own / sizeof own[0]; k++) {
                 size_t len = strlen(own[k].name);
                 if (strncmp(arg + 2, own[k].name, len) != 0 || (arg[2 + len] != '\0' && arg[2 + len] != '='))
                     continue;
-                const char *value = arg[2 + len] == '=' ? arg + 3 + len : (i + 1 < argc ? argv[++i] : NULL);
+                const char *value = arg[2 + len] == '=' ? arg + 3 + len : NULL;
+                if (!value && i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)
+                    value = argv[++i];
                 if (!value) {
                     cli_error("validate", "%s needs a value (see voxtile validate --help)", arg);
                     return VXT_EXIT_USAGE;
@@ -418,6 +429,30 @@ int cmd_validate(int argc, char **argv)
         free(fargv);
         return rc < 0 ? VXT_EXIT_OK : rc;
     }
+    /* validate's own options first: a usage error is reported before the plan is looked at */
+    cmp_tolerance tol;
+    val_side sides[2];
+    int side_got[2];
+    memset(sides, 0, sizeof sides);
+    const char *specs[2] = {va.a ? va.a : "opencl", va.b ? va.b : "cpu"};
+    rc = parse_tolerances(&va, &tol);
+    for (int k = 0; k < 2 && !rc; k++)
+        if (!((side_got[k] = parse_side(k ? "--b" : "--a", specs[k], &sides[k])) & 0x100))
+            rc = side_got[k];
+    if (!rc && va.stage) {
+        int known = 0;
+        for (int i = 0; stage_names[i]; i++)
+            known |= !strcmp(stage_names[i], va.stage);
+        if (!known) {
+            cli_error("validate", "--stage: unknown stage '%s' (expected one of: rescale, resample, normalize, "
+                      "sliding_window, resample_back, labels)", va.stage);
+            rc = VXT_EXIT_USAGE;
+        }
+    }
+    if (rc) {
+        free(fargv);
+        return rc;
+    }
     run_plan plan, plan_b;
     run_plan_defaults(&plan);
     cli_run_args ra;
@@ -430,12 +465,6 @@ int cmd_validate(int argc, char **argv)
     free(fargv);
     if (rc)
         return rc < 0 ? VXT_EXIT_OK : rc;
-    if (ra.out || ra.probabilities || ra.picture || ra.backend) {
-        cli_error("validate", "%s is a voxtile run option; validate writes --report and --pictures, and its sides "
-                  "are --a and --b", ra.out ? "-o" : ra.probabilities ? "--probabilities" : ra.picture ? "--picture"
-                  : "--backend");
-        return VXT_EXIT_USAGE;
-    }
     plan_b = plan;
     char err[1024];
     if (va.b_plan) {
@@ -468,31 +497,14 @@ int cmd_validate(int argc, char **argv)
         rc = VXT_EXIT_USAGE;
         goto done;
     }
-    if ((rc = parse_tolerances(&va, &s->tol)))
-        goto done;
-    if (va.stage) {
-        int known = 0;
-        for (int i = 0; stage_names[i]; i++)
-            known |= !strcmp(stage_names[i], va.stage);
-        if (!known) {
-            cli_error("validate", "--stage: unknown stage '%s' (expected one of: rescale, resample, normalize, "
-                      "sliding_window, resample_back, labels)", va.stage);
-            rc = VXT_EXIT_USAGE;
-            goto done;
-        }
-        s->only_stage = va.stage;
-    }
+    s->tol = tol;
+    s->only_stage = va.stage;
     /* the sides: --device and --threads fill in what a side does not name */
-    const char *specs[2] = {va.a ? va.a : "opencl", va.b ? va.b : "cpu"};
     for (int k = 0; k < 2; k++) {
-        int got = parse_side(k ? "--b" : "--a", specs[k], &s->side[k]);
-        if (!(got & 0x100)) {
-            rc = got;
-            goto done;
-        }
-        if (!(got & 1))
+        s->side[k] = sides[k];
+        if (!(side_got[k] & 1))
             s->side[k].threads = ra.threads;
-        if (!(got & 2) && ra.device && s->side[k].backend == VXT_BACKEND_OPENCL)
+        if (!(side_got[k] & 2) && ra.device && s->side[k].backend == VXT_BACKEND_OPENCL)
             snprintf(s->side[k].device, sizeof s->side[k].device, "%s", ra.device);
     }
     if (va.report && (rc = cli_check_output("validate", "--report", va.report, NULL)))
