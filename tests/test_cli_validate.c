@@ -5,6 +5,7 @@
  * the differences reported where they arise; explicit tolerances turn that into a pass, and only when they
  * cover it; --stage; a machine without an OpenCL platform; and bad input. */
 #include <math.h>
+#include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,27 @@ static int exists(const char *path)
     return access(path, F_OK) == 0;
 }
 
+/* Pixels of a PNG that are pure red (255, 0, 0): differences. Neither grey levels nor the label colours blended
+ * over them are. */
+static size_t red_pixels(const char *path)
+{
+    png_image im;
+    memset(&im, 0, sizeof im);
+    im.version = PNG_IMAGE_VERSION;
+    if (!png_image_begin_read_from_file(&im, path))
+        fail_msg("%s: %s", path, im.message);
+    im.format = PNG_FORMAT_RGB;
+    unsigned char *px = malloc(PNG_IMAGE_SIZE(im));
+    assert_non_null(px);
+    assert_true(png_image_finish_read(&im, NULL, px, 0, NULL) != 0);
+    size_t red = 0;
+    for (size_t i = 0; i < (size_t)im.width * im.height; i++)
+        red += px[3 * i] == 255 && px[3 * i + 1] == 0 && px[3 * i + 2] == 0;
+    free(px);
+    assert_true(im.width > 100 && im.height > 20);
+    return red;
+}
+
 /* ---- opencl ------------------------------------------------------------------------------------------ */
 
 static void test_pocl_vs_cpu_phantom(void **state)
@@ -98,6 +120,8 @@ static void test_pocl_vs_cpu_phantom(void **state)
         assert_true(exists(cli_path(p)));
     }
     assert_false(exists(cli_path("pics/diff_labels.png")));
+    assert_int_equal(red_pixels(cli_path("pics/difference.png")), 0);
+    assert_int_equal(red_pixels(cli_path("pics/a_labels.png")), 0);
     cJSON_Delete(r);
     /* the summary, without --json */
     assert_int_equal(cli("validate %s --plan " PLAN, cli_path("ct.nii.gz")), 0);
@@ -197,8 +221,12 @@ static void test_mismatch_between_plans(void **state)
     assert_true(num(first, "a") != num(first, "b"));
     assert_string_equal(cJSON_GetObjectItem(sw, "picture")->valuestring, "diff_sliding_window.png");
     assert_true(exists(cli_path("pics/diff_sliding_window.png")));
-    assert_true(exists(cli_path("pics/difference.png")));
     assert_false(exists(cli_path("pics/diff_rescale.png")));
+    /* every voxel of the values differs somewhere along each line of sight: the projected maps are red where the
+     * volume is; the input's picture has no red */
+    assert_true(red_pixels(cli_path("pics/difference.png")) > 1000);
+    assert_true(red_pixels(cli_path("pics/diff_sliding_window.png")) > 1000);
+    assert_int_equal(red_pixels(cli_path("pics/input.png")), 0);
     /* the label maps: differing voxels, Dice per label, what became what */
     const cJSON *labels = cJSON_GetObjectItem(r, "labels");
     double ldiff = num(labels, "differing_voxels"), nswaps = 0;
@@ -232,7 +260,9 @@ static void test_mismatch_between_plans(void **state)
     cli_write_text("sharp.json", "{\"model\": {\"model\": \"bands:0.05,0.3,0.7\", \"config\": \"sharpness=29\"}}\n");
     char sharp[1024];
     snprintf(sharp, sizeof sharp, "%s", cli_path("sharp.json"));
-    assert_int_equal(cli("validate %s --plan " PLAN " --a cpu --b cpu --b-plan %s --max-abs 1 --json", ct, sharp), 8);
+    assert_int_equal(cli("validate %s --plan " PLAN " --a cpu --b cpu --b-plan %s --max-abs 1 --pictures %s --json", ct,
+                         sharp, cli_path("pics2")),
+                     8);
     r = cJSON_Parse(cli_out);
     ldiff = num(cJSON_GetObjectItem(r, "labels"), "differing_voxels");
     assert_true(ldiff > 0);
@@ -241,6 +271,10 @@ static void test_mismatch_between_plans(void **state)
     nswaps = 0;
     cJSON_ArrayForEach(d, cJSON_GetObjectItem(cJSON_GetObjectItem(r, "labels"), "swaps")) nswaps += num(d, "voxels");
     assert_true(nswaps == ldiff); /* fewer than 20 kinds of swap: all listed */
+    /* the differing label voxels are red in the label stage's picture (at most one pixel each per view, fewer
+     * when they share a line of sight) */
+    size_t red = red_pixels(cli_path("pics2/diff_labels.png"));
+    assert_true(red > 0 && red <= 3 * (size_t)ldiff * 4); /* up to 4 pixels per voxel: views drawn at finer scale */
     cJSON_Delete(r);
     snprintf(tol, sizeof tol, "--max-abs 1 --max-label-diff %.0f", ldiff);
     assert_int_equal(cli("validate %s --plan " PLAN " --a cpu --b cpu --b-plan %s %s", ct, sharp, tol), 0);
