@@ -144,6 +144,29 @@ static void test_pocl_vs_cpu_mri(void **state)
     cJSON_Delete(r);
 }
 
+static void test_pocl_vs_cpu_nnunet_plugin(void **state)
+{
+    (void)state;
+    /* nnU-Net's settings (normalization first, float16 accumulation, its Gaussian, mirroring on every axis) with the
+     * example plugin: the device and the CPU agree there too */
+    cli_phantom("ct.nii.gz", NULL, "--shape 64,64,24 --spacing 3,3,5");
+    int rc = cli("validate %s --nnunet " VXT_TEST_DATA_DIR "/nnunet/Dataset001_Test --configuration 3d_fullres "
+                 "--model plugin:" VXT_EXAMPLE_PLUGIN " --model-config threshold=-2,scale=1 --json",
+                 cli_path("ct.nii.gz"));
+    if (rc != 0)
+        fail_msg("exit %d: %s", rc, cli_err);
+    cJSON *r = cJSON_Parse(cli_out);
+    assert_string_equal(cJSON_GetObjectItem(r, "result")->valuestring, "identical");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r, "stages")), 6);
+    /* normalization before resampling, as nnU-Net does it */
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(r, "stages"), 1), "stage")->valuestring,
+                        "normalize");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "plan"), "accumulate")->valuestring, "float16");
+    const cJSON *s;
+    cJSON_ArrayForEach(s, cJSON_GetObjectItem(r, "stages")) assert_true(cJSON_IsTrue(cJSON_GetObjectItem(s, "identical")));
+    cJSON_Delete(r);
+}
+
 static void test_two_opencl_sides(void **state)
 {
     (void)state;
@@ -410,6 +433,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest opencl[] = {
         cmocka_unit_test_setup_teardown(test_pocl_vs_cpu_phantom, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_pocl_vs_cpu_mri, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_pocl_vs_cpu_nnunet_plugin, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_two_opencl_sides, cli_setup, cli_teardown),
     };
     const vxt_test_group groups[] = {VXT_GROUP("cpu", cpu, 0), VXT_GROUP("opencl", opencl, 1)};
