@@ -13,7 +13,8 @@
  * discs, canal), 2 lungs, 3 bone. Noise: every voxel inside the field of view gets an approximately Gaussian
  * deviate (the sum of four uniform 16-bit integers from a seeded SplitMix64 generator, scaled to --noise HU, so
  * bounded by 3.47 sigma), drawn in file order. Only integer arithmetic and IEEE +, -, *, / and sqrt are used,
- * so the same arguments give the same bytes on every machine.
+ * so the same arguments give the same voxels on every machine (and the same .nii file; a .nii.gz also depends on
+ * the compressor's version).
  *
  * The voxels are stored as int16 in LPS order (i to the patient's left, j posterior, k superior), as CT
  * converters such as dcm2niix write them, with the sform and the qform (code 1, scanner) set; --orientation
@@ -31,7 +32,7 @@ static void help(void)
     printf("usage: voxtile phantom -o CT.nii[.gz] [--labels LABELS.nii[.gz]] [options]\n"
            "A synthetic CT-like volume (int16, Hounsfield units) and its label map (uint8: 0 background, 1 body,\n"
            "2 lungs, 3 bone) with the same geometry: trunk, fat, lungs, heart, liver, spine, ribs; air -1000 HU;\n"
-           "the scanner's fill value outside a circular field of view. Same arguments, same bytes.\n"
+           "the scanner's fill value outside a circular field of view. Same arguments, same voxels.\n"
            "  --shape X,Y,Z        voxels along i, j, k (NIfTI order; default 192,192,96)\n"
            "  --spacing X,Y,Z      voxel size in mm along i, j, k (default 1.5,1.5,2.5)\n"
            "  --seed N             noise generator seed (default 1)\n"
