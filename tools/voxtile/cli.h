@@ -112,6 +112,8 @@ typedef struct picture_layers {
     const char *title;
 } picture_layers;
 int picture_write(const char *path, const picture_layers *p, char *err, size_t errn);
+/* The same with diff projected through the volume: red where any voxel along the view's axis is set. */
+int picture_write_projected(const char *path, const picture_layers *p, char *err, size_t errn);
 
 /* `voxtile run` and `voxtile validate` share their options (cmd_run.c). */
 struct run_plan;
@@ -136,5 +138,9 @@ int cmd_stitch(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_header(int argc, char **argv);
+int cmd_phantom(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
+int cmd_resample(int argc, char **argv);
+int cmd_normalize(int argc, char **argv);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,7 +26,8 @@ static void help(void)
            "  --model-config STR      configuration string for the model (plugins: their own syntax)\n"
            "  --member SPEC[@CONFIG]  an ensemble member (repeat; replaces --model)\n"
            "preprocessing:\n"
-           "  --spacing Z,Y,X | none  the model's voxel spacing in mm (none: keep the input's)\n"
+           "  --spacing Z,Y,X | Y,X | none  the model's voxel spacing in mm (Y,X: a 2D model's, the spacing\n"
+           "                          between slices kept; none: keep the input's)\n"
            "  --anisotropic nnunet|off   nearest along the coarse axis when anisotropy > 3 (nnU-Net)\n"
            "  --normalization none|window|ct|zscore|zscore-nonzero|minmax|percentile\n"
            "  --norm-lo V --norm-hi V --norm-mean V --norm-std V   window and ct parameters\n"
@@ -114,6 +116,11 @@ int cli_check_output(const char *cmd, const char *flag, const char *path, const 
         snprintf(dir, sizeof dir, ".");
     if (access(dir, F_OK) != 0) {
         cli_error(cmd, "%s %s: directory '%s' does not exist", flag, path, dir);
+        return VXT_EXIT_OUTPUT;
+    }
+    struct stat sb;
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        cli_error(cmd, "%s %s: '%s' is not a directory", flag, path, dir);
         return VXT_EXIT_OUTPUT;
     }
     if (access(dir, W_OK) != 0) {
@@ -294,9 +301,10 @@ int cli_run_options(const char *cmd, int argc, char **argv, run_plan *plan, cli_
             if (!strcmp(optarg, "none")) {
                 plan->have_spacing = 0;
             } else {
-                if (!cli_parse_axes_f64(optarg, plan->spacing, 1.0, NULL) || !(plan->spacing[0] > 0) ||
+                int ns = 0; /* Y,X: a 2D model's; the input's spacing between slices is kept */
+                if (!cli_parse_axes_f64(optarg, plan->spacing, 0.0, &ns) || !(plan->spacing[0] > 0 || ns == 2) ||
                     !(plan->spacing[1] > 0) || !(plan->spacing[2] > 0)) {
-                    cli_error(cmd, "--spacing: expected Z,Y,X in mm (> 0) or none, got '%s'", optarg);
+                    cli_error(cmd, "--spacing: expected Z,Y,X or Y,X in mm (> 0) or none, got '%s'", optarg);
                     return VXT_EXIT_USAGE;
                 }
                 plan->have_spacing = 1;

@@ -78,6 +78,10 @@ static const command commands[] = {
     {"run", cmd_run, "segment a NIfTI image: preprocess, sliding window with a model, write labels"},
     {"bench", cmd_bench, "standard cases with seconds, voxels/s and the fraction of memory bandwidth"},
     {"stitch", cmd_stitch, "stitch precomputed tile outputs (.npy) into a volume"},
+    {"validate", cmd_validate, "run the pipeline on two backends and compare every stage bit for bit"},
+    {"resample", cmd_resample, "resample a NIfTI image to a new spacing, shape or scale, keeping its geometry"},
+    {"normalize", cmd_normalize, "normalize the intensities of a NIfTI image (CT window, z-score, ...)"},
+    {"phantom", cmd_phantom, "write a synthetic CT-like volume and its label map"},
 };
 
 static void usage(FILE *f)

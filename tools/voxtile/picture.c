@@ -57,7 +57,7 @@ static const unsigned char palette[12][3] = {{230, 25, 75},  {60, 180, 75},   {2
                                              {245, 130, 48}, {145, 30, 180},  {70, 240, 240}, {240, 50, 230},
                                              {210, 245, 60}, {250, 190, 212}, {0, 128, 128},  {170, 110, 40}};
 
-int picture_write(const char *path, const picture_layers *p, char *err, size_t errn)
+static int write_picture(const char *path, const picture_layers *p, int diff_projected, char *err, size_t errn)
 {
     view v[3];
     make_views(p->shape, p->spacing, v);
@@ -101,6 +101,25 @@ int picture_write(const char *path, const picture_layers *p, char *err, size_t e
         snprintf(err, errn, "out of memory");
         return VXT_EXIT_FAILURE;
     }
+    /* a projected difference map: per view, whether any voxel along its axis is set */
+    unsigned char *proj[3] = {NULL, NULL, NULL};
+    if (p->diff && diff_projected) {
+        const int64_t nz = p->shape[0], ny = p->shape[1], nx = p->shape[2];
+        proj[0] = calloc((size_t)(ny * nx), 1);
+        proj[1] = calloc((size_t)(nz * nx), 1);
+        proj[2] = calloc((size_t)(nz * ny), 1);
+        if (!proj[0] || !proj[1] || !proj[2]) {
+            free(proj[0]), free(proj[1]), free(proj[2]), free(img);
+            snprintf(err, errn, "out of memory");
+            return VXT_EXIT_FAILURE;
+        }
+        for (int64_t z = 0; z < nz; z++)
+            for (int64_t y = 0; y < ny; y++)
+                for (int64_t x = 0; x < nx; x++)
+                    if (p->diff[(size_t)((z * ny + y) * nx + x)]) {
+                        proj[0][y * nx + x] = proj[1][z * nx + x] = proj[2][z * ny + y] = 1;
+                    }
+    }
     int64_t x0 = 0;
     for (int i = 0; i < 3; i++) {
         for (int64_t py = 0; py < ph[i]; py++)
@@ -116,7 +135,10 @@ int picture_write(const char *path, const picture_layers *p, char *err, size_t e
                 if (label > 0)
                     for (int ch = 0; ch < 3; ch++)
                         rgb[ch] = 0.45 * rgb[ch] + 0.55 * palette[(label - 1) % 12][ch];
-                if (p->diff && p->diff[vi]) {
+                int red = p->diff && p->diff[vi];
+                if (proj[0]) /* rows and columns of view i: (y, x), (z from the top, x), (z from the top, y) */
+                    red = proj[i][i == 0 ? r * v[i].cols + c : (v[i].rows - 1 - r) * v[i].cols + c];
+                if (red) {
                     rgb[0] = 255;
                     rgb[1] = rgb[2] = 0;
                 }
@@ -148,6 +170,7 @@ int picture_write(const char *path, const picture_layers *p, char *err, size_t e
         free(img);
         return VXT_EXIT_OUTPUT;
     }
+    free(proj[0]), free(proj[1]), free(proj[2]);
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
     png_infop info = png ? png_create_info_struct(png) : NULL;
     png_bytep *rows = malloc((size_t)height * sizeof *rows);
@@ -186,4 +209,14 @@ int picture_write(const char *path, const picture_layers *p, char *err, size_t e
     }
     free(tmp);
     return VXT_EXIT_OK;
+}
+
+int picture_write(const char *path, const picture_layers *p, char *err, size_t errn)
+{
+    return write_picture(path, p, 0, err, errn);
+}
+
+int picture_write_projected(const char *path, const picture_layers *p, char *err, size_t errn)
+{
+    return write_picture(path, p, 1, err, errn);
 }

@@ -223,12 +223,14 @@ int pipeline_run(const pipeline_args *a, pipeline_result *res, char *err, size_t
     int64_t shape_m[3] = {shape_in[0], shape_in[1], shape_in[2]};
     vxt_resample_options ro;
     vxt_resample_options_init(&ro);
+    /* a 2D model's spacing (z = 0) keeps the input's spacing between slices, as nnU-Net's 2d configurations do */
+    const double target[3] = {p->spacing[0] > 0 ? p->spacing[0] : geom.spacing[0], p->spacing[1], p->spacing[2]};
     if (p->have_spacing) {
-        if ((st = vxt_resample_shape_spacing(shape_in, geom.spacing, p->spacing, shape_m)) != VXT_OK) {
+        if ((st = vxt_resample_shape_spacing(shape_in, geom.spacing, target, shape_m)) != VXT_OK) {
             rc = stage_fail(&r, "resample", st);
             goto out;
         }
-        if (p->anisotropic_nnunet && (st = vxt_resample_options_nnunet(geom.spacing, p->spacing, 0, &ro)) != VXT_OK) {
+        if (p->anisotropic_nnunet && (st = vxt_resample_options_nnunet(geom.spacing, target, 0, &ro)) != VXT_OK) {
             rc = stage_fail(&r, "resample", st);
             goto out;
         }
@@ -353,7 +355,7 @@ int pipeline_run(const pipeline_args *a, pipeline_result *res, char *err, size_t
     vxt_resample_options rb;
     vxt_resample_options_init(&rb);
     if (p->anisotropic_nnunet && p->have_spacing &&
-        (st = vxt_resample_options_nnunet(p->spacing, geom.spacing, 0, &rb)) != VXT_OK) {
+        (st = vxt_resample_options_nnunet(target, geom.spacing, 0, &rb)) != VXT_OK) {
         rc = stage_fail(&r, "resample_back", st);
         goto out;
     }

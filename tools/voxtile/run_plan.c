@@ -179,7 +179,8 @@ static int load_json(run_plan *p, const cJSON *root, ctx *c)
             if (cJSON_IsNull(it)) {
                 p->have_spacing = 0;
             } else {
-                if ((rc = get_axes(c, it, path, 1e-6, 1e6, 1.0, ax)))
+                /* [y, x]: a 2D model's; z = 0 keeps the input's spacing between slices (nnU-Net's 2d) */
+                if ((rc = get_axes(c, it, path, 1e-6, 1e6, 0.0, ax)))
                     return rc;
                 memcpy(p->spacing, ax, sizeof ax);
                 p->have_spacing = 1;
@@ -485,7 +486,8 @@ int run_plan_load_nnunet(run_plan *p, const char *dir, const char *configuration
     snprintf(fp, sizeof fp, "%s.spacing", cp);
     if (!spacing)
         { rc = fail(&c, fp, "missing"); goto done; }
-    if ((rc = get_axes(&c, spacing, fp, 1e-6, 1e6, 1.0, p->spacing)))
+    /* a 2d configuration's spacing is [y, x]: nnU-Net keeps the spacing between slices (z = 0: the input's) */
+    if ((rc = get_axes(&c, spacing, fp, 1e-6, 1e6, 0.0, p->spacing)))
         goto done;
     p->have_spacing = 1;
     const cJSON *tf = cJSON_GetObjectItemCaseSensitive(plans, "transpose_forward");
@@ -619,7 +621,7 @@ char *run_plan_to_json(const run_plan *p)
     }
     if (p->have_spacing) {
         cJSON *s = cJSON_AddArrayToObject(j, "target_spacing");
-        for (int a = 0; a < 3; a++)
+        for (int a = p->spacing[0] > 0 ? 0 : 1; a < 3; a++) /* [y, x]: the input's spacing between slices */
             cJSON_AddItemToArray(s, cJSON_CreateNumber(p->spacing[a]));
     } else {
         cJSON_AddNullToObject(j, "target_spacing");

@@ -1,0 +1,49 @@
+/* cli_test_util.h - shared helpers of the end-to-end tests of the voxtile tool (tests/test_cli_*.c): run the
+ * binary, capture its exit status and output, look at what it left in a temporary directory, read images. */
+#ifndef VXT_CLI_TEST_UTIL_H
+#define VXT_CLI_TEST_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "vxt_test.h"
+
+/* A fresh temporary directory per test (cli_setup / cli_teardown as cmocka setup and teardown). */
+extern char cli_tmp[256];
+int cli_setup(void **state);
+int cli_teardown(void **state);
+
+/* stdout and stderr of the last cli() call. */
+extern char cli_out[1 << 17], cli_err[1 << 16];
+
+/* Run `voxtile <args>` (a printf format; the result is passed to the shell); returns its exit status. */
+int cli(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The same with an environment assignment before it ("VAR=value"). */
+int cli_env(const char *env, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Assert that stderr is exactly one line and contains `needle`. */
+void cli_assert_one_line_error(const char *needle);
+
+/* Number of entries in cli_tmp other than the captured stdout/stderr (hidden files count too: a temporary file
+ * left behind is a partial output). */
+int cli_files(void);
+
+/* "<cli_tmp>/<name>" in a static buffer (one of eight, reused in turn: copy it to keep it). */
+const char *cli_path(const char *name);
+
+/* Write text to a file under cli_tmp. */
+void cli_write_text(const char *name, const char *text);
+
+/* Read a NIfTI image (asserts success); raw stored values. */
+vxt_image *cli_read_image(const char *path);
+
+/* Write a phantom (voxtile phantom) with these arguments into cli_tmp/<ct> (and cli_tmp/<labels> unless NULL). */
+void cli_phantom(const char *ct, const char *labels, const char *args);
+
+/* Assert two images have the same geometry (codes, quaternion, offsets, pixdim, srow: bit for bit). */
+void cli_assert_same_geometry(const vxt_image *a, const vxt_image *b);
+
+#endif

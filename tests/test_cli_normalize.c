@@ -1,0 +1,345 @@
+/* test_cli_normalize.c - `voxtile normalize` end to end: every scheme against a C reference written here from
+ * the documented formulas (float32 operations in numpy's order; statistics in long double; percentiles from a
+ * sorted copy with numpy's linear method), the input's scaling applied first, every channel of a 4D image on its
+ * own, the input's geometry kept bit for bit (qform only, sform only, neither, NIfTI-2), the OpenCL device writing
+ * the CPU's bytes, and bad input. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_test_util.h"
+
+#define NDATA VXT_TEST_DATA_DIR "/nifti"
+
+/* The input as float32 in physical units: x * slope + inter in float32 (the rescale stage). */
+static float *physical(const char *path, size_t *n, int64_t *channels)
+{
+    vxt_image *img = cli_read_image(path);
+    vxt_volume v;
+    vxt_image_info info = {.struct_size = sizeof info};
+    assert_ok(vxt_image_volume(img, &v));
+    assert_ok(vxt_image_get_info(img, &info));
+    float slope = 1.0f, inter = 0.0f;
+    if (isfinite(info.scl_slope) && info.scl_slope != 0) {
+        slope = (float)info.scl_slope;
+        inter = (float)info.scl_inter;
+    }
+    *n = (size_t)(v.channels * v.shape[0] * v.shape[1] * v.shape[2]);
+    *channels = v.channels;
+    float *x = malloc(*n * sizeof(float));
+    for (size_t i = 0; i < *n; i++) {
+        float r = v.dtype == VXT_DTYPE_I16   ? (float)((const int16_t *)v.data)[i]
+                  : v.dtype == VXT_DTYPE_U16 ? (float)((const uint16_t *)v.data)[i]
+                  : v.dtype == VXT_DTYPE_U8  ? (float)((const uint8_t *)v.data)[i]
+                  : v.dtype == VXT_DTYPE_I8  ? (float)((const int8_t *)v.data)[i]
+                                             : ((const float *)v.data)[i];
+        float p = r * slope;
+        x[i] = p + inter;
+    }
+    vxt_image_destroy(img);
+    return x;
+}
+
+/* Distance of two floats as ordered integers (0 for equal bits; NaN: far). */
+static size_t ulp_distance(float x, float y)
+{
+    int32_t a, b;
+    memcpy(&a, &x, 4);
+    memcpy(&b, &y, 4);
+    if (isnan(x) || isnan(y))
+        return a == b ? 0 : (size_t)1 << 40;
+    int64_t oa = a < 0 ? -(int64_t)(a & 0x7fffffff) : a, ob = b < 0 ? -(int64_t)(b & 0x7fffffff) : b;
+    return (size_t)(oa > ob ? oa - ob : ob - oa);
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* numpy.percentile(x, q), linear method, float32 data (b - a in float32, the lerp in double). */
+static double percentile(const float *sorted, size_t n, double q)
+{
+    double virt = (double)(n - 1) * (q / 100.0), prev = floor(virt), gamma = virt - prev;
+    size_t i = (size_t)prev, j = i + 1 < n ? i + 1 : i;
+    double diff = (double)(sorted[j] - sorted[i]); /* b - a in float32, as numpy subtracts float32 values */
+    return gamma >= 0.5 ? (double)sorted[j] - diff * (1.0 - gamma) : (double)sorted[i] + diff * gamma;
+}
+
+/* The expected output of one channel (n values) for a scheme; returns the largest ULP distance allowed. */
+static int reference(const char *scheme, const float *x, size_t n, float *y)
+{
+    if (!strcmp(scheme, "ct-window")) {
+        float lo = -1000.0f, w = 2000.0f;
+        for (size_t i = 0; i < n; i++) {
+            float d = x[i] - lo, v = d / w;
+            y[i] = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
+        }
+        return 0;
+    }
+    if (!strcmp(scheme, "nnunet-ct")) {
+        float lo = -841.0f, hi = 1104.0f, mean = 61.24f, sd = 212.4f;
+        for (size_t i = 0; i < n; i++) {
+            float v = x[i] < lo ? lo : x[i] > hi ? hi : x[i];
+            v = v - mean;
+            y[i] = v / sd;
+        }
+        return 0;
+    }
+    if (!strcmp(scheme, "minmax")) {
+        float mn = x[0], mx = x[0];
+        for (size_t i = 0; i < n; i++) {
+            mn = x[i] < mn ? x[i] : mn;
+            mx = x[i] > mx ? x[i] : mx;
+        }
+        double range = (double)mx - (double)mn;
+        float div = (float)(range > 1e-8 ? range : 1e-8);
+        for (size_t i = 0; i < n; i++) {
+            float d = x[i] - mn;
+            y[i] = d / div;
+        }
+        return 0;
+    }
+    if (!strcmp(scheme, "percentile")) {
+        float *s = malloc(n * sizeof(float));
+        memcpy(s, x, n * sizeof(float));
+        qsort(s, n, sizeof(float), cmp_float);
+        float lo = (float)percentile(s, n, 1.0), hi = (float)percentile(s, n, 99.0);
+        free(s);
+        for (size_t i = 0; i < n; i++)
+            y[i] = x[i] < lo ? lo : x[i] > hi ? hi : x[i];
+        return 0;
+    }
+    /* zscore, zscore-nonzero: mean and population std in long double over the selection */
+    int nonzero = !strcmp(scheme, "zscore-nonzero");
+    long double s1 = 0, s2 = 0;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!nonzero || x[i] != 0.0f) {
+            s1 += x[i];
+            m++;
+        }
+    long double mean = s1 / (long double)m;
+    for (size_t i = 0; i < n; i++)
+        if (!nonzero || x[i] != 0.0f)
+            s2 += ((long double)x[i] - mean) * ((long double)x[i] - mean);
+    double sd = (double)sqrtl(s2 / (long double)m);
+    float fm = (float)mean, div = (float)(sd > 1e-8 ? sd : 1e-8);
+    for (size_t i = 0; i < n; i++) {
+        float d = x[i] - fm;
+        y[i] = nonzero && x[i] == 0.0f ? x[i] : d / div;
+    }
+    return 1; /* the statistics may round to a neighbouring float32 */
+}
+
+static const struct {
+    const char *scheme, *args;
+} schemes[] = {
+    {"ct-window", "--scheme ct-window --lo -1000 --hi 1000"},
+    {"nnunet-ct", "--scheme nnunet-ct --lo -841 --hi 1104 --mean 61.24 --std 212.4"},
+    {"minmax", "--scheme minmax"},
+    {"percentile", "--scheme percentile --percentiles 1,99"},
+    {"zscore", "--scheme zscore"},
+    {"zscore-nonzero", "--scheme zscore-nonzero"},
+};
+
+static void check_against_reference(const char *in_arg, const char *backend, const char *tag)
+{
+    char in_path[1024]; /* cli_path's buffers are reused */
+    snprintf(in_path, sizeof in_path, "%s", in_arg);
+    size_t n;
+    int64_t channels;
+    float *x = physical(in_path, &n, &channels);
+    size_t per = n / (size_t)channels;
+    float *want = malloc(n * sizeof(float));
+    vxt_image *in = cli_read_image(in_path);
+    for (size_t s = 0; s < sizeof schemes / sizeof schemes[0]; s++) {
+        char name[128];
+        snprintf(name, sizeof name, "%s_%s_%s.nii.gz", tag, schemes[s].scheme, backend);
+        int rc = cli("normalize '%s' -o '%s' %s --backend %s --json", in_path, cli_path(name), schemes[s].args, backend);
+        if (rc != 0)
+            fail_msg("%s %s: exit %d: %s", tag, schemes[s].scheme, rc, cli_err);
+        cJSON *j = cJSON_Parse(cli_out);
+        assert_non_null(j);
+        assert_string_equal(cJSON_GetObjectItem(j, "scheme")->valuestring, schemes[s].scheme);
+        assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "per_channel")), (int)channels);
+        int ulps = 0;
+        for (int64_t c = 0; c < channels; c++)
+            ulps = reference(schemes[s].scheme, x + (size_t)c * per, per, want + (size_t)c * per);
+        vxt_image *out = cli_read_image(cli_path(name));
+        vxt_volume v;
+        assert_ok(vxt_image_volume(out, &v));
+        assert_int_equal(v.dtype, VXT_DTYPE_F32);
+        assert_int_equal(v.channels, channels);
+        const float *got = v.data;
+        size_t bad = 0, worst = 0;
+        for (size_t i = 0; i < n; i++) {
+            size_t d = ulp_distance(got[i], want[i]);
+            if (d > (size_t)ulps) {
+                if (bad++ < 3)
+                    print_message("%s %s: voxel %zu is %.9g, reference %.9g\n", tag, schemes[s].scheme, i,
+                                  (double)got[i], (double)want[i]);
+            }
+            worst = d > worst ? d : worst;
+        }
+        if (bad)
+            fail_msg("%s %s: %zu voxels differ from the reference (largest %zu ulps)", tag, schemes[s].scheme, bad,
+                     worst);
+        /* the input's geometry, exactly */
+        cli_assert_same_geometry(in, out);
+        vxt_image_info ii = {.struct_size = sizeof ii}, oi = {.struct_size = sizeof oi};
+        assert_ok(vxt_image_get_info(in, &ii));
+        assert_ok(vxt_image_get_info(out, &oi));
+        assert_int_equal(ii.nifti_version, oi.nifti_version);
+        assert_true(oi.scl_slope == 1.0 && oi.scl_inter == 0.0);
+        vxt_image_destroy(out);
+        cJSON_Delete(j);
+    }
+    vxt_image_destroy(in);
+    free(want);
+    free(x);
+}
+
+static void test_schemes_cpu(void **state)
+{
+    (void)state;
+    /* a CT phantom; zeros outside the field of view for zscore-nonzero; and a scaled file (slope 0.7, inter -1024) */
+    cli_phantom("ct.nii.gz", NULL, "--shape 48,40,24 --spacing 4,4,6 --fill 0 --seed 5");
+    check_against_reference(cli_path("ct.nii.gz"), "cpu", "ct");
+    check_against_reference(NDATA "/le_int16_scaled.nii", "cpu", "scaled");
+    /* 4D: every channel on its own */
+    check_against_reference(NDATA "/4d_uint16.nii.gz", "cpu", "4d");
+    /* geometry kept whatever the forms: qform only, sform only, neither; NIfTI-2 stays NIfTI-2 */
+    static const char *const files[] = {"qform_only.nii", "sform_only.nii", "neither.nii", "nifti2_float32.nii"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char in[512];
+        snprintf(in, sizeof in, NDATA "/%s", files[i]);
+        assert_int_equal(cli("normalize %s -o %s --scheme minmax", in, cli_path("g.nii")), 0);
+        vxt_image *a = cli_read_image(in), *b = cli_read_image(cli_path("g.nii"));
+        cli_assert_same_geometry(a, b);
+        vxt_image_info ia = {.struct_size = sizeof ia}, ib = {.struct_size = sizeof ib};
+        assert_ok(vxt_image_get_info(a, &ia));
+        assert_ok(vxt_image_get_info(b, &ib));
+        assert_int_equal(ia.nifti_version, ib.nifti_version);
+        vxt_image_destroy(a);
+        vxt_image_destroy(b);
+    }
+}
+
+static void test_json(void **state)
+{
+    (void)state;
+    cli_phantom("ct.nii.gz", NULL, "--shape 32,32,16 --spacing 5,5,8 --seed 2");
+    assert_int_equal(cli("normalize %s -o %s --scheme percentile --backend cpu --json", cli_path("ct.nii.gz"),
+                         cli_path("p.nii.gz")),
+                     0);
+    cJSON *j = cJSON_Parse(cli_out);
+    assert_non_null(j);
+    assert_string_equal(cJSON_GetObjectItem(j, "backend")->valuestring, "cpu");
+    const cJSON *pc = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "parameters"), "percentiles");
+    assert_true(cJSON_GetArrayItem(pc, 0)->valuedouble == 0.5 && cJSON_GetArrayItem(pc, 1)->valuedouble == 99.5);
+    const cJSON *ch = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "per_channel"), 0);
+    double lo = cJSON_GetObjectItem(ch, "lo")->valuedouble, hi = cJSON_GetObjectItem(ch, "hi")->valuedouble;
+    assert_true(lo < -900 && hi > 600); /* air and bone */
+    const cJSON *shape = cJSON_GetObjectItem(j, "shape");
+    assert_int_equal((int)cJSON_GetArrayItem(shape, 0)->valuedouble, 32);
+    assert_int_equal((int)cJSON_GetArrayItem(shape, 2)->valuedouble, 16);
+    assert_non_null(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "seconds"), "total"));
+    cJSON_Delete(j);
+}
+
+static void test_opencl_writes_the_cpu_bytes(void **state)
+{
+    (void)state;
+    cli_phantom("ct.nii.gz", NULL, "--shape 48,40,24 --spacing 4,4,6 --fill 0 --seed 5");
+    check_against_reference(cli_path("ct.nii.gz"), "opencl", "ct");
+    check_against_reference(cli_path("ct.nii.gz"), "cpu", "ct");
+    for (size_t s = 0; s < sizeof schemes / sizeof schemes[0]; s++) {
+        char a[128], b[128], pa[1024];
+        snprintf(a, sizeof a, "ct_%s_opencl.nii.gz", schemes[s].scheme);
+        snprintf(b, sizeof b, "ct_%s_cpu.nii.gz", schemes[s].scheme);
+        snprintf(pa, sizeof pa, "%s", cli_path(a));
+        size_t na = 0, nb = 0;
+        char *x = vxt_test_read_file(pa, &na), *y = vxt_test_read_file(cli_path(b), &nb);
+        if (na != nb || memcmp(x, y, na) != 0)
+            fail_msg("%s: the OpenCL device and the CPU wrote different files", schemes[s].scheme);
+        free(x);
+        free(y);
+    }
+}
+
+static void test_bad_input(void **state)
+{
+    (void)state;
+    cli_phantom("ct.nii.gz", NULL, "--shape 16,16,8 --spacing 8,8,8");
+    char in[1024], o[1024];
+    snprintf(in, sizeof in, "%s", cli_path("ct.nii.gz"));
+    snprintf(o, sizeof o, "%s", cli_path("o.nii.gz"));
+    cli_write_text("text.nii", "not a NIfTI file\n");
+    cli_write_text("file", "a regular file\n");
+    const int64_t shape[3] = {2, 3, 4};
+    vxt_image *u32 = NULL;
+    assert_ok(vxt_image_create(VXT_DTYPE_U32, 1, shape, NULL, &u32));
+    assert_ok(vxt_image_write_file(u32, cli_path("u32.nii"), NULL));
+    vxt_image_destroy(u32);
+    int before = cli_files();
+    static const struct {
+        const char *args, *needle;
+    } usage[] = {
+        {"", "missing --scheme (one of: ct-window, percentile, zscore, zscore-nonzero, minmax, nnunet-ct)"},
+        {"--scheme zscor", "unknown value 'zscor'"},
+        {"--scheme ct-window --lo -1000", "--scheme ct-window needs --hi"},
+        {"--scheme ct-window --lo 10 --hi 10", "--hi 10 must be greater than --lo 10"},
+        {"--scheme zscore --mean 3", "--mean does not apply to --scheme zscore"},
+        {"--scheme minmax --percentiles 1,99", "--percentiles does not apply to --scheme minmax"},
+        {"--scheme percentile --percentiles 99,1", "--percentiles"},
+        {"--scheme percentile --percentiles 1", "--percentiles"},
+        {"--scheme nnunet-ct --lo 0 --hi 1 --mean 0", "--scheme nnunet-ct needs --std"},
+        {"--scheme nnunet-ct --lo 0 --hi 1 --mean 0 --std -1", "--std -1 must be >= 0"},
+        {"--scheme nnunet-ct --lo 2 --hi 1 --mean 0 --std 1", "--hi 1 must not be less than --lo 2"},
+        {"--scheme minmax --lo abc", "--lo: expected a number"},
+        {"--scheme minmax --bogus", "unknown or incomplete option '--bogus'"},
+    };
+    for (size_t i = 0; i < sizeof usage / sizeof usage[0]; i++) {
+        int rc = cli("normalize %s -o %s %s", in, o, usage[i].args);
+        if (rc != 2)
+            fail_msg("'%s': exit %d, expected 2: %s", usage[i].args, rc, cli_err);
+        cli_assert_one_line_error(usage[i].needle);
+    }
+    assert_int_equal(cli("normalize -o %s --scheme minmax", o), 2);
+    cli_assert_one_line_error("missing the input image");
+    assert_int_equal(cli("normalize %s --scheme minmax", in), 2);
+    cli_assert_one_line_error("missing -o");
+    assert_int_equal(cli("normalize %s -o %s --scheme minmax", cli_path("none.nii"), o), 4);
+    cli_assert_one_line_error("none.nii");
+    assert_int_equal(cli("normalize %s -o %s --scheme minmax", cli_path("text.nii"), o), 4);
+    cli_assert_one_line_error("text.nii");
+    assert_int_equal(cli("normalize %s -o %s --scheme minmax", cli_path("u32.nii"), o), 4);
+    cli_assert_one_line_error("uint32");
+    assert_int_equal(cli("normalize %s -o %s --scheme minmax", in, cli_path("no/dir/o.nii.gz")), 5);
+    cli_assert_one_line_error("does not exist");
+    assert_int_equal(cli("normalize %s -o %s --scheme minmax", in, cli_path("file/o.nii.gz")), 5);
+    cli_assert_one_line_error("is not a directory");
+    char cmd[1100];
+    snprintf(cmd, sizeof cmd, "mkdir '%s'", cli_path("d.nii.gz"));
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(cli("normalize %s -o %s --scheme minmax", in, cli_path("d.nii.gz")), 5);
+    cli_assert_one_line_error("d.nii.gz");
+    assert_int_equal(cli_files(), before + 1);
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest cpu[] = {
+        cmocka_unit_test_setup_teardown(test_schemes_cpu, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_json, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_input, cli_setup, cli_teardown),
+    };
+    const struct CMUnitTest opencl[] = {
+        cmocka_unit_test_setup_teardown(test_opencl_writes_the_cpu_bytes, cli_setup, cli_teardown),
+    };
+    const vxt_test_group groups[] = {VXT_GROUP("cpu", cpu, 0), VXT_GROUP("opencl", opencl, 1)};
+    return vxt_test_main(argc, argv, groups, 2);
+}

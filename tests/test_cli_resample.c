@@ -1,0 +1,256 @@
+/* test_cli_resample.c - `voxtile resample` end to end: every mode (--spacing, --shape, --scale), both grids,
+ * fill, label maps, integer images with nearest, 4D images, against expectations computed by
+ * tools/make_cli_testdata.py (tests/data/cli/resample/expected.json): the new affine from the grid convention
+ * alone (new voxel centres where the resampler sampled them), the voxels from torch and scipy within the
+ * tolerances measured for the library (docs/PREPROCESSING.md). The OpenCL group also checks that the device
+ * writes the CPU's bytes. Then bad input: one line, a distinct exit status, no file. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_test_util.h"
+
+#define RDIR VXT_TEST_DATA_DIR "/cli/resample"
+
+static double max_abs_of(const char *input)
+{
+    vxt_image *img = NULL;
+    assert_ok(vxt_image_read_file(input, NULL, &img)); /* AUTO: the scaled values, as resample reads them */
+    vxt_volume v;
+    assert_ok(vxt_image_volume(img, &v));
+    size_t n = (size_t)(v.channels * v.shape[0] * v.shape[1] * v.shape[2]);
+    double m = 0;
+    for (size_t i = 0; i < n; i++) {
+        double x = v.dtype == VXT_DTYPE_F32 ? ((const float *)v.data)[i]
+                   : v.dtype == VXT_DTYPE_U8 ? ((const uint8_t *)v.data)[i] : ((const int16_t *)v.data)[i];
+        m = fabs(x) > m ? fabs(x) : m;
+    }
+    vxt_image_destroy(img);
+    return m;
+}
+
+static double element(const void *p, vxt_dtype t, size_t i)
+{
+    switch (t) {
+    case VXT_DTYPE_F32: return ((const float *)p)[i];
+    case VXT_DTYPE_U8: return ((const uint8_t *)p)[i];
+    case VXT_DTYPE_I16: return ((const int16_t *)p)[i];
+    default: fail_msg("unexpected dtype %s", vxt_dtype_name(t));
+    }
+    return 0;
+}
+
+/* Run every case on `backend`; outputs named <case>_<backend>.nii.gz. */
+static void run_cases(const char *backend)
+{
+    cJSON *e = vxt_test_load_json("cli/resample/expected.json");
+    const cJSON *c;
+    int ncases = 0;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(e, "cases"))
+    {
+        const char *name = cJSON_GetObjectItem(c, "name")->valuestring;
+        const char *input = cJSON_GetObjectItem(c, "input")->valuestring;
+        char in_path[1024], out_name[128];
+        snprintf(in_path, sizeof in_path, RDIR "/%s", input);
+        snprintf(out_name, sizeof out_name, "%s_%s.nii.gz", name, backend);
+        int rc = cli("resample '%s' -o '%s' %s --backend %s --json", in_path, cli_path(out_name),
+                     cJSON_GetObjectItem(c, "args")->valuestring, backend);
+        if (rc != 0)
+            fail_msg("%s: exit %d: %s", name, rc, cli_err);
+        cJSON *j = cJSON_Parse(cli_out);
+        assert_non_null(j);
+        assert_string_equal(cJSON_GetObjectItem(j, "backend")->valuestring, backend);
+        vxt_image *out = cli_read_image(cli_path(out_name));
+        vxt_volume v;
+        vxt_geometry g;
+        vxt_image_info info = {.struct_size = sizeof info};
+        vxt_geometry_init(&g);
+        assert_ok(vxt_image_volume(out, &v));
+        assert_ok(vxt_image_get_geometry(out, &g));
+        assert_ok(vxt_image_get_info(out, &info));
+        /* shape (expected in NIfTI order i, j, k), channels, type */
+        int64_t shape[3];
+        assert_int_equal(vxt_test_json_i64s(cJSON_GetObjectItem(c, "shape"), shape, 3), 3);
+        for (int a = 0; a < 3; a++)
+            if (v.shape[2 - a] != shape[a])
+                fail_msg("%s: axis %c has %lld voxels, expected %lld", name, "ijk"[a], (long long)v.shape[2 - a],
+                         (long long)shape[a]);
+        assert_int_equal(v.channels, (int64_t)cJSON_GetObjectItem(c, "channels")->valuedouble);
+        assert_string_equal(vxt_dtype_name(v.dtype), cJSON_GetObjectItem(c, "dtype")->valuestring);
+        /* --json reports the same grid */
+        const cJSON *js = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "out"), "shape");
+        for (int a = 0; a < 3; a++)
+            assert_int_equal((int64_t)cJSON_GetArrayItem(js, a)->valuedouble, shape[a]);
+        /* geometry: both forms with the input's codes (sform 2, qform 1), each the expected affine (stored as float32
+         * in the header: 1e-4 mm), and the voxel sizes */
+        assert_int_equal(g.sform_code, 2);
+        assert_int_equal(g.qform_code, 1);
+        const cJSON *aff = cJSON_GetObjectItem(c, "affine");
+        for (int r = 0; r < 3; r++)
+            for (int col = 0; col < 4; col++) {
+                double want = cJSON_GetArrayItem(cJSON_GetArrayItem(aff, r), col)->valuedouble;
+                if (fabs(g.sform[r][col] - want) > 1e-4 || fabs(g.qform[r][col] - want) > 1e-4)
+                    fail_msg("%s: affine[%d][%d] is %.9g (sform), %.9g (qform); expected %.9g", name, r, col,
+                             g.sform[r][col], g.qform[r][col], want);
+            }
+        const cJSON *sp = cJSON_GetObjectItem(c, "spacing");
+        for (int a = 0; a < 3; a++)
+            assert_true(fabs(g.spacing[2 - a] - cJSON_GetArrayItem(sp, a)->valuedouble) < 1e-5);
+        /* label maps and nearest-resampled integers keep their scaling and intent */
+        const cJSON *slope = cJSON_GetObjectItem(c, "scl_slope");
+        if (slope) {
+            assert_true(info.scl_slope == slope->valuedouble);
+            assert_true(info.scl_inter == cJSON_GetObjectItem(c, "scl_inter")->valuedouble);
+        }
+        if (!strcmp(input, "in_labels.nii.gz"))
+            assert_int_equal(info.intent_code, 1002);
+        /* voxels */
+        char exp_path[1024];
+        snprintf(exp_path, sizeof exp_path, RDIR "/%s", cJSON_GetObjectItem(c, "expected")->valuestring);
+        vxt_npy_info ni = {.struct_size = sizeof ni};
+        assert_ok(vxt_npy_read_info(exp_path, &ni));
+        size_t n = (size_t)(v.channels * v.shape[0] * v.shape[1] * v.shape[2]);
+        assert_int_equal(ni.count, n);
+        assert_int_equal(ni.dtype, v.dtype);
+        void *want = malloc(n * vxt_dtype_size(ni.dtype));
+        assert_ok(vxt_npy_read(exp_path, &ni, 0, n, want));
+        double tol = cJSON_GetObjectItem(c, "tolerance")->valuedouble * max_abs_of(in_path), worst = 0;
+        for (size_t i = 0; i < n; i++) {
+            double d = fabs(element(v.data, v.dtype, i) - element(want, ni.dtype, i));
+            worst = d > worst ? d : worst;
+        }
+        if (worst > tol)
+            fail_msg("%s: largest difference %.3g, tolerance %.3g", name, worst, tol);
+        free(want);
+        cJSON_Delete(j);
+        vxt_image_destroy(out);
+        ncases++;
+    }
+    assert_int_equal(ncases, 9);
+    cJSON_Delete(e);
+}
+
+static void test_cases_cpu(void **state)
+{
+    (void)state;
+    run_cases("cpu");
+}
+
+static int same_file(const char *a, const char *b)
+{
+    size_t na = 0, nb = 0;
+    char *x = vxt_test_read_file(a, &na), *y = vxt_test_read_file(b, &nb);
+    int same = na == nb && memcmp(x, y, na) == 0;
+    free(x);
+    free(y);
+    return same;
+}
+
+static void test_cases_opencl_write_the_cpu_bytes(void **state)
+{
+    (void)state;
+    run_cases("opencl");
+    run_cases("cpu");
+    cJSON *e = vxt_test_load_json("cli/resample/expected.json");
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(e, "cases"))
+    {
+        char a[128], b[128], pa[1024];
+        const char *name = cJSON_GetObjectItem(c, "name")->valuestring;
+        snprintf(a, sizeof a, "%s_opencl.nii.gz", name);
+        snprintf(b, sizeof b, "%s_cpu.nii.gz", name);
+        snprintf(pa, sizeof pa, "%s", cli_path(a));
+        if (!same_file(pa, cli_path(b)))
+            fail_msg("%s: the OpenCL device and the CPU wrote different files", name);
+    }
+    cJSON_Delete(e);
+}
+
+static void test_bad_input(void **state)
+{
+    (void)state;
+    char in[1024], o[1024];
+    snprintf(in, sizeof in, RDIR "/in_int16.nii.gz");
+    snprintf(o, sizeof o, "%s", cli_path("o.nii.gz"));
+    cli_write_text("text.nii", "this is not a NIfTI file, only text long enough to hold a header? no.\n");
+    cli_write_text("file", "a regular file\n");
+    /* a uint32 image: a type the resampler does not read */
+    const int64_t shape[3] = {2, 3, 4};
+    vxt_image *u32 = NULL;
+    assert_ok(vxt_image_create(VXT_DTYPE_U32, 1, shape, NULL, &u32));
+    assert_ok(vxt_image_write_file(u32, cli_path("u32.nii"), NULL));
+    vxt_image_destroy(u32);
+    cli_phantom("flat.nii.gz", NULL, "--shape 8,8,1 --spacing 2,2,2");
+    int before = cli_files();
+    static const struct {
+        const char *args; /* after "resample IN -o OUT" */
+        int rc;
+        const char *needle;
+    } bad[] = {
+        {"--spacing 2 --bogus", 2, "unknown or incomplete option '--bogus'"},
+        {"", 2, "missing the new grid"},
+        {"--spacing 2 --shape 4,4,4", 2, "give one of --spacing, --shape, --scale"},
+        {"--shape 0,4,4", 2, "--shape"},
+        {"--shape 4,4", 2, "--shape"},
+        {"--shape 4.5,4,4", 2, "--shape"},
+        {"--spacing -1", 2, "--spacing"},
+        {"--scale 0.01", 2, "--scale"},
+        {"--spacing 2 --interp cubic", 2, "expected one of: linear, nearest"},
+        {"--spacing 2 --grid centre", 2, "expected one of: half-pixel, corner"},
+        {"--spacing 2 --labels --interp linear", 2, "never interpolated"},
+        {"--spacing 2 --threads many", 2, "--threads"},
+        {"--spacing 2 --backend cuda", 2, "--backend"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int rc = cli("resample %s -o %s %s", in, o, bad[i].args);
+        if (rc != bad[i].rc)
+            fail_msg("case %zu: exit %d, expected %d: %s", i, rc, bad[i].rc, cli_err);
+        cli_assert_one_line_error(bad[i].needle);
+    }
+    assert_int_equal(cli("resample -o %s --spacing 2", o), 2);
+    cli_assert_one_line_error("missing the input image");
+    assert_int_equal(cli("resample %s %s -o %s --spacing 2", in, in, o), 2);
+    cli_assert_one_line_error("unexpected argument");
+    assert_int_equal(cli("resample %s --spacing 2", in), 2);
+    cli_assert_one_line_error("missing -o");
+    assert_int_equal(cli("resample %s -o %s --spacing 2", in, cli_path("o.nrrd")), 2);
+    cli_assert_one_line_error(".nii or .nii.gz");
+    /* input missing, not NIfTI, of an unsupported type: 4 */
+    assert_int_equal(cli("resample %s -o %s --spacing 2", cli_path("missing.nii.gz"), o), 4);
+    cli_assert_one_line_error("missing.nii.gz");
+    assert_int_equal(cli("resample %s -o %s --spacing 2", cli_path("text.nii"), o), 4);
+    cli_assert_one_line_error("text.nii");
+    assert_int_equal(cli("resample %s -o %s --shape 3,3,3", cli_path("u32.nii"), o), 4);
+    cli_assert_one_line_error("uint32");
+    /* a corner grid cannot spread one slice */
+    assert_int_equal(cli("resample %s -o %s --shape 8,8,4 --grid corner", cli_path("flat.nii.gz"), o), 2);
+    cli_assert_one_line_error("cannot spread axis k of 1 voxel");
+    /* output: directory missing, parent a regular file, the name a directory (fails when written) */
+    assert_int_equal(cli("resample %s -o %s --spacing 2", in, cli_path("no/dir/o.nii.gz")), 5);
+    cli_assert_one_line_error("does not exist");
+    assert_int_equal(cli("resample %s -o %s --spacing 2", in, cli_path("file/o.nii.gz")), 5);
+    cli_assert_one_line_error("is not a directory");
+    char cmd[1100];
+    snprintf(cmd, sizeof cmd, "mkdir '%s'", cli_path("d.nii.gz"));
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(cli("resample %s -o %s --spacing 2", in, cli_path("d.nii.gz")), 5);
+    cli_assert_one_line_error("d.nii.gz");
+    /* nothing was left behind: no output, no temporary file */
+    assert_int_equal(cli_files(), before + 1);
+    assert_int_equal(cli("resample --help"), 0);
+    assert_non_null(strstr(cli_out, "NIfTI order"));
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest cpu[] = {
+        cmocka_unit_test_setup_teardown(test_cases_cpu, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_input, cli_setup, cli_teardown),
+    };
+    const struct CMUnitTest opencl[] = {
+        cmocka_unit_test_setup_teardown(test_cases_opencl_write_the_cpu_bytes, cli_setup, cli_teardown),
+    };
+    const vxt_test_group groups[] = {VXT_GROUP("cpu", cpu, 0), VXT_GROUP("opencl", opencl, 1)};
+    return vxt_test_main(argc, argv, groups, 2);
+}

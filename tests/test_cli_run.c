@@ -1,0 +1,507 @@
+/* test_cli_run.c - `voxtile run` end to end: the demonstration plans on a CT phantom (its segmentation agrees with
+ * the phantom's own labels) and on the real MRI, the example plugin, plugins that fail in every way the ABI
+ * allows (tests/plugins/broken_model.c), nnU-Net model folders (tests/data/nnunet: the plan of each configuration,
+ * a 2d and a 3d_fullres run, broken plans.json files), and bad input: one line, a distinct status, no file. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_test_util.h"
+
+#define PLAN VXT_TEST_DATA_DIR "/cli/phantom_plan.json"
+#define DEMO_PLAN VXT_TEST_DATA_DIR "/../../tools/plans/demo_mri.json"
+#define MRI VXT_TEST_DATA_DIR "/mricron_ch2.nii.gz"
+#define NNUNET VXT_TEST_DATA_DIR "/nnunet/Dataset001_Test"
+#define PHANTOM_ARGS "--shape 80,80,40 --spacing 3,3,5 --seed 11"
+
+static vxt_volume volume_of(const vxt_image *img)
+{
+    vxt_volume v;
+    assert_ok(vxt_image_volume(img, &v));
+    return v;
+}
+
+static double dice(const uint8_t *a, const uint8_t *b, size_t n, int la, int lb)
+{
+    size_t x = 0, y = 0, both = 0;
+    for (size_t i = 0; i < n; i++) {
+        x += a[i] == la;
+        y += b[i] == lb;
+        both += a[i] == la && b[i] == lb;
+    }
+    return 2.0 * (double)both / (double)(x + y);
+}
+
+static void test_phantom_segmentation(void **state)
+{
+    (void)state;
+    cli_phantom("ct.nii.gz", "truth.nii.gz", PHANTOM_ARGS);
+    int rc = cli("run %s -o %s --plan " PLAN " --probabilities %s --picture %s --backend cpu --json",
+                 cli_path("ct.nii.gz"), cli_path("seg.nii.gz"), cli_path("prob.nii.gz"), cli_path("seg.png"));
+    if (rc)
+        fail_msg("exit %d: %s", rc, cli_err);
+    cJSON *j = cJSON_Parse(cli_out);
+    assert_non_null(j);
+    assert_string_equal(cJSON_GetObjectItem(j, "backend")->valuestring, "cpu");
+    assert_int_equal((int)cJSON_GetObjectItem(j, "classes")->valuedouble, 4);
+    static const char *const stages[] = {"read", "rescale", "resample", "normalize", "sliding_window",
+                                         "resample_back", "labels", "write"};
+    const cJSON *st = cJSON_GetObjectItem(j, "stages");
+    assert_int_equal(cJSON_GetArraySize(st), 8);
+    for (int i = 0; i < 8; i++)
+        assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(st, i), "stage")->valuestring, stages[i]);
+    /* the model's grid: 80x80x40 voxels of 3x3x5 mm at 4x4x6 mm (z, y, x: 33, 60, 60) */
+    const cJSON *mg = cJSON_GetObjectItem(j, "model_grid");
+    assert_int_equal((int)cJSON_GetArrayItem(mg, 0)->valuedouble, 33);
+    assert_int_equal((int)cJSON_GetArrayItem(mg, 2)->valuedouble, 60);
+    cJSON_Delete(j);
+    vxt_image *ct = cli_read_image(cli_path("ct.nii.gz")), *truth = cli_read_image(cli_path("truth.nii.gz"));
+    vxt_image *seg = cli_read_image(cli_path("seg.nii.gz")), *prob = cli_read_image(cli_path("prob.nii.gz"));
+    cli_assert_same_geometry(ct, seg);
+    cli_assert_same_geometry(ct, prob);
+    vxt_volume s = volume_of(seg), t = volume_of(truth), p = volume_of(prob);
+    assert_int_equal(s.dtype, VXT_DTYPE_U8);
+    assert_int_equal(p.dtype, VXT_DTYPE_F32);
+    assert_int_equal(p.channels, 4);
+    vxt_image_info info = {.struct_size = sizeof info};
+    assert_ok(vxt_image_get_info(seg, &info));
+    assert_int_equal(info.intent_code, 1002);
+    /* the bands are air, lung, soft tissue, bone; the phantom's labels background, body, lungs, bone */
+    size_t n = 80 * 80 * 40, agree = 0;
+    const uint8_t *sl = s.data, *tl = t.data;
+    static const uint8_t to_truth[4] = {0, 2, 1, 3};
+    uint8_t *mapped = malloc(n);
+    for (size_t i = 0; i < n; i++) {
+        assert_true(sl[i] < 4);
+        mapped[i] = to_truth[sl[i]];
+        agree += mapped[i] == tl[i];
+    }
+    print_message("phantom: %.4f of the voxels agree; Dice %.3f %.3f %.3f %.3f\n", (double)agree / (double)n,
+                  dice(mapped, tl, n, 0, 0), dice(mapped, tl, n, 1, 1), dice(mapped, tl, n, 2, 2),
+                  dice(mapped, tl, n, 3, 3));
+    assert_true((double)agree / (double)n > 0.95);
+    for (int l = 0; l < 4; l++)
+        assert_true(dice(mapped, tl, n, l, l) > 0.75);
+    /* probabilities: a softmax per voxel, and the labels are their argmax */
+    const float *pv = p.data;
+    for (size_t i = 0; i < n; i += 7) {
+        float sum = 0, best = -1;
+        int arg = 0;
+        for (int c = 0; c < 4; c++) {
+            float x = pv[(size_t)c * n + i];
+            sum += x;
+            if (x > best)
+                best = x, arg = c;
+        }
+        assert_true(fabsf(sum - 1.0f) < 1e-5f);
+        assert_int_equal(arg, sl[i]);
+    }
+    free(mapped);
+    vxt_image_destroy(ct);
+    vxt_image_destroy(truth);
+    vxt_image_destroy(seg);
+    vxt_image_destroy(prob);
+    /* the picture is a PNG */
+    size_t len = 0;
+    unsigned char *png = vxt_test_read_file(cli_path("seg.png"), &len);
+    assert_true(len > 1000 && memcmp(png, "\x89PNG\r\n\x1a\n", 8) == 0);
+    free(png);
+}
+
+static void test_mri_demo(void **state)
+{
+    (void)state;
+    int rc = cli("run " MRI " -o %s --plan " DEMO_PLAN " --backend cpu", cli_path("seg.nii.gz"));
+    if (rc)
+        fail_msg("exit %d: %s", rc, cli_err);
+    assert_string_equal(cli_out, ""); /* quiet unless --json; no progress bar when stderr is not a terminal */
+    assert_string_equal(cli_err, "");
+    vxt_image *in = cli_read_image(MRI), *seg = cli_read_image(cli_path("seg.nii.gz"));
+    cli_assert_same_geometry(in, seg);
+    vxt_volume s = volume_of(seg), v = volume_of(in);
+    size_t n = (size_t)(s.shape[0] * s.shape[1] * s.shape[2]), count[4] = {0};
+    assert_int_equal(n, 181 * 217 * 181);
+    const uint8_t *l = s.data, *x = v.data;
+    double mean[4] = {0};
+    for (size_t i = 0; i < n; i++) {
+        assert_true(l[i] < 4);
+        count[l[i]]++;
+        mean[l[i]] += x[i];
+    }
+    /* four intensity classes, each substantial, ordered by intensity (demonstration bands, not anatomy) */
+    for (int c = 0; c < 4; c++) {
+        assert_true(count[c] > n / 50);
+        mean[c] /= (double)count[c];
+        if (c)
+            assert_true(mean[c] > mean[c - 1]);
+    }
+    vxt_image_destroy(in);
+    vxt_image_destroy(seg);
+}
+
+static void test_print_plan_flags_win(void **state)
+{
+    (void)state;
+    assert_int_equal(cli("run --plan " PLAN " --print-plan --overlap 0.5 --spacing 2,2 --batch 3 --mirror 1,2"), 0);
+    cJSON *j = cJSON_Parse(cli_out);
+    assert_non_null(j);
+    assert_true(cJSON_GetObjectItem(j, "overlap")->valuedouble == 0.5);
+    assert_int_equal((int)cJSON_GetObjectItem(j, "batch_size")->valuedouble, 3);
+    /* Y,X: a 2D model's spacing, the spacing between slices kept */
+    const cJSON *sp = cJSON_GetObjectItem(j, "target_spacing");
+    assert_int_equal(cJSON_GetArraySize(sp), 2);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "mirror_axes")), 2);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "normalization"), "scheme")->valuestring, "window");
+    cJSON_Delete(j);
+}
+
+static void test_example_plugin(void **state)
+{
+    (void)state;
+    cli_phantom("ct.nii.gz", "truth.nii.gz", PHANTOM_ARGS);
+    int rc = cli("run %s -o %s --model plugin:" VXT_EXAMPLE_PLUGIN " --model-config threshold=0.5,scale=0.1 "
+                 "--normalization window --norm-lo -1000 --norm-hi 1000 --roi 16,32,32 --spacing none --backend cpu "
+                 "--json",
+                 cli_path("ct.nii.gz"), cli_path("seg.nii.gz"));
+    if (rc)
+        fail_msg("exit %d: %s", rc, cli_err);
+    cJSON *j = cJSON_Parse(cli_out);
+    assert_non_null(j);
+    assert_non_null(strstr(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "models"), 0)->valuestring, "example_model"));
+    assert_int_equal((int)cJSON_GetObjectItem(j, "classes")->valuedouble, 2);
+    cJSON_Delete(j);
+    /* class 1 where the 3x3x3 mean of the window is above 0.5 (HU above 0): the lungs are 0, the bone 1 */
+    vxt_image *seg = cli_read_image(cli_path("seg.nii.gz")), *truth = cli_read_image(cli_path("truth.nii.gz"));
+    vxt_volume s = volume_of(seg), t = volume_of(truth);
+    const uint8_t *sl = s.data, *tl = t.data;
+    size_t n = 80 * 80 * 40, lung = 0, lung0 = 0, bone = 0, bone1 = 0;
+    for (size_t i = 0; i < n; i++) {
+        lung += tl[i] == 2, lung0 += tl[i] == 2 && sl[i] == 0;
+        bone += tl[i] == 3, bone1 += tl[i] == 3 && sl[i] == 1;
+    }
+    assert_true(lung0 > lung * 95 / 100);
+    assert_true(bone1 > bone * 90 / 100);
+    vxt_image_destroy(seg);
+    vxt_image_destroy(truth);
+}
+
+static void test_broken_plugins(void **state)
+{
+    (void)state;
+    cli_phantom("ct.nii.gz", NULL, "--shape 40,40,16 --spacing 6,6,10");
+    cli_write_text("fake.so", "not a shared object\n");
+    char ct[1024], fake[1024];
+    snprintf(ct, sizeof ct, "%s", cli_path("ct.nii.gz"));
+    snprintf(fake, sizeof fake, "%s", cli_path("fake.so"));
+    int before = cli_files();
+    static const struct {
+        const char *plugin, *needle;
+    } cases[] = {
+        {"/nonexistent/libnothing.so", "cannot load plugin '/nonexistent/libnothing.so'"},
+        {NULL, "cannot load plugin"}, /* fake.so */
+        {VXT_BROKEN_PLUGIN_DIR "/libvxt_broken_no_predict.so", "does not export vxt_plugin_predict"},
+        {VXT_BROKEN_PLUGIN_DIR "/libvxt_broken_wrong_abi.so", "uses plugin ABI 99; this voxtile speaks 1"},
+        {VXT_BROKEN_PLUGIN_DIR "/libvxt_broken_init_fails.so",
+         "failed to initialise: broken_model: cannot open the weights file 'missing.onnx'"},
+        {VXT_BROKEN_PLUGIN_DIR "/libvxt_broken_bad_desc.so", "describes itself with 0 output channels"},
+        {VXT_BROKEN_PLUGIN_DIR "/libvxt_broken_predict_fails.so", "the predictor returned 5 for batch 2"},
+        {VXT_BROKEN_PLUGIN_DIR "/libvxt_broken_nan_output.so", "predictor output is NaN for tile 1"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int rc = cli("run %s -o %s --probabilities %s --model plugin:%s --normalization minmax --roi 8,16,16 "
+                     "--spacing none --backend cpu",
+                     ct, cli_path("seg.nii.gz"), cli_path("prob.nii.gz"), cases[i].plugin ? cases[i].plugin : fake);
+        if (rc != 7)
+            fail_msg("%s: exit %d, expected 7: %s", cases[i].plugin ? cases[i].plugin : fake, rc, cli_err);
+        cli_assert_one_line_error(cases[i].needle);
+    }
+    /* --print-plan does not load the model */
+    assert_int_equal(cli("run %s -o %s --model plugin:" VXT_BROKEN_PLUGIN_DIR "/libvxt_broken_bad_desc.so "
+                         "--normalization minmax --roi 8,16,16 --backend cpu --print-plan",
+                         ct, cli_path("seg.nii.gz")),
+                     0);
+    assert_int_equal(cli_files(), before);
+}
+
+/* ---- nnU-Net model folders --------------------------------------------------------------------------- */
+
+static void test_nnunet_plans(void **state)
+{
+    (void)state;
+    static const char *const configs[] = {"3d_fullres", "2d", "3d_cascade_fullres", "3d_fullres_mr"};
+    for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++) {
+        int rc = cli("run --nnunet " NNUNET " --configuration %s --model identity --print-plan", configs[i]);
+        if (rc)
+            fail_msg("%s: exit %d: %s", configs[i], rc, cli_err);
+        cJSON *got = cJSON_Parse(cli_out);
+        char rel[256];
+        snprintf(rel, sizeof rel, "nnunet/expected/%s.json", configs[i]);
+        cJSON *want = vxt_test_load_json(rel);
+        assert_non_null(got);
+        if (!cJSON_Compare(got, want, 1)) {
+            char *g = cJSON_PrintUnformatted(got);
+            fail_msg("%s: the plan is\n%s\nexpected tests/data/%s", configs[i], g, rel);
+        }
+        cJSON_Delete(got);
+        cJSON_Delete(want);
+    }
+    /* the configuration defaults to 3d_fullres; flags still win over the folder */
+    assert_int_equal(cli("run --nnunet " NNUNET " --model identity --print-plan --accumulate float32 --mirror none"), 0);
+    cJSON *j = cJSON_Parse(cli_out);
+    assert_string_equal(cJSON_GetObjectItem(j, "accumulate")->valuestring, "float32");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "mirror_axes")), 0);
+    assert_int_equal((int)cJSON_GetArrayItem(cJSON_GetObjectItem(j, "roi"), 0)->valuedouble, 64);
+    cJSON_Delete(j);
+}
+
+/* Copy the test folder into cli_tmp/<dir> with plans.json changed by `edit`. */
+static void broken_folder(const char *dir, void (*edit)(cJSON *plans))
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s' && cp " NNUNET "/dataset.json '%s/'", cli_path(dir), cli_path(dir));
+    assert_int_equal(system(cmd), 0);
+    cJSON *plans = vxt_test_load_json("nnunet/Dataset001_Test/plans.json");
+    edit(plans);
+    char *text = cJSON_Print(plans);
+    char name[512];
+    snprintf(name, sizeof name, "%s/plans.json", dir);
+    cli_write_text(name, text);
+    free(text);
+    cJSON_Delete(plans);
+}
+
+static cJSON *fullres(cJSON *plans)
+{
+    return cJSON_GetObjectItem(cJSON_GetObjectItem(plans, "configurations"), "3d_fullres");
+}
+static void no_patch_size(cJSON *p)
+{
+    cJSON_DeleteItemFromObject(fullres(p), "patch_size");
+}
+static void fancy_scheme(cJSON *p)
+{
+    cJSON_ReplaceItemInArray(cJSON_GetObjectItem(fullres(p), "normalization_schemes"), 0,
+                             cJSON_CreateString("FancyNormalization"));
+}
+static void no_std(cJSON *p)
+{
+    cJSON_DeleteItemFromObject(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(p, "foreground_intensity_properties_per_channel"), "0"), "std");
+}
+static void two_channels(cJSON *p)
+{
+    cJSON_AddItemToArray(cJSON_GetObjectItem(fullres(p), "normalization_schemes"),
+                         cJSON_CreateString("ZScoreNormalization"));
+}
+static void transposed(cJSON *p)
+{
+    cJSON_ReplaceItemInObject(p, "transpose_forward", cJSON_Parse("[2, 1, 0]"));
+}
+static void bad_spacing(cJSON *p)
+{
+    cJSON_ReplaceItemInObject(fullres(p), "spacing", cJSON_Parse("[2.5, -1.5, 1.5]"));
+}
+
+static void test_nnunet_broken_plans(void **state)
+{
+    (void)state;
+    broken_folder("no_patch", no_patch_size);
+    broken_folder("fancy", fancy_scheme);
+    broken_folder("no_std", no_std);
+    broken_folder("two", two_channels);
+    broken_folder("transposed", transposed);
+    broken_folder("spacing", bad_spacing);
+    static const struct {
+        const char *dir, *config, *needle;
+    } cases[] = {
+        {"no_patch", "3d_fullres", "plans.json: $.configurations.3d_fullres.patch_size: missing"},
+        {"no_patch", "3d_cascade_fullres", "plans.json: $.configurations.3d_cascade_fullres.patch_size: missing"},
+        {"fancy", "3d_fullres", "$.configurations.3d_fullres.normalization_schemes: normalization scheme "
+                                "'FancyNormalization' is not supported"},
+        {"no_std", "3d_fullres", "$.foreground_intensity_properties_per_channel.0.std: expected a number"},
+        {"two", "3d_fullres", "$.configurations.3d_fullres.normalization_schemes: 2 input channels"},
+        {"transposed", "3d_fullres", "$.transpose_forward: axis permutations other than the identity"},
+        {"spacing", "3d_fullres", "$.configurations.3d_fullres.spacing[1]: -1.5 is out of range"},
+        {"no_patch", "3d_huge", "$.configurations.3d_huge: no such configuration (plans.json has: 2d, 3d_lowres, "
+                                "3d_fullres, 3d_cascade_fullres, 3d_fullres_mr)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int rc = cli("run --nnunet %s --configuration %s --model identity --print-plan", cli_path(cases[i].dir),
+                     cases[i].config);
+        if (rc != 6)
+            fail_msg("%s %s: exit %d, expected 6: %s", cases[i].dir, cases[i].config, rc, cli_err);
+        cli_assert_one_line_error(cases[i].needle);
+    }
+    /* a folder without the files, or with text that is not JSON */
+    assert_int_equal(cli("run --nnunet %s --model identity --print-plan", cli_path("nothing")), 6);
+    cli_assert_one_line_error("plans.json: cannot open");
+    cli_write_text("fancy/plans.json", "{\"configurations\": ");
+    assert_int_equal(cli("run --nnunet %s --model identity --print-plan", cli_path("fancy")), 6);
+    cli_assert_one_line_error("plans.json: not valid JSON");
+    char cmd[1100];
+    snprintf(cmd, sizeof cmd, "rm '%s/dataset.json'", cli_path("no_std"));
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(cli("run --nnunet %s --model identity --print-plan", cli_path("no_std")), 6);
+    cli_assert_one_line_error("dataset.json: cannot open");
+}
+
+static void test_nnunet_runs(void **state)
+{
+    (void)state;
+    /* 3 mm in-plane, 5 mm slices: the 2d configuration resamples in-plane to 1.5 mm and keeps the 12 slices */
+    cli_phantom("ct.nii.gz", NULL, "--shape 48,48,12 --spacing 3,3,5");
+    static const struct {
+        const char *config;
+        int grid[3]; /* z, y, x */
+    } cases[] = {{"2d", {12, 96, 96}}, {"3d_fullres", {24, 96, 96}}};
+    for (size_t i = 0; i < 2; i++) {
+        int rc = cli("run %s -o %s --nnunet " NNUNET " --configuration %s --model plugin:" VXT_EXAMPLE_PLUGIN
+                     " --model-config threshold=-2,scale=1 --backend cpu --json",
+                     cli_path("ct.nii.gz"), cli_path("seg.nii.gz"), cases[i].config);
+        if (rc)
+            fail_msg("%s: exit %d: %s", cases[i].config, rc, cli_err);
+        cJSON *j = cJSON_Parse(cli_out);
+        assert_non_null(j);
+        const cJSON *mg = cJSON_GetObjectItem(j, "model_grid");
+        for (int a = 0; a < 3; a++)
+            if ((int)cJSON_GetArrayItem(mg, a)->valuedouble != cases[i].grid[a])
+                fail_msg("%s: model grid axis %d has %d voxels, expected %d", cases[i].config, a,
+                         (int)cJSON_GetArrayItem(mg, a)->valuedouble, cases[i].grid[a]);
+        assert_non_null(strstr(cJSON_GetObjectItem(j, "plan")->valuestring, cases[i].config));
+        cJSON_Delete(j);
+        vxt_image *in = cli_read_image(cli_path("ct.nii.gz")), *seg = cli_read_image(cli_path("seg.nii.gz"));
+        cli_assert_same_geometry(in, seg);
+        vxt_volume s = volume_of(seg);
+        size_t ones = 0, n = 48 * 48 * 12;
+        for (size_t v = 0; v < n; v++)
+            ones += ((const uint8_t *)s.data)[v];
+        /* CT-normalized values above -2 (HU above -363): the body, not the air or the lungs */
+        assert_true(ones > n / 10 && ones < n * 9 / 10);
+        vxt_image_destroy(in);
+        vxt_image_destroy(seg);
+    }
+}
+
+/* ---- bad input ----------------------------------------------------------------------------------------- */
+
+static void test_bad_input(void **state)
+{
+    (void)state;
+    cli_phantom("ct.nii.gz", NULL, "--shape 24,24,8 --spacing 10,10,20");
+    char ct[1024], o[1024];
+    snprintf(ct, sizeof ct, "%s", cli_path("ct.nii.gz"));
+    snprintf(o, sizeof o, "%s", cli_path("seg.nii.gz"));
+    cli_write_text("text.nii.gz", "not NIfTI\n");
+    cli_write_text("file", "a file\n");
+    cli_write_text("noroi.json", "{\"voxtile_plan\": 1, \"model\": \"identity\"}");
+    cli_write_text("nomodel.json", "{\"voxtile_plan\": 1, \"roi\": [8, 8, 8]}");
+    cli_write_text("contra.json", "{\"model\": \"identity\", \"roi\": 8, \"grid\": \"nnunet\", \"overlap\": 0.5}");
+    cli_write_text("typo.json", "{\"model\": \"identity\", \"roi\": 8, \"normalisation\": {\"scheme\": \"minmax\"}}");
+    cli_write_text("scheme.json", "{\"model\": \"identity\", \"roi\": 8, \"normalization\": {\"scheme\": \"zscor\"}}");
+    cli_write_text("window.json", "{\"model\": \"identity\", \"roi\": 8, \"normalization\": {\"scheme\": \"window\", "
+                                  "\"lo\": 0}}");
+    cli_write_text("both.json", "{\"model\": \"identity\", \"members\": [\"identity\"], \"roi\": 8}");
+    cli_write_text("broken.json", "{\"model\": \"identity\",\n \"roi\": 8,\n ]");
+    int before = cli_files();
+    static const struct {
+        const char *plan, *needle;
+    } plans[] = {
+        {"noroi.json", "plan: $.roi: missing"},
+        {"nomodel.json", "plan: $.model: no model"},
+        {"contra.json", "plan: $.overlap: applies to grid \"monai\""},
+        {"typo.json", "typo.json: $.normalisation: unknown field"},
+        {"scheme.json", "scheme.json: $.normalization.scheme: unknown value 'zscor'"},
+        {"window.json", "plan: $.normalization: scheme \"window\" needs \"lo\" and \"hi\""},
+        {"both.json", "both.json: $.members: give either \"model\" or \"members\", not both"},
+        {"broken.json", "broken.json: not valid JSON (near line 3)"},
+    };
+    for (size_t i = 0; i < sizeof plans / sizeof plans[0]; i++) {
+        char p[1024];
+        snprintf(p, sizeof p, "%s", cli_path(plans[i].plan));
+        int rc = cli("run %s -o %s --plan %s", ct, o, p);
+        if (rc != 6)
+            fail_msg("%s: exit %d, expected 6: %s", plans[i].plan, rc, cli_err);
+        cli_assert_one_line_error(plans[i].needle);
+    }
+    /* flags make the same contradictions */
+    assert_int_equal(cli("run %s -o %s --model identity --roi 8 --grid voxels --step 0.5", ct, o), 6);
+    cli_assert_one_line_error("$.step: applies to grid \"nnunet\" only");
+    assert_int_equal(cli("run %s -o %s --model identity --roi 8 --mirror 0 --roi 8,8", ct, o), 6);
+    cli_assert_one_line_error("$.mirror_axes: axis 0 (z) cannot be mirrored with a 2D ROI");
+    /* usage */
+    assert_int_equal(cli("run %s -o %s --model identity --roi 8 --bogus", ct, o), 2);
+    cli_assert_one_line_error("unknown or incomplete option '--bogus'");
+    assert_int_equal(cli("run %s -o %s --model unknown:x --roi 8", ct, o), 2);
+    cli_assert_one_line_error("unknown model 'unknown:x'");
+    assert_int_equal(cli("run %s --model identity --roi 8", ct), 2);
+    cli_assert_one_line_error("missing -o");
+    assert_int_equal(cli("run -o %s --model identity --roi 8", o), 2);
+    cli_assert_one_line_error("missing the input image");
+    /* input: missing, not NIfTI; a plan file that is missing */
+    assert_int_equal(cli("run %s -o %s --model identity --roi 8", cli_path("none.nii.gz"), o), 4);
+    cli_assert_one_line_error("none.nii.gz");
+    assert_int_equal(cli("run %s -o %s --model identity --roi 8", cli_path("text.nii.gz"), o), 4);
+    cli_assert_one_line_error("text.nii.gz");
+    assert_int_equal(cli("run %s -o %s --plan %s", ct, o, cli_path("none.json")), 4);
+    cli_assert_one_line_error("none.json: cannot open");
+    /* output: directory missing, parent a regular file, name a directory; a second output that cannot be written */
+    assert_int_equal(cli("run %s -o %s --model identity --roi 8", ct, cli_path("no/dir/s.nii.gz")), 5);
+    cli_assert_one_line_error("does not exist");
+    assert_int_equal(cli("run %s -o %s --model identity --roi 8", ct, cli_path("file/s.nii.gz")), 5);
+    cli_assert_one_line_error("is not a directory");
+    assert_int_equal(cli("run %s -o %s --probabilities %s --model identity --roi 8", ct, o,
+                         cli_path("file/p.nii.gz")),
+                     5);
+    cli_assert_one_line_error("--probabilities");
+    char cmd[1100];
+    snprintf(cmd, sizeof cmd, "mkdir '%s'", cli_path("p.nii.gz"));
+    assert_int_equal(system(cmd), 0);
+    /* the probabilities fail when written, after the labels: the labels are removed again */
+    assert_int_equal(cli("run %s -o %s --probabilities %s --model identity --roi 8 --backend cpu", ct, o,
+                         cli_path("p.nii.gz")),
+                     5);
+    cli_assert_one_line_error("p.nii.gz");
+    assert_int_equal(cli_files(), before + 1); /* only the directory made above */
+}
+
+static void test_phantom_segmentation_opencl(void **state)
+{
+    (void)state;
+    /* the same run on the device gives the CPU's file */
+    cli_phantom("ct.nii.gz", NULL, PHANTOM_ARGS);
+    char ct[1024];
+    snprintf(ct, sizeof ct, "%s", cli_path("ct.nii.gz"));
+    assert_int_equal(cli("run %s -o %s --plan " PLAN " --backend opencl --json", ct, cli_path("a.nii.gz")), 0);
+    cJSON *j = cJSON_Parse(cli_out);
+    assert_string_equal(cJSON_GetObjectItem(j, "backend")->valuestring, "opencl");
+    cJSON_Delete(j);
+    assert_int_equal(cli("run %s -o %s --plan " PLAN " --backend cpu", ct, cli_path("b.nii.gz")), 0);
+    size_t na = 0, nb = 0;
+    char pa[1024];
+    snprintf(pa, sizeof pa, "%s", cli_path("a.nii.gz"));
+    char *a = vxt_test_read_file(pa, &na), *b = vxt_test_read_file(cli_path("b.nii.gz"), &nb);
+    assert_true(na == nb && memcmp(a, b, na) == 0);
+    free(a);
+    free(b);
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest cpu[] = {
+        cmocka_unit_test_setup_teardown(test_phantom_segmentation, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_mri_demo, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_print_plan_flags_win, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_example_plugin, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_broken_plugins, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_nnunet_plans, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_nnunet_broken_plans, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_nnunet_runs, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_input, cli_setup, cli_teardown),
+    };
+    const struct CMUnitTest opencl[] = {
+        cmocka_unit_test_setup_teardown(test_phantom_segmentation_opencl, cli_setup, cli_teardown),
+    };
+    const vxt_test_group groups[] = {VXT_GROUP("cpu", cpu, 0), VXT_GROUP("opencl", opencl, 1)};
+    return vxt_test_main(argc, argv, groups, 2);
+}
