@@ -115,7 +115,14 @@ static void test_mri_demo(void **state)
     int rc = cli("run " MRI " -o %s --plan " DEMO_PLAN " --backend cpu", cli_path("seg.nii.gz"));
     if (rc)
         fail_msg("exit %d: %s", rc, cli_err);
-    assert_string_equal(cli_out, ""); /* quiet unless --json; no progress bar when stderr is not a terminal */
+    /* a summary on stdout; no progress bar when stderr is not a terminal */
+    if (!strstr(cli_out, "voxtile run: ") || !strstr(cli_out, "cpu on cpu") || !strstr(cli_out, "36 tiles") ||
+        !strstr(cli_out, "labels: 0: "))
+        fail_msg("summary: %s", cli_out);
+    assert_string_equal(cli_err, "");
+    rc = cli("run " MRI " -o %s --plan " DEMO_PLAN " --backend cpu --quiet", cli_path("seg.nii.gz"));
+    assert_int_equal(rc, 0);
+    assert_string_equal(cli_out, ""); /* --quiet: nothing */
     assert_string_equal(cli_err, "");
     vxt_image *in = cli_read_image(MRI), *seg = cli_read_image(cli_path("seg.nii.gz"));
     cli_assert_same_geometry(in, seg);
@@ -170,6 +177,10 @@ static void test_example_plugin(void **state)
     assert_non_null(j);
     assert_non_null(strstr(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "models"), 0)->valuestring, "example_model"));
     assert_int_equal((int)cJSON_GetObjectItem(j, "classes")->valuedouble, 2);
+    const cJSON *lv = cJSON_GetObjectItem(j, "label_voxels");
+    assert_int_equal(cJSON_GetArraySize(lv), 2);
+    assert_true(cJSON_GetArrayItem(lv, 0)->valuedouble > 0 && cJSON_GetArrayItem(lv, 1)->valuedouble > 0);
+    assert_true(cJSON_GetArrayItem(lv, 0)->valuedouble + cJSON_GetArrayItem(lv, 1)->valuedouble == 80 * 80 * 40);
     cJSON_Delete(j);
     /* class 1 where the 3x3x3 mean of the window is above 0.5 (HU above 0): the lungs are 0, the bone 1 */
     vxt_image *seg = cli_read_image(cli_path("seg.nii.gz")), *truth = cli_read_image(cli_path("truth.nii.gz"));
