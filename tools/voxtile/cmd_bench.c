@@ -437,8 +437,8 @@ int cmd_bench(int argc, char **argv)
         free(text);
         cJSON_Delete(j);
     } else {
-        printf("voxtile %s bench on %s (%s), %d threads; CT %lldx%lldx%lld int16\n", vxt_version_string(),
-               ci.device_name, vxt_backend_name(ci.backend), ci.cpu_threads, (long long)b.shape[2],
+        printf("voxtile %s bench: backend %s, device %s, %d host threads; CT %lldx%lldx%lld int16\n",
+               vxt_version_string(), vxt_backend_name(ci.backend), ci.device_name, ci.cpu_threads, (long long)b.shape[2],
                (long long)b.shape[1], (long long)b.shape[0]);
         printf("memory bandwidth (same run): copy %.1f GB/s, triad %.1f GB/s, read-modify-write %.1f GB/s\n\n",
                bw.copy_gbs, bw.triad_gbs, bw.rmw_gbs);
