@@ -167,6 +167,31 @@ static void test_cases_opencl_write_the_cpu_bytes(void **state)
     cJSON_Delete(e);
 }
 
+/* The output is written in the input's NIfTI version: a NIfTI-2 file (double-precision geometry) stays NIfTI-2. */
+static void test_keeps_nifti_version(void **state)
+{
+    (void)state;
+    const char *in[2] = {VXT_TEST_DATA_DIR "/nifti/type_float32.nii", VXT_TEST_DATA_DIR "/nifti/nifti2_float32.nii"};
+    for (int k = 0; k < 2; k++) {
+        vxt_image *src = cli_read_image(in[k]);
+        vxt_image_info si = {.struct_size = sizeof si};
+        assert_ok(vxt_image_get_info(src, &si));
+        assert_int_equal(si.nifti_version, k + 1);
+        int rc = cli("resample '%s' -o '%s' --scale 2 --backend cpu", in[k], cli_path("version.nii"));
+        if (rc != 0)
+            fail_msg("%s: exit %d: %s", in[k], rc, cli_err);
+        vxt_image *out = cli_read_image(cli_path("version.nii"));
+        vxt_image_info oi = {.struct_size = sizeof oi};
+        assert_ok(vxt_image_get_info(out, &oi));
+        assert_int_equal(oi.nifti_version, k + 1);
+        for (int a = 1; a <= 3; a++)
+            if (si.dim[a] > 1)
+                assert_int_equal(oi.dim[a], 2 * si.dim[a]);
+        vxt_image_destroy(out);
+        vxt_image_destroy(src);
+    }
+}
+
 static void test_bad_input(void **state)
 {
     (void)state;
@@ -246,6 +271,7 @@ int main(int argc, char **argv)
 {
     const struct CMUnitTest cpu[] = {
         cmocka_unit_test_setup_teardown(test_cases_cpu, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_keeps_nifti_version, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, cli_setup, cli_teardown),
     };
     const struct CMUnitTest opencl[] = {

@@ -18,10 +18,11 @@ int cli_parse_xyz(const char *s, double vol[3])
     return 1;
 }
 
-int cli_write_image(const char *cmd, const vxt_image *img, const char *path)
+int cli_write_image(const char *cmd, const vxt_image *img, const char *path, int nifti_version)
 {
     vxt_nifti_write_options wo;
     vxt_nifti_write_options_init(&wo);
+    wo.nifti_version = nifti_version;
     if (vxt_image_write_file(img, path, &wo) != VXT_OK) {
         cli_error(cmd, "%s", vxt_last_error());
         return VXT_EXIT_OUTPUT;

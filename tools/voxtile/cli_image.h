@@ -12,9 +12,10 @@
  * ambiguous between "X,Y" and the library's "y,x"). */
 int cli_parse_xyz(const char *s, double vol[3]);
 
-/* Write img to path (.nii or .nii.gz; a temporary file renamed into place by the library). Returns 0, or
+/* Write img to path (.nii or .nii.gz; a temporary file renamed into place by the library) as NIfTI-1 or -2
+ * (nifti_version 1 or 2; 0: the image's own, see vxt_image_info.nifti_version). Returns 0, or
  * VXT_EXIT_OUTPUT after printing "voxtile <cmd>: <the library's message>". */
-int cli_write_image(const char *cmd, const vxt_image *img, const char *path);
+int cli_write_image(const char *cmd, const vxt_image *img, const char *path, int nifti_version);
 
 /* Add "shape" and "spacing" (NIfTI order: X, Y, Z), "channels", "dtype", "orientation" and "affine" (the
  * affine in use, 4 rows) of img to obj. */

@@ -254,7 +254,7 @@ int cmd_normalize(int argc, char **argv)
     }
     double t_norm = cli_seconds() - t1;
     t1 = cli_seconds();
-    if ((rc = cli_write_image("normalize", out, out_path)))
+    if ((rc = cli_write_image("normalize", out, out_path, 0)))
         goto done;
     double t_write = cli_seconds() - t1;
     if (json) {

@@ -325,9 +325,9 @@ int cmd_phantom(int argc, char **argv)
             goto done;
         }
     }
-    if ((rc = cli_write_image("phantom", ct_o ? ct_o : ct, out)))
+    if ((rc = cli_write_image("phantom", ct_o ? ct_o : ct, out, 0)))
         goto done;
-    if (labels && (rc = cli_write_image("phantom", lab_o ? lab_o : lab, labels))) {
+    if (labels && (rc = cli_write_image("phantom", lab_o ? lab_o : lab, labels, 0))) {
         remove(out); /* never half a result */
         goto done;
     }

@@ -271,7 +271,7 @@ int cmd_resample(int argc, char **argv)
     }
     double t_resample = cli_seconds() - t1;
     t1 = cli_seconds();
-    if ((rc = cli_write_image("resample", out, out_path)))
+    if ((rc = cli_write_image("resample", out, out_path, info.nifti_version)))
         goto done;
     double t_write = cli_seconds() - t1;
     if (json) {
