@@ -50,12 +50,12 @@ vxt_status vxt__cl_read(const vxt_context *ctx, cl_mem m, size_t offset, size_t 
 vxt_status vxt__cl_launch(const vxt_context *ctx, cl_kernel k, cl_uint dims, const size_t *items, const char *name)
 {
     size_t global[3] = {1, 1, 1}, local[3] = {1, 1, 1};
-    /* Work-group shape ctx->wg (64 x 1 by default). Kernels bound-check, so the global size is rounded up. The
+    /* Work-group shape ctx->wg (64 x 1 by default; 1D launches ctx->wg1d). Kernels bound-check, so the global size is rounded up. The
      * shape never changes a result: every work-item computes its outputs from its own inputs in a fixed order. */
     for (cl_uint d = 0; d < dims; d++) {
         if (items[d] == 0)
             return VXT_OK;
-        local[d] = d < 2 ? ctx->wg[d] : 1;
+        local[d] = dims == 1 ? ctx->wg1d : d < 2 ? ctx->wg[d] : 1;
         while (local[d] > 1 && local[d] / 2 >= items[d]) /* no more than twice the items */
             local[d] /= 2;
         global[d] = (items[d] + local[d] - 1) / local[d] * local[d];
