@@ -3,6 +3,7 @@
  * kernels/vxt_resample.h per output voxel, on the device (kernels/resample.cl) or on the CPU with rows and
  * planes cached. Also the output-shape helpers and nnU-Net's choice of per-axis modes. */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +101,7 @@ typedef struct rjob {
     const float *wz0, *wz1, *wy0, *wy1, *wx0, *wx1;
     int modes;
     int valid_kernel; /* OpenCL: every table index is inside the volume and the modes have a vxt_rsv_ kernel */
+    int windowed;     /* the output is a z slab of a deeper one (opts.out_z_total): upload only the planes it needs */
     float fill;
     uint64_t fill_raw;
     const unsigned char *ybad, *xbad; /* output rows/columns whose axis is outside: fill */
@@ -507,8 +509,10 @@ static vxt_status cl_resample(vxt_context *ctx, const rjob *j, int64_t channels,
      * voxel, the passes two per row-pass element and move each intermediate twice */
     const int lin = !(j->modes & 1) + !(j->modes & 2) + !(j->modes & 4);
     const double out_n = (double)j->nzo * (double)j->nyo * (double)j->nxo;
-    const double p_n = (double)j->nzi * (double)j->nyi * (double)j->nxo,
-                 q_n = (double)j->nzi * (double)j->nyo * (double)j->nxo;
+    int64_t zlo = 0, zhi = 0; /* the input planes the output needs */
+    z_range(j, 0, j->nzo, &zlo, &zhi);
+    const double nzr = (double)(zhi - zlo + 1);
+    const double p_n = nzr * (double)j->nyi * (double)j->nxo, q_n = nzr * (double)j->nyo * (double)j->nxo;
     const int passes_cheaper = 2.0 * p_n + 2.0 * q_n + 2.0 * out_n < out_n * (double)(1 << lin);
     if (j->valid_kernel && passes_cheaper && !(ctx->pp_variant & VXT__PP_RESAMPLE_VOXEL)) {
         vxt_status sst = cl_separable(ctx, j, channels, idx_tab, w_tab);
@@ -540,7 +544,7 @@ static vxt_status cl_resample(vxt_context *ctx, const rjob *j, int64_t channels,
     const size_t out_plane = (size_t)j->nyo * (size_t)j->nxo * oes;
     const size_t in_total = in_plane * (size_t)j->nzi * (size_t)channels;
     const size_t out_total = out_plane * (size_t)j->nzo * (size_t)channels;
-    if (st == VXT_OK && in_total <= limit && out_total <= limit) {
+    if (st == VXT_OK && !j->windowed && in_total <= limit && out_total <= limit) {
         rslab s = {0, channels, 0, j->nzo, 0, j->nzi};
         st = cl_slab(ctx, k, name, j, &s, bidx.mem, bw.mem, oes, 1);
     } else {
@@ -628,7 +632,7 @@ int vxt__pp_raw_fill(vxt_dtype t, double d, uint64_t *raw)
 static vxt_status check_opts(vxt_context *ctx, const char *f, const vxt_resample_options *o)
 {
     vxt_status st = vxt__check_struct_size(ctx, f, "vxt_resample_options", o, o->struct_size,
-                                           sizeof(vxt_resample_options), sizeof(vxt_resample_options));
+                                           offsetof(vxt_resample_options, out_z_offset), sizeof(vxt_resample_options));
     if (st != VXT_OK)
         return st;
     static const char *axis[3] = {"z", "y", "x"};
@@ -666,7 +670,9 @@ static vxt_status resample_impl(vxt_context *ctx, const vxt_volume *in, vxt_volu
         st = check_opts(ctx, f, opts);
         if (st != VXT_OK)
             return st;
-        memcpy(&o, opts, sizeof o);
+        vxt_resample_options_init(&o); /* fields beyond the caller's struct_size keep their defaults */
+        memcpy(&o, opts, opts->struct_size < sizeof o ? opts->struct_size : sizeof o);
+        o.struct_size = sizeof o;
     } else {
         vxt_resample_options_init(&o);
     }
@@ -697,6 +703,13 @@ static vxt_status resample_impl(vxt_context *ctx, const vxt_volume *in, vxt_volu
                          vxt_dtype_name(in->dtype));
 
     const int64_t nzo = out->shape[0], nyo = out->shape[1], nxo = out->shape[2];
+    const int windowed = o.out_z_total != 0;
+    const int64_t zoff = windowed ? o.out_z_offset : 0, nzt = windowed ? o.out_z_total : nzo;
+    if (windowed && (o.out_z_total < 0 || o.out_z_offset < 0 || o.out_z_offset > o.out_z_total - nzo))
+        return vxt__fail(ctx, VXT_ERR_INVALID_ARGUMENT,
+                         "%s: opts.out_z_offset %lld and out.shape[0] %lld do not fit opts.out_z_total %lld (0 <= offset, "
+                         "offset + depth <= total)",
+                         f, (long long)o.out_z_offset, (long long)nzo, (long long)o.out_z_total);
     const size_t ntab = 2 * (size_t)(nzo + nyo + nxo);
     int64_t *idx = malloc(ntab * sizeof *idx);
     float *w = malloc(ntab * sizeof *w);
@@ -711,12 +724,35 @@ static vxt_status resample_impl(vxt_context *ctx, const vxt_volume *in, vxt_volu
     vxt__fpenv_enter(&env);
     const int64_t nin[3] = {in->shape[0], in->shape[1], in->shape[2]}, nout[3] = {nzo, nyo, nxo};
     size_t off = 0;
-    for (int a = 0; a < 3; a++) {
+    int64_t *zi = NULL;
+    float *zw = NULL;
+    if (windowed) { /* the z tables of the whole output, then the window's rows of them */
+        zi = malloc(2 * (size_t)nzt * sizeof *zi);
+        zw = malloc(2 * (size_t)nzt * sizeof *zw);
+        if (zi && zw) {
+            axis_table(nin[0], nzt, o.interp[0], o.align, o.boundary, o.scale[0], zi, zi + nzt, zw, zw + nzt);
+            memcpy(idx, zi + zoff, (size_t)nzo * sizeof *idx);
+            memcpy(idx + nzo, zi + nzt + zoff, (size_t)nzo * sizeof *idx);
+            memcpy(w, zw + zoff, (size_t)nzo * sizeof *w);
+            memcpy(w + nzo, zw + nzt + zoff, (size_t)nzo * sizeof *w);
+        }
+        off = 2 * (size_t)nzo;
+    }
+    for (int a = windowed ? 1 : 0; a < 3; a++) {
         axis_table(nin[a], nout[a], o.interp[a], o.align, o.boundary, o.scale[a], idx + off, idx + off + nout[a],
                    w + off, w + off + nout[a]);
         off += 2 * (size_t)nout[a];
     }
     vxt__fpenv_leave(&env);
+    const int table_oom = windowed && (!zi || !zw);
+    free(zi);
+    free(zw);
+    if (table_oom) {
+        free(idx);
+        free(w);
+        free(bad);
+        return vxt__fail(ctx, VXT_ERR_OUT_OF_MEMORY, "%s: out of memory for the axis tables", f);
+    }
 
     rjob j;
     memset(&j, 0, sizeof j);
@@ -747,6 +783,7 @@ static vxt_status resample_impl(vxt_context *ctx, const vxt_volume *in, vxt_volu
               (o.interp[0] != VXT_INTERP_LINEAR ? 4 : 0);
     j.fill = vxt__pp_f32(o.fill_value);
     j.fill_raw = fill_raw;
+    j.windowed = windowed;
     for (int64_t y = 0; y < nyo; y++)
         bad[y] = j.iy0[y] < 0 && j.iy1[y] < 0;
     for (int64_t x = 0; x < nxo; x++)
@@ -893,7 +930,7 @@ static vxt_status resample_options_nnunet_impl(const double in_spacing[3], const
     VXT_CHECK_NULL(NULL, out_spacing);
     VXT_CHECK_NULL(NULL, opts);
     vxt_status st = vxt__check_struct_size(NULL, f, "vxt_resample_options", opts, opts->struct_size,
-                                           sizeof(vxt_resample_options), sizeof(vxt_resample_options));
+                                           offsetof(vxt_resample_options, out_z_offset), sizeof(vxt_resample_options));
     if (st != VXT_OK)
         return st;
     for (int a = 0; a < 3; a++)

@@ -56,6 +56,26 @@ static void test_phantom_segmentation(void **state)
     assert_int_equal((int)cJSON_GetArrayItem(mg, 0)->valuedouble, 33);
     assert_int_equal((int)cJSON_GetArrayItem(mg, 2)->valuedouble, 60);
     cJSON_Delete(j);
+    /* without --probabilities the probabilities go back to the input grid and become labels slab by slab (here
+     * one plane at a time): the same labels, the same stages */
+    setenv("VOXTILE_BACK_SLAB_BYTES", "1", 1);
+    rc = cli("run %s -o %s --plan " PLAN " --backend cpu --json", cli_path("ct.nii.gz"), cli_path("seg_slabs.nii.gz"));
+    unsetenv("VOXTILE_BACK_SLAB_BYTES");
+    if (rc)
+        fail_msg("exit %d: %s", rc, cli_err);
+    j = cJSON_Parse(cli_out);
+    st = cJSON_GetObjectItem(j, "stages");
+    assert_int_equal(cJSON_GetArraySize(st), 8);
+    for (int i = 0; i < 8; i++)
+        assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(st, i), "stage")->valuestring, stages[i]);
+    cJSON_Delete(j);
+    {
+        vxt_image *whole = cli_read_image(cli_path("seg.nii.gz")), *slabs = cli_read_image(cli_path("seg_slabs.nii.gz"));
+        vxt_volume a = volume_of(whole), b = volume_of(slabs);
+        assert_memory_equal(a.data, b.data, 80 * 80 * 40);
+        vxt_image_destroy(whole);
+        vxt_image_destroy(slabs);
+    }
     vxt_image *ct = cli_read_image(cli_path("ct.nii.gz")), *truth = cli_read_image(cli_path("truth.nii.gz"));
     vxt_image *seg = cli_read_image(cli_path("seg.nii.gz")), *prob = cli_read_image(cli_path("prob.nii.gz"));
     cli_assert_same_geometry(ct, seg);

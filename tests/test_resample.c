@@ -1,6 +1,8 @@
 /* test_resample.c - separable and affine resampling: shape helpers, nnU-Net's modes, a double-precision
  * reference, exact cases (identity, flips, permutations, labels), thread-count invariance, channels, bad input
  * (cpu); identical bits on the OpenCL device, including slabs (opencl). */
+#include <stddef.h>
+
 #include "preproc_testutil.h"
 
 /* ---- shapes and modes -------------------------------------------------------------------------------------- */
@@ -272,6 +274,102 @@ static vxt_volume run_rs(vxt_context *ctx, const rs_case *c, const vxt_volume *i
     return out;
 }
 
+/* Output planes [z0, z0 + n) of run_rs's output, through opts.out_z_offset / out_z_total. */
+static vxt_volume run_rs_window(vxt_context *ctx, const rs_case *c, const vxt_volume *in, int64_t z0, int64_t n)
+{
+    vxt_resample_options o;
+    vxt_resample_options_init(&o);
+    for (int a = 0; a < 3; a++) {
+        o.interp[a] = c->interp[a];
+        o.scale[a] = c->scale[a];
+    }
+    o.align = c->grid;
+    o.boundary = c->bnd;
+    o.fill_value = c->raw ? 3.0 : -3.0;
+    o.out_z_offset = z0;
+    o.out_z_total = c->shape[0];
+    vxt_volume out = pt_alloc(c->raw ? in->dtype : VXT_DTYPE_F32, in->channels, n, c->shape[1], c->shape[2]);
+    vxt_status st = vxt_resample(ctx, in, &out, &o);
+    if (st != VXT_OK)
+        fail_msg("%s, planes %lld + %lld: %s", c->name, (long long)z0, (long long)n, vxt_last_error());
+    return out;
+}
+
+/* Every window of every case gives the bits of the whole output's planes (each channel), on ctx. */
+static size_t check_windows(vxt_context *ref, vxt_context *ctx, const vxt_volume *in, const char *who)
+{
+    size_t checked = 0;
+    for (size_t k = 0; k < NRS; k++) {
+        const rs_case *c = &rs_cases[k];
+        vxt_volume full = run_rs(ref, c, in);
+        const int64_t D = c->shape[0], plane = c->shape[1] * c->shape[2];
+        const int64_t win[5][2] = {{0, 1}, {D - 1, 1}, {1, D - 2}, {D / 2, D - D / 2}, {0, D}};
+        for (int w = 0; w < 5; w++) {
+            vxt_volume part = run_rs_window(ctx, c, in, win[w][0], win[w][1]);
+            const size_t es = vxt_dtype_size(part.dtype);
+            for (int64_t ch = 0; ch < in->channels; ch++) {
+                char what[128];
+                snprintf(what, sizeof what, "%s %s %s window %lld+%lld channel %lld", who, c->name,
+                         vxt_dtype_name(in->dtype), (long long)win[w][0], (long long)win[w][1], (long long)ch);
+                const char *a = (const char *)full.data + (size_t)((ch * D + win[w][0]) * plane) * es;
+                const char *b = (const char *)part.data + (size_t)(ch * win[w][1] * plane) * es;
+                assert_int_equal(pt_diff(a, b, (size_t)(win[w][1] * plane), es, what), 0);
+                checked += (size_t)(win[w][1] * plane);
+            }
+            pt_free(&part);
+        }
+        pt_free(&full);
+    }
+    return checked;
+}
+
+static void test_windows(void **state)
+{
+    (void)state;
+    vxt_context *c1 = pt_cpu(1), *c3 = pt_cpu(3);
+    size_t checked = 0;
+    for (size_t t = 0; t < PT_NTYPES; t++) {
+        vxt_volume in = pt_alloc(pt_types[t], 2, 9, 13, 15);
+        pt_fill(&in, 70 + t, 1);
+        checked += check_windows(c1, c1, &in, "cpu");
+        checked += check_windows(c1, c3, &in, "cpu 3 threads");
+        pt_free(&in);
+    }
+    print_message("%zu voxels of output slabs identical to the whole resampling's\n", checked);
+    /* a caller built before the window fields existed: the shorter struct is accepted, the window is off */
+    vxt_volume in = pt_alloc(VXT_DTYPE_F32, 1, 6, 7, 8);
+    pt_fill(&in, 5, 0);
+    vxt_volume a = pt_alloc(VXT_DTYPE_F32, 1, 9, 5, 11), b = pt_alloc(VXT_DTYPE_F32, 1, 9, 5, 11);
+    vxt_resample_options o;
+    vxt_resample_options_init(&o);
+    assert_ok(vxt_resample(c1, &in, &a, &o));
+    o.struct_size = offsetof(vxt_resample_options, out_z_offset);
+    o.out_z_total = 1000; /* beyond the caller's struct: never read */
+    assert_ok(vxt_resample(c1, &in, &b, &o));
+    assert_memory_equal(a.data, b.data, pt_bytes(&a));
+    assert_ok(vxt_resample_options_nnunet((double[3]){3, 1, 1}, (double[3]){1, 1, 1}, 0, &o));
+    /* bad windows */
+    vxt_resample_options_init(&o);
+    o.out_z_total = 8; /* out is 9 deep */
+    assert_status_msg(vxt_resample(c1, &in, &a, &o), VXT_ERR_INVALID_ARGUMENT, "out_z_total 8");
+    o.out_z_total = 12;
+    o.out_z_offset = 4;
+    assert_status_msg(vxt_resample(c1, &in, &a, &o), VXT_ERR_INVALID_ARGUMENT, "out_z_offset 4");
+    o.out_z_offset = -1;
+    assert_status_msg(vxt_resample(c1, &in, &a, &o), VXT_ERR_INVALID_ARGUMENT, "out_z_offset -1");
+    o.out_z_offset = 0;
+    o.out_z_total = -9;
+    assert_status_msg(vxt_resample(c1, &in, &a, &o), VXT_ERR_INVALID_ARGUMENT, "out_z_total -9");
+    o.out_z_total = INT64_MAX;
+    o.out_z_offset = INT64_MAX - 3;
+    assert_status_msg(vxt_resample(c1, &in, &a, &o), VXT_ERR_INVALID_ARGUMENT, "do not fit");
+    pt_free(&in);
+    pt_free(&a);
+    pt_free(&b);
+    vxt_context_destroy(c1);
+    vxt_context_destroy(c3);
+}
+
 static const double affines[3][16] = {
     {0.9, 0.1, 0.0, 0.5, -0.2, 1.1, 0.3, -1.0, 0.0, 0.25, 0.8, 2.0, 0, 0, 0, 1}, /* rotation-ish, zoom, shift */
     {0, 0, 1, 0, 0, -1, 0, 10, 1, 0, 0, 0, 0, 0, 0, 1},                          /* permutation and flip */
@@ -455,6 +553,18 @@ static void test_device_bits(void **state)
         pt_free(&keep);
     }
     print_message("%zu resampled voxels identical on the device, the CPU path and in slabs\n", checked);
+    /* output windows (opts.out_z_offset): the device's slab of the output has the CPU's bits of the whole */
+    checked = 0;
+    for (size_t t = 0; t < PT_NTYPES; t++) {
+        vxt_volume in = pt_alloc(pt_types[t], 2, 9, 13, 15);
+        pt_fill(&in, 90 + t, 1);
+        cl_slabs->pp_chunk_bytes = 3 * 13 * 15 * vxt_dtype_size(in.dtype) + 2 * 26 * 21 * 4;
+        checked += check_windows(cpu, cl, &in, "opencl");
+        checked += check_windows(cpu, cl_slabs, &in, "opencl slabs");
+        checked += check_windows(cpu, cl_voxel, &in, "opencl per voxel");
+        pt_free(&in);
+    }
+    print_message("%zu voxels of output windows identical on the device\n", checked);
     /* a slab that cannot be split: one output plane needs more input than a buffer holds */
     vxt_volume big = pt_alloc(VXT_DTYPE_F32, 1, 4, 40, 40);
     pt_fill(&big, 1, 0);
@@ -477,6 +587,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_shapes),           cmocka_unit_test(test_nnunet_modes),
         cmocka_unit_test(test_linear_reference), cmocka_unit_test(test_exact_cases),
         cmocka_unit_test(test_threads),          cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_windows),
     };
     const struct CMUnitTest opencl[] = {
         cmocka_unit_test(test_device_bits),

@@ -930,6 +930,14 @@ typedef struct vxt_resample_options {
      *  output shape is still that of `out` (vxt_resample_shape_scale computes torch's). 0 (default): ratio from
      *  the shapes. The corner grid always uses (in-1)/(out-1), as torch does with align_corners=True. */
     double scale[3];
+    /** A slab of the output (fields added in 0.1.0; callers built with the earlier layout get the defaults):
+     *  `out` holds output planes [out_z_offset, out_z_offset + out.shape[0]) of an output that is out_z_total
+     *  planes deep (its other axes are out's). Each voxel gets exactly the bits the whole resampling gives it, so
+     *  an output can be produced slab by slab in little memory (e.g. probabilities resampled back and reduced to
+     *  labels). out_z_total 0 (default): out is the whole output; else 0 <= out_z_offset and out_z_offset +
+     *  out.shape[0] <= out_z_total. */
+    int64_t out_z_offset;
+    int64_t out_z_total;
 } vxt_resample_options;
 
 /** Fill *opts with the defaults above and set struct_size. */

@@ -8,7 +8,9 @@
  *   labels         argmax over channels                                                   vxt_argmax
  *
  * (normalize comes before resample when the plan says so, as nnU-Net's preprocessing does.) Each stage's
- * output is shown to an observer, which is how `voxtile validate` compares backends stage by stage. */
+ * output is shown to an observer, which is how `voxtile validate` compares backends stage by stage. Without an
+ * observer and without a probabilities output, resample_back and labels run slab by slab (the resampler's
+ * output window): C x the input's voxels of float32 never exist at once, and the labels have the same bits. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +59,76 @@ static int stage_fail(run_state *r, const char *stage, vxt_status st)
 {
     snprintf(r->err, r->errn, "%s: %s", stage, vxt_last_error());
     return exit_of(st);
+}
+
+static float *alloc_floats(run_state *r, const char *stage, size_t n)
+{
+    float *p = malloc(n * sizeof(float) + 16);
+    if (!p)
+        snprintf(r->err, r->errn, "%s: out of memory for %zu MiB", stage, (n * sizeof(float)) >> 20);
+    return p;
+}
+
+/* Record a stage that ran in pieces (no output to show). */
+static void stage_record(run_state *r, const char *stage, double seconds)
+{
+    pipeline_result *res = r->res;
+    if (res->nstages < PIPELINE_MAX_STAGES) {
+        res->stage_name[res->nstages] = stage;
+        res->stage_seconds[res->nstages] = seconds;
+        res->nstages++;
+    }
+    if (r->a->progress)
+        r->a->progress(r->a->user, stage, 0, 0);
+}
+
+/* Resample the C channels of mv back to the input's grid and reduce them to labels, a slab of output planes at
+ * a time (about 64 MiB of probabilities): the same bits as resampling everything and then taking the argmax. */
+static int back_by_slabs(run_state *r, vxt_context *ctx, const vxt_volume *mv, const vxt_resample_options *rb,
+                         vxt_volume *lab)
+{
+    const int64_t C = mv->channels, nz = lab->shape[0], plane = lab->shape[1] * lab->shape[2];
+    size_t budget = (size_t)64 << 20;
+    const char *e = getenv("VOXTILE_BACK_SLAB_BYTES"); /* for the tests: many slabs on a small volume */
+    if (e && atol(e) > 0)
+        budget = (size_t)atol(e);
+    int64_t S = (int64_t)(budget / ((size_t)C * (size_t)plane * sizeof(float)));
+    S = S < 1 ? 1 : (S > nz ? nz : S);
+    float *buf = alloc_floats(r, "resample_back", (size_t)C * (size_t)S * (size_t)plane);
+    if (!buf)
+        return VXT_EXIT_FAILURE;
+    double t_res = 0, t_lab = 0, t = now();
+    const size_t les = vxt_dtype_size(lab->dtype);
+    vxt_resample_options o = *rb;
+    o.out_z_total = nz;
+    vxt_status st = VXT_OK;
+    const char *stage = "resample_back";
+    for (int64_t z0 = 0; z0 < nz && st == VXT_OK; z0 += S) {
+        const int64_t n = nz - z0 < S ? nz - z0 : S;
+        vxt_volume pv = {buf, VXT_DTYPE_F32, C, {n, lab->shape[1], lab->shape[2]}};
+        vxt_volume lv = {(char *)lab->data + (size_t)(z0 * plane) * les, lab->dtype, 1, {n, lab->shape[1], lab->shape[2]}};
+        o.out_z_offset = z0;
+        st = vxt_resample(ctx, mv, &pv, &o);
+        double t1 = now();
+        t_res += t1 - t;
+        t = t1;
+        if (st == VXT_OK) {
+            stage = "labels";
+            st = vxt_argmax(ctx, &pv, &lv);
+            t1 = now();
+            t_lab += t1 - t;
+            t = t1;
+            if (st == VXT_OK)
+                stage = "resample_back";
+        }
+    }
+    free(buf);
+    if (st != VXT_OK)
+        return stage_fail(r, stage, st);
+    stage_record(r, "resample_back", t_res);
+    stage_record(r, "labels", t_lab);
+    r->t0 = now();
+    return 0;
 }
 
 /* Record a stage and show its output. */
@@ -143,13 +215,6 @@ static int progress(void *user, uint64_t done, uint64_t total)
     return 0;
 }
 
-static float *alloc_floats(run_state *r, const char *stage, size_t n)
-{
-    float *p = malloc(n * sizeof(float) + 16);
-    if (!p)
-        snprintf(r->err, r->errn, "%s: out of memory for %zu MiB", stage, (n * sizeof(float)) >> 20);
-    return p;
-}
 
 int pipeline_run(const pipeline_args *a, pipeline_result *res, char *err, size_t errn)
 {
@@ -343,6 +408,7 @@ int pipeline_run(const pipeline_args *a, pipeline_result *res, char *err, size_t
     }
     free(cur);
     cur = NULL;
+    vxt_context_trim(ctx); /* the accumulators the context keeps for another run: this one is done with them */
     if ((rc = stage_done(&r, "sliding_window", out.values ? out.values : out.labels)))
         goto out;
     if (!resampled) {
@@ -357,6 +423,10 @@ int pipeline_run(const pipeline_args *a, pipeline_result *res, char *err, size_t
     if (p->anisotropic_nnunet && p->have_spacing &&
         (st = vxt_resample_options_nnunet(target, geom.spacing, 0, &rb)) != VXT_OK) {
         rc = stage_fail(&r, "resample_back", st);
+        goto out;
+    }
+    if (values_back && p->back_probabilities && !res->probabilities && !a->observe) {
+        rc = back_by_slabs(&r, ctx, &mv, &rb, &lab_in);
         goto out;
     }
     if (values_back) {
