@@ -50,16 +50,33 @@ vxt_status vxt__cl_read(const vxt_context *ctx, cl_mem m, size_t offset, size_t 
 vxt_status vxt__cl_launch(const vxt_context *ctx, cl_kernel k, cl_uint dims, const size_t *items, const char *name)
 {
     size_t global[3] = {1, 1, 1}, local[3] = {1, 1, 1};
-    /* Work-group shape ctx->wg (64 x 1 by default; 1D launches ctx->wg1d). Kernels bound-check, so the global size is rounded up. The
-     * shape never changes a result: every work-item computes its outputs from its own inputs in a fixed order. */
+    /* Work-group shape ctx->wg (64 x 1 by default; 1D launches ctx->wg1d). Kernels bound-check, so the global size
+     * is rounded up. The shape never changes a result: every work-item computes its outputs from its own inputs in
+     * a fixed order (the kernel tests also run with a 7 x 3 shape to show it). */
     for (cl_uint d = 0; d < dims; d++) {
         if (items[d] == 0)
             return VXT_OK;
         local[d] = dims == 1 ? ctx->wg1d : d < 2 ? ctx->wg[d] : 1;
         while (local[d] > 1 && local[d] / 2 >= items[d]) /* no more than twice the items */
             local[d] /= 2;
-        global[d] = (items[d] + local[d] - 1) / local[d] * local[d];
     }
+    /* within what the device allows for this kernel (registers, private memory) and per dimension */
+    size_t kmax = 0, dmax[3] = {0, 0, 0};
+    if (clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax, &kmax, NULL) != CL_SUCCESS)
+        kmax = 0;
+    if (clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof dmax, dmax, NULL) != CL_SUCCESS)
+        dmax[0] = dmax[1] = dmax[2] = 0;
+    for (cl_uint d = 0; d < dims; d++)
+        while (dmax[d] > 0 && local[d] > dmax[d])
+            local[d] /= 2;
+    while (kmax > 0 && local[0] * local[1] * local[2] > kmax) {
+        cl_uint big = local[1] > local[0] ? 1u : 0u;
+        local[big] = local[big] > 1 ? local[big] / 2 : 1;
+        if (local[0] == 1 && local[1] == 1)
+            break;
+    }
+    for (cl_uint d = 0; d < dims; d++)
+        global[d] = (items[d] + local[d] - 1) / local[d] * local[d];
     cl_int err = clEnqueueNDRangeKernel(ctx->queue, k, dims, NULL, global, local, 0, NULL, NULL);
     return vxt__cl_check(ctx, err, name);
 }

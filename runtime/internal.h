@@ -257,6 +257,9 @@ struct vxt_context {
     /* vxt_stitch on the CPU backend: 0 automatic (accumulate consecutive small batches of one z row together,
      * docs/STITCHING.md "Grouping"), 2 never. Tests set it to compare both. */
     int stitch_group;
+    /* a group ends after a predictor call slower than this many seconds (0: the default, 20 ms; < 0: never, for
+     * tests that need grouping to engage whatever the machine's speed) */
+    double stitch_group_slow_s;
     char build_options[256];
     char device_key[2048]; /* device/driver/platform identity for cache keys */
 

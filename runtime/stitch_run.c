@@ -10,6 +10,7 @@
  * batches are accumulated in line. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "stitch_internal.h"
 
@@ -86,6 +87,17 @@ static vxt_status relay(vxt_context *ctx, vxt_status st)
  * together: the same additions in the same order per voxel (plan order), so the same bits, with fewer passes. */
 #define VXT__GROUP_BYTES ((size_t)128 << 20)
 #define VXT__GROUP_MAX_TILES 256u
+/* Grouping pays only when the predictor is fast (a trivial model, precomputed tiles): accumulation is then most of
+ * the time. A slow model makes the saving negligible, and a group would delay progress, cancellation and NaN
+ * reports by its whole duration; so a group ends after any predictor call slower than this. */
+#define VXT__GROUP_SLOW_CALL_S 0.02
+
+static double mono_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
 
 /* Tiles per group, a multiple of the batch size; 0 when grouping does not apply or would not gain. */
 static uint64_t group_tiles(const vxt_context *ctx, const vxt__stitch *s, int device, int overlap)
@@ -93,6 +105,8 @@ static uint64_t group_tiles(const vxt_context *ctx, const vxt__stitch *s, int de
     if (ctx->stitch_group == 2 || ctx->backend != VXT_BACKEND_CPU || device || overlap || s->M * s->F != 1)
         return 0;
     size_t tile_bytes = s->tile_out_elems * s->tile_es;
+    if (tile_bytes % 64 != 0) /* every call's outputs start 64-byte aligned, as the batch buffers' do */
+        return 0;
     uint64_t g = (uint64_t)(VXT__GROUP_BYTES / tile_bytes);
     if (g > (uint64_t)s->tiles_per_row)
         g = (uint64_t)s->tiles_per_row;
@@ -123,7 +137,11 @@ static vxt_status run_grouped(vxt_context *ctx, vxt_session *ss, uint64_t G, vxt
             n = tiles = 0;
         }
         batch.output = buf + tiles * tile_bytes;
+        double t0 = ctx->stitch_group_slow_s >= 0 ? mono_seconds() : 0.0;
         int rc = predict(predict_user, &batch);
+        const int slow = ctx->stitch_group_slow_s >= 0 &&
+                         mono_seconds() - t0 > (ctx->stitch_group_slow_s > 0 ? ctx->stitch_group_slow_s
+                                                                             : VXT__GROUP_SLOW_CALL_S);
         if (rc != 0) {
             st = vxt__fail(ctx, VXT_ERR_PREDICTOR, "vxt_stitch: the predictor returned %d for batch %llu (tiles %llu .. "
                            "%llu, member %d, mirroring 0x%x)",
@@ -138,7 +156,7 @@ static vxt_status run_grouped(vxt_context *ctx, vxt_session *ss, uint64_t G, vxt
         }
         n++;
         tiles += (uint64_t)batch.count;
-        if (z_last != z_first) { /* the batch reaches into the next z row: nothing more joins this group */
+        if (z_last != z_first || slow) { /* the batch reaches into the next z row, or the model is slow: no more */
             if ((st = vxt__session_consume_group(ss, k0, n, buf)) != VXT_OK)
                 break;
             n = tiles = 0;

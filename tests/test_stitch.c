@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "internal.h"
 #include "stitch_internal.h"
@@ -25,6 +26,7 @@ typedef struct pred_cfg {
     vxt_context *ctx;
     const void *outputs[4]; /* distinct output pointers seen (up to 4): grouping hands out more than two */
     int noutputs;
+    int sleep_ms;        /* a slow model: sleep this long in every call */
 } pred_cfg;
 
 /* Output value for channel c at local voxel (z, y, x) of tile `t` (in the predictor's frame), input value v. */
@@ -61,6 +63,10 @@ static int predictor(void *user, const vxt_batch *b)
 {
     pred_cfg *p = (pred_cfg *)user;
     p->calls++;
+    if (p->sleep_ms > 0) {
+        struct timespec ts = {0, (long)p->sleep_ms * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     if ((int)b->id == p->fail_batch)
         return 7;
     if (!p->device) {
@@ -241,7 +247,7 @@ static void expect_same(const result *a, const result *b, const char *what)
 
 static pred_cfg default_pred(void)
 {
-    pred_cfg p = {0, -1, 0, -1, 0, 0, NULL, {NULL}, 0};
+    pred_cfg p = {0, -1, 0, -1, 0, 0, NULL, {NULL}, 0, 0};
     return p;
 }
 
@@ -883,6 +889,7 @@ static void test_cpu_grouping(void **state)
     (void)state;
     vxt_context *grouped = vxt_test_context(VXT_BACKEND_CPU, 2), *single = vxt_test_context(VXT_BACKEND_CPU, 2);
     single->stitch_group = 2;
+    grouped->stitch_group_slow_s = -1; /* group whatever the predictor's speed (sanitizers, loaded machines) */
     int engaged = 0;
     for (size_t i = 0; i < NCFG; i++) {
         const cfg *c = &CFGS[i];
@@ -952,6 +959,29 @@ static void test_cpu_grouping(void **state)
     assert_ok(vxt_stitch(grouped, plan, &so, &vin, predictor, &p, &out));
     assert_int_equal(pr.last_done, pi.tile_count);
     assert_int_equal(pr.calls, pi.tile_count); /* one progress call per batch, as without grouping */
+
+    /* a slow model (every call 30 ms > the 20 ms limit): no group holds more than one batch, so cancellation at the
+     * first progress call stops the run after one predictor call, and the bits are the same */
+    vxt_context *dflt = vxt_test_context(VXT_BACKEND_CPU, 2);
+    p = default_pred();
+    p.sleep_ms = 30;
+    pr = (prog){0, 0, 0, 1};
+    vxt_poison(vals, n * sizeof(float));
+    assert_status_msg(vxt_stitch(dflt, plan, &so, &vin, predictor, &p, &out), VXT_ERR_CANCELLED, "cancelled");
+    assert_int_equal(p.calls, 1);
+    assert_poisoned(vals, n);
+    /* every call counts as slow: never grouped, same bits as without grouping */
+    dflt->stitch_group_slow_s = 1e-12;
+    p = default_pred();
+    result g1 = run_cfg(dflt, c, in, &p, 0);
+    pred_cfg ps = default_pred();
+    result s1 = run_cfg(single, c, in, &ps, 0);
+    assert_int_equal(g1.st, VXT_OK);
+    expect_same(&g1, &s1, "slow calls");
+    assert_int_equal(p.noutputs, 1); /* each batch went to the start of the group buffer */
+    free_result(&g1);
+    free_result(&s1);
+    vxt_context_destroy(dflt);
     free(vals);
     vxt_plan_destroy(plan);
     free(in);
