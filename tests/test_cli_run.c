@@ -460,6 +460,24 @@ static void test_bad_input(void **state)
     cli_assert_one_line_error("$.step: applies to grid \"nnunet\" only");
     assert_int_equal(cli("run %s -o %s --model identity --roi 8 --mirror 0 --roi 8,8", ct, o), 6);
     cli_assert_one_line_error("$.mirror_axes: axis 0 (z) cannot be mirrored with a 2D ROI");
+    /* flags have the plan file's ranges, checked before anything is read */
+    static const struct {
+        const char *flags, *needle;
+    } ranges[] = {
+        {"--roi 1e300", "--roi: expected"},
+        {"--roi 8.5", "whole numbers"},
+        {"--roi 8 --grid voxels --overlap-voxels 2.9", "--overlap-voxels: 2.9 is out of range"},
+        {"--roi 8 --grid voxels --overlap-voxels -5", "--overlap-voxels: -5 is out of range"},
+        {"--roi 8 --sigma-scale -1", "--sigma-scale: -1 is out of range (a number in (0, 100])"},
+        {"--roi 8 --overlap 1", "--overlap: 1 is out of range (a number in [0, 1))"},
+        {"--roi 8 --grid nnunet --step 0", "--step: 0 is out of range"},
+    };
+    for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
+        int rc = cli("run %s -o %s --model identity %s", ct, o, ranges[i].flags);
+        if (rc != 2)
+            fail_msg("%s: exit %d, expected 2: %s", ranges[i].flags, rc, cli_err);
+        cli_assert_one_line_error(ranges[i].needle);
+    }
     /* usage */
     assert_int_equal(cli("run %s -o %s --model identity --roi 8 --bogus", ct, o), 2);
     cli_assert_one_line_error("unknown or incomplete option '--bogus'");
@@ -494,6 +512,14 @@ static void test_bad_input(void **state)
                      5);
     cli_assert_one_line_error("p.nii.gz");
     assert_int_equal(cli_files(), before + 1); /* only the directory made above */
+    /* the picture fails when written, after the labels and probabilities: both are removed again */
+    snprintf(cmd, sizeof cmd, "mkdir '%s'", cli_path("pic.png"));
+    assert_int_equal(system(cmd), 0);
+    int prc = cli("run %s -o %s --probabilities %s --picture %s --model identity --roi 8 --backend cpu", ct, o,
+                  cli_path("q.nii.gz"), cli_path("pic.png"));
+    assert_true(prc != 0);
+    cli_assert_one_line_error("--picture");
+    assert_int_equal(cli_files(), before + 2); /* the two directories made above */
 }
 
 static void test_phantom_segmentation_opencl(void **state)

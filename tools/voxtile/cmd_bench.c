@@ -178,9 +178,9 @@ static void help(void)
            "  resample-1.6     trilinear to 1.6 times the size per axis\n"
            "  ct-to-1mm        trilinear to 1 mm spacing (nnU-Net's shape rule)\n"
            "  stitch           sliding window: ROI 128^3 (64^3 small), overlap 0.5, gaussian, C = 2, trivial\n"
-           "                   predictor, batches of one row of tiles\n"
+           "                   predictor, batches of one x-row of tiles (7)\n"
            "  pipeline         voxtile run's stages on the CT: rescale, 1.5 mm, window, 4-class bands model,\n"
-           "                   ROI 96^3, softmax, back to the input grid, labels\n"
+           "                   ROI 96^3 (48^3 small), softmax, back to the input grid, labels\n"
            "Each: cold (first call) and warm (median of the rest) seconds, voxels/s, bytes per voxel it must move,\n"
            "and the fraction of this machine's memory bandwidth (triad, measured in the same run) that is.\n");
 }
@@ -283,7 +283,14 @@ int cmd_bench(int argc, char **argv)
     make_ct(b.ct, b.shape);
     memset(b.f32, 0, b.f32_elems * sizeof(float)); /* touched: page faults are not the cases' */
     vxt_membw bw;
-    vxt_bench_membw(ci.cpu_threads, (size_t)(small ? 16 : 64) << 20, 3, &bw);
+    if (vxt_bench_membw(ci.cpu_threads, (size_t)(small ? 16 : 64) << 20, 3, &bw) != 0 || !(bw.triad_gbs > 0)) {
+        cli_error("bench", "cannot measure the memory bandwidth (out of memory for its %d MiB arrays)",
+                  small ? 3 * 64 : 3 * 256);
+        free(b.ct);
+        free(b.f32);
+        vxt_context_destroy(b.ctx);
+        return VXT_EXIT_FAILURE;
+    }
 
     bcase cases[NCASES];
     memset(cases, 0, sizeof cases);

@@ -2,6 +2,7 @@
  * from nnU-Net's plans.json, and/or from flags. */
 #include <cjson/cJSON.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -34,7 +35,7 @@ static void help(void)
            "  --percentiles LO,HI     percentile clip bounds (default 0.5,99.5)\n"
            "  --normalize-first       normalize before resampling (nnU-Net's order)\n"
            "sliding window (on the model's grid, whose shape follows from the input and --spacing):\n"
-           "  --roi Z,Y,X | H,W       tile size\n"
+           "  --roi Z,Y,X | Y,X | N   tile size (Y,X: a 2D model's; N: a cube)\n"
            "  --grid monai|nnunet|voxels   tile placement (default monai)\n"
            "  --overlap F             monai: overlap fraction in [0, 1), all axes (default 0.5)\n"
            "  --step F                nnunet: step as a fraction of the ROI in (0, 1] (default 0.5)\n"
@@ -43,7 +44,7 @@ static void help(void)
            "  --pad-value V           constant padding value (default 0)\n"
            "  --importance gaussian|gaussian-nnunet|hann|constant   --sigma-scale S\n"
            "  --accumulate float32|float16|float64   --batch N   --mirror AXES|none (e.g. 0,1,2)\n"
-           "  --activation none|softmax|sigmoid\n"
+           "  --activation none|softmax|sigmoid   (default softmax; sigmoid for nnU-Net region models)\n"
            "outputs:\n"
            "  -o OUT.nii[.gz]         the labels (uint8, or --label-dtype uint16), with the input's geometry\n"
            "  --probabilities P.nii[.gz]   also the per-class values on the input's grid (float32, 4D)\n"
@@ -225,8 +226,11 @@ int cli_run_options(const char *cmd, int argc, char **argv, run_plan *plan, cli_
             cli_error(cmd, "--shape is not a run option: the shape is the input's");
             return VXT_EXIT_USAGE;
         case CLI_OPT_ROI:
-            if (!cli_parse_axes_f64(optarg, ax, 1, NULL) || ax[0] < 1 || ax[1] < 1 || ax[2] < 1) {
-                cli_error(cmd, "--roi: expected Z,Y,X (or Y,X, or one size), got '%s'", optarg);
+            if (!cli_parse_axes_f64(optarg, ax, 1, NULL) || !(ax[0] >= 1 && ax[0] <= (1 << 20)) ||
+                !(ax[1] >= 1 && ax[1] <= (1 << 20)) || !(ax[2] >= 1 && ax[2] <= (1 << 20)) || ax[0] != floor(ax[0]) ||
+                ax[1] != floor(ax[1]) || ax[2] != floor(ax[2])) {
+                cli_error(cmd, "--roi: expected Z,Y,X (or Y,X, or one size) of whole numbers in [1, 1048576], got '%s'",
+                          optarg);
                 return VXT_EXIT_USAGE;
             }
             for (int a = 0; a < 3; a++)
@@ -249,6 +253,25 @@ int cli_run_options(const char *cmd, int argc, char **argv, run_plan *plan, cli_
             if (!cli_parse_double(optarg, &d)) {
                 cli_error(cmd, "--%s: expected a number, got '%s'", longopts[idx].name, optarg);
                 return VXT_EXIT_USAGE;
+            }
+            {
+                /* the ranges the plan file's fields have (docs/PLAN.md) */
+                double lo = -1e30, hi = 1e30;
+                int whole = 0;
+                const char *range = "[-1e30, 1e30]";
+                if (c == CLI_OPT_OVERLAP)
+                    lo = 0, hi = 0.999999, range = "[0, 1)";
+                else if (c == CLI_OPT_STEP)
+                    lo = 1e-6, hi = 1, range = "(0, 1]";
+                else if (c == CLI_OPT_OVERLAP_VOXELS)
+                    lo = 0, hi = 1 << 20, whole = 1, range = "[0, 1048576]";
+                else if (c == O_SIGMA)
+                    lo = 1e-6, hi = 100, range = "(0, 100]";
+                if (!(d >= lo && d <= hi) || (whole && d != floor(d))) {
+                    cli_error(cmd, "--%s: %s is out of range (%s in %s)", longopts[idx].name, optarg,
+                              whole ? "a whole number" : "a number", range);
+                    return VXT_EXIT_USAGE;
+                }
             }
             if (c == CLI_OPT_OVERLAP)
                 plan->overlap = d, plan->overlap_given = 1;
@@ -575,6 +598,11 @@ int cmd_run(int argc, char **argv)
                 cli_error("run", "--picture: %s", perr);
         }
         free(grey);
+        if (rc) { /* never half a result: the outputs asked for were not all written */
+            remove(ra.out);
+            if (ra.probabilities)
+                remove(ra.probabilities);
+        }
     }
     double t_write = now() - t_write0;
     int nlabels = 0;
@@ -586,12 +614,12 @@ int cmd_run(int argc, char **argv)
         /* what happened, in a few lines: where it ran, on which grid, what it found, how long each stage took */
         vxt_volume iv;
         vxt_image_volume(img, &iv);
-        printf("voxtile run: %s (%lld x %lld x %lld) -> %s\n", in_path, (long long)iv.shape[0],
-               (long long)iv.shape[1], (long long)iv.shape[2], ra.out);
-        printf("  %s on %s; model %s%s; %lld classes; %llu tiles on a %lld x %lld x %lld grid\n",
+        printf("voxtile run: %s (%lld x %lld x %lld voxels) -> %s\n", in_path, (long long)iv.shape[2],
+               (long long)iv.shape[1], (long long)iv.shape[0], ra.out);
+        printf("  %s on %s; model %s%s; %lld classes; %llu tiles over the model's grid of %lld x %lld x %lld voxels\n",
                vxt_backend_name(ci.backend), ci.device_name, models[0].name, plan.members > 1 ? " (+ensemble)" : "",
-               (long long)res.channels, (unsigned long long)res.tiles, (long long)res.model_shape[0],
-               (long long)res.model_shape[1], (long long)res.model_shape[2]);
+               (long long)res.channels, (unsigned long long)res.tiles, (long long)res.model_shape[2],
+               (long long)res.model_shape[1], (long long)res.model_shape[0]);
         if (counts) {
             double nv = (double)(iv.shape[0] * iv.shape[1] * iv.shape[2]);
             printf("  labels:");

@@ -256,6 +256,8 @@ static int load_json(run_plan *p, const cJSON *root, ctx *c)
         } else if (!strcmp(k, "overlap_voxels")) {
             if ((rc = get_number(c, it, path, 0, 1 << 20, &d)))
                 return rc;
+            if (d != floor(d))
+                return fail(c, path, "must be a whole number of voxels");
             p->overlap_voxels = (int64_t)d;
             p->overlap_voxels_given = 1;
         } else if (!strcmp(k, "pad")) {
