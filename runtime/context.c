@@ -114,7 +114,7 @@ static vxt_status open_device(vxt_context *ctx, cl_platform_id platform, cl_devi
     while (ctx->wg[0] * ctx->wg[1] > di.max_work_group_size && ctx->wg[0] > 1)
         ctx->wg[0] /= 2;
     /* 1D (pointwise) launches: on CPU devices (PoCL) a work-group is a loop the compiler vectorizes, and each
-     * one has a fixed cost; 1024 items per group made the CT window 1.2x as fast as 64 (docs/PERFORMANCE.md) */
+     * one has a fixed cost; 1024 items per group made the CT window 1.3x as fast as 64 (docs/PERFORMANCE.md) */
     ctx->wg1d = ctx->wg[0];
     if (di.is_cpu) {
         ctx->wg1d = 1024;
