@@ -87,6 +87,7 @@ typedef struct consume_job {
     const int64_t *x_split; /* accumulate: per tile, where its x range stops being started by the previous tile */
     int last_flip;     /* mirroring: this call completes the mirror sum */
     int check;
+    int ychunks;       /* accumulate: each plane's rows are split into this many tasks (thin ROIs, e.g. 2D) */
 } consume_job;
 
 /* Predictor value j of an item's output (flat index in the item), as the engine reads it. */
@@ -236,7 +237,13 @@ static void accumulate_planes(void *arg, size_t begin, size_t end, int slot)
     }
     yhi += R1;
     const size_t row_bytes = (size_t)(xhi + R2 - xlo) * es;
-    for (size_t plane = begin; plane < end; plane++) {
+    const int64_t K = j->ychunks, yspan = yhi - ylo;
+    const size_t ntasks = (size_t)R0 * (size_t)K;
+    for (size_t task = begin; task < end; task++) {
+        /* a task is one plane's rows [ya, yb): rows are independent, so the split never changes a sum's order */
+        const size_t plane = task / (size_t)K;
+        const int64_t chunk = (int64_t)(task % (size_t)K);
+        const int64_t ya = ylo + yspan * chunk / K, yb = ylo + yspan * (chunk + 1) / K;
         int64_t z = (int64_t)plane;
         int64_t pz = t[0].start[0] + z;
         int zfirst = cf[pz] == (int)t[0].grid_index[0];
@@ -244,8 +251,8 @@ static void accumulate_planes(void *arg, size_t begin, size_t end, int slot)
         for (int g = 0; g < n; g++)
             bad[g] = SIZE_MAX;
         const size_t zslot = (size_t)(pz % D);
-        for (int64_t py = ylo; py < yhi; py++) {
-            if (py + PREFETCH_ROWS < yhi) /* accumulator rows are a volume row apart: help the prefetcher */
+        for (int64_t py = ya; py < yb; py++) {
+            if (py + PREFETCH_ROWS < yb) /* accumulator rows are a volume row apart: help the prefetcher */
                 for (int64_t c = 0; c < s->C; c++) {
                     const char *nx = abase + ((size_t)j->call->member * cs->member_elems +
                                               ((c * (size_t)D + zslot) * (size_t)P1 + (size_t)(py + PREFETCH_ROWS)) *
@@ -296,7 +303,7 @@ static void accumulate_planes(void *arg, size_t begin, size_t end, int slot)
                 }
         }
         for (int g = 0; g < n; g++)
-            cs->bad[(size_t)g * (size_t)R0 + plane] = bad[g];
+            cs->bad[(size_t)g * ntasks + task] = bad[g];
     }
 }
 
@@ -348,7 +355,17 @@ static vxt_status cpu_consume(vxt__stitch *s, const vxt__call *call, int slot, c
         return j.check ? first_bad(s, call, out, planes, ppi, 0) : VXT_OK;
     }
     const size_t R0 = (size_t)s->R[0];
-    size_t need = (size_t)(call->count < VXT__MAX_GROUP ? call->count : VXT__MAX_GROUP) * R0;
+    /* thin ROIs (2D: one plane) have fewer planes than threads: split each plane's rows too, about two tasks per
+     * thread */
+    const size_t threads = (size_t)vxt__pool_threads(s->ctx->pool);
+    size_t K = 1;
+    if (R0 < 2 * threads) {
+        K = (2 * threads + R0 - 1) / R0;
+        if (K > (size_t)s->R[1])
+            K = (size_t)s->R[1];
+    }
+    j.ychunks = (int)K;
+    size_t need = (size_t)(call->count < VXT__MAX_GROUP ? call->count : VXT__MAX_GROUP) * R0 * K;
     if (need > cs->bad_cap) { /* a group of several calls (vxt__session_consume_group) */
         size_t *nb = realloc(cs->bad, need * sizeof(size_t));
         if (!nb)
@@ -375,9 +392,9 @@ static vxt_status cpu_consume(vxt__stitch *s, const vxt__call *call, int slot, c
         j.x_split = x_split;
         j.item = item;
         j.group = n;
-        vxt__pool_for(s->ctx->pool, R0, 1, accumulate_planes, &j);
+        vxt__pool_for(s->ctx->pool, R0 * K, 1, accumulate_planes, &j);
         for (int g = 0; g < n && j.check; g++) {
-            vxt_status st = first_bad_planes(s, call, out, cs->bad + (size_t)g * R0, R0, item + g);
+            vxt_status st = first_bad_planes(s, call, out, cs->bad + (size_t)g * R0 * K, R0 * K, item + g);
             if (st != VXT_OK)
                 return st;
         }
