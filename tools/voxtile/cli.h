@@ -28,6 +28,10 @@ void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(prin
 int cli_fail_status(const char *cmd, const char *what, vxt_status st);
 
 /* Parse integers/doubles strictly (whole string, range); return 0 on failure. */
+/* The execution flags every command takes. `--backend auto|opencl|cpu` (checked, the name kept for
+ * cli_context) and `--threads N` in [0, 1024]: 0, or VXT_EXIT_USAGE after a one-line message. */
+int cli_backend_flag(const char *cmd, const char *value);
+int cli_threads_flag(const char *cmd, const char *value, long *threads);
 int cli_parse_int(const char *s, long lo, long hi, long *out);
 int cli_parse_double(const char *s, double *out);
 

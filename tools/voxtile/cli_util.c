@@ -7,6 +7,25 @@
 
 #include "cli.h"
 
+int cli_backend_flag(const char *cmd, const char *value)
+{
+    vxt_backend bk;
+    if (vxt_backend_parse(value, &bk) != VXT_OK) {
+        cli_error(cmd, "--backend: %s", vxt_last_error());
+        return VXT_EXIT_USAGE;
+    }
+    return 0;
+}
+
+int cli_threads_flag(const char *cmd, const char *value, long *threads)
+{
+    if (!cli_parse_int(value, 0, 1024, threads)) {
+        cli_error(cmd, "--threads: expected an integer in [0, 1024], got '%s'", value);
+        return VXT_EXIT_USAGE;
+    }
+    return 0;
+}
+
 /* "a,b,c" (z,y,x), "b,c" (y,x of a 2D image: z gets `zdefault`) or "a" (every axis). */
 static int parse_list(const char *s, double out[3], double zdefault, int *n_given)
 {

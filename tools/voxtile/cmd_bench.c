@@ -227,21 +227,15 @@ int cmd_bench(int argc, char **argv)
             }
             break;
         }
-        case 'b': {
-            vxt_backend bk;
-            if (vxt_backend_parse(optarg, &bk) != VXT_OK) {
-                cli_error("bench", "--backend: %s", vxt_last_error());
+        case 'b':
+            if (cli_backend_flag("bench", optarg))
                 return VXT_EXIT_USAGE;
-            }
             backend = optarg;
             break;
-        }
         case 'd': device = optarg; break;
         case 't':
-            if (!cli_parse_int(optarg, 0, 1024, &threads)) {
-                cli_error("bench", "--threads: expected an integer in [0, 1024], got '%s'", optarg);
+            if (cli_threads_flag("bench", optarg, &threads))
                 return VXT_EXIT_USAGE;
-            }
             break;
         case 'j': json = 1; break;
         case 'h': help(); return VXT_EXIT_OK;

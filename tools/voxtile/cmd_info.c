@@ -61,10 +61,8 @@ int cmd_info(int argc, char **argv)
             backend_given = 1;
             break;
         case 't':
-            if (!cli_parse_int(optarg, 0, 1024, &threads)) {
-                cli_error("info", "--threads: expected an integer in [0, 1024], got '%s'", optarg);
+            if (cli_threads_flag("info", optarg, &threads))
                 return VXT_EXIT_USAGE;
-            }
             break;
         case 'h':
             print_help();

@@ -129,21 +129,15 @@ int cmd_normalize(int argc, char **argv)
             given |= P_PERC;
             break;
         }
-        case O_BACKEND: {
-            vxt_backend bk;
-            if (vxt_backend_parse(optarg, &bk) != VXT_OK) {
-                cli_error("normalize", "--backend: %s", vxt_last_error());
+        case O_BACKEND:
+            if (cli_backend_flag("normalize", optarg))
                 return VXT_EXIT_USAGE;
-            }
             backend = optarg;
             break;
-        }
         case O_DEVICE: device = optarg; break;
         case O_THREADS:
-            if (!cli_parse_int(optarg, 0, 1024, &threads)) {
-                cli_error("normalize", "--threads: expected an integer in [0, 1024], got '%s'", optarg);
+            if (cli_threads_flag("normalize", optarg, &threads))
                 return VXT_EXIT_USAGE;
-            }
             break;
         case O_JSON: json = 1; break;
         case 'h': help(); return VXT_EXIT_OK;

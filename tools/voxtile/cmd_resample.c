@@ -126,21 +126,15 @@ int cmd_resample(int argc, char **argv)
             have_fill = 1;
             break;
         case O_LABELS: labels = 1; break;
-        case O_BACKEND: {
-            vxt_backend bk;
-            if (vxt_backend_parse(optarg, &bk) != VXT_OK) {
-                cli_error("resample", "--backend: %s", vxt_last_error());
+        case O_BACKEND:
+            if (cli_backend_flag("resample", optarg))
                 return VXT_EXIT_USAGE;
-            }
             backend = optarg;
             break;
-        }
         case O_DEVICE: device = optarg; break;
         case O_THREADS:
-            if (!cli_parse_int(optarg, 0, 1024, &threads)) {
-                cli_error("resample", "--threads: expected an integer in [0, 1024], got '%s'", optarg);
+            if (cli_threads_flag("resample", optarg, &threads))
                 return VXT_EXIT_USAGE;
-            }
             break;
         case O_JSON: json = 1; break;
         case 'h': help(); return VXT_EXIT_OK;

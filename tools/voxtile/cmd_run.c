@@ -423,21 +423,15 @@ int cli_run_options(const char *cmd, int argc, char **argv, run_plan *plan, cli_
         case O_PROB: ra->probabilities = optarg; break;
         case O_PICTURE: ra->picture = optarg; break;
         case O_PRINT: ra->print_plan = 1; break;
-        case O_BACKEND: {
-            vxt_backend bk;
-            if (vxt_backend_parse(optarg, &bk) != VXT_OK) {
-                cli_error(cmd, "--backend: %s", vxt_last_error());
+        case O_BACKEND:
+            if (cli_backend_flag(cmd, optarg))
                 return VXT_EXIT_USAGE;
-            }
             ra->backend = optarg;
             break;
-        }
         case O_DEVICE: ra->device = optarg; break;
         case O_THREADS:
-            if (!cli_parse_int(optarg, 0, 1024, &ra->threads)) {
-                cli_error(cmd, "--threads: expected an integer in [0, 1024], got '%s'", optarg);
+            if (cli_threads_flag(cmd, optarg, &ra->threads))
                 return VXT_EXIT_USAGE;
-            }
             break;
         case O_JSON: ra->json = 1; break;
         case O_QUIET: ra->quiet = 1; break;
