@@ -388,6 +388,43 @@ static vxt_status cl_sync(vxt__stitch *s)
     return VXT_OK;
 }
 
+/* The arguments vxt_k_stitch_normalize and vxt_k_stitch_normalize_rows share (0 .. 22): the accumulator, the
+ * slab, the tables and the geometry of slab planes [za, za + nz). *next: the first argument after them. */
+static cl_int norm_args(cl_kernel k, const cl_state *c, cl_mem acc, const vxt__stitch *s, cl_long za, cl_long nz,
+                        int *next)
+{
+    cl_long R0 = s->R[0], R1 = s->R[1], R2 = s->R[2], P0 = s->P[0], P1 = s->P[1], P2 = s->P[2], D = s->D;
+    cl_long S1 = s->S[1], S2 = s->S[2], lo0 = s->lo[0], lo1 = s->lo[1], lo2 = s->lo[2];
+    cl_int C = (cl_int)s->C;
+    cl_int err = CL_SUCCESS;
+    int i = 0;
+    ARG(i++, acc);
+    ARG(i++, c->slab_vals);
+    ARG(i++, c->weights);
+    ARG(i++, c->starts[0]);
+    ARG(i++, c->starts[1]);
+    ARG(i++, c->starts[2]);
+    ARG(i++, c->cover_first);
+    ARG(i++, c->cover_count);
+    ARG(i++, R0);
+    ARG(i++, R1);
+    ARG(i++, R2);
+    ARG(i++, P0);
+    ARG(i++, P1);
+    ARG(i++, P2);
+    ARG(i++, D);
+    ARG(i++, S1);
+    ARG(i++, S2);
+    ARG(i++, za);
+    ARG(i++, nz);
+    ARG(i++, lo0);
+    ARG(i++, lo1);
+    ARG(i++, lo2);
+    ARG(i++, C);
+    *next = i;
+    return err;
+}
+
 static vxt_status cl_finalize(vxt__stitch *s, int64_t z0, int64_t z1, float *values, size_t cstride, void *labels)
 {
     vxt_context *ctx = s->ctx;
@@ -397,8 +434,7 @@ static vxt_status cl_finalize(vxt__stitch *s, int64_t z0, int64_t z1, float *val
         return st;
     for (int64_t a = z0; a < z1; a += c->slab_z) {
         int64_t b = a + c->slab_z < z1 ? a + c->slab_z : z1;
-        cl_long R0 = s->R[0], R1 = s->R[1], R2 = s->R[2], P0 = s->P[0], P1 = s->P[1], P2 = s->P[2], D = s->D;
-        cl_long S1 = s->S[1], S2 = s->S[2], za = a, nz = b - a, lo0 = s->lo[0], lo1 = s->lo[1], lo2 = s->lo[2];
+        cl_long S1 = s->S[1], S2 = s->S[2], za = a, nz = b - a;
         cl_int C = (cl_int)s->C, members = s->M, mode = s->mode;
         size_t items[3] = {(size_t)S2, (size_t)S1, (size_t)nz};
         cl_int err = CL_SUCCESS;
@@ -406,29 +442,7 @@ static vxt_status cl_finalize(vxt__stitch *s, int64_t z0, int64_t z1, float *val
             cl_kernel k = c->k_norm_rows;
             cl_long ns2 = s->nstarts[2];
             int i = 0;
-            ARG(i++, c->acc[0]);
-            ARG(i++, c->slab_vals);
-            ARG(i++, c->weights);
-            ARG(i++, c->starts[0]);
-            ARG(i++, c->starts[1]);
-            ARG(i++, c->starts[2]);
-            ARG(i++, c->cover_first);
-            ARG(i++, c->cover_count);
-            ARG(i++, R0);
-            ARG(i++, R1);
-            ARG(i++, R2);
-            ARG(i++, P0);
-            ARG(i++, P1);
-            ARG(i++, P2);
-            ARG(i++, D);
-            ARG(i++, S1);
-            ARG(i++, S2);
-            ARG(i++, za);
-            ARG(i++, nz);
-            ARG(i++, lo0);
-            ARG(i++, lo1);
-            ARG(i++, lo2);
-            ARG(i++, C);
+            err = norm_args(k, c, c->acc[0], s, za, nz, &i);
             ARG(i++, ns2);
             ARG(i++, mode);
             if (err != CL_SUCCESS)
@@ -440,29 +454,7 @@ static vxt_status cl_finalize(vxt__stitch *s, int64_t z0, int64_t z1, float *val
         for (cl_int m = 0; m < members && !c->k_norm_rows; m++) {
             cl_kernel k = c->k_norm;
             int i = 0;
-            ARG(i++, c->acc[m]);
-            ARG(i++, c->slab_vals);
-            ARG(i++, c->weights);
-            ARG(i++, c->starts[0]);
-            ARG(i++, c->starts[1]);
-            ARG(i++, c->starts[2]);
-            ARG(i++, c->cover_first);
-            ARG(i++, c->cover_count);
-            ARG(i++, R0);
-            ARG(i++, R1);
-            ARG(i++, R2);
-            ARG(i++, P0);
-            ARG(i++, P1);
-            ARG(i++, P2);
-            ARG(i++, D);
-            ARG(i++, S1);
-            ARG(i++, S2);
-            ARG(i++, za);
-            ARG(i++, nz);
-            ARG(i++, lo0);
-            ARG(i++, lo1);
-            ARG(i++, lo2);
-            ARG(i++, C);
+            err = norm_args(k, c, c->acc[m], s, za, nz, &i);
             ARG(i++, m);
             ARG(i++, members);
             if (s->mode != VXT_ACC_F64)
