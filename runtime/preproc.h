@@ -79,6 +79,16 @@ float vxt__pp_load(const vxt_volume *v, size_t i);
  * for it (ctx->pp_chunk_bytes). */
 size_t vxt__pp_chunk_limit(const vxt_context *ctx);
 
+/* The input planes [*lo, *hi] that output planes [zo, zo + n) read (none: 0, 0). */
+typedef void (*vxt__pp_zrange_fn)(const void *user, int64_t zo, int64_t n, int64_t *lo, int64_t *hi);
+
+/* The next slab of one channel's output planes, from plane zo of nzo: the most planes *n whose output
+ * (out_plane bytes each) and input (in_plane bytes per plane of [*lo, *hi]) fit `limit`, halving until they do.
+ * VXT_ERR_UNSUPPORTED (message naming `f`) when even one output plane does not fit. */
+vxt_status vxt__pp_next_slab(vxt_context *ctx, const char *f, size_t limit, size_t in_plane, size_t out_plane,
+                             int64_t zo, int64_t nzo, vxt__pp_zrange_fn range, const void *user, int64_t *n,
+                             int64_t *lo, int64_t *hi);
+
 /* A device buffer for a host region. On devices that share host memory (CL_DEVICE_HOST_UNIFIED_MEMORY: CPU
  * devices such as PoCL, integrated GPUs) it wraps the host memory (CL_MEM_USE_HOST_PTR: no copy); otherwise
  * it is a device buffer filled by a copy (inputs) or read back (outputs). */

@@ -96,6 +96,27 @@ void vxt__pp_buf_release(vxt__pp_buf *b)
     b->mem = NULL;
 }
 
+vxt_status vxt__pp_next_slab(vxt_context *ctx, const char *f, size_t limit, size_t in_plane, size_t out_plane,
+                             int64_t zo, int64_t nzo, vxt__pp_zrange_fn range, const void *user, int64_t *n,
+                             int64_t *lo, int64_t *hi)
+{
+    int64_t m = (int64_t)(limit / out_plane);
+    m = m < 1 ? 1 : (m > nzo - zo ? nzo - zo : m);
+    for (;;) {
+        range(user, zo, m, lo, hi);
+        if ((size_t)(*hi - *lo + 1) * in_plane <= limit || m == 1)
+            break;
+        m /= 2;
+    }
+    *n = m;
+    if ((size_t)(*hi - *lo + 1) * in_plane > limit || out_plane > limit)
+        return vxt__fail(ctx, VXT_ERR_UNSUPPORTED,
+                         "%s: one output plane needs %lld input planes of %zu bytes (output plane %zu bytes), more "
+                         "than the device's largest buffer (%zu bytes)",
+                         f, (long long)(*hi - *lo + 1), in_plane, out_plane, limit);
+    return VXT_OK;
+}
+
 vxt_status vxt__pp_launch(vxt_context *ctx, cl_kernel k, cl_uint dims, const size_t *items, const size_t *local,
                           const char *name)
 {

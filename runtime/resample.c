@@ -316,6 +316,11 @@ static void z_range(const rjob *j, int64_t zo0, int64_t n, int64_t *lo, int64_t 
     *hi = b;
 }
 
+static void z_range_cb(const void *user, int64_t zo0, int64_t n, int64_t *lo, int64_t *hi)
+{
+    z_range((const rjob *)user, zo0, n, lo, hi);
+}
+
 static vxt_status cl_slab(vxt_context *ctx, cl_kernel k, const char *name, const rjob *j, const rslab *s, cl_mem idx,
                           cl_mem w, size_t oes, int whole)
 {
@@ -551,22 +556,11 @@ static vxt_status cl_resample(vxt_context *ctx, const rjob *j, int64_t channels,
         for (int64_t c = 0; c < channels && st == VXT_OK; c++) {
             int64_t zo = 0;
             while (zo < j->nzo && st == VXT_OK) {
-                int64_t n = (int64_t)(limit / out_plane);
-                n = n < 1 ? 1 : (n > j->nzo - zo ? j->nzo - zo : n);
-                int64_t lo = 0, hi = 0;
-                for (;;) {
-                    z_range(j, zo, n, &lo, &hi);
-                    if ((size_t)(hi - lo + 1) * in_plane <= limit || n == 1)
-                        break;
-                    n /= 2;
-                }
-                if ((size_t)(hi - lo + 1) * in_plane > limit || out_plane > limit) {
-                    st = vxt__fail(ctx, VXT_ERR_UNSUPPORTED,
-                                   "vxt_resample: one output plane needs %lld input planes of %zu bytes (output plane "
-                                   "%zu bytes), more than the device's largest buffer (%zu bytes)",
-                                   (long long)(hi - lo + 1), in_plane, out_plane, limit);
+                int64_t n = 0, lo = 0, hi = 0;
+                st = vxt__pp_next_slab(ctx, "vxt_resample", limit, in_plane, out_plane, zo, j->nzo, z_range_cb, j, &n,
+                                       &lo, &hi);
+                if (st != VXT_OK)
                     break;
-                }
                 rslab s = {c, 1, zo, n, lo, hi - lo + 1};
                 st = cl_slab(ctx, k, name, j, &s, bidx.mem, bw.mem, oes, 0);
                 zo += n;

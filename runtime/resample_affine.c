@@ -166,6 +166,17 @@ static vxt_status cl_slab(vxt_context *ctx, cl_kernel k, const char *name, const
     return st;
 }
 
+typedef struct zr_user {
+    const ajob *j;
+    const double *M;
+} zr_user;
+
+static void z_range_cb(const void *user, int64_t zo0, int64_t n, int64_t *lo, int64_t *hi)
+{
+    const zr_user *u = (const zr_user *)user;
+    z_range(u->j, u->M, zo0, n, lo, hi);
+}
+
 static vxt_status cl_affine(vxt_context *ctx, const ajob *j, const double *M, int64_t channels)
 {
     char name[64];
@@ -190,22 +201,12 @@ static vxt_status cl_affine(vxt_context *ctx, const ajob *j, const double *M, in
         for (int64_t c = 0; c < channels && st == VXT_OK; c++) {
             int64_t zo = 0;
             while (zo < j->nzo && st == VXT_OK) {
-                int64_t n = (int64_t)(limit / out_plane);
-                n = n < 1 ? 1 : (n > j->nzo - zo ? j->nzo - zo : n);
-                int64_t lo = 0, hi = 0;
-                for (;;) {
-                    z_range(j, M, zo, n, &lo, &hi);
-                    if ((size_t)(hi - lo + 1) * in_plane <= limit || n == 1)
-                        break;
-                    n /= 2;
-                }
-                if ((size_t)(hi - lo + 1) * in_plane > limit || out_plane > limit) {
-                    st = vxt__fail(ctx, VXT_ERR_UNSUPPORTED,
-                                   "vxt_resample_affine: one output plane reads %lld input planes of %zu bytes (output "
-                                   "plane %zu bytes), more than the device's largest buffer (%zu bytes)",
-                                   (long long)(hi - lo + 1), in_plane, out_plane, limit);
+                int64_t n = 0, lo = 0, hi = 0;
+                const zr_user zu = {j, M};
+                st = vxt__pp_next_slab(ctx, "vxt_resample_affine", limit, in_plane, out_plane, zo, j->nzo, z_range_cb,
+                                       &zu, &n, &lo, &hi);
+                if (st != VXT_OK)
                     break;
-                }
                 st = cl_slab(ctx, k, name, j, bm.mem, c, 1, zo, n, lo, hi - lo + 1, 0);
                 zo += n;
             }
