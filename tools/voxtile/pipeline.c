@@ -69,8 +69,8 @@ static float *alloc_floats(run_state *r, const char *stage, size_t n)
     return p;
 }
 
-/* Record a stage that ran in pieces (no output to show). */
-static void stage_record(run_state *r, const char *stage, double seconds)
+/* Record a stage that took `seconds`, show its output (when there is one to show) and report progress. */
+static int stage_record(run_state *r, const char *stage, double seconds, const vxt_volume *out)
 {
     pipeline_result *res = r->res;
     if (res->nstages < PIPELINE_MAX_STAGES) {
@@ -78,8 +78,21 @@ static void stage_record(run_state *r, const char *stage, double seconds)
         res->stage_seconds[res->nstages] = seconds;
         res->nstages++;
     }
+    if (out && r->a->observe && r->a->observe(r->a->user, stage, out, seconds) != 0) {
+        snprintf(r->err, r->errn, "%s: stopped by the observer", stage);
+        return VXT_EXIT_FAILURE;
+    }
     if (r->a->progress)
         r->a->progress(r->a->user, stage, 0, 0);
+    return 0;
+}
+
+/* Record a stage that ends now and show its output. */
+static int stage_done(run_state *r, const char *stage, const vxt_volume *out)
+{
+    int rc = stage_record(r, stage, now() - r->t0, out);
+    r->t0 = now();
+    return rc;
 }
 
 /* Resample the C channels of mv back to the input's grid and reduce them to labels, a slab of output planes at
@@ -101,52 +114,29 @@ static int back_by_slabs(run_state *r, vxt_context *ctx, const vxt_volume *mv, c
     const size_t les = vxt_dtype_size(lab->dtype);
     vxt_resample_options o = *rb;
     o.out_z_total = nz;
-    vxt_status st = VXT_OK;
-    const char *stage = "resample_back";
-    for (int64_t z0 = 0; z0 < nz && st == VXT_OK; z0 += S) {
+    for (int64_t z0 = 0; z0 < nz; z0 += S) {
         const int64_t n = nz - z0 < S ? nz - z0 : S;
         vxt_volume pv = {buf, VXT_DTYPE_F32, C, {n, lab->shape[1], lab->shape[2]}};
-        vxt_volume lv = {(char *)lab->data + (size_t)(z0 * plane) * les, lab->dtype, 1, {n, lab->shape[1], lab->shape[2]}};
+        vxt_volume lv = {(char *)lab->data + (size_t)(z0 * plane) * les, lab->dtype, 1,
+                         {n, lab->shape[1], lab->shape[2]}};
         o.out_z_offset = z0;
-        st = vxt_resample(ctx, mv, &pv, &o);
+        vxt_status st = vxt_resample(ctx, mv, &pv, &o);
+        if (st != VXT_OK) {
+            free(buf);
+            return stage_fail(r, "resample_back", st);
+        }
         double t1 = now();
         t_res += t1 - t;
-        t = t1;
-        if (st == VXT_OK) {
-            stage = "labels";
-            st = vxt_argmax(ctx, &pv, &lv);
-            t1 = now();
-            t_lab += t1 - t;
-            t = t1;
-            if (st == VXT_OK)
-                stage = "resample_back";
+        if ((st = vxt_argmax(ctx, &pv, &lv)) != VXT_OK) {
+            free(buf);
+            return stage_fail(r, "labels", st);
         }
+        t = now();
+        t_lab += t - t1;
     }
     free(buf);
-    if (st != VXT_OK)
-        return stage_fail(r, stage, st);
-    stage_record(r, "resample_back", t_res);
-    stage_record(r, "labels", t_lab);
-    r->t0 = now();
-    return 0;
-}
-
-/* Record a stage and show its output. */
-static int stage_done(run_state *r, const char *stage, const vxt_volume *out)
-{
-    double t = now();
-    pipeline_result *res = r->res;
-    if (res->nstages < PIPELINE_MAX_STAGES) {
-        res->stage_name[res->nstages] = stage;
-        res->stage_seconds[res->nstages] = t - r->t0;
-        res->nstages++;
-    }
-    if (r->a->observe && r->a->observe(r->a->user, stage, out, t - r->t0) != 0) {
-        snprintf(r->err, r->errn, "%s: stopped by the observer", stage);
-        return VXT_EXIT_FAILURE;
-    }
-    if (r->a->progress)
-        r->a->progress(r->a->user, stage, 0, 0);
+    stage_record(r, "resample_back", t_res, NULL);
+    stage_record(r, "labels", t_lab, NULL);
     r->t0 = now();
     return 0;
 }
