@@ -61,13 +61,11 @@ vxt_status vxt__cl_launch(const vxt_context *ctx, cl_kernel k, cl_uint dims, con
             local[d] /= 2;
     }
     /* within what the device allows for this kernel (registers, private memory) and per dimension */
-    size_t kmax = 0, dmax[3] = {0, 0, 0};
+    size_t kmax = 0;
     if (clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax, &kmax, NULL) != CL_SUCCESS)
         kmax = 0;
-    if (clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof dmax, dmax, NULL) != CL_SUCCESS)
-        dmax[0] = dmax[1] = dmax[2] = 0;
     for (cl_uint d = 0; d < dims; d++)
-        while (dmax[d] > 0 && local[d] > dmax[d])
+        while (ctx->wg_item_max[d] > 0 && local[d] > ctx->wg_item_max[d])
             local[d] /= 2;
     while (kmax > 0 && local[0] * local[1] * local[2] > kmax) {
         cl_uint big = local[1] > local[0] ? 1u : 0u;

@@ -115,6 +115,9 @@ static vxt_status open_device(vxt_context *ctx, cl_platform_id platform, cl_devi
         ctx->wg[0] /= 2;
     /* 1D (pointwise) launches: on CPU devices (PoCL) a work-group is a loop the compiler vectorizes, and each
      * one has a fixed cost; 1024 items per group made the CT window 1.3x as fast as 64 (docs/PERFORMANCE.md) */
+    if (clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof ctx->wg_item_max, ctx->wg_item_max,
+                        NULL) != CL_SUCCESS)
+        ctx->wg_item_max[0] = ctx->wg_item_max[1] = ctx->wg_item_max[2] = 0;
     ctx->wg1d = ctx->wg[0];
     if (di.is_cpu) {
         ctx->wg1d = 1024;

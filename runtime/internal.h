@@ -246,6 +246,7 @@ struct vxt_context {
     uint64_t max_alloc;
     size_t wg[2]; /* work-group shape of vxt__cl_launch (x, y) */
     size_t wg1d; /* work-group size of 1D launches (pointwise kernels): 1024 on CPU devices, else wg[0] */
+    size_t wg_item_max[3]; /* CL_DEVICE_MAX_WORK_ITEM_SIZES (0: unknown) */
     int device_is_cpu;   /* the OpenCL device shares the host's cores (PoCL) */
     int host_unified;    /* the OpenCL device shares host memory: buffers can wrap host memory without copies */
     /* vxt_stitch overlap of accumulation with the predictor: 0 automatic (only when accumulation runs on other
