@@ -129,6 +129,21 @@ int vxt__pool_threads(const vxt__pool *pool);
  * (another thread using the same context), the job runs on the calling thread alone. */
 void vxt__pool_for(vxt__pool *pool, size_t n, size_t grain, vxt__task_fn fn, void *arg);
 
+/* A job started in the background: the pool's workers take its ranges while the calling thread does something
+ * else (vxt_stitch cuts the next batch's tiles while the predictor runs), then vxt__pool_join has the caller
+ * take the remaining ranges and waits for the workers. The same thread starts and joins, and joins before it
+ * uses the pool again (a vxt__pool_for in between finds the pool busy and runs alone). With no workers, or the
+ * pool busy, nothing starts and the join runs the whole job. Ranges as in vxt__pool_for. */
+typedef struct vxt__pool_job {
+    vxt__pool *pool;
+    int started; /* the workers have it; the job lock is held until the join */
+    size_t n, grain;
+    vxt__task_fn fn;
+    void *arg;
+} vxt__pool_job;
+void vxt__pool_start(vxt__pool *pool, vxt__pool_job *job, size_t n, size_t grain, vxt__task_fn fn, void *arg);
+void vxt__pool_join(vxt__pool_job *job);
+
 /* Number of CPUs this process may run on. */
 int vxt__available_cpus(void);
 

@@ -8,30 +8,23 @@
 #include "vxt_arith.h"
 #include "vxt_stitch.h"
 
-typedef struct extract_job {
-    const vxt__stitch *s;
-    const vxt__call *c;
-    float *dst;
-    int pad_mode;
-} extract_job;
-
 static void extract_planes(void *arg, size_t begin, size_t end, int slot)
 {
-    const extract_job *j = (const extract_job *)arg;
+    const vxt__extract *j = (const vxt__extract *)arg;
     const vxt__stitch *s = j->s;
     (void)slot;
     const int64_t R0 = s->R[0], R1 = s->R[1], R2 = s->R[2];
     const int64_t S0 = s->S[0], S1 = s->S[1], S2 = s->S[2];
     const float *vol = (const float *)s->input.data;
     const float padv = s->pi.pad_value;
-    const unsigned flip = j->c->flip;
+    const unsigned flip = j->c.flip;
     for (size_t plane = begin; plane < end; plane++) {
         /* plane = (item * Cin + ch) * R0 + z */
         int64_t z = (int64_t)(plane % (size_t)R0);
         int64_t ich = (int64_t)(plane / (size_t)R0);
         int64_t ch = ich % s->Cin, item = ich / s->Cin;
         vxt_tile t;
-        vxt__plan_tile(s->plan, j->c->first_tile + (uint64_t)item, &t);
+        vxt__plan_tile(s->plan, j->c.first_tile + (uint64_t)item, &t);
         int64_t zsrc = (flip & 1u) ? R0 - 1 - z : z;
         int64_t vz = vxt_pad_index(t.start[0] + zsrc, s->lo[0], S0, j->pad_mode);
         float *out = j->dst + plane * (size_t)(R1 * R2);
@@ -60,16 +53,36 @@ static void extract_planes(void *arg, size_t begin, size_t end, int slot)
     }
 }
 
+static void prepare(vxt__extract *x, const vxt__stitch *s, const vxt__call *c, float *dst)
+{
+    memset(x, 0, sizeof *x);
+    x->s = s;
+    x->c = *c;
+    x->dst = dst;
+    x->pad_mode = s->pi.pad == VXT_PAD_REPLICATE ? VXT_PAD_MODE_REPLICATE
+                  : s->pi.pad == VXT_PAD_REFLECT ? VXT_PAD_MODE_REFLECT
+                                                 : VXT_PAD_MODE_CONSTANT;
+}
+
+static size_t planes_of(const vxt__stitch *s, const vxt__call *c)
+{
+    return (size_t)c->count * (size_t)s->Cin * (size_t)s->R[0];
+}
+
 void vxt__stitch_extract(const vxt__stitch *s, const vxt__call *c, float *dst)
 {
-    extract_job j;
-    memset(&j, 0, sizeof j);
-    j.s = s;
-    j.c = c;
-    j.dst = dst;
-    j.pad_mode = s->pi.pad == VXT_PAD_REPLICATE ? VXT_PAD_MODE_REPLICATE
-                 : s->pi.pad == VXT_PAD_REFLECT ? VXT_PAD_MODE_REFLECT
-                                                : VXT_PAD_MODE_CONSTANT;
-    size_t planes = (size_t)c->count * (size_t)s->Cin * (size_t)s->R[0];
-    vxt__pool_for(s->ctx->pool, planes, 4, extract_planes, &j);
+    vxt__extract x;
+    prepare(&x, s, c, dst);
+    vxt__pool_for(s->ctx->pool, planes_of(s, c), 4, extract_planes, &x);
+}
+
+void vxt__stitch_extract_start(const vxt__stitch *s, const vxt__call *c, float *dst, vxt__extract *x)
+{
+    prepare(x, s, c, dst);
+    vxt__pool_start(s->ctx->pool, &x->job, planes_of(s, c), 4, extract_planes, x);
+}
+
+void vxt__stitch_extract_join(vxt__extract *x)
+{
+    vxt__pool_join(&x->job);
 }

@@ -109,12 +109,29 @@ vxt_status vxt__session_fail(vxt_session *ss, vxt_status st);
 vxt__stitch *vxt__session_stitch(vxt_session *ss);
 /* The input slot of call k may be reused (its predictor has returned) although k is not accumulated yet. */
 void vxt__session_release(vxt_session *ss, uint64_t k);
+/* vxt_stitch: start cutting the next call's tiles in the background (the pool's workers) while the caller runs
+ * the predictor on the current one, when the next call's input slot is free; vxt__session_cut_join completes
+ * it (the caller's thread joins in) and must come before anything else uses the pool. vxt_session_next_batch
+ * then hands out the tiles already cut. */
+void vxt__session_cut_ahead(vxt_session *ss);
+void vxt__session_cut_join(vxt_session *ss);
 /* Accumulate calls k0 .. k0+n-1 in one backend call whose outputs are consecutive in `out` (CPU backend, one
  * member, no mirroring: the calls are consecutive tile batches), then do each call's bookkeeping. */
 vxt_status vxt__session_consume_group(vxt_session *ss, uint64_t k0, uint64_t n, const void *out);
 
 /* stitch_extract.c: the inputs of call c (count x Cin x ROI float32) into dst, with padding and mirroring. */
 void vxt__stitch_extract(const vxt__stitch *s, const vxt__call *c, float *dst);
+/* The same in the background (vxt__pool_start): the pool's workers cut while the caller goes on; the join
+ * completes it on the calling thread. `x` holds the job until the join. */
+typedef struct vxt__extract {
+    const vxt__stitch *s;
+    vxt__call c;
+    float *dst;
+    int pad_mode;
+    vxt__pool_job job;
+} vxt__extract;
+void vxt__stitch_extract_start(const vxt__stitch *s, const vxt__call *c, float *dst, vxt__extract *x);
+void vxt__stitch_extract_join(vxt__extract *x);
 
 /* Describe a non-finite predictor value at flat index `i` of item `item` of call c. */
 vxt_status vxt__stitch_nonfinite(const vxt__stitch *s, const vxt__call *c, int item, size_t i, float value);

@@ -1,13 +1,15 @@
-/* stitch_run.c - vxt_stitch(): a session driven by a predictor callback, with double buffering. While the
- * predictor works on batch k+1 (the caller's thread) and batch k+2's tiles are cut, batch k is accumulated by
- * a worker thread (the worker uploads the outputs and enqueues the kernels, which then run on the device).
- * Batches are still accumulated one after the other in plan order, so the result is the same as without
+/* stitch_run.c - vxt_stitch(): a session driven by a predictor callback. While the predictor works on batch k
+ * (the caller's thread), the pool's workers cut batch k+1's tiles into the other input slot
+ * (vxt__session_cut_ahead; on 2 cores with a trivial predictor: 0.44 s -> 0.41 s), and with a GPU a worker thread
+ * accumulates batch k-1 (double buffering: it uploads the outputs and enqueues the kernels, which then run on the
+ * device). Batches are still accumulated one after the other in plan order, so the result is the same as without
  * overlap. The predictor, the progress callback and the sink are only ever called from the caller's thread.
  *
- * Overlap pays only when accumulation runs on other hardware than the predictor (a GPU). On the CPU backend, or
- * on an OpenCL device made of the host's own cores (PoCL), the predictor and the accumulation would share the
- * same cores: measured on 2 cores, overlapping made the benchmark 14% slower (docs/PERFORMANCE.md), so there the
- * batches are accumulated in line. */
+ * Overlapping the accumulation pays only when it runs on other hardware than the predictor (a GPU). On the CPU
+ * backend, or on an OpenCL device made of the host's own cores (PoCL), the predictor and the accumulation would
+ * share the same cores: measured on 2 cores, overlapping made the benchmark 14% slower (docs/PERFORMANCE.md), so
+ * there the batches are accumulated in line. Cutting ahead is cheap in comparison: copies, into a buffer the
+ * predictor reads next. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -146,7 +148,9 @@ static vxt_status run_grouped(vxt_context *ctx, vxt_session *ss, uint64_t G, vxt
         }
         batch.output = buf + tiles * tile_bytes;
         double t0 = ctx->stitch_group_slow_s >= 0 ? mono_seconds() : 0.0;
+        vxt__session_cut_ahead(ss);
         int rc = predict(predict_user, &batch);
+        vxt__session_cut_join(ss);
         const int slow = ctx->stitch_group_slow_s >= 0 &&
                          mono_seconds() - t0 > (ctx->stitch_group_slow_s > 0 ? ctx->stitch_group_slow_s
                                                                              : VXT__GROUP_SLOW_CALL_S);
@@ -238,7 +242,9 @@ vxt_status vxt_stitch(vxt_context *ctx, const vxt_plan *plan, const vxt_stitch_o
         int slot = (int)(batch.id % 2u);
         if (!device)
             batch.output = outbuf[slot];
+        vxt__session_cut_ahead(ss);
         int rc = predict(predict_user, &batch);
+        vxt__session_cut_join(ss);
         if (rc != 0) {
             st = vxt__fail(ctx, VXT_ERR_PREDICTOR, "vxt_stitch: the predictor returned %d for batch %llu (tiles %llu .. "
                            "%llu, member %d, mirroring 0x%x)",
@@ -246,6 +252,7 @@ vxt_status vxt_stitch(vxt_context *ctx, const vxt_plan *plan, const vxt_stitch_o
                            (unsigned long long)(batch.first_tile + (uint64_t)batch.count - 1), batch.member, batch.flip);
             break;
         }
+        vxt__session_release(ss, batch.id); /* its input is no longer needed: the next call's may be cut into it */
         if (pending) { /* batch k-1 must be in before k starts: plan order */
             st = relay(ctx, worker_wait(&w));
             pending = 0;

@@ -25,10 +25,45 @@ struct vxt_session {
     float *slab_values;    /* sink mode */
     void *slab_labels;
     int64_t slab_z;
+    vxt__extract ahead;    /* vxt__session_cut_ahead: call ahead_k's tiles, being cut or cut */
+    int ahead_state;       /* 0 none, 1 being cut (join pending), 2 cut */
+    uint64_t ahead_k;
 };
+
+void vxt__session_cut_join(vxt_session *ss)
+{
+    if (ss->ahead_state == 1) {
+        vxt__stitch_extract_join(&ss->ahead);
+        ss->ahead_state = 2;
+    }
+}
+
+/* Input slot of the next call is free: no call handed out and not yet released or accumulated uses it. */
+static int next_slot_free(const vxt_session *ss)
+{
+    uint64_t busy_from = ss->next_consume > ss->released ? ss->next_consume : ss->released;
+    return ss->next_call - busy_from < (uint64_t)ss->nslots;
+}
+
+void vxt__session_cut_ahead(vxt_session *ss)
+{
+    vxt__stitch *s = ss->s;
+    if (ss->state != RUNNING || ss->ahead_state != 0 || s->Cin == 0 || ss->next_call >= s->ncalls)
+        return;
+    /* the next call's slot is not the current call's (two slots at least) and no other call uses it */
+    if (ss->nslots < 2 || !next_slot_free(ss))
+        return;
+    uint64_t k = ss->next_call;
+    vxt__call c;
+    vxt__stitch_call(s, k, &c);
+    vxt__stitch_extract_start(s, &c, ss->inputs[k % (uint64_t)ss->nslots], &ss->ahead);
+    ss->ahead_k = k;
+    ss->ahead_state = 1;
+}
 
 static vxt_status fail(vxt_session *ss, vxt_status st)
 {
+    vxt__session_cut_join(ss);
     ss->state = FAILED;
     ss->error = st;
     return st;
@@ -107,6 +142,7 @@ void vxt_session_destroy(vxt_session *ss)
 {
     if (!ss)
         return;
+    vxt__session_cut_join(ss);
     for (int i = 0; ss->inputs && i < ss->nslots; i++)
         vxt__ws_free(ss->s->ctx, ss->inputs[i], ss->input_bytes[i]);
     for (int i = 0; ss->held && i < ss->nslots; i++)
@@ -240,8 +276,7 @@ vxt_status vxt_session_next_batch(vxt_session *ss, vxt_batch *batch, int *done)
         *done = 1;
         return VXT_OK;
     }
-    uint64_t busy_from = ss->next_consume > ss->released ? ss->next_consume : ss->released;
-    if (ss->next_call - busy_from >= (uint64_t)ss->nslots)
+    if (!next_slot_free(ss))
         return vxt__fail(s->ctx, VXT_ERR_STATE, "vxt_session_next_batch: %d batches are out and not yet accumulated "
                          "(max_outstanding); submit batch %llu first",
                          ss->nslots, (unsigned long long)ss->next_consume);
@@ -249,8 +284,12 @@ vxt_status vxt_session_next_batch(vxt_session *ss, vxt_batch *batch, int *done)
     int slot = (int)(k % (uint64_t)ss->nslots);
     vxt__call c;
     vxt__stitch_call(s, k, &c);
-    if (s->Cin > 0)
+    vxt__session_cut_join(ss);
+    if (ss->ahead_state == 2 && ss->ahead_k == k)
+        ss->ahead_state = 0; /* cut while the predictor ran */
+    else if (s->Cin > 0)
         vxt__stitch_extract(s, &c, ss->inputs[slot]);
+    ss->ahead_state = 0;
     vxt_tile *tiles = ss->tiles + (size_t)slot * (size_t)s->B;
     for (int i = 0; i < c.count; i++)
         vxt__plan_tile(s->plan, c.first_tile + (uint64_t)i, &tiles[i]);

@@ -162,6 +162,62 @@ static void run_alone(size_t n, size_t grain, vxt__task_fn fn, void *arg)
     }
 }
 
+/* Hand [0, n) to the workers (the job lock is held). */
+static void publish(vxt__pool *p, size_t n, size_t grain, size_t ranges, vxt__task_fn fn, void *arg)
+{
+    pthread_mutex_lock(&p->lock);
+    p->fn = fn;
+    p->arg = arg;
+    p->n = n;
+    p->grain = grain;
+    p->ranges = ranges;
+    atomic_store(&p->next, 0);
+    p->busy_workers = p->threads - 1;
+    p->generation++;
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* The caller takes what is left, waits for the workers and gives the pool back. */
+static void finish(vxt__pool *p)
+{
+    run_ranges(p, 0);
+    pthread_mutex_lock(&p->lock);
+    while (p->busy_workers > 0)
+        pthread_cond_wait(&p->done, &p->lock);
+    p->fn = NULL;
+    p->arg = NULL;
+    pthread_mutex_unlock(&p->lock);
+    pthread_mutex_unlock(&p->job_lock);
+}
+
+void vxt__pool_start(vxt__pool *p, vxt__pool_job *job, size_t n, size_t grain, vxt__task_fn fn, void *arg)
+{
+    job->pool = p;
+    job->started = 0;
+    job->n = n;
+    job->grain = grain == 0 ? 1 : grain;
+    job->fn = fn;
+    job->arg = arg;
+    if (n == 0 || !p || p->threads == 1 || pthread_mutex_trylock(&p->job_lock) != 0)
+        return;
+    job->started = 1;
+    publish(p, n, job->grain, n / job->grain + (n % job->grain != 0), fn, arg);
+}
+
+void vxt__pool_join(vxt__pool_job *job)
+{
+    vxt__fpenv env;
+    vxt__fpenv_enter(&env);
+    if (job->started)
+        finish(job->pool);
+    else if (job->n > 0)
+        run_alone(job->n, job->grain, job->fn, job->arg);
+    vxt__fpenv_leave(&env);
+    job->started = 0;
+    job->n = 0;
+}
+
 void vxt__pool_for(vxt__pool *p, size_t n, size_t grain, vxt__task_fn fn, void *arg)
 {
     if (n == 0)
@@ -176,26 +232,7 @@ void vxt__pool_for(vxt__pool *p, size_t n, size_t grain, vxt__task_fn fn, void *
         vxt__fpenv_leave(&env);
         return;
     }
-    pthread_mutex_lock(&p->lock);
-    p->fn = fn;
-    p->arg = arg;
-    p->n = n;
-    p->grain = grain;
-    p->ranges = ranges;
-    atomic_store(&p->next, 0);
-    p->busy_workers = p->threads - 1;
-    p->generation++;
-    pthread_cond_broadcast(&p->wake);
-    pthread_mutex_unlock(&p->lock);
-
-    run_ranges(p, 0);
-
-    pthread_mutex_lock(&p->lock);
-    while (p->busy_workers > 0)
-        pthread_cond_wait(&p->done, &p->lock);
-    p->fn = NULL;
-    p->arg = NULL;
-    pthread_mutex_unlock(&p->lock);
-    pthread_mutex_unlock(&p->job_lock);
+    publish(p, n, grain, ranges, fn, arg);
+    finish(p);
     vxt__fpenv_leave(&env);
 }

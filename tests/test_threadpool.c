@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <xmmintrin.h>
 
 #include "internal.h"
@@ -172,6 +173,70 @@ static void test_concurrent_callers(void **state)
     vxt__pool_destroy(p);
 }
 
+/* A background job: the workers run it while the caller works (here: waits for them, and runs a job of its own,
+ * which finds the pool busy and runs alone); the join completes it. Without workers, the join runs it all. */
+static int hits_total(atomic_int *hits, size_t n)
+{
+    int t = 0;
+    for (size_t i = 0; i < n; i++)
+        t += atomic_load(&hits[i]);
+    return t;
+}
+
+static void test_background_job(void **state)
+{
+    (void)state;
+    const size_t n = 4097;
+    for (int threads = 1; threads <= 3; threads++) {
+        vxt__pool *p = NULL;
+        assert_ok(vxt__pool_create(threads, &p));
+        atomic_int *hits = calloc(n, sizeof *hits), *other = calloc(1000, sizeof *other);
+        assert_non_null(hits);
+        assert_non_null(other);
+        cover_arg a = {hits, 3, 0}, b = {other, 10, 0};
+        vxt__pool_job job;
+        vxt__pool_start(p, &job, n, 3, cover_fn, &a);
+        assert_int_equal(job.started, threads > 1);
+        vxt__pool_for(p, 1000, 10, cover_fn, &b); /* the pool is busy: runs on this thread, and completes */
+        for (size_t i = 0; i < 1000; i++)
+            assert_int_equal(atomic_load(&other[i]), 1);
+        if (threads > 1) { /* the workers finish it without the caller (up to 10 s) */
+            for (int wait = 0; wait < 10000 && hits_total(hits, n) < (int)n; wait++) {
+                struct timespec ts = {0, 1000000L};
+                nanosleep(&ts, NULL);
+            }
+            assert_int_equal(hits_total(hits, n), (int)n);
+        } else {
+            assert_int_equal(hits_total(hits, n), 0); /* nothing ran before the join */
+        }
+        vxt__pool_join(&job);
+        for (size_t i = 0; i < n; i++)
+            assert_int_equal(atomic_load(&hits[i]), 1);
+        assert_int_equal(atomic_load(&a.bad_ranges), 0);
+        vxt__pool_join(&job); /* a second join does nothing */
+        assert_int_equal(hits_total(hits, n), (int)n);
+        /* after the join the pool takes jobs again: a started job, joined at once, covers everything once */
+        memset(hits, 0, n * sizeof *hits);
+        vxt__pool_start(p, &job, n, 64, cover_fn, &a);
+        assert_int_equal(job.started, threads > 1);
+        vxt__pool_join(&job);
+        for (size_t i = 0; i < n; i++)
+            assert_int_equal(atomic_load(&hits[i]), 1);
+        vxt__pool_start(p, &job, 0, 4, cover_fn, NULL); /* n = 0: never called */
+        assert_int_equal(job.started, 0);
+        vxt__pool_join(&job);
+        free(hits);
+        free(other);
+        vxt__pool_destroy(p);
+    }
+    vxt__pool_job none;
+    atomic_int h[5] = {0};
+    cover_arg c = {h, 2, 0};
+    vxt__pool_start(NULL, &none, 5, 2, cover_fn, &c); /* no pool: the join runs it */
+    vxt__pool_join(&none);
+    assert_int_equal(hits_total(h, 5), 5);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest cpu[] = {
@@ -179,6 +244,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_range_reduction_is_thread_independent),
         cmocka_unit_test(test_fp_environment_isolated),
         cmocka_unit_test(test_concurrent_callers),
+        cmocka_unit_test(test_background_job),
     };
     const vxt_test_group groups[] = {VXT_GROUP("cpu", cpu, 0)};
     return vxt_test_main(argc, argv, groups, 1);
