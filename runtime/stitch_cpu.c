@@ -203,7 +203,6 @@ ACC_ROW(acc_row_f16, float, vxt_stitch_add(a[x], vxt_stitch_product(vxt_ftz(v), 
         vxt_stitch_add(0.0f, vxt_stitch_product(vxt_ftz(v), w[x], f16), VXT_ACC_F16))
 ACC_ROW(acc_row_f64, double, vxt_stitch_add_f64(a[x], vxt_ftz(v), w[x]), vxt_stitch_add_f64(0.0, vxt_ftz(v), w[x]))
 
-#define PREFETCH_ROWS 8
 #define VXT__MAX_GROUP 256
 
 /* Accumulate one z plane of a group of tiles with the same z start (consecutive in plan order): for every
@@ -226,17 +225,12 @@ static void accumulate_planes(void *arg, size_t begin, size_t end, int slot)
     const int direct = s->F == 1 && !f16 && j->call->flip == 0;
     const int *cf = s->cover_first;
     const size_t off1 = (size_t)s->P[0];
-    const size_t es = mode == VXT_ACC_F64 ? 8u : 4u;
-    const char *abase = mode == VXT_ACC_F64 ? (const char *)cs->acc64 : (const char *)cs->acc;
-    int64_t ylo = t[0].start[1], yhi = t[0].start[1], xlo = t[0].start[2], xhi = t[0].start[2];
+    int64_t ylo = t[0].start[1], yhi = t[0].start[1];
     for (int g = 1; g < n; g++) {
         ylo = t[g].start[1] < ylo ? t[g].start[1] : ylo;
         yhi = t[g].start[1] > yhi ? t[g].start[1] : yhi;
-        xlo = t[g].start[2] < xlo ? t[g].start[2] : xlo;
-        xhi = t[g].start[2] > xhi ? t[g].start[2] : xhi;
     }
     yhi += R1;
-    const size_t row_bytes = (size_t)(xhi + R2 - xlo) * es;
     const int64_t K = j->ychunks, yspan = yhi - ylo;
     const size_t ntasks = (size_t)R0 * (size_t)K;
     for (size_t task = begin; task < end; task++) {
@@ -252,14 +246,6 @@ static void accumulate_planes(void *arg, size_t begin, size_t end, int slot)
             bad[g] = SIZE_MAX;
         const size_t zslot = (size_t)(pz % D);
         for (int64_t py = ya; py < yb; py++) {
-            if (py + PREFETCH_ROWS < yb) /* accumulator rows are a volume row apart: help the prefetcher */
-                for (int64_t c = 0; c < s->C; c++) {
-                    const char *nx = abase + ((size_t)j->call->member * cs->member_elems +
-                                              ((c * (size_t)D + zslot) * (size_t)P1 + (size_t)(py + PREFETCH_ROWS)) *
-                                                  (size_t)P2 + (size_t)xlo) * es;
-                    for (size_t b = 0; b < row_bytes; b += 64)
-                        __builtin_prefetch(nx + b, 1, 3);
-                }
             int yfirst = zfirst ? cf[off1 + (size_t)py] : -1; /* the y index that starts this row's sums */
             for (int64_t c = 0; c < s->C; c++)
                 for (int g = 0; g < n; g++) {
