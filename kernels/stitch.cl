@@ -118,6 +118,65 @@ __kernel void vxt_k_stitch_accumulate_rows(__global float *acc, __global const v
     }
 }
 
+/* Row-wise accumulation of a group of tiles with the same z start (consecutive items of one call) for devices
+ * made of CPU cores: one work-item per (row, plane) of the group's y range; for every channel the tiles covering
+ * the row are applied in plan order (y start, then x start) while the accumulator row is in cache, so n tiles
+ * cost one pass over it instead of n - the CPU backend's grouping. Per voxel the same additions in the same order
+ * as vxt_k_stitch_accumulate_rows tile after tile. gt: rows first .. first+n-1 describe the tiles, {item_offset,
+ * ys, xs, iy, x_split}; a row's index is also its tile's NaN flag. */
+__kernel void vxt_k_stitch_accumulate_group_rows(__global float *acc, __global const void *src, int kind,
+                                               __global const float *w, long R0, long R1, long R2, long zs,
+                                               long D, long P1, long P2, int mode, int f16_tile,
+                                               __global uint *bad, __global const int *cover_first, long P0, int iz,
+                                               int C, __global const long *gt, int first, int n, long ylo, long yspan)
+{
+    long r = get_global_id(0), z = get_global_id(1);
+    if (r >= yspan || z >= R0)
+        return;
+    long pz = zs + z, py = ylo + r;
+    long slot = pz < D ? pz : pz % D;
+    int zfirst = cover_first[pz] == iz;
+    int yfirst = cover_first[P0 + py];
+    for (int c = 0; c < C; c++) {
+        for (int g = first; g < first + n; g++) {
+            __global const long *t = gt + 5 * g;
+            long y = py - t[1];
+            if (y < 0 || y >= R1)
+                continue;
+            long split = (zfirst && yfirst == (int)t[3]) ? t[4] : R2;
+            __global const float *wr = w + (z * R1 + y) * R2;
+            __global float *a = acc + ((c * D + slot) * P1 + py) * P2 + t[2];
+            long i0 = t[0] + ((c * R0 + z) * R1 + y) * R2;
+            uint badrow = 0;
+            if (kind == SRC_F32 && mode == VXT_ACC_F32 && !f16_tile) {
+                __global const float *p = (__global const float *)src + i0;
+                for (long x = 0; x < split; x++) {
+                    float v = p[x];
+                    badrow |= (as_uint(v) & 0x7f800000u) == 0x7f800000u;
+                    a[x] = vxt_stitch_add(a[x], vxt_stitch_product(vxt_ftz(v), wr[x], 0), VXT_ACC_F32);
+                }
+                for (long x = split; x < R2; x++) {
+                    float v = p[x];
+                    badrow |= (as_uint(v) & 0x7f800000u) == 0x7f800000u;
+                    a[x] = vxt_stitch_add(0.0f, vxt_stitch_product(vxt_ftz(v), wr[x], 0), VXT_ACC_F32);
+                }
+            } else {
+                for (long x = 0; x < R2; x++) {
+                    float v = load_src(src, kind, i0 + x, 1.0f, f16_tile);
+                    badrow |= !vxt_isfinite(v);
+                    a[x] = vxt_stitch_add(x < split ? a[x] : 0.0f, vxt_stitch_product(v, wr[x], f16_tile), mode);
+                }
+            }
+            if (badrow)
+                for (long x = 0; x < R2; x++)
+                    if (!vxt_isfinite(load_src(src, kind, i0 + x, 1.0f, f16_tile))) {
+                        atomic_min(bad + g, (uint)(i0 - t[0] + x));
+                        break;
+                    }
+        }
+    }
+}
+
 /* Row-wise normalization of one member for CPU devices (members == 1): the weight sums of the output row are
  * gathered into the last channel's row of `out` (covering tiles in plan order, as the per-voxel kernel does),
  * then every channel is normalized by them, the last one in place. */

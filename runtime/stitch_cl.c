@@ -14,6 +14,13 @@ typedef struct cl_state {
     cl_kernel k_mirror, k_acc, k_norm, k_act;
     int rows; /* row-wise kernels (devices made of CPU cores): vxt_k_stitch_accumulate_rows / normalize_rows */
     cl_kernel k_norm_rows;
+    /* row-wise devices without mirroring: the tiles of a call with the same z start in one launch (one pass over
+     * the accumulator rows, vxt_k_stitch_accumulate_group_rows); gt holds per slot and item {item_offset, ys, xs,
+     * iy, x_split}, written from gt_host (per slot, so a write in flight is never overwritten: a slot is reused
+     * only after its previous call's kernels finished) */
+    cl_kernel k_acc_group;
+    cl_mem gt;
+    cl_long *gt_host;
     cl_mem *acc;      /* M buffers */
     void **acc_host;  /* on devices sharing host memory: the workspace memory they wrap (reused across runs) */
     size_t *acc_host_bytes;
@@ -69,6 +76,14 @@ static vxt_status cl_init(vxt__stitch *s)
     c->rows = !f64 && (ctx->stitch_kernels == 1 || (ctx->stitch_kernels == 0 && ctx->device_is_cpu));
     if (c->rows && s->M == 1 && (st = make_kernel(s, "vxt_k_stitch_normalize_rows", &c->k_norm_rows)) != VXT_OK)
         return st;
+    if (c->rows && s->F == 1) {
+        size_t gt_n = (size_t)s->nslots * (size_t)s->B * 5u;
+        if (!(c->gt_host = malloc(gt_n * sizeof(cl_long))))
+            return vxt__fail(ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory");
+        if ((st = make_kernel(s, "vxt_k_stitch_accumulate_group_rows", &c->k_acc_group)) != VXT_OK ||
+            (st = vxt__cl_buffer(ctx, CL_MEM_READ_ONLY, gt_n * sizeof(cl_long), NULL, "tile table", &c->gt)) != VXT_OK)
+            return st;
+    }
     if ((st = make_kernel(s, "vxt_k_stitch_mirror", &c->k_mirror)) != VXT_OK ||
         (st = make_kernel(s, f64 ? "vxt_k_stitch_accumulate_f64"
                                  : c->rows ? "vxt_k_stitch_accumulate_rows" : "vxt_k_stitch_accumulate",
@@ -147,7 +162,7 @@ static void cl_destroy(vxt__stitch *s)
     cl_state *c = st_of(s);
     if (s->ctx->queue)
         clFinish(s->ctx->queue);
-    cl_kernel ks[] = {c->k_mirror, c->k_acc, c->k_norm, c->k_act, c->k_norm_rows};
+    cl_kernel ks[] = {c->k_mirror, c->k_acc, c->k_norm, c->k_act, c->k_norm_rows, c->k_acc_group};
     for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++)
         if (ks[i])
             clReleaseKernel(ks[i]);
@@ -168,7 +183,7 @@ static void cl_destroy(vxt__stitch *s)
             clReleaseEvent(c->bad_evt[i]);
     }
     cl_mem ms[] = {c->mirror, c->weights, c->starts[0], c->starts[1], c->starts[2], c->cover_first, c->cover_count,
-                   c->bad, c->slab_vals, c->slab_labels};
+                   c->bad, c->slab_vals, c->slab_labels, c->gt};
     for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++)
         if (ms[i])
             clReleaseMemObject(ms[i]);
@@ -176,6 +191,7 @@ static void cl_destroy(vxt__stitch *s)
     free(c->out);
     free(c->in);
     free(c->bad_host);
+    free(c->gt_host);
     free(c->bad_evt);
     free(c->slot_call);
     free(c->slot_busy);
@@ -235,6 +251,80 @@ static vxt_status check_slot(vxt__stitch *s, int slot)
             err = VXT_CL_ARG(k, i, v);                                                                               \
     } while (0)
 
+/* The tiles of a call (no mirroring, row-wise device), those with one z start at a time, one launch each:
+ * vxt_k_stitch_accumulate_group_rows. Table row slot*B + item describes the item, and is its NaN flag's index. */
+static vxt_status accumulate_groups(vxt__stitch *s, const vxt__call *call, int slot, cl_mem src_buf)
+{
+    vxt_context *ctx = s->ctx;
+    cl_state *c = st_of(s);
+    cl_long *gt = c->gt_host + (size_t)slot * (size_t)s->B * 5u;
+    vxt_tile t0;
+    for (int item = 0; item < call->count; item++) {
+        vxt_tile t;
+        vxt__plan_tile(s->plan, call->first_tile + (uint64_t)item, &t);
+        cl_long x_split = t.grid_index[2] > 0 ? s->starts[2][t.grid_index[2] - 1] + s->R[2] - t.start[2] : 0;
+        cl_long *g = gt + 5 * item;
+        g[0] = (cl_long)((size_t)item * s->tile_out_elems);
+        g[1] = t.start[1];
+        g[2] = t.start[2];
+        g[3] = t.grid_index[1];
+        g[4] = x_split < 0 ? 0 : x_split;
+    }
+    size_t gt_off = (size_t)slot * (size_t)s->B * 5u * sizeof(cl_long);
+    cl_int err = clEnqueueWriteBuffer(ctx->queue, c->gt, CL_FALSE, gt_off,
+                                      (size_t)call->count * 5u * sizeof(cl_long), gt, 0, NULL, NULL);
+    cl_kernel k = c->k_acc_group;
+    cl_int kind = s->f16_tile ? 1 : 0, f16 = s->f16_tile, mode = s->mode, C = (cl_int)s->C;
+    cl_long R0 = s->R[0], R1 = s->R[1], R2 = s->R[2], D = s->D, P1 = s->P[1], P2 = s->P[2], P0 = s->P[0];
+    for (int item = 0; item < call->count && err == CL_SUCCESS;) {
+        vxt__plan_tile(s->plan, call->first_tile + (uint64_t)item, &t0);
+        int n = 1;
+        cl_long ylo = gt[5 * item + 1], yhi = ylo;
+        for (; item + n < call->count; n++) {
+            vxt_tile t;
+            vxt__plan_tile(s->plan, call->first_tile + (uint64_t)(item + n), &t);
+            if (t.grid_index[0] != t0.grid_index[0])
+                break;
+            ylo = t.start[1] < ylo ? t.start[1] : ylo;
+            yhi = t.start[1] > yhi ? t.start[1] : yhi;
+        }
+        cl_long zs = t0.start[0], yspan = yhi + R1 - ylo;
+        cl_int iz = (cl_int)t0.grid_index[0], first = slot * (cl_int)s->B + item, cn = n;
+        int i = 0;
+        ARG(i++, c->acc[call->member]);
+        ARG(i++, src_buf);
+        ARG(i++, kind);
+        ARG(i++, c->weights);
+        ARG(i++, R0);
+        ARG(i++, R1);
+        ARG(i++, R2);
+        ARG(i++, zs);
+        ARG(i++, D);
+        ARG(i++, P1);
+        ARG(i++, P2);
+        ARG(i++, mode);
+        ARG(i++, f16);
+        ARG(i++, c->bad);
+        ARG(i++, c->cover_first);
+        ARG(i++, P0);
+        ARG(i++, iz);
+        ARG(i++, C);
+        ARG(i++, c->gt);
+        ARG(i++, first);
+        ARG(i++, cn);
+        ARG(i++, ylo);
+        ARG(i++, yspan);
+        if (err != CL_SUCCESS)
+            break;
+        size_t rows[2] = {(size_t)yspan, (size_t)R0};
+        vxt_status st = vxt__cl_launch(ctx, k, 2, rows, "vxt_k_stitch_accumulate_group_rows");
+        if (st != VXT_OK)
+            return st;
+        item += n;
+    }
+    return vxt__cl_check(ctx, err, "setting stitch kernel arguments");
+}
+
 static vxt_status cl_consume(vxt__stitch *s, const vxt__call *call, int slot, const void *out)
 {
     vxt_context *ctx = s->ctx;
@@ -267,7 +357,14 @@ static vxt_status cl_consume(vxt__stitch *s, const vxt__call *call, int slot, co
     size_t items[3] = {(size_t)R2, (size_t)R1, (size_t)R0};
     cl_int C = (cl_int)s->C;
     int last = call->flip_index == s->F - 1;
-    for (int item = 0; item < call->count && err == CL_SUCCESS; item++) {
+    if (c->k_acc_group && (st = accumulate_groups(s, call, slot, src_buf)) != VXT_OK) {
+        if (wrapped) {
+            clFinish(ctx->queue);
+            clReleaseMemObject(wrapped);
+        }
+        return st;
+    }
+    for (int item = 0; !c->k_acc_group && item < call->count && err == CL_SUCCESS; item++) {
         cl_long item_off = (cl_long)((size_t)item * s->tile_out_elems);
         cl_int bad_index = slot * (cl_int)s->B + item;
         if (s->F > 1) {
