@@ -21,6 +21,8 @@ typedef struct cl_state {
     cl_kernel k_acc_group;
     cl_mem gt;
     cl_long *gt_host;
+    size_t cap;       /* tiles per slot in the NaN flags and the tile table: B, or VXT__GROUP_MAX_TILES when
+                         vxt_stitch may hand over groups of calls (s->can_group) */
     cl_mem *acc;      /* M buffers */
     void **acc_host;  /* on devices sharing host memory: the workspace memory they wrap (reused across runs) */
     size_t *acc_host_bytes;
@@ -62,7 +64,14 @@ static vxt_status cl_init(vxt__stitch *s)
     c->acc_host_bytes = calloc((size_t)s->M, sizeof(size_t));
     c->out = calloc((size_t)s->nslots, sizeof(cl_mem));
     c->in = calloc((size_t)s->nslots, sizeof(cl_mem));
-    c->bad_host = malloc((size_t)s->nslots * (size_t)s->B * sizeof(uint32_t));
+    int f64 = s->mode == VXT_ACC_F64;
+    /* PoCL runs work-items of a work-group as loops it vectorizes only when their bodies do not branch; the
+     * row-wise kernels loop over x themselves. GPUs want one work-item per voxel. Both give the same bits. */
+    c->rows = !f64 && (ctx->stitch_kernels == 1 || (ctx->stitch_kernels == 0 && ctx->device_is_cpu));
+    /* groups of calls come as host memory the device reads in place (no upload into the B-tile slot buffers) */
+    s->can_group = c->rows && s->F == 1 && s->M == 1 && ctx->host_unified && s->B < (int)VXT__GROUP_MAX_TILES;
+    c->cap = s->can_group ? VXT__GROUP_MAX_TILES : (size_t)s->B;
+    c->bad_host = malloc((size_t)s->nslots * c->cap * sizeof(uint32_t));
     c->bad_evt = calloc((size_t)s->nslots, sizeof(cl_event));
     c->slot_call = calloc((size_t)s->nslots, sizeof(vxt__call));
     c->slot_busy = calloc((size_t)s->nslots, sizeof(int));
@@ -70,14 +79,10 @@ static vxt_status cl_init(vxt__stitch *s)
         return vxt__fail(ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory");
 
     vxt_status st;
-    int f64 = s->mode == VXT_ACC_F64;
-    /* PoCL runs work-items of a work-group as loops it vectorizes only when their bodies do not branch; the
-     * row-wise kernels loop over x themselves. GPUs want one work-item per voxel. Both give the same bits. */
-    c->rows = !f64 && (ctx->stitch_kernels == 1 || (ctx->stitch_kernels == 0 && ctx->device_is_cpu));
     if (c->rows && s->M == 1 && (st = make_kernel(s, "vxt_k_stitch_normalize_rows", &c->k_norm_rows)) != VXT_OK)
         return st;
     if (c->rows && s->F == 1) {
-        size_t gt_n = (size_t)s->nslots * (size_t)s->B * 5u;
+        size_t gt_n = (size_t)s->nslots * c->cap * 5u;
         if (!(c->gt_host = malloc(gt_n * sizeof(cl_long))))
             return vxt__fail(ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory");
         if ((st = make_kernel(s, "vxt_k_stitch_accumulate_group_rows", &c->k_acc_group)) != VXT_OK ||
@@ -134,7 +139,7 @@ static vxt_status cl_init(vxt__stitch *s)
         (st = vxt__cl_buffer(ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, ncov, s->cover_count, "cover table",
                              &c->cover_count)) != VXT_OK)
         return st;
-    if ((st = vxt__cl_buffer(ctx, CL_MEM_READ_WRITE, (size_t)s->nslots * (size_t)s->B * sizeof(cl_uint), NULL,
+    if ((st = vxt__cl_buffer(ctx, CL_MEM_READ_WRITE, (size_t)s->nslots * c->cap * sizeof(cl_uint), NULL,
                              "NaN flags", &c->bad)) != VXT_OK)
         return st;
 
@@ -216,7 +221,7 @@ static vxt_status check_slot_from(vxt__stitch *s, int slot, const void *host_out
         return VXT_OK;
     const vxt__call *call = &c->slot_call[slot];
     for (int item = 0; item < call->count; item++) {
-        uint32_t b = c->bad_host[(size_t)slot * (size_t)s->B + (size_t)item];
+        uint32_t b = c->bad_host[(size_t)slot * c->cap + (size_t)item];
         if (b != 0xffffffffu) {
             /* fetch the offending value to say whether it is NaN or infinite */
             float v = 0.0f;
@@ -257,7 +262,7 @@ static vxt_status accumulate_groups(vxt__stitch *s, const vxt__call *call, int s
 {
     vxt_context *ctx = s->ctx;
     cl_state *c = st_of(s);
-    cl_long *gt = c->gt_host + (size_t)slot * (size_t)s->B * 5u;
+    cl_long *gt = c->gt_host + (size_t)slot * c->cap * 5u;
     vxt_tile t0;
     for (int item = 0; item < call->count; item++) {
         vxt_tile t;
@@ -270,7 +275,7 @@ static vxt_status accumulate_groups(vxt__stitch *s, const vxt__call *call, int s
         g[3] = t.grid_index[1];
         g[4] = x_split < 0 ? 0 : x_split;
     }
-    size_t gt_off = (size_t)slot * (size_t)s->B * 5u * sizeof(cl_long);
+    size_t gt_off = (size_t)slot * c->cap * 5u * sizeof(cl_long);
     cl_int err = clEnqueueWriteBuffer(ctx->queue, c->gt, CL_FALSE, gt_off,
                                       (size_t)call->count * 5u * sizeof(cl_long), gt, 0, NULL, NULL);
     cl_kernel k = c->k_acc_group;
@@ -289,7 +294,7 @@ static vxt_status accumulate_groups(vxt__stitch *s, const vxt__call *call, int s
             yhi = t.start[1] > yhi ? t.start[1] : yhi;
         }
         cl_long zs = t0.start[0], yspan = yhi + R1 - ylo;
-        cl_int iz = (cl_int)t0.grid_index[0], first = slot * (cl_int)s->B + item, cn = n;
+        cl_int iz = (cl_int)t0.grid_index[0], first = slot * (cl_int)c->cap + item, cn = n;
         int i = 0;
         ARG(i++, c->acc[call->member]);
         ARG(i++, src_buf);
@@ -345,7 +350,7 @@ static vxt_status cl_consume(vxt__stitch *s, const vxt__call *call, int slot, co
         return st;
     }
     cl_uint all_ones = 0xffffffffu;
-    size_t bad_off = (size_t)slot * (size_t)s->B * sizeof(cl_uint);
+    size_t bad_off = (size_t)slot * c->cap * sizeof(cl_uint);
     cl_int err = clEnqueueFillBuffer(ctx->queue, c->bad, &all_ones, sizeof all_ones, bad_off,
                                      (size_t)call->count * sizeof(cl_uint), 0, NULL, NULL);
     if (err != CL_SUCCESS)
@@ -366,7 +371,7 @@ static vxt_status cl_consume(vxt__stitch *s, const vxt__call *call, int slot, co
     }
     for (int item = 0; !c->k_acc_group && item < call->count && err == CL_SUCCESS; item++) {
         cl_long item_off = (cl_long)((size_t)item * s->tile_out_elems);
-        cl_int bad_index = slot * (cl_int)s->B + item;
+        cl_int bad_index = slot * (cl_int)c->cap + item;
         if (s->F > 1) {
             cl_kernel k = c->k_mirror;
             cl_uint flip = call->flip;
@@ -453,7 +458,7 @@ static vxt_status cl_consume(vxt__stitch *s, const vxt__call *call, int slot, co
         return vxt__cl_check(ctx, err, "setting stitch kernel arguments");
     }
     err = clEnqueueReadBuffer(ctx->queue, c->bad, CL_FALSE, bad_off, (size_t)call->count * sizeof(cl_uint),
-                              c->bad_host + (size_t)slot * (size_t)s->B, 0, NULL, &c->bad_evt[slot]);
+                              c->bad_host + (size_t)slot * c->cap, 0, NULL, &c->bad_evt[slot]);
     if (wrapped) {
         cl_int ferr = clFinish(ctx->queue);
         clReleaseMemObject(wrapped);

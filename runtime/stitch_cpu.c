@@ -35,6 +35,7 @@ static vxt_status cpu_init(vxt__stitch *s)
     if (!c)
         return vxt__fail(s->ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory");
     s->backend = c;
+    s->can_group = 1;
     c->threads = vxt__pool_threads(s->ctx->pool);
     c->member_elems = (size_t)s->C * (size_t)s->D * (size_t)s->P[1] * (size_t)s->P[2];
     size_t total = c->member_elems * (size_t)s->M;

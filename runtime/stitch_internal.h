@@ -16,6 +16,9 @@
 
 #define VXT__MAX_FLIPS 8
 
+/* vxt_stitch's grouping (stitch_run.c): at most this many tiles in one consume */
+#define VXT__GROUP_MAX_TILES 256u
+
 typedef struct vxt__call {
     uint64_t k;
     uint64_t batch;      /* tile batch index */
@@ -56,6 +59,9 @@ struct vxt__stitch {
     vxt_stitch_output output;
     vxt_volume out_values, out_labels; /* copies of the caller's views (buffer mode) */
     int sink_mode;
+    /* the backend accumulates calls of up to VXT__GROUP_MAX_TILES consecutive tiles in host memory in one consume
+     * (set by its init): the CPU backend, and row-wise OpenCL devices sharing host memory without mirroring */
+    int can_group;
 
     /* sizes */
     int64_t C, Cin;

@@ -88,7 +88,6 @@ static vxt_status relay(vxt_context *ctx, vxt_status st)
  * outputs of consecutive batches of one z row are therefore kept, up to VXT__GROUP_BYTES, and accumulated
  * together: the same additions in the same order per voxel (plan order), so the same bits, with fewer passes. */
 #define VXT__GROUP_BYTES ((size_t)128 << 20)
-#define VXT__GROUP_MAX_TILES 256u
 /* Grouping pays only when the predictor is fast (a trivial model, precomputed tiles): accumulation is then most of
  * the time. A slow model makes the saving negligible, and a group would delay progress, cancellation and NaN
  * reports by its whole duration; so a group ends after any predictor call slower than this. */
@@ -104,7 +103,7 @@ static double mono_seconds(void)
 /* Tiles per group, a multiple of the batch size; 0 when grouping does not apply or would not gain. */
 static uint64_t group_tiles(const vxt_context *ctx, const vxt__stitch *s, int device, int overlap)
 {
-    if (ctx->stitch_group == 2 || ctx->backend != VXT_BACKEND_CPU || device || overlap || s->M * s->F != 1)
+    if (ctx->stitch_group == 2 || !s->can_group || device || overlap || s->M * s->F != 1)
         return 0;
     size_t tile_bytes = s->tile_out_elems * s->tile_es;
     if (tile_bytes % 64 != 0) /* every call's outputs start 64-byte aligned, as the batch buffers' do */

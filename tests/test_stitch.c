@@ -531,6 +531,54 @@ static void test_identity_constant_weights_exact(void **state)
     vxt_context_destroy(ctx);
 }
 
+/* Grouping on an OpenCL device made of the host's cores (PoCL): consecutive small batches of one z row are
+ * accumulated by one kernel launch per group; the bits are the CPU backend's, and NaN reports name the caller's
+ * batch and item. On other devices (GPUs) nothing groups, and the bits are the same too. */
+static void assert_poisoned(const float *v, size_t n);
+
+static void test_opencl_grouping(void **state)
+{
+    (void)state;
+    vxt_context *cpu = vxt_test_context(VXT_BACKEND_CPU, 2), *ocl = vxt_test_context(VXT_BACKEND_OPENCL, 0);
+    ocl->stitch_group_slow_s = -1; /* group whatever the predictor's speed (sanitizers, loaded machines) */
+    cpu->stitch_group = 2;
+    const int can = ocl->device_is_cpu && ocl->host_unified;
+    int engaged = 0;
+    for (size_t i = 0; i < NCFG; i++) {
+        const cfg *c = &CFGS[i];
+        float *in = make_input(c, 800 + i);
+        pred_cfg pa = default_pred(), pb = default_pred();
+        result a = run_cfg(cpu, c, in, &pa, 0), b = run_cfg(ocl, c, in, &pb, 0);
+        if (b.st != VXT_OK)
+            fail_msg("%s on OpenCL: %s", c->name, vxt_last_error());
+        expect_same(&a, &b, c->name);
+        if (pb.noutputs > 2)
+            engaged++;
+        free_result(&a);
+        free_result(&b);
+        free(in);
+    }
+    if (can)
+        assert_true(engaged >= 3);
+    else
+        assert_int_equal(engaged, 0);
+    /* batch size 1: a NaN in tile 7 is named with batch 7, item 0, though several batches went in one launch */
+    const cfg *c = &CFGS[0];
+    float *in = make_input(c, 9);
+    pred_cfg p = default_pred();
+    p.nan_tile = 7;
+    p.nan_at = 77;
+    result r = run_cfg(ocl, c, in, &p, 0);
+    assert_int_equal(r.st, VXT_ERR_NONFINITE);
+    if (!strstr(vxt_last_error(), "NaN for tile 7 (item 0 of batch 7,"))
+        fail_msg("message: %s", vxt_last_error());
+    assert_poisoned(r.values, r.nvals);
+    free_result(&r);
+    free(in);
+    vxt_context_destroy(ocl);
+    vxt_context_destroy(cpu);
+}
+
 static void test_opencl_matches_cpu(void **state)
 {
     (void)state;
@@ -1186,6 +1234,7 @@ int main(int argc, char **argv)
     };
     const struct CMUnitTest opencl[] = {
         cmocka_unit_test(test_opencl_matches_cpu),
+        cmocka_unit_test(test_opencl_grouping),
         cmocka_unit_test(test_sessions_opencl),
         cmocka_unit_test(test_failures_opencl),
     };
