@@ -486,9 +486,9 @@ typedef struct vxt_batch {
 typedef int (*vxt_predict_fn)(void *user, const vxt_batch *batch);
 
 /** Progress: called after each accumulated batch with tiles done and total (tiles x members x mirrorings
- *  count as one tile each); return non-zero to cancel (VXT_ERR_CANCELLED). On the CPU backend, vxt_stitch with a
- *  fast predictor (calls under 20 ms) and small batches accumulates consecutive batches of one row of tiles
- *  together (docs/STITCHING.md, "Grouping"): their progress calls then come together after the group, so a
+ *  count as one tile each); return non-zero to cancel (VXT_ERR_CANCELLED). On the CPU backend (and OpenCL devices
+ *  made of the host's cores, such as PoCL), vxt_stitch with a fast predictor (calls under 20 ms) and small batches
+ *  accumulates consecutive batches of one row of tiles together (docs/STITCHING.md, "Grouping"): their progress calls then come together after the group, so a
  *  cancellation takes effect up to one group (at most 128 MiB of tile outputs) later. */
 typedef int (*vxt_progress_fn)(void *user, uint64_t done, uint64_t total);
 
