@@ -68,6 +68,41 @@ __kernel void vxt_k_stitch_accumulate(__global float *acc, __global const void *
     }
 }
 
+/* One accumulator row `a` of R2 values: acc = acc + p*w below `split`, 0 + p*w from it on, p read from `src` at
+ * i0 (float32 fast path, or through load_src); a non-finite p's index in its item (i0 - item_offset + x) goes to
+ * *bad (atomic_min). Shared by the row-wise kernels, so per voxel they do the same arithmetic. */
+static inline void acc_row(__global float *a, __global const void *src, int kind, long i0, long item_offset,
+                           float nflips, __global const float *wr, long R2, long split, int mode, int f16_tile,
+                           __global uint *bad)
+{
+    uint badrow = 0;
+    if (kind == SRC_F32 && mode == VXT_ACC_F32 && !f16_tile) {
+        __global const float *p = (__global const float *)src + i0;
+        for (long x = 0; x < split; x++) {
+            float v = p[x];
+            badrow |= (as_uint(v) & 0x7f800000u) == 0x7f800000u;
+            a[x] = vxt_stitch_add(a[x], vxt_stitch_product(vxt_ftz(v), wr[x], 0), VXT_ACC_F32);
+        }
+        for (long x = split; x < R2; x++) {
+            float v = p[x];
+            badrow |= (as_uint(v) & 0x7f800000u) == 0x7f800000u;
+            a[x] = vxt_stitch_add(0.0f, vxt_stitch_product(vxt_ftz(v), wr[x], 0), VXT_ACC_F32);
+        }
+    } else {
+        for (long x = 0; x < R2; x++) {
+            float v = load_src(src, kind, i0 + x, nflips, f16_tile);
+            badrow |= kind != SRC_MIRROR && !vxt_isfinite(v);
+            a[x] = vxt_stitch_add(x < split ? a[x] : 0.0f, vxt_stitch_product(v, wr[x], f16_tile), mode);
+        }
+    }
+    if (badrow)
+        for (long x = 0; x < R2; x++)
+            if (!vxt_isfinite(load_src(src, kind == SRC_MIRROR ? SRC_F32 : kind, i0 + x, 1.0f, f16_tile))) {
+                atomic_min(bad, (uint)(i0 - item_offset + x));
+                break;
+            }
+}
+
 /* Row-wise accumulation for devices made of CPU cores (PoCL): one work-item per (y, z) row of the tile, an inner
  * loop over x that the compiler can vectorize (PoCL does not vectorize work-items whose bodies branch), the
  * NaN/Inf check as a flag over the row. x_split: below it the row continues sums started by the previous x tile,
@@ -86,36 +121,9 @@ __kernel void vxt_k_stitch_accumulate_rows(__global float *acc, __global const v
     long slot = pz < D ? pz : pz % D;
     long split = (cover_first[pz] == iz && cover_first[P0 + py] == iy) ? x_split : R2;
     __global const float *wr = w + (z * R1 + y) * R2;
-    for (int c = 0; c < C; c++) {
-        __global float *a = acc + ((c * D + slot) * P1 + py) * P2 + xs;
-        long i0 = item_offset + ((c * R0 + z) * R1 + y) * R2;
-        uint badrow = 0;
-        if (kind == SRC_F32 && mode == VXT_ACC_F32 && !f16_tile) {
-            __global const float *p = (__global const float *)src + i0;
-            for (long x = 0; x < split; x++) {
-                float v = p[x];
-                badrow |= (as_uint(v) & 0x7f800000u) == 0x7f800000u;
-                a[x] = vxt_stitch_add(a[x], vxt_stitch_product(vxt_ftz(v), wr[x], 0), VXT_ACC_F32);
-            }
-            for (long x = split; x < R2; x++) {
-                float v = p[x];
-                badrow |= (as_uint(v) & 0x7f800000u) == 0x7f800000u;
-                a[x] = vxt_stitch_add(0.0f, vxt_stitch_product(vxt_ftz(v), wr[x], 0), VXT_ACC_F32);
-            }
-        } else {
-            for (long x = 0; x < R2; x++) {
-                float v = load_src(src, kind, i0 + x, nflips, f16_tile);
-                badrow |= kind != SRC_MIRROR && !vxt_isfinite(v);
-                a[x] = vxt_stitch_add(x < split ? a[x] : 0.0f, vxt_stitch_product(v, wr[x], f16_tile), mode);
-            }
-        }
-        if (badrow)
-            for (long x = 0; x < R2; x++)
-                if (!vxt_isfinite(load_src(src, kind == SRC_MIRROR ? SRC_F32 : kind, i0 + x, 1.0f, f16_tile))) {
-                    atomic_min(bad + bad_index, (uint)(i0 - item_offset + x));
-                    break;
-                }
-    }
+    for (int c = 0; c < C; c++)
+        acc_row(acc + ((c * D + slot) * P1 + py) * P2 + xs, src, kind, item_offset + ((c * R0 + z) * R1 + y) * R2,
+                item_offset, nflips, wr, R2, split, mode, f16_tile, bad + bad_index);
 }
 
 /* Row-wise accumulation of a group of tiles with the same z start (consecutive items of one call) for devices
@@ -144,35 +152,8 @@ __kernel void vxt_k_stitch_accumulate_group_rows(__global float *acc, __global c
             if (y < 0 || y >= R1)
                 continue;
             long split = (zfirst && yfirst == (int)t[3]) ? t[4] : R2;
-            __global const float *wr = w + (z * R1 + y) * R2;
-            __global float *a = acc + ((c * D + slot) * P1 + py) * P2 + t[2];
-            long i0 = t[0] + ((c * R0 + z) * R1 + y) * R2;
-            uint badrow = 0;
-            if (kind == SRC_F32 && mode == VXT_ACC_F32 && !f16_tile) {
-                __global const float *p = (__global const float *)src + i0;
-                for (long x = 0; x < split; x++) {
-                    float v = p[x];
-                    badrow |= (as_uint(v) & 0x7f800000u) == 0x7f800000u;
-                    a[x] = vxt_stitch_add(a[x], vxt_stitch_product(vxt_ftz(v), wr[x], 0), VXT_ACC_F32);
-                }
-                for (long x = split; x < R2; x++) {
-                    float v = p[x];
-                    badrow |= (as_uint(v) & 0x7f800000u) == 0x7f800000u;
-                    a[x] = vxt_stitch_add(0.0f, vxt_stitch_product(vxt_ftz(v), wr[x], 0), VXT_ACC_F32);
-                }
-            } else {
-                for (long x = 0; x < R2; x++) {
-                    float v = load_src(src, kind, i0 + x, 1.0f, f16_tile);
-                    badrow |= !vxt_isfinite(v);
-                    a[x] = vxt_stitch_add(x < split ? a[x] : 0.0f, vxt_stitch_product(v, wr[x], f16_tile), mode);
-                }
-            }
-            if (badrow)
-                for (long x = 0; x < R2; x++)
-                    if (!vxt_isfinite(load_src(src, kind, i0 + x, 1.0f, f16_tile))) {
-                        atomic_min(bad + g, (uint)(i0 - t[0] + x));
-                        break;
-                    }
+            acc_row(acc + ((c * D + slot) * P1 + py) * P2 + t[2], src, kind, t[0] + ((c * R0 + z) * R1 + y) * R2,
+                    t[0], 1.0f, w + (z * R1 + y) * R2, R2, split, mode, f16_tile, bad + g);
         }
     }
 }
