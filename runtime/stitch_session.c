@@ -285,11 +285,10 @@ vxt_status vxt_session_next_batch(vxt_session *ss, vxt_batch *batch, int *done)
     vxt__call c;
     vxt__stitch_call(s, k, &c);
     vxt__session_cut_join(ss);
-    if (ss->ahead_state == 2 && ss->ahead_k == k)
-        ss->ahead_state = 0; /* cut while the predictor ran */
-    else if (s->Cin > 0)
-        vxt__stitch_extract(s, &c, ss->inputs[slot]);
+    const int cut = ss->ahead_state == 2 && ss->ahead_k == k; /* cut while the predictor ran */
     ss->ahead_state = 0;
+    if (!cut && s->Cin > 0)
+        vxt__stitch_extract(s, &c, ss->inputs[slot]);
     vxt_tile *tiles = ss->tiles + (size_t)slot * (size_t)s->B;
     for (int i = 0; i < c.count; i++)
         vxt__plan_tile(s->plan, c.first_tile + (uint64_t)i, &tiles[i]);
