@@ -2,6 +2,7 @@
  * exactly as the tools they reproduce round them. Both backends read the resulting float table. */
 #include <float.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,8 +37,42 @@ static double numpy_pairwise_sum(const double *a, size_t n)
     return numpy_pairwise_sum(a, n2) + numpy_pairwise_sum(a + n2, n - n2);
 }
 
+/* torch's float32 exp on the CPU, bit for bit: SLEEF's xexpf (sleefsimdsp.c; ULP bound 1), which ATen's
+ * Vectorized<float>::exp calls for every element of a tensor (Sleef_expf8_u10 on AVX2, Sleef_expf16_u10 on
+ * AVX-512, Sleef_expf4_u10 on ARM64; all with fused multiply-adds). fmaf is exact by C99, in hardware or in
+ * software. Checked against torch 1.13 (AVX2) on 431 810 arguments, MONAI's gaussian ones for R = 1..299 and
+ * five sigma scales and 200 000 random ones in (-100, 0]: no difference; a correctly rounded exp differs on 8%. */
+static float torch_expf(float d)
+{
+    float t = d * 1.442695040888963407359924681001892137426645954152985934135449406931f; /* 1/ln 2 */
+    int32_t q = (int32_t)rintf(t); /* round half to even, as cvtps2dq */
+    float s = fmaf((float)q, -0.693145751953125f, d);
+    s = fmaf((float)q, -1.428606765330187045e-06f, s);
+    float u = 0.000198527617612853646278381f;
+    u = fmaf(u, s, 0.00139304355252534151077271f);
+    u = fmaf(u, s, 0.00833336077630519866943359f);
+    u = fmaf(u, s, 0.0416664853692054748535156f);
+    u = fmaf(u, s, 0.166666671633720397949219f);
+    u = fmaf(u, s, 0.5f);
+    u = 1.0f + fmaf(s * s, u, s);
+    /* ldexp in two steps, u * 2^(q>>1) * 2^(q - (q>>1)), as vldexp2 */
+    int32_t h = q >> 1;
+    uint32_t b1 = (uint32_t)(h + 127) << 23, b2 = (uint32_t)(q - h + 127) << 23;
+    float f1, f2;
+    memcpy(&f1, &b1, sizeof f1);
+    memcpy(&f2, &b2, sizeof f2);
+    u = u * f1 * f2;
+    if (d < -104.0f)
+        u = 0.0f;
+    if (100.0f < d)
+        u = INFINITY;
+    return u;
+}
+
 /* MONAI: w(i) = exp(x^2 / (-2 sigma^2)) in float32 with x = i - (R-1)/2 (float32), the division by the
- * Python-float divisor done in float32 (torch casts the scalar), exp correctly rounded. */
+ * Python-float divisor done in float32 (torch casts the scalar), exp as torch computes it on the CPU. The
+ * arguments lie in [-1/(8 sigma_scale^2), 0] (-8 at the default 0.125); below -87 the results are subnormal
+ * or 0, as torch's (the table is built on the caller's thread, in the host's default floating-point mode). */
 static void monai_gauss_axis(int64_t R, double sigma_scale, float *w)
 {
     double sigma = (double)R * sigma_scale;
@@ -46,7 +81,7 @@ static void monai_gauss_axis(int64_t R, double sigma_scale, float *w)
     for (int64_t i = 0; i < R; i++) {
         float x = start + (float)i;
         float q = (x * x) / divisor;
-        w[i] = (float)exp((double)q);
+        w[i] = torch_expf(q);
     }
 }
 

@@ -6,7 +6,8 @@
 MONAI: runs monai.inferers.sliding_window_inference (MONAI 1.4, torch CPU) with a predictor whose output depends
 on the tile's contents and on the call index, records every tile's output before MONAI multiplies it in place,
 saves them as (N, C, *ROI), stitches them with `voxtile stitch --grid monai --importance gaussian`, and reports
-the largest relative difference (max |a - b| / max |b|, and per voxel |a - b| / |b| where |b| > 1e-3).
+whether every voxel is identical (voxtile reproduces torch's CPU exp, so it should be, bit for bit), with the
+largest relative difference (max |a - b| / max |b|, and per voxel |a - b| / |b| where |b| > 1e-3) otherwise.
 
 nnU-Net: runs nnU-Net v2's predict_sliding_window_return_logits arithmetic (copied from nnunetv2 2.5,
 nnunetv2/inference/predict_from_raw_data.py and sliding_window_prediction.py, Apache-2.0; nnU-Net itself needs a
@@ -183,7 +184,7 @@ def main():
     ok = True
     for r in results:
         if r["tool"] == "monai":
-            good = r["max_rel_to_max"] <= 1e-6
+            good = r["identical_voxels"] == 1.0
             print(f"MONAI   {r['backend']:6} {r['shape']} roi {r['roi']} overlap {r['overlap']}: {r['tiles']} tiles, "
                   f"max |diff|/max|ref| = {r['max_rel_to_max']:.2e}, max per-voxel relative = "
                   f"{r['max_rel_per_voxel']:.2e}, identical voxels {100 * r['identical_voxels']:.2f}% "

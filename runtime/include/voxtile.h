@@ -416,7 +416,8 @@ VXT_API vxt_status vxt_plan_axis_starts(const vxt_plan *plan, int axis, const in
 typedef enum vxt_importance {
     VXT_IMPORTANCE_CONSTANT = 0,       /**< all ones (MONAI "constant") */
     /** MONAI "gaussian": w_a(i) = exp(x^2 / (-2 sigma_a^2)), x = i - (roi_a-1)/2, sigma_a = sigma_scale_a *
-     *  roi_a, each factor rounded to float32; W = (w_0*w_1)*w_2 in float32; W = max(W, 1e-3). */
+     *  roi_a, in float32 with torch's CPU exp (SLEEF's expf, reproduced bit for bit); W = (w_0*w_1)*w_2 in
+     *  float32; W = max(W, max(min W, 1e-3)). Identical to MONAI's map computed by torch on a CPU. */
     VXT_IMPORTANCE_GAUSSIAN = 1,
     /** nnU-Net v2 compute_gaussian: scipy Gaussian kernels (sigma = roi/8, truncate 4) centred at roi/2,
      *  product in double, scaled to a peak of 10, rounded to float32 then float16, zeros replaced by the
