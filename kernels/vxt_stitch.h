@@ -97,14 +97,15 @@ VXT_INLINE void vxt_sigmoid_strided(VXT_GLOBAL float *v, vxt_i64 stride, int cha
         v[c * stride] = vxt_sigmoid(v[c * stride]);
 }
 
-/* Index of the largest of C values `stride` apart; ties go to the lowest index. */
+/* Index of the largest of C values `stride` apart; ties go to the lowest index; a NaN never wins against a
+ * number (all NaN: 0). */
 VXT_INLINE int vxt_argmax_strided(const VXT_GLOBAL float *v, vxt_i64 stride, int channels)
 {
     int best = 0;
     float b = v[0];
     for (int c = 1; c < channels; c++) {
         float x = v[c * stride];
-        if (x > b) {
+        if (x > b || (b != b && x == x)) {
             b = x;
             best = c;
         }
