@@ -70,11 +70,15 @@ static double round_half_even(double x)
     return fmod(f, 2.0) == 0.0 ? f : f + 1.0;
 }
 
-/* nnU-Net compute_steps_for_sliding_window on the padded size S >= R. */
+/* nnU-Net compute_steps_for_sliding_window on the padded size S >= R; -1 when the count exceeds 2^40 (a
+ * step far below one voxel: nnU-Net repeats starts then, and the list would not fit in memory anyway). */
 static int64_t nnunet_starts(int64_t S, int64_t R, double step, int64_t *out)
 {
     double target = (double)R * step;
-    int64_t n = (int64_t)ceil((double)(S - R) / target) + 1;
+    double steps = ceil((double)(S - R) / target);
+    if (!(steps < 1099511627776.0)) /* 2^40; also catches inf and NaN */
+        return -1;
+    int64_t n = (int64_t)steps + 1;
     if (out) {
         if (n > 1) {
             double actual = (double)(S - R) / (double)(n - 1);
@@ -179,6 +183,11 @@ vxt_status vxt_plan_create(const vxt_plan_options *opts, vxt_plan **out)
             break;
         case VXT_GRID_NNUNET:
             n = nnunet_starts(Sp, R, o->step[a], NULL);
+            if (n < 0) {
+                vxt_plan_destroy(p);
+                return vxt__fail(NULL, VXT_ERR_OVERFLOW, "vxt_plan_create: step[%d] (%s) = %g gives more than 2^40 "
+                                 "tiles along that axis", a, axis_name[a], o->step[a]);
+            }
             break;
         default:
             n = voxel_starts(Sp, R, o->overlap_voxels[a], NULL);

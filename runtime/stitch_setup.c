@@ -225,6 +225,15 @@ vxt_status vxt__stitch_create(vxt_context *ctx, const vxt_plan *plan, const vxt_
         return st;
     }
     s->total_tiles = s->T * (uint64_t)(s->M * s->F);
+    /* tile grid indices and per-coordinate cover tables are 32-bit (int, cl_int) */
+    for (int a = 0; a < 3; a++)
+        if (s->nstarts[a] > INT32_MAX || s->P[a] > INT32_MAX) {
+            st = vxt__fail(ctx, VXT_ERR_OVERFLOW, "vxt_stitch: axis %d has %lld tile starts over %lld voxels; the "
+                           "engine indexes them in 32 bits (at most 2^31 - 1 each)",
+                           a, (long long)s->nstarts[a], (long long)s->P[a]);
+            vxt__stitch_destroy(s);
+            return st;
+        }
 
     /* ring depth: everything for buffer volumes (finalized once at the end), else what a batch can span */
     if (!s->sink_mode) {

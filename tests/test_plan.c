@@ -206,6 +206,11 @@ static void test_bad_plans(void **state)
     assert_status_msg(vxt_plan_create(&b, &p), VXT_ERR_INVALID_ARGUMENT, "step[0] (z) is 0");
     b.step[0] = 1.5;
     assert_status_msg(vxt_plan_create(&b, &p), VXT_ERR_INVALID_ARGUMENT, "step[0]");
+    b.step[0] = 1e-300; /* positive, but the tile count would not fit in 64 bits */
+    assert_status_msg(vxt_plan_create(&b, &p), VXT_ERR_OVERFLOW, "more than 2^40 tiles");
+    b.step[0] = 4.9e-324;
+    assert_status_msg(vxt_plan_create(&b, &p), VXT_ERR_OVERFLOW, "step[0] (z)");
+    assert_null(p);
     b = o;
     b.grid = VXT_GRID_VOXELS;
     b.overlap_voxels[1] = 32;

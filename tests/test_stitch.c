@@ -1162,6 +1162,26 @@ static void test_bad_arguments(void **state)
     bad = vin;
     bad.data = NULL;
     BAD(vxt_stitch(ctx, plan, &so, &bad, predictor, &p, &out), VXT_ERR_NULL, "input.data");
+    bad = vin;
+    bad.channels = 0;
+    BAD(vxt_stitch(ctx, plan, &so, &bad, predictor, &p, &out), VXT_ERR_INVALID_ARGUMENT, "channels");
+    {
+        /* an axis longer than 2^31 voxels: the plan is fine (64-bit), the engine's 32-bit tables are not; refused
+         * before anything is allocated or read (the volumes' pointers are small buffers never touched) */
+        vxt_plan_options po;
+        vxt_plan_options_init(&po);
+        int64_t big[3] = {1, 1, ((int64_t)1 << 31) + 5}, broi[3] = {1, 1, (int64_t)1 << 31};
+        memcpy(po.shape, big, sizeof po.shape);
+        memcpy(po.roi, broi, sizeof po.roi);
+        vxt_plan *bp = NULL;
+        assert_ok(vxt_plan_create(&po, &bp));
+        vxt_volume bi = {in, VXT_DTYPE_F32, 1, {1, 1, big[2]}}, bo = {vals, VXT_DTYPE_F32, 2, {1, 1, big[2]}};
+        vxt_stitch_output obig;
+        vxt_stitch_output_init(&obig);
+        obig.values = &bo;
+        BAD(vxt_stitch(ctx, bp, &so, &bi, predictor, &p, &obig), VXT_ERR_OVERFLOW, "32 bits");
+        vxt_plan_destroy(bp);
+    }
     bad = vv;
     bad.channels = 3;
     vxt_stitch_output o2 = out;
