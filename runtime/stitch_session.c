@@ -2,6 +2,7 @@
  * order, and calls are accumulated strictly in order (held back until their predecessors arrived). With an
  * output sink, slabs are finalized and delivered as soon as no remaining tile touches them; with output
  * volumes, everything is finalized once at the end, so a failed run leaves them untouched. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -381,6 +382,11 @@ vxt_status vxt_session_finish(vxt_session *ss)
         size_t vol = (size_t)s->S[0] * (size_t)s->S[1] * (size_t)s->S[2];
         st = s->ops->finalize(s, 0, s->S[0], s->output.want_values ? (float *)s->out_values.data : NULL, vol,
                               s->output.want_labels ? s->out_labels.data : NULL);
+        if (st != VXT_OK) { /* only a device error gets here: the slabs read back before it are in place */
+            char why[512];
+            snprintf(why, sizeof why, "%s", vxt_last_error());
+            st = vxt__fail(s->ctx, st, "%s; the output volumes may be partly written", why);
+        }
     }
     if (st != VXT_OK)
         return fail(ss, st);

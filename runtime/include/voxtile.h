@@ -537,7 +537,9 @@ typedef struct vxt_stitch_options {
 
 VXT_API void vxt_stitch_options_init(vxt_stitch_options *opts);
 
-/** Where the result goes. Either volumes (written only when the whole run succeeded; untouched otherwise) or
+/** Where the result goes. Either volumes (written only at the end, once every tile is accumulated: a failed,
+ *  cancelled or destroyed run leaves them untouched; only a device error while the results are read back can
+ *  leave them partly written, and its message says so) or
  *  a sink (slab by slab while the run goes on, so peak memory grows with the ROI depth, not the volume). */
 typedef struct vxt_stitch_output {
     size_t struct_size;
