@@ -30,6 +30,8 @@ typedef struct pred_cfg {
     int ncalls_seen;     /* per call (up to 256): its first tile's x grid index and output pointer */
     int64_t call_x[256];
     const char *call_out[256];
+    int call_member[256];    /* per call (up to 256): its ensemble member and mirroring */
+    unsigned call_flip[256];
 } pred_cfg;
 
 /* Output value for channel c at local voxel (z, y, x) of tile `t` (in the predictor's frame), input value v. */
@@ -80,6 +82,8 @@ static int predictor(void *user, const vxt_batch *b)
             p->outputs[p->noutputs++] = b->output;
         if (p->ncalls_seen < 256) {
             p->call_x[p->ncalls_seen] = b->tiles[0].grid_index[2];
+            p->call_member[p->ncalls_seen] = b->member;
+            p->call_flip[p->ncalls_seen] = b->flip;
             p->call_out[p->ncalls_seen++] = (const char *)b->output;
         }
         fill_outputs(p, b, b->input, b->output);
@@ -121,35 +125,62 @@ typedef struct cfg {
     vxt_activation act;
     int values, labels;
     vxt_dtype label_dtype;
+    double sigma; /* VXT_IMPORTANCE_GAUSSIAN: sigma_scale sigma, 1.5 sigma, 0.75 sigma per axis (0: the default) */
 } cfg;
+
+/* VXT_IMPORTANCE_USER: a fixed random map, all values in [0.05, 2), for ROIs up to 8 x 12 x 10. Filled with the
+ * same values on every call. */
+enum { USER_MAP_MAX = 8 * 12 * 10 };
+static float user_map[USER_MAP_MAX];
+
+static const float *fill_user_map(size_t n)
+{
+    assert_true(n <= USER_MAP_MAX);
+    vxt_rng r = {77};
+    for (size_t i = 0; i < n; i++)
+        user_map[i] = vxt_rng_uniform(&r, 0.05f, 2.0f);
+    return user_map;
+}
+
+static void sigma_scales(const cfg *c, double sig[3])
+{
+    sig[0] = c->sigma;
+    sig[1] = c->sigma * 1.5;
+    sig[2] = c->sigma * 0.75;
+}
 
 static const cfg CFGS[] = {
     {"monai-gauss", {23, 37, 41}, {12, 16, 20}, 1, VXT_GRID_MONAI, 0.5, 0, VXT_PAD_CONSTANT, 2, VXT_IMPORTANCE_GAUSSIAN,
-     VXT_ACCUMULATE_FLOAT32, VXT_DTYPE_F32, 1, 0, 1, VXT_ACTIVATION_NONE, 1, 0, VXT_DTYPE_U8},
+     VXT_ACCUMULATE_FLOAT32, VXT_DTYPE_F32, 1, 0, 1, VXT_ACTIVATION_NONE, 1, 0, VXT_DTYPE_U8, 0.0},
     {"monai-softmax-labels-batch3", {19, 30, 33}, {10, 14, 13}, 2, VXT_GRID_MONAI, 0.3, 0, VXT_PAD_CONSTANT, 3,
-     VXT_IMPORTANCE_GAUSSIAN, VXT_ACCUMULATE_FLOAT32, VXT_DTYPE_F32, 3, 0, 1, VXT_ACTIVATION_SOFTMAX, 1, 1, VXT_DTYPE_U8},
+     VXT_IMPORTANCE_GAUSSIAN, VXT_ACCUMULATE_FLOAT32, VXT_DTYPE_F32, 3, 0, 1, VXT_ACTIVATION_SOFTMAX, 1, 1, VXT_DTYPE_U8, 0.0},
     {"nnunet-f16", {21, 29, 35}, {12, 16, 16}, 1, VXT_GRID_NNUNET, 0.5, 0, VXT_PAD_CONSTANT, 3,
      VXT_IMPORTANCE_GAUSSIAN_NNUNET, VXT_ACCUMULATE_FLOAT16, VXT_DTYPE_F16, 2, 0, 1, VXT_ACTIVATION_SOFTMAX, 1, 1,
-     VXT_DTYPE_U16},
+     VXT_DTYPE_U16, 0.0},
     {"nnunet-f16-mirror-ensemble", {17, 25, 22}, {8, 12, 10}, 1, VXT_GRID_NNUNET, 0.5, 0, VXT_PAD_CONSTANT, 2,
      VXT_IMPORTANCE_GAUSSIAN_NNUNET, VXT_ACCUMULATE_FLOAT16, VXT_DTYPE_F16, 1, 7, 2, VXT_ACTIVATION_NONE, 1, 1,
-     VXT_DTYPE_U8},
+     VXT_DTYPE_U8, 0.0},
     {"nnunet-f16-acc-f32-tiles", {15, 20, 26}, {8, 8, 12}, 1, VXT_GRID_NNUNET, 0.5, 0, VXT_PAD_CONSTANT, 2,
      VXT_IMPORTANCE_GAUSSIAN_NNUNET, VXT_ACCUMULATE_FLOAT16, VXT_DTYPE_F32, 1, 5, 1, VXT_ACTIVATION_NONE, 1, 0,
-     VXT_DTYPE_U8},
+     VXT_DTYPE_U8, 0.0},
     {"voxels-hann-sigmoid", {20, 31, 27}, {8, 12, 10}, 1, VXT_GRID_VOXELS, 0, 4, VXT_PAD_CONSTANT, 2, VXT_IMPORTANCE_HANN,
-     VXT_ACCUMULATE_FLOAT32, VXT_DTYPE_F32, 4, 0, 1, VXT_ACTIVATION_SIGMOID, 1, 1, VXT_DTYPE_U8},
+     VXT_ACCUMULATE_FLOAT32, VXT_DTYPE_F32, 4, 0, 1, VXT_ACTIVATION_SIGMOID, 1, 1, VXT_DTYPE_U8, 0.0},
     {"f64-mirror-yx", {13, 27, 31}, {8, 10, 12}, 1, VXT_GRID_MONAI, 0.6, 0, VXT_PAD_CONSTANT, 2, VXT_IMPORTANCE_GAUSSIAN,
-     VXT_ACCUMULATE_FLOAT64, VXT_DTYPE_F32, 2, 6, 3, VXT_ACTIVATION_SOFTMAX, 1, 1, VXT_DTYPE_U8},
+     VXT_ACCUMULATE_FLOAT64, VXT_DTYPE_F32, 2, 6, 3, VXT_ACTIVATION_SOFTMAX, 1, 1, VXT_DTYPE_U8, 0.0},
     {"pad-reflect-small-volume", {5, 9, 30}, {8, 16, 12}, 1, VXT_GRID_MONAI, 0.25, 0, VXT_PAD_REFLECT, 2,
-     VXT_IMPORTANCE_GAUSSIAN, VXT_ACCUMULATE_FLOAT32, VXT_DTYPE_F32, 2, 1, 1, VXT_ACTIVATION_NONE, 1, 1, VXT_DTYPE_U8},
+     VXT_IMPORTANCE_GAUSSIAN, VXT_ACCUMULATE_FLOAT32, VXT_DTYPE_F32, 2, 1, 1, VXT_ACTIVATION_NONE, 1, 1, VXT_DTYPE_U8, 0.0},
     {"pad-replicate-f16-tiles", {6, 40, 7}, {8, 16, 12}, 1, VXT_GRID_MONAI, 0.5, 0, VXT_PAD_REPLICATE, 2,
-     VXT_IMPORTANCE_CONSTANT, VXT_ACCUMULATE_FLOAT32, VXT_DTYPE_F16, 1, 0, 1, VXT_ACTIVATION_NONE, 1, 0, VXT_DTYPE_U8},
+     VXT_IMPORTANCE_CONSTANT, VXT_ACCUMULATE_FLOAT32, VXT_DTYPE_F16, 1, 0, 1, VXT_ACTIVATION_NONE, 1, 0, VXT_DTYPE_U8, 0.0},
     {"2d", {1, 50, 61}, {1, 16, 20}, 1, VXT_GRID_MONAI, 0.5, 0, VXT_PAD_CONSTANT, 3, VXT_IMPORTANCE_GAUSSIAN,
-     VXT_ACCUMULATE_FLOAT32, VXT_DTYPE_F32, 5, 6, 1, VXT_ACTIVATION_SOFTMAX, 1, 1, VXT_DTYPE_U8},
+     VXT_ACCUMULATE_FLOAT32, VXT_DTYPE_F32, 5, 6, 1, VXT_ACTIVATION_SOFTMAX, 1, 1, VXT_DTYPE_U8, 0.0},
     {"labels-only-many-classes", {9, 21, 17}, {6, 8, 8}, 1, VXT_GRID_NNUNET, 0.5, 0, VXT_PAD_CONSTANT, 300,
      VXT_IMPORTANCE_GAUSSIAN, VXT_ACCUMULATE_FLOAT32, VXT_DTYPE_F32, 2, 0, 1, VXT_ACTIVATION_SOFTMAX, 0, 1,
-     VXT_DTYPE_U16},
+     VXT_DTYPE_U16, 0.0},
+    {"user-map-softmax", {19, 29, 23}, {8, 12, 10}, 1, VXT_GRID_MONAI, 0.4, 0, VXT_PAD_CONSTANT, 3, VXT_IMPORTANCE_USER,
+     VXT_ACCUMULATE_FLOAT32, VXT_DTYPE_F32, 2, 0, 1, VXT_ACTIVATION_SOFTMAX, 1, 1, VXT_DTYPE_U8, 0.0},
+    {"monai-sigma-per-axis", {22, 26, 31}, {10, 12, 14}, 1, VXT_GRID_MONAI, 0.5, 0, VXT_PAD_CONSTANT, 2,
+     VXT_IMPORTANCE_GAUSSIAN, VXT_ACCUMULATE_FLOAT32, VXT_DTYPE_F32, 3, 0, 1, VXT_ACTIVATION_NONE, 1, 0, VXT_DTYPE_U8,
+     0.2},
 };
 #define NCFG (sizeof CFGS / sizeof CFGS[0])
 
@@ -204,6 +235,10 @@ static vxt_stitch_options make_opts(const cfg *c)
     so.members = c->members;
     so.activation = c->act;
     so.label_dtype = c->label_dtype;
+    if (c->imp == VXT_IMPORTANCE_USER)
+        so.user_map = fill_user_map((size_t)(c->roi[0] * c->roi[1] * c->roi[2]));
+    if (c->sigma > 0)
+        sigma_scales(c, so.sigma_scale);
     return so;
 }
 
@@ -278,7 +313,12 @@ static void reference(const cfg *c, const float *input, double *out, int *labels
     size_t roi = (size_t)(c->roi[0] * c->roi[1] * c->roi[2]);
     size_t vox = (size_t)(c->shape[0] * c->shape[1] * c->shape[2]);
     float *w = malloc(roi * sizeof(float));
-    assert_ok(vxt_importance_map(c->imp, c->roi, NULL, w));
+    double sig[3];
+    sigma_scales(c, sig);
+    if (c->imp == VXT_IMPORTANCE_USER)
+        memcpy(w, fill_user_map(roi), roi * sizeof(float));
+    else
+        assert_ok(vxt_importance_map(c->imp, c->roi, c->sigma > 0 ? sig : NULL, w));
     double *acc = calloc(vox * (size_t)c->C * (size_t)c->members, sizeof(double));
     double *cnt = calloc(vox, sizeof(double));
     unsigned flips[8];
@@ -432,6 +472,87 @@ static void test_cpu_thread_counts_agree(void **state)
     vxt_context_destroy(three);
 }
 
+/* Batch size never changes a bit: batch 1 (grouped on the CPU backend), each configuration's own batch size, and
+ * 7 (a batch that spans rows and z starts) give the same volumes, and the same sink slabs. */
+static void run_batch_size_checks(vxt_backend backend)
+{
+    vxt_context *ctx = vxt_test_context(backend, backend == VXT_BACKEND_CPU ? 2 : 0);
+    ctx->stitch_group_slow_s = -1; /* group whatever the predictor's speed (sanitizers, loaded machines) */
+    for (size_t i = 0; i < NCFG; i++) {
+        cfg c = CFGS[i];
+        float *in = make_input(&c, 900 + i);
+        int sizes[3] = {1, CFGS[i].batch, 7};
+        pred_cfg p0 = default_pred();
+        c.batch = sizes[0];
+        result ref = run_cfg(ctx, &c, in, &p0, 0);
+        if (ref.st != VXT_OK)
+            fail_msg("%s, batch 1: %s", c.name, vxt_last_error());
+        for (int k = 1; k < 3; k++) {
+            c.batch = sizes[k];
+            pred_cfg pk = default_pred();
+            result r = run_cfg(ctx, &c, in, &pk, 0);
+            char what[96];
+            snprintf(what, sizeof what, "%s: batch %d against batch 1", c.name, sizes[k]);
+            expect_same(&ref, &r, what);
+            free_result(&r);
+        }
+        free_result(&ref);
+        free(in);
+    }
+    vxt_context_destroy(ctx);
+}
+
+static void test_batch_sizes_agree_cpu(void **state)
+{
+    (void)state;
+    run_batch_size_checks(VXT_BACKEND_CPU);
+}
+
+static void test_batch_sizes_agree_opencl(void **state)
+{
+    (void)state;
+    run_batch_size_checks(VXT_BACKEND_OPENCL);
+}
+
+/* Mirroring and ensembles: the predictor is asked, per batch, for member 0's identity then its flips in
+ * nnU-Net's order ((0), (1), (2), (0,1), (0,2), (1,2), (0,1,2), restricted to the chosen axes), then member 1's;
+ * the engine sums the calls in that order. The double reference cannot see the order, so it is checked here. */
+static void test_mirror_and_member_order(void **state)
+{
+    (void)state;
+    vxt_context *ctx = vxt_test_context(VXT_BACKEND_CPU, 2);
+    const struct {
+        unsigned axes;
+        int n;
+        unsigned order[8];
+    } cases[] = {{7, 8, {0, 1, 2, 4, 3, 5, 6, 7}}, {5, 4, {0, 1, 4, 5}}, {6, 4, {0, 2, 4, 6}}, {2, 2, {0, 2}}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        cfg c = CFGS[0];
+        c.shape[0] = 12;
+        c.shape[1] = 20;
+        c.shape[2] = 30; /* 1 x 2 x 2 tiles */
+        c.batch = 3;
+        c.mirror = cases[k].axes;
+        c.members = 2;
+        float *in = make_input(&c, 950 + k);
+        pred_cfg p = default_pred();
+        result r = run_cfg(ctx, &c, in, &p, 0);
+        assert_int_equal(r.st, VXT_OK);
+        int per_batch = 2 * cases[k].n, nb = (int)((r.ntiles + 2) / 3);
+        assert_int_equal(p.ncalls_seen, nb * per_batch);
+        for (int call = 0; call < p.ncalls_seen; call++) {
+            int j = call % per_batch, member = j / cases[k].n;
+            unsigned flip = cases[k].order[j % cases[k].n];
+            if (p.call_member[call] != member || p.call_flip[call] != flip)
+                fail_msg("mirror_axes %u: call %d asked member %d flip %u, expected member %d flip %u", cases[k].axes,
+                         call, p.call_member[call], p.call_flip[call], member, flip);
+        }
+        free_result(&r);
+        free(in);
+    }
+    vxt_context_destroy(ctx);
+}
+
 static void test_against_double_reference(void **state)
 {
     (void)state;
@@ -509,7 +630,7 @@ static void test_identity_constant_weights_exact(void **state)
          * exactly, so one flipped axis and two members keep it exact. */
         cfg c = {"identity", {21, 26, 33}, {8, 12, 10}, 1, grids[g], 0.7, 5, VXT_PAD_CONSTANT, 1,
                  VXT_IMPORTANCE_CONSTANT, VXT_ACCUMULATE_FLOAT64, VXT_DTYPE_F32, 3, 2, 2, VXT_ACTIVATION_NONE, 1, 0,
-                 VXT_DTYPE_U8};
+                 VXT_DTYPE_U8, 0.0};
         float *in = make_input(&c, 300 + (uint64_t)g);
         pred_cfg p = default_pred();
         p.kind = 1;
@@ -629,6 +750,8 @@ static void test_opencl_matches_cpu(void **state)
         result d = run_cfg(cpu, c, in, &pa, 0);
         float *vals = malloc(d.nvals * sizeof(float) + 4);
         void *labs = malloc(d.nlab * d.lab_es + 4);
+        vxt_poison(vals, d.nvals * sizeof(float));
+        vxt_poison(labs, d.nlab * d.lab_es);
         vxt_volume vin = {in, VXT_DTYPE_F32, c->cin, {c->shape[0], c->shape[1], c->shape[2]}};
         vxt_volume vv = {vals, VXT_DTYPE_F32, c->C, {c->shape[0], c->shape[1], c->shape[2]}};
         vxt_volume vl = {labs, c->label_dtype, 1, {c->shape[0], c->shape[1], c->shape[2]}};
@@ -703,6 +826,7 @@ static void run_session_checks(vxt_backend backend)
         ks.fail_at = -1;
         memcpy(ks.shape, c->shape, sizeof ks.shape);
         vxt_poison(ks.values, ref.nvals * sizeof(float));
+        vxt_poison(ks.labels, ref.nlab * ref.lab_es);
         vxt_volume vin = {in, VXT_DTYPE_F32, c->cin, {c->shape[0], c->shape[1], c->shape[2]}};
         vxt_stitch_output out;
         vxt_stitch_output_init(&out);
@@ -743,6 +867,47 @@ static void run_session_checks(vxt_backend backend)
             assert_memory_equal(ks.labels, ref.labels, ref.nlab * ref.lab_es);
         for (int w = 0; w < 5; w++)
             free(outs[w]);
+
+        if (backend == VXT_BACKEND_OPENCL) {
+            /* the device form in a session: outputs written to each batch's output_cl, submitted (NULL) in
+             * reverse order within windows of 5, into volumes */
+            so.flags = VXT_STITCH_DEVICE_PREDICTOR;
+            pred_cfg pd = default_pred();
+            pd.device = 1;
+            pd.ctx = ctx;
+            float *vals = malloc(ref.nvals * sizeof(float) + 4);
+            void *labs = malloc(ref.nlab * ref.lab_es + 4);
+            vxt_poison(vals, ref.nvals * sizeof(float));
+            vxt_poison(labs, ref.nlab * ref.lab_es);
+            vxt_volume vv = {vals, VXT_DTYPE_F32, c->C, {c->shape[0], c->shape[1], c->shape[2]}};
+            vxt_volume vl = {labs, c->label_dtype, 1, {c->shape[0], c->shape[1], c->shape[2]}};
+            vxt_stitch_output ov;
+            vxt_stitch_output_init(&ov);
+            ov.values = c->values ? &vv : NULL;
+            ov.labels = c->labels ? &vl : NULL;
+            assert_ok(vxt_session_create(ctx, plan, &so, &vin, &ov, &ss));
+            done = 0;
+            while (!done) {
+                int got = 0;
+                for (; got < 5; got++) {
+                    assert_ok(vxt_session_next_batch(ss, &batches[got], &done));
+                    if (done)
+                        break;
+                    assert_non_null(batches[got].output_cl);
+                    assert_int_equal(predictor(&pd, &batches[got]), 0);
+                }
+                for (int w = got - 1; w >= 0; w--)
+                    assert_ok(vxt_session_submit(ss, batches[w].id, NULL));
+            }
+            assert_ok(vxt_session_finish(ss));
+            vxt_session_destroy(ss);
+            if (ref.nvals)
+                assert_int_equal(vxt_count_bit_diffs(vals, ref.values, ref.nvals, "device-form session"), 0);
+            if (ref.nlab)
+                assert_memory_equal(labs, ref.labels, ref.nlab * ref.lab_es);
+            free(vals);
+            free(labs);
+        }
         free(ks.values);
         free(ks.labels);
         free_result(&ref);
@@ -1268,6 +1433,8 @@ int main(int argc, char **argv)
     const struct CMUnitTest cpu[] = {
         cmocka_unit_test(test_cpu_thread_counts_agree),
         cmocka_unit_test(test_cpu_grouping),
+        cmocka_unit_test(test_batch_sizes_agree_cpu),
+        cmocka_unit_test(test_mirror_and_member_order),
         cmocka_unit_test(test_against_double_reference),
         cmocka_unit_test(test_identity_constant_weights_exact),
         cmocka_unit_test(test_sessions_cpu),
@@ -1279,6 +1446,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest opencl[] = {
         cmocka_unit_test(test_opencl_matches_cpu),
         cmocka_unit_test(test_opencl_grouping),
+        cmocka_unit_test(test_batch_sizes_agree_opencl),
         cmocka_unit_test(test_sessions_opencl),
         cmocka_unit_test(test_failures_opencl),
     };
