@@ -23,6 +23,7 @@ static const struct {
     {'f', 2, VXT_DTYPE_F16}, {'f', 4, VXT_DTYPE_F32}, {'f', 8, VXT_DTYPE_F64},
 };
 
+/* Skip Python whitespace (space, tab, newline, carriage return) from p; returns the first other byte, or end. */
 static const char *skip_ws(const char *p, const char *end)
 {
     while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
@@ -30,79 +31,107 @@ static const char *skip_ws(const char *p, const char *end)
     return p;
 }
 
-/* Find the value of key 'name' (quoted with ' or ") in the header dictionary; returns a pointer after the colon. */
-static const char *find_key(const char *h, const char *end, const char *name)
+/* Copy the text p[0 .. e) into buf for an error message, on one line: at most 16 characters (then "..."), a
+ * newline, tab or carriage return as \n, \t, \r, any other byte that is not printable ASCII as \xNN. */
+static const char *printable(const char *p, const char *e, char *buf, size_t n)
 {
-    size_t n = strlen(name);
-    for (const char *p = h; p + n + 2 < end; p++) {
-        if ((*p == '\'' || *p == '"') && p[n + 1] == *p && memcmp(p + 1, name, n) == 0) {
-            const char *q = skip_ws(p + n + 2, end);
-            if (q < end && *q == ':')
-                return skip_ws(q + 1, end);
-            return NULL;
+    size_t k = 0;
+    int shown = 0;
+    for (; p < e && shown < 16 && k + 8 < n; p++, shown++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '\n' || c == '\t' || c == '\r') {
+            buf[k++] = '\\';
+            buf[k++] = c == '\n' ? 'n' : c == '\t' ? 't' : 'r';
+        } else if (c < 0x20 || c >= 0x7f) {
+            k += (size_t)snprintf(buf + k, n - k, "\\x%02x", c);
+        } else {
+            buf[k++] = (char)c;
         }
     }
+    if (p < e && k + 4 <= n)
+        for (int i = 0; i < 3; i++)
+            buf[k++] = '.';
+    buf[k] = '\0';
+    return buf;
+}
+
+/* What the header text holds at p, for error messages: 'text' (quoted, as printable() shows it), or "the end of
+ * the header" at the end. */
+static const char *excerpt(const char *p, const char *end, char *buf, size_t n)
+{
+    if (p >= end)
+        snprintf(buf, n, "the end of the header");
+    else
+        snprintf(buf, n, "'%s'", printable(p, end, (char[80]){0}, 80));
+    return buf;
+}
+
+/* The end of the Python string literal that starts at p (a ' or " quote): a pointer to its closing quote, or NULL
+ * when it is not closed on its line. Escapes are not interpreted (no valid key or dtype has one). */
+static const char *string_end(const char *p, const char *end)
+{
+    for (const char *q = p + 1; q < end && *q != '\n'; q++)
+        if (*q == *p)
+            return q;
     return NULL;
 }
 
-static vxt_status parse_header(const char *path, const char *h, size_t len, vxt_npy_info *info)
+/* Check the 'descr' string d[0 .. n) and set info->dtype and info->big_endian. */
+static vxt_status parse_descr(const char *path, const char *d, size_t n, vxt_npy_info *info)
 {
-    const char *end = h + len;
-    const char *p = skip_ws(h, end);
-    if (p >= end || *p != '{')
-        return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: .npy header is not a dictionary", path);
-    /* descr */
-    const char *d = find_key(h, end, "descr");
-    if (!d || (*d != '\'' && *d != '"'))
-        return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: .npy header has no 'descr' string (structured dtypes are not "
-                         "supported)", path);
-    char q = *d++;
-    const char *dend = memchr(d, q, (size_t)(end - d));
-    if (!dend || dend - d < 2 || dend - d > 8)
-        return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: malformed 'descr' in the .npy header", path);
+    char ex[96];
+    int ok = n >= 3 && n <= 8;
+    long esize = 0;
+    for (size_t i = 2; ok && i < n; i++) {
+        ok = d[i] >= '0' && d[i] <= '9';
+        esize = esize * 10 + (d[i] - '0');
+    }
+    if (!ok)
+        return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: malformed 'descr' '%s' in the .npy header", path,
+                         printable(d, d + n, ex, sizeof ex));
     char order = d[0], kind = d[1];
-    char sizebuf[8] = {0};
-    memcpy(sizebuf, d + 2, (size_t)(dend - d - 2));
-    char *se = NULL;
-    long esize = strtol(sizebuf, &se, 10);
-    if (se == sizebuf || *se != '\0')
-        return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: malformed 'descr' '%.*s'", path, (int)(dend - d), d);
     if (order != '<' && order != '>' && order != '|' && order != '=')
-        return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: unknown byte order '%c' in 'descr'", path, order);
+        return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: unknown byte order '%s' in 'descr'", path,
+                         printable(d, d + 1, ex, sizeof ex));
     info->dtype = VXT_DTYPE_INVALID;
     for (size_t i = 0; i < sizeof npy_types / sizeof npy_types[0]; i++)
         if (npy_types[i].kind == kind && npy_types[i].size == esize)
             info->dtype = npy_types[i].dtype;
     if (info->dtype == VXT_DTYPE_INVALID)
-        return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: dtype '%.*s' is not supported (unsigned/signed integers, float16, "
-                         "float32, float64)", path, (int)(dend - d), d);
+        return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: dtype '%s' is not supported (unsigned/signed integers, float16, "
+                         "float32, float64)", path, printable(d, d + n, ex, sizeof ex));
     info->big_endian = order == '>' && esize > 1;
-    /* fortran_order */
-    const char *f = find_key(h, end, "fortran_order");
-    if (!f)
-        return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: .npy header has no 'fortran_order'", path);
-    if ((size_t)(end - f) >= 4 && memcmp(f, "True", 4) == 0)
-        return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: Fortran-ordered arrays are not supported; save a C-ordered "
-                         "array (numpy.ascontiguousarray)", path);
-    if ((size_t)(end - f) < 5 || memcmp(f, "False", 5) != 0)
-        return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: malformed 'fortran_order' in the .npy header", path);
-    /* shape */
-    const char *s = find_key(h, end, "shape");
-    if (!s || *s != '(')
-        return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: .npy header has no 'shape' tuple", path);
-    s++;
+    return VXT_OK;
+}
+
+/* Parse the 'shape' value at *pp -- a Python tuple of non-negative integers: (), (n,), (n, m), (n, m,) ... (the
+ * Python 2 'L' suffix allowed) -- into info->ndim, shape and count; *pp is left after the ')'. */
+static vxt_status parse_shape(const char *path, const char **pp, const char *end, vxt_npy_info *info)
+{
+    char ex[96];
+    const char *s = *pp;
+    if (s >= end || *s != '(')
+        return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: 'shape' in the .npy header is not a tuple (found %s)", path,
+                         excerpt(s, end, ex, sizeof ex));
+    s = skip_ws(s + 1, end);
     info->ndim = 0;
     uint64_t count = 1;
+    if (s < end && *s == ')') { /* () : a 0-d array */
+        *pp = s + 1;
+        info->count = 1;
+        return VXT_OK;
+    }
     for (;;) {
-        s = skip_ws(s, end);
         if (s >= end)
-            return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: unterminated 'shape' tuple", path);
-        if (*s == ')')
-            break;
-        if (info->ndim == 8)
-            return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: more than 8 dimensions", path);
+            return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: unterminated 'shape' tuple in the .npy header", path);
         if (*s < '0' || *s > '9')
-            return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: malformed 'shape' entry", path);
+            return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: malformed 'shape' entry %s in the .npy header (expected a "
+                             "non-negative integer)", path, excerpt(s, end, ex, sizeof ex));
+        if (info->ndim == 8)
+            return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: more than 8 dimensions in the .npy 'shape'", path);
+        if (*s == '0' && s + 1 < end && s[1] >= '0' && s[1] <= '9')
+            return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: malformed 'shape' entry %s in the .npy header (leading "
+                             "zero)", path, excerpt(s, end, ex, sizeof ex));
         uint64_t v = 0;
         while (s < end && *s >= '0' && *s <= '9') {
             if (v > (UINT64_MAX - 9) / 10)
@@ -118,12 +147,126 @@ static vxt_status parse_header(const char *path, const char *h, size_t len, vxt_
         if (__builtin_mul_overflow(count, v, &count))
             return vxt__fail(NULL, VXT_ERR_OVERFLOW, "%s: the shape's element count overflows", path);
         s = skip_ws(s, end);
-        if (s < end && *s == ',')
-            s++;
-        else if (s < end && *s != ')')
-            return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: malformed 'shape' tuple", path);
+        if (s < end && *s == ',') {
+            s = skip_ws(s + 1, end);
+            if (s < end && *s == ')')
+                break; /* (n,) or a trailing comma */
+            continue;
+        }
+        if (s < end && *s == ')') {
+            if (info->ndim == 1)
+                return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: 'shape' (%lld) in the .npy header is an integer, not a "
+                                 "tuple (a 1-d shape is written (%lld,))", path, (long long)v, (long long)v);
+            break;
+        }
+        if (s >= end)
+            return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: unterminated 'shape' tuple in the .npy header", path);
+        return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: malformed 'shape' tuple in the .npy header: expected ',' or ')', "
+                         "found %s", path, excerpt(s, end, ex, sizeof ex));
     }
+    *pp = s + 1;
     info->count = count;
+    return VXT_OK;
+}
+
+/* Parse the header text h[0 .. len) as numpy.lib.format.read_array_header does: a Python dict literal with exactly
+ * the keys 'descr' (a dtype string), 'fortran_order' (True or False) and 'shape' (a tuple of non-negative
+ * integers), in any order, each once, an optional trailing comma, and nothing but whitespace after the '}'. Only
+ * C-ordered arrays of the dtypes in npy_types are accepted. Fills info's dtype, big_endian, ndim, shape and count. */
+static vxt_status parse_header(const char *path, const char *h, size_t len, vxt_npy_info *info)
+{
+    static const char *const keys[3] = {"descr", "fortran_order", "shape"};
+    const char *end = h + len;
+    const char *p = skip_ws(h, end);
+    char ex[96];
+    if (p >= end || *p != '{')
+        return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: .npy header is not a dictionary (starts with %s)", path,
+                         excerpt(p, end, ex, sizeof ex));
+    int seen[3] = {0, 0, 0}, fortran = 0;
+    const char *descr = NULL;
+    size_t descr_len = 0;
+    vxt_status st;
+    p++;
+    for (;;) {
+        p = skip_ws(p, end);
+        if (p >= end)
+            return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: the .npy header dictionary has no closing '}'", path);
+        if (*p == '}')
+            break; /* {} or a trailing comma */
+        if (*p != '\'' && *p != '"')
+            return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: expected a quoted key in the .npy header dictionary, found %s",
+                             path, excerpt(p, end, ex, sizeof ex));
+        const char *ke = string_end(p, end);
+        if (!ke)
+            return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: unterminated string %s in the .npy header", path,
+                             excerpt(p, end, ex, sizeof ex));
+        size_t kl = (size_t)(ke - p - 1);
+        int k = 0;
+        while (k < 3 && !(strlen(keys[k]) == kl && memcmp(keys[k], p + 1, kl) == 0))
+            k++;
+        if (k == 3)
+            return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: unknown key %s in the .npy header (expected exactly 'descr', "
+                             "'fortran_order' and 'shape')", path, printable(p, ke + 1, ex, sizeof ex));
+        if (seen[k])
+            return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: duplicate key '%s' in the .npy header", path, keys[k]);
+        seen[k] = 1;
+        p = skip_ws(ke + 1, end);
+        if (p >= end || *p != ':')
+            return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: expected ':' after the key '%s' in the .npy header, found %s",
+                             path, keys[k], excerpt(p, end, ex, sizeof ex));
+        p = skip_ws(p + 1, end);
+        if (k == 0) {
+            if (p < end && *p == '[')
+                return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: 'descr' in the .npy header is a list: structured dtypes "
+                                 "are not supported", path);
+            if (p >= end || (*p != '\'' && *p != '"'))
+                return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: 'descr' in the .npy header is not a string (found %s)",
+                                 path, excerpt(p, end, ex, sizeof ex));
+            const char *de = string_end(p, end);
+            if (!de)
+                return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: unterminated string %s in the .npy header", path,
+                                 excerpt(p, end, ex, sizeof ex));
+            descr = p + 1;
+            descr_len = (size_t)(de - p - 1);
+            p = de + 1;
+        } else if (k == 1) {
+            const char *w = p;
+            while (w < end && ((*w >= 'a' && *w <= 'z') || (*w >= 'A' && *w <= 'Z') || (*w >= '0' && *w <= '9') ||
+                               *w == '_'))
+                w++;
+            if (w - p == 4 && memcmp(p, "True", 4) == 0)
+                fortran = 1;
+            else if (!(w - p == 5 && memcmp(p, "False", 5) == 0))
+                return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: 'fortran_order' in the .npy header is not True or False "
+                                 "(found %s)", path, excerpt(p, end, ex, sizeof ex));
+            p = w;
+        } else if ((st = parse_shape(path, &p, end, info)) != VXT_OK) {
+            return st;
+        }
+        p = skip_ws(p, end);
+        if (p < end && *p == ',') {
+            p++;
+            continue;
+        }
+        if (p < end && *p == '}')
+            break;
+        if (p >= end)
+            return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: the .npy header dictionary has no closing '}'", path);
+        return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: expected ',' or '}' after the value of '%s' in the .npy header, "
+                         "found %s", path, keys[k], excerpt(p, end, ex, sizeof ex));
+    }
+    const char *rest = skip_ws(p + 1, end);
+    if (rest < end)
+        return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: unexpected text %s after the closing '}' of the .npy header", path,
+                         excerpt(rest, end, ex, sizeof ex));
+    for (int k = 0; k < 3; k++)
+        if (!seen[k])
+            return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: .npy header has no '%s' key", path, keys[k]);
+    if ((st = parse_descr(path, descr, descr_len, info)) != VXT_OK)
+        return st;
+    if (fortran)
+        return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: Fortran-ordered arrays are not supported; save a C-ordered "
+                         "array (numpy.ascontiguousarray)", path);
     return VXT_OK;
 }
 
@@ -263,7 +406,57 @@ struct vxt_npy_writer {
     char *path, *tmp;
     size_t es;
     uint64_t count, written, data_offset;
+    /* the element ranges written so far: disjoint [start, end) pairs in increasing order, touching ones merged
+     * (in-order writes keep one), so that an overlapping write is refused and commit knows every element is in */
+    uint64_t (*iv)[2];
+    size_t niv, cap;
 };
+
+/* VXT_ERR_INVALID_ARGUMENT if [a, b) overlaps a range already written; else, with `record`, record it. */
+static vxt_status writer_mark(vxt_npy_writer *w, uint64_t a, uint64_t b, int record)
+{
+    size_t lo = 0, hi = w->niv; /* k: the first range that starts at or after a */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (w->iv[mid][0] < a)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t k = lo;
+    if ((k > 0 && w->iv[k - 1][1] > a) || (k < w->niv && w->iv[k][0] < b)) {
+        const uint64_t *o = k > 0 && w->iv[k - 1][1] > a ? w->iv[k - 1] : w->iv[k];
+        return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "vxt_npy_writer_write: elements [%llu, %llu) overlap "
+                         "elements [%llu, %llu) already written", (unsigned long long)a, (unsigned long long)b,
+                         (unsigned long long)o[0], (unsigned long long)o[1]);
+    }
+    if (!record)
+        return VXT_OK;
+    int left = k > 0 && w->iv[k - 1][1] == a, right = k < w->niv && w->iv[k][0] == b;
+    if (left && right) { /* fills a gap: join the two neighbours */
+        w->iv[k - 1][1] = w->iv[k][1];
+        memmove(w->iv + k, w->iv + k + 1, (w->niv - k - 1) * sizeof w->iv[0]);
+        w->niv--;
+    } else if (left) {
+        w->iv[k - 1][1] = b;
+    } else if (right) {
+        w->iv[k][0] = a;
+    } else {
+        if (w->niv == w->cap) {
+            size_t cap = w->cap ? 2 * w->cap : 8;
+            void *n = realloc(w->iv, cap * sizeof w->iv[0]);
+            if (!n)
+                return vxt__fail(NULL, VXT_ERR_OUT_OF_MEMORY, "vxt_npy_writer_write: out of memory");
+            w->iv = (uint64_t(*)[2])n;
+            w->cap = cap;
+        }
+        memmove(w->iv + k + 1, w->iv + k, (w->niv - k) * sizeof w->iv[0]);
+        w->iv[k][0] = a;
+        w->iv[k][1] = b;
+        w->niv++;
+    }
+    return VXT_OK;
+}
 
 vxt_status vxt_npy_writer_open(const char *path, vxt_dtype dtype, int ndim, const int64_t *shape,
                                vxt_npy_writer **out)
@@ -346,6 +539,11 @@ vxt_status vxt_npy_writer_write(vxt_npy_writer *w, uint64_t first, uint64_t coun
         return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "vxt_npy_writer_write: elements [%llu, %llu) beyond the "
                          "array's %llu", (unsigned long long)first, (unsigned long long)(first + count),
                          (unsigned long long)w->count);
+    if (count == 0)
+        return VXT_OK;
+    vxt_status st = writer_mark(w, first, first + count, 0); /* refused before anything is written */
+    if (st != VXT_OK)
+        return st;
     const unsigned char *p = (const unsigned char *)data;
     uint64_t off = w->data_offset + first * w->es;
     size_t left = (size_t)(count * w->es);
@@ -360,6 +558,8 @@ vxt_status vxt_npy_writer_write(vxt_npy_writer *w, uint64_t first, uint64_t coun
         left -= (size_t)n;
         off += (uint64_t)n;
     }
+    if ((st = writer_mark(w, first, first + count, 1)) != VXT_OK)
+        return st;
     w->written += count;
     return VXT_OK;
 }
@@ -397,6 +597,7 @@ void vxt_npy_writer_abort(vxt_npy_writer *w)
         close(w->fd);
     if (w->tmp && w->tmp[0])
         unlink(w->tmp);
+    free(w->iv);
     free(w->tmp);
     free(w->path);
     free(w);

@@ -238,12 +238,63 @@ static void test_stitch_errors_leave_nothing(void **state)
     assert_int_equal(output_files(), before + 3);
 }
 
+/* Tiles of a type stitch cannot read (float64, int32) or with no channels (C = 0): exit 4 (an input the command
+ * cannot use), a one-line message naming the file, its shape and type and what was expected, and no output. */
+static void test_stitch_rejects_tile_type_and_zero_channels(void **state)
+{
+    (void)state;
+    vxt_npy_info ti;
+    float *t = load_npy(DATA "/monai_tiles.npy", &ti); /* (18, 2, 6, 12, 10) float32 */
+    double *t64 = malloc(ti.count * sizeof *t64);
+    int32_t *t32 = malloc(ti.count * sizeof *t32);
+    assert_non_null(t64);
+    assert_non_null(t32);
+    for (uint64_t i = 0; i < ti.count; i++) {
+        t64[i] = t[i];
+        t32[i] = (int32_t)t[i];
+    }
+    char f64[512], i32[512], c0[512];
+    snprintf(f64, sizeof f64, "%s/f64.npy", tmpdir);
+    snprintf(i32, sizeof i32, "%s/i32.npy", tmpdir);
+    snprintf(c0, sizeof c0, "%s/c0.npy", tmpdir);
+    assert_ok(vxt_npy_write(f64, VXT_DTYPE_F64, ti.ndim, ti.shape, t64));
+    assert_ok(vxt_npy_write(i32, VXT_DTYPE_I32, ti.ndim, ti.shape, t32));
+    int64_t zero_c[5] = {18, 0, 6, 12, 10};
+    assert_ok(vxt_npy_write(c0, VXT_DTYPE_F32, 5, zero_c, NULL));
+    free(t);
+    free(t64);
+    free(t32);
+    const char *plan = "--shape 9,20,17 --roi 6,12,10 --overlap 0.5 --backend cpu";
+    struct {
+        const char *path, *msg;
+    } cases[] = {
+        {f64, "array (18, 2, 6, 12, 10) of float64 does not match the plan: expected (18, C, 6, 12, 10) of float32 or "
+              "float16"},
+        {i32, "array (18, 2, 6, 12, 10) of int32 does not match the plan: expected (18, C, 6, 12, 10) of float32 or "
+              "float16"},
+        {c0, "array (18, 0, 6, 12, 10) of float32 does not match the plan: expected (18, C, 6, 12, 10) of float32 or "
+             "float16"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        for (int argmax = 0; argmax < 2; argmax++) {
+            int rc = cli("stitch %s -o %s/x.npy %s%s", cases[k].path, tmpdir, plan, argmax ? " --argmax" : "");
+            if (rc != 4 || !strstr(err_text, cases[k].path) || !strstr(err_text, cases[k].msg))
+                fail_msg("stitch %s%s: exit %d, stderr '%s'; expected exit 4 and '%s'", cases[k].path,
+                         argmax ? " --argmax" : "", rc, err_text, cases[k].msg);
+            assert_int_equal(strchr(err_text, '\n'), strrchr(err_text, '\n')); /* one line */
+            assert_int_equal(out_text[0], '\0');
+            assert_int_equal(output_files(), 3); /* the three inputs: no x.npy, no temporary file */
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest cpu[] = {
         cmocka_unit_test_setup_teardown(test_plan_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stitch_matches_monai_and_nnunet, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stitch_errors_leave_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stitch_rejects_tile_type_and_zero_channels, setup, teardown),
     };
     const vxt_test_group groups[] = {VXT_GROUP("cpu", cpu, 0)};
     return vxt_test_main(argc, argv, groups, 1);

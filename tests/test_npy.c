@@ -1,6 +1,7 @@
 /* test_npy.c - the .npy reader and writer: files written by NumPy (every supported dtype, both byte orders,
- * format versions 1 and 2, 0-d and empty arrays), corrupt and unsupported files, round trips, and the
- * writer's all-or-nothing behaviour. Test files: tools/make_npy_testdata.py. */
+ * format versions 1 and 2, 0-d and empty arrays), corrupt and unsupported files, the header dictionary's strict
+ * syntax (as numpy.lib.format.read_array_header), fuzzing regressions, round trips, and the writer's
+ * all-or-nothing behaviour. Test files: tools/make_npy_testdata.py. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,6 +127,154 @@ static void test_rejects_bad_files(void **state)
     assert_status_msg(vxt_npy_read_info("x", &info), VXT_ERR_STRUCT_SIZE, "vxt_npy_info");
 }
 
+/* Write an .npy file (format 1.0) whose header is the `hl` bytes at `header`, followed by `data_bytes` zero bytes. */
+static void write_npy_raw(const char *path, const char *header, size_t hl, size_t data_bytes)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(hl & 0xff), (unsigned char)(hl >> 8)};
+    assert_int_equal(fwrite(pre, 1, sizeof pre, f), sizeof pre);
+    assert_int_equal(fwrite(header, 1, hl, f), hl);
+    for (size_t i = 0; i < data_bytes; i++)
+        assert_int_equal(fputc(0, f), 0);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* The header must be a Python dict literal with exactly 'descr', 'fortran_order' and 'shape', each once, values of
+ * the right types, a closing '}' and nothing but whitespace after it (numpy.lib.format.read_array_header). */
+static void test_header_dict_is_strict(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/vxt-npy-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char p[512];
+    snprintf(p, sizeof p, "%s/h.npy", dir);
+    static const struct {
+        const char *header;
+        const char *msg;
+    } bad[] = {
+        /* keys: unknown, duplicate, missing (also a key's text inside another value does not count) */
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'extra': 1}\n", "unknown key 'extra'"},
+        {"{'descr': '<f4', 'fortran_order': False, 'note': \"'shape': (2,)\"}\n", "unknown key 'note'"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'shape': (2,)}\n", "duplicate key 'shape'"},
+        {"{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (2,)}\n", "duplicate key 'descr'"},
+        {"{'descr': '<f4', 'shape': (2,)}\n", "no 'fortran_order' key"},
+        {"{'fortran_order': False, 'shape': (2,)}\n", "no 'descr' key"},
+        {"{'descr': '<f4', 'fortran_order': False}\n", "no 'shape' key"},
+        {"{}\n", "no 'descr' key"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 3: 4}\n",
+         "expected a quoted key in the .npy header dictionary, found '3: 4}"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (2,),,}\n",
+         "expected a quoted key in the .npy header dictionary, found ',}"},
+        {"{'descr' '<f4', 'fortran_order': False, 'shape': (2,)}\n", "expected ':' after the key 'descr'"},
+        {"{'descr': '<f4' 'fortran_order': False, 'shape': (2,)}\n", "expected ',' or '}' after the value of 'descr'"},
+        /* the dictionary itself: not one, not closed, text after it */
+        {"['descr', '<f4']\n", "not a dictionary"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (2,),      \n", "no closing '}'"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (2,)\n", "no closing '}'"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (2,)} x\n", "unexpected text 'x\\n' after the closing '}'"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (2,)}}\n", "unexpected text '}\\n' after the closing '}'"},
+        /* value types */
+        {"{'descr': 3, 'fortran_order': False, 'shape': (2,)}\n", "'descr' in the .npy header is not a string"},
+        {"{'descr': '<f4', 'fortran_order': 0, 'shape': (2,)}\n",
+         "'fortran_order' in the .npy header is not True or False"},
+        {"{'descr': '<f4', 'fortran_order': 'False', 'shape': (2,)}\n", "is not True or False (found ''False'"},
+        {"{'descr': '<f4', 'fortran_order': Falsey, 'shape': (2,)}\n", "is not True or False (found 'Falsey"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': [2]}\n", "'shape' in the .npy header is not a tuple"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': '(2,)'}\n", "'shape' in the .npy header is not a tuple"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (2)}\n", "'shape' (2) in the .npy header is an integer"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (-2,)}\n", "malformed 'shape' entry '-2,)"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (2.0,)}\n", "expected ',' or ')', found '.0,)"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (,)}\n", "malformed 'shape' entry ',)"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (1,, 2)}\n", "malformed 'shape' entry ', 2)"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (02,)}\n", "leading zero"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3}\n", "expected ',' or ')', found '}"},
+        {"{'descr': '<f 4', 'fortran_order': False, 'shape': (2,)}\n", "malformed 'descr' '<f 4'"},
+        /* bytes that are not printable ASCII are shown escaped, keeping the message on one line */
+        {"{'descr': '<f\r\x01', 'fortran_order': False, 'shape': (2,)}\n", "malformed 'descr' '<f\\r\\x01'"},
+        {"{'descr': '\xff" "f4', 'fortran_order': False, 'shape': (2,)}\n", "unknown byte order '\\xff'"},
+        {"{'descr': '<\xe9" "4', 'fortran_order': False, 'shape': (2,)}\n", "dtype '<\\xe94' is not supported"},
+        {"{'d\tscr': '<f4', 'fortran_order': False, 'shape': (2,)}\n", "unknown key 'd\\tscr'"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        write_npy_raw(p, bad[k].header, strlen(bad[k].header), 8);
+        vxt_npy_info info = {.struct_size = sizeof info};
+        vxt_status st = vxt_npy_read_info(p, &info);
+        const char *e = vxt_last_error();
+        if (st != VXT_ERR_FORMAT || !strstr(e, bad[k].msg) || strncmp(e, p, strlen(p)) != 0 || strchr(e, '\n'))
+            fail_msg("header %zu %s: %s (%s), expected VXT_ERR_FORMAT: '%s: ...%s...' on one line", k, bad[k].header,
+                     vxt_status_name(st), e, p, bad[k].msg);
+    }
+    /* a NUL byte (not whitespace) after the dictionary, shown escaped */
+    static const char nul[] = "{'descr': '<f4', 'fortran_order': False, 'shape': (2,)}\n\0 ";
+    write_npy_raw(p, nul, sizeof nul - 1, 8);
+    vxt_npy_info ni = {.struct_size = sizeof ni};
+    assert_status_msg(vxt_npy_read_info(p, &ni), VXT_ERR_FORMAT, "unexpected text '\\x00 ' after the closing '}'");
+
+    /* what NumPy accepts: keys in any order, either quote, whitespace and newlines between tokens, trailing commas,
+     * 1-tuples, 0-d, Python 2 longs, no final newline; the data must still be read */
+    static const struct {
+        const char *header;
+        int ndim;
+        int64_t shape[3];
+    } good[] = {
+        {"{'shape': (2, 3), 'fortran_order': False, 'descr': '<f4'}\n", 2, {2, 3}},
+        {"{'fortran_order': False, 'shape': (2, 3), 'descr': '<f4', }\n", 2, {2, 3}},
+        {"{\"descr\": \"<f4\", \"fortran_order\": False, \"shape\": (6,)}\n", 1, {6}},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2, 3,), }          \n", 3, {1, 2, 3}},
+        {"{'descr':'<f4','fortran_order':False,'shape':( 6 , )}\n", 1, {6}},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': ()}\n", 0, {0}},
+        {" {\n 'descr' : '<f4' ,\n\t'fortran_order' : False ,\n 'shape' : (\n2L,\n3L\n)\n}\r\n", 2, {2, 3}},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (0, 6), }    ", 2, {0, 6}},
+    };
+    for (size_t k = 0; k < sizeof good / sizeof good[0]; k++) {
+        uint64_t count = 1;
+        for (int a = 0; a < good[k].ndim; a++)
+            count *= (uint64_t)good[k].shape[a];
+        write_npy_raw(p, good[k].header, strlen(good[k].header), (size_t)count * 4);
+        vxt_npy_info info = {.struct_size = sizeof info};
+        vxt_status st = vxt_npy_read_info(p, &info);
+        if (st != VXT_OK)
+            fail_msg("header %zu %s: %s (%s), expected it to be read", k, good[k].header, vxt_status_name(st),
+                     vxt_last_error());
+        assert_int_equal(info.dtype, VXT_DTYPE_F32);
+        assert_int_equal(info.ndim, good[k].ndim);
+        for (int a = 0; a < good[k].ndim; a++)
+            assert_int_equal(info.shape[a], good[k].shape[a]);
+        assert_int_equal(info.count, count);
+        assert_int_equal(info.data_offset, 10 + strlen(good[k].header));
+        float v[6] = {1, 1, 1, 1, 1, 1};
+        assert_ok(vxt_npy_read(p, &info, 0, count, v));
+        for (uint64_t i = 0; i < count; i++)
+            assert_true(v[i] == 0.0f);
+    }
+    unlink(p);
+    rmdir(dir);
+}
+
+/* Inputs found by fuzzing (tests/fuzz/fuzz_npy_read.c), kept as tests/fuzz/regressions-npy/crash-NNN: each must
+ * keep failing cleanly, with a message naming the file, or reading correctly. */
+static void test_fuzz_regressions(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 1000; i++) {
+        char p[512];
+        snprintf(p, sizeof p, "%s/../fuzz/regressions-npy/crash-%03d", VXT_TEST_DATA_DIR, i);
+        if (access(p, R_OK) != 0)
+            break;
+        vxt_npy_info info = {.struct_size = sizeof info};
+        vxt_status st = vxt_npy_read_info(p, &info);
+        if (st != VXT_OK) {
+            assert_non_null(strstr(vxt_last_error(), p));
+            continue;
+        }
+        void *data = malloc(info.count * vxt_dtype_size(info.dtype) + 1);
+        assert_non_null(data);
+        assert_ok(vxt_npy_read(p, &info, 0, info.count, data));
+        free(data);
+    }
+}
+
 static int files_in(const char *dir)
 {
     int n = 0;
@@ -198,6 +347,29 @@ static void test_write_round_trip_and_atomicity(void **state)
     assert_int_equal(files_in(dir), 1);
     vxt_npy_writer_abort(NULL);
 
+    /* overlapping writes are refused (a hole could otherwise hide behind the element count); out-of-order
+     * writes that fill gaps commit */
+    assert_ok(vxt_npy_writer_open(p, VXT_DTYPE_F32, 2, shape, &w));
+    float all[16];
+    for (int i = 0; i < 16; i++)
+        all[i] = (float)i + 0.5f;
+    assert_ok(vxt_npy_writer_write(w, 8, 4, all + 8));
+    assert_ok(vxt_npy_writer_write(w, 0, 2, all));
+    assert_status_msg(vxt_npy_writer_write(w, 6, 4, row), VXT_ERR_INVALID_ARGUMENT,
+                      "elements [6, 10) overlap elements [8, 12) already written");
+    assert_status_msg(vxt_npy_writer_write(w, 1, 2, row), VXT_ERR_INVALID_ARGUMENT, "overlap elements [0, 2)");
+    assert_ok(vxt_npy_writer_write(w, 12, 0, row)); /* nothing */
+    assert_ok(vxt_npy_writer_write(w, 4, 4, all + 4));
+    assert_ok(vxt_npy_writer_write(w, 14, 2, all + 14));
+    assert_ok(vxt_npy_writer_write(w, 2, 2, all + 2));   /* joins [0, 2) and [4, 12) */
+    assert_ok(vxt_npy_writer_write(w, 12, 2, all + 12)); /* joins [0, 12) and [14, 16) */
+    assert_status_msg(vxt_npy_writer_write(w, 15, 1, row), VXT_ERR_INVALID_ARGUMENT, "overlap elements [0, 16)");
+    assert_ok(vxt_npy_writer_commit(w));
+    float back[16];
+    assert_ok(vxt_npy_read_info(p, &info));
+    assert_ok(vxt_npy_read(p, &info, 0, 16, back));
+    assert_memory_equal(back, all, sizeof all);
+
     /* bad arguments and unwritable places */
     assert_status_msg(vxt_npy_writer_open("/nonexistent-dir/x.npy", VXT_DTYPE_F32, 2, shape, &w), VXT_ERR_IO,
                       "cannot create");
@@ -219,6 +391,8 @@ int main(int argc, char **argv)
     const struct CMUnitTest cpu[] = {
         cmocka_unit_test(test_reads_numpy_files),
         cmocka_unit_test(test_rejects_bad_files),
+        cmocka_unit_test(test_header_dict_is_strict),
+        cmocka_unit_test(test_fuzz_regressions),
         cmocka_unit_test(test_write_round_trip_and_atomicity),
     };
     const vxt_test_group groups[] = {VXT_GROUP("cpu", cpu, 0)};

@@ -685,7 +685,8 @@ VXT_API vxt_status vxt_npy_writer_open(const char *path, vxt_dtype dtype, int nd
                                        vxt_npy_writer **out);
 
 /** Write `count` elements (native order) at element offset `first`. Any order; every element must be written
- *  once before commit. */
+ *  once before commit: a write overlapping earlier ones is refused (VXT_ERR_INVALID_ARGUMENT) before anything
+ *  is written, and commit refuses while any element is missing. */
 VXT_API vxt_status vxt_npy_writer_write(vxt_npy_writer *w, uint64_t first, uint64_t count, const void *data);
 
 /** Flush, check that every element was written, fsync, rename into place, and free the writer. */

@@ -170,8 +170,8 @@ int cmd_stitch(int argc, char **argv)
         for (int a = 0; a < ni.ndim; a++)
             snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld", a ? ", " : "", (long long)ni.shape[a]);
         snprintf(got + strlen(got), sizeof got - strlen(got), ")");
-        cli_error("stitch", "%s: array %s of %s does not match the plan: expected %s of float32 or float16", in_path, got,
-                  vxt_dtype_name(ni.dtype), expect);
+        cli_error("stitch", "%s: array %s of %s does not match the plan: expected %s of float32 or float16, C >= 1",
+                  in_path, got, vxt_dtype_name(ni.dtype), expect);
         vxt_plan_destroy(plan);
         return VXT_EXIT_INPUT;
     }
