@@ -804,6 +804,31 @@ static int sink(void *user, const vxt_slab *s)
     return 0;
 }
 
+/* Run a session to the end: batches handed out in windows of 5 (max_outstanding), predicted, and submitted in
+ * reverse order within each window, then finished. outs: 5 host output buffers, or NULL for the device form
+ * (outputs written to each batch's output_cl, submitted as NULL). */
+static void drive_session(vxt_session *ss, pred_cfg *pr, void **outs)
+{
+    vxt_batch batches[5];
+    int done = 0;
+    while (!done) {
+        int got = 0;
+        for (; got < 5; got++) {
+            assert_ok(vxt_session_next_batch(ss, &batches[got], &done));
+            if (done)
+                break;
+            if (outs)
+                batches[got].output = outs[got];
+            else
+                assert_non_null(batches[got].output_cl);
+            assert_int_equal(predictor(pr, &batches[got]), 0);
+        }
+        for (int w = got - 1; w >= 0; w--)
+            assert_ok(vxt_session_submit(ss, batches[w].id, outs ? outs[w] : NULL));
+    }
+    assert_ok(vxt_session_finish(ss));
+}
+
 static void run_session_checks(vxt_backend backend)
 {
     vxt_context *ctx = vxt_test_context(backend, 2);
@@ -839,23 +864,9 @@ static void run_session_checks(vxt_backend backend)
         size_t obytes = (size_t)c->batch * (size_t)c->C * (size_t)(c->roi[0] * c->roi[1] * c->roi[2]) *
                         vxt_dtype_size(c->tile);
         void *outs[5];
-        vxt_batch batches[5];
         for (int w = 0; w < 5; w++)
             outs[w] = malloc(obytes);
-        int done = 0;
-        while (!done) {
-            int got = 0;
-            for (; got < 5; got++) {
-                assert_ok(vxt_session_next_batch(ss, &batches[got], &done));
-                if (done)
-                    break;
-                batches[got].output = outs[got];
-                assert_int_equal(predictor(&pr, &batches[got]), 0);
-            }
-            for (int w = got - 1; w >= 0; w--)
-                assert_ok(vxt_session_submit(ss, batches[w].id, outs[w]));
-        }
-        assert_ok(vxt_session_finish(ss));
+        drive_session(ss, &pr, outs);
         uint64_t h, a, t;
         assert_ok(vxt_session_progress(ss, &h, &a, &t));
         assert_true(h == t && a == t);
@@ -886,20 +897,7 @@ static void run_session_checks(vxt_backend backend)
             ov.values = c->values ? &vv : NULL;
             ov.labels = c->labels ? &vl : NULL;
             assert_ok(vxt_session_create(ctx, plan, &so, &vin, &ov, &ss));
-            done = 0;
-            while (!done) {
-                int got = 0;
-                for (; got < 5; got++) {
-                    assert_ok(vxt_session_next_batch(ss, &batches[got], &done));
-                    if (done)
-                        break;
-                    assert_non_null(batches[got].output_cl);
-                    assert_int_equal(predictor(&pd, &batches[got]), 0);
-                }
-                for (int w = got - 1; w >= 0; w--)
-                    assert_ok(vxt_session_submit(ss, batches[w].id, NULL));
-            }
-            assert_ok(vxt_session_finish(ss));
+            drive_session(ss, &pd, NULL);
             vxt_session_destroy(ss);
             if (ref.nvals)
                 assert_int_equal(vxt_count_bit_diffs(vals, ref.values, ref.nvals, "device-form session"), 0);
