@@ -18,7 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "internal.h"
+#include "common.h"
 
 /* ---- NIfTI constants -------------------------------------------------------------------------------- */
 
