@@ -23,50 +23,6 @@ static int letter_axis(char c, int *sign)
     return -1;
 }
 
-/* Copy with the permutation: new voxel (n0, n1, n2) (NIfTI order) comes from old voxel perm/flip. */
-static void move_voxels(const unsigned char *src, unsigned char *dst, size_t elem, int64_t channels,
-                        const int64_t old_n[3], const int perm[3], const int flip[3])
-{
-    int64_t old_stride[3] = {1, old_n[0], old_n[0] * old_n[1]};
-    int64_t new_n[3], step[3], start = 0;
-    for (int b = 0; b < 3; b++) {
-        int a = perm[b];
-        new_n[b] = old_n[a];
-        step[b] = flip[b] ? -old_stride[a] : old_stride[a];
-        if (flip[b])
-            start += (old_n[a] - 1) * old_stride[a];
-    }
-    int64_t vol = old_n[0] * old_n[1] * old_n[2];
-    for (int64_t c = 0; c < channels; c++) {
-        const unsigned char *s = src + (size_t)(c * vol) * elem;
-        unsigned char *d = dst + (size_t)(c * vol) * elem;
-        for (int64_t n2 = 0; n2 < new_n[2]; n2++) {
-            for (int64_t n1 = 0; n1 < new_n[1]; n1++) {
-                int64_t o = start + n2 * step[2] + n1 * step[1];
-                int64_t s0 = step[0];
-                switch (elem) {
-                case 1:
-                    for (int64_t n0 = 0; n0 < new_n[0]; n0++, o += s0)
-                        *d++ = s[o];
-                    break;
-                case 2:
-                    for (int64_t n0 = 0; n0 < new_n[0]; n0++, o += s0, d += 2)
-                        memcpy(d, s + 2 * o, 2);
-                    break;
-                case 4:
-                    for (int64_t n0 = 0; n0 < new_n[0]; n0++, o += s0, d += 4)
-                        memcpy(d, s + 4 * o, 4);
-                    break;
-                default:
-                    for (int64_t n0 = 0; n0 < new_n[0]; n0++, o += s0, d += elem)
-                        memcpy(d, s + (int64_t)elem * o, elem);
-                    break;
-                }
-            }
-        }
-    }
-}
-
 vxt_status vxt_image_reorient(const vxt_image *img, const char *target, vxt_image **out)
 {
     VXT_CHECK_NULL(NULL, out);
@@ -129,8 +85,13 @@ vxt_status vxt_image_reorient(const vxt_image *img, const char *target, vxt_imag
     r->hdr = img->hdr;
 
     int64_t old_n[3] = {img->shape[2], img->shape[1], img->shape[0]}; /* NIfTI order */
-    move_voxels((const unsigned char *)img->data, (unsigned char *)r->data, vxt_dtype_size(img->dtype), img->channels,
-                old_n, perm, flip);
+    int vperm[3], vflip[3]; /* the same permutation in volume order (axis n of a volume is NIfTI axis 2 - n) */
+    for (int n = 0; n < 3; n++) {
+        vperm[n] = 2 - perm[2 - n];
+        vflip[n] = flip[2 - n];
+    }
+    vxt__volume_move(img->data, r->data, vxt_dtype_size(img->dtype), img->channels, img->shape, vperm, vflip, 0,
+                     old_n[perm[2]], 1);
 
     /* geometry: world(new v) = world(old T v) */
     double t[4][4] = {{0}};

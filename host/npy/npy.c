@@ -31,38 +31,14 @@ static const char *skip_ws(const char *p, const char *end)
     return p;
 }
 
-/* Copy the text p[0 .. e) into buf for an error message, on one line: at most 16 characters (then "..."), a
- * newline, tab or carriage return as \n, \t, \r, any other byte that is not printable ASCII as \xNN. */
-static const char *printable(const char *p, const char *e, char *buf, size_t n)
-{
-    size_t k = 0;
-    int shown = 0;
-    for (; p < e && shown < 16 && k + 8 < n; p++, shown++) {
-        unsigned char c = (unsigned char)*p;
-        if (c == '\n' || c == '\t' || c == '\r') {
-            buf[k++] = '\\';
-            buf[k++] = c == '\n' ? 'n' : c == '\t' ? 't' : 'r';
-        } else if (c < 0x20 || c >= 0x7f) {
-            k += (size_t)snprintf(buf + k, n - k, "\\x%02x", c);
-        } else {
-            buf[k++] = (char)c;
-        }
-    }
-    if (p < e && k + 4 <= n)
-        for (int i = 0; i < 3; i++)
-            buf[k++] = '.';
-    buf[k] = '\0';
-    return buf;
-}
-
-/* What the header text holds at p, for error messages: 'text' (quoted, as printable() shows it), or "the end of
+/* What the header text holds at p, for error messages: 'text' (quoted, as vxt__printable() shows it), or "the end of
  * the header" at the end. */
 static const char *excerpt(const char *p, const char *end, char *buf, size_t n)
 {
     if (p >= end)
         snprintf(buf, n, "the end of the header");
     else
-        snprintf(buf, n, "'%s'", printable(p, end, (char[80]){0}, 80));
+        snprintf(buf, n, "'%s'", vxt__printable(p, (size_t)(end - p), 16, (char[80]){0}, 80));
     return buf;
 }
 
@@ -88,18 +64,18 @@ static vxt_status parse_descr(const char *path, const char *d, size_t n, vxt_npy
     }
     if (!ok)
         return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: malformed 'descr' '%s' in the .npy header", path,
-                         printable(d, d + n, ex, sizeof ex));
+                         vxt__printable(d, n, 16, ex, sizeof ex));
     char order = d[0], kind = d[1];
     if (order != '<' && order != '>' && order != '|' && order != '=')
         return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: unknown byte order '%s' in 'descr'", path,
-                         printable(d, d + 1, ex, sizeof ex));
+                         vxt__printable(d, 1, 16, ex, sizeof ex));
     info->dtype = VXT_DTYPE_INVALID;
     for (size_t i = 0; i < sizeof npy_types / sizeof npy_types[0]; i++)
         if (npy_types[i].kind == kind && npy_types[i].size == esize)
             info->dtype = npy_types[i].dtype;
     if (info->dtype == VXT_DTYPE_INVALID)
         return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: dtype '%s' is not supported (unsigned/signed integers, float16, "
-                         "float32, float64)", path, printable(d, d + n, ex, sizeof ex));
+                         "float32, float64)", path, vxt__printable(d, n, 16, ex, sizeof ex));
     info->big_endian = order == '>' && esize > 1;
     return VXT_OK;
 }
@@ -206,7 +182,8 @@ static vxt_status parse_header(const char *path, const char *h, size_t len, vxt_
             k++;
         if (k == 3)
             return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: unknown key %s in the .npy header (expected exactly 'descr', "
-                             "'fortran_order' and 'shape')", path, printable(p, ke + 1, ex, sizeof ex));
+                             "'fortran_order' and 'shape')",
+                             path, vxt__printable(p, (size_t)(ke + 1 - p), 16, ex, sizeof ex));
         if (seen[k])
             return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: duplicate key '%s' in the .npy header", path, keys[k]);
         seen[k] = 1;

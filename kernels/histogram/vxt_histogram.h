@@ -1,7 +1,7 @@
 /*
  * vxt_histogram.h - which bin a voxel falls in, for the exact percentiles (histograms of order-preserving
- * keys, vxt_convert.h) and for the public numpy-style histogram. Shared by kernels/histogram.cl and the CPU
- * backend (runtime/histogram.c). Compiles as C99 and OpenCL C 1.2 after vxt_arith.h, vxt_convert.h and
+ * keys, vxt_convert.h) and for the public numpy-style histogram. Shared by kernels/histogram/histogram.cl and its
+ * CPU twin (kernels/histogram/histogram_cpu.c). Compiles as C99 and OpenCL C 1.2 after vxt_arith.h, vxt_convert.h and
  * vxt_intensity.h. Counts are integers, so a histogram does not depend on the order in which voxels are
  * counted: per-thread or per-work-item partial histograms, or atomic increments, all give the same counts.
  */

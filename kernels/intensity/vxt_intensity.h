@@ -1,6 +1,6 @@
 /*
- * vxt_intensity.h - the pointwise intensity transform, shared by kernels/intensity.cl and the CPU backend
- * (runtime/intensity.c). Compiles as C99 and as OpenCL C 1.2 after vxt_arith.h and vxt_convert.h.
+ * vxt_intensity.h - the pointwise intensity transform, shared by kernels/intensity/intensity.cl and its CPU twin
+ * (kernels/intensity/intensity_cpu.c). Compiles as C99 and as OpenCL C 1.2 after vxt_arith.h and vxt_convert.h.
  *
  * Every intensity operation of the public API (rescale, padding replacement, clip, CT window, window/level,
  * zero-centring, z-score, min-max, percentile clip, nnU-Net CT normalization) is this one fixed sequence of

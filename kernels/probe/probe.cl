@@ -1,5 +1,5 @@
-/* probe.cl - the determinism probe run at context creation (runtime/probe.c runs the same functions on
- * the CPU and compares bits). Prepended at build time: vxt_arith.h. */
+/* probe.cl - the determinism probe run at context creation (its CPU twin kernels/probe/probe_cpu.c runs the same
+ * functions on the host; runtime/opencl/probe.c compares bits). Prepended at build time: vxt_arith.h. */
 
 /* out[i] = a[i]*b[i] + c[i], never fused. */
 __kernel void vxt_probe_mul_add(__global const float *a, __global const float *b, __global const float *c,

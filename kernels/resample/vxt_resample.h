@@ -1,11 +1,11 @@
 /*
- * vxt_resample.h - per-voxel arithmetic of resampling, shared by kernels/resample.cl,
- * kernels/resample_affine.cl and the CPU backend (runtime/resample.c, runtime/resample_affine.c). Compiles as
- * C99 and OpenCL C 1.2 after vxt_arith.h and vxt_convert.h.
+ * vxt_resample.h - per-voxel arithmetic of resampling, shared by kernels/resample/resample.cl,
+ * kernels/resample/resample_affine.cl and their CPU twins (kernels/resample/resample_cpu.c,
+ * kernels/resample/resample_affine_cpu.c). Compiles as C99 and OpenCL C 1.2 after vxt_arith.h and vxt_convert.h.
  *
  * Separable resampling (to a shape, a scale factor or a spacing). Per output axis the host computes once, in
  * a table, the two source indices and weights of every output index (torch's or scipy's formula, see
- * runtime/resample.c); both backends read the same tables. An output voxel is then, in torch's order of
+ * runtime/preproc/resample.c); both backends read the same tables. An output voxel is then, in torch's order of
  * operations (upsample_trilinear3d on the CPU: innermost axis first, each product rounded):
  *
  *   row(z, y)    = x linear ? lerp(v(z, y, x0), v(z, y, x1), wx0, wx1) : v(z, y, x0)

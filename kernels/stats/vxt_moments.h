@@ -1,6 +1,6 @@
 /*
  * vxt_moments.h - the deterministic reduction behind vxt_statistics (count, NaN count, min, max, sum and sum
- * of squares), shared by kernels/stats.cl and the CPU backend (runtime/stats.c). Needs double precision:
+ * of squares), shared by kernels/stats/stats.cl and its CPU twin (kernels/stats/stats_cpu.c). Needs double precision:
  * only the stats program includes it, on devices with cl_khr_fp64 (others reduce on the host thread pool,
  * with this same code).
  *

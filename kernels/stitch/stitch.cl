@@ -1,6 +1,6 @@
 /* stitch.cl - sliding-window stitching on the device: mirroring, weighted accumulation of one tile into the
  * accumulator ring, normalization by the gathered weight sum, ensembles, activation and argmax. Tiles are
- * extracted on the host (runtime/stitch_extract.c). Prepended at build time: vxt_arith.h, vxt_stitch.h.
+ * extracted on the host (runtime/stitch/stitch_extract.c). Prepended at build time: vxt_arith.h, vxt_stitch.h.
  *
  * The weight sum of a voxel is gathered from the importance table over the tiles covering it, in plan order
  * (the order MONAI's count map is built in), so no weight-sum volume is stored.

@@ -1,6 +1,6 @@
 /*
- * vxt_stitch.h - per-voxel arithmetic of sliding-window stitching, shared by kernels/stitch.cl and the CPU
- * backend (runtime/stitch_cpu.c). Include after vxt_arith.h.
+ * vxt_stitch.h - per-voxel arithmetic of sliding-window stitching, shared by kernels/stitch/stitch.cl and its CPU
+ * twin (kernels/stitch/stitch_cpu.c). Include after vxt_arith.h.
  *
  * Accumulation modes (vxt_accumulate in voxtile.h):
  *   VXT_ACC_F32  MONAI: out += p*w, sum += w in float32, result out/sum.

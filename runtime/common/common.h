@@ -57,7 +57,7 @@ vxt_status vxt__check_out_struct(const vxt_context *ctx, const char *func, const
                                  size_t min_size);
 void vxt__copy_out_struct(void *dst, const void *src, size_t given, size_t ours);
 
-/* ---- sizes --------------------------------------------------------------------------------------- */
+/* ---- sizes and strings (common/strings.c) ---------------------------------------------------------- */
 
 /* *out = a*b; returns 0 on overflow of size_t. */
 static inline int vxt__mul_size(size_t a, size_t b, size_t *out)
@@ -76,7 +76,19 @@ void vxt__strlcpy(char *dst, const char *src, size_t dst_size);
 /* Append formatted text to a bounded buffer (always terminated; truncates). */
 void vxt__strlcatf(char *dst, size_t dst_size, const char *fmt, ...) VXT_PRINTF(3, 4);
 
+/* Text p[0 .. len) for a message, on one line, into buf (n bytes): at most max_chars characters (then "..."), a
+ * newline, tab or carriage return as \n, \t, \r, any other byte that is not printable ASCII as \xNN. Returns buf. */
+const char *vxt__printable(const char *p, size_t len, size_t max_chars, char *buf, size_t n);
+
 /* ---- volumes (common/volume.c) ------------------------------------------------------------------- */
+
+/* Move voxels between a volume `a` in its own axis order (channels x a_shape, volume order) and the same voxels in
+ * another order, `b`: b's axis n is a's axis perm[n], reversed when flip[n] (b's shape is a_shape permuted). Only
+ * b's planes [z0, z1) along its axis 0 take part, and `b` holds just those (channel c at c * (z1 - z0) planes):
+ * to_b != 0 fills that slab of b from a (gather); to_b == 0 writes it back into its places in a (scatter). Exact
+ * copies of `elem`-byte elements. */
+void vxt__volume_move(void *a, void *b, size_t elem, int64_t channels, const int64_t a_shape[3], const int perm[3],
+                      const int flip[3], int64_t z0, int64_t z1, int to_b);
 
 /* Validate a volume view argument (`what` names it in messages) and compute its byte size. */
 vxt_status vxt__volume_check(const vxt_context *ctx, const char *func, const char *what, const vxt_volume *v,
@@ -98,5 +110,18 @@ typedef struct vxt__fpenv {
 } vxt__fpenv;
 void vxt__fpenv_enter(vxt__fpenv *saved);
 void vxt__fpenv_leave(const vxt__fpenv *saved);
+
+/* A public entry point that runs `impl` in the default floating-point environment (see vxt__fpenv_enter):
+ * VXT__FPENV_ENTRY(vxt_f, f_impl, (vxt_context *ctx, double x), (ctx, x)) defines vxt_f. The function is
+ * declared (and exported) by voxtile.h. */
+#define VXT__FPENV_ENTRY(name, impl, params, args)                                                                     \
+    vxt_status name params                                                                                             \
+    {                                                                                                                  \
+        vxt__fpenv env_;                                                                                               \
+        vxt__fpenv_enter(&env_);                                                                                       \
+        vxt_status st_ = impl args;                                                                                    \
+        vxt__fpenv_leave(&env_);                                                                                       \
+        return st_;                                                                                                    \
+    }
 
 #endif /* VXT_COMMON_H */

@@ -106,26 +106,3 @@ void vxt__copy_out_struct(void *dst, const void *src, size_t given, size_t ours)
     memcpy(dst, src, n);
     memcpy(dst, &n, sizeof n); /* struct_size is the first member of every such struct */
 }
-
-void vxt__strlcpy(char *dst, const char *src, size_t dst_size)
-{
-    if (dst_size == 0)
-        return;
-    size_t n = src ? strlen(src) : 0;
-    if (n >= dst_size)
-        n = dst_size - 1;
-    if (n)
-        memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
-void vxt__strlcatf(char *dst, size_t dst_size, const char *fmt, ...)
-{
-    size_t len = strnlen(dst, dst_size);
-    if (len + 1 >= dst_size)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(dst + len, dst_size - len, fmt, ap);
-    va_end(ap);
-}

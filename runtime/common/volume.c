@@ -81,3 +81,46 @@ vxt_status vxt_volume_bytes(const vxt_volume *volume, size_t *bytes)
     VXT_CHECK_NULL(NULL, bytes);
     return vxt__volume_check(NULL, __func__, "volume", volume, bytes);
 }
+
+/* The inner row of vxt__volume_transpose: n elements, a's index advancing by `step` per element of b. */
+static void move_row(unsigned char *a, int64_t step, unsigned char *b, size_t elem, int64_t n, int to_b)
+{
+    if (step == 1) {
+        if (to_b)
+            memcpy(b, a, (size_t)n * elem);
+        else
+            memcpy(a, b, (size_t)n * elem);
+        return;
+    }
+    const int64_t s = step * (int64_t)elem;
+    for (int64_t i = 0; i < n; i++, a += s, b += elem) {
+        if (to_b)
+            memcpy(b, a, elem);
+        else
+            memcpy(a, b, elem);
+    }
+}
+
+void vxt__volume_move(void *a, void *b, size_t elem, int64_t channels, const int64_t a_shape[3], const int perm[3],
+                      const int flip[3], int64_t z0, int64_t z1, int to_b)
+{
+    const int64_t a_stride[3] = {a_shape[1] * a_shape[2], a_shape[2], 1};
+    int64_t b_n[3], step[3], start = 0;
+    for (int n = 0; n < 3; n++) {
+        b_n[n] = a_shape[perm[n]];
+        step[n] = flip[n] ? -a_stride[perm[n]] : a_stride[perm[n]];
+        if (flip[n])
+            start += (a_shape[perm[n]] - 1) * a_stride[perm[n]];
+    }
+    const int64_t a_vol = a_shape[0] * a_shape[1] * a_shape[2], b_plane = b_n[1] * b_n[2];
+    for (int64_t c = 0; c < channels; c++) {
+        unsigned char *ac = (unsigned char *)a + (size_t)(c * a_vol) * elem;
+        unsigned char *bc = (unsigned char *)b + (size_t)(c * (z1 - z0) * b_plane) * elem;
+        for (int64_t n0 = z0; n0 < z1; n0++)
+            for (int64_t n1 = 0; n1 < b_n[1]; n1++) {
+                int64_t o = start + n0 * step[0] + n1 * step[1];
+                unsigned char *brow = bc + (size_t)(((n0 - z0) * b_n[1] + n1) * b_n[2]) * elem;
+                move_row(ac + o * (int64_t)elem, step[2], brow, elem, b_n[2], to_b);
+            }
+    }
+}

@@ -1,12 +1,14 @@
-/* probe.c - the determinism probe: tiny computations run on the OpenCL device and on the CPU path through
- * the same shared functions (kernels/vxt_arith.h), compared bit for bit. A device that contracts a*b+c into
- * an fma, has an inexact divide, flushes differently, or rounds its own way shows up here. */
+/* probe.c - the determinism probe: tiny computations run on the OpenCL device (kernels/probe/probe.cl) and by
+ * its CPU twin (kernels/probe/probe_cpu.c) through the same shared functions (kernels/common/vxt_arith.h),
+ * compared bit for bit. A device that contracts a*b+c into an fma, has an inexact divide, flushes differently,
+ * or rounds its own way shows up here. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "internal.h"
+#include "probe_cpu.h"
 #include "vxt_arith.h"
 
 /* xorshift64* - deterministic inputs, the same on every run */
@@ -132,9 +134,9 @@ static vxt_status probe_mul_add(probe_state *ps, rng *r)
         /* c close to -a*b: the fused and unfused results differ in most cases */
         c[i] = (i & 1) ? (float)(-(double)a[i] * (double)b[i]) * (1.0f + rng_uniform(r, -1e-6f, 1e-6f))
                        : rng_uniform(r, -16.0f, 16.0f);
-        cpu[i] = vxt_mul_add(a[i], b[i], c[i]);
         dev[i] = -1.0f;
     }
+    vxt__probe_cpu_mul_add(a, b, c, cpu, n);
     karg args[] = {IN(a, bytes), IN(b, bytes), IN(c, bytes), OUT(dev, bytes)};
     vxt_status st = run_kernel(ps->ctx, "vxt_probe_mul_add", args, 4, n);
     if (st == VXT_OK)
@@ -159,11 +161,9 @@ static vxt_status probe_exp_div(probe_state *ps, rng *r)
     for (size_t i = 0; i < n; i++) {
         x[i] = i < ns ? specials[i] : rng_uniform(r, -100.0f, 100.0f);
         d[i] = rng_uniform(r, 0.1f, 10.0f) * ((rng_u32(r) & 1) ? 1.0f : -1.0f);
-        e_cpu[i] = vxt_exp(x[i]);
-        s_cpu[i] = vxt_sigmoid(x[i]);
-        q_cpu[i] = vxt_div(x[i], d[i]);
         e_dev[i] = s_dev[i] = q_dev[i] = -1.0f;
     }
+    vxt__probe_cpu_exp_div(x, d, e_cpu, s_cpu, q_cpu, n);
     karg args[] = {IN(x, bytes), IN(d, bytes), OUT(e_dev, bytes), OUT(s_dev, bytes), OUT(q_dev, bytes)};
     vxt_status st = run_kernel(ps->ctx, "vxt_probe_exp_div", args, 5, n);
     if (st == VXT_OK) {
@@ -188,10 +188,9 @@ static vxt_status probe_trilinear(probe_state *ps, rng *r)
         coords[3 * i] = rng_uniform(r, -1.0f, VOL_Z + 1.0f);
         coords[3 * i + 1] = rng_uniform(r, -1.0f, VOL_Y + 1.0f);
         coords[3 * i + 2] = rng_uniform(r, -1.0f, VOL_X + 1.0f);
-        cpu[i] = vxt_sample_trilinear_f32(vol, VOL_Z, VOL_Y, VOL_X, coords[3 * i], coords[3 * i + 1],
-                                          coords[3 * i + 2]);
         dev[i] = -1.0f;
     }
+    vxt__probe_cpu_trilinear(vol, VOL_Z, VOL_Y, VOL_X, coords, cpu, N_TRI);
     cl_long nz = VOL_Z, ny = VOL_Y, nx = VOL_X;
     karg args[] = {IN(vol, nv * sizeof(float)), SCALAR(&nz), SCALAR(&ny), SCALAR(&nx),
                    IN(coords, 3 * N_TRI * sizeof(float)), OUT(dev, N_TRI * sizeof(float))};
@@ -211,18 +210,9 @@ static vxt_status probe_accumulate(probe_state *ps, rng *r)
         tiles[i] = rng_uniform(r, -20.0f, 20.0f);
     for (size_t i = 0; i < TILE; i++)
         w[i] = rng_uniform(r, 1e-3f, 1.0f);
-    for (int v = 0; v < N_ACC; v++) {
-        float acc = 0.0f, cnt = 0.0f;
-        for (int k = 0; k < 3; k++) {
-            int o = v - starts[k];
-            if (o >= 0 && o < TILE) {
-                acc = vxt_weighted_add(acc, tiles[k * TILE + o], w[o]);
-                cnt = vxt_ftz(cnt + w[o]);
-            }
-        }
-        cpu[v] = vxt_div(acc, cnt);
+    for (int v = 0; v < N_ACC; v++)
         dev[v] = -1.0f;
-    }
+    vxt__probe_cpu_accumulate(tiles, w, t, starts, cpu, N_ACC);
     karg args[] = {IN(tiles, sizeof tiles), IN(w, sizeof w), SCALAR(&t), IN(starts, sizeof starts),
                    OUT(dev, sizeof dev)};
     vxt_status st = run_kernel(ps->ctx, "vxt_probe_accumulate", args, 5, N_ACC);
@@ -256,11 +246,9 @@ static vxt_status probe_half_ftz(probe_state *ps, rng *r)
             break;
         }
         x[i] = vxt_u2f(u);
-        h_cpu[i] = vxt_round_half(x[i]);
-        float xi = vxt_ftz(x[i]);
-        f_cpu[i] = vxt_mul_add(xi, 1.0e20f, xi);
         h_dev[i] = f_dev[i] = -1.0f;
     }
+    vxt__probe_cpu_half_ftz(x, h_cpu, f_cpu, N_HALF);
     karg args[] = {IN(x, bytes), OUT(h_dev, bytes), OUT(f_dev, bytes)};
     vxt_status st = run_kernel(ps->ctx, "vxt_probe_half_ftz", args, 3, N_HALF);
     if (st == VXT_OK) {

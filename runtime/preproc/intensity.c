@@ -1,11 +1,14 @@
 /* intensity.c - pointwise intensity transforms (rescale, padding replacement, clip, CT window,
- * window/level, zero-centring, nnU-Net CT normalization and the general fused transform): one shared
- * per-voxel function (kernels/vxt_intensity.h) run by kernels/intensity.cl or by per-type CPU loops. */
+ * window/level, zero-centring, nnU-Net CT normalization and the general fused transform): argument checks and
+ * the public API, the launch of kernels/intensity/intensity.cl, and the CPU twin's job
+ * (kernels/intensity/intensity_cpu.c) on the thread pool. Both run one shared per-voxel function
+ * (kernels/intensity/vxt_intensity.h). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "preproc.h"
+#include "intensity_cpu.h"
 
 _Static_assert(VXT_DT_U8 == VXT_DTYPE_U8 && VXT_DT_I8 == VXT_DTYPE_I8 && VXT_DT_U16 == VXT_DTYPE_U16 &&
                    VXT_DT_I16 == VXT_DTYPE_I16 && VXT_DT_I32 == VXT_DTYPE_I32 && VXT_DT_F32 == VXT_DTYPE_F32 &&
@@ -31,111 +34,13 @@ void vxt__ipar_neutral(vxt_ipar *p)
     p->flags = 0;
 }
 
-/* ---- CPU backend ------------------------------------------------------------------------------------------ */
-
-/* One loop per input type, selection and step set, dispatched outside the loops; straight-line bodies that the
- * compiler vectorizes. */
-#define VXT_CPU_LOOP(LOAD, FN, SEL_EXPR)                                                                               \
-    for (size_t i = b; i < e; i++) {                                                                                   \
-        float x = LOAD(in[i]);                                                                                         \
-        float y = FN(&p, x);                                                                                           \
-        out[i] = (SEL_EXPR) ? y : x;                                                                                   \
-    }
-
-/* Mask loops: split the range at channel boundaries so that the mask index is a plain offset. */
-#define VXT_CPU_MASK_LOOP(T, LOAD, FN)                                                                                 \
-    for (size_t s = b; s < e;) {                                                                                       \
-        const size_t m0 = s % spatial, len = e - s < spatial - m0 ? e - s : spatial - m0;                              \
-        const T *ip = in + s;                                                                                          \
-        float *op = out + s;                                                                                           \
-        const vxt_u8 *mp = mask + m0;                                                                                  \
-        for (size_t i = 0; i < len; i++) {                                                                             \
-            float x = LOAD(ip[i]);                                                                                     \
-            float y = FN(&p, x);                                                                                       \
-            op[i] = mp[i] ? y : x;                                                                                     \
-        }                                                                                                              \
-        s += len;                                                                                                      \
-    }
-
-#define VXT_CPU_DISPATCH(T, LOAD)                                                                                      \
-    const vxt_ipar p = *pp;                                                                                            \
-    const int full = (p.flags & VXT_IPAR_FULL) != 0;                                                                   \
-    if (sel == VXT_SEL_ALL && full) {                                                                                  \
-        VXT_CPU_LOOP(LOAD, vxt_intensity_apply, 1)                                                                     \
-    } else if (sel == VXT_SEL_ALL) {                                                                                   \
-        VXT_CPU_LOOP(LOAD, vxt_intensity_basic, 1)                                                                     \
-    } else if (sel == VXT_SEL_NONZERO && full) {                                                                       \
-        VXT_CPU_LOOP(LOAD, vxt_intensity_apply, x != 0.0f)                                                             \
-    } else if (sel == VXT_SEL_NONZERO) {                                                                               \
-        VXT_CPU_LOOP(LOAD, vxt_intensity_basic, x != 0.0f)                                                             \
-    } else if (full) {                                                                                                 \
-        VXT_CPU_MASK_LOOP(T, LOAD, vxt_intensity_apply)                                                                \
-    } else {                                                                                                           \
-        VXT_CPU_MASK_LOOP(T, LOAD, vxt_intensity_basic)                                                                \
-    }
-
-#define VXT_CPU_INTENSITY(S, T, LOAD, DT)                                                                              \
-    VXT_CPU_HOT static void cpu_f32_##S(const T *in, float *out, const vxt_u8 *mask, size_t spatial, int sel,          \
-                                        const vxt_ipar *pp, size_t b, size_t e){VXT_CPU_DISPATCH(                      \
-        T, LOAD)} VXT_CPU_HOT static void cpu_u8_##S(const T *in, vxt_u8 *out, const vxt_ipar *pp, size_t b, size_t e) \
-    {                                                                                                                  \
-        const vxt_ipar p = *pp;                                                                                        \
-        for (size_t i = b; i < e; i++)                                                                                 \
-            out[i] = vxt_to_u8(vxt_intensity_apply(&p, LOAD(in[i])), p.oscale);                                        \
-    }
-VXT_FOR_EACH_INPUT_TYPE(VXT_CPU_INTENSITY)
-
-/* float32 in place: one pointer, so the compiler need not guard against aliasing (that guard would fall back to
- * scalar code for exactly this case). The same arithmetic as cpu_f32_f32. */
-VXT_CPU_HOT static void cpu_inplace_f32(float *io, const vxt_u8 *mask, size_t spatial, int sel, const vxt_ipar *pp,
-                                        size_t b, size_t e)
-{
-    float *out = io;
-    const float *in = io;
-    VXT_CPU_DISPATCH(float, vxt_cvt_f32)
-}
-
-typedef struct ijob {
-    vxt_dtype dtype;
-    const void *in;
-    void *out;
-    const vxt_u8 *mask;
-    size_t spatial;
-    int sel;
-    int out_u8;
-    vxt_ipar p;
-} ijob;
-
-static void cpu_task(void *arg, size_t b, size_t e, int slot)
-{
-    const ijob *j = (const ijob *)arg;
-    (void)slot;
-    if (j->dtype == VXT_DTYPE_F32 && !j->out_u8 && j->in == j->out) {
-        cpu_inplace_f32((float *)j->out, j->mask, j->spatial, j->sel, &j->p, b, e);
-        return;
-    }
-    switch (j->dtype) {
-#define VXT_CASE(S, T, LOAD, DT)                                                                                       \
-    case DT:                                                                                                           \
-        if (j->out_u8)                                                                                                 \
-            cpu_u8_##S((const T *)j->in, (vxt_u8 *)j->out, &j->p, b, e);                                               \
-        else                                                                                                           \
-            cpu_f32_##S((const T *)j->in, (float *)j->out, j->mask, j->spatial, j->sel, &j->p, b, e);                  \
-        break;
-        VXT_FOR_EACH_INPUT_TYPE(VXT_CASE)
-#undef VXT_CASE
-    default:
-        break;
-    }
-}
-
 /* ---- OpenCL backend --------------------------------------------------------------------------------------- */
 
 static vxt_status cl_run(vxt_context *ctx, const vxt_volume *in, const vxt_volume *mask, vxt_volume *out, int sel,
                          const vxt_ipar *p, int out_u8)
 {
     char name[64], base[16];
-    /* vxt_int_<sel><steps>_<type> or vxt_int8_<type> (kernels/intensity.cl) */
+    /* vxt_int_<sel><steps>_<type> or vxt_int8_<type> (kernels/intensity/intensity.cl) */
     snprintf(base, sizeof base, "int_%c%c", "anm"[sel], (p->flags & VXT_IPAR_FULL) ? 'f' : 'b');
     vxt__pp_kernel_name(name, sizeof name, out_u8 ? "int8" : base, in->dtype);
     cl_kernel k = NULL;
@@ -227,7 +132,7 @@ vxt_status vxt__intensity_run(vxt_context *ctx, const vxt_volume *in, const vxt_
     j.sel = sel;
     j.out_u8 = out_u8;
     j.p = *p;
-    vxt__pool_for(ctx->pool, j.spatial * (size_t)in->channels, GRAIN, cpu_task, &j);
+    vxt__pool_for(ctx->pool, j.spatial * (size_t)in->channels, GRAIN, vxt__intensity_cpu_task, &j);
     return VXT_OK;
 }
 
@@ -487,76 +392,27 @@ static vxt_status ct_normalize_impl(vxt_context *ctx, const vxt_volume *in, vxt_
 
 /* Public entry: host-side arithmetic (parameters rounded to float32, tables, statistics) runs in the default
  * floating-point environment whatever the caller set, like the CPU loops. */
-vxt_status vxt_intensity_transform(vxt_context *ctx, const vxt_volume *in, const vxt_volume *mask, vxt_volume *out,
-                                   const vxt_intensity_options *opts)
-{
-    vxt__fpenv env;
-    vxt__fpenv_enter(&env);
-    vxt_status st = intensity_transform_impl(ctx, in, mask, out, opts);
-    vxt__fpenv_leave(&env);
-    return st;
-}
+VXT__FPENV_ENTRY(vxt_intensity_transform, intensity_transform_impl, (vxt_context *ctx, const vxt_volume *in,
+                 const vxt_volume *mask, vxt_volume *out, const vxt_intensity_options *opts),
+                 (ctx, in, mask, out, opts))
 
-vxt_status vxt_rescale(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, double slope, double intercept)
-{
-    vxt__fpenv env;
-    vxt__fpenv_enter(&env);
-    vxt_status st = rescale_impl(ctx, in, out, slope, intercept);
-    vxt__fpenv_leave(&env);
-    return st;
-}
+VXT__FPENV_ENTRY(vxt_rescale, rescale_impl, (vxt_context *ctx, const vxt_volume *in, vxt_volume *out, double slope,
+                 double intercept), (ctx, in, out, slope, intercept))
 
-vxt_status vxt_replace_value(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, double value, double replacement)
-{
-    vxt__fpenv env;
-    vxt__fpenv_enter(&env);
-    vxt_status st = replace_value_impl(ctx, in, out, value, replacement);
-    vxt__fpenv_leave(&env);
-    return st;
-}
+VXT__FPENV_ENTRY(vxt_replace_value, replace_value_impl, (vxt_context *ctx, const vxt_volume *in, vxt_volume *out,
+                 double value, double replacement), (ctx, in, out, value, replacement))
 
-vxt_status vxt_clip(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, double lo, double hi)
-{
-    vxt__fpenv env;
-    vxt__fpenv_enter(&env);
-    vxt_status st = clip_impl(ctx, in, out, lo, hi);
-    vxt__fpenv_leave(&env);
-    return st;
-}
+VXT__FPENV_ENTRY(vxt_clip, clip_impl, (vxt_context *ctx, const vxt_volume *in, vxt_volume *out, double lo, double hi),
+                 (ctx, in, out, lo, hi))
 
-vxt_status vxt_window(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, double lo, double hi)
-{
-    vxt__fpenv env;
-    vxt__fpenv_enter(&env);
-    vxt_status st = window_impl(ctx, in, out, lo, hi);
-    vxt__fpenv_leave(&env);
-    return st;
-}
+VXT__FPENV_ENTRY(vxt_window, window_impl, (vxt_context *ctx, const vxt_volume *in, vxt_volume *out, double lo,
+                 double hi), (ctx, in, out, lo, hi))
 
-vxt_status vxt_window_level_u8(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, double center, double width)
-{
-    vxt__fpenv env;
-    vxt__fpenv_enter(&env);
-    vxt_status st = window_level_u8_impl(ctx, in, out, center, width);
-    vxt__fpenv_leave(&env);
-    return st;
-}
+VXT__FPENV_ENTRY(vxt_window_level_u8, window_level_u8_impl, (vxt_context *ctx, const vxt_volume *in, vxt_volume *out,
+                 double center, double width), (ctx, in, out, center, width))
 
-vxt_status vxt_zero_center(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, double mean)
-{
-    vxt__fpenv env;
-    vxt__fpenv_enter(&env);
-    vxt_status st = zero_center_impl(ctx, in, out, mean);
-    vxt__fpenv_leave(&env);
-    return st;
-}
+VXT__FPENV_ENTRY(vxt_zero_center, zero_center_impl, (vxt_context *ctx, const vxt_volume *in, vxt_volume *out,
+                 double mean), (ctx, in, out, mean))
 
-vxt_status vxt_ct_normalize(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, double lo, double hi, double mean,
-                            double std)
-{
-    vxt__fpenv env;
-    vxt__fpenv_enter(&env);
-    vxt_status st = ct_normalize_impl(ctx, in, out, lo, hi, mean, std);
-    vxt__fpenv_leave(&env);
-    return st;
-}
+VXT__FPENV_ENTRY(vxt_ct_normalize, ct_normalize_impl, (vxt_context *ctx, const vxt_volume *in, vxt_volume *out,
+                 double lo, double hi, double mean, double std), (ctx, in, out, lo, hi, mean, std))

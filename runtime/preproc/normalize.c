@@ -136,32 +136,13 @@ static vxt_status percentile_clip_impl(vxt_context *ctx, const vxt_volume *in, v
 
 /* Public entry: host-side arithmetic (parameters rounded to float32, tables, statistics) runs in the default
  * floating-point environment whatever the caller set, like the CPU loops. */
-vxt_status vxt_zscore(vxt_context *ctx, const vxt_volume *in, vxt_select select, const vxt_volume *mask,
-                      vxt_volume *out, vxt_stats *stats)
-{
-    vxt__fpenv env;
-    vxt__fpenv_enter(&env);
-    vxt_status st = zscore_impl(ctx, in, select, mask, out, stats);
-    vxt__fpenv_leave(&env);
-    return st;
-}
+VXT__FPENV_ENTRY(vxt_zscore, zscore_impl, (vxt_context *ctx, const vxt_volume *in, vxt_select select,
+                 const vxt_volume *mask, vxt_volume *out, vxt_stats *stats), (ctx, in, select, mask, out, stats))
 
-vxt_status vxt_minmax_normalize(vxt_context *ctx, const vxt_volume *in, vxt_select select, const vxt_volume *mask,
-                                vxt_volume *out, vxt_stats *stats)
-{
-    vxt__fpenv env;
-    vxt__fpenv_enter(&env);
-    vxt_status st = minmax_normalize_impl(ctx, in, select, mask, out, stats);
-    vxt__fpenv_leave(&env);
-    return st;
-}
+VXT__FPENV_ENTRY(vxt_minmax_normalize, minmax_normalize_impl, (vxt_context *ctx, const vxt_volume *in,
+                 vxt_select select, const vxt_volume *mask, vxt_volume *out, vxt_stats *stats),
+                 (ctx, in, select, mask, out, stats))
 
-vxt_status vxt_percentile_clip(vxt_context *ctx, const vxt_volume *in, vxt_select select, const vxt_volume *mask,
-                               double p_lo, double p_hi, vxt_volume *out, double bounds[2])
-{
-    vxt__fpenv env;
-    vxt__fpenv_enter(&env);
-    vxt_status st = percentile_clip_impl(ctx, in, select, mask, p_lo, p_hi, out, bounds);
-    vxt__fpenv_leave(&env);
-    return st;
-}
+VXT__FPENV_ENTRY(vxt_percentile_clip, percentile_clip_impl, (vxt_context *ctx, const vxt_volume *in, vxt_select select,
+                 const vxt_volume *mask, double p_lo, double p_hi, vxt_volume *out, double bounds[2]),
+                 (ctx, in, select, mask, p_lo, p_hi, out, bounds))

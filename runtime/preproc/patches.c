@@ -1,109 +1,16 @@
-/* patches.c - box extraction and tri-planar (2.5D) patches with constant padding, on the device
- * (kernels/patches.cl) or the CPU thread pool. Values are read through the shared conversions (float32 output) or
- * copied (output of the input's type). */
+/* patches.c - box extraction and tri-planar (2.5D) patches with constant padding: argument checks and the public
+ * API, on the device (kernels/patches/patches.cl) or by its CPU twin on the thread pool
+ * (kernels/patches/patches_cpu.c). Values are read through the shared conversions (float32 output) or copied
+ * (output of the input's type). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "preproc.h"
+#include "patches_cpu.h"
 
 #define COORD_LIMIT ((int64_t)1 << 40) /* positions and box starts: |v| <= 2^40 keeps index sums in range */
-
-typedef struct pjob {
-    vxt_dtype dtype;
-    const unsigned char *in;
-    unsigned char *out;
-    int raw;
-    size_t es;
-    int64_t nz, ny, nx, channels;
-    /* box */
-    int64_t z0, y0, x0, bz, by, bx;
-    /* tri-planar */
-    const int64_t *centers;
-    int64_t h0, h1;
-    float fill;
-    uint64_t fill_raw;
-} pjob;
-
-/* ---- CPU backend ------------------------------------------------------------------------------------------ */
-
-static float load_at(const pjob *j, size_t i)
-{
-    switch (j->dtype) {
-#define VXT_CASE(S, T, LOAD, DT)                                                                                       \
-    case DT: {                                                                                                         \
-        T x;                                                                                                           \
-        memcpy(&x, j->in + i * sizeof(T), sizeof(T));                                                                  \
-        return LOAD(x);                                                                                                \
-    }
-        VXT_FOR_EACH_INPUT_TYPE(VXT_CASE)
-#undef VXT_CASE
-    default:
-        return 0.0f;
-    }
-}
-
-/* One output row of the box: plane z, row y of channel c. */
-static void box_task(void *arg, size_t b, size_t e, int slot)
-{
-    const pjob *j = (const pjob *)arg;
-    (void)slot;
-    const size_t oes = j->raw ? j->es : sizeof(float);
-    for (size_t t = b; t < e; t++) {
-        const int64_t y = (int64_t)(t % (size_t)j->by);
-        const int64_t cz = (int64_t)(t / (size_t)j->by);
-        const int64_t z = cz % j->bz, c = cz / j->bz;
-        const int64_t sz = j->z0 + z, sy = j->y0 + y;
-        unsigned char *o = j->out + t * (size_t)j->bx * oes;
-        const int row_in = sz >= 0 && sz < j->nz && sy >= 0 && sy < j->ny;
-        const size_t base =
-            (((size_t)c * (size_t)j->nz + (size_t)(row_in ? sz : 0)) * (size_t)j->ny + (size_t)(row_in ? sy : 0)) *
-            (size_t)j->nx;
-        for (int64_t x = 0; x < j->bx; x++) {
-            const int64_t sx = j->x0 + x;
-            const int inside = row_in && sx >= 0 && sx < j->nx;
-            if (j->raw) {
-                if (inside)
-                    memcpy(o + (size_t)x * oes, j->in + (base + (size_t)sx) * j->es, j->es);
-                else
-                    memcpy(o + (size_t)x * oes, &j->fill_raw, j->es);
-            } else {
-                float v = inside ? load_at(j, base + (size_t)sx) : j->fill;
-                memcpy(o + (size_t)x * oes, &v, sizeof v);
-            }
-        }
-    }
-}
-
-/* One output patch row: (position, plane, channel, row). */
-static void tri_task(void *arg, size_t b, size_t e, int slot)
-{
-    const pjob *j = (const pjob *)arg;
-    (void)slot;
-    const int64_t rows = 2 * j->h0 + 1, cols = 2 * j->h1 + 1;
-    for (size_t t = b; t < e; t++) {
-        const int64_t r = (int64_t)(t % (size_t)rows);
-        const size_t g = t / (size_t)rows;
-        const int64_t c = (int64_t)(g % (size_t)j->channels), pt = (int64_t)(g / (size_t)j->channels);
-        const int64_t plane = pt % 3, i = pt / 3;
-        const int64_t cz = j->centers[3 * i], cy = j->centers[3 * i + 1], cx = j->centers[3 * i + 2];
-        const int64_t dr = r - j->h0;
-        float *o = (float *)(void *)j->out + t * (size_t)cols;
-        for (int64_t col = 0; col < cols; col++) {
-            const int64_t dc = col - j->h1;
-            const int64_t z = plane == 0 ? cz : cz + dr;
-            const int64_t y = plane == 0 ? cy + dr : (plane == 1 ? cy + dc : cy);
-            const int64_t x = plane == 0 ? cx + dc : (plane == 1 ? cx : cx + dc);
-            const int inside = z >= 0 && z < j->nz && y >= 0 && y < j->ny && x >= 0 && x < j->nx;
-            o[col] =
-                inside
-                    ? load_at(j, (((size_t)c * (size_t)j->nz + (size_t)z) * (size_t)j->ny + (size_t)y) * (size_t)j->nx +
-                                     (size_t)x)
-                    : j->fill;
-        }
-    }
-}
 
 /* ---- OpenCL backend --------------------------------------------------------------------------------------- */
 
@@ -360,7 +267,7 @@ static vxt_status extract_box_impl(vxt_context *ctx, const vxt_volume *in, const
     if (ctx->backend == VXT_BACKEND_OPENCL)
         return cl_box(ctx, &j);
     const size_t rows = (size_t)j.channels * (size_t)j.bz * (size_t)j.by;
-    vxt__pool_for(ctx->pool, rows, 64, box_task, &j);
+    vxt__pool_for(ctx->pool, rows, 64, vxt__box_cpu_task, &j);
     return VXT_OK;
 }
 
@@ -423,28 +330,15 @@ static vxt_status extract_triplanar_impl(vxt_context *ctx, const vxt_volume *in,
     j.fill = vxt__pp_f32(fill_value);
     if (ctx->backend == VXT_BACKEND_OPENCL)
         return cl_triplanar(ctx, &j, n);
-    vxt__pool_for(ctx->pool, need / cols, 64, tri_task, &j);
+    vxt__pool_for(ctx->pool, need / cols, 64, vxt__triplanar_cpu_task, &j);
     return VXT_OK;
 }
 
 /* Public entry: host-side arithmetic (parameters rounded to float32, tables, statistics) runs in the default
  * floating-point environment whatever the caller set, like the CPU loops. */
-vxt_status vxt_extract_box(vxt_context *ctx, const vxt_volume *in, const int64_t start[3], double fill_value,
-                           vxt_volume *out)
-{
-    vxt__fpenv env;
-    vxt__fpenv_enter(&env);
-    vxt_status st = extract_box_impl(ctx, in, start, fill_value, out);
-    vxt__fpenv_leave(&env);
-    return st;
-}
+VXT__FPENV_ENTRY(vxt_extract_box, extract_box_impl, (vxt_context *ctx, const vxt_volume *in, const int64_t start[3],
+                 double fill_value, vxt_volume *out), (ctx, in, start, fill_value, out))
 
-vxt_status vxt_extract_triplanar(vxt_context *ctx, const vxt_volume *in, const int64_t *centers, size_t n,
-                                 const int64_t half[2], double fill_value, float *out, size_t out_count)
-{
-    vxt__fpenv env;
-    vxt__fpenv_enter(&env);
-    vxt_status st = extract_triplanar_impl(ctx, in, centers, n, half, fill_value, out, out_count);
-    vxt__fpenv_leave(&env);
-    return st;
-}
+VXT__FPENV_ENTRY(vxt_extract_triplanar, extract_triplanar_impl, (vxt_context *ctx, const vxt_volume *in,
+                 const int64_t *centers, size_t n, const int64_t half[2], double fill_value, float *out,
+                 size_t out_count), (ctx, in, centers, n, half, fill_value, out, out_count))

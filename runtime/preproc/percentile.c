@@ -1,5 +1,5 @@
 /* percentile.c - exact percentiles with numpy's default ('linear') method. The order statistics are found by
- * counting order-preserving keys (kernels/vxt_convert.h): one histogram of the whole key for 8- and 16-bit data;
+ * counting order-preserving keys (kernels/common/vxt_convert.h): one histogram of the whole key for 8- and 16-bit data;
  * for 32-bit keys (int32, float32, float64 read as float32) a radix select: a histogram of the top 16 bits finds
  * the bin holding each wanted rank, a second histogram of the low 16 bits of the voxels in those bins finds the
  * exact key. Counting is exact and order-independent, so both backends find the same values. */

@@ -1,7 +1,8 @@
 /*
  * preproc.h - declarations shared by the preprocessing sources (intensity.c, stats.c, histogram.c,
  * percentile.c, normalize.c, resample.c, resample_affine.c, patches.c): argument checks, dtype dispatch, and
- * the OpenCL staging of host volumes (preproc_cl.c). Not installed.
+ * the OpenCL staging of host volumes (preproc_cl.c). The CPU twins of their kernels
+ * (kernels/<operation>/<name>_cpu.c) include it too. Not installed.
  */
 #ifndef VXT_PREPROC_H
 #define VXT_PREPROC_H
@@ -132,7 +133,7 @@ vxt_status vxt__intensity_run(vxt_context *ctx, const vxt_volume *in, const vxt_
 
 /* stats.c: count, NaN count, min, max, mean, population std and sum of the selected voxels of a single-channel
  * volume (s->struct_size untouched). 8- and 16-bit data: exact, from a histogram of the values; other types: the
- * fixed-order moments reduction of kernels/vxt_moments.h. */
+ * fixed-order moments reduction of kernels/stats/vxt_moments.h. */
 vxt_status vxt__stats_run(vxt_context *ctx, const vxt_volume *in, int sel, const vxt_volume *mask, vxt_stats *s);
 
 /* histogram.c: count the selected voxels per bin (vxt_histogram.h) into counts[0 .. nbins_total), which it

@@ -1,12 +1,14 @@
 /* stats.c - count, min, max, mean, std of the selected voxels. 8- and 16-bit data: exact, from a histogram of the
- * values (runtime/histogram.c). Other types: the fixed-order moments reduction of kernels/vxt_moments.h, run by
- * kernels/stats.cl or by the CPU thread pool, block records combined here in block order. */
+ * values (runtime/preproc/histogram.c). Other types: the fixed-order moments reduction of
+ * kernels/stats/vxt_moments.h, run by kernels/stats/stats.cl or by its CPU twin on the thread pool
+ * (kernels/stats/stats_cpu.c), block records combined here in block order. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "preproc.h"
+#include "stats_cpu.h"
 #include "vxt_histogram.h"
 #include "vxt_moments.h"
 
@@ -40,104 +42,12 @@ static double choose_shift(const vxt_volume *in, int sel, const vxt_volume *mask
     return floor(mean + 0.5);
 }
 
-/* ---- CPU backend ------------------------------------------------------------------------------------------ */
-
-/* One block: 64 lanes held in arrays (the inner loop over lanes vectorizes), each lane accumulating its elements
- * in step order; lanes are then combined in lane order. */
-#define VXT_MOM_LOOP(LOAD, COND, GUARD)                                                                                \
-    for (int k = 0; k < VXT_MOM_STEPS; k++) {                                                                          \
-        const size_t o = base + (size_t)k * VXT_MOM_LANES;                                                             \
-        for (int l = 0; l < VXT_MOM_LANES; l++) {                                                                      \
-            const size_t i = o + (size_t)l;                                                                            \
-            if (GUARD) {                                                                                               \
-                float v = LOAD(in[i]);                                                                                 \
-                int s = (COND);                                                                                        \
-                vxt_mom_step(&s1[l], &s2[l], &mn[l], &mx[l], &c[l], &cn[l], v, s, shift);                              \
-            }                                                                                                          \
-        }                                                                                                              \
-    }
-
-#define VXT_CPU_MOMENTS(S, T, LOAD, DT)                                                                                \
-    VXT_CPU_HOT static void cpu_block_##S(const T *in, const vxt_u8 *mask, size_t n, int sel, double shift,            \
-                                          size_t blk, vxt_mom *rec)                                                    \
-    {                                                                                                                  \
-        double s1[VXT_MOM_LANES], s2[VXT_MOM_LANES];                                                                   \
-        float mn[VXT_MOM_LANES], mx[VXT_MOM_LANES];                                                                    \
-        vxt_u32 c[VXT_MOM_LANES], cn[VXT_MOM_LANES];                                                                   \
-        for (int l = 0; l < VXT_MOM_LANES; l++) {                                                                      \
-            s1[l] = 0.0;                                                                                               \
-            s2[l] = 0.0;                                                                                               \
-            mn[l] = vxt_u2f(0x7f800000u);                                                                              \
-            mx[l] = vxt_u2f(0xff800000u);                                                                              \
-            c[l] = 0u;                                                                                                 \
-            cn[l] = 0u;                                                                                                \
-        }                                                                                                              \
-        const size_t base = blk * (size_t)VXT_MOM_BLOCK;                                                               \
-        if (base + VXT_MOM_BLOCK <= n) {                                                                               \
-            if (sel == VXT_SEL_ALL) {                                                                                  \
-                VXT_MOM_LOOP(LOAD, 1, 1)                                                                               \
-            } else if (sel == VXT_SEL_NONZERO) {                                                                       \
-                VXT_MOM_LOOP(LOAD, v != 0.0f, 1)                                                                       \
-            } else {                                                                                                   \
-                VXT_MOM_LOOP(LOAD, mask[i] != 0, 1)                                                                    \
-            }                                                                                                          \
-        } else {                                                                                                       \
-            VXT_MOM_LOOP(LOAD, vxt_selected(sel, v, sel == VXT_SEL_MASK ? mask[i] : (vxt_u8)0), i < n)                 \
-        }                                                                                                              \
-        vxt_mom a, b;                                                                                                  \
-        a.s1 = s1[0];                                                                                                  \
-        a.s2 = s2[0];                                                                                                  \
-        a.mn = mn[0];                                                                                                  \
-        a.mx = mx[0];                                                                                                  \
-        a.n = c[0];                                                                                                    \
-        a.nan = cn[0];                                                                                                 \
-        for (int l = 1; l < VXT_MOM_LANES; l++) {                                                                      \
-            b.s1 = s1[l];                                                                                              \
-            b.s2 = s2[l];                                                                                              \
-            b.mn = mn[l];                                                                                              \
-            b.mx = mx[l];                                                                                              \
-            b.n = c[l];                                                                                                \
-            b.nan = cn[l];                                                                                             \
-            vxt_mom_merge(&a, &b);                                                                                     \
-        }                                                                                                              \
-        *rec = a;                                                                                                      \
-    }
-VXT_FOR_EACH_INPUT_TYPE(VXT_CPU_MOMENTS)
-
-typedef struct mjob {
-    vxt_dtype dtype;
-    const void *in;
-    const vxt_u8 *mask;
-    size_t n;
-    int sel;
-    double shift;
-    vxt_mom *rec;
-} mjob;
-
-static void cpu_task(void *arg, size_t b, size_t e, int slot)
-{
-    const mjob *j = (const mjob *)arg;
-    (void)slot;
-    for (size_t blk = b; blk < e; blk++) {
-        switch (j->dtype) {
-#define VXT_CASE(S, T, LOAD, DT)                                                                                       \
-    case DT:                                                                                                           \
-        cpu_block_##S((const T *)j->in, j->mask, j->n, j->sel, j->shift, blk, &j->rec[blk]);                           \
-        break;
-            VXT_FOR_EACH_INPUT_TYPE(VXT_CASE)
-#undef VXT_CASE
-        default:
-            break;
-        }
-    }
-}
-
 /* ---- OpenCL backend --------------------------------------------------------------------------------------- */
 
 static vxt_status cl_moments(vxt_context *ctx, const vxt_volume *in, int sel, const vxt_volume *mask, double shift,
                              vxt_mom *rec)
 {
-    /* vxt_mom_<sel><f|t>_<type> (kernels/stats.cl): full blocks, and the last partial block */
+    /* vxt_mom_<sel><f|t>_<type> (kernels/stats/stats.cl): full blocks, and the last partial block */
     char name_f[64], name_t[64], base[16];
     snprintf(base, sizeof base, "mom_%cf", "anm"[sel]);
     vxt__pp_kernel_name(name_f, sizeof name_f, base, in->dtype);
@@ -246,7 +156,7 @@ static vxt_status moments_stats(vxt_context *ctx, const vxt_volume *in, int sel,
         st = cl_moments(ctx, in, sel, mask, shift, rec);
     } else {
         mjob j = {in->dtype, in->data, sel == VXT_SEL_MASK ? (const vxt_u8 *)mask->data : NULL, n, sel, shift, rec};
-        vxt__pool_for(ctx->pool, nblocks, 1, cpu_task, &j);
+        vxt__pool_for(ctx->pool, nblocks, 1, vxt__stats_cpu_task, &j);
     }
     if (st == VXT_OK) {
         double s1 = 0.0, s2 = 0.0;

@@ -1,7 +1,7 @@
 /* stitch_internal.h - state shared by the stitching engine's files:
  *   stitch_setup.c    options, tables (weights, covering tiles), call enumeration, ring depth
  *   stitch_extract.c  tile inputs cut from the volume on the host (padding, mirroring)
- *   stitch_cpu.c      accumulation and finalization on the CPU backend
+ *   stitch_cpu.c      accumulation and finalization on the CPU backend (kernels/stitch/: the kernels' CPU twin)
  *   stitch_cl.c       the same on an OpenCL device
  *   stitch_session.c  sessions: batches out, outputs in (any order), plan-order accumulation, slabs out
  *   stitch_run.c      vxt_stitch(): a session driven with a callback, with double buffering

@@ -84,9 +84,10 @@ static vxt_status relay(vxt_context *ctx, vxt_status st)
 
 /* Grouping (CPU backend, in line, host predictor, one member, no mirroring). Accumulating a tile costs a pass
  * over the accumulator rows it covers; tiles that start at the same z are accumulated in one pass over those
- * rows when they arrive in one call (stitch_cpu.c). With small batches (MONAI's default is 1) the predictor's
- * outputs of consecutive batches of one z row are therefore kept, up to VXT__GROUP_BYTES, and accumulated
- * together: the same additions in the same order per voxel (plan order), so the same bits, with fewer passes. */
+ * rows when they arrive in one call (kernels/stitch/stitch_cpu.c). With small batches (MONAI's default is 1) the
+ * predictor's outputs of consecutive batches of one z row are therefore kept, up to VXT__GROUP_BYTES, and
+ * accumulated together: the same additions in the same order per voxel (plan order), so the same bits, with fewer
+ * passes. */
 #define VXT__GROUP_BYTES ((size_t)128 << 20)
 /* Grouping pays only when the predictor is fast (a trivial model, precomputed tiles): accumulation is then most of
  * the time. A slow model makes the saving negligible, and a group would delay progress, cancellation and NaN

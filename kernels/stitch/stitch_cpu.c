@@ -1,8 +1,8 @@
-/* stitch_cpu.c - the stitching engine on the CPU backend: mirroring, weighted accumulation into the ring,
- * finalization (weight-sum gather, normalization, ensembles, activation, argmax). Per-voxel arithmetic comes
- * from kernels/vxt_stitch.h, as in kernels/stitch.cl; loops run over rows so that they vectorize, and work is
- * split over the thread pool in planes or rows whose outputs are disjoint, so results do not depend on the
- * thread count. */
+/* stitch_cpu.c - the CPU twin of kernels/stitch/stitch.cl: the stitching engine's CPU backend (vxt__stitch_cpu_ops,
+ * for runtime/stitch/): mirroring, weighted accumulation into the ring, finalization (weight-sum gather,
+ * normalization, ensembles, activation, argmax). Per-voxel arithmetic comes from kernels/stitch/vxt_stitch.h, as
+ * in the kernels; loops run over rows so that they vectorize, and work is split over the thread pool in planes or
+ * rows whose outputs are disjoint, so results do not depend on the thread count. */
 #include <stdlib.h>
 #include <string.h>
 
