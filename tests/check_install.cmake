@@ -1,5 +1,7 @@
 # check_install.cmake - install voxtile into a scratch prefix, then build and run a consumer with
-# find_package(voxtile) (shared and static) and with pkg-config.
+# find_package(voxtile) (shared and static) and with pkg-config. The consumer (tests/consumer/main.c) runs the
+# whole pipeline on the shipped MRI with tools/plans/demo_mri.json; its labels must equal `voxtile run`'s, byte for
+# byte (when the tool is built: CLI is its path).
 file(REMOVE_RECURSE ${WORK_DIR})
 set(prefix ${WORK_DIR}/prefix)
 function(run)
@@ -14,6 +16,21 @@ run(${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${WORK_DIR}/build -DCMAKE_PREFIX_PATH=$
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
 run(${WORK_DIR}/build/consumer)
 run(${WORK_DIR}/build/consumer_static)
+set(ch2 ${SOURCE_DIR}/../data/mricron_ch2.nii.gz)
+set(demo ${SOURCE_DIR}/../../tools/plans/demo_mri.json)
+run(${WORK_DIR}/build/consumer ${ch2} ${demo} ${WORK_DIR}/consumer_labels.nii.gz)
+run(${WORK_DIR}/build/consumer_static ${ch2} ${demo} ${WORK_DIR}/consumer_static_labels.nii.gz)
+if(CLI)
+  run(${CLI} run ${ch2} --plan ${demo} -o ${WORK_DIR}/cli_labels.nii.gz --quiet)
+  foreach(f consumer_labels consumer_static_labels)
+    execute_process(COMMAND ${CMAKE_COMMAND} -E compare_files ${WORK_DIR}/${f}.nii.gz ${WORK_DIR}/cli_labels.nii.gz
+                    RESULT_VARIABLE differ)
+    if(NOT differ EQUAL 0)
+      message(FATAL_ERROR "${f}.nii.gz differs from voxtile run's labels")
+    endif()
+  endforeach()
+  message(STATUS "the consumer's labels equal voxtile run's, byte for byte")
+endif()
 run(${WORK_DIR}/build/consumer_cxx cpu)
 # pkg-config
 find_program(PKGCONF pkg-config REQUIRED)
@@ -29,3 +46,9 @@ string(REGEX MATCH "-L[^ ;]+" ldir "${flags}")
 string(SUBSTRING "${ldir}" 2 -1 ldir)
 set(ENV{LD_LIBRARY_PATH} "${ldir}")
 run(${WORK_DIR}/consumer_pc)
+run(${WORK_DIR}/consumer_pc ${ch2} ${demo} ${WORK_DIR}/consumer_pc_labels.nii.gz)
+execute_process(COMMAND ${CMAKE_COMMAND} -E compare_files ${WORK_DIR}/consumer_pc_labels.nii.gz
+                ${WORK_DIR}/consumer_labels.nii.gz RESULT_VARIABLE differ)
+if(NOT differ EQUAL 0)
+  message(FATAL_ERROR "the pkg-config build's labels differ from the CMake package build's")
+endif()

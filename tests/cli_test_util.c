@@ -114,11 +114,11 @@ void cli_write_text(const char *name, const char *text)
 
 vxt_image *cli_read_image(const char *path)
 {
-    vxt_nifti_read_options ro;
-    vxt_nifti_read_options_init(&ro);
-    ro.scaling = VXT_NIFTI_SCALING_RAW;
+    vxt_read_options ro;
+    vxt_read_options_init(&ro);
+    ro.scaling = VXT_SCALING_RAW;
     vxt_image *img = NULL;
-    assert_ok(vxt_image_read_file(path, &ro, &img));
+    assert_ok(vxt_nifti_read_file(path, &ro, &img));
     return img;
 }
 
@@ -126,7 +126,7 @@ void cli_phantom(const char *ct, const char *labels, const char *args)
 {
     int rc;
     if (labels)
-        rc = cli("phantom -o '%s' --labels '%s' %s", cli_path(ct), cli_path(labels), args);
+        rc = cli("phantom -o '%s' --label-map '%s' %s", cli_path(ct), cli_path(labels), args);
     else
         rc = cli("phantom -o '%s' %s", cli_path(ct), args);
     if (rc != 0)
@@ -149,4 +149,64 @@ void cli_assert_same_geometry(const vxt_image *a, const vxt_image *b)
     assert_int_equal(ga.xyzt_units & 7, gb.xyzt_units & 7);
     assert_memory_equal(ga.affine, gb.affine, sizeof ga.affine);
     assert_string_equal(ga.orientation, gb.orientation);
+}
+
+void *cli_load_npy(const char *path, vxt_npy_info *info)
+{
+    memset(info, 0, sizeof *info);
+    info->struct_size = sizeof *info;
+    assert_ok(vxt_npy_read_info(path, info));
+    void *d = malloc((size_t)info->count * vxt_dtype_size(info->dtype) + 8);
+    assert_non_null(d);
+    assert_ok(vxt_npy_read(path, info, 0, info->count, d));
+    return d;
+}
+
+vxt_nifti_info cli_nifti_info(const vxt_image *img)
+{
+    vxt_nifti_info ni = {.struct_size = sizeof ni};
+    assert_ok(vxt_nifti_get_info(img, &ni));
+    return ni;
+}
+
+int cli_same_file(const char *a, const char *b)
+{
+    size_t na = 0, nb = 0;
+    char *x = vxt_test_read_file(a, &na), *y = vxt_test_read_file(b, &nb);
+    int same = na == nb && memcmp(x, y, na) == 0;
+    free(x);
+    free(y);
+    return same;
+}
+
+const cJSON *cli_json(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!v)
+        fail_msg("JSON member '%s' is missing", key);
+    return v;
+}
+
+double cli_json_number(const cJSON *o, const char *key)
+{
+    const cJSON *v = cli_json(o, key);
+    if (!cJSON_IsNumber(v))
+        fail_msg("JSON member '%s' is not a number", key);
+    return v->valuedouble;
+}
+
+const char *cli_json_string(const cJSON *o, const char *key)
+{
+    const cJSON *v = cli_json(o, key);
+    if (!cJSON_IsString(v))
+        fail_msg("JSON member '%s' is not a string", key);
+    return v->valuestring;
+}
+
+cJSON *cli_out_json(void)
+{
+    cJSON *j = cJSON_Parse(cli_out);
+    if (!j)
+        fail_msg("stdout is not JSON: '%.2000s'", cli_out);
+    return j;
 }

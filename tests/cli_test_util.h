@@ -40,8 +40,26 @@ void cli_write_text(const char *name, const char *text);
 /* Read a NIfTI image (asserts success); raw stored values. */
 vxt_image *cli_read_image(const char *path);
 
-/* Write a phantom (voxtile phantom) with these arguments into cli_tmp/<ct> (and cli_tmp/<labels> unless NULL). */
+/* Write a phantom (voxtile phantom, --label-map) with these arguments (Z,Y,X) into cli_tmp/<ct> (and
+ * cli_tmp/<labels> unless NULL). */
 void cli_phantom(const char *ct, const char *labels, const char *args);
+
+/* Read a whole .npy file (asserts success); free() the result. */
+void *cli_load_npy(const char *path, vxt_npy_info *info);
+
+/* The NIfTI header fields of an image read from a NIfTI file (asserts success). */
+vxt_nifti_info cli_nifti_info(const vxt_image *img);
+
+/* 1 when the two files hold the same bytes. */
+int cli_same_file(const char *a, const char *b);
+
+/* The object member `key` of o, asserting it exists (and, for the typed forms, its type). */
+const cJSON *cli_json(const cJSON *o, const char *key);
+double cli_json_number(const cJSON *o, const char *key);
+const char *cli_json_string(const cJSON *o, const char *key);
+
+/* Parse cli_out as JSON (fails the test with the text when it is not). cJSON_Delete() the result. */
+cJSON *cli_out_json(void);
 
 /* Assert two images have the same geometry (codes, quaternion, offsets, pixdim, srow: bit for bit). */
 void cli_assert_same_geometry(const vxt_image *a, const vxt_image *b);

@@ -19,6 +19,15 @@ const char *ntu_data(const char *name)
     return buf;
 }
 
+vxt_nifti_info ntu_nifti_info(const vxt_image *img)
+{
+    vxt_nifti_info ni;
+    memset(&ni, 0, sizeof ni);
+    ni.struct_size = sizeof ni;
+    assert_int_equal(vxt_nifti_get_info(img, &ni), VXT_OK);
+    return ni;
+}
+
 unsigned char *ntu_slurp(const char *path, size_t *size)
 {
     FILE *f = fopen(path, "rb");

@@ -23,6 +23,9 @@ int ntu_has_num(const cJSON *obj, const char *key);
 /* obj[key] as an n x m matrix of numbers (row-major). */
 void ntu_matrix(const cJSON *obj, const char *key, double *out, int n, int m);
 
+/* The image's NIfTI header fields (vxt_nifti_get_info; asserts success). */
+vxt_nifti_info ntu_nifti_info(const vxt_image *img);
+
 /* Read a whole file (malloc'd; NULL on failure). */
 unsigned char *ntu_slurp(const char *path, size_t *size);
 /* Write bytes to a file (asserts success). */

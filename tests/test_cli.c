@@ -1,300 +1,337 @@
-/* test_cli.c - end-to-end tests of the voxtile command-line tool: each subcommand on small inputs, its JSON,
- * its exit codes, its one-line error messages, and that a failed run leaves no output file behind. */
-#include <cjson/cJSON.h>
-#include <dirent.h>
-#include <math.h>
-#include <stdarg.h>
+/* test_cli.c - the voxtile tool as a whole: its commands and their help (one parser, one vocabulary: every flag a
+ * command shares is described in the same words everywhere, with the library's defaults), the resolved plan that
+ * --print-plan shows (the same in every command that takes plan flags, for the same flags), the exit statuses
+ * and one-line messages each kind of problem gets in every command, and `voxtile info` (what `auto` selects and
+ * why; no OpenCL platform). One file per command has the rest (tests/test_cli_<command>.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include "vxt_test.h"
+#include "cli_test_util.h"
 
-static char tmpdir[256];
-static char out_text[1 << 16], err_text[1 << 16];
+static const char *const commands[] = {"run",    "validate", "stitch",  "tiles", "resample",
+                                       "normalize", "header", "phantom", "bench", "info"};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
 
-static void read_all(const char *path, char *buf, size_t n)
-{
-    FILE *f = fopen(path, "rb");
-    size_t got = f ? fread(buf, 1, n - 1, f) : 0;
-    buf[got] = '\0';
-    if (f)
-        fclose(f);
-}
+/* The commands that take plan flags. */
+static const char *const plan_commands[] = {"run", "validate", "stitch", "tiles", "normalize"};
+#define NPLAN (sizeof plan_commands / sizeof plan_commands[0])
 
-/* Run `voxtile <args>` (a shell-quoted string); returns its exit status; stdout/stderr in out_text/err_text. */
-static int cli(const char *fmt, ...)
-{
-    char args[4096], cmd[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "'%s' %s >'%s/stdout' 2>'%s/stderr'", VXT_CLI_PATH, args, tmpdir, tmpdir);
-    int rc = system(cmd);
-    char p[512];
-    snprintf(p, sizeof p, "%s/stdout", tmpdir);
-    read_all(p, out_text, sizeof out_text);
-    snprintf(p, sizeof p, "%s/stderr", tmpdir);
-    read_all(p, err_text, sizeof err_text);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
-static int setup(void **state)
+static void test_commands_usage_and_version(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/vxt-cli-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-/* Files in the temporary directory other than the captured stdout/stderr. */
-static int output_files(void)
-{
-    int n = 0;
-    DIR *d = opendir(tmpdir);
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.' && strcmp(e->d_name, "stdout") && strcmp(e->d_name, "stderr"))
-            n++;
-    closedir(d);
-    return n;
-}
-
-static float *load_npy(const char *path, vxt_npy_info *info)
-{
-    info->struct_size = sizeof *info;
-    assert_ok(vxt_npy_read_info(path, info));
-    void *d = malloc(info->count * vxt_dtype_size(info->dtype) + 8);
-    assert_ok(vxt_npy_read(path, info, 0, info->count, d));
-    return d;
-}
-
-#define DATA VXT_TEST_DATA_DIR "/cli"
-
-static void test_plan_json(void **state)
-{
-    (void)state;
-    assert_int_equal(cli("plan --shape 256,512,512 --roi 128 --overlap 0.5"), 0);
-    cJSON *j = cJSON_Parse(out_text);
-    assert_non_null(j);
-    assert_int_equal((int)cJSON_GetObjectItem(j, "tile_count")->valuedouble, 147);
-    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "tiles")), 147);
-    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "tiles_complete")));
-    cJSON *last = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "tiles"), 146);
-    assert_int_equal((int)cJSON_GetArrayItem(last, 0)->valuedouble, 128);
-    assert_int_equal((int)cJSON_GetArrayItem(last, 2)->valuedouble, 384);
-    cJSON_Delete(j);
-    /* nnU-Net's round-half-even starts, 2D, padding */
-    assert_int_equal(cli("plan --shape 193,300,257 --roi 128 --grid nnunet --step 0.5 --max-tiles 0"), 0);
-    assert_non_null(strstr(out_text, "\"starts\":[[0,32,65]"));
-    assert_non_null(strstr(out_text, "\"tiles_complete\":false"));
-    assert_int_equal(cli("plan --shape 20,30 --roi 32,16 --pad replicate"), 0);
-    assert_non_null(strstr(out_text, "\"padded_shape\":[32,30]"));
-    assert_non_null(strstr(out_text, "\"pad_lo\":[6,0]"));
-    /* errors: plan problems exit 6, usage exit 2, each one line naming the problem */
-    assert_int_equal(cli("plan --shape 64,64,64 --roi 32 --overlap 1.5"), 6);
-    assert_non_null(strstr(err_text, "overlap[0] (z) is 1.5"));
-    assert_int_equal(cli("plan --shape 64,64,64 --roi 128 --pad none"), 6);
-    assert_non_null(strstr(err_text, "padding is disabled"));
-    assert_int_equal(cli("plan --shape 64,64,64"), 2);
-    assert_non_null(strstr(err_text, "--roi"));
-    assert_int_equal(cli("plan --shape 64,x,64 --roi 8"), 2);
-    assert_int_equal(cli("plan --shape 64,64,64 --roi 8 --grid tiled"), 2);
-    assert_non_null(strstr(err_text, "expected one of: monai, nnunet, voxels"));
-    assert_int_equal(cli("plan --bogus"), 2);
-    assert_non_null(strstr(err_text, "--bogus"));
-    assert_int_equal(cli("nosuchcommand"), 2);
-}
-
-static void compare_to(const char *got_path, const char *ref_path, double tol, int bitwise)
-{
-    vxt_npy_info gi, ri;
-    float *g = load_npy(got_path, &gi), *r = load_npy(ref_path, &ri);
-    assert_int_equal(gi.count, ri.count);
-    assert_int_equal(gi.dtype, VXT_DTYPE_F32);
-    double mx = 0, worst = 0;
-    for (uint64_t i = 0; i < ri.count; i++)
-        mx = fabs(r[i]) > mx ? fabs(r[i]) : mx;
-    for (uint64_t i = 0; i < ri.count; i++) {
-        double d = fabs((double)g[i] - r[i]) / mx;
-        worst = d > worst ? d : worst;
-        if (bitwise && memcmp(&g[i], &r[i], 4) != 0)
-            fail_msg("%s: element %llu is %.9g, reference %.9g", got_path, (unsigned long long)i, (double)g[i], (double)r[i]);
+    assert_int_equal(cli("--help"), 0);
+    assert_string_equal(cli_err, "");
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        char row[64];
+        snprintf(row, sizeof row, "\n  %-10s ", commands[i]);
+        if (!strstr(cli_out, row))
+            fail_msg("voxtile --help does not list '%s':\n%s", commands[i], cli_out);
     }
-    print_message("%s vs %s: max |diff|/max|ref| %.3g\n", got_path, ref_path, worst);
-    assert_true(worst <= tol);
-    free(g);
-    free(r);
+    assert_null(strstr(cli_out, "\n  plan ")); /* voxtile plan became voxtile tiles */
+    assert_non_null(strstr(cli_out, "Per-axis values are Z,Y,X (slowest axis first; for a NIfTI file k,j,i)"));
+    char version[64];
+    snprintf(version, sizeof version, "voxtile %s\n", vxt_version_string());
+    assert_int_equal(cli("--version"), 0);
+    assert_string_equal(cli_out, version);
+    /* no command, an unknown one: usage on stderr, exit 2 */
+    assert_int_equal(cli("%s", ""), 2);
+    assert_string_equal(cli_out, "");
+    assert_non_null(strstr(cli_err, "usage: voxtile <command>"));
+    assert_int_equal(cli("nosuchcommand --help"), 2);
+    assert_non_null(strstr(cli_err, "voxtile: unknown command 'nosuchcommand'"));
+    assert_string_equal(cli_out, "");
+    assert_int_equal(cli("plan --shape 8,8,8 --roi 4"), 2);
+    assert_non_null(strstr(cli_err, "unknown command 'plan'"));
 }
 
-static void test_stitch_matches_monai_and_nnunet(void **state)
+/* Every command's --help: exit 0, its usage line, nothing on stderr. */
+static void test_every_command_has_help(void **state)
 {
     (void)state;
-    const char *backends[] = {"cpu", "opencl"};
-    size_t nb = 1;
-    size_t ndev = 0;
-    if (vxt_opencl_device_count(&ndev) == VXT_OK && ndev > 0)
-        nb = 2;
-    for (size_t b = 0; b < nb; b++) {
-        assert_int_equal(cli("stitch " DATA "/monai_tiles.npy -o %s/m.npy --shape 9,20,17 --roi 6,12,10 --overlap 0.5 "
-                             "--backend %s --json",
-                             tmpdir, backends[b]),
-                         0);
-        cJSON *j = cJSON_Parse(out_text);
-        assert_non_null(j);
-        assert_string_equal(cJSON_GetObjectItem(j, "backend")->valuestring, backends[b]);
-        assert_int_equal((int)cJSON_GetObjectItem(j, "tiles")->valuedouble, 18);
-        cJSON_Delete(j);
-        char p[512];
-        snprintf(p, sizeof p, "%s/m.npy", tmpdir);
-        compare_to(p, DATA "/monai_expected.npy", 0.0, 1);
-        assert_int_equal(cli("stitch " DATA "/nnunet_tiles.npy -o %s/n.npy --shape 9,20,17 --roi 6,12,10 --grid nnunet "
-                             "--step 0.5 --importance gaussian-nnunet --accumulate float16 --backend %s",
-                             tmpdir, backends[b]),
-                         0);
-        snprintf(p, sizeof p, "%s/n.npy", tmpdir);
-        compare_to(p, DATA "/nnunet_expected.npy", 0.0, 1);
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        int rc = cli("%s --help", commands[i]);
+        if (rc != 0 || cli_err[0])
+            fail_msg("voxtile %s --help: exit %d, stderr '%s'", commands[i], rc, cli_err);
+        char usage[64];
+        snprintf(usage, sizeof usage, "usage: voxtile %s", commands[i]);
+        if (strncmp(cli_out, usage, strlen(usage)) != 0)
+            fail_msg("voxtile %s --help does not start with '%s':\n%.300s", commands[i], usage, cli_out);
+        assert_int_equal(cli("%s -h", commands[i]), 0);
+        assert_int_equal(strncmp(cli_out, usage, strlen(usage)), 0);
     }
-    /* --argmax gives the argmax of the values */
-    assert_int_equal(cli("stitch " DATA "/monai_tiles.npy -o %s/l.npy --shape 9,20,17 --roi 6,12,10 --overlap 0.5 "
-                         "--activation softmax --argmax --backend cpu",
-                         tmpdir),
-                     0);
-    char p[512];
-    snprintf(p, sizeof p, "%s/l.npy", tmpdir);
-    vxt_npy_info li, vi;
-    uint8_t *l = (uint8_t *)load_npy(p, &li);
-    snprintf(p, sizeof p, "%s/m.npy", tmpdir);
-    float *v = load_npy(p, &vi);
-    assert_int_equal(li.dtype, VXT_DTYPE_U8);
-    assert_int_equal(li.ndim, 3);
-    size_t vox = (size_t)li.count, diffs = 0;
-    for (size_t i = 0; i < vox; i++)
-        diffs += l[i] != (v[vox + i] > v[i] ? 1 : 0);
-    assert_int_equal(diffs, 0);
-    free(l);
-    free(v);
 }
 
-static void test_stitch_errors_leave_nothing(void **state)
+/* The help line of flag `flag` ("--overlap") in `help` (the flag's line and its continuation lines), or NULL. */
+static const char *flag_help(const char *help, const char *flag, char *buf, size_t n)
 {
-    (void)state;
-    int before = output_files();
-    /* the tiles do not match the plan */
-    assert_int_equal(cli("stitch " DATA "/monai_tiles.npy -o %s/x.npy --shape 9,20,17 --roi 6,12,12", tmpdir), 4);
-    assert_non_null(strstr(err_text, "does not match the plan: expected ("));
-    assert_non_null(strstr(err_text, ", C, 6, 12, 12) of float32 or float16"));
-    assert_int_equal(cli("stitch " DATA "/monai_tiles.npy -o %s/x.npy --shape 9,20,30 --roi 6,12,10", tmpdir), 4);
-    assert_non_null(strstr(err_text, "array (18, 2, 6, 12, 10) of float32 does not match the plan: expected (16, C, 6, 12, 10)"));
-    /* missing, truncated, not npy */
-    assert_int_equal(cli("stitch %s/nope.npy -o %s/x.npy --shape 9,20,17 --roi 6,12,10", tmpdir, tmpdir), 4);
-    assert_non_null(strstr(err_text, "cannot open"));
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "head -c 50000 " DATA "/monai_tiles.npy > %s/trunc.npy && echo this is a text file, not numpy > %s/text.npy", tmpdir,
-             tmpdir);
-    assert_int_equal(system(cmd), 0);
-    assert_int_equal(cli("stitch %s/trunc.npy -o %s/x.npy --shape 9,20,17 --roi 6,12,10", tmpdir, tmpdir), 4);
-    assert_non_null(strstr(err_text, "truncated"));
-    assert_int_equal(cli("stitch %s/text.npy -o %s/x.npy --shape 9,20,17 --roi 6,12,10", tmpdir, tmpdir), 4);
-    assert_non_null(strstr(err_text, "not an .npy file"));
-    /* NaN in tile 3: named, and no output file */
-    float *t;
-    vxt_npy_info ti;
-    t = load_npy(DATA "/monai_tiles.npy", &ti);
-    t[3 * 2 * 720 + 100] = NAN;
-    char p[512];
-    snprintf(p, sizeof p, "%s/nan.npy", tmpdir);
-    assert_ok(vxt_npy_write(p, VXT_DTYPE_F32, ti.ndim, ti.shape, t));
-    free(t);
-    assert_int_equal(cli("stitch %s -o %s/x.npy --shape 9,20,17 --roi 6,12,10 --overlap 0.5", p, tmpdir), 4);
-    assert_non_null(strstr(err_text, "NaN for tile 3"));
-    /* output directory missing */
-    assert_int_equal(cli("stitch " DATA "/monai_tiles.npy -o %s/no/such/dir/x.npy --shape 9,20,17 --roi 6,12,10 "
-                         "--overlap 0.5", tmpdir),
-                     5);
-    assert_non_null(strstr(err_text, "cannot create"));
-    /* usage */
-    assert_int_equal(cli("stitch " DATA "/monai_tiles.npy --shape 9,20,17 --roi 6,12,10"), 2);
-    assert_non_null(strstr(err_text, "missing -o"));
-    assert_int_equal(cli("stitch " DATA "/monai_tiles.npy -o %s/x.npy --shape 9,20,17 --roi 6,12,10 --accumulate half",
-                         tmpdir),
-                     2);
-    assert_int_equal(cli("stitch " DATA "/monai_tiles.npy -o %s/x.npy --shape 9,20,17 --roi 6,12,10 --backend cuda",
-                         tmpdir),
-                     2);
-    /* error messages are one line */
-    assert_int_equal(strchr(err_text, '\n'), strrchr(err_text, '\n'));
-    /* nothing but the two inputs made above was left behind */
-    assert_int_equal(output_files(), before + 3);
-}
-
-/* Tiles of a type stitch cannot read (float64, int32) or with no channels (C = 0): exit 4 (an input the command
- * cannot use), a one-line message naming the file, its shape and type and what was expected, and no output. */
-static void test_stitch_rejects_tile_type_and_zero_channels(void **state)
-{
-    (void)state;
-    vxt_npy_info ti;
-    float *t = load_npy(DATA "/monai_tiles.npy", &ti); /* (18, 2, 6, 12, 10) float32 */
-    double *t64 = malloc(ti.count * sizeof *t64);
-    int32_t *t32 = malloc(ti.count * sizeof *t32);
-    assert_non_null(t64);
-    assert_non_null(t32);
-    for (uint64_t i = 0; i < ti.count; i++) {
-        t64[i] = t[i];
-        t32[i] = (int32_t)t[i];
+    char key[64];
+    snprintf(key, sizeof key, "\n      %s ", flag);
+    const char *p = strstr(help, key);
+    if (!p) {
+        snprintf(key, sizeof key, "\n      %s\n", flag);
+        p = strstr(help, key);
     }
-    char f64[512], i32[512], c0[512];
-    snprintf(f64, sizeof f64, "%s/f64.npy", tmpdir);
-    snprintf(i32, sizeof i32, "%s/i32.npy", tmpdir);
-    snprintf(c0, sizeof c0, "%s/c0.npy", tmpdir);
-    assert_ok(vxt_npy_write(f64, VXT_DTYPE_F64, ti.ndim, ti.shape, t64));
-    assert_ok(vxt_npy_write(i32, VXT_DTYPE_I32, ti.ndim, ti.shape, t32));
-    int64_t zero_c[5] = {18, 0, 6, 12, 10};
-    assert_ok(vxt_npy_write(c0, VXT_DTYPE_F32, 5, zero_c, NULL));
-    free(t);
-    free(t64);
-    free(t32);
-    const char *plan = "--shape 9,20,17 --roi 6,12,10 --overlap 0.5 --backend cpu";
-    struct {
-        const char *path, *msg;
-    } cases[] = {
-        {f64, "array (18, 2, 6, 12, 10) of float64 does not match the plan: expected (18, C, 6, 12, 10) of float32 or "
-              "float16"},
-        {i32, "array (18, 2, 6, 12, 10) of int32 does not match the plan: expected (18, C, 6, 12, 10) of float32 or "
-              "float16"},
-        {c0, "array (18, 0, 6, 12, 10) of float32 does not match the plan: expected (18, C, 6, 12, 10) of float32 or "
-             "float16"},
+    if (!p)
+        return NULL;
+    p++;
+    const char *end = strchr(p, '\n');
+    while (end && !strncmp(end + 1, "                                 ", 33)) /* a continuation */
+        end = strchr(end + 1, '\n');
+    snprintf(buf, n, "%.*s", end ? (int)(end - p) : (int)strlen(p), p);
+    return buf;
+}
+
+/* Every plan flag and execution flag means the same in every command: the same help text (generated from one
+ * table, with the library's enum names and defaults), and the defaults are those of the library's plan. */
+static void test_shared_flags_have_one_help(void **state)
+{
+    (void)state;
+    static char help[NPLAN + 2][sizeof cli_out + 1];
+    static const char *const cmds[NPLAN + 2] = {"run", "validate", "stitch", "tiles", "normalize", "resample", "info"};
+    for (size_t i = 0; i < NPLAN + 2; i++) {
+        assert_int_equal(cli("%s --help", cmds[i]), 0);
+        help[i][0] = '\n';
+        memcpy(help[i] + 1, cli_out, sizeof cli_out);
+    }
+    static const char *const flags[] = {
+        "--plan", "--print-plan", "--nnunet", "--configuration", "--model", "--model-config", "--member", "--ensemble",
+        "--orientation", "--transpose", "--spacing", "--anisotropic", "--normalize-first", "--normalization", "--lo",
+        "--hi", "--mean", "--std", "--percentiles", "--roi", "--grid", "--overlap", "--step", "--overlap-voxels",
+        "--pad", "--pad-value", "--importance", "--sigma-scale", "--accumulate", "--batch", "--mirror", "--activation",
+        "--label-rule", "--threshold", "--region-labels", "--label-dtype", "--resample-back", "--backend", "--device",
+        "--threads"};
+    for (size_t f = 0; f < sizeof flags / sizeof flags[0]; f++) {
+        char first[1024] = "", buf[1024];
+        const char *owner = NULL;
+        int seen = 0;
+        for (size_t i = 0; i < NPLAN + 2; i++) {
+            if (i == NPLAN && strcmp(flags[f], "--backend") && strcmp(flags[f], "--device") &&
+                strcmp(flags[f], "--threads"))
+                continue; /* resample's --spacing is its own (the new grid); info takes the execution flags */
+            if (i == NPLAN + 1 && strcmp(flags[f], "--backend") && strcmp(flags[f], "--device") &&
+                strcmp(flags[f], "--threads"))
+                continue;
+            if (!flag_help(help[i], flags[f], buf, sizeof buf))
+                continue;
+            seen++;
+            if (!owner) {
+                owner = cmds[i];
+                snprintf(first, sizeof first, "%s", buf);
+            } else if (strcmp(first, buf) != 0) {
+                fail_msg("%s: voxtile %s says\n%s\nvoxtile %s says\n%s", flags[f], owner, first, cmds[i], buf);
+            }
+        }
+        if (!seen)
+            fail_msg("%s: in no command's help", flags[f]);
+    }
+    /* the defaults every command shares: the library's plan */
+    static const struct {
+        const char *flag, *text;
+    } defaults[] = {
+        {"--overlap", "(default 0.5)"},         {"--activation", "none|softmax|sigmoid (default softmax)"},
+        {"--batch", "(default 1)"},             {"--grid", "monai|nnunet|voxels (default monai)"},
+        {"--importance", "(default gaussian)"}, {"--accumulate", "(default float32)"},
+        {"--sigma-scale", "(default 0.125)"},   {"--normalization", "(default none)"},
     };
-    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        for (int argmax = 0; argmax < 2; argmax++) {
-            int rc = cli("stitch %s -o %s/x.npy %s%s", cases[k].path, tmpdir, plan, argmax ? " --argmax" : "");
-            if (rc != 4 || !strstr(err_text, cases[k].path) || !strstr(err_text, cases[k].msg))
-                fail_msg("stitch %s%s: exit %d, stderr '%s'; expected exit 4 and '%s'", cases[k].path,
-                         argmax ? " --argmax" : "", rc, err_text, cases[k].msg);
-            assert_int_equal(strchr(err_text, '\n'), strrchr(err_text, '\n')); /* one line */
-            assert_int_equal(out_text[0], '\0');
-            assert_int_equal(output_files(), 3); /* the three inputs: no x.npy, no temporary file */
+    for (size_t d = 0; d < sizeof defaults / sizeof defaults[0]; d++) {
+        char buf[1024];
+        if (!flag_help(help[0], defaults[d].flag, buf, sizeof buf) || !strstr(buf, defaults[d].text))
+            fail_msg("voxtile run --help: %s does not say '%s'", defaults[d].flag, defaults[d].text);
+    }
+    /* each command takes the flags of its plan fields, and only those */
+    char buf[1024];
+    assert_null(flag_help(help[3], "--activation", buf, sizeof buf)); /* tiles: tiling only */
+    assert_null(flag_help(help[2], "--model", buf, sizeof buf));      /* stitch: no model */
+    assert_null(flag_help(help[2], "--normalization", buf, sizeof buf));
+    assert_null(flag_help(help[4], "--roi", buf, sizeof buf)); /* normalize: normalization only */
+    assert_non_null(flag_help(help[2], "--activation", buf, sizeof buf));
+    assert_non_null(flag_help(help[4], "--percentiles", buf, sizeof buf));
+}
+
+/* --print-plan: the resolved plan, the same in every command for the same flags; the library's defaults. */
+static void test_print_plan_is_one_plan(void **state)
+{
+    (void)state;
+    static const char *const flag_sets[] = {
+        "",
+        "--roi 16,24,32 --overlap 0.25 --pad replicate",
+        "--roi 16 --grid nnunet --step 0.75",
+    };
+    for (size_t s = 0; s < sizeof flag_sets / sizeof flag_sets[0]; s++) {
+        cJSON *first = NULL;
+        for (size_t i = 0; i < NPLAN; i++) {
+            if (s > 0 && !strcmp(plan_commands[i], "normalize"))
+                continue; /* no tiling flags */
+            int rc = cli("%s --print-plan %s", plan_commands[i], flag_sets[s]);
+            if (rc)
+                fail_msg("voxtile %s --print-plan %s: exit %d: %s", plan_commands[i], flag_sets[s], rc, cli_err);
+            cJSON *j = cli_out_json();
+            if (!strcmp(plan_commands[i], "validate")) { /* side a's plan (side b's only with --b-plan) */
+                cJSON *a = cJSON_DetachItemFromObject(j, "a");
+                assert_non_null(a);
+                assert_null(cJSON_GetObjectItem(j, "b"));
+                cJSON_Delete(j);
+                j = a;
+            }
+            if (!first) {
+                first = j;
+                continue;
+            }
+            if (!cJSON_Compare(first, j, 1)) {
+                char *x = cJSON_PrintUnformatted(first), *y = cJSON_PrintUnformatted(j);
+                fail_msg("%s --print-plan %s:\n%s\nrun --print-plan:\n%s", plan_commands[i], flag_sets[s], y, x);
+            }
+            cJSON_Delete(j);
+        }
+        if (s == 0) { /* the library's defaults */
+            assert_true(cli_json_number(first, "overlap") == 0.5);
+            assert_string_equal(cli_json_string(first, "activation"), "softmax");
+            assert_true(cli_json_number(first, "batch_size") == 1);
+            assert_string_equal(cli_json_string(first, "grid"), "monai");
+            assert_string_equal(cli_json_string(first, "importance"), "gaussian");
+            assert_string_equal(cli_json_string(first, "accumulate"), "float32");
+            assert_string_equal(cli_json_string(cli_json(first, "normalization"), "scheme"), "none");
+            assert_string_equal(cli_json_string(cli_json(first, "labels"), "rule"), "argmax");
+        } else if (s == 1) {
+            assert_true(cli_json_number(first, "overlap") == 0.25);
+            assert_string_equal(cli_json_string(first, "pad"), "replicate");
+            assert_int_equal(cJSON_GetArraySize(cli_json(first, "roi")), 3);
+            assert_true(cJSON_GetArrayItem(cli_json(first, "roi"), 0)->valuedouble == 16);
+            assert_true(cJSON_GetArrayItem(cli_json(first, "roi"), 2)->valuedouble == 32);
+        } else {
+            assert_true(cli_json_number(first, "step") == 0.75);
+            assert_null(cJSON_GetObjectItem(first, "overlap")); /* the grid's own parameter only */
+        }
+        cJSON_Delete(first);
+    }
+    /* validate's side b takes --b-plan's fields */
+    cli_write_text("f16.json", "{\"accumulate\": \"float16\"}\n");
+    assert_int_equal(cli("validate --print-plan --b-plan %s", cli_path("f16.json")), 0);
+    cJSON *j = cli_out_json();
+    assert_string_equal(cli_json_string(cli_json(j, "a"), "accumulate"), "float32");
+    assert_string_equal(cli_json_string(cli_json(j, "b"), "accumulate"), "float16");
+    cJSON_Delete(j);
+    /* --print-plan of a command without plan flags: unknown */
+    assert_int_equal(cli("resample --print-plan"), 2);
+    cli_assert_one_line_error("unknown option '--print-plan'");
+}
+
+/* The same kind of problem gets the same exit status and a one-line message "voxtile <command>: ..." in every
+ * command: an unknown flag (2), a missing input file (4), an output directory that does not exist (5). */
+static void test_exit_statuses_across_commands(void **state)
+{
+    (void)state;
+    cli_phantom("ct.nii.gz", NULL, "--shape 6,12,12 --spacing 8,8,8");
+    char ct[1024];
+    snprintf(ct, sizeof ct, "%s", cli_path("ct.nii.gz"));
+    const char *tiles = VXT_TEST_DATA_DIR "/cli/monai_tiles.npy";
+    static const struct {
+        const char *cmd;
+        int input;                    /* 0: none, 1: an image, 2: tiles */
+        const char *out_flag, *out;   /* an output file, or NULL */
+        const char *flags;
+    } spec[] = {
+        {"run", 1, "-o", "o.nii.gz", "--model identity --roi 8"},
+        {"validate", 1, "--report", "r.json", "--model identity --roi 8 --a cpu --b cpu"},
+        {"stitch", 2, "-o", "o.npy", "--shape 9,20,17 --roi 6,12,10"},
+        {"tiles", 0, NULL, NULL, "--shape 8,8,8 --roi 4"},
+        {"resample", 1, "-o", "o.nii.gz", "--scale 2"},
+        {"normalize", 1, "-o", "o.nii.gz", "--normalization minmax"},
+        {"header", 1, NULL, NULL, ""},
+        {"phantom", 0, "-o", "o.nii.gz", "--shape 4,4,4"},
+        {"info", 0, NULL, NULL, ""},
+    };
+    for (size_t i = 0; i < sizeof spec / sizeof spec[0]; i++) {
+        const char *input = spec[i].input == 2 ? tiles : spec[i].input ? ct : "";
+        char prefix[64], out[1024] = "", missing[1024], nodir[1024] = "";
+        snprintf(prefix, sizeof prefix, "voxtile %s: ", spec[i].cmd);
+        if (spec[i].out) {
+            snprintf(out, sizeof out, "%s '%s/%s'", spec[i].out_flag, cli_tmp, spec[i].out);
+            snprintf(nodir, sizeof nodir, "%s '%s/no/such/dir/%s'", spec[i].out_flag, cli_tmp, spec[i].out);
+        }
+        snprintf(missing, sizeof missing, "%s/none.%s", cli_tmp, spec[i].input == 2 ? "npy" : "nii.gz");
+        /* unknown flag */
+        int rc = cli("%s %s %s %s --bogus", spec[i].cmd, input, out, spec[i].flags);
+        if (rc != 2 || strncmp(cli_err, prefix, strlen(prefix)) || !strstr(cli_err, "unknown option '--bogus'"))
+            fail_msg("voxtile %s ... --bogus: exit %d, '%s'; expected 2 and '%sunknown option '--bogus''",
+                     spec[i].cmd, rc, cli_err, prefix);
+        cli_assert_one_line_error(NULL);
+        if (spec[i].input) { /* a missing input */
+            rc = cli("%s %s %s %s", spec[i].cmd, missing, out, spec[i].flags);
+            if (rc != 4 || strncmp(cli_err, prefix, strlen(prefix)) || !strstr(cli_err, missing))
+                fail_msg("voxtile %s %s: exit %d, '%s'; expected 4 naming the file", spec[i].cmd, missing, rc,
+                         cli_err);
+            cli_assert_one_line_error(NULL);
+        }
+        if (spec[i].out) { /* an output directory that does not exist */
+            rc = cli("%s %s %s %s", spec[i].cmd, input, nodir, spec[i].flags);
+            if (rc != 5 || strncmp(cli_err, prefix, strlen(prefix)) || !strstr(cli_err, "does not exist"))
+                fail_msg("voxtile %s ... %s: exit %d, '%s'; expected 5, 'does not exist'", spec[i].cmd, nodir, rc,
+                         cli_err);
+            cli_assert_one_line_error(NULL);
         }
     }
+    assert_int_equal(cli_files(), 1); /* the phantom only */
+}
+
+static void test_info(void **state)
+{
+    (void)state;
+    assert_int_equal(cli("info"), 0);
+    assert_non_null(strstr(cli_out, "CPU backend: available"));
+    assert_non_null(strstr(cli_out, "selection (auto): "));
+    assert_int_equal(cli("info --json"), 0);
+    cJSON *j = cli_out_json();
+    assert_string_equal(cli_json_string(j, "version"), vxt_version_string());
+    assert_true(cJSON_IsTrue(cli_json(cli_json(j, "cpu"), "available")));
+    const cJSON *sel = cli_json(j, "selection");
+    assert_true(cJSON_IsTrue(cli_json(sel, "ok")));
+    assert_non_null(strstr(cli_json_string(sel, "reason"), "auto: "));
+    int usable = 0;
+    const cJSON *d;
+    cJSON_ArrayForEach(d, cli_json(j, "opencl_devices")) usable += cJSON_IsTrue(cli_json(d, "usable"));
+    cJSON_Delete(j);
+    assert_int_equal(cli("info --backend cpu --threads 1 --json"), 0);
+    j = cli_out_json();
+    assert_string_equal(cli_json_string(cli_json(j, "selection"), "backend"), "cpu");
+    assert_string_equal(cli_json_string(cli_json(j, "selection"), "requested"), "cpu");
+    cJSON_Delete(j);
+    if (usable > 0) { /* --backend opencl reaches a device that passes the probe, whatever its type */
+        assert_int_equal(cli("info --backend opencl --json"), 0);
+        j = cli_out_json();
+        assert_string_equal(cli_json_string(cli_json(j, "selection"), "backend"), "opencl");
+        cJSON_Delete(j);
+    }
+    assert_int_equal(cli("info --backend cuda"), 2);
+    cli_assert_one_line_error("unknown backend 'cuda' (expected one of: auto, opencl, cpu)");
+    assert_int_equal(cli("info --threads -1"), 2);
+    cli_assert_one_line_error("--threads");
+    assert_int_equal(cli("info extra"), 2);
+    cli_assert_one_line_error("unexpected argument 'extra'");
+    /* no OpenCL platform: auto is the CPU backend (exit 0) and says why; --backend opencl cannot be had (exit 3) */
+    char env[1024];
+    snprintf(env, sizeof env, "OCL_ICD_VENDORS='%s' OPENCL_VENDOR_PATH='%s'", VXT_NO_ICD_DIR, VXT_NO_ICD_DIR);
+    assert_int_equal(cli_env(env, "info"), 0);
+    assert_non_null(strstr(cli_out, "selection (auto): cpu"));
+    assert_non_null(strstr(cli_out, "no OpenCL platform"));
+    assert_int_equal(cli_env(env, "info --backend opencl"), 3);
+    cli_assert_one_line_error("not usable");
+    assert_int_equal(cli_env(env, "info --json --backend opencl"), 3);
+    j = cli_out_json();
+    assert_false(cJSON_IsTrue(cli_json(cli_json(j, "selection"), "ok")));
+    cJSON_Delete(j);
 }
 
 int main(int argc, char **argv)
 {
     const struct CMUnitTest cpu[] = {
-        cmocka_unit_test_setup_teardown(test_plan_json, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stitch_matches_monai_and_nnunet, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stitch_errors_leave_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stitch_rejects_tile_type_and_zero_channels, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commands_usage_and_version, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_every_command_has_help, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_shared_flags_have_one_help, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_print_plan_is_one_plan, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_exit_statuses_across_commands, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_info, cli_setup, cli_teardown),
     };
     const vxt_test_group groups[] = {VXT_GROUP("cpu", cpu, 0)};
     return vxt_test_main(argc, argv, groups, 1);

@@ -1,4 +1,5 @@
-/* test_cli_normalize.c - `voxtile normalize` end to end: every scheme against a C reference written here from
+/* test_cli_normalize.c - `voxtile normalize` end to end (--normalization NAME and its parameters, the flags of
+ * voxtile run): every scheme against a C reference written here from
  * the documented formulas (float32 operations in numpy's order; statistics in long double; percentiles from a
  * sorted copy with numpy's linear method), the input's scaling applied first, every channel of a 4D image on its
  * own, the input's geometry kept bit for bit (qform only, sform only, neither, NIfTI-2), the OpenCL device writing
@@ -71,7 +72,7 @@ static double percentile(const float *sorted, size_t n, double q)
 /* The expected output of one channel (n values) for a scheme; returns the largest ULP distance allowed. */
 static int reference(const char *scheme, const float *x, size_t n, float *y)
 {
-    if (!strcmp(scheme, "ct-window")) {
+    if (!strcmp(scheme, "window")) {
         float lo = -1000.0f, w = 2000.0f;
         for (size_t i = 0; i < n; i++) {
             float d = x[i] - lo, v = d / w;
@@ -79,7 +80,7 @@ static int reference(const char *scheme, const float *x, size_t n, float *y)
         }
         return 0;
     }
-    if (!strcmp(scheme, "nnunet-ct")) {
+    if (!strcmp(scheme, "ct")) {
         float lo = -841.0f, hi = 1104.0f, mean = 61.24f, sd = 212.4f;
         for (size_t i = 0; i < n; i++) {
             float v = x[i] < lo ? lo : x[i] > hi ? hi : x[i];
@@ -137,12 +138,12 @@ static int reference(const char *scheme, const float *x, size_t n, float *y)
 static const struct {
     const char *scheme, *args;
 } schemes[] = {
-    {"ct-window", "--scheme ct-window --lo -1000 --hi 1000"},
-    {"nnunet-ct", "--scheme nnunet-ct --lo -841 --hi 1104 --mean 61.24 --std 212.4"},
-    {"minmax", "--scheme minmax"},
-    {"percentile", "--scheme percentile --percentiles 1,99"},
-    {"zscore", "--scheme zscore"},
-    {"zscore-nonzero", "--scheme zscore-nonzero"},
+    {"window", "--normalization window --lo -1000 --hi 1000"},
+    {"ct", "--normalization ct --lo -841 --hi 1104 --mean 61.24 --std 212.4"},
+    {"minmax", "--normalization minmax"},
+    {"percentile", "--normalization percentile --percentiles 1,99"},
+    {"zscore", "--normalization zscore"},
+    {"zscore-nonzero", "--normalization zscore-nonzero"},
 };
 
 static void check_against_reference(const char *in_arg, const char *backend, const char *tag)
@@ -161,9 +162,8 @@ static void check_against_reference(const char *in_arg, const char *backend, con
         int rc = cli("normalize '%s' -o '%s' %s --backend %s --json", in_path, cli_path(name), schemes[s].args, backend);
         if (rc != 0)
             fail_msg("%s %s: exit %d: %s", tag, schemes[s].scheme, rc, cli_err);
-        cJSON *j = cJSON_Parse(cli_out);
-        assert_non_null(j);
-        assert_string_equal(cJSON_GetObjectItem(j, "scheme")->valuestring, schemes[s].scheme);
+        cJSON *j = cli_out_json();
+        assert_string_equal(cli_json_string(cli_json(j, "normalization"), "scheme"), schemes[s].scheme);
         assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "per_channel")), (int)channels);
         int ulps = 0;
         for (int64_t c = 0; c < channels; c++)
@@ -189,10 +189,9 @@ static void check_against_reference(const char *in_arg, const char *backend, con
                      worst);
         /* the input's geometry, exactly */
         cli_assert_same_geometry(in, out);
-        vxt_image_info ii = {.struct_size = sizeof ii}, oi = {.struct_size = sizeof oi};
-        assert_ok(vxt_image_get_info(in, &ii));
+        vxt_image_info oi = {.struct_size = sizeof oi};
         assert_ok(vxt_image_get_info(out, &oi));
-        assert_int_equal(ii.nifti_version, oi.nifti_version);
+        assert_int_equal(cli_nifti_info(in).nifti_version, cli_nifti_info(out).nifti_version);
         assert_true(oi.scl_slope == 1.0 && oi.scl_inter == 0.0);
         vxt_image_destroy(out);
         cJSON_Delete(j);
@@ -206,7 +205,7 @@ static void test_schemes_cpu(void **state)
 {
     (void)state;
     /* a CT phantom; zeros outside the field of view for zscore-nonzero; and a scaled file (slope 0.7, inter -1024) */
-    cli_phantom("ct.nii.gz", NULL, "--shape 48,40,24 --spacing 4,4,6 --fill 0 --seed 5");
+    cli_phantom("ct.nii.gz", NULL, "--shape 24,40,48 --spacing 6,4,4 --fill 0 --seed 5");
     check_against_reference(cli_path("ct.nii.gz"), "cpu", "ct");
     check_against_reference(NDATA "/le_int16_scaled.nii", "cpu", "scaled");
     /* 4D: every channel on its own */
@@ -216,13 +215,10 @@ static void test_schemes_cpu(void **state)
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char in[512];
         snprintf(in, sizeof in, NDATA "/%s", files[i]);
-        assert_int_equal(cli("normalize %s -o %s --scheme minmax", in, cli_path("g.nii")), 0);
+        assert_int_equal(cli("normalize %s -o %s --normalization minmax", in, cli_path("g.nii")), 0);
         vxt_image *a = cli_read_image(in), *b = cli_read_image(cli_path("g.nii"));
         cli_assert_same_geometry(a, b);
-        vxt_image_info ia = {.struct_size = sizeof ia}, ib = {.struct_size = sizeof ib};
-        assert_ok(vxt_image_get_info(a, &ia));
-        assert_ok(vxt_image_get_info(b, &ib));
-        assert_int_equal(ia.nifti_version, ib.nifti_version);
+        assert_int_equal(cli_nifti_info(a).nifti_version, cli_nifti_info(b).nifti_version);
         vxt_image_destroy(a);
         vxt_image_destroy(b);
     }
@@ -231,29 +227,64 @@ static void test_schemes_cpu(void **state)
 static void test_json(void **state)
 {
     (void)state;
-    cli_phantom("ct.nii.gz", NULL, "--shape 32,32,16 --spacing 5,5,8 --seed 2");
-    assert_int_equal(cli("normalize %s -o %s --scheme percentile --backend cpu --json", cli_path("ct.nii.gz"),
+    cli_phantom("ct.nii.gz", NULL, "--shape 16,24,32 --spacing 8,5,4 --seed 2");
+    assert_int_equal(cli("normalize %s -o %s --normalization percentile --backend cpu --json", cli_path("ct.nii.gz"),
                          cli_path("p.nii.gz")),
                      0);
-    cJSON *j = cJSON_Parse(cli_out);
-    assert_non_null(j);
-    assert_string_equal(cJSON_GetObjectItem(j, "backend")->valuestring, "cpu");
-    const cJSON *pc = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "parameters"), "percentiles");
+    cJSON *j = cli_out_json();
+    assert_string_equal(cli_json_string(j, "backend"), "cpu");
+    const cJSON *norm = cli_json(j, "normalization");
+    assert_string_equal(cli_json_string(norm, "scheme"), "percentile");
+    const cJSON *pc = cli_json(norm, "percentiles"); /* the plan's default */
     assert_true(cJSON_GetArrayItem(pc, 0)->valuedouble == 0.5 && cJSON_GetArrayItem(pc, 1)->valuedouble == 99.5);
-    const cJSON *ch = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "per_channel"), 0);
-    double lo = cJSON_GetObjectItem(ch, "lo")->valuedouble, hi = cJSON_GetObjectItem(ch, "hi")->valuedouble;
+    const cJSON *ch = cJSON_GetArrayItem(cli_json(j, "per_channel"), 0);
+    double lo = cli_json_number(ch, "lo"), hi = cli_json_number(ch, "hi");
     assert_true(lo < -900 && hi > 600); /* air and bone */
-    const cJSON *shape = cJSON_GetObjectItem(j, "shape");
-    assert_int_equal((int)cJSON_GetArrayItem(shape, 0)->valuedouble, 32);
-    assert_int_equal((int)cJSON_GetArrayItem(shape, 2)->valuedouble, 16);
-    assert_non_null(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "seconds"), "total"));
+    /* shape and spacing z, y, x, as given to phantom */
+    static const double shape[3] = {16, 24, 32}, spacing[3] = {8, 5, 4};
+    for (int a = 0; a < 3; a++) {
+        assert_true(cJSON_GetArrayItem(cli_json(j, "shape"), a)->valuedouble == shape[a]);
+        assert_true(fabs(cJSON_GetArrayItem(cli_json(j, "spacing"), a)->valuedouble - spacing[a]) < 1e-6);
+    }
+    assert_non_null(cJSON_GetObjectItem(cli_json(j, "seconds"), "total"));
     cJSON_Delete(j);
+    /* the scheme from a plan file; a flag replaces its bound */
+    cli_write_text("w.json", "{\"normalization\": {\"scheme\": \"window\", \"lo\": -500, \"hi\": 500}}\n");
+    assert_int_equal(cli("normalize %s -o %s --plan %s --backend cpu", cli_path("ct.nii.gz"), cli_path("a.nii.gz"),
+                         cli_path("w.json")),
+                     0);
+    assert_int_equal(cli("normalize %s -o %s --normalization window --lo -500 --hi 500 --backend cpu",
+                         cli_path("ct.nii.gz"), cli_path("b.nii.gz")),
+                     0);
+    assert_true(cli_same_file(cli_path("a.nii.gz"), cli_path("b.nii.gz")));
+    assert_int_equal(cli("normalize %s -o %s --plan %s --hi 0 --backend cpu --json", cli_path("ct.nii.gz"),
+                         cli_path("c.nii.gz"), cli_path("w.json")),
+                     0);
+    j = cli_out_json();
+    assert_true(cli_json_number(cli_json(j, "normalization"), "hi") == 0);
+    assert_true(cli_json_number(cli_json(j, "normalization"), "lo") == -500);
+    cJSON_Delete(j);
+    assert_false(cli_same_file(cli_path("a.nii.gz"), cli_path("c.nii.gz")));
+    /* .npy output: the NIfTI output's values */
+    assert_int_equal(cli("normalize %s -o %s --normalization window --lo -500 --hi 500 --backend cpu",
+                         cli_path("ct.nii.gz"), cli_path("b.npy")),
+                     0);
+    vxt_image *img = cli_read_image(cli_path("b.nii.gz"));
+    vxt_volume v;
+    assert_ok(vxt_image_volume(img, &v));
+    vxt_npy_info ni;
+    float *arr = cli_load_npy(cli_path("b.npy"), &ni);
+    assert_int_equal(ni.dtype, VXT_DTYPE_F32);
+    assert_int_equal(ni.count, 16 * 24 * 32);
+    assert_memory_equal(arr, v.data, sizeof(float) * 16 * 24 * 32);
+    free(arr);
+    vxt_image_destroy(img);
 }
 
 static void test_opencl_writes_the_cpu_bytes(void **state)
 {
     (void)state;
-    cli_phantom("ct.nii.gz", NULL, "--shape 48,40,24 --spacing 4,4,6 --fill 0 --seed 5");
+    cli_phantom("ct.nii.gz", NULL, "--shape 24,40,48 --spacing 6,4,4 --fill 0 --seed 5");
     check_against_reference(cli_path("ct.nii.gz"), "opencl", "ct");
     check_against_reference(cli_path("ct.nii.gz"), "cpu", "ct");
     for (size_t s = 0; s < sizeof schemes / sizeof schemes[0]; s++) {
@@ -273,7 +304,7 @@ static void test_opencl_writes_the_cpu_bytes(void **state)
 static void test_bad_input(void **state)
 {
     (void)state;
-    cli_phantom("ct.nii.gz", NULL, "--shape 16,16,8 --spacing 8,8,8");
+    cli_phantom("ct.nii.gz", NULL, "--shape 8,16,16 --spacing 8,8,8");
     char in[1024], o[1024];
     snprintf(in, sizeof in, "%s", cli_path("ct.nii.gz"));
     snprintf(o, sizeof o, "%s", cli_path("o.nii.gz"));
@@ -282,52 +313,114 @@ static void test_bad_input(void **state)
     const int64_t shape[3] = {2, 3, 4};
     vxt_image *u32 = NULL;
     assert_ok(vxt_image_create(VXT_DTYPE_U32, 1, shape, NULL, &u32));
-    assert_ok(vxt_image_write_file(u32, cli_path("u32.nii"), NULL));
+    assert_ok(vxt_nifti_write_file(u32, cli_path("u32.nii"), NULL));
     vxt_image_destroy(u32);
     int before = cli_files();
     static const struct {
         const char *args, *needle;
-    } usage[] = {
-        {"", "missing --scheme (one of: ct-window, percentile, zscore, zscore-nonzero, minmax, nnunet-ct)"},
-        {"--scheme zscor", "unknown value 'zscor'"},
-        {"--scheme ct-window --lo -1000", "--scheme ct-window needs --hi"},
-        {"--scheme ct-window --lo 10 --hi 10", "--hi 10 must be greater than --lo 10"},
-        {"--scheme zscore --mean 3", "--mean does not apply to --scheme zscore"},
-        {"--scheme minmax --percentiles 1,99", "--percentiles does not apply to --scheme minmax"},
-        {"--scheme percentile --percentiles 99,1", "--percentiles"},
-        {"--scheme percentile --percentiles 1", "--percentiles"},
-        {"--scheme nnunet-ct --lo 0 --hi 1 --mean 0", "--scheme nnunet-ct needs --std"},
-        {"--scheme nnunet-ct --lo 0 --hi 1 --mean 0 --std -1", "--std -1 must be >= 0"},
-        {"--scheme nnunet-ct --lo 2 --hi 1 --mean 0 --std 1", "--hi 1 must not be less than --lo 2"},
-        {"--scheme minmax --lo abc", "--lo: expected a number"},
-        {"--scheme minmax --bogus", "unknown or incomplete option '--bogus'"},
+        int rc;
+    } cases[] = {
+        /* usage */
+        {"", "missing --normalization", 2},
+        {"--normalization percentile --percentiles 1", "--percentiles: expected LO,HI", 2},
+        {"--normalization minmax --lo abc", "--lo: expected a number", 2},
+        {"--normalization minmax --bogus", "unknown option '--bogus'", 2},
+        {"--normalization", "--normalization needs a value", 2},
+        {"--scheme minmax", "unknown option '--scheme'", 2},            /* the old spelling */
+        {"--normalization minmax --roi 8", "unknown option '--roi'", 2}, /* not a normalization flag */
+        {"--normalization minmax --model identity", "unknown option '--model'", 2},
+        /* parameters that contradict the scheme or each other: the plan (as in voxtile run) */
+        {"--normalization window --lo -1000", "scheme \"window\" needs \"lo\" and \"hi\"", 6},
+        {"--normalization window --lo 10 --hi 10", "$.normalization.hi: must be greater than lo", 6},
+        {"--normalization zscore --mean 3", "scheme \"zscore\" takes no lo/hi/mean/std", 6},
+        {"--normalization minmax --percentiles 1,99",
+         "$.normalization.percentiles: applies to scheme \"percentile\"", 6},
+        {"--normalization ct --lo 0 --hi 1 --mean 0", "scheme \"ct\" needs \"lo\", \"hi\", \"mean\" and \"std\"", 6},
+        {"--normalization ct --lo 2 --hi 1 --mean 0 --std 1", "$.normalization.hi: must be greater than lo", 6},
     };
-    for (size_t i = 0; i < sizeof usage / sizeof usage[0]; i++) {
-        int rc = cli("normalize %s -o %s %s", in, o, usage[i].args);
-        if (rc != 2)
-            fail_msg("'%s': exit %d, expected 2: %s", usage[i].args, rc, cli_err);
-        cli_assert_one_line_error(usage[i].needle);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int rc = cli("normalize %s -o %s %s", in, o, cases[i].args);
+        if (rc != cases[i].rc)
+            fail_msg("'%s': exit %d, expected %d: %s", cases[i].args, rc, cases[i].rc, cli_err);
+        cli_assert_one_line_error(cases[i].needle);
+        assert_string_equal(cli_out, "");
     }
-    assert_int_equal(cli("normalize -o %s --scheme minmax", o), 2);
+    assert_int_equal(cli("normalize -o %s --normalization minmax", o), 2);
     cli_assert_one_line_error("missing the input image");
-    assert_int_equal(cli("normalize %s --scheme minmax", in), 2);
+    assert_int_equal(cli("normalize %s --normalization minmax", in), 2);
     cli_assert_one_line_error("missing -o");
-    assert_int_equal(cli("normalize %s -o %s --scheme minmax", cli_path("none.nii"), o), 4);
+    assert_int_equal(cli("normalize %s -o %s --normalization minmax", in, cli_path("o.png")), 2);
+    cli_assert_one_line_error(".nii, .nii.gz or .npy");
+    assert_int_equal(cli("normalize %s -o %s --normalization minmax", cli_path("none.nii"), o), 4);
     cli_assert_one_line_error("none.nii");
-    assert_int_equal(cli("normalize %s -o %s --scheme minmax", cli_path("text.nii"), o), 4);
+    assert_int_equal(cli("normalize %s -o %s --normalization minmax", cli_path("text.nii"), o), 4);
     cli_assert_one_line_error("text.nii");
-    assert_int_equal(cli("normalize %s -o %s --scheme minmax", cli_path("u32.nii"), o), 4);
+    assert_int_equal(cli("normalize %s -o %s --normalization minmax", cli_path("u32.nii"), o), 4);
     cli_assert_one_line_error("uint32");
-    assert_int_equal(cli("normalize %s -o %s --scheme minmax", in, cli_path("no/dir/o.nii.gz")), 5);
+    assert_int_equal(cli("normalize %s -o %s --normalization minmax --plan %s", in, o, cli_path("none.json")), 4);
+    cli_assert_one_line_error("none.json");
+    assert_int_equal(cli("normalize %s -o %s --normalization minmax", in, cli_path("no/dir/o.nii.gz")), 5);
     cli_assert_one_line_error("does not exist");
-    assert_int_equal(cli("normalize %s -o %s --scheme minmax", in, cli_path("file/o.nii.gz")), 5);
+    assert_int_equal(cli("normalize %s -o %s --normalization minmax", in, cli_path("file/o.nii.gz")), 5);
     cli_assert_one_line_error("is not a directory");
     char cmd[1100];
     snprintf(cmd, sizeof cmd, "mkdir '%s'", cli_path("d.nii.gz"));
     assert_int_equal(system(cmd), 0);
-    assert_int_equal(cli("normalize %s -o %s --scheme minmax", in, cli_path("d.nii.gz")), 5);
+    assert_int_equal(cli("normalize %s -o %s --normalization minmax", in, cli_path("d.nii.gz")), 5);
     cli_assert_one_line_error("d.nii.gz");
     assert_int_equal(cli_files(), before + 1);
+    /* the help names every scheme */
+    assert_int_equal(cli("normalize --help"), 0);
+    assert_non_null(strstr(cli_out, "none|window|ct|zscore|zscore-nonzero|minmax|percentile"));
+}
+
+/* A bad value of one flag (a scheme that does not exist, the old names of window and ct, percentiles out of order,
+ * a negative standard deviation): a malformed argument, exit 2. Every case is checked before the test fails. */
+static void test_flag_values_are_usage_errors(void **state)
+{
+    (void)state;
+    cli_phantom("ct.nii.gz", NULL, "--shape 8,16,16 --spacing 8,8,8");
+    char in[1024];
+    snprintf(in, sizeof in, "%s", cli_path("ct.nii.gz"));
+    static const struct {
+        const char *args, *needle;
+    } cases[] = {
+        {"--normalization zscor", "unknown normalization 'zscor' (expected one of: none, window, ct, zscore, "
+                                  "zscore-nonzero, minmax, percentile)"},
+        {"--normalization ct-window --lo 0 --hi 1", "unknown normalization 'ct-window'"},
+        {"--normalization nnunet-ct --lo 0 --hi 1 --mean 0 --std 1", "unknown normalization 'nnunet-ct'"},
+        /* values each fine alone that contradict each other: the plan's problem (exit 6), as in voxtile run */
+        {"--normalization percentile --percentiles 99,1", "$.normalization.percentiles"},
+        {"--normalization ct --lo 0 --hi 1 --mean 0 --std -1", "$.normalization.std: -1"},
+    };
+    char bad[4096] = "";
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int rc = cli("normalize %s -o %s %s", in, cli_path("o.nii.gz"), cases[i].args);
+        cli_assert_one_line_error(cases[i].needle);
+        if (rc != (i < 3 ? 2 : 6))
+            snprintf(bad + strlen(bad), sizeof bad - strlen(bad), "\n  normalize ... %s: exit %d", cases[i].args, rc);
+    }
+    assert_int_equal(cli_files(), 1);
+    if (bad[0])
+        fail_msg("malformed flag values must exit 2 (usage), as --lo abc does, contradictions 6:%s", bad);
+}
+
+/* The flags are checked before the input is read: a contradiction is reported as such (exit 6), even when the
+ * input does not exist, as voxtile run reports it (there, the plan is checked before anything is read). */
+static void test_flags_checked_before_the_input_is_read(void **state)
+{
+    (void)state;
+    int rc = cli("run %s -o %s --model identity --roi 8 --normalization window --lo 0", cli_path("none.nii.gz"),
+                 cli_path("o.nii.gz"));
+    assert_int_equal(rc, 6); /* run: the plan first */
+    cli_assert_one_line_error("scheme \"window\" needs \"lo\" and \"hi\"");
+    rc = cli("normalize %s -o %s --normalization window --lo 0", cli_path("none.nii.gz"), cli_path("o.nii.gz"));
+    if (rc != 6)
+        fail_msg("normalize with an incomplete window and a missing input: exit %d (%s); expected 6, the flags' "
+                 "problem, found before reading anything",
+                 rc, cli_err);
+    cli_assert_one_line_error("scheme \"window\" needs \"lo\" and \"hi\"");
+    assert_int_equal(cli_files(), 0);
 }
 
 int main(int argc, char **argv)
@@ -336,6 +429,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_schemes_cpu, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_json, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_flag_values_are_usage_errors, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_flags_checked_before_the_input_is_read, cli_setup, cli_teardown),
     };
     const struct CMUnitTest opencl[] = {
         cmocka_unit_test_setup_teardown(test_opencl_writes_the_cpu_bytes, cli_setup, cli_teardown),

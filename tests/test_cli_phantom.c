@@ -1,6 +1,7 @@
 /* test_cli_phantom.c - `voxtile phantom`: the same arguments give the same bytes, the labels agree with the
- * Hounsfield units they mark, the geometry is a proper LPS CT affine, --orientation reorders exactly, and bad
- * arguments fail with one line and no file. */
+ * Hounsfield units they mark, --shape and --spacing are Z,Y,X (NIfTI k,j,i; the JSON says the same), the geometry is
+ * a proper LPS CT affine, --orientation reorders exactly, .npy outputs hold the same voxels, and bad arguments fail
+ * with one line and no file. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +9,8 @@
 
 #include "cli_test_util.h"
 
-#define SMALL "--shape 64,56,40 --spacing 3,3,4"
+/* Z,Y,X: 40 slices of 4 mm, 56 rows of 3 mm, 64 columns of 2.5 mm */
+#define SMALL "--shape 40,56,64 --spacing 4,3,2.5"
 
 static void *read_file(const char *path, size_t *n)
 {
@@ -49,14 +51,43 @@ static void test_deterministic(void **state)
     cli_phantom("a.nii", NULL, SMALL " --seed 7");
     cli_phantom("b.nii", NULL, SMALL " --seed 7");
     assert_true(same_bytes("a.nii", "b.nii"));
+    /* .npy outputs: the same voxels, (z, y, x) arrays of int16 and uint8 */
+    cli_phantom("a.npy", "la.npy", SMALL " --seed 7");
+    static const char *const pairs[2][2] = {{"a.nii.gz", "a.npy"}, {"la.nii.gz", "la.npy"}};
+    for (int k = 0; k < 2; k++) {
+        vxt_npy_info ni;
+        void *arr = cli_load_npy(cli_path(pairs[k][1]), &ni);
+        static const int64_t zyx[3] = {40, 56, 64};
+        assert_int_equal(ni.ndim, 3);
+        assert_memory_equal(ni.shape, zyx, sizeof zyx);
+        assert_int_equal(ni.dtype, k ? VXT_DTYPE_U8 : VXT_DTYPE_I16);
+        vxt_image *img = cli_read_image(cli_path(pairs[k][0]));
+        vxt_volume v;
+        assert_ok(vxt_image_volume(img, &v));
+        assert_int_equal(v.dtype, ni.dtype);
+        assert_memory_equal(v.data, arr, (size_t)ni.count * vxt_dtype_size(ni.dtype));
+        vxt_image_destroy(img);
+        free(arr);
+    }
 }
 
 static void test_labels_match_hounsfield_units(void **state)
 {
     (void)state;
     cli_phantom("ct.nii.gz", "lab.nii.gz", SMALL " --seed 3 --noise 10 --fill -2000 --json");
-    cJSON *j = cJSON_Parse(cli_out);
-    assert_non_null(j);
+    cJSON *j = cli_out_json();
+    /* the JSON lists shape and spacing as given, Z,Y,X */
+    static const double want_shape[3] = {40, 56, 64}, want_spacing[3] = {4, 3, 2.5};
+    for (int a = 0; a < 3; a++) {
+        assert_true(cJSON_GetArrayItem(cli_json(j, "shape"), a)->valuedouble == want_shape[a]);
+        assert_true(cJSON_GetArrayItem(cli_json(j, "spacing"), a)->valuedouble == want_spacing[a]);
+    }
+    assert_int_equal(cJSON_GetArraySize(cli_json(j, "shape")), 3);
+    assert_string_equal(cli_json_string(j, "output"), cli_path("ct.nii.gz"));
+    assert_string_equal(cli_json_string(j, "label_map"), cli_path("lab.nii.gz"));
+    assert_string_equal(cli_json_string(j, "orientation"), "LPS");
+    assert_true(cli_json_number(j, "fill") == -2000 && cli_json_number(j, "noise") == 10 &&
+                cli_json_number(j, "seed") == 3);
     vxt_image *ct = cli_read_image(cli_path("ct.nii.gz")), *lab = cli_read_image(cli_path("lab.nii.gz"));
     cli_assert_same_geometry(ct, lab);
     vxt_volume cv, lv;
@@ -67,6 +98,12 @@ static void test_labels_match_hounsfield_units(void **state)
     assert_int_equal(cv.shape[0], 40); /* k */
     assert_int_equal(cv.shape[1], 56); /* j */
     assert_int_equal(cv.shape[2], 64); /* i */
+    /* NIfTI order: dim[1..3] = i, j, k = X, Y, Z, and pixdim likewise */
+    vxt_nifti_info cni = cli_nifti_info(ct);
+    assert_int_equal(cni.dim[0], 3);
+    assert_int_equal(cni.dim[1], 64);
+    assert_int_equal(cni.dim[2], 56);
+    assert_int_equal(cni.dim[3], 40);
     const int16_t *h = cv.data;
     const uint8_t *l = lv.data;
     size_t n = 64 * 56 * 40, count[4] = {0}, fill = 0;
@@ -108,6 +145,7 @@ static void test_labels_match_hounsfield_units(void **state)
     /* the JSON counts the same voxels */
     cJSON *lv_j = cJSON_GetObjectItem(j, "label_voxels");
     assert_int_equal((size_t)cJSON_GetObjectItem(lv_j, "background")->valuedouble, count[0]);
+    assert_int_equal((size_t)cJSON_GetObjectItem(lv_j, "body")->valuedouble, count[1]);
     assert_int_equal((size_t)cJSON_GetObjectItem(lv_j, "lungs")->valuedouble, count[2]);
     assert_int_equal((size_t)cJSON_GetObjectItem(lv_j, "bone")->valuedouble, count[3]);
     cJSON_Delete(j);
@@ -118,16 +156,18 @@ static void test_labels_match_hounsfield_units(void **state)
     assert_string_equal(g.orientation, "LPS");
     assert_int_equal(g.sform_code, 1);
     assert_int_equal(g.qform_code, 1);
-    assert_true(fabs(g.spacing[0] - 4) < 1e-6 && fabs(g.spacing[1] - 3) < 1e-6 && fabs(g.spacing[2] - 3) < 1e-6);
+    assert_true(fabs(g.spacing[0] - 4) < 1e-6 && fabs(g.spacing[1] - 3) < 1e-6 && fabs(g.spacing[2] - 2.5) < 1e-6);
+    assert_true(fabs(g.pixdim[1] - 2.5) < 1e-6 && fabs(g.pixdim[2] - 3) < 1e-6 && fabs(g.pixdim[3] - 4) < 1e-6);
+    /* LPS: i along -x (columns of 2.5 mm), j along -y, k along +z */
+    assert_true(fabs(g.affine[0][0] + 2.5) < 1e-6 && fabs(g.affine[1][1] + 3) < 1e-6);
+    assert_true(fabs(g.affine[2][2] - 4) < 1e-6);
     for (int r = 0; r < 3; r++) {
         double c = g.affine[r][3] + g.affine[r][0] * 31.5 + g.affine[r][1] * 27.5 + g.affine[r][2] * 19.5;
         assert_true(fabs(c) < 1e-4);
         for (int col = 0; col < 3; col++)
             assert_true(fabs(g.affine[r][col] - g.qform[r][col]) < 1e-6);
     }
-    vxt_image_info info = {.struct_size = sizeof info};
-    assert_ok(vxt_image_get_info(lab, &info));
-    assert_int_equal(info.intent_code, 1002);
+    assert_int_equal(cli_nifti_info(lab).intent_code, 1002);
     vxt_image_destroy(ct);
     vxt_image_destroy(lab);
     /* without noise every voxel is its tissue's value exactly */
@@ -196,9 +236,12 @@ static void test_bad_arguments(void **state)
         const char *args, *needle;
         int rc;
     } bad[] = {
-        {"--bogus", "unknown or incomplete option '--bogus'", 2},
+        {"--bogus", "unknown option '--bogus'", 2},
         {"--shape 0,10,10", "--shape", 2},
         {"--shape 10,10", "--shape", 2},
+        {"--shape 10,10,10,10", "--shape", 2},
+        {"--spacing 1,2", "--spacing", 2},
+        {"--spacing 0", "--spacing", 2},
         {"--shape 10.5,10,10", "--shape", 2},
         {"--spacing -1", "--spacing", 2},
         {"--fill 40000", "--fill", 2},
@@ -217,22 +260,27 @@ static void test_bad_arguments(void **state)
     assert_int_equal(cli("phantom " SMALL), 2);
     cli_assert_one_line_error("missing -o");
     assert_int_equal(cli("phantom -o '%s' " SMALL, cli_path("x.png")), 2);
-    cli_assert_one_line_error("must end in .nii or .nii.gz");
-    assert_int_equal(cli("phantom -o '%s' --labels '%s' " SMALL, o, o), 2);
+    cli_assert_one_line_error("must end in .nii, .nii.gz or .npy");
+    assert_int_equal(cli("phantom -o '%s' --label-map '%s' " SMALL, o, cli_path("l.txt")), 2);
+    cli_assert_one_line_error("--label-map");
+    assert_int_equal(cli("phantom -o '%s' --label-map '%s' " SMALL, o, o), 2);
     cli_assert_one_line_error("the same file");
+    /* the old spelling is gone */
+    assert_int_equal(cli("phantom -o '%s' --labels '%s' " SMALL, o, cli_path("l.nii.gz")), 2);
+    cli_assert_one_line_error("unknown option '--labels'");
     /* output directory missing; a parent that is a regular file (root can write anywhere, so chmod would not do) */
     assert_int_equal(cli("phantom -o '%s' " SMALL, cli_path("no/such/dir/x.nii.gz")), 5);
     cli_assert_one_line_error("does not exist");
     cli_write_text("file", "not a directory\n");
     assert_int_equal(cli("phantom -o '%s' " SMALL, cli_path("file/x.nii.gz")), 5);
     cli_assert_one_line_error("is not a directory");
-    assert_int_equal(cli("phantom -o '%s' --labels '%s' " SMALL, o, cli_path("file/l.nii.gz")), 5);
-    cli_assert_one_line_error("--labels");
+    assert_int_equal(cli("phantom -o '%s' --label-map '%s' " SMALL, o, cli_path("file/l.nii.gz")), 5);
+    cli_assert_one_line_error("--label-map");
     /* the labels fail only when written (their name is a directory): the CT written before them is removed */
     char cmd[1100];
     snprintf(cmd, sizeof cmd, "mkdir '%s'", cli_path("ldir.nii.gz"));
     assert_int_equal(system(cmd), 0);
-    assert_int_equal(cli("phantom -o '%s' --labels '%s' " SMALL, o, cli_path("ldir.nii.gz")), 5);
+    assert_int_equal(cli("phantom -o '%s' --label-map '%s' " SMALL, o, cli_path("ldir.nii.gz")), 5);
     cli_assert_one_line_error("ldir.nii.gz");
     assert_int_equal(cli_files(), before + 2); /* only "file" and "ldir.nii.gz": no CT, no temporary file */
     assert_int_equal(cli("phantom --help"), 0);

@@ -1,9 +1,10 @@
-/* test_cli_resample.c - `voxtile resample` end to end: every mode (--spacing, --shape, --scale), both grids,
- * fill, label maps, integer images with nearest, 4D images, against expectations computed by
- * tools/make_cli_testdata.py (tests/data/cli/resample/expected.json): the new affine from the grid convention
- * alone (new voxel centres where the resampler sampled them), the voxels from torch and scipy within the
- * tolerances measured for the library (docs/PREPROCESSING.md). The OpenCL group also checks that the device
- * writes the CPU's bytes. Then bad input: one line, a distinct exit status, no file. */
+/* test_cli_resample.c - `voxtile resample` end to end: every mode (--spacing, --shape, --scale: Z,Y,X), both
+ * alignments, fill, label maps, integer images with nearest, 4D images, against expectations computed by
+ * tools/make_cli_testdata.py (tests/data/cli/resample/expected.json; its "args" are the command's flags, Z,Y,X; its
+ * "shape" and "spacing" are in NIfTI order i, j, k): the new affine from the grid convention alone (new voxel
+ * centres where the resampler sampled them), the voxels from torch and scipy within the tolerances measured for
+ * the library (docs/PREPROCESSING.md); the --json report in z, y, x; .npy outputs. The OpenCL group also checks
+ * that the device writes the CPU's bytes. Then bad input: one line, a distinct exit status, no file. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,7 @@
 static double max_abs_of(const char *input)
 {
     vxt_image *img = NULL;
-    assert_ok(vxt_image_read_file(input, NULL, &img)); /* AUTO: the scaled values, as resample reads them */
+    assert_ok(vxt_nifti_read_file(input, NULL, &img)); /* AUTO: the scaled values, as resample reads them */
     vxt_volume v;
     assert_ok(vxt_image_volume(img, &v));
     size_t n = (size_t)(v.channels * v.shape[0] * v.shape[1] * v.shape[2]);
@@ -58,9 +59,8 @@ static void run_cases(const char *backend)
                      cJSON_GetObjectItem(c, "args")->valuestring, backend);
         if (rc != 0)
             fail_msg("%s: exit %d: %s", name, rc, cli_err);
-        cJSON *j = cJSON_Parse(cli_out);
-        assert_non_null(j);
-        assert_string_equal(cJSON_GetObjectItem(j, "backend")->valuestring, backend);
+        cJSON *j = cli_out_json();
+        assert_string_equal(cli_json_string(j, "backend"), backend);
         vxt_image *out = cli_read_image(cli_path(out_name));
         vxt_volume v;
         vxt_geometry g;
@@ -69,6 +69,7 @@ static void run_cases(const char *backend)
         assert_ok(vxt_image_volume(out, &v));
         assert_ok(vxt_image_get_geometry(out, &g));
         assert_ok(vxt_image_get_info(out, &info));
+        vxt_nifti_info ni_out = cli_nifti_info(out);
         /* shape (expected in NIfTI order i, j, k), channels, type */
         int64_t shape[3];
         assert_int_equal(vxt_test_json_i64s(cJSON_GetObjectItem(c, "shape"), shape, 3), 3);
@@ -78,10 +79,20 @@ static void run_cases(const char *backend)
                          (long long)shape[a]);
         assert_int_equal(v.channels, (int64_t)cJSON_GetObjectItem(c, "channels")->valuedouble);
         assert_string_equal(vxt_dtype_name(v.dtype), cJSON_GetObjectItem(c, "dtype")->valuestring);
-        /* --json reports the same grid */
-        const cJSON *js = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "out"), "shape");
-        for (int a = 0; a < 3; a++)
-            assert_int_equal((int64_t)cJSON_GetArrayItem(js, a)->valuedouble, shape[a]);
+        /* --json reports the same grid, z, y, x; and the input's */
+        const cJSON *js = cli_json(cli_json(j, "out"), "shape"), *jsp = cli_json(cli_json(j, "out"), "spacing");
+        assert_int_equal(cJSON_GetArraySize(js), 3);
+        for (int a = 0; a < 3; a++) {
+            assert_int_equal((int64_t)cJSON_GetArrayItem(js, a)->valuedouble, shape[2 - a]);
+            assert_true(fabs(cJSON_GetArrayItem(jsp, a)->valuedouble -
+                             cJSON_GetArrayItem(cJSON_GetObjectItem(c, "spacing"), 2 - a)->valuedouble) < 1e-5);
+        }
+        int64_t in_shape[3];
+        assert_int_equal(vxt_test_json_i64s(cJSON_GetObjectItem(e, "input_shape"), in_shape, 3), 3);
+        const cJSON *jin = cli_json(cli_json(j, "in"), "shape");
+        if (!strcmp(input, "in_int16.nii.gz") || !strcmp(input, "in_labels.nii.gz"))
+            for (int a = 0; a < 3; a++)
+                assert_int_equal((int64_t)cJSON_GetArrayItem(jin, a)->valuedouble, in_shape[2 - a]);
         /* geometry: both forms with the input's codes (sform 2, qform 1), each the expected affine (stored as float32
          * in the header: 1e-4 mm), and the voxel sizes */
         assert_int_equal(g.sform_code, 2);
@@ -104,7 +115,9 @@ static void run_cases(const char *backend)
             assert_true(info.scl_inter == cJSON_GetObjectItem(c, "scl_inter")->valuedouble);
         }
         if (!strcmp(input, "in_labels.nii.gz"))
-            assert_int_equal(info.intent_code, 1002);
+            assert_int_equal(ni_out.intent_code, 1002);
+        assert_int_equal(ni_out.dim[1], shape[0]);
+        assert_int_equal(ni_out.dim[3], shape[2]);
         /* voxels */
         char exp_path[1024];
         snprintf(exp_path, sizeof exp_path, RDIR "/%s", cJSON_GetObjectItem(c, "expected")->valuestring);
@@ -174,22 +187,83 @@ static void test_keeps_nifti_version(void **state)
     const char *in[2] = {VXT_TEST_DATA_DIR "/nifti/type_float32.nii", VXT_TEST_DATA_DIR "/nifti/nifti2_float32.nii"};
     for (int k = 0; k < 2; k++) {
         vxt_image *src = cli_read_image(in[k]);
-        vxt_image_info si = {.struct_size = sizeof si};
-        assert_ok(vxt_image_get_info(src, &si));
+        vxt_nifti_info si = cli_nifti_info(src);
         assert_int_equal(si.nifti_version, k + 1);
         int rc = cli("resample '%s' -o '%s' --scale 2 --backend cpu", in[k], cli_path("version.nii"));
         if (rc != 0)
             fail_msg("%s: exit %d: %s", in[k], rc, cli_err);
         vxt_image *out = cli_read_image(cli_path("version.nii"));
-        vxt_image_info oi = {.struct_size = sizeof oi};
-        assert_ok(vxt_image_get_info(out, &oi));
+        vxt_nifti_info oi = cli_nifti_info(out);
         assert_int_equal(oi.nifti_version, k + 1);
+        int doubled = 0;
         for (int a = 1; a <= 3; a++)
-            if (si.dim[a] > 1)
+            if (si.dim[a] > 1) {
                 assert_int_equal(oi.dim[a], 2 * si.dim[a]);
+                doubled++;
+            } else {
+                assert_int_equal(oi.dim[a], 1); /* floor(1 * 2) = 2 would spread one slice: not for these files */
+            }
+        assert_true(doubled >= 2);
         vxt_image_destroy(out);
         vxt_image_destroy(src);
     }
+}
+
+/* .npy outputs: the same values as the NIfTI output of the same resampling (float32 for linear). */
+static void test_npy_output(void **state)
+{
+    (void)state;
+    const char *in = RDIR "/in_4d.nii.gz";
+    assert_int_equal(cli("resample %s -o %s --shape 5,9,12 --backend cpu", in, cli_path("o.nii.gz")), 0);
+    assert_int_equal(cli("resample %s -o %s --shape 5,9,12 --backend cpu", in, cli_path("o.npy")), 0);
+    vxt_image *img = cli_read_image(cli_path("o.nii.gz"));
+    vxt_volume v;
+    assert_ok(vxt_image_volume(img, &v));
+    vxt_npy_info ni;
+    float *arr = cli_load_npy(cli_path("o.npy"), &ni);
+    static const int64_t cshape[4] = {2, 5, 9, 12}; /* (channels, z, y, x) */
+    assert_int_equal(ni.ndim, 4);
+    assert_memory_equal(ni.shape, cshape, sizeof cshape);
+    assert_int_equal(ni.dtype, VXT_DTYPE_F32);
+    assert_int_equal(v.dtype, VXT_DTYPE_F32);
+    assert_memory_equal(v.data, arr, (size_t)ni.count * sizeof(float));
+    free(arr);
+    vxt_image_destroy(img);
+}
+
+/* A scaled integer image resampled with nearest neighbours into a .npy file, which has no scaling: the array must
+ * still hold the values the image means (stored * slope + inter, as the NIfTI output of the same run says), not
+ * the stored integers of another unit. */
+static void test_npy_output_keeps_the_meaning_of_scaled_values(void **state)
+{
+    (void)state;
+    const char *in = RDIR "/in_int16.nii.gz";
+    assert_int_equal(cli("resample %s -o %s --shape 4,15,9 --interp nearest --backend cpu", in, cli_path("n.nii")), 0);
+    assert_int_equal(cli("resample %s -o %s --shape 4,15,9 --interp nearest --backend cpu", in, cli_path("n.npy")), 0);
+    vxt_image *img = NULL;
+    assert_ok(vxt_nifti_read_file(cli_path("n.nii"), NULL, &img)); /* AUTO: the scaled values */
+    vxt_image_info info = {.struct_size = sizeof info};
+    assert_ok(vxt_image_get_info(img, &info));
+    assert_true(info.scaled && info.scl_slope == 0.5 && info.scl_inter == -100); /* the case is a scaled one */
+    vxt_volume v;
+    assert_ok(vxt_image_volume(img, &v));
+    assert_int_equal(v.dtype, VXT_DTYPE_F32);
+    vxt_npy_info ni;
+    void *arr = cli_load_npy(cli_path("n.npy"), &ni);
+    assert_int_equal(ni.count, (uint64_t)(v.shape[0] * v.shape[1] * v.shape[2]));
+    size_t differ = 0, first = 0;
+    for (size_t i = 0; i < ni.count; i++) {
+        double got = element(arr, ni.dtype, i), want = ((const float *)v.data)[i];
+        if (got != want && differ++ == 0)
+            first = i;
+    }
+    if (differ)
+        fail_msg("%zu of %llu values of the .npy differ from the values the image means (slope 0.5, inter -100): "
+                 "element %zu is %g (%s), the NIfTI output means %g",
+                 differ, (unsigned long long)ni.count, first, element(arr, ni.dtype, first), vxt_dtype_name(ni.dtype),
+                 (double)((const float *)v.data)[first]);
+    free(arr);
+    vxt_image_destroy(img);
 }
 
 static void test_bad_input(void **state)
@@ -204,16 +278,16 @@ static void test_bad_input(void **state)
     const int64_t shape[3] = {2, 3, 4};
     vxt_image *u32 = NULL;
     assert_ok(vxt_image_create(VXT_DTYPE_U32, 1, shape, NULL, &u32));
-    assert_ok(vxt_image_write_file(u32, cli_path("u32.nii"), NULL));
+    assert_ok(vxt_nifti_write_file(u32, cli_path("u32.nii"), NULL));
     vxt_image_destroy(u32);
-    cli_phantom("flat.nii.gz", NULL, "--shape 8,8,1 --spacing 2,2,2");
+    cli_phantom("flat.nii.gz", NULL, "--shape 1,8,8 --spacing 2,2,2");
     int before = cli_files();
     static const struct {
         const char *args; /* after "resample IN -o OUT" */
         int rc;
         const char *needle;
     } bad[] = {
-        {"--spacing 2 --bogus", 2, "unknown or incomplete option '--bogus'"},
+        {"--spacing 2 --bogus", 2, "unknown option '--bogus'"},
         {"", 2, "missing the new grid"},
         {"--spacing 2 --shape 4,4,4", 2, "give one of --spacing, --shape, --scale"},
         {"--shape 0,4,4", 2, "--shape"},
@@ -221,9 +295,14 @@ static void test_bad_input(void **state)
         {"--shape 4.5,4,4", 2, "--shape"},
         {"--spacing -1", 2, "--spacing"},
         {"--scale 0.01", 2, "--scale"},
-        {"--spacing 2 --interp cubic", 2, "expected one of: linear, nearest"},
-        {"--spacing 2 --grid centre", 2, "expected one of: half-pixel, corner"},
-        {"--spacing 2 --labels --interp linear", 2, "never interpolated"},
+        {"--spacing 2 --interp cubic", 2, "--interp: unknown interpolation 'cubic' (expected one of: linear, nearest)"},
+        {"--spacing 2 --align centre", 2, "expected one of: half-pixel, corner"},
+        {"--spacing 2 --align", 2, "--align needs a value"},
+        /* the old flags: --labels is --interp nearest, --grid is --align */
+        {"--spacing 2 --labels", 2, "unknown option '--labels'"},
+        {"--spacing 2 --grid corner", 2, "unknown option '--grid'"},
+        {"--spacing 1,2", 2, "--spacing"},
+        {"--scale 2,2,2,2", 2, "--scale"},
         {"--spacing 2 --threads many", 2, "--threads"},
         {"--spacing 2 --backend cuda", 2, "--backend"},
     };
@@ -240,7 +319,7 @@ static void test_bad_input(void **state)
     assert_int_equal(cli("resample %s --spacing 2", in), 2);
     cli_assert_one_line_error("missing -o");
     assert_int_equal(cli("resample %s -o %s --spacing 2", in, cli_path("o.nrrd")), 2);
-    cli_assert_one_line_error(".nii or .nii.gz");
+    cli_assert_one_line_error(".nii, .nii.gz or .npy");
     /* input missing, not NIfTI, of an unsupported type: 4 */
     assert_int_equal(cli("resample %s -o %s --spacing 2", cli_path("missing.nii.gz"), o), 4);
     cli_assert_one_line_error("missing.nii.gz");
@@ -249,8 +328,8 @@ static void test_bad_input(void **state)
     assert_int_equal(cli("resample %s -o %s --shape 3,3,3", cli_path("u32.nii"), o), 4);
     cli_assert_one_line_error("uint32");
     /* a corner grid cannot spread one slice */
-    assert_int_equal(cli("resample %s -o %s --shape 8,8,4 --grid corner", cli_path("flat.nii.gz"), o), 2);
-    cli_assert_one_line_error("cannot spread axis k of 1 voxel");
+    assert_int_equal(cli("resample %s -o %s --shape 4,8,8 --align corner", cli_path("flat.nii.gz"), o), 2);
+    cli_assert_one_line_error("cannot spread axis z of 1 voxel");
     /* output: directory missing, parent a regular file, the name a directory (fails when written) */
     assert_int_equal(cli("resample %s -o %s --spacing 2", in, cli_path("no/dir/o.nii.gz")), 5);
     cli_assert_one_line_error("does not exist");
@@ -264,7 +343,8 @@ static void test_bad_input(void **state)
     /* nothing was left behind: no output, no temporary file */
     assert_int_equal(cli_files(), before + 1);
     assert_int_equal(cli("resample --help"), 0);
-    assert_non_null(strstr(cli_out, "NIfTI order"));
+    assert_non_null(strstr(cli_out, "--shape Z,Y,X"));
+    assert_non_null(strstr(cli_out, "k,j,i"));
 }
 
 int main(int argc, char **argv)
@@ -272,6 +352,8 @@ int main(int argc, char **argv)
     const struct CMUnitTest cpu[] = {
         cmocka_unit_test_setup_teardown(test_cases_cpu, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_keeps_nifti_version, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_npy_output, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_npy_output_keeps_the_meaning_of_scaled_values, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, cli_setup, cli_teardown),
     };
     const struct CMUnitTest opencl[] = {

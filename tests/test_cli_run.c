@@ -1,7 +1,8 @@
 /* test_cli_run.c - `voxtile run` end to end: the demonstration plans on a CT phantom (its segmentation agrees with
- * the phantom's own labels) and on the real MRI, the example plugin, plugins that fail in every way the ABI
- * allows (tests/plugins/broken_model.c), nnU-Net model folders (tests/data/nnunet: the plan of each configuration,
- * a 2d and a 3d_fullres run, broken plans.json files), and bad input: one line, a distinct status, no file. */
+ * the phantom's own labels) and on the real MRI, .npy inputs and outputs, the backend `auto` picks, the example
+ * plugin, plugins that fail in every way the ABI allows (tests/plugins/broken_model.c), nnU-Net model folders
+ * (tests/data/nnunet: the plan of each configuration, a 2d and a 3d_fullres run, broken plans.json files), and bad
+ * input: one line, a distinct status, no file. Phantom shapes and spacings are Z,Y,X. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +14,7 @@
 #define DEMO_PLAN VXT_TEST_DATA_DIR "/../../tools/plans/demo_mri.json"
 #define MRI VXT_TEST_DATA_DIR "/mricron_ch2.nii.gz"
 #define NNUNET VXT_TEST_DATA_DIR "/nnunet/Dataset001_Test"
-#define PHANTOM_ARGS "--shape 80,80,40 --spacing 3,3,5 --seed 11"
+#define PHANTOM_ARGS "--shape 40,80,80 --spacing 5,3,3 --seed 11"
 
 static vxt_volume volume_of(const vxt_image *img)
 {
@@ -51,10 +52,15 @@ static void test_phantom_segmentation(void **state)
     assert_int_equal(cJSON_GetArraySize(st), 8);
     for (int i = 0; i < 8; i++)
         assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(st, i), "stage")->valuestring, stages[i]);
-    /* the model's grid: 80x80x40 voxels of 3x3x5 mm at 4x4x6 mm (z, y, x: 33, 60, 60) */
+    /* the model's grid: 40x80x80 voxels of 5x3x3 mm at 6x4x4 mm (z, y, x: 33, 60, 60) */
     const cJSON *mg = cJSON_GetObjectItem(j, "model_grid");
+    assert_int_equal(cJSON_GetArraySize(mg), 3);
     assert_int_equal((int)cJSON_GetArrayItem(mg, 0)->valuedouble, 33);
+    assert_int_equal((int)cJSON_GetArrayItem(mg, 1)->valuedouble, 60);
     assert_int_equal((int)cJSON_GetArrayItem(mg, 2)->valuedouble, 60);
+    assert_string_equal(cli_json_string(j, "input"), cli_path("ct.nii.gz"));
+    assert_string_equal(cli_json_string(j, "output"), cli_path("seg.nii.gz"));
+    assert_true(cli_json_number(j, "tiles") > 0 && cli_json_number(j, "peak_memory_mib") > 0);
     cJSON_Delete(j);
     /* without --probabilities the probabilities go back to the input grid and become labels slab by slab (here
      * one plane at a time): the same labels, the same stages */
@@ -84,9 +90,7 @@ static void test_phantom_segmentation(void **state)
     assert_int_equal(s.dtype, VXT_DTYPE_U8);
     assert_int_equal(p.dtype, VXT_DTYPE_F32);
     assert_int_equal(p.channels, 4);
-    vxt_image_info info = {.struct_size = sizeof info};
-    assert_ok(vxt_image_get_info(seg, &info));
-    assert_int_equal(info.intent_code, 1002);
+    assert_int_equal(cli_nifti_info(seg).intent_code, 1002);
     /* the bands are air, lung, soft tissue, bone; the phantom's labels background, body, lungs, bone */
     size_t n = 80 * 80 * 40, agree = 0;
     const uint8_t *sl = s.data, *tl = t.data;
@@ -188,7 +192,7 @@ static void test_example_plugin(void **state)
     (void)state;
     cli_phantom("ct.nii.gz", "truth.nii.gz", PHANTOM_ARGS);
     int rc = cli("run %s -o %s --model plugin:" VXT_EXAMPLE_PLUGIN " --model-config threshold=0.5,scale=0.1 "
-                 "--normalization window --norm-lo -1000 --norm-hi 1000 --roi 16,32,32 --spacing none --backend cpu "
+                 "--normalization window --lo -1000 --hi 1000 --roi 16,32,32 --spacing none --backend cpu "
                  "--json",
                  cli_path("ct.nii.gz"), cli_path("seg.nii.gz"));
     if (rc)
@@ -220,7 +224,7 @@ static void test_example_plugin(void **state)
 static void test_broken_plugins(void **state)
 {
     (void)state;
-    cli_phantom("ct.nii.gz", NULL, "--shape 40,40,16 --spacing 6,6,10");
+    cli_phantom("ct.nii.gz", NULL, "--shape 16,40,40 --spacing 10,6,6");
     cli_write_text("fake.so", "not a shared object\n");
     char ct[1024], fake[1024];
     snprintf(ct, sizeof ct, "%s", cli_path("ct.nii.gz"));
@@ -235,17 +239,23 @@ static void test_broken_plugins(void **state)
         {VXT_BROKEN_PLUGIN_DIR "/libvxt_broken_wrong_abi.so", "uses plugin ABI 99; this voxtile speaks 1"},
         {VXT_BROKEN_PLUGIN_DIR "/libvxt_broken_init_fails.so",
          "failed to initialise: broken_model: cannot open the weights file 'missing.onnx'"},
-        {VXT_BROKEN_PLUGIN_DIR "/libvxt_broken_bad_desc.so", "describes itself with 0 output channels"},
-        {VXT_BROKEN_PLUGIN_DIR "/libvxt_broken_predict_fails.so", "the predictor returned 5 for batch 2"},
+        {VXT_BROKEN_PLUGIN_DIR "/libvxt_broken_bad_desc.so", "and 0 output channels"},
+        {VXT_BROKEN_PLUGIN_DIR "/libvxt_broken_predict_fails.so",
+         "runner 'broken_model' failed (it returned 5) on batch 2"},
         {VXT_BROKEN_PLUGIN_DIR "/libvxt_broken_nan_output.so", "predictor output is NaN for tile 1"},
     };
+    /* every case's message first; then the exit status of each (7: the model), all listed when some differ */
+    char bad[4096] = "";
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int rc = cli("run %s -o %s --probabilities %s --model plugin:%s --normalization minmax --roi 8,16,16 "
                      "--spacing none --backend cpu",
                      ct, cli_path("seg.nii.gz"), cli_path("prob.nii.gz"), cases[i].plugin ? cases[i].plugin : fake);
-        if (rc != 7)
-            fail_msg("%s: exit %d, expected 7: %s", cases[i].plugin ? cases[i].plugin : fake, rc, cli_err);
         cli_assert_one_line_error(cases[i].needle);
+        assert_string_equal(cli_out, "");
+        assert_int_equal(cli_files(), before);
+        if (rc != 7)
+            snprintf(bad + strlen(bad), sizeof bad - strlen(bad), "\n  %s: exit %d",
+                     cases[i].plugin ? cases[i].plugin : "fake.so", rc);
     }
     /* --print-plan does not load the model */
     assert_int_equal(cli("run %s -o %s --model plugin:" VXT_BROKEN_PLUGIN_DIR "/libvxt_broken_bad_desc.so "
@@ -253,22 +263,46 @@ static void test_broken_plugins(void **state)
                          ct, cli_path("seg.nii.gz")),
                      0);
     assert_int_equal(cli_files(), before);
+    if (bad[0])
+        fail_msg("a plugin that cannot be loaded, lacks a symbol, speaks another ABI, fails to initialise, describes "
+                 "itself wrongly, fails or returns NaN must exit 7 (docs/CLI.md):%s", bad);
 }
 
 /* ---- nnU-Net model folders --------------------------------------------------------------------------- */
+
+/* tests/data/nnunet/expected/<configuration>.json is the plan of each configuration in the schema it was written
+ * for; fields the schema gained since (ensemble, orientation, transpose, labels) must have the plan's defaults,
+ * and a 2D ROI is now written [y, x] (docs/PLAN.md) where the file has [1, y, x]. Everything else must be equal. */
+static cJSON *expected_plan(const char *config)
+{
+    char rel[256];
+    snprintf(rel, sizeof rel, "nnunet/expected/%s.json", config);
+    cJSON *want = vxt_test_load_json(rel);
+    assert_int_equal(cli("run --model identity --roi 8 --print-plan"), 0);
+    cJSON *defaults = cli_out_json();
+    static const char *const added[] = {"ensemble", "orientation", "transpose", "labels"};
+    for (size_t k = 0; k < sizeof added / sizeof added[0]; k++)
+        if (!cJSON_GetObjectItem(want, added[k]))
+            cJSON_AddItemToObject(want, added[k], cJSON_Duplicate(cli_json(defaults, added[k]), 1));
+    cJSON_Delete(defaults);
+    cJSON *roi = cJSON_GetObjectItem(want, "roi");
+    if (cJSON_GetArraySize(roi) == 3 && cJSON_GetArrayItem(roi, 0)->valuedouble == 1)
+        cJSON_DeleteItemFromArray(roi, 0);
+    return want;
+}
 
 static void test_nnunet_plans(void **state)
 {
     (void)state;
     static const char *const configs[] = {"3d_fullres", "2d", "3d_cascade_fullres", "3d_fullres_mr"};
     for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++) {
+        cJSON *want = expected_plan(configs[i]);
         int rc = cli("run --nnunet " NNUNET " --configuration %s --model identity --print-plan", configs[i]);
         if (rc)
             fail_msg("%s: exit %d: %s", configs[i], rc, cli_err);
         cJSON *got = cJSON_Parse(cli_out);
         char rel[256];
         snprintf(rel, sizeof rel, "nnunet/expected/%s.json", configs[i]);
-        cJSON *want = vxt_test_load_json(rel);
         assert_non_null(got);
         if (!cJSON_Compare(got, want, 1)) {
             char *g = cJSON_PrintUnformatted(got);
@@ -283,6 +317,7 @@ static void test_nnunet_plans(void **state)
     assert_string_equal(cJSON_GetObjectItem(j, "accumulate")->valuestring, "float32");
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "mirror_axes")), 0);
     assert_int_equal((int)cJSON_GetArrayItem(cJSON_GetObjectItem(j, "roi"), 0)->valuedouble, 64);
+    assert_string_equal(cli_json_string(j, "grid"), "nnunet"); /* the folder's, not the default */
     cJSON_Delete(j);
 }
 
@@ -329,6 +364,11 @@ static void transposed(cJSON *p)
 {
     cJSON_ReplaceItemInObject(p, "transpose_forward", cJSON_Parse("[2, 1, 0]"));
 }
+static void transposed_both(cJSON *p)
+{
+    cJSON_ReplaceItemInObject(p, "transpose_forward", cJSON_Parse("[2, 0, 1]"));
+    cJSON_ReplaceItemInObject(p, "transpose_backward", cJSON_Parse("[1, 2, 0]"));
+}
 static void bad_spacing(cJSON *p)
 {
     cJSON_ReplaceItemInObject(fullres(p), "spacing", cJSON_Parse("[2.5, -1.5, 1.5]"));
@@ -343,6 +383,15 @@ static void test_nnunet_broken_plans(void **state)
     broken_folder("two", two_channels);
     broken_folder("transposed", transposed);
     broken_folder("spacing", bad_spacing);
+    broken_folder("transposed_both", transposed_both);
+    /* a transposing model (nnU-Net's transpose_forward with its inverse transpose_backward) is a plan now */
+    assert_int_equal(cli("run --nnunet %s --model identity --print-plan", cli_path("transposed_both")), 0);
+    cJSON *tp = cli_out_json();
+    static const double perm[3] = {2, 0, 1};
+    assert_int_equal(cJSON_GetArraySize(cli_json(tp, "transpose")), 3);
+    for (int a = 0; a < 3; a++)
+        assert_true(cJSON_GetArrayItem(cli_json(tp, "transpose"), a)->valuedouble == perm[a]);
+    cJSON_Delete(tp);
     static const struct {
         const char *dir, *config, *needle;
     } cases[] = {
@@ -352,36 +401,54 @@ static void test_nnunet_broken_plans(void **state)
                                 "'FancyNormalization' is not supported"},
         {"no_std", "3d_fullres", "$.foreground_intensity_properties_per_channel.0.std: expected a number"},
         {"two", "3d_fullres", "$.configurations.3d_fullres.normalization_schemes: 2 input channels"},
-        {"transposed", "3d_fullres", "$.transpose_forward: axis permutations other than the identity"},
-        {"spacing", "3d_fullres", "$.configurations.3d_fullres.spacing[1]: -1.5 is out of range"},
+        {"transposed", "3d_fullres", "$.transpose_backward: [0, 1, 2] does not undo transpose_forward [2, 1, 0]"},
+        {"spacing", "3d_fullres", "$.configurations.3d_fullres.spacing[1]: expected a number > 0"},
         {"no_patch", "3d_huge", "$.configurations.3d_huge: no such configuration (plans.json has: 2d, 3d_lowres, "
                                 "3d_fullres, 3d_cascade_fullres, 3d_fullres_mr)"},
     };
+    /* every case is run; the ones that do not hold are listed together */
+    char bad[8192] = "";
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int rc = cli("run --nnunet %s --configuration %s --model identity --print-plan", cli_path(cases[i].dir),
                      cases[i].config);
-        if (rc != 6)
-            fail_msg("%s %s: exit %d, expected 6: %s", cases[i].dir, cases[i].config, rc, cli_err);
-        cli_assert_one_line_error(cases[i].needle);
+        if (rc != 6 || !strstr(cli_err, cases[i].needle))
+            snprintf(bad + strlen(bad), sizeof bad - strlen(bad), "\n  %s %s: exit %d, %.300s", cases[i].dir,
+                     cases[i].config, rc, cli_err);
+        else
+            cli_assert_one_line_error(cases[i].needle);
     }
-    /* a folder without the files, or with text that is not JSON */
-    assert_int_equal(cli("run --nnunet %s --model identity --print-plan", cli_path("nothing")), 6);
-    cli_assert_one_line_error("plans.json: cannot open");
-    cli_write_text("fancy/plans.json", "{\"configurations\": ");
-    assert_int_equal(cli("run --nnunet %s --model identity --print-plan", cli_path("fancy")), 6);
-    cli_assert_one_line_error("plans.json: not valid JSON");
+    /* a folder without the files, or with text that is not JSON: input files missing or malformed (exit 4, as for any
+     * input file); what the files say is the plan's (exit 6, above) */
     char cmd[1100];
     snprintf(cmd, sizeof cmd, "rm '%s/dataset.json'", cli_path("no_std"));
     assert_int_equal(system(cmd), 0);
-    assert_int_equal(cli("run --nnunet %s --model identity --print-plan", cli_path("no_std")), 6);
-    cli_assert_one_line_error("dataset.json: cannot open");
+    cli_write_text("fancy/plans.json", "{\"configurations\": ");
+    static const struct {
+        const char *dir, *needle;
+    } files[] = {
+        {"nothing", "nothing/plans.json"},
+        {"fancy", "plans.json: not valid JSON"},
+        {"no_std", "no_std/dataset.json"},
+    };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        int rc = cli("run --nnunet %s --model identity --print-plan", cli_path(files[i].dir));
+        cli_assert_one_line_error(files[i].needle);
+        assert_string_equal(cli_out, "");
+        if (rc != 4)
+            snprintf(bad + strlen(bad), sizeof bad - strlen(bad), "\n  %s: exit %d, %.300s", files[i].dir, rc,
+                     cli_err);
+    }
+    if (bad[0])
+        fail_msg("each broken plans.json must exit 6 (the plan) with its JSON path in plans.json, a missing or "
+                 "malformed file 4; these do not:%s",
+                 bad);
 }
 
 static void test_nnunet_runs(void **state)
 {
     (void)state;
     /* 3 mm in-plane, 5 mm slices: the 2d configuration resamples in-plane to 1.5 mm and keeps the 12 slices */
-    cli_phantom("ct.nii.gz", NULL, "--shape 48,48,12 --spacing 3,3,5");
+    cli_phantom("ct.nii.gz", NULL, "--shape 12,48,48 --spacing 5,3,3");
     static const struct {
         const char *config;
         int grid[3]; /* z, y, x */
@@ -419,7 +486,7 @@ static void test_nnunet_runs(void **state)
 static void test_bad_input(void **state)
 {
     (void)state;
-    cli_phantom("ct.nii.gz", NULL, "--shape 24,24,8 --spacing 10,10,20");
+    cli_phantom("ct.nii.gz", NULL, "--shape 8,24,24 --spacing 20,10,10");
     char ct[1024], o[1024];
     snprintf(ct, sizeof ct, "%s", cli_path("ct.nii.gz"));
     snprintf(o, sizeof o, "%s", cli_path("seg.nii.gz"));
@@ -433,7 +500,6 @@ static void test_bad_input(void **state)
     cli_write_text("window.json", "{\"model\": \"identity\", \"roi\": 8, \"normalization\": {\"scheme\": \"window\", "
                                   "\"lo\": 0}}");
     cli_write_text("both.json", "{\"model\": \"identity\", \"members\": [\"identity\"], \"roi\": 8}");
-    cli_write_text("broken.json", "{\"model\": \"identity\",\n \"roi\": 8,\n ]");
     int before = cli_files();
     static const struct {
         const char *plan, *needle;
@@ -442,10 +508,10 @@ static void test_bad_input(void **state)
         {"nomodel.json", "plan: $.model: no model"},
         {"contra.json", "plan: $.overlap: applies to grid \"monai\""},
         {"typo.json", "typo.json: $.normalisation: unknown field"},
-        {"scheme.json", "scheme.json: $.normalization.scheme: unknown value 'zscor'"},
+        {"scheme.json", "scheme.json: $.normalization.scheme: unknown normalization 'zscor' (expected one of: none, "
+                        "window, ct, zscore, zscore-nonzero, minmax, percentile)"},
         {"window.json", "plan: $.normalization: scheme \"window\" needs \"lo\" and \"hi\""},
-        {"both.json", "both.json: $.members: give either \"model\" or \"members\", not both"},
-        {"broken.json", "broken.json: not valid JSON (near line 3)"},
+        {"both.json", "both.json: $.members: give \"model\" or \"members\", not both"},
     };
     for (size_t i = 0; i < sizeof plans / sizeof plans[0]; i++) {
         char p[1024];
@@ -454,35 +520,22 @@ static void test_bad_input(void **state)
         if (rc != 6)
             fail_msg("%s: exit %d, expected 6: %s", plans[i].plan, rc, cli_err);
         cli_assert_one_line_error(plans[i].needle);
+        assert_string_equal(cli_out, "");
     }
     /* flags make the same contradictions */
     assert_int_equal(cli("run %s -o %s --model identity --roi 8 --grid voxels --step 0.5", ct, o), 6);
     cli_assert_one_line_error("$.step: applies to grid \"nnunet\" only");
     assert_int_equal(cli("run %s -o %s --model identity --roi 8 --mirror 0 --roi 8,8", ct, o), 6);
     cli_assert_one_line_error("$.mirror_axes: axis 0 (z) cannot be mirrored with a 2D ROI");
-    /* flags have the plan file's ranges, checked before anything is read */
-    static const struct {
-        const char *flags, *needle;
-    } ranges[] = {
-        {"--roi 1e300", "--roi: expected"},
-        {"--roi 8.5", "whole numbers"},
-        {"--roi 8 --grid voxels --overlap-voxels 2.9", "--overlap-voxels: 2.9 is out of range"},
-        {"--roi 8 --grid voxels --overlap-voxels -5", "--overlap-voxels: -5 is out of range"},
-        {"--roi 8 --sigma-scale -1", "--sigma-scale: -1 is out of range (a number in (0, 100])"},
-        {"--roi 8 --overlap 1", "--overlap: 1 is out of range (a number in [0, 1))"},
-        {"--roi 8 --grid nnunet --step 0", "--step: 0 is out of range"},
-    };
-    for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
-        int rc = cli("run %s -o %s --model identity %s", ct, o, ranges[i].flags);
-        if (rc != 2)
-            fail_msg("%s: exit %d, expected 2: %s", ranges[i].flags, rc, cli_err);
-        cli_assert_one_line_error(ranges[i].needle);
-    }
     /* usage */
     assert_int_equal(cli("run %s -o %s --model identity --roi 8 --bogus", ct, o), 2);
-    cli_assert_one_line_error("unknown or incomplete option '--bogus'");
-    assert_int_equal(cli("run %s -o %s --model unknown:x --roi 8", ct, o), 2);
-    cli_assert_one_line_error("unknown model 'unknown:x'");
+    cli_assert_one_line_error("unknown option '--bogus'");
+    assert_int_equal(cli("run %s -o %s --model identity --roi 8 --norm-lo 3", ct, o), 2); /* the old spelling */
+    cli_assert_one_line_error("unknown option '--norm-lo'");
+    assert_int_equal(cli("run %s -o %s --model identity --roi 8 --lo x", ct, o), 2);
+    cli_assert_one_line_error("--lo: expected a number");
+    assert_int_equal(cli("run %s -o %s --model identity --roi 8,x", ct, o), 2);
+    cli_assert_one_line_error("--roi");
     assert_int_equal(cli("run %s --model identity --roi 8", ct), 2);
     cli_assert_one_line_error("missing -o");
     assert_int_equal(cli("run -o %s --model identity --roi 8", o), 2);
@@ -493,7 +546,8 @@ static void test_bad_input(void **state)
     assert_int_equal(cli("run %s -o %s --model identity --roi 8", cli_path("text.nii.gz"), o), 4);
     cli_assert_one_line_error("text.nii.gz");
     assert_int_equal(cli("run %s -o %s --plan %s", ct, o, cli_path("none.json")), 4);
-    cli_assert_one_line_error("none.json: cannot open");
+    cli_assert_one_line_error("cannot open");
+    assert_non_null(strstr(cli_err, cli_path("none.json")));
     /* output: directory missing, parent a regular file, name a directory; a second output that cannot be written */
     assert_int_equal(cli("run %s -o %s --model identity --roi 8", ct, cli_path("no/dir/s.nii.gz")), 5);
     cli_assert_one_line_error("does not exist");
@@ -517,9 +571,180 @@ static void test_bad_input(void **state)
     assert_int_equal(system(cmd), 0);
     int prc = cli("run %s -o %s --probabilities %s --picture %s --model identity --roi 8 --backend cpu", ct, o,
                   cli_path("q.nii.gz"), cli_path("pic.png"));
-    assert_true(prc != 0);
+    assert_int_equal(prc, 5);
     cli_assert_one_line_error("--picture");
     assert_int_equal(cli_files(), before + 2); /* the two directories made above */
+}
+
+/* Values of one flag that are malformed, out of the field's range or not one of its names: usage errors (exit 2),
+ * as --roi 8,x and --backend cuda are, the message naming the flag, its value and the field. Every case is run
+ * before the test fails, so its message lists each one that does not hold. */
+static void test_flag_values_are_usage_errors(void **state)
+{
+    (void)state;
+    cli_phantom("ct.nii.gz", NULL, "--shape 8,24,24 --spacing 20,10,10");
+    char ct[1024], o[1024];
+    snprintf(ct, sizeof ct, "%s", cli_path("ct.nii.gz"));
+    snprintf(o, sizeof o, "%s", cli_path("seg.nii.gz"));
+    static const struct {
+        const char *flags, *needle;
+    } cases[] = {
+        {"--roi 1e300", "--roi 1e300: $.roi: 1e+300 is out of range"},
+        {"--roi 8.5", "--roi 8.5: $.roi: 8.5 is not a whole number"},
+        {"--roi 8 --grid voxels --overlap-voxels 2.9", "--overlap-voxels 2.9: $.overlap_voxels: 2.9 is not a whole"},
+        {"--roi 8 --grid voxels --overlap-voxels -5", "--overlap-voxels -5: $.overlap_voxels: -5 is out of range"},
+        {"--roi 8 --sigma-scale -1", "--sigma-scale -1: $.sigma_scale: -1 is out of range"},
+        {"--roi 8 --overlap 1", "--overlap 1: $.overlap: 1 is out of range"},
+        {"--roi 8 --grid nnunet --step 0", "--step 0: $.step: 0 is out of range"},
+        {"--roi 8 --grid tiled", "expected one of: monai, nnunet, voxels"},
+        {"--roi 8 --activation relu", "--activation relu"},
+        {"--roi 8 --label-dtype int8", "--label-dtype int8"},
+        {"--roi 8 --normalization zscor", "unknown normalization 'zscor'"},
+        {"--roi 8 --model unknown:x", "--model: 'unknown:x' is not a model specification"},
+    };
+    char bad[4096] = "";
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int rc = cli("run %s -o %s --model identity %s", ct, o, cases[i].flags);
+        cli_assert_one_line_error(cases[i].needle);
+        if (rc != 2)
+            snprintf(bad + strlen(bad), sizeof bad - strlen(bad), "\n  run ... %s: exit %d", cases[i].flags, rc);
+    }
+    assert_int_equal(cli_files(), 1);
+    if (bad[0])
+        fail_msg("malformed flag values must exit 2 (usage), as --roi 8,x and --backend cuda do:%s", bad);
+}
+
+/* A plan file that is not JSON is a broken plan (exit 6, the line named), as a plans.json that is not JSON. */
+static void test_plan_file_not_json(void **state)
+{
+    (void)state;
+    cli_phantom("ct.nii.gz", NULL, "--shape 8,24,24 --spacing 20,10,10");
+    cli_write_text("broken.json", "{\"model\": \"identity\",\n \"roi\": 8,\n ]");
+    int rc = cli("run %s -o %s --plan %s", cli_path("ct.nii.gz"), cli_path("seg.nii.gz"), cli_path("broken.json"));
+    cli_assert_one_line_error("broken.json: not valid JSON (near line 3)");
+    if (rc != 4) /* a malformed input file, as for any input; what a good file says is the plan's (6) */
+        fail_msg("a plan file that is not JSON: exit %d, expected 4 (bad input): %s", rc, cli_err);
+    assert_int_equal(cli_files(), 2);
+}
+
+/* -o and --probabilities naming the same file: one would silently replace the other (phantom refuses -o and
+ * --label-map naming one file, exit 2). */
+static void test_same_file_for_both_outputs(void **state)
+{
+    (void)state;
+    cli_phantom("ct.nii.gz", NULL, "--shape 8,24,24 --spacing 20,10,10");
+    int rc = cli("run %s -o %s --probabilities %s --model identity --roi 8 --backend cpu", cli_path("ct.nii.gz"),
+                 cli_path("same.nii.gz"), cli_path("same.nii.gz"));
+    if (rc != 2)
+        fail_msg("-o and --probabilities naming one file: exit %d, expected 2 (usage)", rc);
+    cli_assert_one_line_error("the same file");
+    assert_int_equal(cli_files(), 1);
+}
+
+/* .npy in and out: a phantom written as .npy (no geometry: 1 mm voxels) segments to the labels of the same phantom
+ * as NIfTI when the plan keeps the input's grid; -o and --probabilities as .npy hold the NIfTI outputs' values. */
+static void test_npy_input_and_outputs(void **state)
+{
+    (void)state;
+    cli_phantom("ct.nii.gz", NULL, "--shape 12,40,36 --spacing 5,3,3 --seed 4");
+    cli_phantom("ct.npy", NULL, "--shape 12,40,36 --spacing 5,3,3 --seed 4");
+    const char *flags = "--plan " PLAN " --spacing none --roi 8,16,16 --backend cpu";
+    int rc = cli("run %s -o %s --probabilities %s %s", cli_path("ct.nii.gz"), cli_path("a.nii.gz"),
+                 cli_path("pa.nii.gz"), flags);
+    if (rc)
+        fail_msg("exit %d: %s", rc, cli_err);
+    rc = cli("run %s -o %s --probabilities %s %s --json", cli_path("ct.npy"), cli_path("b.npy"), cli_path("pb.npy"),
+             flags);
+    if (rc)
+        fail_msg("exit %d: %s", rc, cli_err);
+    cJSON *j = cli_out_json();
+    static const double grid[3] = {12, 40, 36};
+    for (int a = 0; a < 3; a++)
+        assert_true(cJSON_GetArrayItem(cli_json(j, "model_grid"), a)->valuedouble == grid[a]);
+    cJSON_Delete(j);
+    vxt_image *a = cli_read_image(cli_path("a.nii.gz")), *pa = cli_read_image(cli_path("pa.nii.gz"));
+    vxt_volume va = volume_of(a), vpa = volume_of(pa);
+    vxt_npy_info bi, pbi;
+    uint8_t *b = cli_load_npy(cli_path("b.npy"), &bi);
+    float *pb = cli_load_npy(cli_path("pb.npy"), &pbi);
+    static const int64_t shape3[3] = {12, 40, 36}, shape4[4] = {4, 12, 40, 36};
+    assert_int_equal(bi.ndim, 3);
+    assert_memory_equal(bi.shape, shape3, sizeof shape3);
+    assert_int_equal(bi.dtype, VXT_DTYPE_U8);
+    assert_int_equal(pbi.ndim, 4);
+    assert_memory_equal(pbi.shape, shape4, sizeof shape4);
+    assert_int_equal(pbi.dtype, VXT_DTYPE_F32);
+    assert_memory_equal(va.data, b, 12 * 40 * 36);
+    assert_memory_equal(vpa.data, pb, sizeof(float) * 4 * 12 * 40 * 36);
+    size_t seen[4] = {0};
+    for (size_t i = 0; i < 12 * 40 * 36; i++)
+        seen[b[i] < 4 ? b[i] : 0]++;
+    assert_true(seen[0] && seen[1] && seen[2]); /* air, lung, soft tissue at least */
+    free(b);
+    free(pb);
+    vxt_image_destroy(a);
+    vxt_image_destroy(pa);
+}
+
+/* --backend auto: an OpenCL GPU or accelerator that passes the probe, else the CPU backend; when every OpenCL device
+ * is a CPU device (PoCL), auto is the CPU backend, and voxtile info says why. Without an OpenCL platform, auto is the
+ * CPU backend and --backend opencl exits 3. */
+static void test_auto_backend(void **state)
+{
+    (void)state;
+    assert_int_equal(cli("info --json"), 0);
+    cJSON *info = cli_out_json();
+    int devices = 0, accelerators = 0;
+    const cJSON *d;
+    cJSON_ArrayForEach(d, cli_json(info, "opencl_devices"))
+    {
+        devices++;
+        if (strcmp(cli_json_string(d, "type"), "cpu") != 0 && cJSON_IsTrue(cli_json(d, "usable")))
+            accelerators++;
+    }
+    const char *want = accelerators ? "opencl" : "cpu";
+    assert_string_equal(cli_json_string(cli_json(info, "selection"), "backend"), want);
+    assert_string_equal(cli_json_string(cli_json(info, "selection"), "requested"), "auto");
+    cJSON_Delete(info);
+    assert_int_equal(cli("info"), 0);
+    assert_non_null(strstr(cli_out, accelerators ? "selection (auto): opencl" : "selection (auto): cpu"));
+    if (devices && !accelerators)
+        assert_non_null(strstr(cli_out, "of type CPU"));
+    print_message("%d OpenCL devices, %d of them GPUs or accelerators: auto is %s\n", devices, accelerators, want);
+    cli_phantom("ct.nii.gz", NULL, "--shape 8,24,24 --spacing 20,10,10");
+    assert_int_equal(cli("run %s -o %s --model identity --roi 8 --json", cli_path("ct.nii.gz"), cli_path("s.nii.gz")),
+                     0);
+    cJSON *j = cli_out_json();
+    assert_string_equal(cli_json_string(j, "backend"), want);
+    cJSON_Delete(j);
+    /* no OpenCL platform */
+    char env[1024];
+    snprintf(env, sizeof env, "OCL_ICD_VENDORS='%s' OPENCL_VENDOR_PATH='%s'", VXT_NO_ICD_DIR, VXT_NO_ICD_DIR);
+    assert_int_equal(cli_env(env, "run %s -o %s --model identity --roi 8 --json", cli_path("ct.nii.gz"),
+                             cli_path("t.nii.gz")),
+                     0);
+    j = cli_out_json();
+    assert_string_equal(cli_json_string(j, "backend"), "cpu");
+    cJSON_Delete(j);
+    int before = cli_files();
+    assert_int_equal(cli_env(env, "run %s -o %s --model identity --roi 8 --backend opencl", cli_path("ct.nii.gz"),
+                             cli_path("u.nii.gz")),
+                     3);
+    cli_assert_one_line_error("OpenCL");
+    assert_int_equal(cli_files(), before);
+}
+
+/* --backend opencl reaches an OpenCL device even when auto would not choose it (a CPU device). */
+static void test_backend_opencl_is_opencl(void **state)
+{
+    (void)state;
+    cli_phantom("ct.nii.gz", NULL, "--shape 8,24,24 --spacing 20,10,10");
+    assert_int_equal(cli("run %s -o %s --model identity --roi 8 --backend opencl --json", cli_path("ct.nii.gz"),
+                         cli_path("s.nii.gz")),
+                     0);
+    cJSON *j = cli_out_json();
+    assert_string_equal(cli_json_string(j, "backend"), "opencl");
+    cJSON_Delete(j);
 }
 
 static void test_phantom_segmentation_opencl(void **state)
@@ -555,8 +780,14 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_nnunet_broken_plans, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_nnunet_runs, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_flag_values_are_usage_errors, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_plan_file_not_json, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_same_file_for_both_outputs, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_npy_input_and_outputs, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_auto_backend, cli_setup, cli_teardown),
     };
     const struct CMUnitTest opencl[] = {
+        cmocka_unit_test_setup_teardown(test_backend_opencl_is_opencl, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_phantom_segmentation_opencl, cli_setup, cli_teardown),
     };
     const vxt_test_group groups[] = {VXT_GROUP("cpu", cpu, 0), VXT_GROUP("opencl", opencl, 1)};

@@ -16,7 +16,7 @@
 #define PLAN VXT_TEST_DATA_DIR "/cli/phantom_plan.json"
 #define DEMO_PLAN VXT_TEST_DATA_DIR "/../../tools/plans/demo_mri.json"
 #define MRI VXT_TEST_DATA_DIR "/mricron_ch2.nii.gz"
-#define PHANTOM_ARGS "--shape 64,64,32 --spacing 3.5,3.5,6 --seed 4"
+#define PHANTOM_ARGS "--shape 32,64,64 --spacing 6,3.5,3.5 --seed 4"
 
 static const char *const all_stages[] = {"rescale", "resample", "normalize", "sliding_window", "resample_back",
                                          "labels"};
@@ -149,7 +149,7 @@ static void test_pocl_vs_cpu_nnunet_plugin(void **state)
     (void)state;
     /* nnU-Net's settings (normalization first, float16 accumulation, its Gaussian, mirroring on every axis) with the
      * example plugin: the device and the CPU agree there too */
-    cli_phantom("ct.nii.gz", NULL, "--shape 64,64,24 --spacing 3,3,5");
+    cli_phantom("ct.nii.gz", NULL, "--shape 24,64,64 --spacing 5,3,3");
     int rc = cli("validate %s --nnunet " VXT_TEST_DATA_DIR "/nnunet/Dataset001_Test --configuration 3d_fullres "
                  "--model plugin:" VXT_EXAMPLE_PLUGIN " --model-config threshold=-2,scale=1 --json",
                  cli_path("ct.nii.gz"));
@@ -170,7 +170,7 @@ static void test_pocl_vs_cpu_nnunet_plugin(void **state)
 static void test_two_opencl_sides(void **state)
 {
     (void)state;
-    cli_phantom("ct.nii.gz", NULL, "--shape 40,40,16 --spacing 6,6,10");
+    cli_phantom("ct.nii.gz", NULL, "--shape 16,40,40 --spacing 10,6,6");
     assert_int_equal(cli("validate %s --plan " PLAN " --a opencl,device=0 --b opencl,threads=1 --json",
                          cli_path("ct.nii.gz")),
                      0);
@@ -337,7 +337,7 @@ static void test_one_stage(void **state)
 static void test_no_opencl_platform(void **state)
 {
     (void)state;
-    cli_phantom("ct.nii.gz", NULL, "--shape 40,40,16 --spacing 6,6,10");
+    cli_phantom("ct.nii.gz", NULL, "--shape 16,40,40 --spacing 10,6,6");
     char env[1024];
     snprintf(env, sizeof env, "OCL_ICD_VENDORS='%s' OPENCL_VENDOR_PATH='%s'", VXT_NO_ICD_DIR, VXT_NO_ICD_DIR);
     int before = cli_files();
@@ -354,7 +354,7 @@ static void test_no_opencl_platform(void **state)
 static void test_bad_input(void **state)
 {
     (void)state;
-    cli_phantom("ct.nii.gz", NULL, "--shape 24,24,8 --spacing 10,10,20");
+    cli_phantom("ct.nii.gz", NULL, "--shape 8,24,24 --spacing 20,10,10");
     char ct[1024];
     snprintf(ct, sizeof ct, "%s", cli_path("ct.nii.gz"));
     cli_write_text("file", "a file\n");
@@ -364,25 +364,23 @@ static void test_bad_input(void **state)
         const char *args, *needle;
         int rc;
     } cases[] = {
-        {"--bogus", "unknown or incomplete option '--bogus'", 2},
+        {"--bogus", "unknown option '--bogus'", 2},
         {"--a gpu", "--a gpu: expected cpu[,threads=N] or opencl[,device=INDEX|NAME][,threads=N]", 2},
         {"--a cpu,device=0", "'device=0' is not a setting of a cpu side (threads=N)", 2},
         {"--b cpu,threads=x", "threads must be an integer", 2},
-        {"--a", "--a needs a value", 2},
         {"--stage stitching", "--stage: unknown stage 'stitching'", 2},
         {"--max-ulp -1", "--max-ulp: expected a non-negative integer", 2},
         {"--max-abs nan", "--max-abs", 2},
         {"--max-label-diff x", "--max-label-diff", 2},
-        {"-o x.nii.gz", "-o is a voxtile run option", 2},
-        {"--backend cpu", "--backend is a voxtile run option", 2},
-        {"--roi 8 --roi2 8", "unknown or incomplete option '--roi2'", 2},
+        {"--backend cpu", "--backend is a voxtile run option; validate's sides are --a and --b", 2},
+        {"--roi 8 --roi2 8", "unknown option '--roi2'", 2},
         {"--model identity", "$.roi: missing", 6},
         {"--model identity --roi 8 --grid nnunet --overlap 0.3", "$.overlap: applies to grid \"monai\"", 6},
         {"--model plugin:" VXT_BROKEN_PLUGIN_DIR "/libvxt_broken_init_fails.so --roi 8 --a cpu --b cpu",
          "failed to initialise: broken_model", 7},
         {"--model plugin:" VXT_BROKEN_PLUGIN_DIR "/libvxt_broken_predict_fails.so --roi 4 --spacing none --a cpu "
          "--b cpu",
-         "side a (cpu): sliding_window: vxt_stitch: the predictor returned 5", 7},
+         "side a (cpu): sliding_window: runner 'broken_model' failed (it returned 5) on batch 2", 7},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int rc = cli("validate %s %s --report %s --pictures %s", ct, cases[i].args, cli_path("r.json"),
@@ -391,10 +389,7 @@ static void test_bad_input(void **state)
             fail_msg("'%s': exit %d, expected %d: %s", cases[i].args, rc, cases[i].rc, cli_err);
         cli_assert_one_line_error(cases[i].needle);
     }
-    /* --b-plan problems name the overlay */
-    assert_int_equal(cli("validate %s --model identity --roi 8 --overlap 0.3 --b-plan %s", ct, cli_path("contra.json")),
-                     6);
-    cli_assert_one_line_error("--b-plan: plan: $.overlap");
+    /* --b-plan problems name the overlay (a contradiction it makes: test_b_plan_mode_rule) */
     assert_int_equal(cli("validate %s --model identity --roi 8 --b-plan %s", ct, cli_path("none.json")), 4);
     cli_assert_one_line_error("--b-plan");
     /* input */
@@ -421,6 +416,74 @@ static void test_bad_input(void **state)
     assert_non_null(strstr(cli_out, "--b-plan"));
 }
 
+/* --b-plan is side a's plan with the overlay's fields laid over it, by the plan's mode rule (docs/PLAN.md): a grid
+ * that changes the tile placement drops side a's overlap, so plan b is nnU-Net placement with its default step, and
+ * the report says so. */
+static void test_b_plan_mode_rule(void **state)
+{
+    (void)state;
+    cli_phantom("ct.nii.gz", NULL, "--shape 8,24,24 --spacing 20,10,10");
+    cli_write_text("grid.json", "{\"grid\": \"nnunet\"}\n");
+    int rc = cli("validate %s --model identity --roi 8 --overlap 0.3 --a cpu --b cpu --b-plan %s --json",
+                 cli_path("ct.nii.gz"), cli_path("grid.json"));
+    assert_int_equal(rc, 0);
+    cJSON *r = cJSON_Parse(cli_out);
+    assert_non_null(r);
+    const cJSON *pa = cJSON_GetObjectItem(r, "plan"), *pb = cJSON_GetObjectItem(r, "plan_b"); /* "plan": side a's */
+    assert_non_null(pa);
+    assert_non_null(pb);
+    assert_string_equal(cJSON_GetObjectItem(pa, "grid")->valuestring, "monai");
+    assert_true(cJSON_GetObjectItem(pa, "overlap")->valuedouble == 0.3);
+    assert_string_equal(cJSON_GetObjectItem(pb, "grid")->valuestring, "nnunet");
+    assert_null(cJSON_GetObjectItem(pb, "overlap"));
+    assert_true(cJSON_GetObjectItem(pb, "step")->valuedouble == 0.5);
+    cJSON_Delete(r);
+    /* an overlay that contradicts itself is refused, naming it (exit 6) */
+    cli_write_text("contra.json", "{\"grid\": \"nnunet\", \"overlap\": 0.3}\n");
+    rc = cli("validate %s --model identity --roi 8 --a cpu --b cpu --b-plan %s", cli_path("ct.nii.gz"),
+             cli_path("contra.json"));
+    assert_int_equal(rc, 6);
+    cli_assert_one_line_error("--b-plan: plan: $.overlap");
+}
+
+/* voxtile run's outputs are refused with a message that says why (docs/CLI.md: "-o, --probabilities, --picture and
+ * --backend are refused"), as --backend is. */
+static void test_run_options_refused_with_a_reason(void **state)
+{
+    (void)state;
+    cli_phantom("ct.nii.gz", NULL, "--shape 8,24,24 --spacing 20,10,10");
+    static const struct {
+        const char *args, *needle;
+    } cases[] = {
+        {"-o x.nii.gz", "--output (-o) is a voxtile run option"},
+        {"--probabilities p.nii.gz", "--probabilities is a voxtile run option"},
+        {"--picture p.png", "--picture is a voxtile run option"},
+    };
+    char bad[2048] = "";
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int rc = cli("validate %s --model identity --roi 8 %s", cli_path("ct.nii.gz"), cases[i].args);
+        assert_int_equal(rc, 2);
+        cli_assert_one_line_error(NULL);
+        if (!strstr(cli_err, cases[i].needle))
+            snprintf(bad + strlen(bad), sizeof bad - strlen(bad), "\n  %s: %.300s", cases[i].args, cli_err);
+    }
+    assert_int_equal(cli_files(), 1);
+    if (bad[0])
+        fail_msg("run's outputs must be refused saying they are voxtile run options:%s", bad);
+}
+
+/* A flag that needs a value, followed by another flag: the flag has no value (it does not take the next flag as
+ * its value and leave that flag's value as a stray argument). */
+static void test_flag_without_its_value(void **state)
+{
+    (void)state;
+    cli_phantom("ct.nii.gz", NULL, "--shape 8,24,24 --spacing 20,10,10");
+    int rc = cli("validate %s --model identity --roi 8 --a --report %s", cli_path("ct.nii.gz"), cli_path("r.json"));
+    assert_int_equal(rc, 2);
+    cli_assert_one_line_error("--a needs a value");
+    assert_int_equal(cli_files(), 1);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest cpu[] = {
@@ -429,6 +492,9 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_one_stage, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_no_opencl_platform, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_b_plan_mode_rule, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_run_options_refused_with_a_reason, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_flag_without_its_value, cli_setup, cli_teardown),
     };
     const struct CMUnitTest opencl[] = {
         cmocka_unit_test_setup_teardown(test_pocl_vs_cpu_phantom, cli_setup, cli_teardown),

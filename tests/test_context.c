@@ -264,13 +264,48 @@ static void test_opencl_context_and_probe(void **state)
     assert_non_null(q);
     vxt_context_destroy(ctx);
 
-    /* auto picks the same device */
+    /* auto: a GPU or accelerator when there is one; with OpenCL CPU devices only (PoCL), the CPU backend, which
+     * computes the same bits faster; a device named by index or name is used even when it is a CPU device */
+    size_t ndev = 0, ncpu = 0;
+    assert_ok(vxt_opencl_device_count(&ndev));
+    char first_cpu[256] = "";
+    for (size_t i = 0; i < ndev; i++) {
+        vxt_device_info di = {.struct_size = sizeof di};
+        assert_ok(vxt_opencl_device_info(i, &di));
+        if (di.is_cpu && !ncpu++)
+            snprintf(first_cpu, sizeof first_cpu, "%s", di.name);
+    }
     o = opts(VXT_BACKEND_AUTO);
+    assert_ok(vxt_context_create(&o, &ctx));
+    assert_ok(vxt_context_get_info(ctx, &info));
+    if (ncpu == ndev) {
+        assert_int_equal(info.backend, VXT_BACKEND_CPU);
+        assert_int_equal(info.probe.ran, 0);
+        assert_non_null(strstr(info.selection, "auto: CPU backend with"));
+        assert_non_null(strstr(info.selection, "of type CPU"));
+        assert_non_null(strstr(info.selection, first_cpu));
+        assert_string_equal(vxt_context_last_error(ctx), "");
+    } else {
+        assert_int_equal(info.backend, VXT_BACKEND_OPENCL);
+        assert_true(strncmp(info.selection, "auto: OpenCL platform", 21) == 0);
+    }
+    vxt_context_destroy(ctx);
+    o = opts(VXT_BACKEND_AUTO);
+    o.device_index = 0;
     assert_ok(vxt_context_create(&o, &ctx));
     assert_ok(vxt_context_get_info(ctx, &info));
     assert_int_equal(info.backend, VXT_BACKEND_OPENCL);
     assert_true(strncmp(info.selection, "auto: OpenCL platform 0 device 0", 32) == 0);
     vxt_context_destroy(ctx);
+    if (ncpu > 0) {
+        o = opts(VXT_BACKEND_AUTO);
+        o.device_name = first_cpu;
+        assert_ok(vxt_context_create(&o, &ctx));
+        assert_ok(vxt_context_get_info(ctx, &info));
+        assert_int_equal(info.backend, VXT_BACKEND_OPENCL);
+        assert_string_equal(info.device_name, first_cpu);
+        vxt_context_destroy(ctx);
+    }
 }
 
 static void test_device_selection(void **state)

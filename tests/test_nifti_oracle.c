@@ -39,11 +39,11 @@ static void near(double a, double b, double tol, const char *what, const char *f
 /* Compare one file as voxtile and nifti_clib read it. */
 static void compare(const char *path, const char *label)
 {
-    vxt_nifti_read_options o;
-    vxt_nifti_read_options_init(&o);
-    o.scaling = VXT_NIFTI_SCALING_RAW;
+    vxt_read_options o;
+    vxt_read_options_init(&o);
+    o.scaling = VXT_SCALING_RAW;
     vxt_image *img = NULL;
-    assert_ok(vxt_image_read_file(path, &o, &img));
+    assert_ok(vxt_nifti_read_file(path, &o, &img));
     nifti_image *nim = nifti_image_read(path, 1);
     if (nim == NULL)
         fail_msg("%s: nifti_clib cannot read it", label);
@@ -51,36 +51,37 @@ static void compare(const char *path, const char *label)
     vxt_geometry g = {.struct_size = sizeof g};
     assert_ok(vxt_image_get_info(img, &info));
     assert_ok(vxt_image_get_geometry(img, &g));
+    vxt_nifti_info ni = ntu_nifti_info(img);
 
     /* header fields */
-    assert_int_equal(info.dim[0], nim->dim[0]);
-    for (int i = 1; i <= info.dim[0]; i++)
-        assert_int_equal(info.dim[i], nim->dim[i]);
-    assert_int_equal(info.datatype, nim->datatype);
-    assert_int_equal(info.bitpix / 8, nim->nbyper);
-    for (int i = 1; i <= info.dim[0]; i++)
+    assert_int_equal(ni.dim[0], nim->dim[0]);
+    for (int i = 1; i <= ni.dim[0]; i++)
+        assert_int_equal(ni.dim[i], nim->dim[i]);
+    assert_int_equal(ni.datatype, nim->datatype);
+    assert_int_equal(ni.bitpix / 8, nim->nbyper);
+    for (int i = 1; i <= ni.dim[0]; i++)
         near(g.pixdim[i], nim->pixdim[i], 0, "pixdim", label);
-    assert_int_equal(info.big_endian, nim->byteorder == 2); /* MSB_FIRST (nifti1_io.h) */
-    if (info.single_file)
-        assert_int_equal(info.vox_offset, nim->iname_offset);
+    assert_int_equal(ni.big_endian, nim->byteorder == 2); /* MSB_FIRST (nifti1_io.h) */
+    if (ni.single_file)
+        assert_int_equal(ni.vox_offset, nim->iname_offset);
     /* nifti_clib stores scl_slope/scl_inter as read; voxtile too */
     near(info.scl_slope, nim->scl_slope, 0, "scl_slope", label);
     near(info.scl_inter, nim->scl_inter, 0, "scl_inter", label);
-    near(info.cal_min, nim->cal_min, 0, "cal_min", label);
-    near(info.cal_max, nim->cal_max, 0, "cal_max", label);
-    near(info.toffset, nim->toffset, 0, "toffset", label);
-    near(info.slice_duration, nim->slice_duration, 0, "slice_duration", label);
-    assert_int_equal(info.slice_code, nim->slice_code);
-    assert_int_equal(info.slice_start, nim->slice_start);
-    assert_int_equal(info.slice_end, nim->slice_end);
-    assert_int_equal(info.intent_code, nim->intent_code);
-    assert_string_equal(info.descrip, nim->descrip);
-    assert_string_equal(info.intent_name, nim->intent_name);
+    near(ni.cal_min, nim->cal_min, 0, "cal_min", label);
+    near(ni.cal_max, nim->cal_max, 0, "cal_max", label);
+    near(ni.toffset, nim->toffset, 0, "toffset", label);
+    near(ni.slice_duration, nim->slice_duration, 0, "slice_duration", label);
+    assert_int_equal(ni.slice_code, nim->slice_code);
+    assert_int_equal(ni.slice_start, nim->slice_start);
+    assert_int_equal(ni.slice_end, nim->slice_end);
+    assert_int_equal(ni.intent_code, nim->intent_code);
+    assert_string_equal(info.description, nim->descrip);
+    assert_string_equal(ni.intent_name, nim->intent_name);
     assert_int_equal(g.xyzt_units & 7, nim->xyz_units);
     assert_int_equal(g.xyzt_units & 56, nim->time_units);
-    assert_int_equal(info.dim_info & 3, nim->freq_dim);
-    assert_int_equal((info.dim_info >> 2) & 3, nim->phase_dim);
-    assert_int_equal((info.dim_info >> 4) & 3, nim->slice_dim);
+    assert_int_equal(ni.dim_info & 3, nim->freq_dim);
+    assert_int_equal((ni.dim_info >> 2) & 3, nim->phase_dim);
+    assert_int_equal((ni.dim_info >> 4) & 3, nim->slice_dim);
 
     /* geometry: nifti_clib computes qto_xyz only for a coded qform and sto_xyz only for a coded sform */
     assert_int_equal(g.qform_code, nim->qform_code);
@@ -101,12 +102,12 @@ static void compare(const char *path, const char *label)
                 near(g.sform[r][c], nim->sto_xyz.m[r][c], 0, "sto_xyz", label);
 
     /* extensions */
-    assert_int_equal(info.extension_count, (size_t)nim->num_ext);
+    assert_int_equal(ni.extension_count, (size_t)nim->num_ext);
     for (int i = 0; i < nim->num_ext; i++) {
         int code = 0;
         const void *data = NULL;
         size_t size = 0;
-        assert_ok(vxt_image_get_extension(img, (size_t)i, &code, &data, &size));
+        assert_ok(vxt_nifti_get_extension(img, (size_t)i, &code, &data, &size));
         assert_int_equal(code, nim->ext_list[i].ecode);
         assert_int_equal(size + 8, (size_t)nim->ext_list[i].esize);
         assert_memory_equal(data, nim->ext_list[i].edata, size);
@@ -150,15 +151,15 @@ static void test_files_voxtile_writes(void **state)
     cJSON_ArrayForEach(e, files)
     {
         const char *file = cJSON_GetObjectItemCaseSensitive(e, "file")->valuestring;
-        vxt_nifti_read_options o;
-        vxt_nifti_read_options_init(&o);
-        o.scaling = VXT_NIFTI_SCALING_RAW;
+        vxt_read_options o;
+        vxt_read_options_init(&o);
+        o.scaling = VXT_SCALING_RAW;
         vxt_image *img = NULL;
-        assert_ok(vxt_image_read_file(ntu_data(file), &o, &img));
+        assert_ok(vxt_nifti_read_file(ntu_data(file), &o, &img));
         for (int gz = 0; gz < 2; gz++) {
             char out[4300], label[4400];
             snprintf(out, sizeof out, "%s/written%s", tmpdir, gz ? ".nii.gz" : ".nii");
-            assert_ok(vxt_image_write_file(img, out, NULL));
+            assert_ok(vxt_nifti_write_file(img, out, NULL));
             snprintf(label, sizeof label, "%s as written by voxtile%s", file, gz ? " (gzip)" : "");
             compare(out, label);
         }
@@ -171,11 +172,11 @@ static void test_reoriented_output(void **state)
     (void)state;
     /* a reoriented image (both forms transformed) reads the same in nifti_clib */
     vxt_image *img = NULL, *ras = NULL;
-    assert_ok(vxt_image_read_file(ntu_data("permuted_int16.nii.gz"), NULL, &img));
+    assert_ok(vxt_nifti_read_file(ntu_data("permuted_int16.nii.gz"), NULL, &img));
     assert_ok(vxt_image_reorient(img, "LPS", &ras));
     char out[4300];
     snprintf(out, sizeof out, "%s/lps.nii", tmpdir);
-    assert_ok(vxt_image_write_file(ras, out, NULL));
+    assert_ok(vxt_nifti_write_file(ras, out, NULL));
     compare(out, "reoriented to LPS");
     vxt_image_destroy(ras);
     vxt_image_destroy(img);
@@ -197,7 +198,7 @@ static void test_vox_offset_zero(void **state)
     assert_int_equal(nim->iname_offset, 348);
     nifti_image_free(nim);
     vxt_image *img = NULL;
-    assert_status_msg(vxt_image_read_file(path, NULL, &img), VXT_ERR_FORMAT, "nifti_clib reads from byte 348");
+    assert_status_msg(vxt_nifti_read_file(path, NULL, &img), VXT_ERR_FORMAT, "nifti_clib reads from byte 348");
     free(b);
 }
 

@@ -13,15 +13,15 @@
 #include "nifti_test_util.h"
 #include "vxt_test.h"
 
-static vxt_image *read_opts(const char *path, vxt_nifti_scaling scaling, int64_t volume, unsigned flags)
+static vxt_image *read_opts(const char *path, vxt_scaling scaling, int64_t volume, unsigned flags)
 {
-    vxt_nifti_read_options o;
-    vxt_nifti_read_options_init(&o);
+    vxt_read_options o;
+    vxt_read_options_init(&o);
     o.scaling = scaling;
     o.volume = volume;
     o.flags = flags;
     vxt_image *img = NULL;
-    assert_ok(vxt_image_read_file(path, &o, &img));
+    assert_ok(vxt_nifti_read_file(path, &o, &img));
     assert_non_null(img);
     return img;
 }
@@ -66,27 +66,28 @@ static void check_against_reference(const cJSON *e, vxt_image *img, vxt_image *f
     assert_ok(vxt_image_get_info(img, &info));
     vxt_geometry g = {.struct_size = sizeof g};
     assert_ok(vxt_image_get_geometry(img, &g));
+    vxt_nifti_info ni = ntu_nifti_info(img);
 
-    assert_int_equal(info.nifti_version, (int)ntu_num(e, "nifti_version"));
-    assert_int_equal(info.big_endian, (int)ntu_num(e, "big_endian"));
+    assert_int_equal(ni.nifti_version, (int)ntu_num(e, "nifti_version"));
+    assert_int_equal(ni.big_endian, (int)ntu_num(e, "big_endian"));
     double dim[8];
     ntu_matrix(e, "dim", dim, 8, 1);
-    assert_int_equal(info.dim[0], (int64_t)dim[0]);
+    assert_int_equal(ni.dim[0], (int64_t)dim[0]);
     for (int i = 1; i <= (int)dim[0]; i++)
-        assert_int_equal(info.dim[i], (int64_t)dim[i]);
+        assert_int_equal(ni.dim[i], (int64_t)dim[i]);
     for (int i = (int)dim[0] + 1; i < 8; i++)
-        assert_int_equal(info.dim[i], 1);
-    assert_int_equal(info.datatype, (int)ntu_num(e, "datatype"));
-    assert_int_equal(info.bitpix, (int)ntu_num(e, "bitpix"));
-    if (info.single_file)
-        assert_int_equal(info.vox_offset, (int64_t)ntu_num(e, "vox_offset"));
+        assert_int_equal(ni.dim[i], 1);
+    assert_int_equal(ni.datatype, (int)ntu_num(e, "datatype"));
+    assert_int_equal(ni.bitpix, (int)ntu_num(e, "bitpix"));
+    if (ni.single_file)
+        assert_int_equal(ni.vox_offset, (int64_t)ntu_num(e, "vox_offset"));
     if (ntu_has_num(e, "scl_slope"))
         close_to(info.scl_slope, ntu_num(e, "scl_slope"), "scl_slope", file);
     else
         assert_false(isfinite(info.scl_slope));
     if (ntu_has_num(e, "scl_inter"))
         close_to(info.scl_inter, ntu_num(e, "scl_inter"), "scl_inter", file);
-    assert_string_equal(info.descrip, cJSON_GetObjectItemCaseSensitive(e, "descrip")->valuestring);
+    assert_string_equal(info.description, cJSON_GetObjectItemCaseSensitive(e, "descrip")->valuestring);
     assert_int_equal(g.xyzt_units, (int)ntu_num(e, "xyzt_units"));
     double pixdim[8];
     ntu_matrix(e, "pixdim", pixdim, 8, 1);
@@ -112,14 +113,14 @@ static void check_against_reference(const cJSON *e, vxt_image *img, vxt_image *f
 
     /* extensions */
     const cJSON *exts = cJSON_GetObjectItemCaseSensitive(e, "extensions");
-    assert_int_equal(vxt_image_extension_count(img), (size_t)cJSON_GetArraySize(exts));
-    assert_int_equal(info.extension_count, (size_t)cJSON_GetArraySize(exts));
+    assert_int_equal(vxt_nifti_extension_count(img), (size_t)cJSON_GetArraySize(exts));
+    assert_int_equal(ni.extension_count, (size_t)cJSON_GetArraySize(exts));
     for (int i = 0; i < cJSON_GetArraySize(exts); i++) {
         const cJSON *x = cJSON_GetArrayItem(exts, i);
         int code = 0;
         const void *data = NULL;
         size_t size = 0;
-        assert_ok(vxt_image_get_extension(img, (size_t)i, &code, &data, &size));
+        assert_ok(vxt_nifti_get_extension(img, (size_t)i, &code, &data, &size));
         assert_int_equal(code, (int)ntu_num(x, "code"));
         /* nibabel strips the zero padding; voxtile keeps the esize - 8 bytes as stored */
         size_t want = (size_t)ntu_num(x, "size");
@@ -170,12 +171,12 @@ static void test_reference_files(void **state)
         const char *file = cJSON_GetObjectItemCaseSensitive(e, "file")->valuestring;
         char path[4096];
         snprintf(path, sizeof path, "%s", ntu_data(file));
-        vxt_image *img = read_opts(path, VXT_NIFTI_SCALING_RAW, VXT_NIFTI_ALL_VOLUMES, 0);
-        vxt_image *f32 = read_opts(path, VXT_NIFTI_SCALING_FLOAT32, VXT_NIFTI_ALL_VOLUMES, 0);
+        vxt_image *img = read_opts(path, VXT_SCALING_RAW, VXT_READ_ALL_VOLUMES, 0);
+        vxt_image *f32 = read_opts(path, VXT_SCALING_FLOAT32, VXT_READ_ALL_VOLUMES, 0);
         check_against_reference(e, img, f32);
 
         /* AUTO: float32 exactly when a non-identity scaling applies */
-        vxt_image *aut = read_opts(path, VXT_NIFTI_SCALING_AUTO, VXT_NIFTI_ALL_VOLUMES, 0);
+        vxt_image *aut = read_opts(path, VXT_SCALING_AUTO, VXT_READ_ALL_VOLUMES, 0);
         vxt_volume av, rv;
         assert_ok(vxt_image_volume(aut, &av));
         assert_ok(vxt_image_volume(img, &rv));
@@ -186,21 +187,21 @@ static void test_reference_files(void **state)
         /* the memory form gives the same image (single files) */
         vxt_image_info info = {.struct_size = sizeof info};
         assert_ok(vxt_image_get_info(img, &info));
-        if (info.single_file) {
+        if (ntu_nifti_info(img).single_file) {
             size_t n = 0;
             unsigned char *bytes = ntu_slurp(path, &n);
             assert_non_null(bytes);
-            vxt_nifti_read_options o;
-            vxt_nifti_read_options_init(&o);
-            o.scaling = VXT_NIFTI_SCALING_RAW;
+            vxt_read_options o;
+            vxt_read_options_init(&o);
+            o.scaling = VXT_SCALING_RAW;
             vxt_image *mem = NULL;
-            assert_ok(vxt_image_read_memory(bytes, n, &o, &mem));
+            assert_ok(vxt_nifti_read_memory(bytes, n, &o, &mem));
             vxt_volume mv;
             assert_ok(vxt_image_volume(mem, &mv));
             assert_int_equal(ntu_crc_raw(&mv), ntu_crc_raw(&rv));
             vxt_image *memf = NULL;
-            o.scaling = VXT_NIFTI_SCALING_FLOAT32;
-            assert_ok(vxt_image_read_memory(bytes, n, &o, &memf));
+            o.scaling = VXT_SCALING_FLOAT32;
+            assert_ok(vxt_nifti_read_memory(bytes, n, &o, &memf));
             check_against_reference(e, mem, memf);
             vxt_image_destroy(memf);
             vxt_image_destroy(mem);
@@ -219,7 +220,7 @@ static void test_real_volume(void **state)
     (void)state;
     /* mricron_ch2: sform code 4 (MNI) is used; qform code 0 with quatern_b = 1 is ignored */
     vxt_image *img = NULL;
-    assert_ok(vxt_image_read_file(ntu_data("../mricron_ch2.nii.gz"), NULL, &img));
+    assert_ok(vxt_nifti_read_file(ntu_data("../mricron_ch2.nii.gz"), NULL, &img));
     vxt_geometry g = {.struct_size = sizeof g};
     assert_ok(vxt_image_get_geometry(img, &g));
     assert_int_equal(g.sform_code, VXT_NIFTI_XFORM_MNI_152);
@@ -238,7 +239,7 @@ static void test_real_volume(void **state)
     assert_int_equal(v.shape[2], 181);
     vxt_image_info info = {.struct_size = sizeof info};
     assert_ok(vxt_image_get_info(img, &info));
-    assert_string_equal(info.descrip, "spm - algebra");
+    assert_string_equal(info.description, "spm - algebra");
     assert_int_equal(info.compressed, 1);
     assert_int_equal(info.scaled, 0);
     vxt_image_destroy(img);
@@ -264,10 +265,10 @@ static void test_scaling_arithmetic(void **state)
     const float slope = 0.3f, inter = -17.125f;
     ntu_put_f32(big, 112, slope);
     ntu_put_f32(big, 116, inter);
-    vxt_nifti_read_options o;
-    vxt_nifti_read_options_init(&o);
+    vxt_read_options o;
+    vxt_read_options_init(&o);
     vxt_image *img = NULL;
-    assert_ok(vxt_image_read_memory(big, 352 + sizeof vals, &o, &img));
+    assert_ok(vxt_nifti_read_memory(big, 352 + sizeof vals, &o, &img));
     vxt_volume v;
     assert_ok(vxt_image_volume(img, &v));
     const float *f = (const float *)v.data;
@@ -279,7 +280,7 @@ static void test_scaling_arithmetic(void **state)
     vxt_image_destroy(img);
 
     ntu_put_f32(big, 116, 0.0f); /* intercept 0: no add, -0.0 * 0.3 stays -0.0 */
-    assert_ok(vxt_image_read_memory(big, 352 + sizeof vals, &o, &img));
+    assert_ok(vxt_nifti_read_memory(big, 352 + sizeof vals, &o, &img));
     assert_ok(vxt_image_volume(img, &v));
     assert_true(signbit(((const float *)v.data)[0]));
     vxt_image_destroy(img);
@@ -287,13 +288,13 @@ static void test_scaling_arithmetic(void **state)
     /* slope 0 or NaN: no scaling (AUTO keeps the stored type, FLOAT32 converts only) */
     ntu_put_f32(b, 112, 0.0f);
     ntu_put_f32(b, 116, 100.0f);
-    assert_ok(vxt_image_read_memory(b, n, &o, &img));
+    assert_ok(vxt_nifti_read_memory(b, n, &o, &img));
     assert_ok(vxt_image_volume(img, &v));
     assert_int_equal(v.dtype, VXT_DTYPE_I16);
     vxt_image_destroy(img);
     ntu_put_f32(b, 112, NAN);
-    o.scaling = VXT_NIFTI_SCALING_FLOAT32;
-    assert_ok(vxt_image_read_memory(b, n, &o, &img));
+    o.scaling = VXT_SCALING_FLOAT32;
+    assert_ok(vxt_nifti_read_memory(b, n, &o, &img));
     assert_ok(vxt_image_volume(img, &v));
     assert_int_equal(v.dtype, VXT_DTYPE_F32);
     assert_true(((const float *)v.data)[0] == -7.0f && ((const float *)v.data)[3] == 2.0f);
@@ -306,8 +307,8 @@ static void test_scaling_arithmetic(void **state)
     /* int16 scaled in AUTO: float32 */
     ntu_put_f32(b, 112, 2.0f);
     ntu_put_f32(b, 116, -1024.0f);
-    o.scaling = VXT_NIFTI_SCALING_AUTO;
-    assert_ok(vxt_image_read_memory(b, n, &o, &img));
+    o.scaling = VXT_SCALING_AUTO;
+    assert_ok(vxt_nifti_read_memory(b, n, &o, &img));
     assert_ok(vxt_image_volume(img, &v));
     assert_int_equal(v.dtype, VXT_DTYPE_F32);
     assert_true(((const float *)v.data)[1] == (-4.0f * 2.0f) - 1024.0f);
@@ -320,7 +321,7 @@ static void test_volume_selection(void **state)
 {
     (void)state;
     const char *path = ntu_data("4d_uint16.nii.gz");
-    vxt_image *all = read_opts(path, VXT_NIFTI_SCALING_RAW, VXT_NIFTI_ALL_VOLUMES, 0);
+    vxt_image *all = read_opts(path, VXT_SCALING_RAW, VXT_READ_ALL_VOLUMES, 0);
     vxt_volume av;
     assert_ok(vxt_image_volume(all, &av));
     assert_int_equal(av.channels, 3);
@@ -328,40 +329,41 @@ static void test_volume_selection(void **state)
     size_t n = 0;
     unsigned char *bytes = ntu_slurp(path, &n);
     for (int64_t k = 0; k < 3; k++) {
-        vxt_image *one = read_opts(path, VXT_NIFTI_SCALING_RAW, k, 0);
+        vxt_image *one = read_opts(path, VXT_SCALING_RAW, k, 0);
         vxt_volume ov;
         assert_ok(vxt_image_volume(one, &ov));
         assert_int_equal(ov.channels, 1);
         assert_memory_equal(ov.data, (const unsigned char *)av.data + (size_t)k * vol_bytes, vol_bytes);
         vxt_image_info info = {.struct_size = sizeof info};
         assert_ok(vxt_image_get_info(one, &info));
-        assert_int_equal(info.dim[0], 3);
-        assert_int_equal(info.dim[4], 1);
+        vxt_nifti_info ni = ntu_nifti_info(one);
+        assert_int_equal(ni.dim[0], 3);
+        assert_int_equal(ni.dim[4], 1);
         assert_int_equal(info.volumes, 3);
         assert_int_equal(info.volume_index, k);
         vxt_image_destroy(one);
         /* memory form */
-        vxt_nifti_read_options o;
-        vxt_nifti_read_options_init(&o);
+        vxt_read_options o;
+        vxt_read_options_init(&o);
         o.volume = k;
-        assert_ok(vxt_image_read_memory(bytes, n, &o, &one));
+        assert_ok(vxt_nifti_read_memory(bytes, n, &o, &one));
         assert_ok(vxt_image_volume(one, &ov));
         assert_memory_equal(ov.data, (const unsigned char *)av.data + (size_t)k * vol_bytes, vol_bytes);
         vxt_image_destroy(one);
     }
-    vxt_nifti_read_options o;
-    vxt_nifti_read_options_init(&o);
+    vxt_read_options o;
+    vxt_read_options_init(&o);
     o.volume = 3;
     vxt_image *img = (vxt_image *)(uintptr_t)1;
-    assert_status_msg(vxt_image_read_file(path, &o, &img), VXT_ERR_INVALID_ARGUMENT, "volume = 3");
+    assert_status_msg(vxt_nifti_read_file(path, &o, &img), VXT_ERR_INVALID_ARGUMENT, "volume = 3");
     assert_null(img);
-    assert_status_msg(vxt_image_read_memory(bytes, n, &o, &img), VXT_ERR_INVALID_ARGUMENT, "3 volumes");
+    assert_status_msg(vxt_nifti_read_memory(bytes, n, &o, &img), VXT_ERR_INVALID_ARGUMENT, "3 volumes");
     /* a 3D file has one volume */
     o.volume = 0;
-    assert_ok(vxt_image_read_file(ntu_data("type_int16.nii"), &o, &img));
+    assert_ok(vxt_nifti_read_file(ntu_data("type_int16.nii"), &o, &img));
     vxt_image_destroy(img);
     o.volume = 1;
-    assert_status_msg(vxt_image_read_file(ntu_data("type_int16.nii"), &o, &img), VXT_ERR_INVALID_ARGUMENT,
+    assert_status_msg(vxt_nifti_read_file(ntu_data("type_int16.nii"), &o, &img), VXT_ERR_INVALID_ARGUMENT,
                       "1 volume ");
     free(bytes);
     vxt_image_destroy(all);
@@ -370,12 +372,12 @@ static void test_volume_selection(void **state)
 static void test_header_only(void **state)
 {
     (void)state;
-    vxt_image *img = read_opts(ntu_data("../mricron_ch2.nii.gz"), VXT_NIFTI_SCALING_AUTO, VXT_NIFTI_ALL_VOLUMES,
-                               VXT_NIFTI_HEADER_ONLY);
+    vxt_image *img = read_opts(ntu_data("../mricron_ch2.nii.gz"), VXT_SCALING_AUTO, VXT_READ_ALL_VOLUMES,
+                               VXT_READ_HEADER_ONLY);
     vxt_image_info info = {.struct_size = sizeof info};
     assert_ok(vxt_image_get_info(img, &info));
     assert_int_equal(info.has_data, 0);
-    assert_int_equal(info.dim[1], 181);
+    assert_int_equal(ntu_nifti_info(img).dim[1], 181);
     assert_int_equal(info.dtype, VXT_DTYPE_U8);
     vxt_volume v;
     assert_status_msg(vxt_image_volume(img, &v), VXT_ERR_STATE, "HEADER_ONLY");
@@ -383,19 +385,19 @@ static void test_header_only(void **state)
     assert_status_msg(vxt_image_reorient(img, "LPS", &r), VXT_ERR_STATE, "HEADER_ONLY");
     void *buf = NULL;
     size_t sz = 0;
-    assert_status_msg(vxt_image_write_memory(img, NULL, &buf, &sz), VXT_ERR_STATE, "no voxels");
+    assert_status_msg(vxt_nifti_write_memory(img, NULL, &buf, &sz), VXT_ERR_STATE, "no voxels");
     vxt_image_destroy(img);
 
     /* the data is not read: a file cut inside its voxels still gives its header */
     size_t n = 0;
     unsigned char *bytes = ntu_slurp(ntu_data("../mricron_ch2.nii.gz"), &n);
-    vxt_nifti_read_options o;
-    vxt_nifti_read_options_init(&o);
-    o.flags = VXT_NIFTI_HEADER_ONLY;
-    assert_ok(vxt_image_read_memory(bytes, n / 4, &o, &img));
+    vxt_read_options o;
+    vxt_read_options_init(&o);
+    o.flags = VXT_READ_HEADER_ONLY;
+    assert_ok(vxt_nifti_read_memory(bytes, n / 4, &o, &img));
     vxt_image_destroy(img);
     o.flags = 0;
-    assert_status_msg(vxt_image_read_memory(bytes, n / 4, &o, &img), VXT_ERR_TRUNCATED, "ends early");
+    assert_status_msg(vxt_nifti_read_memory(bytes, n / 4, &o, &img), VXT_ERR_TRUNCATED, "ends early");
     free(bytes);
 }
 
@@ -432,13 +434,13 @@ static void test_pairs(void **state)
             ntu_spit(q, d, in);
         }
         for (int which = 0; which < 2; which++) {
-            vxt_image *img = read_opts(which ? q : p, VXT_NIFTI_SCALING_RAW, VXT_NIFTI_ALL_VOLUMES, 0);
+            vxt_image *img = read_opts(which ? q : p, VXT_SCALING_RAW, VXT_READ_ALL_VOLUMES, 0);
             vxt_volume v;
             assert_ok(vxt_image_volume(img, &v));
             assert_int_equal(ntu_crc_raw(&v), (uint32_t)ntu_num(e, "raw_crc32"));
             vxt_image_info info = {.struct_size = sizeof info};
             assert_ok(vxt_image_get_info(img, &info));
-            assert_int_equal(info.single_file, 0);
+            assert_int_equal(ntu_nifti_info(img).single_file, 0);
             assert_int_equal(info.compressed, strstr(names[t][1], ".gz") != NULL);
             vxt_image_destroy(img);
         }
@@ -447,17 +449,17 @@ static void test_pairs(void **state)
     snprintf(p, sizeof p, "%s/lonely.hdr", dir);
     ntu_spit(p, h, hn);
     vxt_image *img = NULL;
-    assert_status_msg(vxt_image_read_file(p, NULL, &img), VXT_ERR_IO, "lonely.img");
+    assert_status_msg(vxt_nifti_read_file(p, NULL, &img), VXT_ERR_IO, "lonely.img");
     /* a pair header under another name */
     snprintf(p, sizeof p, "%s/pair.nii", dir);
     ntu_spit(p, h, hn);
-    assert_status_msg(vxt_image_read_file(p, NULL, &img), VXT_ERR_FORMAT, "separate .img");
+    assert_status_msg(vxt_nifti_read_file(p, NULL, &img), VXT_ERR_FORMAT, "separate .img");
     /* header-only reads of a pair need no data file */
     snprintf(p, sizeof p, "%s/lonely.hdr", dir);
-    vxt_image *ho = read_opts(p, VXT_NIFTI_SCALING_AUTO, VXT_NIFTI_ALL_VOLUMES, VXT_NIFTI_HEADER_ONLY);
+    vxt_image *ho = read_opts(p, VXT_SCALING_AUTO, VXT_READ_ALL_VOLUMES, VXT_READ_HEADER_ONLY);
     vxt_image_destroy(ho);
     /* a pair cannot come from one buffer */
-    assert_status_msg(vxt_image_read_memory(h, hn, NULL, &img), VXT_ERR_UNSUPPORTED, ".hdr/.img pair");
+    assert_status_msg(vxt_nifti_read_memory(h, hn, NULL, &img), VXT_ERR_UNSUPPORTED, ".hdr/.img pair");
     free(h);
     free(d);
     ntu_rmtree(dir);
@@ -469,10 +471,10 @@ static void test_layout_details(void **state)
     size_t n = 0;
     unsigned char *b = ntu_make_nii1(5, 4, 3, &n);
     vxt_image *img = NULL, *ref = NULL;
-    vxt_nifti_read_options o;
-    vxt_nifti_read_options_init(&o);
-    o.scaling = VXT_NIFTI_SCALING_RAW;
-    assert_ok(vxt_image_read_memory(b, n, &o, &ref));
+    vxt_read_options o;
+    vxt_read_options_init(&o);
+    o.scaling = VXT_SCALING_RAW;
+    assert_ok(vxt_nifti_read_memory(b, n, &o, &ref));
     vxt_volume rv, v;
     assert_ok(vxt_image_volume(ref, &rv));
     assert_true(((const int16_t *)rv.data)[0] == -7 && ((const int16_t *)rv.data)[59] == 170);
@@ -481,7 +483,7 @@ static void test_layout_details(void **state)
     ntu_put_i16(b, 40 + 2 * 4, 0);
     ntu_put_i16(b, 40 + 2 * 5, -3);
     ntu_put_i16(b, 40 + 2 * 7, 32767);
-    assert_ok(vxt_image_read_memory(b, n, &o, &img));
+    assert_ok(vxt_nifti_read_memory(b, n, &o, &img));
     assert_ok(vxt_image_volume(img, &v));
     assert_int_equal(v.channels, 1);
     assert_memory_equal(v.data, rv.data, 120);
@@ -489,7 +491,7 @@ static void test_layout_details(void **state)
 
     /* vox_offset 0 in a single file: nifti_clib reads from 348, nibabel from 0; refused (test_nifti_oracle) */
     ntu_put_f32(b, 108, 0.0f);
-    assert_status_msg(vxt_image_read_memory(b, n, &o, &img), VXT_ERR_FORMAT, "vox_offset = 0 in a single-file");
+    assert_status_msg(vxt_nifti_read_memory(b, n, &o, &img), VXT_ERR_FORMAT, "vox_offset = 0 in a single-file");
     ntu_put_f32(b, 108, 352.0f);
 
     /* an unaligned vox_offset with a gap (and no extensions: extender 0), plain and compressed */
@@ -499,15 +501,15 @@ static void test_layout_details(void **state)
     ntu_put_f32(g, 108, 361.0f);
     g[352] = 0;
     g[355] = 0x7f; /* garbage in the gap, after a zero extender */
-    assert_ok(vxt_image_read_memory(g, n + 9, &o, &img));
+    assert_ok(vxt_nifti_read_memory(g, n + 9, &o, &img));
     assert_ok(vxt_image_volume(img, &v));
     assert_memory_equal(v.data, rv.data, 120);
-    assert_int_equal(vxt_image_extension_count(img), 0);
+    assert_int_equal(vxt_nifti_extension_count(img), 0);
     vxt_image_destroy(img);
     size_t zn = 0;
     unsigned char *z = ntu_gzip(g, n + 9, &zn);
-    o.scaling = VXT_NIFTI_SCALING_FLOAT32;
-    assert_ok(vxt_image_read_memory(z, zn, &o, &img));
+    o.scaling = VXT_SCALING_FLOAT32;
+    assert_ok(vxt_nifti_read_memory(z, zn, &o, &img));
     assert_ok(vxt_image_volume(img, &v));
     assert_true(((uintptr_t)v.data % 16) == 0);
     for (int i = 0; i < 60; i++)
@@ -519,14 +521,14 @@ static void test_layout_details(void **state)
     /* bytes after the voxels (and after the gzip stream) are ignored */
     unsigned char *t = calloc(1, n + 100);
     memcpy(t, b, n);
-    o.scaling = VXT_NIFTI_SCALING_RAW;
-    assert_ok(vxt_image_read_memory(t, n + 100, &o, &img));
+    o.scaling = VXT_SCALING_RAW;
+    assert_ok(vxt_nifti_read_memory(t, n + 100, &o, &img));
     vxt_image_destroy(img);
     z = ntu_gzip(t, n + 100, &zn);
     unsigned char *zt = calloc(1, zn + 7);
     memcpy(zt, z, zn);
     memcpy(zt + zn, "garbage", 7);
-    assert_ok(vxt_image_read_memory(zt, zn + 7, &o, &img));
+    assert_ok(vxt_nifti_read_memory(zt, zn + 7, &o, &img));
     assert_ok(vxt_image_volume(img, &v));
     assert_memory_equal(v.data, rv.data, 120);
     vxt_image_destroy(img);
@@ -538,7 +540,7 @@ static void test_layout_details(void **state)
     unsigned char *zj = calloc(1, big);
     memcpy(zj, z, zn);
     ntu_spit(path, zj, big);
-    assert_ok(vxt_image_read_file(path, &o, &img));
+    assert_ok(vxt_nifti_read_file(path, &o, &img));
     assert_ok(vxt_image_volume(img, &v));
     assert_memory_equal(v.data, rv.data, 120);
     vxt_image_destroy(img);
@@ -546,7 +548,7 @@ static void test_layout_details(void **state)
     snprintf(path, sizeof path, "%s/plain.nii.gz", dir);
     ntu_spit(path, z, zn);
     o.max_bytes = 120;
-    assert_ok(vxt_image_read_file(path, &o, &img));
+    assert_ok(vxt_nifti_read_file(path, &o, &img));
     assert_ok(vxt_image_volume(img, &v));
     assert_memory_equal(v.data, rv.data, 120);
     vxt_image_destroy(img);
@@ -566,7 +568,7 @@ static void test_nifti2_built_here(void **state)
     size_t n = 0;
     unsigned char *b = ntu_make_nii2(5, 4, 3, &n);
     vxt_image *img = NULL;
-    assert_ok(vxt_image_read_memory(b, n, NULL, &img));
+    assert_ok(vxt_nifti_read_memory(b, n, NULL, &img));
     vxt_volume v;
     assert_ok(vxt_image_volume(img, &v));
     assert_true(((const int16_t *)v.data)[2] == -1);
@@ -580,46 +582,46 @@ static void test_nifti2_built_here(void **state)
 static void test_options(void **state)
 {
     (void)state;
-    vxt_nifti_read_options o;
-    vxt_nifti_read_options_init(&o);
+    vxt_read_options o;
+    vxt_read_options_init(&o);
     assert_int_equal(o.struct_size, sizeof o);
-    assert_int_equal(o.scaling, VXT_NIFTI_SCALING_AUTO);
-    assert_int_equal(o.volume, VXT_NIFTI_ALL_VOLUMES);
-    vxt_nifti_read_options_init(NULL);
+    assert_int_equal(o.scaling, VXT_SCALING_AUTO);
+    assert_int_equal(o.volume, VXT_READ_ALL_VOLUMES);
+    vxt_read_options_init(NULL);
     const char *p = ntu_data("type_int16.nii");
     vxt_image *img = (vxt_image *)(uintptr_t)1;
     o.struct_size = 8;
-    assert_status_msg(vxt_image_read_file(p, &o, &img), VXT_ERR_STRUCT_SIZE, "struct_size is 8");
+    assert_status_msg(vxt_nifti_read_file(p, &o, &img), VXT_ERR_STRUCT_SIZE, "struct_size is 8");
     assert_null(img);
-    vxt_nifti_read_options_init(&o);
-    o.scaling = (vxt_nifti_scaling)9;
-    assert_status_msg(vxt_image_read_file(p, &o, &img), VXT_ERR_INVALID_ARGUMENT, "scaling = 9");
-    vxt_nifti_read_options_init(&o);
+    vxt_read_options_init(&o);
+    o.scaling = (vxt_scaling)9;
+    assert_status_msg(vxt_nifti_read_file(p, &o, &img), VXT_ERR_INVALID_ARGUMENT, "scaling = 9");
+    vxt_read_options_init(&o);
     o.volume = -2;
-    assert_status_msg(vxt_image_read_file(p, &o, &img), VXT_ERR_INVALID_ARGUMENT, "volume = -2");
-    vxt_nifti_read_options_init(&o);
+    assert_status_msg(vxt_nifti_read_file(p, &o, &img), VXT_ERR_INVALID_ARGUMENT, "volume = -2");
+    vxt_read_options_init(&o);
     o.flags = 0x10;
-    assert_status_msg(vxt_image_read_file(p, &o, &img), VXT_ERR_INVALID_ARGUMENT, "flags = 0x10");
+    assert_status_msg(vxt_nifti_read_file(p, &o, &img), VXT_ERR_INVALID_ARGUMENT, "flags = 0x10");
     /* a larger struct from a newer header is accepted when its extra bytes are zero */
     struct {
-        vxt_nifti_read_options o;
+        vxt_read_options o;
         uint64_t future;
     } big;
     memset(&big, 0, sizeof big);
-    vxt_nifti_read_options_init(&big.o);
+    vxt_read_options_init(&big.o);
     big.o.struct_size = sizeof big;
-    assert_ok(vxt_image_read_file(p, &big.o, &img));
+    assert_ok(vxt_nifti_read_file(p, &big.o, &img));
     vxt_image_destroy(img);
     big.future = 1;
-    assert_status_msg(vxt_image_read_file(p, &big.o, &img), VXT_ERR_STRUCT_SIZE, "newer");
+    assert_status_msg(vxt_nifti_read_file(p, &big.o, &img), VXT_ERR_STRUCT_SIZE, "newer");
 
-    assert_status_msg(vxt_image_read_file(NULL, NULL, &img), VXT_ERR_NULL, "path");
-    assert_status_msg(vxt_image_read_file(p, NULL, NULL), VXT_ERR_NULL, "out");
-    assert_status_msg(vxt_image_read_memory(NULL, 10, NULL, &img), VXT_ERR_NULL, "data");
-    assert_status_msg(vxt_image_read_memory(p, 10, NULL, NULL), VXT_ERR_NULL, "out");
+    assert_status_msg(vxt_nifti_read_file(NULL, NULL, &img), VXT_ERR_NULL, "path");
+    assert_status_msg(vxt_nifti_read_file(p, NULL, NULL), VXT_ERR_NULL, "out");
+    assert_status_msg(vxt_nifti_read_memory(NULL, 10, NULL, &img), VXT_ERR_NULL, "data");
+    assert_status_msg(vxt_nifti_read_memory(p, 10, NULL, NULL), VXT_ERR_NULL, "out");
 
     /* info and geometry struct sizes */
-    assert_ok(vxt_image_read_file(p, NULL, &img));
+    assert_ok(vxt_nifti_read_file(p, NULL, &img));
     vxt_image_info info = {.struct_size = 4};
     assert_status_msg(vxt_image_get_info(img, &info), VXT_ERR_STRUCT_SIZE, "struct_size is 4");
     assert_status_msg(vxt_image_get_info(NULL, &info), VXT_ERR_NULL, "img");
@@ -629,13 +631,13 @@ static void test_options(void **state)
     vxt_volume v;
     assert_status_msg(vxt_image_volume(NULL, &v), VXT_ERR_NULL, "img");
     assert_status_msg(vxt_image_volume(img, NULL), VXT_ERR_NULL, "view");
-    assert_int_equal(vxt_image_extension_count(NULL), 0);
-    assert_status_msg(vxt_image_get_extension(img, 0, NULL, NULL, NULL), VXT_ERR_INVALID_ARGUMENT, "index = 0");
-    assert_status_msg(vxt_image_get_extension(NULL, 0, NULL, NULL, NULL), VXT_ERR_NULL, "img");
+    assert_int_equal(vxt_nifti_extension_count(NULL), 0);
+    assert_status_msg(vxt_nifti_get_extension(img, 0, NULL, NULL, NULL), VXT_ERR_INVALID_ARGUMENT, "index = 0");
+    assert_status_msg(vxt_nifti_get_extension(NULL, 0, NULL, NULL, NULL), VXT_ERR_NULL, "img");
     g.struct_size = sizeof g;
     assert_status_msg(vxt_image_get_geometry(NULL, &g), VXT_ERR_NULL, "img");
     assert_status_msg(vxt_image_get_geometry(img, NULL), VXT_ERR_NULL, "geom");
-    assert_status_msg(vxt_image_set_intent(NULL, 0, NULL, NULL), VXT_ERR_NULL, "img");
+    assert_status_msg(vxt_nifti_set_intent(NULL, 0, NULL, NULL), VXT_ERR_NULL, "img");
     vxt_geometry r = {.struct_size = sizeof r};
     int64_t shape[3] = {2, 3, 4};
     double sp[3] = {1, 1, 1};

@@ -274,8 +274,10 @@ static vxt_volume run_rs(vxt_context *ctx, const rs_case *c, const vxt_volume *i
     return out;
 }
 
-/* Output planes [z0, z0 + n) of run_rs's output, through opts.out_z_offset / out_z_total. */
-static vxt_volume run_rs_window(vxt_context *ctx, const rs_case *c, const vxt_volume *in, int64_t z0, int64_t n)
+/* Output planes [z0, z0 + n) of run_rs's output, through opts.out_z_offset / out_z_total; with `in_window`, from
+ * only the input planes they read (vxt_resample_z_sources), copied into a slab of their own (opts.in_z_*). */
+static vxt_volume run_rs_window(vxt_context *ctx, const rs_case *c, const vxt_volume *in, int64_t z0, int64_t n,
+                                int in_window)
 {
     vxt_resample_options o;
     vxt_resample_options_init(&o);
@@ -288,14 +290,33 @@ static vxt_volume run_rs_window(vxt_context *ctx, const rs_case *c, const vxt_vo
     o.fill_value = c->raw ? 3.0 : -3.0;
     o.out_z_offset = z0;
     o.out_z_total = c->shape[0];
+    vxt_volume src = *in, slab = {0};
+    if (in_window) {
+        int64_t lo = -1, hi = -1;
+        assert_ok(vxt_resample_z_sources(&o, in->shape[0], c->shape[0], z0, z0 + n, &lo, &hi));
+        assert_true(0 <= lo && lo <= hi && hi <= in->shape[0]);
+        if (hi == lo) /* constant boundary: no input plane is read; a slab still needs one */
+            hi = lo < in->shape[0] ? lo + 1 : lo, lo = hi - 1;
+        slab = pt_alloc(in->dtype, in->channels, hi - lo, in->shape[1], in->shape[2]);
+        const size_t plane = (size_t)(in->shape[1] * in->shape[2]) * vxt_dtype_size(in->dtype);
+        for (int64_t ch = 0; ch < in->channels; ch++)
+            memcpy((char *)slab.data + (size_t)(ch * (hi - lo)) * plane,
+                   (const char *)in->data + (size_t)(ch * in->shape[0] + lo) * plane, (size_t)(hi - lo) * plane);
+        o.in_z_offset = lo;
+        o.in_z_total = in->shape[0];
+        src = slab;
+    }
     vxt_volume out = pt_alloc(c->raw ? in->dtype : VXT_DTYPE_F32, in->channels, n, c->shape[1], c->shape[2]);
-    vxt_status st = vxt_resample(ctx, in, &out, &o);
+    vxt_status st = vxt_resample(ctx, &src, &out, &o);
     if (st != VXT_OK)
         fail_msg("%s, planes %lld + %lld: %s", c->name, (long long)z0, (long long)n, vxt_last_error());
+    if (in_window)
+        pt_free(&slab);
     return out;
 }
 
-/* Every window of every case gives the bits of the whole output's planes (each channel), on ctx. */
+/* Every window of every case gives the bits of the whole output's planes (each channel), on ctx: from the whole
+ * input, and from only the input planes the window reads. */
 static size_t check_windows(vxt_context *ref, vxt_context *ctx, const vxt_volume *in, const char *who)
 {
     size_t checked = 0;
@@ -304,17 +325,19 @@ static size_t check_windows(vxt_context *ref, vxt_context *ctx, const vxt_volume
         vxt_volume full = run_rs(ref, c, in);
         const int64_t D = c->shape[0], plane = c->shape[1] * c->shape[2];
         const int64_t win[5][2] = {{0, 1}, {D - 1, 1}, {1, D - 2}, {D / 2, D - D / 2}, {0, D}};
-        for (int w = 0; w < 5; w++) {
-            vxt_volume part = run_rs_window(ctx, c, in, win[w][0], win[w][1]);
+        for (int w = 0; w < 10; w++) {
+            const int64_t *wz = win[w % 5];
+            vxt_volume part = run_rs_window(ctx, c, in, wz[0], wz[1], w >= 5);
             const size_t es = vxt_dtype_size(part.dtype);
             for (int64_t ch = 0; ch < in->channels; ch++) {
-                char what[128];
-                snprintf(what, sizeof what, "%s %s %s window %lld+%lld channel %lld", who, c->name,
-                         vxt_dtype_name(in->dtype), (long long)win[w][0], (long long)win[w][1], (long long)ch);
-                const char *a = (const char *)full.data + (size_t)((ch * D + win[w][0]) * plane) * es;
-                const char *b = (const char *)part.data + (size_t)(ch * win[w][1] * plane) * es;
-                assert_int_equal(pt_diff(a, b, (size_t)(win[w][1] * plane), es, what), 0);
-                checked += (size_t)(win[w][1] * plane);
+                char what[160];
+                snprintf(what, sizeof what, "%s %s %s window %lld+%lld%s channel %lld", who, c->name,
+                         vxt_dtype_name(in->dtype), (long long)wz[0], (long long)wz[1],
+                         w >= 5 ? " from its input planes" : "", (long long)ch);
+                const char *a = (const char *)full.data + (size_t)((ch * D + wz[0]) * plane) * es;
+                const char *b = (const char *)part.data + (size_t)(ch * wz[1] * plane) * es;
+                assert_int_equal(pt_diff(a, b, (size_t)(wz[1] * plane), es, what), 0);
+                checked += (size_t)(wz[1] * plane);
             }
             pt_free(&part);
         }
@@ -363,6 +386,29 @@ static void test_windows(void **state)
     o.out_z_total = INT64_MAX;
     o.out_z_offset = INT64_MAX - 3;
     assert_status_msg(vxt_resample(c1, &in, &a, &o), VXT_ERR_INVALID_ARGUMENT, "do not fit");
+    /* input windows: the planes an output reads must be in the slab */
+    vxt_resample_options_init(&o);
+    int64_t lo = -1, hi = -1;
+    assert_ok(vxt_resample_z_sources(&o, 12, 9, 0, 9, &lo, &hi));
+    assert_true(lo == 0 && hi == 12);
+    assert_ok(vxt_resample_z_sources(&o, 12, 9, 4, 5, &lo, &hi));
+    assert_true(lo >= 4 && hi <= 8 && hi - lo == 2); /* one output plane of a downsampling reads two */
+    o.in_z_total = 12; /* in (6 planes) as planes [4, 10) of 12: output plane 0 reads planes 0..1 */
+    o.in_z_offset = 4;
+    assert_status_msg(vxt_resample(c1, &in, &a, &o), VXT_ERR_INVALID_ARGUMENT,
+                      "output plane 0 reads input plane 0, outside the input slab [4, 10)");
+    o.in_z_offset = 7; /* beyond the total */
+    assert_status_msg(vxt_resample(c1, &in, &a, &o), VXT_ERR_INVALID_ARGUMENT, "in_z");
+    o.in_z_offset = -1;
+    assert_status_msg(vxt_resample(c1, &in, &a, &o), VXT_ERR_INVALID_ARGUMENT, "in_z");
+    o.in_z_offset = 0;
+    o.in_z_total = 5; /* shorter than the slab */
+    assert_status_msg(vxt_resample(c1, &in, &a, &o), VXT_ERR_INVALID_ARGUMENT, "in_z_total 5");
+    vxt_resample_options_init(&o);
+    assert_status_msg(vxt_resample_z_sources(&o, 0, 9, 0, 1, &lo, &hi), VXT_ERR_INVALID_ARGUMENT, "depth");
+    assert_status_msg(vxt_resample_z_sources(&o, 12, 9, 3, 10, &lo, &hi), VXT_ERR_INVALID_ARGUMENT, "[3, 10)");
+    assert_status_msg(vxt_resample_z_sources(&o, 12, 9, 5, 4, &lo, &hi), VXT_ERR_INVALID_ARGUMENT, "[5, 4)");
+    assert_status_msg(vxt_resample_z_sources(&o, 12, 9, 0, 1, NULL, &hi), VXT_ERR_NULL, "src_z0");
     pt_free(&in);
     pt_free(&a);
     pt_free(&b);

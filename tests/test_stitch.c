@@ -203,10 +203,10 @@ static float *make_input(const cfg *c, uint64_t seed)
     return v;
 }
 
-static vxt_plan *make_plan(const cfg *c)
+static vxt_tiling *make_plan(const cfg *c)
 {
-    vxt_plan_options po;
-    vxt_plan_options_init(&po);
+    vxt_tiling_options po;
+    vxt_tiling_options_init(&po);
     memcpy(po.shape, c->shape, sizeof po.shape);
     memcpy(po.roi, c->roi, sizeof po.roi);
     po.grid = c->grid;
@@ -217,8 +217,8 @@ static vxt_plan *make_plan(const cfg *c)
         po.step[a] = 1.0 - c->overlap; /* nnU-Net's step fraction */
         po.overlap_voxels[a] = c->roi[a] > c->ov_vox ? c->ov_vox : 0;
     }
-    vxt_plan *p = NULL;
-    assert_ok(vxt_plan_create(&po, &p));
+    vxt_tiling *p = NULL;
+    assert_ok(vxt_tiling_create(&po, &p));
     return p;
 }
 
@@ -246,7 +246,7 @@ static result run_cfg(vxt_context *ctx, const cfg *c, const float *input, pred_c
 {
     result r;
     memset(&r, 0, sizeof r);
-    vxt_plan *plan = make_plan(c);
+    vxt_tiling *plan = make_plan(c);
     vxt_stitch_options so = make_opts(c);
     size_t vox = (size_t)(c->shape[0] * c->shape[1] * c->shape[2]);
     r.nvals = c->values ? vox * (size_t)c->C : 0;
@@ -267,11 +267,11 @@ static result run_cfg(vxt_context *ctx, const cfg *c, const float *input, pred_c
         out.labels = &labs;
     (void)sink_mode;
     r.st = vxt_stitch(ctx, plan, &so, &in, predictor, pc, &out);
-    vxt_plan_info pi;
+    vxt_tiling_info pi;
     pi.struct_size = sizeof pi;
-    assert_ok(vxt_plan_get_info(plan, &pi));
+    assert_ok(vxt_tiling_get_info(plan, &pi));
     r.ntiles = pi.tile_count;
-    vxt_plan_destroy(plan);
+    vxt_tiling_destroy(plan);
     return r;
 }
 
@@ -307,9 +307,9 @@ static pred_cfg default_pred(void)
  * divided by the summed weights; members averaged; activation in double. */
 static void reference(const cfg *c, const float *input, double *out, int *labels, double *wsum)
 {
-    vxt_plan *plan = make_plan(c);
-    vxt_plan_info pi = {.struct_size = sizeof pi};
-    vxt_plan_get_info(plan, &pi);
+    vxt_tiling *plan = make_plan(c);
+    vxt_tiling_info pi = {.struct_size = sizeof pi};
+    vxt_tiling_get_info(plan, &pi);
     size_t roi = (size_t)(c->roi[0] * c->roi[1] * c->roi[2]);
     size_t vox = (size_t)(c->shape[0] * c->shape[1] * c->shape[2]);
     float *w = malloc(roi * sizeof(float));
@@ -340,7 +340,7 @@ static void reference(const cfg *c, const float *input, double *out, int *labels
     pred_cfg pc = default_pred();
     for (uint64_t t = 0; t < pi.tile_count; t++) {
         vxt_tile tile;
-        vxt_plan_get_tile(plan, t, &tile);
+        vxt_tiling_get_tile(plan, t, &tile);
         for (int m = 0; m < c->members; m++) {
             memset(tp, 0, (size_t)c->C * roi * sizeof(double));
             for (int f = 0; f < nf; f++) {
@@ -446,7 +446,7 @@ static void reference(const cfg *c, const float *input, double *out, int *labels
     free(tin);
     free(tout);
     free(tp);
-    vxt_plan_destroy(plan);
+    vxt_tiling_destroy(plan);
 }
 
 /* ---- tests ---------------------------------------------------------------------------------------------- */
@@ -744,7 +744,7 @@ static void test_opencl_matches_cpu(void **state)
         pred_cfg pd = default_pred();
         pd.device = 1;
         pd.ctx = ocl;
-        vxt_plan *plan = make_plan(c);
+        vxt_tiling *plan = make_plan(c);
         vxt_stitch_options so = make_opts(c);
         so.flags = VXT_STITCH_DEVICE_PREDICTOR;
         result d = run_cfg(cpu, c, in, &pa, 0);
@@ -766,7 +766,7 @@ static void test_opencl_matches_cpu(void **state)
         free(vals);
         free(labs);
         free_result(&d);
-        vxt_plan_destroy(plan);
+        vxt_tiling_destroy(plan);
         free(in);
     }
     vxt_context_destroy(cpu);
@@ -840,7 +840,7 @@ static void run_session_checks(vxt_backend backend)
         assert_int_equal(ref.st, VXT_OK);
 
         /* session, outputs submitted in reverse order within windows of 5 */
-        vxt_plan *plan = make_plan(c);
+        vxt_tiling *plan = make_plan(c);
         vxt_stitch_options so = make_opts(c);
         so.max_outstanding = 5;
         sink_state ks;
@@ -909,7 +909,7 @@ static void run_session_checks(vxt_backend backend)
         free(ks.values);
         free(ks.labels);
         free_result(&ref);
-        vxt_plan_destroy(plan);
+        vxt_tiling_destroy(plan);
         free(in);
     }
     vxt_context_destroy(ctx);
@@ -935,7 +935,7 @@ static void test_sink_ring_is_small(void **state)
     cfg c = CFGS[0];
     c.shape[0] = 97;
     float *in = make_input(&c, 7);
-    vxt_plan *plan = make_plan(&c);
+    vxt_tiling *plan = make_plan(&c);
     vxt_stitch_options so = make_opts(&c);
     sink_state ks;
     memset(&ks, 0, sizeof ks);
@@ -955,7 +955,7 @@ static void test_sink_ring_is_small(void **state)
     print_message("ring depth %lld of %lld padded slices\n", (long long)s->D, (long long)s->P[0]);
     assert_true(s->D <= 2 * c.roi[0]);
     vxt_session_destroy(ss);
-    vxt_plan_destroy(plan);
+    vxt_tiling_destroy(plan);
     free(ks.values);
     free(in);
     vxt_context_destroy(ctx);
@@ -1015,7 +1015,7 @@ static void run_failure_checks(vxt_backend backend)
     assert_poisoned(r.values, r.nvals);
     free_result(&r);
 
-    vxt_plan *plan = make_plan(c);
+    vxt_tiling *plan = make_plan(c);
     vxt_stitch_options so = make_opts(c);
     vxt_volume vin = {in, VXT_DTYPE_F32, c->cin, {c->shape[0], c->shape[1], c->shape[2]}};
     float *vals = malloc(vox * (size_t)c->C * sizeof(float));
@@ -1036,8 +1036,8 @@ static void run_failure_checks(vxt_backend backend)
     vxt_stitch_output out2 = out;
     out2.values = &vv2;
     assert_ok(vxt_stitch(ctx, plan, &so, &vin, predictor, &p, &out2));
-    vxt_plan_info pi = {.struct_size = sizeof pi};
-    vxt_plan_get_info(plan, &pi);
+    vxt_tiling_info pi = {.struct_size = sizeof pi};
+    vxt_tiling_get_info(plan, &pi);
     assert_int_equal(pg.last_done, pi.tile_count);
     assert_int_equal(pg.total, pi.tile_count);
     free(vals2);
@@ -1112,7 +1112,7 @@ static void run_failure_checks(vxt_backend backend)
     vxt_session_destroy(NULL);
 
     free(o);
-    vxt_plan_destroy(plan);
+    vxt_tiling_destroy(plan);
     free(vals);
     free(in);
     vxt_context_destroy(ctx);
@@ -1197,9 +1197,9 @@ static void test_cpu_grouping(void **state)
     free(in4);
 
     /* progress reaches the total; cancellation after two tiles stops the run, output untouched */
-    vxt_plan *plan = make_plan(c);
-    vxt_plan_info pi = {.struct_size = sizeof pi};
-    vxt_plan_get_info(plan, &pi);
+    vxt_tiling *plan = make_plan(c);
+    vxt_tiling_info pi = {.struct_size = sizeof pi};
+    vxt_tiling_get_info(plan, &pi);
     vxt_stitch_options so = make_opts(c);
     prog pr = {0, 0, 0, 0};
     so.progress = progress_cb;
@@ -1245,7 +1245,7 @@ static void test_cpu_grouping(void **state)
     free_result(&s1);
     vxt_context_destroy(dflt);
     free(vals);
-    vxt_plan_destroy(plan);
+    vxt_tiling_destroy(plan);
     free(in);
     vxt_context_destroy(grouped);
     vxt_context_destroy(single);
@@ -1257,7 +1257,7 @@ static void test_bad_arguments(void **state)
     vxt_context *ctx = vxt_test_context(VXT_BACKEND_CPU, 1);
     const cfg *c = &CFGS[0];
     float *in = make_input(c, 1);
-    vxt_plan *plan = make_plan(c);
+    vxt_tiling *plan = make_plan(c);
     size_t vox = (size_t)(c->shape[0] * c->shape[1] * c->shape[2]);
     float *vals = malloc(vox * 2 * sizeof(float));
     vxt_volume vin = {in, VXT_DTYPE_F32, 1, {c->shape[0], c->shape[1], c->shape[2]}};
@@ -1331,19 +1331,19 @@ static void test_bad_arguments(void **state)
     {
         /* an axis longer than 2^31 voxels: the plan is fine (64-bit), the engine's 32-bit tables are not; refused
          * before anything is allocated or read (the volumes' pointers are small buffers never touched) */
-        vxt_plan_options po;
-        vxt_plan_options_init(&po);
+        vxt_tiling_options po;
+        vxt_tiling_options_init(&po);
         int64_t big[3] = {1, 1, ((int64_t)1 << 31) + 5}, broi[3] = {1, 1, (int64_t)1 << 31};
         memcpy(po.shape, big, sizeof po.shape);
         memcpy(po.roi, broi, sizeof po.roi);
-        vxt_plan *bp = NULL;
-        assert_ok(vxt_plan_create(&po, &bp));
+        vxt_tiling *bp = NULL;
+        assert_ok(vxt_tiling_create(&po, &bp));
         vxt_volume bi = {in, VXT_DTYPE_F32, 1, {1, 1, big[2]}}, bo = {vals, VXT_DTYPE_F32, 2, {1, 1, big[2]}};
         vxt_stitch_output obig;
         vxt_stitch_output_init(&obig);
         obig.values = &bo;
         BAD(vxt_stitch(ctx, bp, &so, &bi, predictor, &p, &obig), VXT_ERR_OVERFLOW, "32 bits");
-        vxt_plan_destroy(bp);
+        vxt_tiling_destroy(bp);
     }
     bad = vv;
     bad.channels = 3;
@@ -1366,7 +1366,7 @@ static void test_bad_arguments(void **state)
 #undef BAD
     free(um);
     free(vals);
-    vxt_plan_destroy(plan);
+    vxt_tiling_destroy(plan);
     free(in);
     vxt_context_destroy(ctx);
 }
@@ -1383,49 +1383,6 @@ static void test_failures_opencl(void **state)
     run_failure_checks(VXT_BACKEND_OPENCL);
 }
 
-static void test_argmax(void **state)
-{
-    (void)state;
-    vxt_context *ctx = vxt_test_context(VXT_BACKEND_CPU, 3);
-    enum { C = 5, N = 7 * 11 * 13 };
-    float *v = malloc(C * N * sizeof(float));
-    vxt_rng r = {5};
-    for (int i = 0; i < C * N; i++)
-        v[i] = (float)(vxt_rng_u32(&r) % 7); /* many ties */
-    v[3] = NAN;                                /* channel 0, voxel 3: the largest number wins */
-    v[2 * N + 4] = NAN;                        /* channel 2, voxel 4 */
-    for (int c = 0; c < C; c++)                /* voxel 5: all NaN, label 0 */
-        v[c * N + 5] = NAN;
-    v[6] = v[N + 6] = NAN;                     /* voxel 6: channels 0 and 1 */
-    v[2 * N + 6] = 1.0f, v[3 * N + 6] = 6.0f, v[4 * N + 6] = 6.0f; /* ties to the lowest: 3 */
-    uint8_t l8[N];
-    uint16_t l16[N];
-    vxt_volume vv = {v, VXT_DTYPE_F32, C, {7, 11, 13}}, lv = {l8, VXT_DTYPE_U8, 1, {7, 11, 13}};
-    assert_ok(vxt_argmax(ctx, &vv, &lv));
-    lv.data = l16;
-    lv.dtype = VXT_DTYPE_U16;
-    assert_ok(vxt_argmax(ctx, &vv, &lv));
-    for (int i = 0; i < N; i++) {
-        int best = -1; /* the lowest channel holding the largest number */
-        for (int c = 0; c < C; c++)
-            if (!isnan(v[c * N + i]) && (best < 0 || v[c * N + i] > v[best * N + i]))
-                best = c;
-        best = best < 0 ? 0 : best;
-        assert_int_equal(l8[i], best);
-        assert_int_equal(l16[i], best);
-    }
-    assert_int_equal(l8[6], 3);
-    assert_int_equal(l8[5], 0);
-    lv.shape[0] = 8;
-    assert_status_msg(vxt_argmax(ctx, &vv, &lv), VXT_ERR_SHAPE_MISMATCH, "1 x 7x11x13");
-    lv.shape[0] = 7;
-    lv.dtype = VXT_DTYPE_F32;
-    assert_status_msg(vxt_argmax(ctx, &vv, &lv), VXT_ERR_INVALID_ARGUMENT, "uint8 or uint16");
-    assert_status_msg(vxt_argmax(ctx, NULL, &lv), VXT_ERR_NULL, "values");
-    free(v);
-    vxt_context_destroy(ctx);
-}
-
 int main(int argc, char **argv)
 {
     const struct CMUnitTest cpu[] = {
@@ -1439,7 +1396,6 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_sink_ring_is_small),
         cmocka_unit_test(test_failures_cpu),
         cmocka_unit_test(test_bad_arguments),
-        cmocka_unit_test(test_argmax),
     };
     const struct CMUnitTest opencl[] = {
         cmocka_unit_test(test_opencl_matches_cpu),

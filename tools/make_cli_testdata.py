@@ -185,18 +185,26 @@ def case(name, inp, args, mode, values, align="half-pixel", interp="linear", fil
 
 # half-pixel trilinear vs torch: 2^-22 of max|input| (docs/PREPROCESSING.md); corner vs scipy: 4e-7; constant
 # fill vs scipy grid-constant: 2e-6.
-case("shape_linear", "in_int16.nii.gz", "--shape 17,8,9", "shape", [17, 8, 9], tol=2.0 ** -22)
-case("spacing_linear", "in_int16.nii.gz", "--spacing 0.6,2,1.5", "spacing", [0.6, 2.0, 1.5], tol=2.0 ** -22)
-case("scale_corner", "in_int16.nii.gz", "--scale 1.5,0.5,2 --grid corner", "scale", [1.5, 0.5, 2.0],
-     align="corner", tol=4e-7)
-case("spacing_corner", "in_int16.nii.gz", "--spacing 0.6,2,1.5 --grid corner", "spacing", [0.6, 2.0, 1.5],
-     align="corner", tol=4e-7)
-case("shape_fill", "in_int16.nii.gz", "--shape 17,8,9 --fill -50", "shape", [17, 8, 9], fill=-50.0, tol=2e-6)
-case("labels_spacing", "in_labels.nii.gz", "--spacing 0.6,2,1.5 --labels", "spacing", [0.6, 2.0, 1.5],
+def zyx(values):
+    """voxtile's per-axis flags are Z,Y,X: the NIfTI-order (i, j, k) values reversed."""
+    return ",".join("%g" % v for v in reversed(values))
+
+
+case("shape_linear", "in_int16.nii.gz", "--shape " + zyx([17, 8, 9]), "shape", [17, 8, 9], tol=2.0 ** -22)
+case("spacing_linear", "in_int16.nii.gz", "--spacing " + zyx([0.6, 2, 1.5]), "spacing", [0.6, 2.0, 1.5],
+     tol=2.0 ** -22)
+case("scale_corner", "in_int16.nii.gz", "--scale " + zyx([1.5, 0.5, 2]) + " --align corner", "scale",
+     [1.5, 0.5, 2.0], align="corner", tol=4e-7)
+case("spacing_corner", "in_int16.nii.gz", "--spacing " + zyx([0.6, 2, 1.5]) + " --align corner", "spacing",
+     [0.6, 2.0, 1.5], align="corner", tol=4e-7)
+case("shape_fill", "in_int16.nii.gz", "--shape " + zyx([17, 8, 9]) + " --fill -50", "shape", [17, 8, 9],
+     fill=-50.0, tol=2e-6)
+case("labels_spacing", "in_labels.nii.gz", "--spacing " + zyx([0.6, 2, 1.5]) + " --interp nearest", "spacing",
+     [0.6, 2.0, 1.5], interp="nearest")
+case("labels_corner", "in_labels.nii.gz", "--shape " + zyx([20, 5, 11]) + " --interp nearest --align corner",
+     "shape", [20, 5, 11], align="corner", interp="nearest")
+case("int_nearest", "in_int16.nii.gz", "--shape " + zyx([9, 15, 4]) + " --interp nearest", "shape", [9, 15, 4],
      interp="nearest")
-case("labels_corner", "in_labels.nii.gz", "--shape 20,5,11 --labels --grid corner", "shape", [20, 5, 11],
-     align="corner", interp="nearest")
-case("int_nearest", "in_int16.nii.gz", "--shape 9,15,4 --interp nearest", "shape", [9, 15, 4], interp="nearest")
 case("channels_scale", "in_4d.nii.gz", "--scale 2", "scale", [2.0, 2.0, 2.0], tol=2.0 ** -22)
 
 # int_nearest keeps the stored int16 values (and the file's scaling): recompute its expectation from raw.

@@ -9,56 +9,6 @@
 
 #include "nifti_internal.h"
 
-/* ---- names --------------------------------------------------------------------------------------------- */
-
-const char *vxt_affine_source_name(vxt_affine_source source)
-{
-    switch (source) {
-    case VXT_AFFINE_FALLBACK:
-        return "fallback";
-    case VXT_AFFINE_SFORM:
-        return "sform";
-    case VXT_AFFINE_QFORM:
-        return "qform";
-    default:
-        return "unknown";
-    }
-}
-
-const char *vxt_nifti_xform_name(int code)
-{
-    static const char *names[] = {"unknown", "scanner", "aligned", "talairach", "mni", "template"};
-    return code >= 0 && code <= 5 ? names[code] : "invalid";
-}
-
-const char *vxt_nifti_units_name(int units)
-{
-    switch (units) {
-    case VXT_NIFTI_UNITS_UNKNOWN:
-        return "unknown";
-    case VXT_NIFTI_UNITS_METER:
-        return "m";
-    case VXT_NIFTI_UNITS_MM:
-        return "mm";
-    case VXT_NIFTI_UNITS_MICRON:
-        return "um";
-    case VXT_NIFTI_UNITS_SEC:
-        return "s";
-    case VXT_NIFTI_UNITS_MSEC:
-        return "ms";
-    case VXT_NIFTI_UNITS_USEC:
-        return "us";
-    case VXT_NIFTI_UNITS_HZ:
-        return "Hz";
-    case VXT_NIFTI_UNITS_PPM:
-        return "ppm";
-    case VXT_NIFTI_UNITS_RADS:
-        return "rad/s";
-    default:
-        return "invalid";
-    }
-}
-
 /* ---- small linear algebra ------------------------------------------------------------------------------ */
 
 static double det3(double a[3][3])

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nifti_internal.h"
+#include "image_internal.h"
 
 /* World axis (0 = x, 1 = y, 2 = z) and direction of an orientation letter; -1 for other letters. */
 static int letter_axis(char c, int *sign)
@@ -42,7 +42,7 @@ vxt_status vxt_image_reorient(const vxt_image *img, const char *target, vxt_imag
         seen |= 1 << want_axis[b];
     }
     if (img->data == NULL)
-        return vxt__fail(NULL, VXT_ERR_STATE, "%s: the image was read with VXT_NIFTI_HEADER_ONLY and has no voxels",
+        return vxt__fail(NULL, VXT_ERR_STATE, "%s: the image was read with VXT_READ_HEADER_ONLY and has no voxels",
                          __func__);
     vxt_geometry g = img->geom;
     int axis[3], sign[3];
@@ -82,7 +82,16 @@ vxt_status vxt_image_reorient(const vxt_image *img, const char *target, vxt_imag
     r->compressed = img->compressed;
     r->volumes = img->volumes;
     r->volume_index = img->volume_index;
-    r->hdr = img->hdr;
+    r->stored_dtype = img->stored_dtype;
+    r->format = img->format;
+    r->scl_slope = img->scl_slope;
+    r->scl_inter = img->scl_inter;
+    memcpy(r->description, img->description, sizeof r->description);
+    r->nifti = img->nifti;
+    if ((st = vxt__image_set_source(r, img->source)) != VXT_OK) {
+        vxt_image_destroy(r);
+        return st;
+    }
 
     int64_t old_n[3] = {img->shape[2], img->shape[1], img->shape[0]}; /* NIfTI order */
     int vperm[3], vflip[3]; /* the same permutation in volume order (axis n of a volume is NIfTI axis 2 - n) */
@@ -101,19 +110,18 @@ vxt_status vxt_image_reorient(const vxt_image *img, const char *target, vxt_imag
         int a = perm[b];
         t[a][b] = flip[b] ? -1.0 : 1.0;
         t[a][3] = flip[b] ? (double)(old_n[a] - 1) : 0.0;
-        pix[b] = img->hdr.pixdim[a + 1];
+        pix[b] = img->geom.pixdim[a + 1];
     }
     vxt__geometry_transform(&g, t, pix);
-    vxt__geometry_to_hdr(&g, &r->hdr);
     for (int b = 0; b < 3; b++)
-        r->hdr.dim[b + 1] = old_n[perm[b]];
-    r->shape[0] = r->hdr.dim[3];
-    r->shape[1] = r->hdr.dim[2];
-    r->shape[2] = r->hdr.dim[1];
+        r->nifti.dim[b + 1] = old_n[perm[b]];
+    r->shape[0] = r->nifti.dim[3];
+    r->shape[1] = r->nifti.dim[2];
+    r->shape[2] = r->nifti.dim[1];
     /* dim_info: freq, phase and slice dimensions (2 bits each, 1-based, 0 = unset) follow their axes */
     int di = 0;
     for (int f = 0; f < 3; f++) {
-        int d = (img->hdr.dim_info >> (2 * f)) & 3;
+        int d = (img->nifti.dim_info >> (2 * f)) & 3;
         int nd = 0;
         if (d >= 1 && d <= 3)
             for (int b = 0; b < 3; b++)
@@ -121,8 +129,9 @@ vxt_status vxt_image_reorient(const vxt_image *img, const char *target, vxt_imag
                     nd = b + 1;
         di |= nd << (2 * f);
     }
-    r->hdr.dim_info = di | (img->hdr.dim_info & 0xC0);
-    vxt__image_sync_geometry(r);
+    r->nifti.dim_info = di | (img->nifti.dim_info & 0xC0);
+    r->geom = g;
+    vxt__image_derive_geometry(r);
     *out = r;
     return VXT_OK;
 }

@@ -1,24 +1,55 @@
-/* image.c - the vxt_image handle: creation (optionally with a reference image's geometry), views, metadata,
- * geometry and header extensions. */
+/* image.c - the vxt_image handle: creation (optionally with a reference image's geometry), views, the
+ * format-neutral metadata (vxt_image_info) and the geometry. NIfTI's own fields are in host/nifti/nifti_fields.c. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "nifti_internal.h"
+#include "image_internal.h"
 
 vxt_status vxt__image_alloc(const char *who, vxt_image **out)
 {
-    *out = calloc(1, sizeof **out);
-    if (*out == NULL)
+    vxt_image *img = calloc(1, sizeof *img);
+    if (img == NULL || !(img->source = strdup(""))) {
+        free(img);
+        *out = NULL;
         return vxt__fail(NULL, VXT_ERR_OUT_OF_MEMORY, "%s: out of memory", who);
-    (*out)->volume_index = VXT_NIFTI_ALL_VOLUMES;
-    (*out)->volumes = 1;
+    }
+    img->volume_index = VXT_READ_ALL_VOLUMES;
+    img->volumes = 1;
+    img->channels = 1;
+    img->shape[0] = img->shape[1] = img->shape[2] = 1;
+    img->format = VXT_FORMAT_NONE;
+    img->scl_slope = 1.0;
+    vxt__nifti_hdr_default(&img->nifti, VXT_DTYPE_U8, 1, img->shape);
+    vxt_geometry_init(&img->geom);
+    *out = img;
     return VXT_OK;
 }
 
-void vxt__image_sync_geometry(vxt_image *img)
+vxt_status vxt__image_set_source(vxt_image *img, const char *source)
 {
-    vxt__geometry_from_hdr(&img->hdr, &img->geom);
+    char *s = strdup(source);
+    if (!s)
+        return vxt__fail(NULL, VXT_ERR_OUT_OF_MEMORY, "out of memory");
+    free(img->source);
+    img->source = s;
+    return VXT_OK;
+}
+
+void vxt__image_derive_geometry(vxt_image *img)
+{
+    const int64_t dim[8] = {img->channels > 1 ? 4 : 3, img->shape[2], img->shape[1], img->shape[0],
+                            img->channels, 1, 1, 1};
+    vxt__geometry_derive(&img->geom, dim);
+}
+
+void vxt__image_nifti_header(const vxt_image *img, vxt__nifti_hdr *h)
+{
+    *h = img->nifti;
+    vxt__geometry_to_hdr(&img->geom, h);
+    vxt__strlcpy(h->descrip, img->description, sizeof h->descrip); /* all 80 bytes: NIfTI needs no NUL */
+    h->scl_slope = img->scaled ? 1.0 : img->scl_slope; /* scaled voxels already hold the values */
+    h->scl_inter = img->scaled ? 0.0 : img->scl_inter;
 }
 
 void vxt_image_destroy(vxt_image *img)
@@ -29,6 +60,7 @@ void vxt_image_destroy(vxt_image *img)
         free(img->ext[i].data);
     free(img->ext);
     free(img->block);
+    free(img->source);
     free(img);
 }
 
@@ -37,7 +69,7 @@ vxt_status vxt_image_volume(const vxt_image *img, vxt_volume *view)
     VXT_CHECK_NULL(NULL, img);
     VXT_CHECK_NULL(NULL, view);
     if (img->data == NULL)
-        return vxt__fail(NULL, VXT_ERR_STATE, "%s: the image was read with VXT_NIFTI_HEADER_ONLY and has no voxels",
+        return vxt__fail(NULL, VXT_ERR_STATE, "%s: the image was read with VXT_READ_HEADER_ONLY and has no voxels",
                          __func__);
     view->data = img->data;
     view->dtype = img->dtype;
@@ -53,42 +85,26 @@ vxt_status vxt_image_get_info(const vxt_image *img, vxt_image_info *info)
     vxt_status st = vxt__check_out_struct(NULL, __func__, "vxt_image_info", info->struct_size, sizeof *info);
     if (st != VXT_OK)
         return st;
-    const vxt__nifti_hdr *h = &img->hdr;
     vxt_image_info r;
     memset(&r, 0, sizeof r);
     r.struct_size = sizeof r;
-    r.nifti_version = h->version;
-    r.big_endian = h->big_endian;
+    r.format = img->format;
+    r.source = img->source;
     r.compressed = img->compressed;
-    r.single_file = h->single_file;
-    r.datatype = h->datatype;
-    r.bitpix = h->bitpix;
-    r.stored_dtype = vxt__nifti_dtype(h->datatype);
+    r.stored_dtype = img->stored_dtype;
     r.dtype = img->dtype;
-    r.scaled = img->scaled;
-    memcpy(r.dim, h->dim, sizeof r.dim);
     r.channels = img->channels;
     memcpy(r.shape, img->shape, sizeof r.shape);
+    r.has_data = img->data != NULL;
     r.volumes = img->volumes;
     r.volume_index = img->volume_index;
-    r.has_data = img->data != NULL;
-    r.vox_offset = h->vox_offset;
-    r.scl_slope = h->scl_slope;
-    r.scl_inter = h->scl_inter;
-    r.cal_min = h->cal_min;
-    r.cal_max = h->cal_max;
-    r.intent_code = h->intent_code;
-    memcpy(r.intent_p, h->intent_p, sizeof r.intent_p);
-    vxt__strlcpy(r.intent_name, h->intent_name, sizeof r.intent_name);
-    vxt__strlcpy(r.descrip, h->descrip, sizeof r.descrip);
-    vxt__strlcpy(r.aux_file, h->aux_file, sizeof r.aux_file);
-    r.dim_info = h->dim_info;
-    r.slice_code = h->slice_code;
-    r.slice_start = h->slice_start;
-    r.slice_end = h->slice_end;
-    r.slice_duration = h->slice_duration;
-    r.toffset = h->toffset;
-    r.extension_count = img->n_ext;
+    memcpy(r.spacing, img->geom.spacing, sizeof r.spacing);
+    memcpy(r.affine, img->geom.affine, sizeof r.affine);
+    memcpy(r.orientation, img->geom.orientation, sizeof r.orientation);
+    r.scl_slope = img->scl_slope;
+    r.scl_inter = img->scl_inter;
+    r.scaled = img->scaled;
+    vxt__strlcpy(r.description, img->description, sizeof r.description);
     vxt__copy_out_struct(info, &r, info->struct_size, sizeof r);
     return VXT_OK;
 }
@@ -114,8 +130,9 @@ vxt_status vxt_image_set_geometry(vxt_image *img, const vxt_geometry *geom)
         return st;
     if ((st = vxt__geometry_check(__func__, geom)) != VXT_OK)
         return st;
-    vxt__geometry_to_hdr(geom, &img->hdr);
-    vxt__image_sync_geometry(img);
+    img->geom = *geom; /* the stored fields; the derived ones are recomputed (normalising as when reading) */
+    img->geom.struct_size = sizeof img->geom;
+    vxt__image_derive_geometry(img);
     return VXT_OK;
 }
 
@@ -128,9 +145,6 @@ vxt_status vxt_image_create(vxt_dtype dtype, int64_t channels, const int64_t sha
     size_t es = vxt_dtype_size(dtype);
     if (es == 0)
         return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "%s: dtype %d is not a known type", __func__, (int)dtype);
-    if (vxt__nifti_datatype(dtype) == 0)
-        return vxt__fail(NULL, VXT_ERR_UNSUPPORTED, "%s: dtype %s has no NIfTI datatype", __func__,
-                         vxt_dtype_name(dtype));
     if (channels < 1)
         return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "%s: channels = %lld (must be >= 1)", __func__,
                          (long long)channels);
@@ -163,25 +177,26 @@ vxt_status vxt_image_create(vxt_dtype dtype, int64_t channels, const int64_t sha
     }
     img->data = img->block;
     img->bytes = bytes;
-    img->dtype = dtype;
+    img->dtype = img->stored_dtype = dtype;
     img->channels = channels;
     memcpy(img->shape, shape, sizeof img->shape);
     img->volumes = channels;
-    vxt__nifti_hdr_default(&img->hdr, dtype, channels, shape);
-    if (reference != NULL) {
-        const vxt__nifti_hdr *r = &reference->hdr;
-        vxt__nifti_hdr *h = &img->hdr;
-        h->version = r->version;
-        h->qform_code = r->qform_code;
-        h->sform_code = r->sform_code;
-        memcpy(h->quatern, r->quatern, sizeof h->quatern);
-        memcpy(h->qoffset, r->qoffset, sizeof h->qoffset);
-        memcpy(h->srow, r->srow, sizeof h->srow);
+    vxt__nifti_hdr_default(&img->nifti, dtype, channels, shape);
+    vxt__geometry_from_hdr(&img->nifti, &img->geom);
+    if (reference != NULL) { /* both forms with their codes, pixdim[0..3], the spatial units; NIfTI-2 stays 2 */
+        const vxt_geometry *r = &reference->geom;
+        vxt_geometry *g = &img->geom;
+        img->nifti.version = reference->nifti.version;
+        g->qform_code = r->qform_code;
+        g->sform_code = r->sform_code;
+        memcpy(g->quatern, r->quatern, sizeof g->quatern);
+        memcpy(g->qoffset, r->qoffset, sizeof g->qoffset);
+        memcpy(g->srow, r->srow, sizeof g->srow);
         for (int i = 0; i <= 3; i++)
-            h->pixdim[i] = r->pixdim[i];
-        h->xyzt_units = r->xyzt_units & 0x07;
+            g->pixdim[i] = r->pixdim[i];
+        g->xyzt_units = r->xyzt_units & 0x07;
     }
-    vxt__image_sync_geometry(img);
+    vxt__image_derive_geometry(img);
     *out = img;
     return VXT_OK;
 }
@@ -190,28 +205,7 @@ vxt_status vxt_image_set_description(vxt_image *img, const char *text)
 {
     VXT_CHECK_NULL(NULL, img);
     VXT_CHECK_NULL(NULL, text);
-    vxt__strlcpy(img->hdr.descrip, text, 80);
-    return VXT_OK;
-}
-
-vxt_status vxt_image_set_intent(vxt_image *img, int code, const char *name, const double params[3])
-{
-    VXT_CHECK_NULL(NULL, img);
-    if (code < INT16_MIN || code > INT16_MAX)
-        return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "%s: code = %d (must fit a NIfTI-1 intent_code, "
-                         "-32768..32767)", __func__, code);
-    double p[3] = {0, 0, 0};
-    if (params != NULL) {
-        for (int i = 0; i < 3; i++) {
-            if (!isfinite(params[i]))
-                return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "%s: params[%d] = %g (must be finite)", __func__, i,
-                                 params[i]);
-            p[i] = params[i];
-        }
-    }
-    img->hdr.intent_code = code;
-    vxt__strlcpy(img->hdr.intent_name, name ? name : "", 16);
-    memcpy(img->hdr.intent_p, p, sizeof p);
+    vxt__strlcpy(img->description, text, sizeof img->description);
     return VXT_OK;
 }
 
@@ -224,60 +218,7 @@ vxt_status vxt_image_set_scaling(vxt_image *img, double slope, double inter)
     if (img->scaled)
         return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "%s: the voxels were already scaled while reading; a "
                          "scaling written with them would apply twice", __func__);
-    img->hdr.scl_slope = slope;
-    img->hdr.scl_inter = inter;
+    img->scl_slope = slope;
+    img->scl_inter = inter;
     return VXT_OK;
-}
-
-/* ---- extensions ---------------------------------------------------------------------------------------- */
-
-#define VXT__EXT_MAX ((size_t)INT32_MAX - 32)
-
-vxt_status vxt__image_add_ext(const char *who, vxt_image *img, int ecode, const void *data, size_t size)
-{
-    if (size > VXT__EXT_MAX)
-        return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "%s: extension of %zu bytes (at most %zu fit esize)", who,
-                         size, VXT__EXT_MAX);
-    vxt__ext *grown = realloc(img->ext, (img->n_ext + 1) * sizeof *grown);
-    if (grown == NULL)
-        return vxt__fail(NULL, VXT_ERR_OUT_OF_MEMORY, "%s: out of memory", who);
-    img->ext = grown;
-    unsigned char *copy = malloc(size ? size : 1);
-    if (copy == NULL)
-        return vxt__fail(NULL, VXT_ERR_OUT_OF_MEMORY, "%s: out of memory for an extension of %zu bytes", who, size);
-    if (size)
-        memcpy(copy, data, size);
-    img->ext[img->n_ext].ecode = ecode;
-    img->ext[img->n_ext].size = size;
-    img->ext[img->n_ext].data = copy;
-    img->n_ext++;
-    return VXT_OK;
-}
-
-size_t vxt_image_extension_count(const vxt_image *img)
-{
-    return img ? img->n_ext : 0;
-}
-
-vxt_status vxt_image_get_extension(const vxt_image *img, size_t index, int *ecode, const void **data, size_t *size)
-{
-    VXT_CHECK_NULL(NULL, img);
-    if (index >= img->n_ext)
-        return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "%s: index = %zu (the image has %zu extensions)", __func__,
-                         index, img->n_ext);
-    if (ecode)
-        *ecode = img->ext[index].ecode;
-    if (data)
-        *data = img->ext[index].data;
-    if (size)
-        *size = img->ext[index].size;
-    return VXT_OK;
-}
-
-vxt_status vxt_image_add_extension(vxt_image *img, int ecode, const void *data, size_t size)
-{
-    VXT_CHECK_NULL(NULL, img);
-    if (size > 0)
-        VXT_CHECK_NULL(NULL, data);
-    return vxt__image_add_ext(__func__, img, ecode, data, size);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "nifti_internal.h"
+#include "vxt_arith.h" /* vxt_half_to_float: the same conversion as the kernels' */
 
 #define BLOCK 2048
 
@@ -117,6 +118,14 @@ static void convert_block(unsigned char *p, size_t i0, size_t m, vxt_dtype from,
     case VXT_DTYPE_I64:
         block_i64(out, (const int64_t *)tmp, m, mul, add, slope, inter);
         break;
+    case VXT_DTYPE_F16: {
+        float wide[BLOCK];
+        const uint16_t *half = (const uint16_t *)tmp;
+        for (size_t i = 0; i < m; i++)
+            wide[i] = vxt_half_to_float(half[i]);
+        block_f32(out, wide, m, mul, add, slope, inter);
+        break;
+    }
     case VXT_DTYPE_F32:
         block_f32(out, (const float *)tmp, m, mul, add, slope, inter);
         break;

@@ -44,12 +44,6 @@ static int datatype_index(int code)
     return -1;
 }
 
-const char *vxt_nifti_datatype_name(int datatype)
-{
-    int i = datatype_index(datatype);
-    return i < 0 ? "invalid" : datatypes[i].name;
-}
-
 vxt_dtype vxt__nifti_dtype(int datatype)
 {
     int i = datatype_index(datatype);

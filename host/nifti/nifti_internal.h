@@ -8,7 +8,6 @@
  *   nifti_header.c  NIfTI-1/NIfTI-2 header decoding, validation and encoding
  *   nifti_convert.c byte swapping and the float32 scaling of voxel values, in place
  *   geometry.c      qform/sform decoding, affine selection, orientation, resampled-grid geometry
- *   image.c         the vxt_image handle: creation, metadata, extensions
  *   nifti_read.c    reading (files, pairs, memory), nifti_write.c writing (atomic files, memory)
  *   reorient.c      reorientation by axis permutation and flips
  */
@@ -96,6 +95,11 @@ size_t vxt__nifti_encode(const vxt__nifti_hdr *h, unsigned char out[VXT__NIFTI_M
 
 /* Header size (348/540) for a version. */
 size_t vxt__nifti_hdr_size(int version);
+/* Bytes an extension with `content` bytes takes in the file: 8 bytes of esize/ecode, padded to 16. */
+static inline size_t vxt__nifti_ext_disk_size(size_t content)
+{
+    return (8 + content + 15) / 16 * 16;
+}
 
 /* NIfTI datatype <-> vxt_dtype (VXT_DTYPE_INVALID / 0 when there is none). */
 vxt_dtype vxt__nifti_dtype(int datatype);
@@ -206,37 +210,6 @@ vxt_status vxt__geometry_check(const char *who, const vxt_geometry *g);
  * affine map of voxel coordinates given as a 4x4 matrix (NIfTI order). Rotation-and-zoom of the qform is
  * recomputed from the transformed matrix; new_pixdim gives the exact new pixdim[1..3] when not NULL. */
 void vxt__geometry_transform(vxt_geometry *g, double t[4][4], const double *new_pixdim);
-
-/* ---- images (image.c) -------------------------------------------------------------------------------- */
-
-typedef struct vxt__ext {
-    int ecode;
-    size_t size; /* bytes of content (esize - 8) */
-    unsigned char *data;
-} vxt__ext;
-
-struct vxt_image {
-    void *block;        /* the allocation (freed on destroy) */
-    void *data;         /* first voxel (inside block), NULL when there are no voxels */
-    size_t bytes;       /* voxel bytes */
-    vxt_dtype dtype;    /* of the voxels held */
-    int64_t channels;
-    int64_t shape[3];   /* volume order */
-    int scaled;
-    int compressed;
-    int64_t volumes;      /* in the file */
-    int64_t volume_index; /* read, or VXT_NIFTI_ALL_VOLUMES */
-    vxt__nifti_hdr hdr;   /* the metadata to write: dims adjusted to the voxels held */
-    vxt_geometry geom;    /* stored and derived */
-    vxt__ext *ext;
-    size_t n_ext;
-};
-
-/* A new image with no voxels yet and a default header for dtype/channels/shape. */
-vxt_status vxt__image_alloc(const char *who, vxt_image **out);
-/* Recompute img->geom (stored fields from hdr, derived fields). */
-void vxt__image_sync_geometry(vxt_image *img);
-vxt_status vxt__image_add_ext(const char *who, vxt_image *img, int ecode, const void *data, size_t size);
 
 /* ---- files ------------------------------------------------------------------------------------------- */
 

@@ -19,45 +19,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "nifti_internal.h"
+#include "image_internal.h"
 
 typedef struct reader {
     const char *func;
-    vxt_nifti_read_options o;
+    vxt_read_options o;
     uint64_t budget_used; /* bytes counted against o.max_bytes */
 } reader;
-
-static vxt_status check_options(const char *func, const vxt_nifti_read_options *opts, vxt_nifti_read_options *o)
-{
-    vxt_nifti_read_options_init(o);
-    if (opts == NULL)
-        return VXT_OK;
-    vxt_status st = vxt__check_struct_size(NULL, func, "vxt_nifti_read_options", opts, opts->struct_size,
-                                           sizeof *opts, sizeof *opts);
-    if (st != VXT_OK)
-        return st;
-    *o = *opts;
-    if (o->scaling != VXT_NIFTI_SCALING_AUTO && o->scaling != VXT_NIFTI_SCALING_RAW &&
-        o->scaling != VXT_NIFTI_SCALING_FLOAT32)
-        return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "%s: scaling = %d is not a vxt_nifti_scaling", func,
-                         (int)o->scaling);
-    if (o->volume < VXT_NIFTI_ALL_VOLUMES)
-        return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "%s: volume = %lld (must be >= 0, or "
-                         "VXT_NIFTI_ALL_VOLUMES)", func, (long long)o->volume);
-    if (o->flags & ~VXT_NIFTI_HEADER_ONLY)
-        return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "%s: flags = 0x%x has unknown bits", func, o->flags);
-    return VXT_OK;
-}
-
-void vxt_nifti_read_options_init(vxt_nifti_read_options *opts)
-{
-    if (opts == NULL)
-        return;
-    memset(opts, 0, sizeof *opts);
-    opts->struct_size = sizeof *opts;
-    opts->scaling = VXT_NIFTI_SCALING_AUTO;
-    opts->volume = VXT_NIFTI_ALL_VOLUMES;
-}
 
 static vxt_status charge(reader *r, const char *who, uint64_t bytes, const char *what)
 {
@@ -179,7 +147,7 @@ static void finish_voxels(const vxt__nifti_hdr *h, const vxt__nifti_layout *L, c
         vxt__to_float32(p, (size_t)pl->voxels, L->dtype, pl->apply, pl->slope, pl->inter);
 }
 
-/* Compressed bytes for libdeflate's whole-buffer decompression: already in memory (vxt_image_read_memory),
+/* Compressed bytes for libdeflate's whole-buffer decompression: already in memory (vxt_nifti_read_memory),
  * or a compressed file, read whole only once its header has been checked (see load_whole). */
 typedef struct file_in file_in;
 typedef struct whole {
@@ -314,20 +282,20 @@ static vxt_status make_plan(reader *r, const char *who, const vxt__nifti_hdr *h,
 {
     memset(pl, 0, sizeof *pl);
     int64_t vol = r->o.volume;
-    if (vol != VXT_NIFTI_ALL_VOLUMES && (uint64_t)vol >= L->volumes)
+    if (vol != VXT_READ_ALL_VOLUMES && (uint64_t)vol >= L->volumes)
         return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "%s: volume = %lld, but the file has %llu volume%s (dim[0] "
                          "= %lld, dim[4..7] = %lld x %lld x %lld x %lld)", who, (long long)vol,
                          (unsigned long long)L->volumes, L->volumes == 1 ? "" : "s", (long long)h->dim[0],
                          (long long)h->dim[4], (long long)h->dim[5], (long long)h->dim[6], (long long)h->dim[7]);
     int valid = isfinite(h->scl_slope) && h->scl_slope != 0;
     int identity = valid && h->scl_slope == 1 && h->scl_inter == 0;
-    vxt_nifti_scaling mode = r->o.scaling;
-    pl->to_float = mode == VXT_NIFTI_SCALING_FLOAT32 || (mode == VXT_NIFTI_SCALING_AUTO && valid && !identity);
+    vxt_scaling mode = r->o.scaling;
+    pl->to_float = mode == VXT_SCALING_FLOAT32 || (mode == VXT_SCALING_AUTO && valid && !identity);
     pl->apply = pl->to_float && valid;
     if (pl->apply) {
         if (!isfinite(h->scl_inter))
             return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: scl_inter = %g with scl_slope = %g: a valid slope needs a "
-                             "finite intercept (nibabel refuses this too); read with VXT_NIFTI_SCALING_RAW for the "
+                             "finite intercept (nibabel refuses this too); read with VXT_SCALING_RAW for the "
                              "stored values", who, h->scl_inter, h->scl_slope);
         if (fabs(h->scl_slope) > FLT_MAX || fabs(h->scl_inter) > FLT_MAX)
             return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: scl_slope = %g, scl_inter = %g do not fit float32", who,
@@ -335,32 +303,38 @@ static vxt_status make_plan(reader *r, const char *who, const vxt__nifti_hdr *h,
         pl->slope = (float)h->scl_slope;
         pl->inter = (float)h->scl_inter;
     }
-    pl->voxels = vol == VXT_NIFTI_ALL_VOLUMES ? L->vol_voxels * L->volumes : L->vol_voxels;
+    pl->voxels = vol == VXT_READ_ALL_VOLUMES ? L->vol_voxels * L->volumes : L->vol_voxels;
     pl->bytes = pl->voxels * L->elem;
-    pl->skip = vol == VXT_NIFTI_ALL_VOLUMES ? 0 : (uint64_t)vol * L->vol_voxels * L->elem;
+    pl->skip = vol == VXT_READ_ALL_VOLUMES ? 0 : (uint64_t)vol * L->vol_voxels * L->elem;
     size_t out_elem = pl->to_float ? sizeof(float) : L->elem;
     size_t wide = out_elem > L->elem ? out_elem : L->elem;
     if (!vxt__mul_size((size_t)pl->voxels, wide, &pl->alloc))
         return vxt__fail(NULL, VXT_ERR_OVERFLOW, "%s: %llu voxels of %zu bytes overflow size_t", who,
                          (unsigned long long)pl->voxels, wide);
 
+    img->format = VXT_FORMAT_NIFTI;
     img->dtype = pl->to_float ? VXT_DTYPE_F32 : L->dtype;
+    img->stored_dtype = L->dtype;
     img->scaled = pl->apply;
-    img->channels = vol == VXT_NIFTI_ALL_VOLUMES ? (int64_t)L->volumes : 1;
+    img->scl_slope = h->scl_slope;
+    img->scl_inter = h->scl_inter;
+    vxt__strlcpy(img->description, h->descrip, sizeof img->description);
+    img->channels = vol == VXT_READ_ALL_VOLUMES ? (int64_t)L->volumes : 1;
     img->shape[0] = h->dim[3];
     img->shape[1] = h->dim[2];
     img->shape[2] = h->dim[1];
     img->volumes = (int64_t)L->volumes;
     img->volume_index = vol;
     img->bytes = (size_t)pl->voxels * out_elem;
-    img->hdr = *h;
-    if (vol != VXT_NIFTI_ALL_VOLUMES) {
-        if (img->hdr.dim[0] > 3)
-            img->hdr.dim[0] = 3;
+    img->nifti = *h;
+    if (vol != VXT_READ_ALL_VOLUMES) {
+        if (img->nifti.dim[0] > 3)
+            img->nifti.dim[0] = 3;
         for (int i = 4; i < 8; i++)
-            img->hdr.dim[i] = 1;
+            img->nifti.dim[i] = 1;
     }
-    vxt__image_sync_geometry(img);
+    vxt__geometry_from_hdr(h, &img->geom);
+    vxt__image_derive_geometry(img);
     return VXT_OK;
 }
 
@@ -407,7 +381,7 @@ static vxt_status read_image(reader *r, vxt__src *hs, whole *hw, open_data_fn op
     vxt_status st = read_header(hs, &h, &L);
     if (st != VXT_OK)
         return st;
-    int header_only = (r->o.flags & VXT_NIFTI_HEADER_ONLY) != 0;
+    int header_only = (r->o.flags & VXT_READ_HEADER_ONLY) != 0;
     if (h.single_file && (st = check_fits(hs->who, hs, &h, &L, header_only)) != VXT_OK)
         return st;
     if ((st = check_geometry(hs->who, &h)) != VXT_OK)
@@ -453,25 +427,35 @@ static vxt_status read_image(reader *r, vxt__src *hs, whole *hw, open_data_fn op
     return VXT_OK;
 }
 
+/* After a read: the image's source, or nothing at all when that fails. */
+static vxt_status source_of(vxt_status st, const char *source, vxt_image **out)
+{
+    if (st == VXT_OK && (st = vxt__image_set_source(*out, source)) != VXT_OK) {
+        vxt_image_destroy(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
 /* ---- memory ------------------------------------------------------------------------------------------- */
 
-vxt_status vxt_image_read_memory(const void *data, size_t size, const vxt_nifti_read_options *opts, vxt_image **out)
+vxt_status vxt_nifti_read_memory(const void *data, size_t size, const vxt_read_options *opts, vxt_image **out)
 {
     VXT_CHECK_NULL(NULL, out);
     *out = NULL;
     VXT_CHECK_NULL(NULL, data);
     reader r = {.func = __func__};
-    vxt_status st = check_options(__func__, opts, &r.o);
+    vxt_status st = vxt__read_options_check(__func__, opts, &r.o);
     if (st != VXT_OK)
         return st;
-    static const char who[] = "vxt_image_read_memory: memory";
+    static const char who[] = "vxt_nifti_read_memory: memory";
     vxt__src s;
     if ((st = vxt__src_mem(&s, who, data, size)) != VXT_OK)
         return st;
     whole w = {(const unsigned char *)data, size, NULL};
     st = read_image(&r, &s, &w, NULL, NULL, out);
     vxt__src_close(&s);
-    return st;
+    return source_of(st, "memory", out);
 }
 
 /* ---- files -------------------------------------------------------------------------------------------- */
@@ -513,7 +497,7 @@ static vxt_status file_open(const char *func, const char *path, file_in *f)
     if (!S_ISREG(sb.st_mode)) {
         close(fd);
         return vxt__fail(NULL, VXT_ERR_IO, "%s: not a regular file (pipes and devices cannot be read; read the bytes "
-                         "into memory and use vxt_image_read_memory())", f->who);
+                         "into memory and use vxt_nifti_read_memory())", f->who);
     }
     f->fd = fd;
     f->size = (uint64_t)sb.st_size;
@@ -609,13 +593,13 @@ static vxt_status open_pair_data(void *arg, vxt__src *ds, whole *dw)
     return vxt__src_fd(ds, p->data.who, p->data.fd, p->data.size);
 }
 
-vxt_status vxt_image_read_file(const char *path, const vxt_nifti_read_options *opts, vxt_image **out)
+vxt_status vxt_nifti_read_file(const char *path, const vxt_read_options *opts, vxt_image **out)
 {
     VXT_CHECK_NULL(NULL, out);
     *out = NULL;
     VXT_CHECK_NULL(NULL, path);
     reader r = {.func = __func__};
-    vxt_status st = check_options(__func__, opts, &r.o);
+    vxt_status st = vxt__read_options_check(__func__, opts, &r.o);
     if (st != VXT_OK)
         return st;
     /* naming the .img of a pair reads its .hdr */
@@ -638,5 +622,5 @@ vxt_status vxt_image_read_file(const char *path, const vxt_nifti_read_options *o
     }
     vxt__src_close(&s);
     file_close(&f);
-    return st;
+    return source_of(st, path, out);
 }

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "nifti_internal.h"
+#include "image_internal.h"
 
 void vxt_nifti_write_options_init(vxt_nifti_write_options *opts)
 {
@@ -96,28 +96,19 @@ static const char *nifti1_misfit(const vxt__nifti_hdr *h, char *why, size_t why_
     return NULL;
 }
 
-static size_t ext_disk_size(size_t content)
-{
-    return (8 + content + 15) / 16 * 16;
-}
-
 static vxt_status build_header(const char *func, const vxt_image *img, const vxt_nifti_write_options *o,
                                vxt__nifti_hdr *h)
 {
     if (img->data == NULL)
-        return vxt__fail(NULL, VXT_ERR_STATE, "%s: the image was read with VXT_NIFTI_HEADER_ONLY and has no voxels to "
+        return vxt__fail(NULL, VXT_ERR_STATE, "%s: the image was read with VXT_READ_HEADER_ONLY and has no voxels to "
                          "write", func);
-    *h = img->hdr;
+    vxt__image_nifti_header(img, h);
     int datatype = vxt__nifti_datatype(img->dtype);
     if (datatype == 0)
         return vxt__fail(NULL, VXT_ERR_UNSUPPORTED, "%s: dtype %s has no NIfTI datatype", func,
                          vxt_dtype_name(img->dtype));
     h->datatype = datatype;
     h->bitpix = (int)vxt_dtype_size(img->dtype) * 8;
-    if (img->scaled) { /* the voxels already hold the scaled values */
-        h->scl_slope = 1.0;
-        h->scl_inter = 0.0;
-    }
     /* dims from the voxels held; higher dimensions are kept when they still multiply to the channels */
     uint64_t higher = 1;
     for (int i = 4; i <= h->dim[0] && i < 8; i++)
@@ -144,7 +135,7 @@ static vxt_status build_header(const char *func, const vxt_image *img, const vxt
 
     uint64_t ext = 0;
     for (size_t i = 0; i < img->n_ext; i++)
-        ext += ext_disk_size(img->ext[i].size);
+        ext += vxt__nifti_ext_disk_size(img->ext[i].size);
     char why[160];
     int version = o->nifti_version ? o->nifti_version : h->version;
     for (;;) {
@@ -197,7 +188,7 @@ static vxt_status encode_head(const char *who, const vxt_image *img, const vxt__
     memcpy(b, hb, pos);
     for (size_t i = 0; i < img->n_ext; i++) { /* zero padding comes from calloc */
         const vxt__ext *e = &img->ext[i];
-        size_t disk = ext_disk_size(e->size);
+        size_t disk = vxt__nifti_ext_disk_size(e->size);
         int32_t eh[2] = {(int32_t)disk, (int32_t)e->ecode};
         memcpy(b + pos, eh, sizeof eh);
         if (e->size)
@@ -236,7 +227,7 @@ static vxt_status pack_gzip(const char *who, const vxt_image *img, const vxt__ni
 
 /* ---- memory ------------------------------------------------------------------------------------------ */
 
-vxt_status vxt_image_write_memory(const vxt_image *img, const vxt_nifti_write_options *opts, void **data,
+vxt_status vxt_nifti_write_memory(const vxt_image *img, const vxt_nifti_write_options *opts, void **data,
                                   size_t *size)
 {
     VXT_CHECK_NULL(NULL, data);
@@ -251,7 +242,7 @@ vxt_status vxt_image_write_memory(const vxt_image *img, const vxt_nifti_write_op
     vxt__nifti_hdr h;
     if ((st = build_header(__func__, img, &o, &h)) != VXT_OK)
         return st;
-    static const char who[] = "vxt_image_write_memory";
+    static const char who[] = "vxt_nifti_write_memory";
     size_t total;
     if (!vxt__add_size((size_t)h.vox_offset, img->bytes, &total))
         return vxt__fail(NULL, VXT_ERR_OVERFLOW, "%s: the output size overflows size_t", who);
@@ -346,7 +337,7 @@ static void sync_dir(const char *path)
     }
 }
 
-vxt_status vxt_image_write_file(const vxt_image *img, const char *path, const vxt_nifti_write_options *opts)
+vxt_status vxt_nifti_write_file(const vxt_image *img, const char *path, const vxt_nifti_write_options *opts)
 {
     VXT_CHECK_NULL(NULL, img);
     VXT_CHECK_NULL(NULL, path);

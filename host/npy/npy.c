@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "image_internal.h" /* vxt__npy_read_header */
 
 #define MAX_HEADER (1u << 20)
 
@@ -267,7 +268,8 @@ static vxt_status read_exact(const char *path, int fd, void *buf, size_t n, uint
     return VXT_OK;
 }
 
-vxt_status vxt_npy_read_info(const char *path, vxt_npy_info *out)
+/* The header of `path`; with `check_size`, the file must hold exactly the array's bytes after it. */
+static vxt_status read_info(const char *path, vxt_npy_info *out, int check_size)
 {
     VXT_CHECK_NULL(NULL, path);
     VXT_CHECK_NULL(NULL, out);
@@ -332,15 +334,25 @@ vxt_status vxt_npy_read_info(const char *path, vxt_npy_info *out)
     if (__builtin_mul_overflow(info.count, (uint64_t)vxt_dtype_size(info.dtype), &bytes))
         return vxt__fail(NULL, VXT_ERR_OVERFLOW, "%s: data size overflows", path);
     uint64_t have = (uint64_t)sb.st_size - info.data_offset;
-    if (have < bytes)
+    if (check_size && have < bytes)
         return vxt__fail(NULL, VXT_ERR_TRUNCATED, "%s: data is truncated: %llu bytes for %llu elements of %s (%llu "
                          "bytes expected)", path, (unsigned long long)have, (unsigned long long)info.count,
                          vxt_dtype_name(info.dtype), (unsigned long long)bytes);
-    if (have > bytes)
+    if (check_size && have > bytes)
         return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: %llu bytes after the array's data", path,
                          (unsigned long long)(have - bytes));
     vxt__copy_out_struct(out, &info, given, sizeof info);
     return VXT_OK;
+}
+
+vxt_status vxt_npy_read_info(const char *path, vxt_npy_info *out)
+{
+    return read_info(path, out, 1);
+}
+
+vxt_status vxt__npy_read_header(const char *path, vxt_npy_info *out)
+{
+    return read_info(path, out, 0);
 }
 
 static void swap_bytes(void *data, uint64_t count, size_t es)

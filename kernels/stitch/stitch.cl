@@ -1,6 +1,6 @@
 /* stitch.cl - sliding-window stitching on the device: mirroring, weighted accumulation of one tile into the
  * accumulator ring, normalization by the gathered weight sum, ensembles, activation and argmax. Tiles are
- * extracted on the host (runtime/stitch/stitch_extract.c). Prepended at build time: vxt_arith.h, vxt_stitch.h.
+ * extracted on the host (runtime/stitch/stitch_extract.c). Prepended at build time: vxt_arith.h, vxt_labels.h, vxt_stitch.h.
  *
  * The weight sum of a voxel is gathered from the importance table over the tiles covering it, in plan order
  * (the order MONAI's count map is built in), so no weight-sum volume is stored.
@@ -197,6 +197,34 @@ __kernel void vxt_k_stitch_normalize_rows(__global const float *acc, __global fl
     }
 }
 
+/* A member's values NORM(c) into the ensemble in out (C channels `plane` apart at o): summed in member order and
+ * divided by the member count at the last one; with `prob` (an ensemble of probabilities: 1 softmax, 2 sigmoid)
+ * each member's values are activated first, the softmax in its three passes over recomputed values (the CPU
+ * twin activates a stored row: the same arithmetic). */
+#define VXT_ENSEMBLE_MEMBER(NORM, emode)                                                                         \
+    {                                                                                                          \
+        float sm_max = 0.0f, sm_sum = 0.0f;                                                                    \
+        if (prob == 1) {                                                                                       \
+            sm_max = NORM(0);                                                                                  \
+            for (int c = 1; c < C; c++)                                                                        \
+                sm_max = vxt_softmax_max_step(sm_max, NORM(c));                                                \
+            for (int c = 0; c < C; c++)                                                                        \
+                sm_sum = vxt_softmax_sum_step(sm_sum, NORM(c), sm_max);                                        \
+        }                                                                                                      \
+        for (int c = 0; c < C; c++) {                                                                          \
+            float v = NORM(c);                                                                                 \
+            if (prob == 1)                                                                                     \
+                v = vxt_softmax_value(v, sm_max, sm_sum);                                                      \
+            else if (prob == 2)                                                                                \
+                v = vxt_sigmoid(v);                                                                            \
+            if (member > 0)                                                                                    \
+                v = vxt_ensemble_add(out[c * plane + o], v, (emode));                                          \
+            if (member == members - 1 && members > 1)                                                          \
+                v = vxt_ensemble_mean(v, (float)members, (emode));                                             \
+            out[c * plane + o] = v;                                                                            \
+        }                                                                                                      \
+    }
+
 /* Normalize member m of a slab of output voxels [z0, z0 + nz) (volume coordinates) into out (C x nz x S1 x
  * S2): first member writes, later members add, the last one divides by the member count. */
 __kernel void vxt_k_stitch_normalize(__global const float *acc, __global float *out, __global const float *w,
@@ -204,7 +232,7 @@ __kernel void vxt_k_stitch_normalize(__global const float *acc, __global float *
                                    __global const long *starts2, __global const int *cover_first,
                                    __global const int *cover_count, long R0, long R1, long R2, long P0, long P1,
                                    long P2, long D, long S1, long S2, long z0, long nz, long lo0, long lo1,
-                                   long lo2, int C, int member, int members, int mode)
+                                   long lo2, int C, int member, int members, int mode, int prob)
 {
     long x = get_global_id(0), y = get_global_id(1), z = get_global_id(2);
     if (x >= S2 || y >= S1 || z >= nz)
@@ -224,14 +252,9 @@ __kernel void vxt_k_stitch_normalize(__global const float *acc, __global float *
     }
     long plane = nz * S1 * S2, o = (z * S1 + y) * S2 + x;
     long slot = ((pz % D) * P1 + py) * P2 + px, cstride = D * P1 * P2;
-    for (int c = 0; c < C; c++) {
-        float v = vxt_stitch_normalize(acc[c * cstride + slot], sum, mode);
-        if (member > 0)
-            v = vxt_ensemble_add(out[c * plane + o], v, mode);
-        if (member == members - 1 && members > 1)
-            v = vxt_ensemble_mean(v, (float)members, mode);
-        out[c * plane + o] = v;
-    }
+#define VXT_NORM_F(c) vxt_stitch_normalize(acc[(c) * cstride + slot], sum, mode)
+    VXT_ENSEMBLE_MEMBER(VXT_NORM_F, mode)
+#undef VXT_NORM_F
 }
 
 #ifdef VXT_FP64
@@ -264,7 +287,7 @@ __kernel void vxt_k_stitch_normalize_f64(__global const double *acc, __global fl
                                        __global const long *starts2, __global const int *cover_first,
                                        __global const int *cover_count, long R0, long R1, long R2, long P0,
                                        long P1, long P2, long D, long S1, long S2, long z0, long nz, long lo0,
-                                       long lo1, long lo2, int C, int member, int members)
+                                       long lo1, long lo2, int C, int member, int members, int prob)
 {
     long x = get_global_id(0), y = get_global_id(1), z = get_global_id(2);
     if (x >= S2 || y >= S1 || z >= nz)
@@ -284,20 +307,17 @@ __kernel void vxt_k_stitch_normalize_f64(__global const double *acc, __global fl
     }
     long plane = nz * S1 * S2, o = (z * S1 + y) * S2 + x;
     long slot = ((pz % D) * P1 + py) * P2 + px, cstride = D * P1 * P2;
-    for (int c = 0; c < C; c++) {
-        float v = vxt_stitch_normalize_f64(acc[c * cstride + slot], sum);
-        if (member > 0)
-            v = vxt_ensemble_add(out[c * plane + o], v, VXT_ACC_F32);
-        if (member == members - 1 && members > 1)
-            v = vxt_ensemble_mean(v, (float)members, VXT_ACC_F32);
-        out[c * plane + o] = v;
-    }
+#define VXT_NORM_D(c) vxt_stitch_normalize_f64(acc[(c) * cstride + slot], sum)
+    VXT_ENSEMBLE_MEMBER(VXT_NORM_D, VXT_ACC_F32)
+#undef VXT_NORM_D
 }
 #endif
 
-/* Activation over channels and labels (argmax, ties to the lowest channel) for a slab of n voxels. */
+/* Activation over channels (when not done per member) and labels by the label rule (vxt_labels.h) for a slab of
+ * n voxels. */
 __kernel void vxt_k_stitch_activate(__global float *out, long n, int C, int activation, __global void *labels,
-                                  int want_labels, int label_u16)
+                                    int want_labels, int label_u16, int rule, float threshold,
+                                    __global const int *region_labels)
 {
     long i = get_global_id(0);
     if (i >= n)
@@ -307,7 +327,7 @@ __kernel void vxt_k_stitch_activate(__global float *out, long n, int C, int acti
     else if (activation == 2)
         vxt_sigmoid_strided(out + i, n, C);
     if (want_labels) {
-        int l = vxt_argmax_strided(out + i, n, C);
+        int l = vxt_label_strided(out + i, n, C, rule, threshold, region_labels);
         if (label_u16)
             ((__global ushort *)labels)[i] = (ushort)l;
         else

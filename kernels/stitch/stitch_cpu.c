@@ -1,6 +1,6 @@
 /* stitch_cpu.c - the CPU twin of kernels/stitch/stitch.cl: the stitching engine's CPU backend (vxt__stitch_cpu_ops,
  * for runtime/stitch/): mirroring, weighted accumulation into the ring, finalization (weight-sum gather,
- * normalization, ensembles, activation, argmax). Per-voxel arithmetic comes from kernels/stitch/vxt_stitch.h, as
+ * normalization, ensembles, activation, labels). Per-voxel arithmetic comes from kernels/stitch/vxt_stitch.h, as
  * in the kernels; loops run over rows so that they vectorize, and work is split over the thread pool in planes or
  * rows whose outputs are disjoint, so results do not depend on the thread count. */
 #include <stdlib.h>
@@ -8,6 +8,7 @@
 
 #include "stitch_internal.h"
 #include "vxt_arith.h"
+#include "vxt_labels.h"
 #include "vxt_stitch.h"
 
 typedef struct cpu_state {
@@ -20,6 +21,7 @@ typedef struct cpu_state {
     float *row;     /* threads x R2: a row of predictor values */
     double *wsum;   /* threads x S2: weight sums of an output row */
     float *vals;    /* threads x C x S2: values of an output row when the caller does not want them */
+    float *mvals;   /* threads x C x S2: a member's activated row (ensembles of probabilities only) */
     size_t *bad;    /* per plane: first non-finite index in the plane, or SIZE_MAX */
     size_t bad_cap;
 } cpu_state;
@@ -56,6 +58,8 @@ static vxt_status cpu_init(vxt__stitch *s)
     c->row = malloc((size_t)c->threads * (size_t)s->R[2] * sizeof(float));
     c->wsum = malloc((size_t)c->threads * (size_t)s->S[2] * sizeof(double));
     c->vals = malloc((size_t)c->threads * (size_t)s->C * (size_t)s->S[2] * sizeof(float));
+    if (s->prob_ensemble && !(c->mvals = malloc((size_t)c->threads * (size_t)s->C * (size_t)s->S[2] * sizeof(float))))
+        return vxt__fail(s->ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory");
     c->bad_cap = (size_t)s->B * (size_t)s->C * (size_t)s->R[0];
     c->bad = malloc(c->bad_cap * sizeof(size_t));
     if (!c->row || !c->wsum || !c->vals || !c->bad)
@@ -71,6 +75,7 @@ static void cpu_destroy(vxt__stitch *s)
     free(c->row);
     free(c->wsum);
     free(c->vals);
+    free(c->mvals);
     free(c->bad);
     free(c);
     s->backend = NULL;
@@ -365,7 +370,7 @@ static vxt_status cpu_consume(vxt__stitch *s, const vxt__call *call, int slot, c
     for (int item = 0; item < call->count;) { /* tiles in plan order, all those with one z start at a time */
         int n = 0;
         while (item + n < call->count && n < VXT__MAX_GROUP) {
-            vxt__plan_tile(s->plan, call->first_tile + (uint64_t)(item + n), &tiles[n]);
+            vxt__tiling_tile(s->plan, call->first_tile + (uint64_t)(item + n), &tiles[n]);
             if (n > 0 && tiles[n].grid_index[0] != tiles[0].grid_index[0])
                 break;
             /* voxels before the end of the previous x tile were started by it */
@@ -417,6 +422,17 @@ typedef struct final_job {
     void *labels;
 } final_job;
 
+/* The activation of a row of S2 voxels whose C values are `stride` apart. */
+static void activate_row(float *v, size_t stride, int64_t S2, int C, vxt_activation act)
+{
+    if (act == VXT_ACTIVATION_SOFTMAX)
+        for (int64_t x = 0; x < S2; x++)
+            vxt_softmax_strided(v + x, (vxt_i64)stride, C);
+    else if (act == VXT_ACTIVATION_SIGMOID)
+        for (int64_t x = 0; x < S2; x++)
+            vxt_sigmoid_strided(v + x, (vxt_i64)stride, C);
+}
+
 static void final_rows(void *arg, size_t begin, size_t end, int slot)
 {
     final_job *j = (final_job *)arg;
@@ -457,7 +473,7 @@ static void final_rows(void *arg, size_t begin, size_t end, int slot)
                 }
             }
         (void)off2;
-        /* normalize, members, into the destination row (caller memory or scratch) */
+        /* normalize, members and activation into the destination row (caller memory or scratch), then labels */
         float *dst;
         size_t cstride;
         if (j->values) {
@@ -469,43 +485,57 @@ static void final_rows(void *arg, size_t begin, size_t end, int slot)
         }
         size_t slot_off = (size_t)(((pz % D) * P1 + py) * P2 + lo2);
         const size_t cplane = (size_t)(D * P1 * P2);
-        for (int m = 0; m < M; m++)
+        const int prob = s->prob_ensemble; /* members activated before they are averaged */
+        const int emode = mode == VXT_ACC_F64 ? VXT_ACC_F32 : mode;
+        float *mrow = prob ? cs->mvals + (size_t)slot * (size_t)C * (size_t)S2 : NULL;
+        for (int m = 0; m < M; m++) {
+            /* member m's normalized values: into the destination (summed over members there), or, for an ensemble
+             * of probabilities after member 0, into a row of their own that is activated before it is added */
+            const int own = prob && m > 0;
+            float *t = own ? mrow : dst;
+            const size_t ts = own ? (size_t)S2 : cstride;
             for (int c = 0; c < C; c++) {
                 size_t ai = (size_t)m * cs->member_elems + (size_t)c * cplane + slot_off;
-                float *d = dst + (size_t)c * cstride;
+                float *d = t + (size_t)c * ts;
                 if (mode == VXT_ACC_F32 && M == 1) { /* the common case, vectorized */
                     normalize_row_f32(d, cs->acc + ai, wsum, S2);
                     continue;
                 }
-                int emode = mode == VXT_ACC_F64 ? VXT_ACC_F32 : mode;
                 for (int64_t x = 0; x < S2; x++) {
                     float v = mode == VXT_ACC_F64 ? vxt_stitch_normalize_f64(cs->acc64[ai + (size_t)x], wsum64[x])
                                                   : vxt_stitch_normalize(cs->acc[ai + (size_t)x], wsum[x], mode);
-                    if (m > 0)
+                    if (m > 0 && !prob)
                         v = vxt_ensemble_add(d[x], v, emode);
-                    if (m == M - 1 && M > 1)
+                    if (m == M - 1 && M > 1 && !prob)
                         v = vxt_ensemble_mean(v, (float)M, emode);
                     d[x] = v;
                 }
             }
-        /* activation and labels */
-        vxt_activation act = s->opt.activation;
-        if (act == VXT_ACTIVATION_SOFTMAX)
-            for (int64_t x = 0; x < S2; x++)
-                vxt_softmax_strided(dst + x, (vxt_i64)cstride, C);
-        else if (act == VXT_ACTIVATION_SIGMOID)
-            for (int64_t x = 0; x < S2; x++)
-                vxt_sigmoid_strided(dst + x, (vxt_i64)cstride, C);
+            if (prob) {
+                activate_row(t, ts, S2, C, s->opt.activation);
+                for (int c = 0; m > 0 && c < C; c++)
+                    for (int64_t x = 0; x < S2; x++)
+                        dst[(size_t)c * cstride + (size_t)x] = vxt_ensemble_add(dst[(size_t)c * cstride + (size_t)x],
+                                                                                t[(size_t)c * ts + (size_t)x], emode);
+                for (int c = 0; m == M - 1 && c < C; c++)
+                    for (int64_t x = 0; x < S2; x++)
+                        dst[(size_t)c * cstride + (size_t)x] =
+                            vxt_ensemble_mean(dst[(size_t)c * cstride + (size_t)x], (float)M, emode);
+            }
+        }
+        if (!prob)
+            activate_row(dst, cstride, S2, C, s->opt.activation);
         if (j->labels) {
             size_t li = (size_t)((z - j->z0) * S1 + y) * (size_t)S2;
+            const int rule = (int)s->opt.label_rule;
             if (s->opt.label_dtype == VXT_DTYPE_U16) {
                 uint16_t *l = (uint16_t *)j->labels + li;
                 for (int64_t x = 0; x < S2; x++)
-                    l[x] = (uint16_t)vxt_argmax_strided(dst + x, (vxt_i64)cstride, C);
+                    l[x] = (uint16_t)vxt_label_strided(dst + x, (vxt_i64)cstride, C, rule, s->threshold, s->regions);
             } else {
                 uint8_t *l = (uint8_t *)j->labels + li;
                 for (int64_t x = 0; x < S2; x++)
-                    l[x] = (uint8_t)vxt_argmax_strided(dst + x, (vxt_i64)cstride, C);
+                    l[x] = (uint8_t)vxt_label_strided(dst + x, (vxt_i64)cstride, C, rule, s->threshold, s->regions);
             }
         }
     }

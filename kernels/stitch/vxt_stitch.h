@@ -77,40 +77,41 @@ VXT_INLINE float vxt_ensemble_mean(float e, float members, int mode)
     return vxt_stitch_normalize(e, members, mode);
 }
 
+/* Softmax in three passes over the channels, in order: m = the largest value (the first one, then each larger
+ * one), s = the sum of exp(v - m), then each value exp(v - m) / s. The steps are separate so that a caller that
+ * recomputes its values in each pass (the ensemble of probabilities) does exactly this arithmetic. */
+VXT_INLINE float vxt_softmax_max_step(float m, float v)
+{
+    return v > m ? v : m;
+}
+
+VXT_INLINE float vxt_softmax_sum_step(float s, float v, float m)
+{
+    return vxt_ftz(s + vxt_exp(vxt_ftz(v - m)));
+}
+
+VXT_INLINE float vxt_softmax_value(float v, float m, float s)
+{
+    return vxt_div(vxt_exp(vxt_ftz(v - m)), s);
+}
+
 /* Softmax over C channels stored `stride` apart, in place: exp(v - max) / sum, channels in order. */
 VXT_INLINE void vxt_softmax_strided(VXT_GLOBAL float *v, vxt_i64 stride, int channels)
 {
     float m = v[0];
     for (int c = 1; c < channels; c++)
-        if (v[c * stride] > m)
-            m = v[c * stride];
+        m = vxt_softmax_max_step(m, v[c * stride]);
     float s = 0.0f;
     for (int c = 0; c < channels; c++)
-        s = vxt_ftz(s + vxt_exp(vxt_ftz(v[c * stride] - m)));
+        s = vxt_softmax_sum_step(s, v[c * stride], m);
     for (int c = 0; c < channels; c++)
-        v[c * stride] = vxt_div(vxt_exp(vxt_ftz(v[c * stride] - m)), s);
+        v[c * stride] = vxt_softmax_value(v[c * stride], m, s);
 }
 
 VXT_INLINE void vxt_sigmoid_strided(VXT_GLOBAL float *v, vxt_i64 stride, int channels)
 {
     for (int c = 0; c < channels; c++)
         v[c * stride] = vxt_sigmoid(v[c * stride]);
-}
-
-/* Index of the largest of C values `stride` apart; ties go to the lowest index; a NaN never wins against a
- * number (all NaN: 0). */
-VXT_INLINE int vxt_argmax_strided(const VXT_GLOBAL float *v, vxt_i64 stride, int channels)
-{
-    int best = 0;
-    float b = v[0];
-    for (int c = 1; c < channels; c++) {
-        float x = v[c * stride];
-        if (x > b || (b != b && x == x)) {
-            b = x;
-            best = c;
-        }
-    }
-    return best;
 }
 
 /* Map a padded coordinate to a volume coordinate under a padding mode; -1 means "use the pad value". */

@@ -23,34 +23,6 @@ void vxt_context_options_init(vxt_context_options *opts)
     opts->workspace_cache_bytes = (size_t)1 << 30;
 }
 
-const char *vxt_backend_name(vxt_backend backend)
-{
-    switch (backend) {
-    case VXT_BACKEND_AUTO:
-        return "auto";
-    case VXT_BACKEND_OPENCL:
-        return "opencl";
-    case VXT_BACKEND_CPU:
-        return "cpu";
-    default:
-        return "unknown";
-    }
-}
-
-vxt_status vxt_backend_parse(const char *name, vxt_backend *out)
-{
-    VXT_CHECK_NULL(NULL, name);
-    VXT_CHECK_NULL(NULL, out);
-    static const vxt_backend all[] = {VXT_BACKEND_AUTO, VXT_BACKEND_OPENCL, VXT_BACKEND_CPU};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
-        if (strcasecmp(name, vxt_backend_name(all[i])) == 0) {
-            *out = all[i];
-            return VXT_OK;
-        }
-    }
-    return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "unknown backend '%s' (expected auto, opencl or cpu)", name);
-}
-
 static int contains_nocase(const char *hay, const char *needle)
 {
     size_t n = strlen(needle);
@@ -298,8 +270,11 @@ static vxt_status select_device(vxt_context *ctx, const vxt_context_options *o, 
                          o->platform_index, np, np == 1 ? "" : "s");
     }
     candidate *cands = NULL;
-    size_t ncand = 0, total = 0, in_platform = 0;
-    char names[512] = "";
+    size_t ncand = 0, total = 0, in_platform = 0, passed_over = 0;
+    char names[512] = "", cpu_devices[300] = "";
+    /* auto passes over OpenCL CPU devices (PoCL) unless the options name a device: the CPU backend computes the
+     * same bits on the same cores, faster and in less memory */
+    const int skip_cpu = o->backend == VXT_BACKEND_AUTO && o->device_index < 0 && !o->device_name;
     for (cl_uint i = 0; i < np; i++) {
         cl_device_id *devs = NULL;
         cl_uint nd = 0;
@@ -327,6 +302,12 @@ static vxt_status select_device(vxt_context *ctx, const vxt_context_options *o, 
                 continue;
             if (o->device_name && !contains_nocase(name, o->device_name))
                 continue;
+            cl_device_type type = 0;
+            if (skip_cpu && clGetDeviceInfo(devs[j], CL_DEVICE_TYPE, sizeof type, &type, NULL) == CL_SUCCESS &&
+                (type & CL_DEVICE_TYPE_CPU)) {
+                vxt__strlcatf(cpu_devices, sizeof cpu_devices, "%s'%s'", passed_over++ ? ", " : "", name);
+                continue;
+            }
             cands[ncand++] = (candidate){plats[i], devs[j], (int)i, (int)j, (int)total};
         }
         free(devs);
@@ -348,6 +329,12 @@ static vxt_status select_device(vxt_context *ctx, const vxt_context_options *o, 
             return vxt__fail(ctx, VXT_ERR_NO_DEVICE, "no OpenCL device name contains '%s' (devices: %s)", o->device_name,
                              names[0] ? names : "none");
         *hard = 0;
+        if (passed_over)
+            return vxt__fail(ctx, VXT_ERR_NO_DEVICE, "the only OpenCL device%s %s %s of type CPU (%s), and the CPU "
+                             "backend computes the same bits on the same cores faster and in less memory (backend "
+                             "opencl, or a device named by index or name, uses %s)", passed_over == 1 ? "" : "s",
+                             passed_over == 1 ? "is" : "are", passed_over == 1 ? "a device" : "devices", cpu_devices,
+                             passed_over == 1 ? "it" : "them");
         return vxt__fail(ctx, VXT_ERR_NO_DEVICE, "no OpenCL device on the selected platform");
     }
     char rejected[700] = "";
@@ -358,9 +345,11 @@ static vxt_status select_device(vxt_context *ctx, const vxt_context_options *o, 
             ctx->info.device_index = cands[c].device_index;
             ctx->info.selection[0] = '\0'; /* may truncate a long rejection list: that is fine */
             vxt__strlcatf(ctx->info.selection, sizeof ctx->info.selection,
-                     "%s: OpenCL platform %d device %d '%s'; probe: %s%s%s", vxt_backend_name(o->backend),
+                     "%s: OpenCL platform %d device %d '%s'; probe: %s%s%s%s%s", vxt_backend_name(o->backend),
                      cands[c].platform_index, cands[c].device_index, ctx->info.device_name, ctx->info.probe.detail,
-                     rejected[0] ? "; rejected before it: " : "", rejected);
+                     rejected[0] ? "; rejected before it: " : "", rejected,
+                     passed_over ? "; passed over (OpenCL CPU devices; the CPU backend is faster): " : "",
+                     cpu_devices);
             free(cands);
             return VXT_OK;
         }

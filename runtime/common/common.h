@@ -37,7 +37,7 @@
 /* Record a failure: formats the message into the calling thread's buffer and, when ctx is not NULL, into
  * the context's buffer. Returns `status` so that callers can `return vxt__fail(...)`. */
 vxt_status vxt__fail(const vxt_context *ctx, vxt_status status, const char *fmt, ...) VXT_PRINTF(3, 4);
-vxt_status vxt__failv(const vxt_context *ctx, vxt_status status, const char *fmt, va_list ap);
+vxt_status vxt__failv(const vxt_context *ctx, vxt_status status, const char *fmt, va_list ap) VXT_PRINTF(3, 0);
 
 /* Checks used at the top of public functions. */
 #define VXT_CHECK_NULL(ctx, ptr)                                                                              \

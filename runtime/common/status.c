@@ -7,32 +7,6 @@
 /* The only static storage in the library: one message buffer per thread. */
 static _Thread_local char vxt__tls_error[4096];
 
-const char *vxt_status_string(vxt_status status)
-{
-    switch (status) {
-#define VXT_STATUS_TEXT_(name, value, text)                                                                  \
-    case name:                                                                                               \
-        return text;
-        VXT_STATUS_MAP(VXT_STATUS_TEXT_)
-#undef VXT_STATUS_TEXT_
-    default:
-        return "unknown status";
-    }
-}
-
-const char *vxt_status_name(vxt_status status)
-{
-    switch (status) {
-#define VXT_STATUS_NAME_(name, value, text)                                                                  \
-    case name:                                                                                               \
-        return #name;
-        VXT_STATUS_MAP(VXT_STATUS_NAME_)
-#undef VXT_STATUS_NAME_
-    default:
-        return "VXT_ERR_UNKNOWN";
-    }
-}
-
 const char *vxt_last_error(void)
 {
     return vxt__tls_error;

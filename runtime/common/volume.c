@@ -1,48 +1,30 @@
-/* volume.c - element types and volume views. */
+/* volume.c - element sizes, volume views, and moving voxels between axis orders. (Names: common/names.c.) */
 #include <string.h>
 #include <strings.h>
 
 #include "internal.h"
 
-static const struct {
-    vxt_dtype dtype;
-    const char *name;
-    size_t size;
-} dtypes[] = {
-    {VXT_DTYPE_U8, "uint8", 1},   {VXT_DTYPE_I8, "int8", 1},       {VXT_DTYPE_U16, "uint16", 2},
-    {VXT_DTYPE_I16, "int16", 2},  {VXT_DTYPE_U32, "uint32", 4},    {VXT_DTYPE_I32, "int32", 4},
-    {VXT_DTYPE_U64, "uint64", 8}, {VXT_DTYPE_I64, "int64", 8},     {VXT_DTYPE_F16, "float16", 2},
-    {VXT_DTYPE_F32, "float32", 4}, {VXT_DTYPE_F64, "float64", 8},
-};
-
 size_t vxt_dtype_size(vxt_dtype dtype)
 {
-    for (size_t i = 0; i < sizeof dtypes / sizeof dtypes[0]; i++)
-        if (dtypes[i].dtype == dtype)
-            return dtypes[i].size;
-    return 0;
-}
-
-const char *vxt_dtype_name(vxt_dtype dtype)
-{
-    for (size_t i = 0; i < sizeof dtypes / sizeof dtypes[0]; i++)
-        if (dtypes[i].dtype == dtype)
-            return dtypes[i].name;
-    return "invalid";
-}
-
-vxt_status vxt_dtype_parse(const char *name, vxt_dtype *out)
-{
-    VXT_CHECK_NULL(NULL, name);
-    VXT_CHECK_NULL(NULL, out);
-    for (size_t i = 0; i < sizeof dtypes / sizeof dtypes[0]; i++) {
-        if (strcasecmp(name, dtypes[i].name) == 0) {
-            *out = dtypes[i].dtype;
-            return VXT_OK;
-        }
+    switch (dtype) {
+    case VXT_DTYPE_U8:
+    case VXT_DTYPE_I8:
+        return 1;
+    case VXT_DTYPE_U16:
+    case VXT_DTYPE_I16:
+    case VXT_DTYPE_F16:
+        return 2;
+    case VXT_DTYPE_U32:
+    case VXT_DTYPE_I32:
+    case VXT_DTYPE_F32:
+        return 4;
+    case VXT_DTYPE_U64:
+    case VXT_DTYPE_I64:
+    case VXT_DTYPE_F64:
+        return 8;
+    default:
+        return 0;
     }
-    return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "unknown dtype '%s' (expected a NumPy name such as uint8, "
-                     "int16, float32)", name);
 }
 
 vxt_status vxt__volume_check(const vxt_context *ctx, const char *func, const char *what, const vxt_volume *v,

@@ -18,13 +18,22 @@
  *   - A context may be used from several threads at once. Calls on one context are serialised only where
  *     they share a resource (the OpenCL queue, the CPU thread pool).
  *   - Volumes are C-order arrays with the last axis fastest: index (z, y, x) of a (nz, ny, nx) volume is at
- *     z*ny*nx + y*nx + x. Sizes are 64-bit.
+ *     z*ny*nx + y*nx + x. Sizes are 64-bit. Every per-axis quantity (shape, spacing, ROI, overlap, ...) is listed
+ *     in this order, slowest axis first: (z, y, x). For a NIfTI image that is (k, j, i).
+ *   - Every enum has an X-macro table (VXT_<ENUM>_MAP) with its constants, values and names, and a pair
+ *     vxt_<enum>_name() / vxt_<enum>_parse() that converts between values and those names. The names are the
+ *     ones plan files and the `voxtile` tool use (docs/PLAN.md): one vocabulary everywhere.
+ *
+ * Audiences: this header is for programs that use the library. Model plugins include only voxtile_plugin.h
+ * (included here too: element types, tiles, batches).
  */
 #ifndef VOXTILE_H
 #define VOXTILE_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "voxtile_plugin.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -42,18 +51,17 @@ struct _cl_platform_id;
 struct _cl_device_id;
 struct _cl_context;
 struct _cl_command_queue;
-struct _cl_mem;
 
 /* ===================================================================================================== */
 /* Version                                                                                                */
 /* ===================================================================================================== */
 
 #define VXT_VERSION_MAJOR 0
-#define VXT_VERSION_MINOR 1
+#define VXT_VERSION_MINOR 2
 #define VXT_VERSION_PATCH 0
 /** Version as one number: major*10000 + minor*100 + patch. */
 #define VXT_VERSION_NUMBER (VXT_VERSION_MAJOR * 10000 + VXT_VERSION_MINOR * 100 + VXT_VERSION_PATCH)
-#define VXT_VERSION_STRING "0.1.0"
+#define VXT_VERSION_STRING "0.2.0"
 
 /** The version of the library actually loaded, as VXT_VERSION_NUMBER computes it. Compare with
  *  VXT_VERSION_NUMBER to detect a header/library mismatch. */
@@ -106,6 +114,9 @@ VXT_API const char *vxt_status_string(vxt_status status);
 /** The symbolic name of a status ("VXT_ERR_OUT_OF_MEMORY"). Unknown values give "VXT_ERR_UNKNOWN". */
 VXT_API const char *vxt_status_name(vxt_status status);
 
+/** Parse a status name ("VXT_ERR_IO", case-insensitive). VXT_ERR_INVALID_ARGUMENT for anything else. */
+VXT_API vxt_status vxt_status_parse(const char *name, vxt_status *out);
+
 /** The message of the most recent failure of a voxtile call made by the calling thread, with details (the
  *  offending parameter and its value, the OpenCL error name, ...). Empty string when no call in this thread
  *  has failed. Successful calls do not clear it. The pointer is valid until the next voxtile call in this
@@ -117,17 +128,26 @@ VXT_API const char *vxt_last_error(void);
 /* Contexts and backends                                                                                  */
 /* ===================================================================================================== */
 
+/** X-macro table of backends (constant, value, name). */
+#define VXT_BACKEND_MAP(X)                                                                                     \
+    /* the fastest correct backend: an OpenCL GPU or accelerator that passes the determinism probe, else the  \
+     * CPU backend. OpenCL devices made of the host's own cores (PoCL) are not chosen: the CPU backend gives   \
+     * the same bits faster, in less memory. Naming a device (device_index, device_name) makes it eligible. */ \
+    X(VXT_BACKEND_AUTO, 0, "auto")                                                                             \
+    X(VXT_BACKEND_OPENCL, 1, "opencl") /* an OpenCL device, CPU devices included; fails if none is usable */   \
+    X(VXT_BACKEND_CPU, 2, "cpu")       /* the multi-threaded CPU backend (always available) */
+
 /** Which backend a context uses. */
 typedef enum vxt_backend {
-    VXT_BACKEND_AUTO = 0,   /**< OpenCL when a device works and passes the probe, else the CPU backend. */
-    VXT_BACKEND_OPENCL = 1, /**< An OpenCL device; fails if none is usable. */
-    VXT_BACKEND_CPU = 2     /**< The multi-threaded CPU backend (always available). */
+#define VXT_ENUM_MEMBER_(name, value, text) name = value,
+    VXT_BACKEND_MAP(VXT_ENUM_MEMBER_) VXT_BACKEND_COUNT_
 } vxt_backend;
 
-/** "auto", "opencl", "cpu"; "unknown" for other values. Never NULL. */
+/** The name of a backend ("auto", "opencl", "cpu"); "unknown" for other values. Never NULL. */
 VXT_API const char *vxt_backend_name(vxt_backend backend);
 
-/** Parse "auto", "opencl" or "cpu" (case-insensitive). VXT_ERR_INVALID_ARGUMENT for anything else. */
+/** Parse a backend name (case-insensitive). VXT_ERR_INVALID_ARGUMENT for anything else, with a message that
+ *  lists the names. */
 VXT_API vxt_status vxt_backend_parse(const char *name, vxt_backend *out);
 
 /** Context flag: accept an OpenCL device whose determinism probe disagrees with the CPU path (the
@@ -205,9 +225,11 @@ typedef struct vxt_context vxt_context;
 /**
  * Create a context. opts may be NULL for defaults (auto backend, all cores, no disk cache).
  *
- * With VXT_BACKEND_AUTO the OpenCL devices are tried in order (filtered by platform_index, device_index and
- * device_name); the first one whose program builds and whose determinism probe passes is used. When there is
- * no platform or no usable device, the CPU backend is used and vxt_context_info.selection says why.
+ * With VXT_BACKEND_AUTO the OpenCL GPUs and accelerators are tried in order (filtered by platform_index,
+ * device_index and device_name); the first one whose program builds and whose determinism probe passes is used.
+ * OpenCL devices of type CPU (PoCL: the host's own cores) are passed over unless device_index or device_name
+ * names them, because the CPU backend computes the same bits faster and in less memory. When no device is
+ * chosen, the CPU backend is used; vxt_context_info.selection says why, device by device.
  * VXT_BACKEND_OPENCL fails instead of falling back (VXT_ERR_NO_PLATFORM, VXT_ERR_NO_DEVICE, VXT_ERR_BUILD,
  * VXT_ERR_PROBE_MISMATCH). Errors: VXT_ERR_NULL (out), VXT_ERR_STRUCT_SIZE, VXT_ERR_INVALID_ARGUMENT (unknown
  * backend, index out of range, thread count, missing cache directory), VXT_ERR_OUT_OF_MEMORY, VXT_ERR_THREAD.
@@ -280,30 +302,16 @@ VXT_API vxt_status vxt_opencl_device_info(size_t global_index, vxt_device_info *
 /* Element types and volume views                                                                         */
 /* ===================================================================================================== */
 
-/** Element types of volumes. Values are stable. */
-typedef enum vxt_dtype {
-    VXT_DTYPE_INVALID = 0,
-    VXT_DTYPE_U8 = 1,
-    VXT_DTYPE_I8 = 2,
-    VXT_DTYPE_U16 = 3,
-    VXT_DTYPE_I16 = 4,
-    VXT_DTYPE_U32 = 5,
-    VXT_DTYPE_I32 = 6,
-    VXT_DTYPE_U64 = 7,
-    VXT_DTYPE_I64 = 8,
-    VXT_DTYPE_F16 = 9, /**< IEEE binary16, stored as uint16_t bits */
-    VXT_DTYPE_F32 = 10,
-    VXT_DTYPE_F64 = 11
-} vxt_dtype;
+/* vxt_dtype (VXT_DTYPE_MAP) is declared in voxtile_plugin.h, which models share. */
 
 /** Bytes per element of `dtype`; 0 for an unknown value. */
 VXT_API size_t vxt_dtype_size(vxt_dtype dtype);
 
-/** NumPy's name of `dtype` ("uint8", "int16", "float32", ...); "invalid" for an unknown value. */
+/** NumPy's name of `dtype` ("uint8", "int16", "float32", ...); "unknown" for an unknown value. */
 VXT_API const char *vxt_dtype_name(vxt_dtype dtype);
 
-/** Parse a NumPy dtype name ("uint8", "int16", "float32", "float16", ...; case-insensitive).
- *  VXT_ERR_INVALID_ARGUMENT for anything else. */
+/** Parse a NumPy dtype name ("uint8", "int16", "float32", "float16", ...; case-insensitive; "invalid" is not
+ *  accepted). VXT_ERR_INVALID_ARGUMENT for anything else. */
 VXT_API vxt_status vxt_dtype_parse(const char *name, vxt_dtype *out);
 
 /**
@@ -327,60 +335,77 @@ VXT_API vxt_status vxt_volume_bytes(const vxt_volume *volume, size_t *bytes);
 /* Tiling and stitching                                                                                   */
 /* ===================================================================================================== */
 
-/* ---- tile plans ------------------------------------------------------------------------------------ */
+/* ---- tilings ---------------------------------------------------------------------------------------- */
 
-/** How tile start positions are chosen along each axis (docs/STITCHING.md gives the formulas). Every policy
- *  covers every voxel; tiles are visited with axis 0 (z) outermost and the last axis fastest. */
-typedef enum vxt_grid {
-    /** MONAI sliding_window_inference: interval (int)(roi*(1-overlap)) (at least 1; roi when roi == size),
-     *  starts d*interval, the last one moved to size-roi (never duplicated). */
-    VXT_GRID_MONAI = 0,
-    /** nnU-Net v2: n = ceil((size-roi)/(roi*step)) + 1 tiles, starts round_half_even(i*(size-roi)/(n-1)). */
-    VXT_GRID_NNUNET = 1,
-    /** TorchIO GridSampler: overlap in voxels, step roi-overlap, a last tile flush with the end. */
-    VXT_GRID_VOXELS = 2
-} vxt_grid;
+/** X-macro table of tile placements: how tile start positions are chosen along each axis (docs/STITCHING.md
+ *  gives the formulas). Every placement covers every voxel; tiles are visited with axis 0 (z) outermost and the
+ *  last axis fastest. */
+#define VXT_GRID_MAP(X)                                                                                        \
+    /* MONAI sliding_window_inference: interval (int)(roi*(1-overlap)) (at least 1; roi when roi == size),     \
+     * starts d*interval, the last one moved to size-roi (never duplicated) */                                 \
+    X(VXT_GRID_MONAI, 0, "monai")                                                                              \
+    /* nnU-Net v2: n = ceil((size-roi)/(roi*step)) + 1 tiles, starts round_half_even(i*(size-roi)/(n-1)) */    \
+    X(VXT_GRID_NNUNET, 1, "nnunet")                                                                            \
+    /* TorchIO GridSampler: overlap in voxels, step roi-overlap, a last tile flush with the end */             \
+    X(VXT_GRID_VOXELS, 2, "voxels")
+
+/** Tile placement. */
+typedef enum vxt_grid { VXT_GRID_MAP(VXT_ENUM_MEMBER_) VXT_GRID_COUNT_ } vxt_grid;
+
+/** The name of a tile placement ("monai", "nnunet", "voxels"); "unknown" for other values. */
+VXT_API const char *vxt_grid_name(vxt_grid grid);
+
+/** Parse a tile placement name (case-insensitive); VXT_ERR_INVALID_ARGUMENT (listing the names) otherwise. */
+VXT_API vxt_status vxt_grid_parse(const char *name, vxt_grid *out);
 
 /** What fills a tile where the volume is smaller than the ROI (the volume is padded by d = roi - size on
  *  that axis: d/2 low, d - d/2 high, and the result is cropped back). */
-typedef enum vxt_pad {
-    VXT_PAD_CONSTANT = 0,  /**< pad_value */
-    VXT_PAD_REPLICATE = 1, /**< nearest edge voxel */
-    VXT_PAD_REFLECT = 2,   /**< mirror without repeating the edge (torch "reflect"), repeated as needed */
-    VXT_PAD_DISABLED = 3   /**< a ROI larger than the volume is an error */
-} vxt_pad;
+#define VXT_PAD_MAP(X)                                                                                         \
+    X(VXT_PAD_CONSTANT, 0, "constant")   /* pad_value */                                                       \
+    X(VXT_PAD_REPLICATE, 1, "replicate") /* nearest edge voxel */                                              \
+    X(VXT_PAD_REFLECT, 2, "reflect")     /* mirror without repeating the edge (torch "reflect"), repeated */   \
+    X(VXT_PAD_DISABLED, 3, "none")       /* a ROI larger than the volume is an error */
 
-/** Options of vxt_plan_create(). Initialise with vxt_plan_options_init(). Per-axis arrays: z, y, x. */
-typedef struct vxt_plan_options {
+typedef enum vxt_pad { VXT_PAD_MAP(VXT_ENUM_MEMBER_) VXT_PAD_COUNT_ } vxt_pad;
+
+/** The name of a padding mode ("constant", "replicate", "reflect", "none"); "unknown" for other values. */
+VXT_API const char *vxt_pad_name(vxt_pad pad);
+
+/** Parse a padding mode name (case-insensitive); VXT_ERR_INVALID_ARGUMENT (listing the names) otherwise. */
+VXT_API vxt_status vxt_pad_parse(const char *name, vxt_pad *out);
+
+/** Options of vxt_tiling_create(). Initialise with vxt_tiling_options_init(). Per-axis arrays: z, y, x. */
+typedef struct vxt_tiling_options {
     size_t struct_size;
     int64_t shape[3];          /**< volume size (required, each >= 1; 2D image: shape[0] = 1) */
     int64_t roi[3];            /**< tile size (required, each >= 1; 2D: roi[0] = 1) */
     vxt_grid grid;             /**< default VXT_GRID_MONAI */
-    double overlap[3];         /**< VXT_GRID_MONAI: fraction in [0, 1); default 0.25 */
+    double overlap[3];         /**< VXT_GRID_MONAI: fraction in [0, 1); default 0.5 */
     double step[3];            /**< VXT_GRID_NNUNET: step as a fraction of the ROI, in (0, 1]; default 0.5 */
     int64_t overlap_voxels[3]; /**< VXT_GRID_VOXELS: overlap in voxels, in [0, roi); default 0 */
     vxt_pad pad;               /**< default VXT_PAD_CONSTANT */
     float pad_value;           /**< default 0 */
-} vxt_plan_options;
+} vxt_tiling_options;
 
-/** Fill *opts with the defaults above (shape and roi zero: they must be set). */
-VXT_API void vxt_plan_options_init(vxt_plan_options *opts);
+/** Fill *opts with the defaults above (shape and roi zero: they must be set). The defaults are those of plans
+ *  (vxt_plan_create) and of every command of the `voxtile` tool. */
+VXT_API void vxt_tiling_options_init(vxt_tiling_options *opts);
 
-/** A tile plan: which tiles cover a volume, in which order. Immutable once created; may be shared by threads
- *  and by several sessions. Needs no context: planning is pure host arithmetic (64-bit). */
-typedef struct vxt_plan vxt_plan;
+/** A tiling: which tiles cover a volume, in which order. Immutable once created; may be shared by threads and
+ *  by several sessions. Needs no context: tiling is pure host arithmetic (64-bit). */
+typedef struct vxt_tiling vxt_tiling;
 
-/** Plan the tiles for opts. Errors: VXT_ERR_NULL, VXT_ERR_STRUCT_SIZE, VXT_ERR_INVALID_ARGUMENT (shape or ROI
+/** Place the tiles for opts. Errors: VXT_ERR_NULL, VXT_ERR_STRUCT_SIZE, VXT_ERR_INVALID_ARGUMENT (shape or ROI
  *  < 1, overlap outside [0, 1) or NaN, step outside (0, 1], overlap_voxels outside [0, roi), ROI larger than
  *  the volume with VXT_PAD_DISABLED, unknown grid or pad), VXT_ERR_OVERFLOW (the tile count or the padded
  *  volume does not fit 64 bits), VXT_ERR_OUT_OF_MEMORY. */
-VXT_API vxt_status vxt_plan_create(const vxt_plan_options *opts, vxt_plan **out);
+VXT_API vxt_status vxt_tiling_create(const vxt_tiling_options *opts, vxt_tiling **out);
 
-/** Release a plan. NULL is ignored. A plan must outlive the sessions that use it. */
-VXT_API void vxt_plan_destroy(vxt_plan *plan);
+/** Release a tiling. NULL is ignored. A tiling must outlive the sessions that use it. */
+VXT_API void vxt_tiling_destroy(vxt_tiling *tiling);
 
-/** Summary of a plan. Set struct_size = sizeof(vxt_plan_info). */
-typedef struct vxt_plan_info {
+/** Summary of a tiling. Set struct_size = sizeof(vxt_tiling_info). */
+typedef struct vxt_tiling_info {
     size_t struct_size;
     int64_t shape[3];        /**< the volume */
     int64_t roi[3];
@@ -392,40 +417,45 @@ typedef struct vxt_plan_info {
     vxt_grid grid;
     vxt_pad pad;
     float pad_value;
-} vxt_plan_info;
+} vxt_tiling_info;
 
-VXT_API vxt_status vxt_plan_get_info(const vxt_plan *plan, vxt_plan_info *info);
+/** Describe a tiling. info->struct_size must be set. Errors: VXT_ERR_NULL, VXT_ERR_STRUCT_SIZE. */
+VXT_API vxt_status vxt_tiling_get_info(const vxt_tiling *tiling, vxt_tiling_info *info);
 
-/** One tile: its box in padded coordinates is [start, start + roi) per axis. */
-typedef struct vxt_tile {
-    uint64_t index;     /**< position in plan order */
-    int64_t start[3];   /**< in padded coordinates; subtract pad_lo for volume coordinates (may be < 0) */
-    int64_t grid_index[3]; /**< index of the start along each axis */
-} vxt_tile;
+/* vxt_tile (one tile and its box) is declared in voxtile_plugin.h. */
 
-/** Tile number `index` (0 .. tile_count-1) in plan order. VXT_ERR_INVALID_ARGUMENT when out of range. */
-VXT_API vxt_status vxt_plan_get_tile(const vxt_plan *plan, uint64_t index, vxt_tile *tile);
+/** Tile number `index` (0 .. tile_count-1) in tiling order. VXT_ERR_INVALID_ARGUMENT when out of range. */
+VXT_API vxt_status vxt_tiling_get_tile(const vxt_tiling *tiling, uint64_t index, vxt_tile *tile);
 
-/** The sorted start positions (padded coordinates) along `axis` (0..2); *starts stays owned by the plan. */
-VXT_API vxt_status vxt_plan_axis_starts(const vxt_plan *plan, int axis, const int64_t **starts, int64_t *count);
+/** The sorted start positions (padded coordinates) along `axis` (0..2); *starts stays owned by the tiling. */
+VXT_API vxt_status vxt_tiling_axis_starts(const vxt_tiling *tiling, int axis, const int64_t **starts,
+                                          int64_t *count);
 
 /* ---- importance maps ------------------------------------------------------------------------------- */
 
-/** Per-voxel weights of a tile's prediction (docs/STITCHING.md). Tables are computed once on the host in
- *  double and rounded; both backends read the same table. */
-typedef enum vxt_importance {
-    VXT_IMPORTANCE_CONSTANT = 0,       /**< all ones (MONAI "constant") */
-    /** MONAI "gaussian": w_a(i) = exp(x^2 / (-2 sigma_a^2)), x = i - (roi_a-1)/2, sigma_a = sigma_scale_a *
-     *  roi_a, in float32 with torch's CPU exp (SLEEF's expf, reproduced bit for bit); W = (w_0*w_1)*w_2 in
-     *  float32; W = max(W, max(min W, 1e-3)). Identical to MONAI's map computed by torch on a CPU. */
-    VXT_IMPORTANCE_GAUSSIAN = 1,
-    /** nnU-Net v2 compute_gaussian: scipy Gaussian kernels (sigma = roi/8, truncate 4) centred at roi/2,
-     *  product in double, scaled to a peak of 10, rounded to float32 then float16, zeros replaced by the
-     *  smallest non-zero value. */
-    VXT_IMPORTANCE_GAUSSIAN_NNUNET = 2,
-    VXT_IMPORTANCE_HANN = 3,           /**< TorchIO "hann": sin^2(pi n/(roi+1)), n = 1..roi, product */
-    VXT_IMPORTANCE_USER = 4            /**< vxt_stitch_options.user_map (roi-shaped, all > 0 and finite) */
-} vxt_importance;
+/** X-macro table of importance maps: per-voxel weights of a tile's prediction (docs/STITCHING.md). Tables are
+ *  computed once on the host in double and rounded; both backends read the same table. */
+#define VXT_IMPORTANCE_MAP(X)                                                                                  \
+    X(VXT_IMPORTANCE_CONSTANT, 0, "constant") /* all ones (MONAI "constant") */                               \
+    /* MONAI "gaussian": w_a(i) = exp(x^2 / (-2 sigma_a^2)), x = i - (roi_a-1)/2, sigma_a = sigma_scale_a *     \
+     * roi_a, in float32 with torch's CPU exp (SLEEF's expf, reproduced bit for bit); W = (w_0*w_1)*w_2 in     \
+     * float32; W = max(W, max(min W, 1e-3)). Identical to MONAI's map computed by torch on a CPU. */          \
+    X(VXT_IMPORTANCE_GAUSSIAN, 1, "gaussian")                                                                  \
+    /* nnU-Net v2 compute_gaussian: scipy Gaussian kernels (sigma = roi/8, truncate 4) centred at roi/2,       \
+     * product in double, scaled to a peak of 10, rounded to float32 then float16, zeros replaced by the       \
+     * smallest non-zero value */                                                                              \
+    X(VXT_IMPORTANCE_GAUSSIAN_NNUNET, 2, "gaussian-nnunet")                                                    \
+    X(VXT_IMPORTANCE_HANN, 3, "hann") /* TorchIO "hann": sin^2(pi n/(roi+1)), n = 1..roi, product */           \
+    X(VXT_IMPORTANCE_USER, 4, "user") /* vxt_stitch_options.user_map (roi-shaped, all > 0 and finite) */
+
+typedef enum vxt_importance { VXT_IMPORTANCE_MAP(VXT_ENUM_MEMBER_) VXT_IMPORTANCE_COUNT_ } vxt_importance;
+
+/** The name of an importance map ("constant", "gaussian", "gaussian-nnunet", "hann", "user"); "unknown"
+ *  otherwise. */
+VXT_API const char *vxt_importance_name(vxt_importance importance);
+
+/** Parse an importance map name (case-insensitive); VXT_ERR_INVALID_ARGUMENT (listing the names) otherwise. */
+VXT_API vxt_status vxt_importance_parse(const char *name, vxt_importance *out);
 
 /** Compute the importance map of `importance` for a ROI into `out` (roi[0]*roi[1]*roi[2] floats, z-major).
  *  sigma_scale (3 values, NULL = 0.125 each) is used by VXT_IMPORTANCE_GAUSSIAN only. VXT_IMPORTANCE_USER is
@@ -435,65 +465,93 @@ VXT_API vxt_status vxt_importance_map(vxt_importance importance, const int64_t r
 
 /* ---- stitching ------------------------------------------------------------------------------------- */
 
-/** The arithmetic of accumulation and normalization. */
-typedef enum vxt_accumulate {
-    /** MONAI's: out += p*w and the weight sum in float32, in plan order, then out / sum (product in the tile's
-     *  dtype, as MONAI multiplies the predictor's tensor in place). */
-    VXT_ACCUMULATE_FLOAT32 = 0,
-    /** nnU-Net's: L = f16(L + f16(p*g)), N = f16(N + g), result f16(L / N), where f16() rounds to float16 and
-     *  each operation is done in float32 first (as torch does). Mirroring and ensembling also round to float16
-     *  when tiles are float16. */
-    VXT_ACCUMULATE_FLOAT16 = 1,
-    /** Products and sums in double, one rounding at the end: an identity predictor gives the input back
-     *  exactly with any weights that are constant per voxel. Needs fp64 on an OpenCL device. */
-    VXT_ACCUMULATE_FLOAT64 = 2
-} vxt_accumulate;
+/** X-macro table of accumulation arithmetics (of accumulation and normalization). */
+#define VXT_ACCUMULATE_MAP(X)                                                                                  \
+    /* MONAI's: out += p*w and the weight sum in float32, in tiling order, then out / sum (product in the      \
+     * tile's dtype, as MONAI multiplies the predictor's tensor in place) */                                   \
+    X(VXT_ACCUMULATE_FLOAT32, 0, "float32")                                                                    \
+    /* nnU-Net's: L = f16(L + f16(p*g)), N = f16(N + g), result f16(L / N), where f16() rounds to float16 and  \
+     * each operation is done in float32 first (as torch does). Mirroring and ensembling also round to         \
+     * float16 when tiles are float16. */                                                                      \
+    X(VXT_ACCUMULATE_FLOAT16, 1, "float16")                                                                    \
+    /* products and sums in double, one rounding at the end: an identity predictor gives the input back        \
+     * exactly with any weights that are constant per voxel. Needs fp64 on an OpenCL device. */                \
+    X(VXT_ACCUMULATE_FLOAT64, 2, "float64")
 
-/** Applied to the normalized (and ensemble-averaged) values before they are written. */
-typedef enum vxt_activation {
-    VXT_ACTIVATION_NONE = 0,    /**< logits as stitched */
-    VXT_ACTIVATION_SOFTMAX = 1, /**< over channels: exp(v - max) / sum, with the shared vxt_exp */
-    VXT_ACTIVATION_SIGMOID = 2  /**< per channel */
-} vxt_activation;
+typedef enum vxt_accumulate { VXT_ACCUMULATE_MAP(VXT_ENUM_MEMBER_) VXT_ACCUMULATE_COUNT_ } vxt_accumulate;
 
-/** A group of tiles handed to the model: `count` tiles of the plan starting at `first_tile`, all for the same
- *  ensemble member and the same mirroring. The predictor fills `output` (host form) or `output_cl`
- *  (device form) and returns 0, or returns non-zero to stop the run (VXT_ERR_PREDICTOR, with that value in
- *  the message). */
-typedef struct vxt_batch {
-    uint64_t id;            /**< sequence number of this batch (0, 1, ...) */
-    uint64_t first_tile;    /**< plan index of the first tile */
-    int count;              /**< tiles in the batch (<= batch_size; fewer at the end) */
-    int member;             /**< ensemble member, 0 .. members-1 */
-    unsigned flip;          /**< mirroring applied to the inputs: bit a set = spatial axis a (0 = z) flipped.
-                                 The predictor answers for the flipped input; voxtile flips the output back. */
-    int64_t in_channels;    /**< channels of the input volume */
-    int64_t out_channels;   /**< channels the predictor must produce */
-    int64_t roi[3];
-    vxt_dtype output_dtype; /**< VXT_DTYPE_F32 or VXT_DTYPE_F16 (stitch options' tile_dtype) */
-    const vxt_tile *tiles;  /**< the `count` tiles (boxes in padded coordinates), valid as long as `input` */
-    /** Host form: count x in_channels x roi float32, C order. NULL in the device form. */
-    const float *input;
-    /** Host form: count x out_channels x roi elements of output_dtype, to be filled. NULL in the device form. */
-    void *output;
-    /** Device form (OpenCL contexts, with VXT_STITCH_DEVICE_PREDICTOR): the same arrays as buffers on the
-     *  context's device. Enqueue work on the context's queue (vxt_context_cl_handles) or finish it before
-     *  returning. NULL in the host form. */
-    struct _cl_mem *input_cl;
-    struct _cl_mem *output_cl;
-} vxt_batch;
+/** The name of an accumulation ("float32", "float16", "float64"); "unknown" otherwise. */
+VXT_API const char *vxt_accumulate_name(vxt_accumulate accumulate);
+
+/** Parse an accumulation name (case-insensitive); VXT_ERR_INVALID_ARGUMENT (listing the names) otherwise. */
+VXT_API vxt_status vxt_accumulate_parse(const char *name, vxt_accumulate *out);
+
+/** X-macro table of activations, applied to the normalized values before they are written and labelled. */
+#define VXT_ACTIVATION_MAP(X)                                                                                  \
+    X(VXT_ACTIVATION_NONE, 0, "none")       /* logits as stitched */                                          \
+    X(VXT_ACTIVATION_SOFTMAX, 1, "softmax") /* over channels: exp(v - max) / sum, with the shared vxt_exp */   \
+    X(VXT_ACTIVATION_SIGMOID, 2, "sigmoid") /* per channel (multi-label and region models) */
+
+typedef enum vxt_activation { VXT_ACTIVATION_MAP(VXT_ENUM_MEMBER_) VXT_ACTIVATION_COUNT_ } vxt_activation;
+
+/** The name of an activation ("none", "softmax", "sigmoid"); "unknown" otherwise. */
+VXT_API const char *vxt_activation_name(vxt_activation activation);
+
+/** Parse an activation name (case-insensitive); VXT_ERR_INVALID_ARGUMENT (listing the names) otherwise. */
+VXT_API vxt_status vxt_activation_parse(const char *name, vxt_activation *out);
+
+/** X-macro table of ensemble averages: where the members of an ensemble are averaged. */
+#define VXT_ENSEMBLE_MAP(X)                                                                                    \
+    /* the members' normalized values (logits) are averaged in member order, then activated (nnU-Net's folds) \
+     */                                                                                                        \
+    X(VXT_ENSEMBLE_LOGITS, 0, "logits")                                                                        \
+    /* each member's values are activated, then the probabilities are averaged in member order (softmax       \
+     * ensembling, nnUNetv2_ensemble) */                                                                       \
+    X(VXT_ENSEMBLE_PROBABILITIES, 1, "probabilities")
+
+typedef enum vxt_ensemble { VXT_ENSEMBLE_MAP(VXT_ENUM_MEMBER_) VXT_ENSEMBLE_COUNT_ } vxt_ensemble;
+
+/** The name of an ensemble average ("logits", "probabilities"); "unknown" otherwise. */
+VXT_API const char *vxt_ensemble_name(vxt_ensemble ensemble);
+
+/** Parse an ensemble average name (case-insensitive); VXT_ERR_INVALID_ARGUMENT (listing the names) otherwise. */
+VXT_API vxt_status vxt_ensemble_parse(const char *name, vxt_ensemble *out);
+
+/** X-macro table of label rules: how a voxel's label is made from its C activated values v[0..C-1]. No
+ *  arithmetic: comparisons only, so every backend gives the same labels. A NaN is never the largest and never
+ *  exceeds a threshold. */
+#define VXT_LABEL_RULE_MAP(X)                                                                                  \
+    /* the channel with the largest value (ties to the lowest channel; all NaN: 0). Labels 0 .. C-1 */         \
+    X(VXT_LABELS_ARGMAX, 0, "argmax")                                                                          \
+    /* multi-label (sigmoid) models: 0 where no value exceeds the threshold, else 1 + the channel with the     \
+     * largest value among those that do (ties to the lowest). Labels 0 .. C; one channel gives a 0/1 mask */  \
+    X(VXT_LABELS_THRESHOLD, 1, "threshold")                                                                    \
+    /* nnU-Net's region-based models (regions_class_order): 0, then for each channel c in order, region_labels \
+     * [c] where v[c] exceeds the threshold (later channels win) */                                            \
+    X(VXT_LABELS_REGIONS, 2, "regions")
+
+typedef enum vxt_label_rule { VXT_LABEL_RULE_MAP(VXT_ENUM_MEMBER_) VXT_LABEL_RULE_COUNT_ } vxt_label_rule;
+
+/** The name of a label rule ("argmax", "threshold", "regions"); "unknown" otherwise. */
+VXT_API const char *vxt_label_rule_name(vxt_label_rule rule);
+
+/** Parse a label rule name (case-insensitive); VXT_ERR_INVALID_ARGUMENT (listing the names) otherwise. */
+VXT_API vxt_status vxt_label_rule_parse(const char *name, vxt_label_rule *out);
+
+/* vxt_batch (a group of tiles handed to the model) is declared in voxtile_plugin.h. */
 
 /** A model: fill batch->output (or output_cl) for batch->input. `user` is the pointer given with it. */
 typedef int (*vxt_predict_fn)(void *user, const vxt_batch *batch);
 
 /** Progress: called after each accumulated batch with tiles done and total (tiles x members x mirrorings
- *  count as one tile each); return non-zero to cancel (VXT_ERR_CANCELLED). On the CPU backend (and OpenCL devices
- *  made of the host's cores, such as PoCL), vxt_stitch with a fast predictor (calls under 20 ms) and small batches
- *  accumulates consecutive batches of one row of tiles together (docs/STITCHING.md, "Grouping"): their progress calls then come together after the group, so a
- *  cancellation takes effect up to one group (at most 128 MiB of tile outputs) later. */
+ *  count as one tile each); return non-zero to cancel (VXT_ERR_CANCELLED). On the CPU backend (and OpenCL
+ *  devices made of the host's cores, such as PoCL), vxt_stitch with a fast predictor (calls under 20 ms) and
+ *  small batches accumulates consecutive batches of one row of tiles together (docs/STITCHING.md, "Grouping"):
+ *  their progress calls then come together after the group, so a cancellation takes effect up to one group (at
+ *  most 128 MiB of tile outputs) later. */
 typedef int (*vxt_progress_fn)(void *user, uint64_t done, uint64_t total);
 
-/** A finished slab of the output, handed to an output sink: voxels z0 <= z < z1 of the (unpadded) volume,
+/** A finished slab of an output, handed to an output sink: voxels z0 <= z < z1 of the (unpadded) volume,
  *  final values; pointers are valid only during the call. */
 typedef struct vxt_slab {
     int64_t z0, z1;
@@ -504,8 +562,8 @@ typedef struct vxt_slab {
     vxt_dtype label_dtype;
 } vxt_slab;
 
-/** Output sink: receives slabs in increasing z as soon as no remaining tile touches them. Return non-zero
- *  to stop the run (VXT_ERR_IO). If the run fails later, slabs already delivered are not valid results. */
+/** Output sink: receives slabs in increasing z as soon as they are final. Return non-zero to stop the run
+ *  (VXT_ERR_IO). If the run fails later, slabs already delivered are not valid results. */
 typedef int (*vxt_sink_fn)(void *user, const vxt_slab *slab);
 
 /** Flags of vxt_stitch_options. */
@@ -527,26 +585,34 @@ typedef struct vxt_stitch_options {
                                      ((0),(1),(2),(0,1),(0,2),(1,2),(0,1,2) restricted to the set), and the
                                      identity plus these are averaged. */
     int members;                /**< ensemble members averaged in member order; default 1 */
-    vxt_activation activation;  /**< default VXT_ACTIVATION_NONE */
+    vxt_activation activation;  /**< default VXT_ACTIVATION_NONE (the logits, as MONAI's sliding window) */
     vxt_dtype label_dtype;      /**< labels: VXT_DTYPE_U8 (default) or VXT_DTYPE_U16 */
     vxt_progress_fn progress;   /**< optional */
     void *progress_user;
     int max_outstanding;        /**< sessions: batches handed out and not yet submitted; default 4 */
     unsigned flags;             /**< VXT_STITCH_* */
+    /* fields added in 0.2.0 (callers built with the 0.1 layout get the defaults) */
+    vxt_ensemble ensemble;      /**< where members are averaged; default VXT_ENSEMBLE_LOGITS */
+    vxt_label_rule label_rule;  /**< how labels are made; default VXT_LABELS_ARGMAX */
+    double label_threshold;     /**< VXT_LABELS_THRESHOLD, VXT_LABELS_REGIONS: a value counts when it is greater
+                                     than this, rounded to float32 once; finite; default 0.5 */
+    /** VXT_LABELS_REGIONS: out_channels labels, the label of each channel's region, each in [0, 65535] (in
+     *  [0, 255] for uint8 labels). Read during creation (sessions) or the call (vxt_stitch). */
+    const int32_t *region_labels;
 } vxt_stitch_options;
 
+/** Fill *opts with the defaults above and set struct_size. */
 VXT_API void vxt_stitch_options_init(vxt_stitch_options *opts);
 
 /** Where the result goes. Either volumes (written only at the end, once every tile is accumulated: a failed,
  *  cancelled or destroyed run leaves them untouched; only a device error while the results are read back can
- *  leave them partly written, and its message says so) or
- *  a sink (slab by slab while the run goes on, so peak memory grows with the ROI depth, not the volume). */
+ *  leave them partly written, and its message says so) or a sink (slab by slab while the run goes on, so peak
+ *  memory grows with the ROI depth, not the volume: see "Memory" at vxt_stitch). */
 typedef struct vxt_stitch_output {
     size_t struct_size;
     /** Float32 results, out_channels x shape (after activation): NULL if not wanted. */
     vxt_volume *values;
-    /** Labels: argmax over channels of the activated values (ties to the lowest index), 1 x shape of
-     *  label_dtype: NULL if not wanted. */
+    /** Labels of the activated values by the label rule, 1 x shape of label_dtype: NULL if not wanted. */
     vxt_volume *labels;
     /** Instead of values/labels volumes: a sink; with want_values/want_labels saying what its slabs carry. */
     vxt_sink_fn sink;
@@ -555,34 +621,50 @@ typedef struct vxt_stitch_output {
     int want_labels;
 } vxt_stitch_output;
 
+/** Fill *out with no outputs and set struct_size. */
 VXT_API void vxt_stitch_output_init(vxt_stitch_output *out);
 
 /**
- * Run the whole sliding window: cut tiles of `input` (float32, in_channels x shape of the plan) per `plan`,
- * hand them to `predict` in batches, accumulate the outputs with the importance map in plan order, normalize,
- * average mirrorings and members, apply the activation, and write `output`. OpenCL and CPU backends give
- * identical bits. Tile extraction and accumulation of neighbouring batches overlap with the predictor.
+ * Run the whole sliding window: cut tiles of `input` (float32, in_channels x shape of the tiling) per `tiling`,
+ * hand them to `predict` in batches, accumulate the outputs with the importance map in tiling order, normalize,
+ * average mirrorings and members, apply the activation, make labels, and write `output`. OpenCL and CPU
+ * backends give identical bits. Tile extraction and accumulation of neighbouring batches overlap with the
+ * predictor.
+ *
+ * Memory (bytes, besides input and outputs): M members x C channels x D x P1 x P2 accumulator floats (doubles
+ * for float64), where P is the padded shape and D = P0 with output volumes, or with a sink only the planes a
+ * batch can span: D = min(P0, R0 + the largest z distance between the starts of a batch's first and last tile
+ * rows); plus 2 x batch_size x (Cin + C) x ROI floats of tile buffers, and with grouping (CPU) up to 128 MiB of
+ * tile outputs. Labels only, through a sink, therefore never hold C x volume.
+ *
  * Errors: argument errors (NULL, struct sizes, out_channels < 1, unsupported tile dtype, batch_size < 1,
- * members < 1, mirror axes beyond the volume's, input or output shapes that do not match the plan, a user map
- * with a value <= 0 or not finite), VXT_ERR_PREDICTOR, VXT_ERR_NONFINITE (NaN/Inf in a predictor's output:
- * the message names the tile, member, mirroring, channel and voxel), VXT_ERR_CANCELLED, VXT_ERR_IO (sink),
- * VXT_ERR_UNSUPPORTED (float64 accumulation on a device without fp64; buffers beyond the device's limits),
- * VXT_ERR_OUT_OF_MEMORY, VXT_ERR_OPENCL.
+ * members < 1, mirror axes beyond the volume's, input or output shapes that do not match the tiling, a user map
+ * with a value <= 0 or not finite, region labels missing or out of range for the label dtype),
+ * VXT_ERR_PREDICTOR, VXT_ERR_NONFINITE (NaN/Inf in a predictor's output: the message names the tile, member,
+ * mirroring, channel and voxel), VXT_ERR_CANCELLED, VXT_ERR_IO (sink), VXT_ERR_UNSUPPORTED (float64
+ * accumulation on a device without fp64; buffers beyond the device's limits), VXT_ERR_OUT_OF_MEMORY,
+ * VXT_ERR_OPENCL.
  */
-VXT_API vxt_status vxt_stitch(vxt_context *ctx, const vxt_plan *plan, const vxt_stitch_options *opts,
+VXT_API vxt_status vxt_stitch(vxt_context *ctx, const vxt_tiling *tiling, const vxt_stitch_options *opts,
                               const vxt_volume *input, vxt_predict_fn predict, void *predict_user,
                               const vxt_stitch_output *output);
 
-/** Labels from per-channel values: labels[v] = the channel with the largest value at v (ties to the lowest
- *  channel; a NaN never wins against a number), as the engine computes them. values: float32, C x shape;
- *  labels: uint8 (C <= 256) or uint16, 1 x shape. Runs on the CPU thread pool (no arithmetic, so every backend
- *  would give the same). Errors: VXT_ERR_NULL, VXT_ERR_INVALID_ARGUMENT, VXT_ERR_SHAPE_MISMATCH. */
-VXT_API vxt_status vxt_argmax(vxt_context *ctx, const vxt_volume *values, vxt_volume *labels);
+/**
+ * Labels from per-channel values by a label rule, as the engine makes them: values float32, C x shape; labels
+ * uint8 or uint16, 1 x shape (uint8 needs every possible label <= 255: C <= 256 for argmax, C <= 255 for
+ * threshold, region labels <= 255). `threshold` (rounded to float32) is used by VXT_LABELS_THRESHOLD and
+ * VXT_LABELS_REGIONS; `region_labels` (C entries) by VXT_LABELS_REGIONS only (else NULL). Runs on the context's
+ * backend (kernels/labels/labels.cl or its CPU twin): the same labels everywhere. Errors: VXT_ERR_NULL,
+ * VXT_ERR_INVALID_ARGUMENT (rule, threshold not finite, region labels out of range, label dtype too narrow),
+ * VXT_ERR_SHAPE_MISMATCH, VXT_ERR_OUT_OF_MEMORY, VXT_ERR_OPENCL.
+ */
+VXT_API vxt_status vxt_labels(vxt_context *ctx, const vxt_volume *values, vxt_label_rule rule, double threshold,
+                              const int32_t *region_labels, vxt_volume *labels);
 
 /* ---- pull/push sessions ---------------------------------------------------------------------------- */
 
 /** A stitching session for servers with their own (asynchronous) inference engines: ask for batches of tile
- *  inputs, submit their outputs in any order, finish. Outputs are accumulated in plan order whatever the
+ *  inputs, submit their outputs in any order, finish. Outputs are accumulated in tiling order whatever the
  *  submission order, so the result equals vxt_stitch()'s bit for bit. A session is used by one thread at a
  *  time. */
 typedef struct vxt_session vxt_session;
@@ -590,7 +672,7 @@ typedef struct vxt_session vxt_session;
 /** Start a session (arguments as vxt_stitch(); `input` and `output` must stay valid until it is destroyed).
  *  `input` may be NULL when the caller already has the tiles' outputs (precomputed tiles): batches then carry
  *  no input. */
-VXT_API vxt_status vxt_session_create(vxt_context *ctx, const vxt_plan *plan, const vxt_stitch_options *opts,
+VXT_API vxt_status vxt_session_create(vxt_context *ctx, const vxt_tiling *tiling, const vxt_stitch_options *opts,
                                       const vxt_volume *input, const vxt_stitch_output *output,
                                       vxt_session **out);
 
@@ -618,39 +700,8 @@ VXT_API vxt_status vxt_session_progress(const vxt_session *session, uint64_t *ha
 VXT_API void vxt_session_destroy(vxt_session *session);
 
 
-/* ---- predictor plugins ------------------------------------------------------------------------------ */
-
-/*
- * A model for `voxtile run` can be a shared library (dlopen) exporting four C functions. A plugin includes this
- * header for the types and macros; it does not link libvoxtile. See docs/PLUGINS.md and
- * tools/plugins/example_model.c.
- *
- *   int   vxt_plugin_abi_version(void);                       returns VXT_PLUGIN_ABI_VERSION
- *   void *vxt_plugin_create(const char *config, vxt_plugin_desc *desc, char *error, size_t error_size);
- *             parse `config` (a string from the command line or the plan; may be ""), fill desc, return the
- *             model's state, or NULL with a message in error
- *   int   vxt_plugin_predict(void *model, const vxt_batch *batch);
- *             fill batch->output from batch->input (host form); 0 on success, non-zero to stop the run
- *   void  vxt_plugin_destroy(void *model);
- *
- * vxt_plugin_predict is called from one thread at a time.
- */
-#define VXT_PLUGIN_ABI_VERSION 1
-
-/** What a plugin's model takes and produces (filled by vxt_plugin_create; struct_size is set by the caller). */
-typedef struct vxt_plugin_desc {
-    size_t struct_size;
-    char name[128];          /**< for messages and reports */
-    int64_t in_channels;     /**< input channels it needs; 0 = any */
-    int64_t out_channels;    /**< channels it produces (>= 1) */
-    vxt_dtype output_dtype;  /**< VXT_DTYPE_F32 or VXT_DTYPE_F16 */
-    int64_t roi[3];          /**< the tile size it needs; zeros = any */
-} vxt_plugin_desc;
-
-typedef int (*vxt_plugin_abi_version_fn)(void);
-typedef void *(*vxt_plugin_create_fn)(const char *config, vxt_plugin_desc *desc, char *error, size_t error_size);
-typedef int (*vxt_plugin_predict_fn)(void *model, const vxt_batch *batch);
-typedef void (*vxt_plugin_destroy_fn)(void *model);
+/* The model plugin ABI (what a plugin library exports) is in voxtile_plugin.h; vxt_runner_create("plugin:PATH")
+ * loads such a library. */
 
 /* ---- NumPy .npy files ------------------------------------------------------------------------------- */
 
@@ -727,12 +778,20 @@ VXT_API vxt_status vxt_npy_write(const char *path, vxt_dtype dtype, int ndim, co
  * The methods, formulas and the tolerances against numpy, scipy and torch: docs/PREPROCESSING.md.
  */
 
-/** Which voxels a statistic or a data-dependent normalization uses. */
-typedef enum vxt_select {
-    VXT_SELECT_ALL = 0,     /**< every voxel */
-    VXT_SELECT_NONZERO = 1, /**< voxels whose value (as read, float32) is not zero; NaN counts as non-zero */
-    VXT_SELECT_MASK = 2     /**< voxels where a uint8 or int8 mask of the same z, y, x shape is not zero */
-} vxt_select;
+/** X-macro table of voxel selections: which voxels a statistic or a data-dependent normalization uses. */
+#define VXT_SELECT_MAP(X)                                                                                      \
+    X(VXT_SELECT_ALL, 0, "all")         /* every voxel */                                                      \
+    /* voxels whose value (as read, float32) is not zero; NaN counts as non-zero */                            \
+    X(VXT_SELECT_NONZERO, 1, "nonzero")                                                                        \
+    X(VXT_SELECT_MASK, 2, "mask") /* voxels where a uint8 or int8 mask of the same z, y, x shape is not zero */
+
+typedef enum vxt_select { VXT_SELECT_MAP(VXT_ENUM_MEMBER_) VXT_SELECT_COUNT_ } vxt_select;
+
+/** The name of a selection ("all", "nonzero", "mask"); "unknown" otherwise. */
+VXT_API const char *vxt_select_name(vxt_select select);
+
+/** Parse a selection name (case-insensitive); VXT_ERR_INVALID_ARGUMENT (listing the names) otherwise. */
+VXT_API vxt_status vxt_select_parse(const char *name, vxt_select *out);
 
 /* ---- intensity transforms ------------------------------------------------------------------------------ */
 
@@ -894,35 +953,57 @@ VXT_API vxt_status vxt_percentile_clip(vxt_context *ctx, const vxt_volume *in, v
 
 /* ---- resampling ----------------------------------------------------------------------------------------- */
 
-/** Interpolation along an axis. */
-typedef enum vxt_interp {
-    VXT_INTERP_LINEAR = 0,        /**< linear (trilinear over the three axes) */
-    VXT_INTERP_NEAREST = 1,       /**< nearest centre: half-pixel grid floor((i + 0.5) * in/out) (torch
-                                       'nearest-exact', nnU-Net's anisotropic axis); corner grid
-                                       floor(i * (in-1)/(out-1) + 0.5) (scipy order 0) */
-    VXT_INTERP_NEAREST_FLOOR = 2  /**< torch mode='nearest' (legacy): floor(i * in/out) */
-} vxt_interp;
+/** X-macro table of interpolations along an axis. */
+#define VXT_INTERP_MAP(X)                                                                                      \
+    X(VXT_INTERP_LINEAR, 0, "linear") /* linear (trilinear over the three axes) */                             \
+    /* nearest centre: half-pixel grid floor((i + 0.5) * in/out) (torch 'nearest-exact', nnU-Net's             \
+     * anisotropic axis); corner grid floor(i * (in-1)/(out-1) + 0.5) (scipy order 0) */                       \
+    X(VXT_INTERP_NEAREST, 1, "nearest")                                                                        \
+    X(VXT_INTERP_NEAREST_FLOOR, 2, "nearest-floor") /* torch mode='nearest' (legacy): floor(i * in/out) */
+
+typedef enum vxt_interp { VXT_INTERP_MAP(VXT_ENUM_MEMBER_) VXT_INTERP_COUNT_ } vxt_interp;
+
+/** The name of an interpolation ("linear", "nearest", "nearest-floor"); "unknown" otherwise. */
+VXT_API const char *vxt_interp_name(vxt_interp interp);
+
+/** Parse an interpolation name (case-insensitive); VXT_ERR_INVALID_ARGUMENT (listing the names) otherwise. */
+VXT_API vxt_status vxt_interp_parse(const char *name, vxt_interp *out);
 
 /** How a resized grid sits on the original one: used by the resampler (vxt_resample_options.align) and by the
  *  geometry of resized images (vxt_geometry_resize), so that one setting drives both (docs/NIFTI.md "Resampled
  *  grids", docs/PREPROCESSING.md). */
-typedef enum vxt_grid_align {
-    /** Same field of view, outer voxel edges aligned: src = (dst + 0.5) * in/out - 0.5 (torch
-     *  align_corners=False, skimage, scipy zoom(grid_mode=True), nnU-Net); the resampler computes it in float32
-     *  exactly as torch does. */
-    VXT_ALIGN_HALF_PIXEL = 0,
-    /** First and last voxel centres aligned: src = dst * (in-1)/(out-1) (torch align_corners=True, scipy zoom's
-     *  default); the resampler computes it in double as scipy does. For geometry, an axis of 1 output voxel
-     *  keeps voxel 0's centre and takes the scale in/out; an axis of 1 input voxel cannot be spread (refused). */
-    VXT_ALIGN_CORNERS = 1
-} vxt_grid_align;
+#define VXT_GRID_ALIGN_MAP(X)                                                                                  \
+    /* same field of view, outer voxel edges aligned: src = (dst + 0.5) * in/out - 0.5 (torch                  \
+     * align_corners=False, skimage, scipy zoom(grid_mode=True), nnU-Net); the resampler computes it in        \
+     * float32 exactly as torch does */                                                                        \
+    X(VXT_ALIGN_HALF_PIXEL, 0, "half-pixel")                                                                   \
+    /* first and last voxel centres aligned: src = dst * (in-1)/(out-1) (torch align_corners=True, scipy       \
+     * zoom's default); the resampler computes it in double as scipy does. For geometry, an axis of 1 output   \
+     * voxel keeps voxel 0's centre and takes the scale in/out; an axis of 1 input voxel cannot be spread */   \
+    X(VXT_ALIGN_CORNERS, 1, "corner")
 
-/** What samples outside the volume see. */
-typedef enum vxt_boundary {
-    VXT_BOUNDARY_CLAMP = 0,   /**< the nearest edge voxel (torch; scipy mode='nearest') */
-    VXT_BOUNDARY_CONSTANT = 1 /**< fill_value (scipy mode='grid-constant'): neighbours outside the volume
-                                   contribute fill_value; a sample with all neighbours outside is fill_value */
-} vxt_boundary;
+typedef enum vxt_grid_align { VXT_GRID_ALIGN_MAP(VXT_ENUM_MEMBER_) VXT_GRID_ALIGN_COUNT_ } vxt_grid_align;
+
+/** The name of a grid alignment ("half-pixel", "corner"); "unknown" otherwise. */
+VXT_API const char *vxt_grid_align_name(vxt_grid_align align);
+
+/** Parse a grid alignment name (case-insensitive); VXT_ERR_INVALID_ARGUMENT (listing the names) otherwise. */
+VXT_API vxt_status vxt_grid_align_parse(const char *name, vxt_grid_align *out);
+
+/** X-macro table of boundaries: what samples outside the volume see. */
+#define VXT_BOUNDARY_MAP(X)                                                                                    \
+    X(VXT_BOUNDARY_CLAMP, 0, "clamp") /* the nearest edge voxel (torch; scipy mode='nearest') */               \
+    /* fill_value (scipy mode='grid-constant'): neighbours outside the volume contribute fill_value; a sample  \
+     * with all neighbours outside is fill_value */                                                            \
+    X(VXT_BOUNDARY_CONSTANT, 1, "constant")
+
+typedef enum vxt_boundary { VXT_BOUNDARY_MAP(VXT_ENUM_MEMBER_) VXT_BOUNDARY_COUNT_ } vxt_boundary;
+
+/** The name of a boundary ("clamp", "constant"); "unknown" otherwise. */
+VXT_API const char *vxt_boundary_name(vxt_boundary boundary);
+
+/** Parse a boundary name (case-insensitive); VXT_ERR_INVALID_ARGUMENT (listing the names) otherwise. */
+VXT_API vxt_status vxt_boundary_parse(const char *name, vxt_boundary *out);
 
 /** Options of vxt_resample(). Initialise with vxt_resample_options_init(). */
 typedef struct vxt_resample_options {
@@ -945,6 +1026,14 @@ typedef struct vxt_resample_options {
      *  out.shape[0] <= out_z_total. */
     int64_t out_z_offset;
     int64_t out_z_total;
+    /** A slab of the input (fields added in 0.2.0): `in` holds input planes [in_z_offset, in_z_offset +
+     *  in.shape[0]) of an input that is in_z_total planes deep (its other axes are in's). The tables are those
+     *  of the whole input, so each output voxel gets the bits the whole resampling gives it, provided every
+     *  input plane it reads is in the slab (vxt_resample_z_sources() says which; others are refused with
+     *  VXT_ERR_INVALID_ARGUMENT). With out_z_* this resamples a volume slab by slab without holding either
+     *  side whole. in_z_total 0 (default): in is the whole input. */
+    int64_t in_z_offset;
+    int64_t in_z_total;
 } vxt_resample_options;
 
 /** Fill *opts with the defaults above and set struct_size. */
@@ -961,6 +1050,14 @@ VXT_API void vxt_resample_options_init(vxt_resample_options *opts);
  */
 VXT_API vxt_status vxt_resample(vxt_context *ctx, const vxt_volume *in, vxt_volume *out,
                                 const vxt_resample_options *opts);
+
+/** The input planes [*src_z0, *src_z1) that output planes [out_z0, out_z1) of a resampling from in_depth to
+ *  out_depth planes read under opts (NULL: defaults): with an input slab that holds them
+ *  (vxt_resample_options.in_z_*), those output planes can be computed. Planes outside the input (constant
+ *  boundary) are not counted; an output range that reads no input plane gives an empty range. Errors:
+ *  VXT_ERR_NULL, VXT_ERR_STRUCT_SIZE, VXT_ERR_INVALID_ARGUMENT (depths < 1, a range outside [0, out_depth]). */
+VXT_API vxt_status vxt_resample_z_sources(const vxt_resample_options *opts, int64_t in_depth, int64_t out_depth,
+                                          int64_t out_z0, int64_t out_z1, int64_t *src_z0, int64_t *src_z1);
 
 /** Output shape for a new spacing, as nnU-Net computes it: out[a] = round_half_even(in_spacing[a] /
  *  out_spacing[a] * in_shape[a]) in double. Spacings must be finite and > 0; a result of 0 or one that does not
@@ -1026,16 +1123,18 @@ VXT_API vxt_status vxt_extract_triplanar(vxt_context *ctx, const vxt_volume *in,
                                          const int64_t half[2], double fill_value, float *out, size_t out_count);
 
 /* ===================================================================================================== */
-/* NIfTI I/O and geometry                                                                                 */
+/* Images: voxels with their geometry, from any format                                                   */
 /* ===================================================================================================== */
 
 /*
- * A vxt_image owns the voxels of a NIfTI image together with the metadata of its header: geometry (qform,
- * sform, voxel sizes, units), scaling, description, intent, and the header extensions (kept, so that a
- * rewritten file carries them). Images are read from NIfTI-1 and NIfTI-2 files (.nii, .nii.gz, .hdr/.img
- * pairs, either byte order) or from memory, and written as .nii or .nii.gz to a path or to memory. No
- * function here needs a context, and none keeps state between calls: distinct images may be used from
- * distinct threads freely; one image may be read from several threads at once. docs/NIFTI.md has the rules.
+ * A vxt_image owns voxels together with what every format says about them: element type, shape, channels,
+ * where the voxels are in the world (the geometry: affine, spacing, orientation), the intensity scaling of the
+ * stored values, a description, and where the image came from. Format specifics stay behind their readers and
+ * writers: NIfTI's header fields and extensions are reached through vxt_nifti_get_info() and the other
+ * vxt_nifti_* functions below. vxt_image_read_path() and vxt_image_write_path() choose the format (NIfTI-1/2,
+ * .npy) from the file, so a new format plugs in without changing their callers. No function here needs a
+ * context, and none keeps state between calls: distinct images may be used from distinct threads freely; one
+ * image may be read from several threads at once. docs/NIFTI.md has the rules.
  *
  * Two axis orders meet here; every per-axis array says which one it uses:
  *   - NIfTI order (i, j, k): the header's own arrays (dim[], pixdim[]), the affine, which maps the column
@@ -1047,49 +1146,110 @@ VXT_API vxt_status vxt_extract_triplanar(vxt_context *ctx, const vxt_volume *in,
  *     host's order.
  */
 
-/** Where the affine in use comes from, chosen as nibabel does: the sform when sform_code > 0, else the
- *  qform when qform_code > 0, else the pixdim-based fallback. Codes outside 0..5 count as 0, as in nibabel. */
+/** X-macro table of image formats. */
+#define VXT_FORMAT_MAP(X)                                                                                      \
+    X(VXT_FORMAT_NONE, 0, "none")   /* an image created in memory (vxt_image_create) */                        \
+    X(VXT_FORMAT_NIFTI, 1, "nifti") /* NIfTI-1 or NIfTI-2: .nii, .nii.gz, .hdr/.img pairs (docs/NIFTI.md) */  \
+    X(VXT_FORMAT_NPY, 2, "npy")     /* NumPy .npy: (y, x), (z, y, x) or (channels, z, y, x), no geometry */
+
+typedef enum vxt_format { VXT_FORMAT_MAP(VXT_ENUM_MEMBER_) VXT_FORMAT_COUNT_ } vxt_format;
+
+/** The name of a format ("none", "nifti", "npy"); "unknown" otherwise. */
+VXT_API const char *vxt_format_name(vxt_format format);
+
+/** Parse a format name (case-insensitive); VXT_ERR_INVALID_ARGUMENT (listing the names) otherwise. */
+VXT_API vxt_status vxt_format_parse(const char *name, vxt_format *out);
+
+/** X-macro table of affine sources: where the affine in use comes from, chosen as nibabel does: the sform when
+ *  sform_code > 0, else the qform when qform_code > 0, else the pixdim-based fallback. Codes outside 0..5 count
+ *  as 0, as in nibabel. */
+#define VXT_AFFINE_SOURCE_MAP(X)                                                                               \
+    /* neither code is set: nibabel's fallback, diag(-pixdim[1], pixdim[2], pixdim[3]) centred on the volume   \
+     * (see docs/NIFTI.md) */                                                                                  \
+    X(VXT_AFFINE_FALLBACK, 0, "fallback")                                                                      \
+    X(VXT_AFFINE_SFORM, 1, "sform") /* srow_x, srow_y, srow_z */                                               \
+    X(VXT_AFFINE_QFORM, 2, "qform") /* quaternion, qoffset, pixdim[1..3] and qfac, per the NIfTI spec */
+
 typedef enum vxt_affine_source {
-    VXT_AFFINE_FALLBACK = 0, /**< neither code is set: nibabel's fallback, diag(-pixdim[1], pixdim[2],
-                                  pixdim[3]) centred on the volume (see docs/NIFTI.md) */
-    VXT_AFFINE_SFORM = 1,    /**< srow_x, srow_y, srow_z */
-    VXT_AFFINE_QFORM = 2     /**< quaternion, qoffset, pixdim[1..3] and qfac, decoded per the NIfTI spec */
+    VXT_AFFINE_SOURCE_MAP(VXT_ENUM_MEMBER_) VXT_AFFINE_SOURCE_COUNT_
 } vxt_affine_source;
 
 /** "sform", "qform" or "fallback"; "unknown" for other values. Never NULL. */
 VXT_API const char *vxt_affine_source_name(vxt_affine_source source);
 
-/** NIfTI xform codes (qform_code, sform_code). */
-#define VXT_NIFTI_XFORM_UNKNOWN 0
-#define VXT_NIFTI_XFORM_SCANNER_ANAT 1
-#define VXT_NIFTI_XFORM_ALIGNED_ANAT 2
-#define VXT_NIFTI_XFORM_TALAIRACH 3
-#define VXT_NIFTI_XFORM_MNI_152 4
-#define VXT_NIFTI_XFORM_TEMPLATE_OTHER 5
+/** Parse an affine source name (case-insensitive); VXT_ERR_INVALID_ARGUMENT (listing the names) otherwise. */
+VXT_API vxt_status vxt_affine_source_parse(const char *name, vxt_affine_source *out);
 
-/** Name of an xform code: "unknown", "scanner", "aligned", "talairach", "mni", "template"; "invalid" for
- *  other values. Never NULL. */
+/** X-macro table of NIfTI xform codes (qform_code, sform_code): what world space an affine maps to. */
+#define VXT_NIFTI_XFORM_MAP(X)                                                                                 \
+    X(VXT_NIFTI_XFORM_UNKNOWN, 0, "unknown")                                                                   \
+    X(VXT_NIFTI_XFORM_SCANNER_ANAT, 1, "scanner")                                                              \
+    X(VXT_NIFTI_XFORM_ALIGNED_ANAT, 2, "aligned")                                                              \
+    X(VXT_NIFTI_XFORM_TALAIRACH, 3, "talairach")                                                               \
+    X(VXT_NIFTI_XFORM_MNI_152, 4, "mni")                                                                       \
+    X(VXT_NIFTI_XFORM_TEMPLATE_OTHER, 5, "template")
+
+typedef enum vxt_nifti_xform { VXT_NIFTI_XFORM_MAP(VXT_ENUM_MEMBER_) VXT_NIFTI_XFORM_COUNT_ } vxt_nifti_xform;
+
+/** The name of an xform code ("unknown", "scanner", "aligned", "talairach", "mni", "template"); "invalid"
+ *  for other values. Never NULL. */
 VXT_API const char *vxt_nifti_xform_name(int code);
 
-/** NIfTI units (xyzt_units = spatial | temporal). */
-#define VXT_NIFTI_UNITS_UNKNOWN 0
-#define VXT_NIFTI_UNITS_METER 1
-#define VXT_NIFTI_UNITS_MM 2
-#define VXT_NIFTI_UNITS_MICRON 3
-#define VXT_NIFTI_UNITS_SEC 8
-#define VXT_NIFTI_UNITS_MSEC 16
-#define VXT_NIFTI_UNITS_USEC 24
-#define VXT_NIFTI_UNITS_HZ 32
-#define VXT_NIFTI_UNITS_PPM 40
-#define VXT_NIFTI_UNITS_RADS 48
+/** Parse an xform code name (case-insensitive); VXT_ERR_INVALID_ARGUMENT (listing the names) otherwise. */
+VXT_API vxt_status vxt_nifti_xform_parse(const char *name, vxt_nifti_xform *out);
+
+/** X-macro table of NIfTI units (xyzt_units = spatial | temporal). */
+#define VXT_NIFTI_UNITS_MAP(X)                                                                                 \
+    X(VXT_NIFTI_UNITS_UNKNOWN, 0, "unknown")                                                                   \
+    X(VXT_NIFTI_UNITS_METER, 1, "m")                                                                           \
+    X(VXT_NIFTI_UNITS_MM, 2, "mm")                                                                             \
+    X(VXT_NIFTI_UNITS_MICRON, 3, "um")                                                                         \
+    X(VXT_NIFTI_UNITS_SEC, 8, "s")                                                                             \
+    X(VXT_NIFTI_UNITS_MSEC, 16, "ms")                                                                          \
+    X(VXT_NIFTI_UNITS_USEC, 24, "us")                                                                          \
+    X(VXT_NIFTI_UNITS_HZ, 32, "Hz")                                                                            \
+    X(VXT_NIFTI_UNITS_PPM, 40, "ppm")                                                                          \
+    X(VXT_NIFTI_UNITS_RADS, 48, "rad/s")
+
+typedef enum vxt_nifti_units { VXT_NIFTI_UNITS_MAP(VXT_ENUM_MEMBER_) VXT_NIFTI_UNITS_END_ } vxt_nifti_units;
 
 /** Name of the spatial (xyzt_units & 7) or temporal (xyzt_units & 56) part of a units code: "unknown", "m",
  *  "mm", "um", "s", "ms", "us", "Hz", "ppm", "rad/s"; "invalid" for other values. Never NULL. */
 VXT_API const char *vxt_nifti_units_name(int units);
 
+/** Parse a units name (case-insensitive); VXT_ERR_INVALID_ARGUMENT (listing the names) otherwise. */
+VXT_API vxt_status vxt_nifti_units_parse(const char *name, vxt_nifti_units *out);
+
+/** X-macro table of NIfTI datatype codes (the header's `datatype`) with their names. */
+#define VXT_NIFTI_DATATYPE_MAP(X)                                                                              \
+    X(VXT_NIFTI_DT_BINARY, 1, "binary")                                                                        \
+    X(VXT_NIFTI_DT_UINT8, 2, "uint8")                                                                          \
+    X(VXT_NIFTI_DT_INT16, 4, "int16")                                                                          \
+    X(VXT_NIFTI_DT_INT32, 8, "int32")                                                                          \
+    X(VXT_NIFTI_DT_FLOAT32, 16, "float32")                                                                     \
+    X(VXT_NIFTI_DT_COMPLEX64, 32, "complex64")                                                                 \
+    X(VXT_NIFTI_DT_FLOAT64, 64, "float64")                                                                     \
+    X(VXT_NIFTI_DT_RGB24, 128, "RGB24")                                                                        \
+    X(VXT_NIFTI_DT_INT8, 256, "int8")                                                                          \
+    X(VXT_NIFTI_DT_UINT16, 512, "uint16")                                                                      \
+    X(VXT_NIFTI_DT_UINT32, 768, "uint32")                                                                      \
+    X(VXT_NIFTI_DT_INT64, 1024, "int64")                                                                       \
+    X(VXT_NIFTI_DT_UINT64, 1280, "uint64")                                                                     \
+    X(VXT_NIFTI_DT_FLOAT128, 1536, "float128")                                                                 \
+    X(VXT_NIFTI_DT_COMPLEX128, 1792, "complex128")                                                             \
+    X(VXT_NIFTI_DT_COMPLEX256, 2048, "complex256")                                                             \
+    X(VXT_NIFTI_DT_RGBA32, 2304, "RGBA32")
+
+typedef enum vxt_nifti_datatype {
+    VXT_NIFTI_DATATYPE_MAP(VXT_ENUM_MEMBER_) VXT_NIFTI_DATATYPE_END_
+} vxt_nifti_datatype;
+
 /** NIfTI datatype code -> name: "uint8", "int16", ..., "complex64", "RGB24", ...; "invalid" for codes that
  *  are not NIfTI datatypes. Never NULL. */
 VXT_API const char *vxt_nifti_datatype_name(int datatype);
+
+/** Parse a NIfTI datatype name (case-insensitive); VXT_ERR_INVALID_ARGUMENT (listing the names) otherwise. */
+VXT_API vxt_status vxt_nifti_datatype_parse(const char *name, vxt_nifti_datatype *out);
 
 /**
  * The geometry of an image: where its voxels are in the world. Initialise with vxt_geometry_init() (or get
@@ -1165,85 +1325,95 @@ VXT_API vxt_status vxt_geometry_resize(const vxt_geometry *in, const int64_t in_
 VXT_API vxt_status vxt_geometry_respace(const vxt_geometry *in, const int64_t in_shape[3], const double spacing[3],
                                         vxt_geometry *out);
 
-/** An image: voxels plus NIfTI metadata. */
+/** An image: voxels, geometry and metadata. */
 typedef struct vxt_image vxt_image;
 
-/** What vxt_image_read_* hands back as voxel values. */
-typedef enum vxt_nifti_scaling {
-    /** float32 when the header's scaling applies (scl_slope finite and non-zero) and is not the identity
-     *  (slope 1, intercept 0), else the stored type. The values are then always the ones the file means
-     *  (e.g. Hounsfield units), in the narrowest type that holds them, as nibabel's dataobj gives them. */
-    VXT_NIFTI_SCALING_AUTO = 0,
-    /** The stored values in the stored type; scl_slope/scl_inter are only reported (and rewritten). */
-    VXT_NIFTI_SCALING_RAW = 1,
-    /** Always float32: (float)raw * (float)scl_slope, then + (float)scl_inter, each rounded to float32 (a
-     *  multiply by 1 and an add of 0 are skipped, as nibabel skips them), when the scaling applies;
-     *  (float)raw otherwise. Equal to nibabel's float32 scaling for 8- and 16-bit types. */
-    VXT_NIFTI_SCALING_FLOAT32 = 2
-} vxt_nifti_scaling;
+/* Options of the NIfTI writer (declared with the NIfTI functions below). */
+struct vxt_nifti_write_options;
 
-/** vxt_nifti_read_options.volume: read every volume of a 4D (or higher) file, as the channels of the
- *  image: channel c is volume c (dimensions 4..7 flattened, dim[4] fastest). */
-#define VXT_NIFTI_ALL_VOLUMES (-1)
+/** X-macro table of scalings: what reading hands back as voxel values. */
+#define VXT_SCALING_MAP(X)                                                                                     \
+    /* float32 when the stored scaling applies (slope finite and non-zero) and is not the identity (slope 1,   \
+     * intercept 0), else the stored type: the values the file means (e.g. Hounsfield units), in the narrowest \
+     * type that holds them, as nibabel's dataobj gives them */                                                \
+    X(VXT_SCALING_AUTO, 0, "auto")                                                                             \
+    /* the stored values in the stored type; the scaling is only reported (and rewritten) */                   \
+    X(VXT_SCALING_RAW, 1, "raw")                                                                               \
+    /* always float32: (float)raw * (float)slope, then + (float)inter, each rounded to float32 (a multiply by 1 \
+     * and an add of 0 are skipped, as nibabel skips them), when the scaling applies; (float)raw otherwise.     \
+     * Equal to nibabel's float32 scaling for 8- and 16-bit types */                                           \
+    X(VXT_SCALING_FLOAT32, 2, "float32")
 
-/** vxt_nifti_read_options.flags: read and check the header and the extensions only; the image has no
- *  voxels (vxt_image_volume() fails with VXT_ERR_STATE) and the data is neither read nor checked. */
-#define VXT_NIFTI_HEADER_ONLY 0x1u
+typedef enum vxt_scaling { VXT_SCALING_MAP(VXT_ENUM_MEMBER_) VXT_SCALING_COUNT_ } vxt_scaling;
 
-/** Options for vxt_image_read_file() and vxt_image_read_memory(). Initialise with
- *  vxt_nifti_read_options_init(). */
-typedef struct vxt_nifti_read_options {
-    size_t struct_size;        /**< set by vxt_nifti_read_options_init() */
-    vxt_nifti_scaling scaling; /**< default VXT_NIFTI_SCALING_AUTO */
-    /** Which 3D volume of a file with more than 3 dimensions to read (0-based, over dimensions 4..7
-     *  flattened with dim[4] fastest), or VXT_NIFTI_ALL_VOLUMES (default) for all of them as channels. */
+/** The name of a scaling ("auto", "raw", "float32"); "unknown" otherwise. */
+VXT_API const char *vxt_scaling_name(vxt_scaling scaling);
+
+/** Parse a scaling name (case-insensitive); VXT_ERR_INVALID_ARGUMENT (listing the names) otherwise. */
+VXT_API vxt_status vxt_scaling_parse(const char *name, vxt_scaling *out);
+
+/** vxt_read_options.volume: read every volume of a 4D (or higher) file, as the channels of the image: channel c
+ *  is volume c (NIfTI: dimensions 4..7 flattened, dim[4] fastest). */
+#define VXT_READ_ALL_VOLUMES (-1)
+
+/** vxt_read_options.flags: read and check the header (and NIfTI extensions) only; the image has no voxels
+ *  (vxt_image_volume() fails with VXT_ERR_STATE) and the data is neither read nor checked. */
+#define VXT_READ_HEADER_ONLY 0x1u
+
+/** Options of every reader (vxt_image_read_path, vxt_nifti_read_file, vxt_nifti_read_memory). Initialise with
+ *  vxt_read_options_init(). */
+typedef struct vxt_read_options {
+    size_t struct_size;  /**< set by vxt_read_options_init() */
+    vxt_scaling scaling; /**< default VXT_SCALING_AUTO */
+    /** Which 3D volume of a file with more than 3 dimensions to read (0-based), or VXT_READ_ALL_VOLUMES
+     *  (default) for all of them as channels. */
     int64_t volume;
-    /** Refuse images whose voxel data plus extensions need more than this many bytes in memory (with
+    /** Refuse images whose voxel data (plus NIfTI extensions) need more than this many bytes in memory (with
      *  VXT_ERR_OUT_OF_MEMORY, before allocating); 0 (default) = no limit. For servers that read untrusted
-     *  files. A compressed file is read whole for faster decompression only when its bytes fit the limit
-     *  too (and its size is plausible for its header); otherwise it is streamed. */
+     *  files. A compressed file is read whole for faster decompression only when its bytes fit the limit too
+     *  (and its size is plausible for its header); otherwise it is streamed. */
     uint64_t max_bytes;
-    unsigned flags; /**< VXT_NIFTI_* read flags; default 0 */
-} vxt_nifti_read_options;
+    unsigned flags; /**< VXT_READ_* flags; default 0 */
+} vxt_read_options;
 
 /** Fill *opts with the defaults documented above and set struct_size. */
-VXT_API void vxt_nifti_read_options_init(vxt_nifti_read_options *opts);
+VXT_API void vxt_read_options_init(vxt_read_options *opts);
 
 /**
- * Read a NIfTI image from a file. Accepted: single files (.nii, magic "n+1"/"n+2"), compressed or not (gzip
- * is recognised by its magic bytes, whatever the name), and pairs (magic "ni1"/"ni2"): `path` names the
- * .hdr (or .hdr.gz) and the data is read from the .img (or .img.gz) beside it; naming the .img reads its
- * .hdr. opts may be NULL for defaults. On success *out owns the voxels (16-byte aligned) and the metadata.
+ * Read an image from a file in any supported format, recognised by its content (and, for NIfTI pairs, its
+ * name): NIfTI (a gzip stream or the NIfTI magic; .hdr/.img pairs), NumPy .npy (its magic). opts may be NULL
+ * for defaults. The format's own reader does the work (vxt_nifti_read_file, the .npy reader), with its errors;
+ * a file in no known format is VXT_ERR_FORMAT ("not a NIfTI or .npy file"). *out is NULL on failure.
  *
- * Errors (the message names the file and the offending field and value): VXT_ERR_NULL, VXT_ERR_STRUCT_SIZE,
- * VXT_ERR_INVALID_ARGUMENT (options: unknown scaling or flags, volume < -1 or beyond the file's volumes),
- * VXT_ERR_IO (cannot open or read), VXT_ERR_TRUNCATED (header, extensions or data end early),
- * VXT_ERR_FORMAT (sizeof_hdr, magic, dim, bitpix, vox_offset (also 0 in a single file, where the tools
- * disagree), extension sizes, scl_inter, corrupt gzip stream, non-finite geometry in use), VXT_ERR_UNSUPPORTED (RGB, complex, binary and float128 datatypes;
- * ANALYZE 7.5), VXT_ERR_OVERFLOW (dims whose size product overflows), VXT_ERR_OUT_OF_MEMORY (also above
- * max_bytes). *out is NULL on failure.
+ * .npy arrays of 2 (y, x), 3 (z, y, x) or 4 (channels, z, y, x) dimensions are read as images with an identity
+ * geometry (1 mm voxels, no orientation information: sform and qform codes 0); scaling does not apply (no
+ * stored scaling); `volume` picks one channel of a 4D array.
  */
-VXT_API vxt_status vxt_image_read_file(const char *path, const vxt_nifti_read_options *opts, vxt_image **out);
+VXT_API vxt_status vxt_image_read_path(const char *path, const vxt_read_options *opts, vxt_image **out);
 
 /**
- * Read a single-file NIfTI image (.nii bytes, or .nii.gz bytes recognised by the gzip magic) from memory.
- * `data` is only read during the call (the image copies what it keeps). Pairs (magic "ni1"/"ni2") are
- * refused with VXT_ERR_UNSUPPORTED. Other errors as vxt_image_read_file(), with "memory" for the file name.
+ * Write an image to a file in the format its name says: ".nii" or ".nii.gz" (NIfTI, with `nifti` options, NULL
+ * for defaults; see vxt_nifti_write_file), ".npy" (a C-order array of shape (z, y, x) for one channel, (channels,
+ * z, y, x) otherwise, in the image's dtype, native byte order; the geometry is not kept, and since an array has no
+ * scaling, stored values whose scaling applies and was not applied are written as the values they mean, float32,
+ * as VXT_SCALING_FLOAT32 reads them). Names are compared
+ * case-insensitively. The file is written to a temporary file beside `path`, flushed and renamed over it: on any
+ * failure nothing is left and an existing file at `path` is untouched. Errors: those of the format's writer,
+ * and VXT_ERR_INVALID_ARGUMENT for a name with no known extension.
  */
-VXT_API vxt_status vxt_image_read_memory(const void *data, size_t size, const vxt_nifti_read_options *opts,
-                                         vxt_image **out);
+VXT_API vxt_status vxt_image_write_path(const vxt_image *img, const char *path,
+                                        const struct vxt_nifti_write_options *nifti);
 
 /**
  * Create an image of `channels` x `shape` (volume order: nk, nj, ni) voxels of `dtype`, filled with zeros.
  * With `reference` NULL, its geometry is vxt_geometry_init()'s (set it with vxt_image_set_geometry());
  * otherwise it takes the reference's geometry: both the qform and the sform with their codes, pixdim[0..3]
- * and the spatial units; and its NIfTI version (so that a NIfTI-2 reference's double-precision geometry is
- * kept). Nothing else is copied (no description, intent, scaling or extensions). The reference's shape must
- * equal `shape` (derive a new geometry with vxt_geometry_resize() for another grid). channels > 1 is written
- * as a 4D file with dim[4] = channels. scl_slope = 1, scl_inter = 0. Errors: VXT_ERR_NULL (out),
- * VXT_ERR_INVALID_ARGUMENT (unknown dtype, channels or a shape entry < 1), VXT_ERR_UNSUPPORTED (float16 has
- * no NIfTI datatype), VXT_ERR_SHAPE_MISMATCH (shape differs from the reference's), VXT_ERR_OVERFLOW,
- * VXT_ERR_OUT_OF_MEMORY.
+ * and the spatial units; and, for a NIfTI reference, its NIfTI version (so that a NIfTI-2 reference's
+ * double-precision geometry is kept). Nothing else is copied (no description, intent, scaling or extensions).
+ * The reference's shape must equal `shape` (derive a new geometry with vxt_geometry_resize() for another grid).
+ * Its format is VXT_FORMAT_NONE. scaling: slope 1, intercept 0. Errors: VXT_ERR_NULL (out),
+ * VXT_ERR_INVALID_ARGUMENT (unknown dtype, channels or a shape entry < 1), VXT_ERR_SHAPE_MISMATCH (shape differs
+ * from the reference's), VXT_ERR_OVERFLOW, VXT_ERR_OUT_OF_MEMORY.
  */
 VXT_API vxt_status vxt_image_create(vxt_dtype dtype, int64_t channels, const int64_t shape[3],
                                     const vxt_image *reference, vxt_image **out);
@@ -1252,43 +1422,31 @@ VXT_API vxt_status vxt_image_create(vxt_dtype dtype, int64_t channels, const int
 VXT_API void vxt_image_destroy(vxt_image *img);
 
 /** A view of the image's voxels (owned by the image, writable, valid until vxt_image_destroy()). Errors:
- *  VXT_ERR_NULL, VXT_ERR_STATE (read with VXT_NIFTI_HEADER_ONLY). */
+ *  VXT_ERR_NULL, VXT_ERR_STATE (read with VXT_READ_HEADER_ONLY). */
 VXT_API vxt_status vxt_image_volume(const vxt_image *img, vxt_volume *view);
 
-/** What an image holds besides its voxels and geometry. Set struct_size = sizeof(vxt_image_info) before
- *  calling vxt_image_get_info(). NIfTI-1 values are widened exactly (int16 -> int64, float -> double). */
+/** What any image says about itself, whatever its format. Set struct_size = sizeof(vxt_image_info) before
+ *  calling vxt_image_get_info(). */
 typedef struct vxt_image_info {
     size_t struct_size;
-    int nifti_version;      /**< 1 or 2: the file's, or the one vxt_image_write_*() writes by default */
-    int big_endian;         /**< 1 when the file was big-endian (0 for created images) */
+    vxt_format format;      /**< the format it was read from; VXT_FORMAT_NONE for images created in memory */
+    const char *source;     /**< the path it was read from, "memory", or "" (created); valid while it lives */
     int compressed;         /**< 1 when the file (or its data file) was gzip-compressed */
-    int single_file;        /**< 1 for magic "n+1"/"n+2", 0 for a .hdr/.img pair */
-    int datatype;           /**< NIfTI datatype code of the stored values */
-    int bitpix;             /**< bits per stored value */
     vxt_dtype stored_dtype; /**< element type of the stored values */
     vxt_dtype dtype;        /**< element type of the voxels the image holds (float32 when scaled) */
-    int scaled;             /**< 1 when scl_slope/scl_inter were applied while reading */
-    /** NIfTI order: dim[0] = number of dimensions, dim[1..dim[0]] = sizes as in the file (dim[4..] = 1 and
-     *  dim[0] <= 3 when one volume was selected); entries beyond dim[0] are 1. */
-    int64_t dim[8];
     int64_t channels;       /**< = vxt_volume.channels */
     int64_t shape[3];       /**< = vxt_volume.shape (volume order) */
-    int64_t volumes;        /**< 3D volumes in the file: product of dim[4..dim[0]] */
-    int64_t volume_index;   /**< the volume read, or VXT_NIFTI_ALL_VOLUMES */
-    int has_data;           /**< 0 when read with VXT_NIFTI_HEADER_ONLY */
-    int64_t vox_offset;     /**< byte offset of the voxels in the (data) file, as used */
-    double scl_slope, scl_inter; /**< as stored (1 and 0 for created images) */
-    double cal_min, cal_max;
-    int intent_code;
-    double intent_p[3];
-    char intent_name[17];
-    char descrip[81];       /**< the description, up to its first NUL */
-    char aux_file[25];
-    int dim_info;           /**< freq_dim | phase_dim << 2 | slice_dim << 4 */
-    int slice_code;
-    int64_t slice_start, slice_end;
-    double slice_duration, toffset;
-    size_t extension_count; /**< header extensions kept (see vxt_image_get_extension()) */
+    int has_data;           /**< 0 when read with VXT_READ_HEADER_ONLY */
+    int64_t volumes;        /**< 3D volumes in the source (4D NIfTI: product of dim[4..]; 4D .npy: channels) */
+    int64_t volume_index;   /**< the volume read, or VXT_READ_ALL_VOLUMES */
+    double spacing[3];      /**< voxel sizes in mm, volume order (= vxt_geometry.spacing) */
+    double affine[4][4];    /**< the affine in use (= vxt_geometry.affine): (i, j, k, 1) to world mm, RAS+ */
+    char orientation[4];    /**< axis codes of i, j, k (= vxt_geometry.orientation), e.g. "RAS" */
+    /** The intensity scaling of the stored values: value = stored * slope + intercept (NIfTI scl_slope and
+     *  scl_inter); a slope of 0 or not finite means none. As stored (1 and 0 for created images). */
+    double scl_slope, scl_inter;
+    int scaled;             /**< 1 when that scaling was applied while reading */
+    char description[81];   /**< free text (NIfTI descrip), up to its first NUL */
 } vxt_image_info;
 
 /** Describe an image. info->struct_size must be set. Errors: VXT_ERR_NULL, VXT_ERR_STRUCT_SIZE. */
@@ -1307,31 +1465,14 @@ VXT_API vxt_status vxt_image_get_geometry(const vxt_image *img, vxt_geometry *ge
  */
 VXT_API vxt_status vxt_image_set_geometry(vxt_image *img, const vxt_geometry *geom);
 
-/** Set the description (descrip): at most 79 bytes are kept. Errors: VXT_ERR_NULL. */
+/** Set the description: at most 80 bytes are kept (the NIfTI field; written without a NUL when full). Errors:
+ *  VXT_ERR_NULL. */
 VXT_API vxt_status vxt_image_set_description(vxt_image *img, const char *text);
 
-/** Set the intent: a NIfTI intent code (e.g. 1002 for labels), its name (at most 15 bytes kept; NULL for
- *  none) and parameters (NULL for zeros). Errors: VXT_ERR_NULL, VXT_ERR_INVALID_ARGUMENT (code outside
- *  -32768..32767, non-finite parameters). */
-VXT_API vxt_status vxt_image_set_intent(vxt_image *img, int code, const char *name, const double params[3]);
-
-/** Set the scl_slope and scl_inter written with the voxels (the voxels themselves are not changed). slope 0
- *  means "no scaling". Errors: VXT_ERR_NULL, VXT_ERR_INVALID_ARGUMENT (non-finite values, or a scaling on
- *  an image whose voxels were already scaled while reading). */
+/** Set the intensity scaling written with the voxels (the voxels themselves are not changed). slope 0 means
+ *  "no scaling". Errors: VXT_ERR_NULL, VXT_ERR_INVALID_ARGUMENT (non-finite values, or a scaling on an image
+ *  whose voxels were already scaled while reading). */
 VXT_API vxt_status vxt_image_set_scaling(vxt_image *img, double slope, double inter);
-
-/** Number of header extensions the image carries. 0 for NULL. */
-VXT_API size_t vxt_image_extension_count(const vxt_image *img);
-
-/** Extension `index` (0-based, in file order): its NIfTI ecode and its content (the esize - 8 bytes after
- *  esize and ecode, zero padding included; borrowed, valid until the image is destroyed). Any output
- *  pointer may be NULL. Errors: VXT_ERR_NULL (img), VXT_ERR_INVALID_ARGUMENT (index out of range). */
-VXT_API vxt_status vxt_image_get_extension(const vxt_image *img, size_t index, int *ecode, const void **data,
-                                           size_t *size);
-
-/** Append a header extension (copied; written padded with zeros to a multiple of 16 bytes). Errors:
- *  VXT_ERR_NULL, VXT_ERR_INVALID_ARGUMENT (size over 2^31 - 32), VXT_ERR_OUT_OF_MEMORY. */
-VXT_API vxt_status vxt_image_add_extension(vxt_image *img, int ecode, const void *data, size_t size);
 
 /**
  * Reorient an image to `target` axis codes ("RAS" when NULL; any three distinct letters, one of R/L, one of
@@ -1346,16 +1487,45 @@ VXT_API vxt_status vxt_image_add_extension(vxt_image *img, int ecode, const void
  */
 VXT_API vxt_status vxt_image_reorient(const vxt_image *img, const char *target, vxt_image **out);
 
-/** Options for vxt_image_write_file() and vxt_image_write_memory(). Initialise with
+/* ===================================================================================================== */
+/* NIfTI: the format's own reader, writer and header fields                                               */
+/* ===================================================================================================== */
+
+/**
+ * Read a NIfTI image from a file. Accepted: single files (.nii, magic "n+1"/"n+2"), compressed or not (gzip
+ * is recognised by its magic bytes, whatever the name), and pairs (magic "ni1"/"ni2"): `path` names the
+ * .hdr (or .hdr.gz) and the data is read from the .img (or .img.gz) beside it; naming the .img reads its
+ * .hdr. opts may be NULL for defaults. On success *out owns the voxels (16-byte aligned) and the metadata,
+ * the header extensions included (so that a rewritten file carries them).
+ *
+ * Errors (the message names the file and the offending field and value): VXT_ERR_NULL, VXT_ERR_STRUCT_SIZE,
+ * VXT_ERR_INVALID_ARGUMENT (options: unknown scaling or flags, volume < -1 or beyond the file's volumes),
+ * VXT_ERR_IO (cannot open or read), VXT_ERR_TRUNCATED (header, extensions or data end early),
+ * VXT_ERR_FORMAT (sizeof_hdr, magic, dim, bitpix, vox_offset (also 0 in a single file, where the tools
+ * disagree), extension sizes, scl_inter, corrupt gzip stream, non-finite geometry in use), VXT_ERR_UNSUPPORTED
+ * (RGB, complex, binary and float128 datatypes; ANALYZE 7.5), VXT_ERR_OVERFLOW (dims whose size product
+ * overflows), VXT_ERR_OUT_OF_MEMORY (also above max_bytes). *out is NULL on failure.
+ */
+VXT_API vxt_status vxt_nifti_read_file(const char *path, const vxt_read_options *opts, vxt_image **out);
+
+/**
+ * Read a single-file NIfTI image (.nii bytes, or .nii.gz bytes recognised by the gzip magic) from memory.
+ * `data` is only read during the call (the image copies what it keeps). Pairs (magic "ni1"/"ni2") are
+ * refused with VXT_ERR_UNSUPPORTED. Other errors as vxt_nifti_read_file(), with "memory" for the file name.
+ */
+VXT_API vxt_status vxt_nifti_read_memory(const void *data, size_t size, const vxt_read_options *opts,
+                                         vxt_image **out);
+
+/** Options for vxt_nifti_write_file() and vxt_nifti_write_memory(). Initialise with
  *  vxt_nifti_write_options_init(). */
 typedef struct vxt_nifti_write_options {
     size_t struct_size;
-    /** 1 or 2 to force NIfTI-1 or NIfTI-2; 0 (default): the image's version (vxt_image_info.nifti_version),
+    /** 1 or 2 to force NIfTI-1 or NIfTI-2; 0 (default): the image's version (vxt_nifti_info.nifti_version),
      *  or NIfTI-2 when a value does not fit a NIfTI-1 header (a dim above 32767). */
     int nifti_version;
     /** gzip compression level 1 (fastest) .. 9 (smallest), or 0 for stored blocks; default 6. */
     int compression_level;
-    /** vxt_image_write_memory() only: 1 for .nii.gz bytes, 0 (default) for .nii bytes. Paths are compressed
+    /** vxt_nifti_write_memory() only: 1 for .nii.gz bytes, 0 (default) for .nii bytes. Paths are compressed
      *  by their extension instead. */
     int gzip;
 } vxt_nifti_write_options;
@@ -1365,27 +1535,496 @@ VXT_API void vxt_nifti_write_options_init(vxt_nifti_write_options *opts);
 
 /**
  * Write the image as a single-file NIfTI: .nii, or gzip-compressed when `path` ends in ".nii.gz"
- * (case-insensitive); other names are refused. The header carries the image's metadata and geometry and its
- * extensions; values are written in the host's byte order with vox_offset 352 (NIfTI-1) or 544 (NIfTI-2)
- * plus the extensions. The file is written to a new temporary file in the same directory, flushed to disk
- * and renamed over `path`: on any failure no partial output remains and an existing file at `path` is
- * untouched. opts may be NULL for defaults. Errors: VXT_ERR_NULL, VXT_ERR_STRUCT_SIZE,
- * VXT_ERR_INVALID_ARGUMENT (extension, options, a value that does not fit a forced NIfTI-1 header),
- * VXT_ERR_STATE (no voxels), VXT_ERR_IO (the directory is not writable, the disk is full: the message has
- * the path and the system's reason), VXT_ERR_OUT_OF_MEMORY.
+ * (case-insensitive); other names are refused. The header carries the image's metadata, geometry and NIfTI
+ * fields (vxt_nifti_info: intent, slice timing, ...) and its extensions; values are written in the host's byte
+ * order with vox_offset 352 (NIfTI-1) or 544 (NIfTI-2) plus the extensions. The file is written to a new
+ * temporary file in the same directory, flushed to disk and renamed over `path`: on any failure no partial
+ * output remains and an existing file at `path` is untouched. opts may be NULL for defaults. Errors:
+ * VXT_ERR_NULL, VXT_ERR_STRUCT_SIZE, VXT_ERR_INVALID_ARGUMENT (extension, options, a value that does not fit a
+ * forced NIfTI-1 header), VXT_ERR_UNSUPPORTED (float16 voxels: NIfTI has no such datatype), VXT_ERR_STATE (no
+ * voxels), VXT_ERR_IO (the directory is not writable, the disk is full: the message has the path and the
+ * system's reason), VXT_ERR_OUT_OF_MEMORY.
  */
-VXT_API vxt_status vxt_image_write_file(const vxt_image *img, const char *path, const vxt_nifti_write_options *opts);
+VXT_API vxt_status vxt_nifti_write_file(const vxt_image *img, const char *path, const vxt_nifti_write_options *opts);
 
 /**
  * Write the image as .nii (or, with opts->gzip, .nii.gz) bytes into a new buffer: *data (release it with
- * vxt_buffer_free()) and *size. Errors as vxt_image_write_file(), without VXT_ERR_IO; *data is NULL and
+ * vxt_buffer_free()) and *size. Errors as vxt_nifti_write_file(), without VXT_ERR_IO; *data is NULL and
  * *size 0 on failure.
  */
-VXT_API vxt_status vxt_image_write_memory(const vxt_image *img, const vxt_nifti_write_options *opts, void **data,
+VXT_API vxt_status vxt_nifti_write_memory(const vxt_image *img, const vxt_nifti_write_options *opts, void **data,
                                           size_t *size);
 
-/** Release a buffer that voxtile allocated for the caller (vxt_image_write_memory()). NULL is ignored. */
+/** The NIfTI header fields of an image, beyond what vxt_image_info and vxt_geometry hold: for an image read
+ *  from NIfTI, its file's; for any other image, what a NIfTI writer would write. NIfTI-1 values are widened
+ *  exactly (int16 -> int64, float -> double). Set struct_size = sizeof(vxt_nifti_info) before the call. */
+typedef struct vxt_nifti_info {
+    size_t struct_size;
+    int nifti_version;  /**< 1 or 2: the file's, or the one vxt_nifti_write_*() writes by default */
+    int big_endian;     /**< 1 when the file was big-endian (0 otherwise) */
+    int single_file;    /**< 1 for magic "n+1"/"n+2" (and images not read from NIfTI), 0 for a .hdr/.img pair */
+    int datatype;       /**< NIfTI datatype code of the stored values (vxt_nifti_datatype) */
+    int bitpix;         /**< bits per stored value */
+    /** NIfTI order: dim[0] = number of dimensions, dim[1..dim[0]] = sizes as in the file (dim[4..] = 1 and
+     *  dim[0] <= 3 when one volume was selected); entries beyond dim[0] are 1. */
+    int64_t dim[8];
+    int64_t vox_offset; /**< byte offset of the voxels in the (data) file, as used */
+    double cal_min, cal_max;
+    int intent_code;
+    double intent_p[3];
+    char intent_name[17];
+    char aux_file[25];
+    int dim_info;       /**< freq_dim | phase_dim << 2 | slice_dim << 4 */
+    int slice_code;
+    int64_t slice_start, slice_end;
+    double slice_duration, toffset;
+    size_t extension_count; /**< header extensions kept (see vxt_nifti_get_extension()) */
+} vxt_nifti_info;
+
+/** The image's NIfTI header fields. info->struct_size must be set. Errors: VXT_ERR_NULL, VXT_ERR_STRUCT_SIZE. */
+VXT_API vxt_status vxt_nifti_get_info(const vxt_image *img, vxt_nifti_info *info);
+
+/** Set the NIfTI intent: a code (e.g. 1002 for labels), its name (at most 15 bytes kept; NULL for none) and
+ *  parameters (NULL for zeros). Errors: VXT_ERR_NULL, VXT_ERR_INVALID_ARGUMENT (code outside -32768..32767,
+ *  non-finite parameters). */
+VXT_API vxt_status vxt_nifti_set_intent(vxt_image *img, int code, const char *name, const double params[3]);
+
+/** Number of NIfTI header extensions the image carries. 0 for NULL. */
+VXT_API size_t vxt_nifti_extension_count(const vxt_image *img);
+
+/** Extension `index` (0-based, in file order): its NIfTI ecode and its content (the esize - 8 bytes after
+ *  esize and ecode, zero padding included; borrowed, valid until the image is destroyed). Any output
+ *  pointer may be NULL. Errors: VXT_ERR_NULL (img), VXT_ERR_INVALID_ARGUMENT (index out of range). */
+VXT_API vxt_status vxt_nifti_get_extension(const vxt_image *img, size_t index, int *ecode, const void **data,
+                                           size_t *size);
+
+/** Append a NIfTI header extension (copied; written padded with zeros to a multiple of 16 bytes). Errors:
+ *  VXT_ERR_NULL, VXT_ERR_INVALID_ARGUMENT (size over 2^31 - 32), VXT_ERR_OUT_OF_MEMORY. */
+VXT_API vxt_status vxt_nifti_add_extension(vxt_image *img, int ecode, const void *data, size_t size);
+
+/** Release a buffer that voxtile allocated for the caller (vxt_nifti_write_memory(), vxt_plan_to_json()). NULL
+ *  is ignored. */
 VXT_API void vxt_buffer_free(void *data);
+
+/* ===================================================================================================== */
+/* Models: runners                                                                                        */
+/* ===================================================================================================== */
+
+/*
+ * A runner predicts tiles: the sliding window hands it each batch of tiles. Runners are made from a
+ * specification, "KIND" or "KIND:ARGUMENT", and a configuration string: the text plans use for their models.
+ *   identity            the output is the input (as many channels as the input has): for checking a pipeline
+ *   bands:E1,E2,...     a demonstration, not a trained network: K = (number of edges + 1) classes, class k
+ *                       covers intensities [E_k, E_{k+1}), its logit is minus `sharpness` (config
+ *                       "sharpness=S", default 8) times the distance of the voxel's value to that band
+ *   plugin:PATH         a shared library exporting the plugin ABI (voxtile_plugin.h), loaded with dlopen; the
+ *                       configuration string goes to its vxt_plugin_create
+ * or from a callback (vxt_runner_create_callback): a server's own inference engine. A runner's predictions are
+ * serialised by the runner itself, so one runner may serve several pipelines running at once (they take
+ * turns); its callback or plugin is never called from two threads at the same time.
+ *
+ * Trust: "plugin:" loads and runs native code from the named library. A program that takes plans from other
+ * people decides whether it accepts that (the library loads what it is given).
+ */
+
+/** X-macro table of runner kinds: the prefix of a runner specification. */
+#define VXT_RUNNER_KIND_MAP(X)                                                                                 \
+    X(VXT_RUNNER_CALLBACK, 0, "callback") /* vxt_runner_create_callback (not a specification) */               \
+    X(VXT_RUNNER_IDENTITY, 1, "identity")                                                                      \
+    X(VXT_RUNNER_BANDS, 2, "bands")                                                                            \
+    X(VXT_RUNNER_PLUGIN, 3, "plugin")
+
+typedef enum vxt_runner_kind { VXT_RUNNER_KIND_MAP(VXT_ENUM_MEMBER_) VXT_RUNNER_KIND_COUNT_ } vxt_runner_kind;
+
+/** The name of a runner kind ("callback", "identity", "bands", "plugin"); "unknown" otherwise. */
+VXT_API const char *vxt_runner_kind_name(vxt_runner_kind kind);
+
+/** Parse a runner kind name (case-insensitive); VXT_ERR_INVALID_ARGUMENT (listing the names) otherwise. */
+VXT_API vxt_status vxt_runner_kind_parse(const char *name, vxt_runner_kind *out);
+
+/** A model that predicts tiles. */
+typedef struct vxt_runner vxt_runner;
+
+/** What a runner takes and produces. Set struct_size = sizeof(vxt_runner_info) before vxt_runner_get_info();
+ *  vxt_runner_create_callback() reads one the caller filled. */
+typedef struct vxt_runner_info {
+    size_t struct_size;
+    vxt_runner_kind kind;   /**< filled by the library */
+    char name[160];         /**< for messages and reports */
+    int64_t in_channels;    /**< input channels it needs; 0 = any */
+    int64_t out_channels;   /**< channels it produces; 0 = as many as its input has (identity) */
+    vxt_dtype output_dtype; /**< VXT_DTYPE_F32 or VXT_DTYPE_F16 */
+    int64_t roi[3];         /**< the tile size it needs (z, y, x); zeros = any */
+    int preferred_batch;    /**< tiles per call it works best with; 0 = no preference */
+} vxt_runner_info;
+
+/**
+ * Make a runner from a specification and a configuration string (NULL or "" for none). Errors: VXT_ERR_NULL,
+ * VXT_ERR_INVALID_ARGUMENT (an unknown kind, the message lists the kinds; a malformed specification or
+ * configuration), VXT_ERR_IO (plugin: the library cannot be loaded), VXT_ERR_UNSUPPORTED (plugin: a missing
+ * symbol, another plugin ABI version), VXT_ERR_PREDICTOR (plugin: its create failed; the message has the
+ * plugin's own), VXT_ERR_OUT_OF_MEMORY. Each message names the specification.
+ */
+VXT_API vxt_status vxt_runner_create(const char *spec, const char *config, vxt_runner **out);
+
+/**
+ * A runner that calls `predict(user, batch)` (host form: fill batch->output from batch->input). `info` says
+ * what it takes and produces (struct_size, name, channels, output dtype, roi, preferred batch; kind is ignored);
+ * `user` is borrowed and must outlive the runner. Errors: VXT_ERR_NULL, VXT_ERR_STRUCT_SIZE,
+ * VXT_ERR_INVALID_ARGUMENT (out_channels < 0, output dtype not float32/float16, negative sizes).
+ */
+VXT_API vxt_status vxt_runner_create_callback(const vxt_runner_info *info, vxt_predict_fn predict, void *user,
+                                              vxt_runner **out);
+
+/** Describe a runner. info->struct_size must be set. Errors: VXT_ERR_NULL, VXT_ERR_STRUCT_SIZE. */
+VXT_API vxt_status vxt_runner_get_info(const vxt_runner *runner, vxt_runner_info *info);
+
+/** Predict a batch (host form): fill batch->output. Serialised per runner. Errors: VXT_ERR_NULL,
+ *  VXT_ERR_INVALID_ARGUMENT (a batch that does not fit the runner: channels, tile size, output dtype),
+ *  VXT_ERR_PREDICTOR (the model reported a failure; the message names the runner and the value it returned). */
+VXT_API vxt_status vxt_runner_predict(vxt_runner *runner, const vxt_batch *batch);
+
+/** Release a runner (unloads a plugin). NULL is ignored. It must not be in use. */
+VXT_API void vxt_runner_destroy(vxt_runner *runner);
+
+/* ===================================================================================================== */
+/* Plans                                                                                                  */
+/* ===================================================================================================== */
+
+/*
+ * A plan says everything between a scan and its segmentation; docs/PLAN.md has every field, its default and its
+ * range. The model(s) (runner specifications), the orientation and axis order the model wants, its voxel
+ * spacing and how to resample to it, the normalization, the tiling and stitching, the activation, how labels
+ * are made and how results return to the input's grid.
+ *
+ * A plan starts from the defaults; JSON documents (plan files, or fragments such as "{\"batch_size\": 4}") and
+ * nnU-Net model folders are then laid over it, in any order, each replacing the fields it names. Loading is
+ * strict: an unknown field, or a value of the wrong type or out of range, is an error whose message names the
+ * origin and the JSON path ("plan.json: $.normalization.scheme: unknown normalization 'zscor' (expected one of:
+ * ...)"), and the plan is left unchanged. Pipelines copy the plan they are made from.
+ */
+
+/** X-macro table of normalization schemes (docs/PLAN.md gives the formulas, docs/PREPROCESSING.md the
+ *  arithmetic). */
+#define VXT_NORM_MAP(X)                                                                                        \
+    X(VXT_NORM_NONE, 0, "none")                     /* nnU-Net NoNormalization */                              \
+    X(VXT_NORM_WINDOW, 1, "window")                 /* clip((x - lo) / (hi - lo), 0, 1) */                     \
+    X(VXT_NORM_CT, 2, "ct")                         /* nnU-Net CTNormalization: (clip(x, lo, hi) - mean)/std */ \
+    X(VXT_NORM_ZSCORE, 3, "zscore")                 /* (x - mean) / max(std, 1e-8) over every voxel */         \
+    X(VXT_NORM_ZSCORE_NONZERO, 4, "zscore-nonzero") /* the same over non-zero voxels; zeros stay */            \
+    X(VXT_NORM_MINMAX, 5, "minmax")                 /* (x - min) / max(max - min, 1e-8) */                     \
+    X(VXT_NORM_PERCENTILE, 6, "percentile")         /* clip to the image's [lo, hi] percentiles */
+
+typedef enum vxt_norm { VXT_NORM_MAP(VXT_ENUM_MEMBER_) VXT_NORM_COUNT_ } vxt_norm;
+
+/** The name of a normalization scheme ("none", "window", "ct", ...); "unknown" otherwise. */
+VXT_API const char *vxt_norm_name(vxt_norm norm);
+
+/** Parse a normalization scheme name (case-insensitive); VXT_ERR_INVALID_ARGUMENT (listing the names)
+ *  otherwise. */
+VXT_API vxt_status vxt_norm_parse(const char *name, vxt_norm *out);
+
+/** X-macro table of the ways back to the input's grid (plan field output.resample_back). */
+#define VXT_RESAMPLE_BACK_MAP(X)                                                                               \
+    /* the class values are resampled linearly, then labelled (nnU-Net's export) */                            \
+    X(VXT_BACK_PROBABILITIES, 0, "probabilities")                                                              \
+    /* the labels are resampled with nearest neighbours (never interpolated) */                                \
+    X(VXT_BACK_LABELS, 1, "labels")
+
+typedef enum vxt_resample_back { VXT_RESAMPLE_BACK_MAP(VXT_ENUM_MEMBER_) VXT_RESAMPLE_BACK_COUNT_ } vxt_resample_back;
+
+/** The name of a way back ("probabilities", "labels"); "unknown" otherwise. */
+VXT_API const char *vxt_resample_back_name(vxt_resample_back back);
+
+/** Parse a way back (case-insensitive); VXT_ERR_INVALID_ARGUMENT (listing the names) otherwise. */
+VXT_API vxt_status vxt_resample_back_parse(const char *name, vxt_resample_back *out);
+
+/** X-macro table of resampling modes to and from the model's spacing (plan field anisotropic_resampling). */
+#define VXT_ANISOTROPY_MAP(X)                                                                                  \
+    X(VXT_ANISOTROPY_OFF, 0, "off") /* trilinear on every axis */                                              \
+    /* nnU-Net's: nearest along the one coarse axis when the largest spacing exceeds 3 x the smallest */       \
+    X(VXT_ANISOTROPY_NNUNET, 1, "nnunet")
+
+typedef enum vxt_anisotropy { VXT_ANISOTROPY_MAP(VXT_ENUM_MEMBER_) VXT_ANISOTROPY_COUNT_ } vxt_anisotropy;
+
+/** The name of a resampling mode ("off", "nnunet"); "unknown" otherwise. */
+VXT_API const char *vxt_anisotropy_name(vxt_anisotropy mode);
+
+/** Parse a resampling mode (case-insensitive); VXT_ERR_INVALID_ARGUMENT (listing the names) otherwise. */
+VXT_API vxt_status vxt_anisotropy_parse(const char *name, vxt_anisotropy *out);
+
+/** A plan. */
+typedef struct vxt_plan vxt_plan;
+
+/** A plan with every field at its default (docs/PLAN.md): no model and no ROI yet (vxt_plan_check() asks for
+ *  them). Errors: VXT_ERR_NULL, VXT_ERR_OUT_OF_MEMORY. */
+VXT_API vxt_status vxt_plan_create(vxt_plan **out);
+
+/** A copy of a plan. Errors: VXT_ERR_NULL, VXT_ERR_OUT_OF_MEMORY. */
+VXT_API vxt_status vxt_plan_clone(const vxt_plan *plan, vxt_plan **out);
+
+/** Release a plan. NULL is ignored. */
+VXT_API void vxt_plan_destroy(vxt_plan *plan);
+
+/**
+ * Lay a JSON document (a plan file's text, or any part of one) over the plan: the fields it names replace the
+ * plan's, the others stay. `size` bytes of `json` (no NUL needed); `origin` names it in messages (a file name,
+ * "--overlap", ...; NULL: "plan"). All or nothing: on any error the plan is unchanged. Errors: VXT_ERR_NULL,
+ * VXT_ERR_FORMAT (not JSON: the message has the line), VXT_ERR_INVALID_ARGUMENT (an unknown field, a wrong type,
+ * a value out of range, an unsupported schema version: the message has the JSON path), VXT_ERR_OUT_OF_MEMORY.
+ */
+VXT_API vxt_status vxt_plan_load_json(vxt_plan *plan, const char *json, size_t size, const char *origin);
+
+/** vxt_plan_load_json() with a file's contents (at most 16 MiB); the file's path is the origin. Errors as there,
+ *  and VXT_ERR_IO (cannot open or read). */
+VXT_API vxt_status vxt_plan_load_file(vxt_plan *plan, const char *path);
+
+/**
+ * Lay an nnU-Net v2 model folder over the plan: `dir` holds plans.json and dataset.json; `configuration` names
+ * one of plans.json's configurations (e.g. "3d_fullres", following inherits_from). Sets the model's tile size,
+ * spacing, axis order (transpose_forward), normalization (single-channel: CTNormalization with the dataset's
+ * foreground statistics, ZScoreNormalization with or without use_mask_for_norm, RescaleTo01Normalization,
+ * NoNormalization), and nnU-Net's inference settings: nnunet tile placement with step 0.5, its Gaussian,
+ * float16 accumulation, mirroring on every axis, anisotropic resampling, normalization before resampling,
+ * probabilities resampled back; softmax and argmax, or for region-based datasets (regions_class_order) sigmoid
+ * and nnU-Net's region labels. dataset.json's labels give the class names. The network itself is not in the
+ * folder: give the model separately. All or nothing. Errors: VXT_ERR_NULL, VXT_ERR_IO, VXT_ERR_FORMAT,
+ * VXT_ERR_INVALID_ARGUMENT (a missing configuration: the message lists those there are; a missing or malformed
+ * field), VXT_ERR_UNSUPPORTED (more than one input channel, an unknown normalization scheme).
+ */
+VXT_API vxt_status vxt_plan_load_nnunet(vxt_plan *plan, const char *dir, const char *configuration);
+
+/** Check the whole plan: a model and a ROI given, no contradiction (a field that its mode does not use, such as
+ *  "step" with the monai tile placement; window without lo and hi; ...). VXT_ERR_INVALID_ARGUMENT with the JSON
+ *  path of the problem. */
+VXT_API vxt_status vxt_plan_check(const vxt_plan *plan);
+
+/** The plan as JSON in the schema vxt_plan_load_json() reads (every field, resolved), in a new NUL-terminated
+ *  buffer: release it with vxt_buffer_free(). Errors: VXT_ERR_NULL, VXT_ERR_OUT_OF_MEMORY. */
+VXT_API vxt_status vxt_plan_to_json(const vxt_plan *plan, char **json);
+
+/** What callers most often need from a plan (the rest: vxt_plan_to_json). Set struct_size first. */
+typedef struct vxt_plan_info {
+    size_t struct_size;
+    int members;            /**< models given (0 before one is) */
+    int64_t roi[3];         /**< the tile size, z, y, x (model order); zeros when not given */
+    vxt_dtype label_dtype;  /**< VXT_DTYPE_U8 or VXT_DTYPE_U16 */
+    int class_names;        /**< names given (vxt_plan_class_name) */
+    /** Where the plan's fields came from, in order ("defaults; plan tools/plans/demo_mri.json; --overlap"). */
+    char origin[512];
+} vxt_plan_info;
+
+/** Describe a plan. Errors: VXT_ERR_NULL, VXT_ERR_STRUCT_SIZE. */
+VXT_API vxt_status vxt_plan_get_info(const vxt_plan *plan, vxt_plan_info *info);
+
+/** Member `index`'s runner specification and configuration string (borrowed; valid until the plan changes or is
+ *  destroyed); NULL when out of range. *config may be NULL (not wanted). */
+VXT_API const char *vxt_plan_member(const vxt_plan *plan, int index, const char **config);
+
+/** Class `index`'s name (borrowed, as above); NULL when out of range. */
+VXT_API const char *vxt_plan_class_name(const vxt_plan *plan, int index);
+
+/**
+ * Normalize one channel with the plan's scheme (its "normalization" fields), in place: `channel` is float32, 1
+ * channel (a view of one channel of a multi-channel volume). The pipeline's normalize stage is this call per
+ * channel. stats (may be NULL; struct_size set) receives the statistics the data-dependent schemes used (zscore:
+ * count, mean, std; minmax: min, max), bounds (may be NULL) the percentile scheme's clip bounds. Errors as the
+ * preprocessing functions', and VXT_ERR_INVALID_ARGUMENT for a plan whose normalization is incomplete (the
+ * message has the JSON path).
+ */
+VXT_API vxt_status vxt_plan_normalize(vxt_context *ctx, const vxt_plan *plan, vxt_volume *channel, vxt_stats *stats,
+                                      double bounds[2]);
+
+/**
+ * The tiling and stitching a plan gives for a model grid of `shape` (z, y, x) and `classes` channels, for callers
+ * that drive vxt_stitch() or a session themselves (a server with its own inference engine) with a plan's settings:
+ * fills *tiling (shape, roi, placement and its overlap or step, padding; an axis of one-voxel tiles has no overlap)
+ * and *stitch (out_channels = classes, importance, accumulation, batch size, mirroring, members, ensemble,
+ * activation, label rule, threshold, region labels (pointing into the plan: it must outlive their use), label
+ * dtype; tile dtype, progress and flags at their defaults). The plan's model is not needed. Errors: VXT_ERR_NULL,
+ * VXT_ERR_INVALID_ARGUMENT (no ROI, contradictions as in vxt_plan_check(), classes < 1, region labels that are
+ * not one per channel).
+ */
+VXT_API vxt_status vxt_plan_stitch_settings(const vxt_plan *plan, const int64_t shape[3], int64_t classes,
+                                            vxt_tiling_options *tiling, vxt_stitch_options *stitch);
+
+/* ===================================================================================================== */
+/* Pipelines: the whole job, from an image to its labels                                                 */
+/* ===================================================================================================== */
+
+/*
+ * A pipeline runs a plan's whole sequence on images from any source (docs/PIPELINE.md):
+ *
+ *   orient          the plan's orientation and axis order (exact: axes permuted and flipped; only when set)
+ *   rescale         stored values to intensity units (the image's scaling), float32
+ *   resample        to the model's spacing (trilinear, or nnU-Net's anisotropic variant; only when needed)
+ *   normalize       the plan's scheme, per channel (before resample when the plan says so)
+ *   sliding_window  tiles, the runner(s), importance-weighted stitching, mirroring, ensembles, activation
+ *   resample_back   the class values (or the labels) back to the input's grid (only when resampled)
+ *   labels          labels by the plan's rule
+ *   restore         the outputs taken back to the input's orientation and axis order (only when oriented)
+ *
+ * Outputs come on the input's grid with its geometry, as images (labels, probabilities) or slab by slab through
+ * a sink. CPU and OpenCL contexts give identical bits for every stage. A pipeline runs one image at a time; to
+ * serve requests in parallel, make one pipeline per worker on a shared context: concurrent pipelines give the
+ * same bits as sequential runs.
+ */
+
+/** X-macro table of pipeline stages, in pipeline order. */
+#define VXT_STAGE_MAP(X)                                                                                       \
+    X(VXT_STAGE_ORIENT, 0, "orient")                                                                           \
+    X(VXT_STAGE_RESCALE, 1, "rescale")                                                                         \
+    X(VXT_STAGE_RESAMPLE, 2, "resample")                                                                       \
+    X(VXT_STAGE_NORMALIZE, 3, "normalize")                                                                     \
+    X(VXT_STAGE_SLIDING_WINDOW, 4, "sliding_window")                                                           \
+    X(VXT_STAGE_RESAMPLE_BACK, 5, "resample_back")                                                             \
+    X(VXT_STAGE_LABELS, 6, "labels")                                                                           \
+    X(VXT_STAGE_RESTORE, 7, "restore")
+
+typedef enum vxt_stage { VXT_STAGE_MAP(VXT_ENUM_MEMBER_) VXT_STAGE_COUNT_ } vxt_stage;
+
+/** The name of a stage ("orient", "rescale", ..., "restore"); "unknown" otherwise. */
+VXT_API const char *vxt_stage_name(vxt_stage stage);
+
+/** Parse a stage name (case-insensitive); VXT_ERR_INVALID_ARGUMENT (listing the names) otherwise. */
+VXT_API vxt_status vxt_stage_parse(const char *name, vxt_stage *out);
+
+/** A pipeline: a context, a plan and its runners. */
+typedef struct vxt_pipeline vxt_pipeline;
+
+/**
+ * Make a pipeline for `plan` (copied; it must pass vxt_plan_check()) on `ctx` (borrowed: it must outlive the
+ * pipeline). `runners`: NULL to make the plan's members from their specifications (owned by the pipeline), or
+ * `nrunners` runners, one per plan member (borrowed; the plan's specifications are then not used and may be
+ * absent). The runners must agree on their output channels and dtype, and their input channels and tile sizes
+ * must fit the plan. Errors: VXT_ERR_NULL, VXT_ERR_INVALID_ARGUMENT (the plan does not check; runners that
+ * disagree or do not fit; nrunners not the plan's members), the errors of vxt_runner_create(),
+ * VXT_ERR_OUT_OF_MEMORY.
+ */
+VXT_API vxt_status vxt_pipeline_create(vxt_context *ctx, const vxt_plan *plan, vxt_runner *const *runners,
+                                       int nrunners, vxt_pipeline **out);
+
+/** Release a pipeline and the runners it made. NULL is ignored. No run may be in progress. */
+VXT_API void vxt_pipeline_destroy(vxt_pipeline *pipeline);
+
+/** What a pipeline will do. Set struct_size first. */
+typedef struct vxt_pipeline_info {
+    size_t struct_size;
+    int members;            /**< runners (ensemble members) */
+    int64_t classes;        /**< channels the runners produce; 0 when that is the input's (identity) */
+    vxt_dtype tile_dtype;   /**< the runners' output dtype */
+    vxt_backend backend;    /**< the context's backend */
+} vxt_pipeline_info;
+
+/** Describe a pipeline. Errors: VXT_ERR_NULL, VXT_ERR_STRUCT_SIZE. */
+VXT_API vxt_status vxt_pipeline_get_info(const vxt_pipeline *pipeline, vxt_pipeline_info *info);
+
+/** Runner `index` of the pipeline (borrowed), NULL when out of range: for its vxt_runner_get_info(). */
+VXT_API const vxt_runner *vxt_pipeline_runner(const vxt_pipeline *pipeline, int index);
+
+/** A stage that has finished, shown to the observer. */
+typedef struct vxt_stage_report {
+    vxt_stage stage;
+    double seconds;           /**< wall time of the stage (slab-wise stages: the sum over slabs) */
+    /** The stage's whole output, valid during the call: only with VXT_RUN_SHOW_OUTPUTS, else NULL. Grids:
+     *  orient .. sliding_window are on the model's grid (in its orientation and axis order), resample_back and
+     *  labels on the input's grid in the model's orientation, restore on the input's grid as given. */
+    const vxt_volume *output;
+} vxt_stage_report;
+
+/** Observer: called after each stage that runs. Return non-zero to stop the run (VXT_ERR_CANCELLED). */
+typedef int (*vxt_observer_fn)(void *user, const vxt_stage_report *report);
+
+/** Progress: called during the sliding window after each accumulated batch, with tile predictions done and
+ *  their total (tiles x members x mirrorings), and once at the end of every other stage with done = total = 1.
+ *  Return non-zero to stop the run (VXT_ERR_CANCELLED). */
+typedef int (*vxt_run_progress_fn)(void *user, vxt_stage stage, uint64_t done, uint64_t total);
+
+/** vxt_run_options.outputs */
+#define VXT_OUTPUT_LABELS 0x1u        /**< the labels (label dtype of the plan), 1 x the input's shape */
+#define VXT_OUTPUT_PROBABILITIES 0x2u /**< the class values after activation, float32, C x the input's shape */
+
+/** vxt_run_options.flags: show every stage's whole output to the observer (for comparisons such as `voxtile
+ *  validate`). Intermediate volumes are then made whole, so memory is no longer bounded as documented at
+ *  vxt_pipeline_run(). */
+#define VXT_RUN_SHOW_OUTPUTS 0x1u
+
+/** Options of one run. Initialise with vxt_run_options_init(). */
+typedef struct vxt_run_options {
+    size_t struct_size;
+    unsigned outputs;  /**< VXT_OUTPUT_* (default VXT_OUTPUT_LABELS); at least one */
+    /** Instead of images in the result: slabs on the input's grid, in increasing z, each as soon as it is final
+     *  (carrying what `outputs` asks for; labels of the plan's label dtype). When the plan orients or transposes
+     *  the image, outputs are final only when the last model slab has been restored to the input's axes: the
+     *  slabs come then, in increasing z. */
+    vxt_sink_fn sink;
+    void *sink_user;
+    vxt_observer_fn observer; /**< optional */
+    void *observer_user;
+    vxt_run_progress_fn progress; /**< optional */
+    void *progress_user;
+    unsigned flags; /**< VXT_RUN_* */
+} vxt_run_options;
+
+/** Fill *opts with the defaults above and set struct_size. */
+VXT_API void vxt_run_options_init(vxt_run_options *opts);
+
+/** What a run produced. Set struct_size = sizeof(vxt_run_result) before the run; release the images with
+ *  vxt_run_result_clear(). */
+typedef struct vxt_run_result {
+    size_t struct_size;
+    vxt_image *labels;        /**< with VXT_OUTPUT_LABELS and no sink: the input's grid and geometry, intent
+                                   "labels" (NIfTI 1002); owned by the caller */
+    vxt_image *probabilities; /**< with VXT_OUTPUT_PROBABILITIES and no sink; owned by the caller */
+    int64_t classes;          /**< channels of the class values */
+    int64_t model_shape[3];   /**< the model's grid (z, y, x in the model's axis order) */
+    uint64_t tiles;           /**< tiles over the model's grid */
+    uint64_t tile_predictions; /**< tiles x members x mirrorings: what the runners were asked for */
+    unsigned stages;          /**< bit s set: stage s ran */
+    double stage_seconds[VXT_STAGE_COUNT_]; /**< per stage (0 for stages that did not run) */
+    double seconds;           /**< the whole run */
+} vxt_run_result;
+
+/** Destroy the result's images and clear it (struct_size kept). NULL is ignored. */
+VXT_API void vxt_run_result_clear(vxt_run_result *result);
+
+/**
+ * Run the pipeline on `image` (any format; its voxels as read, any dtype the preprocessing reads; its channels
+ * are the model's input channels). On success `result` has what `opts` asked for (opts NULL: the labels image).
+ * On failure nothing is returned (images already made are released) and a sink may have received slabs that are
+ * not valid results.
+ *
+ * Memory. With V the input's voxels, Vm the model grid's, Cin the input channels, C the classes, b the bytes of
+ * the stored type, L the label dtype's bytes, the pipeline holds at most, besides the input image:
+ *
+ *   orient (when the plan orients)   Cin x V x (b + 4)                (the reoriented copy, then its float32)
+ *   rescale .. normalize              Cin x (V + Vm) x 4               (before, and after, resampling)
+ *   sliding_window                    Cin x Vm x 4 + W + S + X
+ *   outputs                           V x L (labels), C x V x 4 (probabilities, only when asked for)
+ *
+ * W is the sliding window's working set with a sink (vxt_stitch, "Memory"): M members x C x D x P1 x P2 x 4 of
+ * accumulator ring (D: the ROI's depth and the z span of a batch), 2 x batch x (Cin + C) x ROI x 4 of tile
+ * buffers, on the CPU up to 128 MiB of grouped tile outputs. S is one finished slab of the engine, C x D x Ym x
+ * Xm x 4. X is what the way back keeps: with output.resample_back "probabilities", a double-buffered window of
+ * model planes, 2 x C x (D + d) x Ym x Xm x 4 (d: the model planes one output plane reads, 2 for trilinear),
+ * and a chunk of output planes, about 64 MiB; with "labels", Vm x L; without resampling, nothing. Every term but
+ * the float copies of the input and the outputs is a number of planes: a labels-only run never holds C x V or C
+ * x Vm, and doubling the depth of a volume adds only its float copies and labels (tests/test_pipeline.c measures
+ * this). With VXT_RUN_SHOW_OUTPUTS every stage's output is whole instead (up to C x Vm x 4 + 2 x C x V x 4).
+ *
+ * Cancellation: vxt_pipeline_cancel() from any thread, a progress callback or the observer returning non-zero:
+ * the run stops at the next batch, slab or stage boundary with VXT_ERR_CANCELLED.
+ *
+ * Errors: VXT_ERR_NULL, VXT_ERR_STRUCT_SIZE, VXT_ERR_INVALID_ARGUMENT (options; an image without voxels or whose
+ * channels do not fit the runners), VXT_ERR_STATE (a run is already in progress on this pipeline), the errors of
+ * the stages (the message names the stage: "sliding_window: ..."), VXT_ERR_CANCELLED.
+ */
+VXT_API vxt_status vxt_pipeline_run(vxt_pipeline *pipeline, const vxt_image *image, const vxt_run_options *opts,
+                                    vxt_run_result *result);
+
+/** Stop the run in progress on `pipeline` (from any thread): it returns VXT_ERR_CANCELLED at its next check.
+ *  When no run is in progress, nothing happens (a later run is not affected). Errors: VXT_ERR_NULL. */
+VXT_API vxt_status vxt_pipeline_cancel(vxt_pipeline *pipeline);
 
 #ifdef __cplusplus
 }

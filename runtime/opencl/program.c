@@ -14,7 +14,8 @@ typedef struct prog_def {
 
 static const prog_def vxt__progs[VXT__PROG_COUNT] = {
     [VXT__PROG_PROBE] = {"probe", {vxt__src_vxt_arith_h, vxt__src_probe_cl, NULL}},
-    [VXT__PROG_STITCH] = {"stitch", {vxt__src_vxt_arith_h, vxt__src_vxt_stitch_h, vxt__src_stitch_cl, NULL}},
+    [VXT__PROG_STITCH] = {"stitch", {vxt__src_vxt_arith_h, vxt__src_vxt_labels_h, vxt__src_vxt_stitch_h,
+                                     vxt__src_stitch_cl, NULL}},
     [VXT__PROG_INTENSITY] = {"intensity", {vxt__src_vxt_arith_h, vxt__src_vxt_convert_h, vxt__src_vxt_intensity_h,
                                            vxt__src_intensity_cl, NULL}},
     [VXT__PROG_STATS] = {"stats", {vxt__src_vxt_arith_h, vxt__src_vxt_convert_h, vxt__src_vxt_intensity_h,
@@ -24,6 +25,7 @@ static const prog_def vxt__progs[VXT__PROG_COUNT] = {
     [VXT__PROG_RESAMPLE] = {"resample", {vxt__src_vxt_arith_h, vxt__src_vxt_convert_h, vxt__src_vxt_resample_h,
                                          vxt__src_resample_cl, vxt__src_resample_affine_cl, NULL}},
     [VXT__PROG_PATCHES] = {"patches", {vxt__src_vxt_arith_h, vxt__src_vxt_convert_h, vxt__src_patches_cl, NULL}},
+    [VXT__PROG_LABELS] = {"labels", {vxt__src_vxt_arith_h, vxt__src_vxt_labels_h, vxt__src_labels_cl, NULL}},
 };
 
 const char *vxt__prog_name(vxt__prog id)

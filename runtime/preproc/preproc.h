@@ -147,4 +147,8 @@ vxt_status vxt__hist_run(vxt_context *ctx, const vxt_volume *in, const vxt_volum
 vxt_status vxt__percentiles_run(vxt_context *ctx, const vxt_volume *in, int sel, const vxt_volume *mask,
                                 const double *q, size_t nq, double *values);
 
+/* Per output plane z of a resampling from nin to nout planes under o: the input planes it reads, [lo[z], hi[z])
+ * (resample.c). Planes that read nothing get an empty range that does not move backwards. */
+void vxt__resample_z_table(const vxt_resample_options *o, int64_t nin, int64_t nout, int64_t *lo, int64_t *hi);
+
 #endif /* VXT_PREPROC_H */

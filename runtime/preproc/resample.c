@@ -497,9 +497,16 @@ static vxt_status resample_impl(vxt_context *ctx, const vxt_volume *in, vxt_volu
                          vxt_dtype_name(in->dtype));
 
     const int64_t nzo = out->shape[0], nyo = out->shape[1], nxo = out->shape[2];
-    const int windowed = o.out_z_total != 0;
-    const int64_t zoff = windowed ? o.out_z_offset : 0, nzt = windowed ? o.out_z_total : nzo;
-    if (windowed && (o.out_z_total < 0 || o.out_z_offset < 0 || o.out_z_offset > o.out_z_total - nzo))
+    const int in_windowed = o.in_z_total != 0;
+    const int64_t izoff = in_windowed ? o.in_z_offset : 0, nzit = in_windowed ? o.in_z_total : in->shape[0];
+    if (in_windowed && (o.in_z_total < 0 || o.in_z_offset < 0 || o.in_z_offset > o.in_z_total - in->shape[0]))
+        return vxt__fail(ctx, VXT_ERR_INVALID_ARGUMENT,
+                         "%s: opts.in_z_offset %lld and in.shape[0] %lld do not fit opts.in_z_total %lld (0 <= offset, "
+                         "offset + depth <= total)",
+                         f, (long long)o.in_z_offset, (long long)in->shape[0], (long long)o.in_z_total);
+    const int windowed = o.out_z_total != 0 || in_windowed;
+    const int64_t zoff = o.out_z_total ? o.out_z_offset : 0, nzt = o.out_z_total ? o.out_z_total : nzo;
+    if (o.out_z_total && (o.out_z_total < 0 || o.out_z_offset < 0 || o.out_z_offset > o.out_z_total - nzo))
         return vxt__fail(ctx, VXT_ERR_INVALID_ARGUMENT,
                          "%s: opts.out_z_offset %lld and out.shape[0] %lld do not fit opts.out_z_total %lld (0 <= offset, "
                          "offset + depth <= total)",
@@ -516,11 +523,11 @@ static vxt_status resample_impl(vxt_context *ctx, const vxt_volume *in, vxt_volu
     }
     vxt__fpenv env;
     vxt__fpenv_enter(&env);
-    const int64_t nin[3] = {in->shape[0], in->shape[1], in->shape[2]}, nout[3] = {nzo, nyo, nxo};
+    const int64_t nin[3] = {nzit, in->shape[1], in->shape[2]}, nout[3] = {nzo, nyo, nxo};
     size_t off = 0;
     int64_t *zi = NULL;
     float *zw = NULL;
-    if (windowed) { /* the z tables of the whole output, then the window's rows of them */
+    if (windowed) { /* the z tables of the whole output from the whole input, then the window's rows of them */
         zi = malloc(2 * (size_t)nzt * sizeof *zi);
         zw = malloc(2 * (size_t)nzt * sizeof *zw);
         if (zi && zw) {
@@ -547,6 +554,21 @@ static vxt_status resample_impl(vxt_context *ctx, const vxt_volume *in, vxt_volu
         free(bad);
         return vxt__fail(ctx, VXT_ERR_OUT_OF_MEMORY, "%s: out of memory for the axis tables", f);
     }
+    for (int64_t i = 0; in_windowed && i < 2 * nzo; i++) { /* source planes relative to the input slab */
+        if (idx[i] < 0)
+            continue;
+        if (idx[i] < izoff || idx[i] >= izoff + in->shape[0]) {
+            const int64_t p = idx[i];
+            free(idx);
+            free(w);
+            free(bad);
+            return vxt__fail(ctx, VXT_ERR_INVALID_ARGUMENT, "%s: output plane %lld reads input plane %lld, outside the "
+                             "input slab [%lld, %lld) (vxt_resample_z_sources says which planes to hold)", f,
+                             (long long)(zoff + i % nzo), (long long)p, (long long)izoff,
+                             (long long)(izoff + in->shape[0]));
+        }
+        idx[i] -= izoff;
+    }
 
     rjob j;
     memset(&j, 0, sizeof j);
@@ -555,7 +577,7 @@ static vxt_status resample_impl(vxt_context *ctx, const vxt_volume *in, vxt_volu
     j.out = (unsigned char *)out->data;
     j.raw = raw;
     j.es = vxt_dtype_size(in->dtype);
-    j.nzi = nin[0];
+    j.nzi = in->shape[0];
     j.nyi = nin[1];
     j.nxi = nin[2];
     j.nzo = nzo;
@@ -627,6 +649,71 @@ static vxt_status resample_impl(vxt_context *ctx, const vxt_volume *in, vxt_volu
     return st;
 }
 
+/* ---- which input planes an output slab reads ------------------------------------------------------------ */
+
+void vxt__resample_z_table(const vxt_resample_options *o, int64_t nin, int64_t nout, int64_t *lo, int64_t *hi)
+{
+    /* the z tables as the resampler makes them, then per output plane the range of its sources; an output plane
+     * that reads nothing (constant boundary) gets the empty range at its predecessor's start, so that the ranges
+     * never move backwards */
+    int64_t *k0 = lo, *k1 = hi; /* the index tables are computed into the outputs, then reduced in place */
+    float *w = malloc(2 * (size_t)nout * sizeof *w);
+    vxt__fpenv env;
+    vxt__fpenv_enter(&env);
+    if (w)
+        axis_table(nin, nout, o->interp[0], o->align, o->boundary, o->scale[0], k0, k1, w, w + nout);
+    vxt__fpenv_leave(&env);
+    free(w);
+    int64_t prev = 0;
+    for (int64_t z = 0; z < nout; z++) {
+        int64_t a = k0[z], b = k1[z];
+        int64_t l = a >= 0 && b >= 0 ? (a < b ? a : b) : a >= 0 ? a : b;
+        int64_t h = a > b ? a : b;
+        if (l < 0) {
+            lo[z] = hi[z] = prev;
+        } else {
+            lo[z] = l;
+            hi[z] = h + 1;
+            prev = l;
+        }
+    }
+}
+
+vxt_status vxt_resample_z_sources(const vxt_resample_options *opts, int64_t in_depth, int64_t out_depth,
+                                  int64_t out_z0, int64_t out_z1, int64_t *src_z0, int64_t *src_z1)
+{
+    static const char *const f = "vxt_resample_z_sources";
+    VXT_CHECK_NULL(NULL, src_z0);
+    VXT_CHECK_NULL(NULL, src_z1);
+    vxt_resample_options o;
+    vxt_resample_options_init(&o);
+    if (opts) {
+        vxt_status st = check_opts(NULL, f, opts);
+        if (st != VXT_OK)
+            return st;
+        memcpy(&o, opts, opts->struct_size < sizeof o ? opts->struct_size : sizeof o);
+        o.struct_size = sizeof o;
+    }
+    if (in_depth < 1 || out_depth < 1 || out_z0 < 0 || out_z1 < out_z0 || out_z1 > out_depth)
+        return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "%s: depths %lld -> %lld and output planes [%lld, %lld) (depths "
+                         ">= 1, 0 <= z0 <= z1 <= out_depth)", f, (long long)in_depth, (long long)out_depth,
+                         (long long)out_z0, (long long)out_z1);
+    int64_t *t = malloc(2 * (size_t)out_depth * sizeof *t);
+    if (!t)
+        return vxt__fail(NULL, VXT_ERR_OUT_OF_MEMORY, "%s: out of memory", f);
+    vxt__resample_z_table(&o, in_depth, out_depth, t, t + out_depth);
+    int64_t a = INT64_MAX, b = 0;
+    for (int64_t z = out_z0; z < out_z1; z++)
+        if (t[out_depth + z] > t[z]) {
+            a = t[z] < a ? t[z] : a;
+            b = t[out_depth + z] > b ? t[out_depth + z] : b;
+        }
+    free(t);
+    *src_z0 = a == INT64_MAX ? 0 : a;
+    *src_z1 = a == INT64_MAX ? 0 : b;
+    return VXT_OK;
+}
+
 /* ---- shapes and nnU-Net's modes ---------------------------------------------------------------------------- */
 
 vxt_status vxt_resample_shape_spacing(const int64_t in_shape[3], const double in_spacing[3],
@@ -657,10 +744,11 @@ vxt_status vxt_resample_shape_spacing(const int64_t in_shape[3], const double in
         double v = in_spacing[a] / out_spacing[a] * (double)in_shape[a];
         double r = nearbyint(v); /* default environment: to nearest, ties to even */
         if (!(r < 9.2e18))
-            st = vxt__fail(NULL, VXT_ERR_OVERFLOW, "%s: axis %d: %g voxels do not fit int64", f, a, v);
+            st = vxt__fail(NULL, VXT_ERR_OVERFLOW, "%s: axis %d (%c): %g voxels do not fit int64", f, a, "zyx"[a], v);
         else if (r < 1.0)
             st = vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT,
-                           "%s: axis %d: %lld voxels at spacing %g become %g at spacing %g, which rounds to 0", f, a,
+                           "%s: axis %d (%c): %lld voxels at spacing %g become %g at spacing %g, which rounds to 0", f,
+                           a, "zyx"[a],
                            (long long)in_shape[a], in_spacing[a], v, out_spacing[a]);
         else
             res[a] = (int64_t)r;
@@ -687,9 +775,9 @@ static vxt_status resample_shape_scale_impl(const int64_t in_shape[3], const dou
                              scale[a]);
         double v = floor((double)in_shape[a] * scale[a]); /* torch: floor(float(size) * scale) */
         if (!(v < 9.2e18))
-            return vxt__fail(NULL, VXT_ERR_OVERFLOW, "%s: axis %d: %g voxels do not fit int64", f, a, v);
+            return vxt__fail(NULL, VXT_ERR_OVERFLOW, "%s: axis %d (%c): %g voxels do not fit int64", f, a, "zyx"[a], v);
         if (v < 1.0)
-            return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "%s: axis %d: %lld * %g is below 1 voxel", f, a,
+            return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "%s: axis %d (%c): %lld * %g is below 1 voxel", f, a, "zyx"[a],
                              (long long)in_shape[a], scale[a]);
         res[a] = (int64_t)v;
     }
@@ -730,7 +818,8 @@ static vxt_status resample_options_nnunet_impl(const double in_spacing[3], const
     for (int a = 0; a < 3; a++)
         if (!(in_spacing[a] > 0.0) || !isfinite(in_spacing[a]) || !(out_spacing[a] > 0.0) || !isfinite(out_spacing[a]))
             return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT,
-                             "%s: spacings of axis %d are %g and %g (must be > 0 and finite)", f, a, in_spacing[a],
+                             "%s: spacings of axis %d (%c) are %g and %g (must be > 0 and finite)", f, a, "zyx"[a],
+                             in_spacing[a],
                              out_spacing[a]);
     /* nnU-Net resample_data_or_seg_to_shape: the current spacing decides first, then the target spacing */
     int axis = lowres_axis(in_spacing);

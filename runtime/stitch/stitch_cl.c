@@ -31,6 +31,7 @@ typedef struct cl_state {
     cl_mem mirror, weights, starts[3], cover_first, cover_count;
     cl_mem bad;       /* nslots x B uints */
     cl_mem slab_vals, slab_labels;
+    cl_mem regions;   /* the label rule's region labels (C ints; one dummy int for the other rules) */
     int64_t slab_z;   /* slices per finalization chunk */
     uint32_t *bad_host;
     cl_event *bad_evt;
@@ -159,7 +160,10 @@ static vxt_status cl_init(vxt__stitch *s)
                              (size_t)c->slab_z * (size_t)s->S[1] * (size_t)s->S[2] * sizeof(cl_ushort), NULL,
                              "output labels", &c->slab_labels)) != VXT_OK)
         return st;
-    return VXT_OK;
+    cl_int dummy = 0;
+    return vxt__cl_buffer(ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
+                          s->regions ? (size_t)s->C * sizeof(cl_int) : sizeof dummy,
+                          s->regions ? (void *)s->regions : (void *)&dummy, "region labels", &c->regions);
 }
 
 static void cl_destroy(vxt__stitch *s)
@@ -188,7 +192,7 @@ static void cl_destroy(vxt__stitch *s)
             clReleaseEvent(c->bad_evt[i]);
     }
     cl_mem ms[] = {c->mirror, c->weights, c->starts[0], c->starts[1], c->starts[2], c->cover_first, c->cover_count,
-                   c->bad, c->slab_vals, c->slab_labels, c->gt};
+                   c->bad, c->slab_vals, c->slab_labels, c->gt, c->regions};
     for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++)
         if (ms[i])
             clReleaseMemObject(ms[i]);
@@ -266,7 +270,7 @@ static vxt_status accumulate_groups(vxt__stitch *s, const vxt__call *call, int s
     vxt_tile t0;
     for (int item = 0; item < call->count; item++) {
         vxt_tile t;
-        vxt__plan_tile(s->plan, call->first_tile + (uint64_t)item, &t);
+        vxt__tiling_tile(s->plan, call->first_tile + (uint64_t)item, &t);
         cl_long x_split = t.grid_index[2] > 0 ? s->starts[2][t.grid_index[2] - 1] + s->R[2] - t.start[2] : 0;
         cl_long *g = gt + 5 * item;
         g[0] = (cl_long)((size_t)item * s->tile_out_elems);
@@ -282,12 +286,12 @@ static vxt_status accumulate_groups(vxt__stitch *s, const vxt__call *call, int s
     cl_int kind = s->f16_tile ? 1 : 0, f16 = s->f16_tile, mode = s->mode, C = (cl_int)s->C;
     cl_long R0 = s->R[0], R1 = s->R[1], R2 = s->R[2], D = s->D, P1 = s->P[1], P2 = s->P[2], P0 = s->P[0];
     for (int item = 0; item < call->count && err == CL_SUCCESS;) {
-        vxt__plan_tile(s->plan, call->first_tile + (uint64_t)item, &t0);
+        vxt__tiling_tile(s->plan, call->first_tile + (uint64_t)item, &t0);
         int n = 1;
         cl_long ylo = gt[5 * item + 1], yhi = ylo;
         for (; item + n < call->count; n++) {
             vxt_tile t;
-            vxt__plan_tile(s->plan, call->first_tile + (uint64_t)(item + n), &t);
+            vxt__tiling_tile(s->plan, call->first_tile + (uint64_t)(item + n), &t);
             if (t.grid_index[0] != t0.grid_index[0])
                 break;
             ylo = t.start[1] < ylo ? t.start[1] : ylo;
@@ -397,7 +401,7 @@ static vxt_status cl_consume(vxt__stitch *s, const vxt__call *call, int slot, co
         if (!last)
             continue;
         vxt_tile t;
-        vxt__plan_tile(s->plan, call->first_tile + (uint64_t)item, &t);
+        vxt__tiling_tile(s->plan, call->first_tile + (uint64_t)item, &t);
         cl_long zs = t.start[0], ys = t.start[1], xs = t.start[2];
         cl_int src_kind = s->F > 1 ? 2 : kind;
         cl_kernel k = c->k_acc;
@@ -538,6 +542,7 @@ static vxt_status cl_finalize(vxt__stitch *s, int64_t z0, int64_t z1, float *val
         int64_t b = a + c->slab_z < z1 ? a + c->slab_z : z1;
         cl_long S1 = s->S[1], S2 = s->S[2], za = a, nz = b - a;
         cl_int C = (cl_int)s->C, members = s->M, mode = s->mode;
+        cl_int prob = s->prob_ensemble ? (cl_int)s->opt.activation : 0; /* members activated one by one */
         size_t items[3] = {(size_t)S2, (size_t)S1, (size_t)nz};
         cl_int err = CL_SUCCESS;
         if (c->k_norm_rows) { /* one member, row-wise */
@@ -561,14 +566,16 @@ static vxt_status cl_finalize(vxt__stitch *s, int64_t z0, int64_t z1, float *val
             ARG(i++, members);
             if (s->mode != VXT_ACC_F64)
                 ARG(i++, mode);
+            ARG(i++, prob);
             if (err != CL_SUCCESS)
                 return vxt__cl_check(ctx, err, "setting normalize arguments");
             if ((st = vxt__cl_launch(ctx, k, 3, items, "vxt_k_stitch_normalize")) != VXT_OK)
                 return st;
         }
         cl_long n = nz * S1 * S2;
-        cl_int act = (cl_int)s->opt.activation, want_labels = labels != NULL,
-               u16 = s->opt.label_dtype == VXT_DTYPE_U16;
+        cl_int act = prob ? 0 : (cl_int)s->opt.activation, want_labels = labels != NULL,
+               u16 = s->opt.label_dtype == VXT_DTYPE_U16, rule = (cl_int)s->opt.label_rule;
+        cl_float threshold = s->threshold;
         if (act != 0 || want_labels) {
             cl_kernel k = c->k_act;
             ARG(0, c->slab_vals);
@@ -578,6 +585,9 @@ static vxt_status cl_finalize(vxt__stitch *s, int64_t z0, int64_t z1, float *val
             ARG(4, c->slab_labels);
             ARG(5, want_labels);
             ARG(6, u16);
+            ARG(7, rule);
+            ARG(8, threshold);
+            ARG(9, c->regions);
             if (err != CL_SUCCESS)
                 return vxt__cl_check(ctx, err, "setting activate arguments");
             size_t one[1] = {(size_t)n};

@@ -24,7 +24,7 @@ static void extract_planes(void *arg, size_t begin, size_t end, int slot)
         int64_t ich = (int64_t)(plane / (size_t)R0);
         int64_t ch = ich % s->Cin, item = ich / s->Cin;
         vxt_tile t;
-        vxt__plan_tile(s->plan, j->c.first_tile + (uint64_t)item, &t);
+        vxt__tiling_tile(s->plan, j->c.first_tile + (uint64_t)item, &t);
         int64_t zsrc = (flip & 1u) ? R0 - 1 - z : z;
         int64_t vz = vxt_pad_index(t.start[0] + zsrc, s->lo[0], S0, j->pad_mode);
         float *out = j->dst + plane * (size_t)(R1 * R2);

@@ -52,8 +52,8 @@ typedef struct vxt__stitch_ops {
 
 struct vxt__stitch {
     vxt_context *ctx;
-    const vxt_plan *plan;
-    vxt_plan_info pi;
+    const vxt_tiling *plan;
+    vxt_tiling_info pi;
     vxt_stitch_options opt;
     vxt_volume input;
     vxt_stitch_output output;
@@ -73,6 +73,10 @@ struct vxt__stitch {
     int mode;               /* VXT_ACC_* */
     int f16_tile;
     int M, F;
+    int prob_ensemble;  /* members activated before they are averaged (VXT_ENSEMBLE_PROBABILITIES, M > 1, an
+                           activation) */
+    float threshold;    /* the label threshold, rounded to float32 once */
+    int *regions;       /* VXT_LABELS_REGIONS: C labels (a copy of the options'), else NULL */
     unsigned flips[VXT__MAX_FLIPS];
     uint64_t T, B, nbatches, ncalls;
     int64_t tiles_per_row; /* tiles with the same z start */
@@ -96,7 +100,7 @@ struct vxt__stitch {
 };
 
 /* stitch_setup.c */
-vxt_status vxt__stitch_create(vxt_context *ctx, const vxt_plan *plan, const vxt_stitch_options *opts,
+vxt_status vxt__stitch_create(vxt_context *ctx, const vxt_tiling *plan, const vxt_stitch_options *opts,
                               const vxt_volume *input, const vxt_stitch_output *output, int nslots,
                               vxt__stitch **out);
 void vxt__stitch_destroy(vxt__stitch *s);
@@ -105,7 +109,7 @@ void vxt__stitch_call(const vxt__stitch *s, uint64_t k, vxt__call *c);
 int64_t vxt__stitch_final_pz_after(const vxt__stitch *s, uint64_t k);
 
 /* stitch_session.c: a session with `nslots` batch slots (vxt_stitch uses 2). */
-vxt_status vxt__session_open(vxt_context *ctx, const vxt_plan *plan, const vxt_stitch_options *opts,
+vxt_status vxt__session_open(vxt_context *ctx, const vxt_tiling *plan, const vxt_stitch_options *opts,
                              const vxt_volume *input, const vxt_stitch_output *output, int nslots, vxt_session **out);
 
 vxt_status vxt__session_consume_begin(vxt_session *ss, uint64_t k, const void *out);

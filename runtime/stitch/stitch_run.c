@@ -181,7 +181,7 @@ static vxt_status run_grouped(vxt_context *ctx, vxt_session *ss, uint64_t G, vxt
     return st;
 }
 
-vxt_status vxt_stitch(vxt_context *ctx, const vxt_plan *plan, const vxt_stitch_options *opts, const vxt_volume *input,
+vxt_status vxt_stitch(vxt_context *ctx, const vxt_tiling *plan, const vxt_stitch_options *opts, const vxt_volume *input,
                       vxt_predict_fn predict, void *predict_user, const vxt_stitch_output *output)
 {
     VXT_CHECK_NULL(NULL, ctx);
@@ -210,7 +210,7 @@ vxt_status vxt_stitch(vxt_context *ctx, const vxt_plan *plan, const vxt_stitch_o
     void *outbuf[2] = {NULL, NULL};
     size_t out_bytes = 0, out_actual[2] = {0, 0};
     if (!device) {
-        const vxt_plan_info *pi = vxt__plan_info(plan);
+        const vxt_tiling_info *pi = vxt__tiling_info(plan);
         out_bytes = (size_t)opts->batch_size * (size_t)opts->out_channels * vxt_dtype_size(opts->tile_dtype) *
                     (size_t)pi->roi[0] * (size_t)pi->roi[1] * (size_t)pi->roi[2];
         for (int i = 0; i < 2; i++)

@@ -70,7 +70,7 @@ static vxt_status fail(vxt_session *ss, vxt_status st)
     return st;
 }
 
-vxt_status vxt__session_open(vxt_context *ctx, const vxt_plan *plan, const vxt_stitch_options *opts,
+vxt_status vxt__session_open(vxt_context *ctx, const vxt_tiling *plan, const vxt_stitch_options *opts,
                              const vxt_volume *input, const vxt_stitch_output *output, int nslots, vxt_session **out)
 {
     vxt_session *ss = calloc(1, sizeof *ss);
@@ -119,7 +119,7 @@ vxt_status vxt__session_open(vxt_context *ctx, const vxt_plan *plan, const vxt_s
     return VXT_OK;
 }
 
-vxt_status vxt_session_create(vxt_context *ctx, const vxt_plan *plan, const vxt_stitch_options *opts,
+vxt_status vxt_session_create(vxt_context *ctx, const vxt_tiling *plan, const vxt_stitch_options *opts,
                               const vxt_volume *input, const vxt_stitch_output *output, vxt_session **out)
 {
     VXT_CHECK_NULL(NULL, out);
@@ -292,7 +292,7 @@ vxt_status vxt_session_next_batch(vxt_session *ss, vxt_batch *batch, int *done)
         vxt__stitch_extract(s, &c, ss->inputs[slot]);
     vxt_tile *tiles = ss->tiles + (size_t)slot * (size_t)s->B;
     for (int i = 0; i < c.count; i++)
-        vxt__plan_tile(s->plan, c.first_tile + (uint64_t)i, &tiles[i]);
+        vxt__tiling_tile(s->plan, c.first_tile + (uint64_t)i, &tiles[i]);
     batch->id = k;
     batch->first_tile = c.first_tile;
     batch->count = c.count;

@@ -23,6 +23,9 @@ void vxt_stitch_options_init(vxt_stitch_options *o)
     o->activation = VXT_ACTIVATION_NONE;
     o->label_dtype = VXT_DTYPE_U8;
     o->max_outstanding = 4;
+    o->ensemble = VXT_ENSEMBLE_LOGITS;
+    o->label_rule = VXT_LABELS_ARGMAX;
+    o->label_threshold = 0.5;
 }
 
 void vxt_stitch_output_init(vxt_stitch_output *o)
@@ -129,24 +132,26 @@ static vxt_status check_options(vxt_context *ctx, const vxt_stitch_options *o, c
         return vxt__fail(ctx, VXT_ERR_INVALID_ARGUMENT, "%s: the output asks for neither values nor labels", f);
     if (out->sink && (out->values || out->labels))
         return vxt__fail(ctx, VXT_ERR_INVALID_ARGUMENT, "%s: give either a sink or output volumes, not both", f);
-    if (want_labels && o->label_dtype == VXT_DTYPE_U8 && o->out_channels > 256)
-        return vxt__fail(ctx, VXT_ERR_INVALID_ARGUMENT, "%s: %lld channels do not fit uint8 labels; use "
-                         "label_dtype = VXT_DTYPE_U16", f, (long long)o->out_channels);
-    return VXT_OK;
+    if ((unsigned)o->ensemble > VXT_ENSEMBLE_PROBABILITIES)
+        return vxt__fail(ctx, VXT_ERR_INVALID_ARGUMENT, "%s: unknown ensemble average %d", f, (int)o->ensemble);
+    return vxt__check_label_rule(ctx, f, o->label_rule, o->label_threshold, o->region_labels, o->out_channels,
+                                 want_labels ? o->label_dtype : VXT_DTYPE_U16);
 }
 
-vxt_status vxt__stitch_create(vxt_context *ctx, const vxt_plan *plan, const vxt_stitch_options *opts,
+vxt_status vxt__stitch_create(vxt_context *ctx, const vxt_tiling *plan, const vxt_stitch_options *opts,
                               const vxt_volume *input, const vxt_stitch_output *output, int nslots,
                               vxt__stitch **out)
 {
     *out = NULL;
     vxt_stitch_options o;
     vxt_stitch_options_init(&o);
+    /* the 0.1 layout ends before `ensemble`: its callers get the later fields' defaults */
     vxt_status st = vxt__check_struct_size(ctx, "vxt_stitch", "vxt_stitch_options", opts, opts->struct_size,
-                                           sizeof(vxt_stitch_options), sizeof(vxt_stitch_options));
+                                           offsetof(vxt_stitch_options, ensemble), sizeof(vxt_stitch_options));
     if (st != VXT_OK)
         return st;
-    memcpy(&o, opts, sizeof o);
+    memcpy(&o, opts, opts->struct_size < sizeof o ? opts->struct_size : sizeof o);
+    o.struct_size = sizeof o;
     vxt_stitch_output ou;
     vxt_stitch_output_init(&ou);
     st = vxt__check_struct_size(ctx, "vxt_stitch", "vxt_stitch_output", output, output->struct_size,
@@ -156,7 +161,7 @@ vxt_status vxt__stitch_create(vxt_context *ctx, const vxt_plan *plan, const vxt_
     memcpy(&ou, output, sizeof ou);
     if ((st = check_options(ctx, &o, &ou)) != VXT_OK)
         return st;
-    const vxt_plan_info *pi = vxt__plan_info(plan);
+    const vxt_tiling_info *pi = vxt__tiling_info(plan);
     if (input && (st = check_volume(ctx, "input", input, VXT_DTYPE_F32, 0, pi->shape)) != VXT_OK)
         return st;
     if (!input && (o.flags & VXT_STITCH_DEVICE_PREDICTOR))
@@ -190,13 +195,22 @@ vxt_status vxt__stitch_create(vxt_context *ctx, const vxt_plan *plan, const vxt_
         s->output.want_labels = ou.labels != NULL;
     }
     s->C = o.out_channels;
+    s->threshold = (float)o.label_threshold;
+    if (o.label_rule == VXT_LABELS_REGIONS) {
+        if (!(s->regions = malloc((size_t)s->C * sizeof *s->regions))) {
+            vxt__stitch_destroy(s);
+            return vxt__fail(ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory");
+        }
+        for (int64_t c = 0; c < s->C; c++)
+            s->regions[c] = (int)o.region_labels[c];
+    }
     s->Cin = input ? input->channels : 0; /* no input: precomputed tiles */
     for (int a = 0; a < 3; a++) {
         s->R[a] = pi->roi[a];
         s->P[a] = pi->padded_shape[a];
         s->S[a] = pi->shape[a];
         s->lo[a] = pi->pad_lo[a];
-        vxt_plan_axis_starts(plan, a, &s->starts[a], &s->nstarts[a]);
+        vxt_tiling_axis_starts(plan, a, &s->starts[a], &s->nstarts[a]);
     }
     s->roi_vox = (size_t)s->R[0] * (size_t)s->R[1] * (size_t)s->R[2];
     s->mode = o.accumulate == VXT_ACCUMULATE_FLOAT16 ? VXT_ACC_F16
@@ -205,6 +219,7 @@ vxt_status vxt__stitch_create(vxt_context *ctx, const vxt_plan *plan, const vxt_
     s->f16_tile = o.tile_dtype == VXT_DTYPE_F16;
     s->tile_es = vxt_dtype_size(o.tile_dtype);
     s->M = o.members;
+    s->prob_ensemble = o.ensemble == VXT_ENSEMBLE_PROBABILITIES && s->M > 1 && o.activation != VXT_ACTIVATION_NONE;
     s->F = flip_list(o.mirror_axes, s->flips);
     s->T = pi->tile_count;
     s->B = (uint64_t)o.batch_size;
@@ -325,6 +340,7 @@ void vxt__stitch_destroy(vxt__stitch *s)
     free(s->weights);
     free(s->cover_first);
     free(s->cover_count);
+    free(s->regions);
     free(s);
 }
 

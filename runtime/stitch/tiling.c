@@ -10,15 +10,15 @@
 
 #include "internal.h"
 
-struct vxt_plan {
-    vxt_plan_info info;
+struct vxt_tiling {
+    vxt_tiling_info info;
     int64_t *starts[3];
     int64_t count[3];
 };
 
 static const char *axis_name[3] = {"z", "y", "x"};
 
-void vxt_plan_options_init(vxt_plan_options *o)
+void vxt_tiling_options_init(vxt_tiling_options *o)
 {
     if (!o)
         return;
@@ -26,7 +26,7 @@ void vxt_plan_options_init(vxt_plan_options *o)
     o->struct_size = sizeof *o;
     o->grid = VXT_GRID_MONAI;
     for (int a = 0; a < 3; a++) {
-        o->overlap[a] = 0.25;
+        o->overlap[a] = 0.5;
         o->step[a] = 0.5;
     }
     o->pad = VXT_PAD_CONSTANT;
@@ -108,60 +108,60 @@ static int64_t voxel_starts(int64_t S, int64_t R, int64_t overlap, int64_t *out)
     return n + extra;
 }
 
-vxt_status vxt_plan_create(const vxt_plan_options *opts, vxt_plan **out)
+vxt_status vxt_tiling_create(const vxt_tiling_options *opts, vxt_tiling **out)
 {
     VXT_CHECK_NULL(NULL, out);
     *out = NULL;
     VXT_CHECK_NULL(NULL, opts);
-    vxt_status st = vxt__check_struct_size(NULL, __func__, "vxt_plan_options", opts, opts->struct_size,
-                                           sizeof(vxt_plan_options), sizeof(vxt_plan_options));
+    vxt_status st = vxt__check_struct_size(NULL, __func__, "vxt_tiling_options", opts, opts->struct_size,
+                                           sizeof(vxt_tiling_options), sizeof(vxt_tiling_options));
     if (st != VXT_OK)
         return st;
-    const vxt_plan_options *o = opts;
+    const vxt_tiling_options *o = opts;
     if (o->grid != VXT_GRID_MONAI && o->grid != VXT_GRID_NNUNET && o->grid != VXT_GRID_VOXELS)
-        return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "vxt_plan_create: unknown grid policy %d", (int)o->grid);
+        return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "vxt_tiling_create: unknown grid policy %d", (int)o->grid);
     if (o->pad != VXT_PAD_CONSTANT && o->pad != VXT_PAD_REPLICATE && o->pad != VXT_PAD_REFLECT &&
         o->pad != VXT_PAD_DISABLED)
-        return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "vxt_plan_create: unknown pad mode %d", (int)o->pad);
+        return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "vxt_tiling_create: unknown pad mode %d", (int)o->pad);
     if (!isfinite(o->pad_value))
-        return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "vxt_plan_create: pad_value is not finite");
+        return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "vxt_tiling_create: pad_value is not finite");
     /* sizes kept below 2^40 per axis so that every product below stays far from overflow per axis */
     const int64_t max_axis = (int64_t)1 << 40;
     for (int a = 0; a < 3; a++) {
         if (o->shape[a] < 1 || o->shape[a] > max_axis)
-            return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "vxt_plan_create: shape[%d] (%s) is %lld (must be in "
+            return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "vxt_tiling_create: shape[%d] (%s) is %lld (must be in "
                              "[1, 2^40])", a, axis_name[a], (long long)o->shape[a]);
         if (o->roi[a] < 1 || o->roi[a] > max_axis)
-            return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "vxt_plan_create: roi[%d] (%s) is %lld (must be in "
+            return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "vxt_tiling_create: roi[%d] (%s) is %lld (must be in "
                              "[1, 2^40])", a, axis_name[a], (long long)o->roi[a]);
         if (o->roi[a] > o->shape[a] && o->pad == VXT_PAD_DISABLED)
-            return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "vxt_plan_create: roi[%d] (%s) = %lld is larger than "
+            return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "vxt_tiling_create: roi[%d] (%s) = %lld is larger than "
                              "the volume (%lld) and padding is disabled",
                              a, axis_name[a], (long long)o->roi[a], (long long)o->shape[a]);
         switch (o->grid) {
         case VXT_GRID_MONAI:
             if (!(o->overlap[a] >= 0.0 && o->overlap[a] < 1.0))
-                return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "vxt_plan_create: overlap[%d] (%s) is %g (must be "
+                return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "vxt_tiling_create: overlap[%d] (%s) is %g (must be "
                                  "in [0, 1))", a, axis_name[a], o->overlap[a]);
             break;
         case VXT_GRID_NNUNET:
             if (!(o->step[a] > 0.0 && o->step[a] <= 1.0))
-                return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "vxt_plan_create: step[%d] (%s) is %g (must be in "
+                return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "vxt_tiling_create: step[%d] (%s) is %g (must be in "
                                  "(0, 1])", a, axis_name[a], o->step[a]);
             break;
         default:
             if (o->overlap_voxels[a] < 0 || o->overlap_voxels[a] >= o->roi[a])
-                return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "vxt_plan_create: overlap_voxels[%d] (%s) is %lld "
+                return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "vxt_tiling_create: overlap_voxels[%d] (%s) is %lld "
                                  "(must be in [0, roi = %lld))", a, axis_name[a], (long long)o->overlap_voxels[a],
                                  (long long)o->roi[a]);
             break;
         }
     }
 
-    vxt_plan *p = calloc(1, sizeof *p);
+    vxt_tiling *p = calloc(1, sizeof *p);
     if (!p)
-        return vxt__fail(NULL, VXT_ERR_OUT_OF_MEMORY, "vxt_plan_create: out of memory");
-    vxt_plan_info *in = &p->info;
+        return vxt__fail(NULL, VXT_ERR_OUT_OF_MEMORY, "vxt_tiling_create: out of memory");
+    vxt_tiling_info *in = &p->info;
     in->struct_size = sizeof *in;
     in->grid = o->grid;
     in->pad = o->pad;
@@ -184,8 +184,8 @@ vxt_status vxt_plan_create(const vxt_plan_options *opts, vxt_plan **out)
         case VXT_GRID_NNUNET:
             n = nnunet_starts(Sp, R, o->step[a], NULL);
             if (n < 0) {
-                vxt_plan_destroy(p);
-                return vxt__fail(NULL, VXT_ERR_OVERFLOW, "vxt_plan_create: step[%d] (%s) = %g gives more than 2^40 "
+                vxt_tiling_destroy(p);
+                return vxt__fail(NULL, VXT_ERR_OVERFLOW, "vxt_tiling_create: step[%d] (%s) = %g gives more than 2^40 "
                                  "tiles along that axis", a, axis_name[a], o->step[a]);
             }
             break;
@@ -196,8 +196,8 @@ vxt_status vxt_plan_create(const vxt_plan_options *opts, vxt_plan **out)
         p->count[a] = n;
         in->tiles_per_axis[a] = n;
         if (__builtin_mul_overflow(total, (uint64_t)n, &total)) {
-            vxt_plan_destroy(p);
-            return vxt__fail(NULL, VXT_ERR_OVERFLOW, "vxt_plan_create: the tile count overflows 64 bits (axis %d "
+            vxt_tiling_destroy(p);
+            return vxt__fail(NULL, VXT_ERR_OVERFLOW, "vxt_tiling_create: the tile count overflows 64 bits (axis %d "
                              "alone has %lld tiles)", a, (long long)n);
         }
     }
@@ -205,8 +205,8 @@ vxt_status vxt_plan_create(const vxt_plan_options *opts, vxt_plan **out)
         int64_t Sp = in->padded_shape[a], R = in->roi[a];
         p->starts[a] = malloc((size_t)p->count[a] * sizeof(int64_t));
         if (!p->starts[a]) {
-            vxt_plan_destroy(p);
-            return vxt__fail(NULL, VXT_ERR_OUT_OF_MEMORY, "vxt_plan_create: out of memory for %lld starts",
+            vxt_tiling_destroy(p);
+            return vxt__fail(NULL, VXT_ERR_OUT_OF_MEMORY, "vxt_tiling_create: out of memory for %lld starts",
                              (long long)p->count[a]);
         }
         switch (o->grid) {
@@ -224,15 +224,15 @@ vxt_status vxt_plan_create(const vxt_plan_options *opts, vxt_plan **out)
     int64_t vox;
     if (__builtin_mul_overflow(in->padded_shape[0], in->padded_shape[1], &vox) ||
         __builtin_mul_overflow(vox, in->padded_shape[2], &vox)) {
-        vxt_plan_destroy(p);
-        return vxt__fail(NULL, VXT_ERR_OVERFLOW, "vxt_plan_create: the padded volume's voxel count overflows 64 bits");
+        vxt_tiling_destroy(p);
+        return vxt__fail(NULL, VXT_ERR_OVERFLOW, "vxt_tiling_create: the padded volume's voxel count overflows 64 bits");
     }
     in->tile_count = total;
     *out = p;
     return VXT_OK;
 }
 
-void vxt_plan_destroy(vxt_plan *p)
+void vxt_tiling_destroy(vxt_tiling *p)
 {
     if (!p)
         return;
@@ -241,29 +241,29 @@ void vxt_plan_destroy(vxt_plan *p)
     free(p);
 }
 
-vxt_status vxt_plan_get_info(const vxt_plan *plan, vxt_plan_info *info)
+vxt_status vxt_tiling_get_info(const vxt_tiling *plan, vxt_tiling_info *info)
 {
     VXT_CHECK_NULL(NULL, plan);
     VXT_CHECK_NULL(NULL, info);
-    vxt_status st = vxt__check_out_struct(NULL, __func__, "vxt_plan_info", info->struct_size, sizeof(vxt_plan_info));
+    vxt_status st = vxt__check_out_struct(NULL, __func__, "vxt_tiling_info", info->struct_size, sizeof(vxt_tiling_info));
     if (st != VXT_OK)
         return st;
     vxt__copy_out_struct(info, &plan->info, info->struct_size, sizeof plan->info);
     return VXT_OK;
 }
 
-vxt_status vxt_plan_get_tile(const vxt_plan *plan, uint64_t index, vxt_tile *tile)
+vxt_status vxt_tiling_get_tile(const vxt_tiling *plan, uint64_t index, vxt_tile *tile)
 {
     VXT_CHECK_NULL(NULL, plan);
     VXT_CHECK_NULL(NULL, tile);
     if (index >= plan->info.tile_count)
-        return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "vxt_plan_get_tile: index %llu out of range (%llu tiles)",
+        return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "vxt_tiling_get_tile: index %llu out of range (%llu tiles)",
                          (unsigned long long)index, (unsigned long long)plan->info.tile_count);
-    vxt__plan_tile(plan, index, tile);
+    vxt__tiling_tile(plan, index, tile);
     return VXT_OK;
 }
 
-void vxt__plan_tile(const vxt_plan *plan, uint64_t index, vxt_tile *tile)
+void vxt__tiling_tile(const vxt_tiling *plan, uint64_t index, vxt_tile *tile)
 {
     tile->index = index;
     uint64_t rest = index;
@@ -276,19 +276,19 @@ void vxt__plan_tile(const vxt_plan *plan, uint64_t index, vxt_tile *tile)
     }
 }
 
-vxt_status vxt_plan_axis_starts(const vxt_plan *plan, int axis, const int64_t **starts, int64_t *count)
+vxt_status vxt_tiling_axis_starts(const vxt_tiling *plan, int axis, const int64_t **starts, int64_t *count)
 {
     VXT_CHECK_NULL(NULL, plan);
     VXT_CHECK_NULL(NULL, starts);
     VXT_CHECK_NULL(NULL, count);
     if (axis < 0 || axis > 2)
-        return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "vxt_plan_axis_starts: axis %d (must be 0, 1 or 2)", axis);
+        return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "vxt_tiling_axis_starts: axis %d (must be 0, 1 or 2)", axis);
     *starts = plan->starts[axis];
     *count = plan->count[axis];
     return VXT_OK;
 }
 
-const vxt_plan_info *vxt__plan_info(const vxt_plan *plan)
+const vxt_tiling_info *vxt__tiling_info(const vxt_tiling *plan)
 {
     return &plan->info;
 }

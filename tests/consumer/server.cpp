@@ -22,10 +22,10 @@ void check(vxt_status st, const char *what)
 }
 
 struct ContextDeleter { void operator()(vxt_context *c) const { vxt_context_destroy(c); } };
-struct PlanDeleter { void operator()(vxt_plan *p) const { vxt_plan_destroy(p); } };
+struct PlanDeleter { void operator()(vxt_tiling *p) const { vxt_tiling_destroy(p); } };
 struct SessionDeleter { void operator()(vxt_session *s) const { vxt_session_destroy(s); } };
 using Context = std::unique_ptr<vxt_context, ContextDeleter>;
-using Plan = std::unique_ptr<vxt_plan, PlanDeleter>;
+using Plan = std::unique_ptr<vxt_tiling, PlanDeleter>;
 using Session = std::unique_ptr<vxt_session, SessionDeleter>;
 
 // The "model": two channels, a smooth function of the input voxel and of the position inside the tile, so
@@ -66,15 +66,15 @@ int main(int argc, char **argv)
         info.struct_size = sizeof info;
         check(vxt_context_get_info(ctx.get(), &info), "vxt_context_get_info");
 
-        vxt_plan_options popt;
-        vxt_plan_options_init(&popt);
+        vxt_tiling_options popt;
+        vxt_tiling_options_init(&popt);
         const int64_t shape[3] = {40, 56, 48}, roi[3] = {16, 24, 32};
         std::memcpy(popt.shape, shape, sizeof shape);
         std::memcpy(popt.roi, roi, sizeof roi);
         for (double &o : popt.overlap)
             o = 0.5;
-        vxt_plan *raw_plan = nullptr;
-        check(vxt_plan_create(&popt, &raw_plan), "vxt_plan_create");
+        vxt_tiling *raw_plan = nullptr;
+        check(vxt_tiling_create(&popt, &raw_plan), "vxt_tiling_create");
         Plan plan(raw_plan);
 
         const int64_t nvox = shape[0] * shape[1] * shape[2];

@@ -38,13 +38,15 @@ static int same(double a, double b)
 static void exercise(vxt_image *img)
 {
     vxt_image_info info = {.struct_size = sizeof info};
+    vxt_nifti_info ni = {.struct_size = sizeof ni};
     vxt_geometry g = {.struct_size = sizeof g};
     check(vxt_image_get_info(img, &info) == VXT_OK, "get_info");
+    check(vxt_nifti_get_info(img, &ni) == VXT_OK, "nifti_get_info");
     check(vxt_image_get_geometry(img, &g) == VXT_OK, "get_geometry");
-    for (size_t i = 0; i < info.extension_count; i++) {
+    for (size_t i = 0; i < ni.extension_count; i++) {
         const void *p = NULL;
         size_t n = 0;
-        check(vxt_image_get_extension(img, i, NULL, &p, &n) == VXT_OK, "get_extension");
+        check(vxt_nifti_get_extension(img, i, NULL, &p, &n) == VXT_OK, "get_extension");
         if (n)
             check(((const volatile unsigned char *)p)[n - 1] == ((const unsigned char *)p)[n - 1], "extension");
     }
@@ -66,15 +68,15 @@ static void exercise(vxt_image *img)
     wo.compression_level = 1;
     void *out = NULL;
     size_t out_size = 0;
-    vxt_status st = vxt_image_write_memory(img, &wo, &out, &out_size);
+    vxt_status st = vxt_nifti_write_memory(img, &wo, &out, &out_size);
     if (st == VXT_ERR_OUT_OF_MEMORY)
         return;
     check(st == VXT_OK, "write_memory");
-    vxt_nifti_read_options ro;
-    vxt_nifti_read_options_init(&ro);
-    ro.scaling = VXT_NIFTI_SCALING_RAW;
+    vxt_read_options ro;
+    vxt_read_options_init(&ro);
+    ro.scaling = VXT_SCALING_RAW;
     vxt_image *back = NULL;
-    st = vxt_image_read_memory(out, out_size, &ro, &back);
+    st = vxt_nifti_read_memory(out, out_size, &ro, &back);
     check(st == VXT_OK, "read back what was written");
     vxt_volume bv;
     check(vxt_image_volume(back, &bv) == VXT_OK, "view of the read-back image");
@@ -82,10 +84,12 @@ static void exercise(vxt_image *img)
           "same type and shape");
     check(memcmp(bv.data, v.data, bytes) == 0, "same voxels");
     vxt_image_info bi = {.struct_size = sizeof bi};
+    vxt_nifti_info bni = {.struct_size = sizeof bni};
     vxt_geometry bg = {.struct_size = sizeof bg};
-    check(vxt_image_get_info(back, &bi) == VXT_OK && vxt_image_get_geometry(back, &bg) == VXT_OK, "info back");
-    check(bi.extension_count == info.extension_count, "same extensions");
-    check(memcmp(bi.dim, info.dim, sizeof info.dim) == 0, "same dims");
+    check(vxt_image_get_info(back, &bi) == VXT_OK && vxt_image_get_geometry(back, &bg) == VXT_OK &&
+          vxt_nifti_get_info(back, &bni) == VXT_OK, "info back");
+    check(bni.extension_count == ni.extension_count, "same extensions");
+    check(memcmp(bni.dim, ni.dim, sizeof ni.dim) == 0, "same dims");
     check(bg.qform_code == g.qform_code && bg.sform_code == g.sform_code, "same codes");
     /* NIfTI-1 fields are floats, NIfTI-2 doubles: both convert exactly (NaN payloads may be quietened) */
     for (int i = 0; i < 3; i++) {
@@ -97,38 +101,38 @@ static void exercise(vxt_image *img)
         check(same(bg.pixdim[i], g.pixdim[i]), "same pixdim");
     if (!info.scaled)
         check(same(bi.scl_slope, info.scl_slope) && same(bi.scl_inter, info.scl_inter), "same scaling");
-    check(strcmp(bi.descrip, info.descrip) == 0, "same description");
+    check(strcmp(bi.description, info.description) == 0, "same description");
     vxt_image_destroy(back);
     vxt_buffer_free(out);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const vxt_nifti_scaling modes[3] = {VXT_NIFTI_SCALING_AUTO, VXT_NIFTI_SCALING_RAW,
-                                               VXT_NIFTI_SCALING_FLOAT32};
-    vxt_nifti_read_options o;
+    static const vxt_scaling modes[3] = {VXT_SCALING_AUTO, VXT_SCALING_RAW,
+                                               VXT_SCALING_FLOAT32};
+    vxt_read_options o;
     vxt_image *img = NULL;
     for (int m = 0; m < 3; m++) {
-        vxt_nifti_read_options_init(&o);
+        vxt_read_options_init(&o);
         o.max_bytes = LIMIT;
         o.scaling = modes[m];
-        if (vxt_image_read_memory(data, size, &o, &img) == VXT_OK) {
+        if (vxt_nifti_read_memory(data, size, &o, &img) == VXT_OK) {
             exercise(img);
             vxt_image_destroy(img);
         } else {
             check(vxt_last_error()[0] != '\0', "a failure without a message");
         }
     }
-    vxt_nifti_read_options_init(&o);
+    vxt_read_options_init(&o);
     o.max_bytes = LIMIT;
     o.volume = 1;
-    if (vxt_image_read_memory(data, size, &o, &img) == VXT_OK) {
+    if (vxt_nifti_read_memory(data, size, &o, &img) == VXT_OK) {
         exercise(img);
         vxt_image_destroy(img);
     }
-    o.volume = VXT_NIFTI_ALL_VOLUMES;
-    o.flags = VXT_NIFTI_HEADER_ONLY;
-    if (vxt_image_read_memory(data, size, &o, &img) == VXT_OK) {
+    o.volume = VXT_READ_ALL_VOLUMES;
+    o.flags = VXT_READ_HEADER_ONLY;
+    if (vxt_nifti_read_memory(data, size, &o, &img) == VXT_OK) {
         exercise(img);
         vxt_image_destroy(img);
     }
@@ -149,10 +153,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             size_t zsize = zn - zs.avail_out;
             deflateEnd(&zs);
             for (int pass = 0; rc == Z_STREAM_END && pass < 2; pass++) {
-                vxt_nifti_read_options_init(&o);
+                vxt_read_options_init(&o);
                 o.max_bytes = LIMIT;
-                o.volume = pass ? 0 : VXT_NIFTI_ALL_VOLUMES;
-                if (vxt_image_read_memory(z, zsize, &o, &img) == VXT_OK) {
+                o.volume = pass ? 0 : VXT_READ_ALL_VOLUMES;
+                if (vxt_nifti_read_memory(z, zsize, &o, &img) == VXT_OK) {
                     exercise(img);
                     vxt_image_destroy(img);
                 }
@@ -169,10 +173,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char path[64];
         snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
         for (int pass = 0; pass < 2; pass++) {
-            vxt_nifti_read_options_init(&o);
+            vxt_read_options_init(&o);
             o.max_bytes = LIMIT;
-            o.volume = pass ? 0 : VXT_NIFTI_ALL_VOLUMES; /* pass 1 streams a compressed file */
-            if (vxt_image_read_file(path, &o, &img) == VXT_OK) {
+            o.volume = pass ? 0 : VXT_READ_ALL_VOLUMES; /* pass 1 streams a compressed file */
+            if (vxt_nifti_read_file(path, &o, &img) == VXT_OK) {
                 exercise(img);
                 vxt_image_destroy(img);
             }

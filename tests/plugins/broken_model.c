@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "voxtile.h"
+#include "voxtile_plugin.h"
 
 int vxt_plugin_abi_version(void);
 void *vxt_plugin_create(const char *config, vxt_plugin_desc *desc, char *error, size_t error_size);

@@ -98,7 +98,7 @@ static void make_phantom(const char *gz_path, const char *nii_path)
     vxt_nifti_write_options o;
     vxt_nifti_write_options_init(&o);
     o.compression_level = 6;
-    if (vxt_image_write_file(img, gz_path, &o) != VXT_OK || vxt_image_write_file(img, nii_path, &o) != VXT_OK)
+    if (vxt_nifti_write_file(img, gz_path, &o) != VXT_OK || vxt_nifti_write_file(img, nii_path, &o) != VXT_OK)
         die("write phantom");
     vxt_image_destroy(img);
 }
@@ -137,18 +137,18 @@ static result bench_gzip(const char *path, double bytes)
 
 /* max_bytes > 0 limits the reader's memory; set to the voxels' size it leaves no room for the compressed file,
  * which makes the reader stream it through zlib. */
-static result bench_read(const char *name, const char *path, vxt_nifti_scaling scaling, uint64_t max_bytes,
+static result bench_read(const char *name, const char *path, vxt_scaling scaling, uint64_t max_bytes,
                          double bytes)
 {
     double t[MAX_REPS];
-    vxt_nifti_read_options o;
-    vxt_nifti_read_options_init(&o);
+    vxt_read_options o;
+    vxt_read_options_init(&o);
     o.scaling = scaling;
     o.max_bytes = max_bytes;
     for (int i = 0; i < reps; i++) {
         vxt_image *img = NULL;
         double t0 = vxt_bench_now();
-        if (vxt_image_read_file(path, &o, &img) != VXT_OK)
+        if (vxt_nifti_read_file(path, &o, &img) != VXT_OK)
             die(name);
         t[i] = vxt_bench_now() - t0;
         vxt_image_destroy(img);
@@ -179,7 +179,7 @@ static result bench_read_memory(const unsigned char *gz, size_t gz_size, double 
     for (int i = 0; i < reps; i++) {
         vxt_image *img = NULL;
         double t0 = vxt_bench_now();
-        if (vxt_image_read_memory(gz, gz_size, NULL, &img) != VXT_OK)
+        if (vxt_nifti_read_memory(gz, gz_size, NULL, &img) != VXT_OK)
             die("read_memory");
         t[i] = vxt_bench_now() - t0;
         vxt_image_destroy(img);
@@ -240,7 +240,7 @@ static result bench_write(const char *name, const vxt_image *img, const char *pa
     int n = reps < 3 ? reps : 3; /* writes are slow; three runs */
     for (int i = 0; i < n; i++) {
         double t0 = vxt_bench_now();
-        if (vxt_image_write_file(img, path, &o) != VXT_OK)
+        if (vxt_nifti_write_file(img, path, &o) != VXT_OK)
             die(name);
         t[i] = vxt_bench_now() - t0;
     }
@@ -368,16 +368,18 @@ int main(int argc, char **argv)
     size_t gz_size = 0;
     unsigned char *gz = slurp(gz_path, &gz_size);
     vxt_image *img = NULL;
-    if (vxt_image_read_file(gz_path, NULL, &img) != VXT_OK)
+    if (vxt_nifti_read_file(gz_path, NULL, &img) != VXT_OK)
         die("read");
     vxt_image_info info = {.struct_size = sizeof info};
     vxt_image_get_info(img, &info);
+    vxt_nifti_info ni = {.struct_size = sizeof ni};
+    vxt_nifti_get_info(img, &ni);
     vxt_volume v;
     vxt_image_volume(img, &v);
     size_t vox_bytes = 0;
     vxt_volume_bytes(&v, &vox_bytes);
-    size_t stored = (size_t)(info.bitpix / 8) * (size_t)(info.dim[1] * info.dim[2] * info.dim[3] * info.volumes);
-    double raw_bytes = (double)stored + (double)info.vox_offset;
+    size_t stored = (size_t)(ni.bitpix / 8) * (size_t)(ni.dim[1] * ni.dim[2] * ni.dim[3] * info.volumes);
+    double raw_bytes = (double)stored + (double)ni.vox_offset;
     unsigned char *out = malloc((size_t)raw_bytes);
     memset(out, 1, (size_t)raw_bytes);
     (void)time_gzip(gz_path);
@@ -394,11 +396,11 @@ int main(int argc, char **argv)
     out = NULL;
     vxt_image_destroy(img);
     img = NULL;
-    r[n++] = bench_read("voxtile read_file (libdeflate, stored int16)", gz_path, VXT_NIFTI_SCALING_RAW, 0,
+    r[n++] = bench_read("voxtile read_file (libdeflate, stored int16)", gz_path, VXT_SCALING_RAW, 0,
                         raw_bytes);
-    r[n++] = bench_read("voxtile read_file (zlib streaming, stored int16)", gz_path, VXT_NIFTI_SCALING_RAW,
+    r[n++] = bench_read("voxtile read_file (zlib streaming, stored int16)", gz_path, VXT_SCALING_RAW,
                         (uint64_t)stored, raw_bytes);
-    r[n++] = bench_read("voxtile read_file (libdeflate, float32 HU)", gz_path, VXT_NIFTI_SCALING_AUTO, 0,
+    r[n++] = bench_read("voxtile read_file (libdeflate, float32 HU)", gz_path, VXT_SCALING_AUTO, 0,
                         raw_bytes);
     r[n++] = bench_read_memory(gz, gz_size, raw_bytes);
     result nb = {"nibabel 5 load + dataobj (stored int16)", 0, 0, 0, raw_bytes};
@@ -408,16 +410,16 @@ int main(int argc, char **argv)
     if (bench_nibabel(gz_path, 1, &nbf))
         r[n++] = nbf;
     if (nii_path[0]) {
-        r[n++] = bench_read("voxtile read_file (.nii, stored int16)", nii_path, VXT_NIFTI_SCALING_RAW, 0,
+        r[n++] = bench_read("voxtile read_file (.nii, stored int16)", nii_path, VXT_SCALING_RAW, 0,
                             raw_bytes);
-        r[n++] = bench_read("voxtile read_file (.nii, float32 HU)", nii_path, VXT_NIFTI_SCALING_AUTO, 0,
+        r[n++] = bench_read("voxtile read_file (.nii, float32 HU)", nii_path, VXT_SCALING_AUTO, 0,
                             raw_bytes);
     }
     vxt_image *raw = NULL;
-    vxt_nifti_read_options ro;
-    vxt_nifti_read_options_init(&ro);
-    ro.scaling = VXT_NIFTI_SCALING_RAW;
-    if (vxt_image_read_file(gz_path, &ro, &raw) != VXT_OK)
+    vxt_read_options ro;
+    vxt_read_options_init(&ro);
+    ro.scaling = VXT_SCALING_RAW;
+    if (vxt_nifti_read_file(gz_path, &ro, &raw) != VXT_OK)
         die("read");
     r[n++] = bench_write("voxtile write_file (.nii.gz, level 6)", raw, out_path, 6, raw_bytes);
     r[n++] = bench_write("voxtile write_file (.nii.gz, level 1)", raw, out_path, 1, raw_bytes);
@@ -445,8 +447,8 @@ int main(int argc, char **argv)
     } else {
         printf("machine      %s\nlibraries    zlib %s, libdeflate %s\n", mach, zlibVersion(), LIBDEFLATE_VERSION_STRING);
         printf("file         %s: %lld x %lld x %lld %s, %zu bytes compressed, %.0f decompressed (ratio %.2f)\n", gz_path,
-               (long long)info.dim[1], (long long)info.dim[2], (long long)info.dim[3],
-               vxt_nifti_datatype_name(info.datatype), gz_size, raw_bytes, raw_bytes / (double)gz_size);
+               (long long)ni.dim[1], (long long)ni.dim[2], (long long)ni.dim[3],
+               vxt_nifti_datatype_name(ni.datatype), gz_size, raw_bytes, raw_bytes / (double)gz_size);
         printf("memory       copy %.1f GB/s (1 thread, same run)\n", bw.copy_gbs);
         printf("runs         median of %d (writes: of %d); MB/s = uncompressed bytes / median time\n\n", reps,
                reps < 3 ? reps : 3);

@@ -92,18 +92,18 @@ int main(int argc, char **argv)
     vxt_membw bw;
     vxt_bench_membw(threads > 0 ? threads : 2, (size_t)64 << 20, 5, &bw);
 
-    vxt_plan_options po;
-    vxt_plan_options_init(&po);
+    vxt_tiling_options po;
+    vxt_tiling_options_init(&po);
     memcpy(po.shape, shape, sizeof po.shape);
     memcpy(po.roi, roi, sizeof po.roi);
     po.overlap[0] = po.overlap[1] = po.overlap[2] = 0.5;
-    vxt_plan *plan = NULL;
-    if (vxt_plan_create(&po, &plan) != VXT_OK) {
+    vxt_tiling *plan = NULL;
+    if (vxt_tiling_create(&po, &plan) != VXT_OK) {
         fprintf(stderr, "%s\n", vxt_last_error());
         return 1;
     }
-    vxt_plan_info pi = {.struct_size = sizeof pi};
-    vxt_plan_get_info(plan, &pi);
+    vxt_tiling_info pi = {.struct_size = sizeof pi};
+    vxt_tiling_get_info(plan, &pi);
     double tile_vox = (double)pi.tile_count * (double)(roi[0] * roi[1] * roi[2]);
     /* Bytes every run must move (see docs/PERFORMANCE.md): per tile voxel, the extracted input written and read by
      * the predictor (8), the predictor's C outputs written and read (8C), the accumulators read and written (8C);
@@ -185,7 +185,7 @@ int main(int argc, char **argv)
     }
     if (json)
         printf("]}\n");
-    vxt_plan_destroy(plan);
+    vxt_tiling_destroy(plan);
     free(vol);
     free(out);
     return 0;

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "voxtile.h"
+#include "voxtile_plugin.h"
 
 typedef struct model {
     float threshold, scale;

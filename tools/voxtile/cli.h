@@ -1,13 +1,22 @@
-/* cli.h - shared pieces of the voxtile command-line tool: exit codes, messages, option helpers. */
+/* cli.h - what the commands of the voxtile tool share (docs/CLI.md): exit statuses, messages, the one option
+ * parser with its flag tables, the shared flag groups (execution, plan), images and reports.
+ *
+ *   cli_args.c    the option parser and the help text, from flag tables
+ *   cli_exec.c    --backend, --device, --threads: the context
+ *   cli_plan.c    --plan, --nnunet, --configuration and every plan field's flag: the plan
+ *   cli_image.c   reading inputs, writing outputs, output checks, JSON of images
+ *   main.c        the commands, messages and exit statuses
+ */
 #ifndef VXT_CLI_H
 #define VXT_CLI_H
 
+#include <cjson/cJSON.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "voxtile.h"
 
-/* Exit codes, distinct per kind of problem (docs/CLI.md lists them). */
+/* Exit statuses, one per kind of problem (docs/CLI.md lists them). */
 enum {
     VXT_EXIT_OK = 0,
     VXT_EXIT_FAILURE = 1,    /* a library call failed for another reason */
@@ -16,96 +25,155 @@ enum {
     VXT_EXIT_INPUT = 4,      /* input file missing, unreadable or malformed */
     VXT_EXIT_OUTPUT = 5,     /* output cannot be written */
     VXT_EXIT_PLAN = 6,       /* plan missing fields or contradictory */
-    VXT_EXIT_PLUGIN = 7,     /* predictor plugin cannot be loaded or failed */
+    VXT_EXIT_PLUGIN = 7,     /* model cannot be loaded or failed */
     VXT_EXIT_MISMATCH = 8,   /* validation found differences */
     VXT_EXIT_CANCELLED = 9
 };
 
-/* Print "voxtile <cmd>: <message>" on stderr (one line). */
+/* "voxtile <cmd>: <message>" on stderr, one line. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Print "voxtile <cmd>: <what>: <vxt_last_error()>" and map the status to an exit code. */
-int cli_fail_status(const char *cmd, const char *what, vxt_status st);
+/* "voxtile <cmd>: <what>: <the library's message>" and the exit status for `st` (cli_exit_of). */
+int cli_fail(const char *cmd, const char *what, vxt_status st);
 
-/* Parse integers/doubles strictly (whole string, range); return 0 on failure. */
-/* The execution flags every command takes. `--backend auto|opencl|cpu` (checked, the name kept for
- * cli_context) and `--threads N` in [0, 1024]: 0, or VXT_EXIT_USAGE after a one-line message. */
-int cli_backend_flag(const char *cmd, const char *value);
-int cli_threads_flag(const char *cmd, const char *value, long *threads);
+/* cli_fail for vxt_pipeline_create: a model that cannot be loaded or initialised exits VXT_EXIT_PLUGIN. */
+int cli_model_fail(const char *cmd, const char *what, vxt_status st);
+
+/* The exit status of a failed library call (one table for every command). */
+int cli_exit_of(vxt_status st);
+
+/* Strict numbers: the whole string, in range. 0 on failure. */
 int cli_parse_int(const char *s, long lo, long hi, long *out);
 int cli_parse_double(const char *s, double *out);
 
-/* Per-axis lists: "z,y,x", "y,x" (2D: z = zdefault) or one value for every axis. 0 on malformed input. */
-int cli_parse_axes_i64(const char *s, int64_t out[3], int64_t zdefault, int *n_given);
-int cli_parse_axes_f64(const char *s, double out[3], double zdefault, int *n_given);
+/* Monotonic seconds. */
+double cli_seconds(void);
 
-typedef struct cli_enum {
+/* ---- flags (cli_args.c) -------------------------------------------------------------------------------- */
+
+/* One flag: --name (and -s when short_name), with a value when `value` names it (as the help shows it). `id`
+ * says what it is: a command's own (1 .. 99) or a shared group's (CLI_EXEC_*, CLI_PLAN_*). A table ends with
+ * a NULL name; a row with a NULL name and a `help` starts a section of the help. */
+typedef struct cli_flag {
     const char *name;
-    int value;
-} cli_enum;
-extern const cli_enum cli_grids[], cli_pads[], cli_importances[], cli_accumulates[], cli_activations[],
-    cli_label_dtypes[];
-int cli_parse_enum(const char *s, const cli_enum *table, int *out);
-void cli_enum_names(const cli_enum *table, char *buf, size_t n);
-/* Parse an enum option, printing "flag: unknown value ... (expected one of ...)" on failure (returns 0). */
-int cli_enum_option(const char *cmd, const char *flag, const char *value, const cli_enum *table, int *out);
+    char short_name;
+    const char *value;
+    int id;
+    const char *help;
+} cli_flag;
 
-/* A context from --backend/--device (index or name substring)/--threads; returns an exit code. */
-int cli_context(const char *cmd, const char *backend, const char *device, long threads, vxt_context **out);
+/* A command's flags: its own table and the shared groups it takes, the usage line(s) and a description. */
+typedef struct cli_command_spec {
+    const char *name;
+    const char *usage;       /* after "usage: voxtile " */
+    const char *description; /* paragraphs for --help */
+    const cli_flag *const *groups; /* NULL-terminated */
+    int max_positional;
+} cli_command_spec;
 
-/* Tile-plan options (long-option codes shared by the commands that plan tiles). */
-enum {
-    CLI_OPT_SHAPE = 1000,
-    CLI_OPT_ROI,
-    CLI_OPT_GRID,
-    CLI_OPT_OVERLAP,
-    CLI_OPT_STEP,
-    CLI_OPT_OVERLAP_VOXELS,
-    CLI_OPT_PAD,
-    CLI_OPT_PAD_VALUE
-};
-#define CLI_PLAN_LONGOPTS                                                                                            \
-    {"shape", required_argument, NULL, CLI_OPT_SHAPE}, {"roi", required_argument, NULL, CLI_OPT_ROI},               \
-        {"grid", required_argument, NULL, CLI_OPT_GRID}, {"overlap", required_argument, NULL, CLI_OPT_OVERLAP},     \
-        {"step", required_argument, NULL, CLI_OPT_STEP},                                                             \
-        {"overlap-voxels", required_argument, NULL, CLI_OPT_OVERLAP_VOXELS},                                        \
-        {"pad", required_argument, NULL, CLI_OPT_PAD}, {"pad-value", required_argument, NULL, CLI_OPT_PAD_VALUE}
-#define CLI_PLAN_HELP                                                                                                \
-    "  --shape Z,Y,X | H,W     volume size (array axis order; H,W: a 2D image)\n"                                     \
-    "  --roi Z,Y,X | H,W       tile size\n"                                                                          \
-    "  --grid monai|nnunet|voxels   tile placement (default monai)\n"                                               \
-    "  --overlap F[,F,F]       monai: overlap fraction in [0, 1) (default 0.25)\n"                                   \
-    "  --step F[,F,F]          nnunet: step as a fraction of the ROI in (0, 1] (default 0.5)\n"                     \
-    "  --overlap-voxels N[,N,N]  voxels: overlap in voxels (default 0)\n"                                           \
-    "  --pad constant|replicate|reflect|none   where the volume is smaller than the ROI (default constant)\n"       \
-    "  --pad-value V           constant padding value (default 0)\n"
+/* A flag seen on the command line: handled by whoever owns its id. Return 0, or an exit status (message
+ * printed). */
+typedef int (*cli_flag_fn)(void *user, const cli_flag *flag, const char *value);
+
+/* Parse argv[1..]: each flag (--name VALUE, --name=VALUE, -s VALUE, -sVALUE) goes to fn; other arguments are
+ * positional (at most spec->max_positional, into positional[]). --help prints the help and returns -1. Returns
+ * 0 or an exit status (message printed). */
+int cli_parse(const cli_command_spec *spec, int argc, char **argv, cli_flag_fn fn, void *user,
+              const char **positional, int *npositional);
+
+/* Print the help of a command (usage, description, every flag by section). In a flag's help, "{NAME}" becomes the
+ * names of the library's enum NAME ("{grid}": "monai, nnunet, voxels") and "{default}" the plan's default for the
+ * field (cli_plan_default): one vocabulary and one set of defaults, both the library's. */
+void cli_help(const cli_command_spec *spec);
+
+/* ---- execution: --backend, --device, --threads (cli_exec.c) ---------------------------------------------- */
+
+enum { CLI_EXEC_BACKEND = 100, CLI_EXEC_DEVICE, CLI_EXEC_THREADS };
+extern const cli_flag cli_exec_flags[];
+
+typedef struct cli_exec {
+    vxt_backend backend;
+    const char *device; /* OpenCL device index or name substring; NULL = any */
+    long threads;       /* 0 = all cores */
+} cli_exec;
+
+void cli_exec_init(cli_exec *e);
+/* Handle one of cli_exec_flags; -2 when the id is not one. */
+int cli_exec_flag(const char *cmd, cli_exec *e, const cli_flag *f, const char *value);
+/* The context these flags ask for; an exit status (message printed). */
+int cli_context(const char *cmd, const cli_exec *e, vxt_context **out);
+/* The context options these flags ask for (--device: a global index, or else a part of the name). */
+void cli_context_options(const cli_exec *e, vxt_context_options *o);
+
+/* ---- plans: sources and every plan field's flag (cli_plan.c) ------------------------------------------------- */
+
+enum { CLI_PLAN_FIRST = 200, CLI_PLAN_FILE = 200, CLI_PLAN_NNUNET, CLI_PLAN_CONFIGURATION, CLI_PLAN_PRINT,
+       CLI_PLAN_MODEL_CONFIG, CLI_PLAN_MEMBER, CLI_PLAN_FIELD = 220, CLI_PLAN_LAST = 299 };
+/* Every plan flag (sources, --print-plan, and one flag per plan field: docs/PLAN.md). */
+extern const cli_flag cli_plan_flags[];
+/* The plan's tiling and stitching flags only (stitch: no model, no preprocessing), and its tiling flags (tiles). */
+extern const cli_flag cli_stitch_flags[];
+extern const cli_flag cli_tiling_flags[];
+/* The plan's normalization flags only (normalize). */
+extern const cli_flag cli_norm_flags[];
 
 typedef struct cli_plan_args {
-    const char *shape, *roi, *grid, *overlap, *step, *overlap_voxels, *pad, *pad_value;
+    const char *files[8];
+    int nfiles;
+    const char *nnunet_dir, *configuration, *model_config;
+    const char *members[16];
+    int nmembers;
+    const char *field[64]; /* the last value of each plan field flag, by its index in the field table */
+    int print_plan;
 } cli_plan_args;
-/* Store a plan option; returns 0 when `opt` is not one. */
-int cli_plan_arg(cli_plan_args *a, int opt, const char *value);
-/* Build the plan; *spatial_dims = 2 or 3 (as --shape was given). Returns an exit code. */
-int cli_build_plan(const char *cmd, const cli_plan_args *a, vxt_plan **plan, int *spatial_dims);
 
-/* Models (predictors.c): "identity", "bands:E1,E2,..." or "plugin:PATH". */
-typedef struct cli_model {
-    char name[160];
-    int64_t in_channels, out_channels; /* in_channels 0 = any */
-    vxt_dtype dtype;
-    int64_t roi[3]; /* required tile size, zeros = any */
-    vxt_predict_fn predict;
-    void *state;
-    void *dl;
-    vxt_plugin_destroy_fn destroy;
-} cli_model;
-/* Returns 0 or an exit code with a message in err. */
-int cli_model_open(const char *spec, const char *config, int64_t in_channels, cli_model *m, char *err, size_t errn);
-void cli_model_close(cli_model *m);
+void cli_plan_args_init(cli_plan_args *a);
+/* Handle one plan flag; -2 when the id is not one. */
+int cli_plan_flag(const char *cmd, cli_plan_args *a, const cli_flag *f, const char *value);
+/* The plan: defaults, then the nnU-Net folder, the plan files in order, then the flags (in the order of the plan's
+ * fields: a mode before its parameters), checked (with `need_model`: vxt_plan_check). An exit status. */
+int cli_plan_build(const char *cmd, const cli_plan_args *a, int need_model, vxt_plan **out);
+/* cli_plan_build(), and with --print-plan: print the plan (unchecked) and return -1 (the command is done). */
+int cli_plan_ready(const char *cmd, const cli_plan_args *a, int need_model, vxt_plan **out);
+/* 1 when the plan field flag --`flag` was given. */
+int cli_plan_given(const cli_plan_args *a, const char *flag);
+/* The plan as a cJSON tree (NULL when out of memory). */
+cJSON *cli_plan_json(const vxt_plan *plan);
+/* Print the plan as JSON on stdout. An exit status. */
+int cli_plan_print(const char *cmd, const vxt_plan *plan);
+/* The default of the plan field behind a plan flag, as its JSON text ("0.5", "\"monai\""), into buf; "" when the
+ * flag has none. */
+void cli_plan_default(const cli_flag *flag, char *buf, size_t n);
 
-/* Pictures (picture.c): three mid-slices of a (z, y, x) volume with physical proportions. Any layer may be
- * NULL: image (float32 grey levels, 1st..99th percentile), labels (drawn in colour over it, 0 transparent),
- * diff (non-zero voxels drawn red). */
+/* ---- images and outputs (cli_image.c) ------------------------------------------------------------------- */
+
+/* Read an image in any format (vxt_image_read_path); stored values, scaling not applied (the pipeline rescales).
+ * An exit status (message printed). */
+int cli_read_image(const char *cmd, const char *path, vxt_scaling scaling, vxt_image **img);
+/* The same with any read options. */
+int cli_read_image_with(const char *cmd, const char *path, const vxt_read_options *ro, vxt_image **img);
+/* The directory of path must exist and be writable; `exts` ("nifti", "image" (NIfTI or .npy), NULL: any) checks
+ * the name. Checked before any work. An exit status. */
+int cli_check_output(const char *cmd, const char *flag, const char *path, const char *exts);
+/* 1 when two output paths name the same file (the same resolved directory and name). */
+int cli_same_file(const char *a, const char *b);
+/* Write an image by its name's format (vxt_image_write_path); NIfTI version 0: the image's own. An exit status. */
+int cli_write_image(const char *cmd, const vxt_image *img, const char *path, int nifti_version);
+/* Add "shape", "spacing" (z, y, x), "channels", "dtype", "orientation", "affine" of img to obj. */
+void cli_json_image(cJSON *obj, const vxt_image *img);
+/* Add "backend" and "device" of ctx to obj. */
+void cli_json_context(cJSON *obj, const vxt_context *ctx);
+/* Print obj on stdout (formatted) and delete it. An exit status. */
+int cli_print_json(cJSON *obj);
+/* "Z x Y x X" of a shape, in a buffer. */
+const char *cli_shape_text(char *buf, size_t n, const int64_t shape[3]);
+/* Per-axis values "Z,Y,X" or one value for every axis (into z, y, x): 0 on malformed input; *n_given = 1 or 3. */
+int cli_parse_zyx(const char *s, double out[3], int *n_given);
+
+/* ---- pictures (picture.c) ------------------------------------------------------------------------------ */
+
+/* Three mid-slices of a (z, y, x) volume with physical proportions. Any layer may be NULL: image (float32 grey
+ * levels, 1st..99th percentile), labels (drawn in colour over it, 0 transparent), diff (non-zero voxels red). */
 typedef struct picture_layers {
     int64_t shape[3];
     double spacing[3];
@@ -118,33 +186,23 @@ typedef struct picture_layers {
 int picture_write(const char *path, const picture_layers *p, char *err, size_t errn);
 /* The same with diff projected through the volume: red where any voxel along the view's axis is set. */
 int picture_write_projected(const char *path, const picture_layers *p, char *err, size_t errn);
+/* The picture of `run`: the image (channel 0) with its labels drawn over it. An exit status. */
+int cli_picture_labels(const char *cmd, vxt_context *ctx, const vxt_image *img, const vxt_image *labels,
+                       const char *path, const char *title);
 
-/* `voxtile run` and `voxtile validate` share their options (cmd_run.c). */
-struct run_plan;
-typedef struct cli_run_args {
-    const char *out, *probabilities, *picture, *model_config, *backend, *device;
-    long threads;
-    int json, quiet, print_plan;
-    int first_arg; /* argv index of the first positional argument */
-} cli_run_args;
-/* Parse plan files and flags into *plan; returns 0, -1 after --help, or an exit code (message printed). */
-int cli_run_options(const char *cmd, int argc, char **argv, struct run_plan *plan, cli_run_args *ra);
-int cli_open_models(const char *cmd, const struct run_plan *plan, int64_t in_channels, cli_model *models);
-int cli_read_input(const char *cmd, const char *path, vxt_image **img);
-/* The directory of path must exist and be writable; want_ext "nifti" also checks .nii/.nii.gz. */
-int cli_check_output(const char *cmd, const char *flag, const char *path, const char *want_ext);
-
-typedef int (*cli_command_fn)(int argc, char **argv);
+/* ---- commands ------------------------------------------------------------------------------------------- */
 
 int cmd_info(int argc, char **argv);
-int cmd_plan(int argc, char **argv);
+int cmd_header(int argc, char **argv);
+int cmd_tiles(int argc, char **argv);
+/* --shape Z,Y,X or Y,X (a 2D image: z = 1) of whole numbers >= 1; *dims = 3 or 2. An exit status. */
+int cli_shape_flag(const char *cmd, const char *value, int64_t shape[3], int *dims);
 int cmd_stitch(int argc, char **argv);
 int cmd_run(int argc, char **argv);
-int cmd_bench(int argc, char **argv);
-int cmd_header(int argc, char **argv);
-int cmd_phantom(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_resample(int argc, char **argv);
 int cmd_normalize(int argc, char **argv);
+int cmd_phantom(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 #endif

@@ -1,8 +1,8 @@
-/* cmd_header.c - `voxtile header IN [--json] [--stats]`: what fslhd and nib-ls show about a NIfTI file --
- * dims, datatype, byte order, spacing, units, scaling, the qform and sform codes and matrices, the affine in
- * use and where it came from, the orientation code, the description -- and with --stats the minimum,
- * maximum, mean, standard deviation and exact sum of the values the file means (scaled when scl_slope
- * applies, as voxtile's AUTO scaling reads them).
+/* cmd_header.c - `voxtile header IN [--json] [--stats]`: what fslhd and nib-ls show about an image -- for every
+ * format the shape, dtype, spacing, scaling, affine and orientation (vxt_image_info, vxt_geometry); for NIfTI
+ * also dims, datatype, byte order, units, the qform and sform codes and matrices, intent, slices and
+ * extensions (vxt_nifti_info) -- and with --stats the minimum, maximum, mean, standard deviation and exact sum
+ * of the values the file means (scaled when scl_slope applies, as voxtile's AUTO scaling reads them).
  *
  * Exactness: integer values are summed in 128-bit integers; floating-point values (float32 after scaling,
  * stored float32/float64) in a fixed-point superaccumulator (exact_sum.c), so the printed sum is the exact
@@ -10,25 +10,12 @@
  * the standard deviation (population, as numpy's default) is a second pass over (x - mean)^2 in long double
  * with compensated (Neumaier) summation. NaN and infinities are counted and left out of every statistic. */
 #include <cjson/cJSON.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "exact_sum.h"
-
-static void print_help(void)
-{
-    printf("usage: voxtile header IN [--json] [--stats]\n"
-           "Shows the NIfTI header of IN (.nii, .nii.gz, .hdr/.img): dims, datatype, byte order, voxel sizes, units,\n"
-           "scaling, qform and sform codes and matrices, the affine in use and where it came from, orientation,\n"
-           "description, intent, extensions.\n"
-           "  --json    machine-readable output\n"
-           "  --stats   also read the voxels: count, min, max, mean, std (population) and the exact sum of the\n"
-           "            values the file means (scl_slope/scl_inter applied); NaN/Inf are counted and left out\n"
-           "Exit status: 0 ok, 2 usage, 4 the file is missing, unreadable or not a valid NIfTI file.\n");
-}
 
 typedef struct stats {
     uint64_t count;     /* finite values */
@@ -148,7 +135,7 @@ static int compute_stats(const vxt_volume *v, stats *s)
     case VXT_DTYPE_I64:
         INT_STATS(int64_t)
         break;
-    case VXT_DTYPE_F32:
+    case VXT_DTYPE_F32: /* float16 arrives as float32 (read_image), exactly */
         FLOAT_STATS(float)
         break;
     case VXT_DTYPE_F64:
@@ -166,7 +153,7 @@ static const char *slice_code_name(int code)
     return code >= 0 && code <= 6 ? names[code] : "invalid";
 }
 
-static cJSON *json_matrix(double m[4][4])
+static cJSON *json_matrix(const double m[4][4])
 {
     cJSON *rows = cJSON_CreateArray();
     for (int r = 0; r < 4; r++) {
@@ -194,216 +181,274 @@ static void add_number(cJSON *o, const char *key, double v)
         cJSON_AddStringToObject(o, key, isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
 }
 
-static void print_matrix(const char *label, double m[4][4])
+static void print_matrix(const char *label, const double m[4][4])
 {
     for (int r = 0; r < 4; r++)
         printf("%-16s %14.9g %14.9g %14.9g %14.9g\n", r == 0 ? label : "", m[r][0], m[r][1], m[r][2], m[r][3]);
 }
 
+/* What the command shows, read once. */
+typedef struct header_view {
+    const char *path;
+    const vxt_image *img;
+    vxt_image_info info;
+    vxt_geometry g;
+    vxt_nifti_info ni; /* only for NIfTI files */
+    int nifti;
+    const stats *s;    /* NULL without --stats */
+} header_view;
+
+static int applies(double slope)
+{
+    return isfinite(slope) && slope != 0;
+}
+
+static void json_nifti(cJSON *root, const header_view *v)
+{
+    const vxt_nifti_info *ni = &v->ni;
+    const vxt_geometry *g = &v->g;
+    cJSON_AddNumberToObject(root, "nifti_version", ni->nifti_version);
+    cJSON_AddStringToObject(root, "byte_order", ni->big_endian ? "big-endian" : "little-endian");
+    cJSON_AddBoolToObject(root, "single_file", ni->single_file);
+    cJSON *dim = cJSON_AddArrayToObject(root, "dim");
+    for (int i = 0; i < 8; i++)
+        cJSON_AddItemToArray(dim, cJSON_CreateNumber((double)ni->dim[i]));
+    cJSON_AddNumberToObject(root, "datatype", ni->datatype);
+    cJSON_AddStringToObject(root, "datatype_name", vxt_nifti_datatype_name(ni->datatype));
+    cJSON_AddNumberToObject(root, "bitpix", ni->bitpix);
+    cJSON_AddNumberToObject(root, "vox_offset", (double)ni->vox_offset);
+    cJSON_AddItemToObject(root, "pixdim", json_numbers(g->pixdim, 8));
+    cJSON_AddNumberToObject(root, "xyzt_units", g->xyzt_units);
+    cJSON_AddStringToObject(root, "space_units", vxt_nifti_units_name(g->xyzt_units & 7));
+    cJSON_AddStringToObject(root, "time_units", vxt_nifti_units_name(g->xyzt_units & 56));
+    add_number(root, "cal_min", ni->cal_min);
+    add_number(root, "cal_max", ni->cal_max);
+    cJSON_AddNumberToObject(root, "intent_code", ni->intent_code);
+    cJSON_AddItemToObject(root, "intent_p", json_numbers(ni->intent_p, 3));
+    cJSON_AddStringToObject(root, "intent_name", ni->intent_name);
+    cJSON_AddNumberToObject(root, "dim_info", ni->dim_info);
+    cJSON_AddNumberToObject(root, "slice_code", ni->slice_code);
+    cJSON_AddNumberToObject(root, "slice_start", (double)ni->slice_start);
+    cJSON_AddNumberToObject(root, "slice_end", (double)ni->slice_end);
+    add_number(root, "slice_duration", ni->slice_duration);
+    add_number(root, "toffset", ni->toffset);
+    cJSON_AddStringToObject(root, "aux_file", ni->aux_file);
+    cJSON_AddNumberToObject(root, "qform_code", g->qform_code);
+    cJSON_AddStringToObject(root, "qform_name", vxt_nifti_xform_name(g->qform_code));
+    cJSON_AddItemToObject(root, "quatern", json_numbers(g->quatern, 3));
+    cJSON_AddItemToObject(root, "qoffset", json_numbers(g->qoffset, 3));
+    cJSON_AddNumberToObject(root, "qfac", g->pixdim[0] < 0 ? -1 : 1);
+    cJSON_AddItemToObject(root, "qform", json_matrix(g->qform));
+    cJSON_AddNumberToObject(root, "sform_code", g->sform_code);
+    cJSON_AddStringToObject(root, "sform_name", vxt_nifti_xform_name(g->sform_code));
+    cJSON_AddItemToObject(root, "sform", json_matrix(g->sform));
+    cJSON *exts = cJSON_AddArrayToObject(root, "extensions");
+    for (size_t i = 0; i < ni->extension_count; i++) {
+        int code = 0;
+        size_t size = 0;
+        vxt_nifti_get_extension(v->img, i, &code, NULL, &size);
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddNumberToObject(e, "ecode", code);
+        cJSON_AddNumberToObject(e, "esize", (double)(size + 8));
+        cJSON_AddItemToArray(exts, e);
+    }
+}
+
+static int print_json(const header_view *v)
+{
+    const vxt_image_info *info = &v->info;
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "file", v->path);
+    cJSON_AddStringToObject(root, "format", vxt_format_name(info->format));
+    cJSON_AddBoolToObject(root, "compressed", info->compressed);
+    cJSON *shape = cJSON_AddArrayToObject(root, "shape");
+    for (int i = 0; i < 3; i++)
+        cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)info->shape[i]));
+    cJSON_AddNumberToObject(root, "channels", (double)info->channels);
+    cJSON_AddNumberToObject(root, "volumes", (double)info->volumes);
+    cJSON_AddStringToObject(root, "stored_dtype", vxt_dtype_name(info->stored_dtype));
+    cJSON_AddItemToObject(root, "spacing", json_numbers(info->spacing, 3));
+    add_number(root, "scl_slope", info->scl_slope);
+    add_number(root, "scl_inter", info->scl_inter);
+    cJSON_AddBoolToObject(root, "scaling_applies", applies(info->scl_slope));
+    cJSON_AddStringToObject(root, "description", info->description);
+    cJSON_AddItemToObject(root, "affine", json_matrix(v->g.affine));
+    cJSON_AddStringToObject(root, "affine_source", vxt_affine_source_name(v->g.affine_source));
+    cJSON_AddStringToObject(root, "orientation", v->g.orientation);
+    if (v->nifti)
+        json_nifti(root, v);
+    if (v->s) {
+        const stats *s = v->s;
+        cJSON *sj = cJSON_AddObjectToObject(root, "stats");
+        cJSON_AddStringToObject(sj, "dtype", vxt_dtype_name(info->dtype));
+        cJSON_AddBoolToObject(sj, "scaled", info->scaled);
+        cJSON_AddNumberToObject(sj, "count", (double)s->count);
+        cJSON_AddNumberToObject(sj, "nonfinite", (double)s->nonfinite);
+        add_number(sj, "min", (double)s->min);
+        add_number(sj, "max", (double)s->max);
+        add_number(sj, "mean", (double)s->mean);
+        add_number(sj, "std", (double)s->std);
+        add_number(sj, "sum", (double)s->sum_ld);
+        cJSON_AddStringToObject(sj, "sum_exact", s->sum);
+    }
+    return cli_print_json(root);
+}
+
+static void text_nifti(const header_view *v)
+{
+    const vxt_nifti_info *ni = &v->ni;
+    const vxt_geometry *g = &v->g;
+    printf("%-16s NIfTI-%d, %s, %s\n", "nifti", ni->nifti_version, ni->single_file ? "single file" : ".hdr/.img pair",
+           ni->big_endian ? "big-endian" : "little-endian");
+    printf("%-16s", "dim");
+    for (int i = 0; i < 8; i++)
+        printf(" %lld", (long long)ni->dim[i]);
+    printf("\n%-16s %s (%d), bitpix %d\n", "datatype", vxt_nifti_datatype_name(ni->datatype), ni->datatype,
+           ni->bitpix);
+    printf("%-16s %lld\n", "vox_offset", (long long)ni->vox_offset);
+    printf("%-16s", "pixdim");
+    for (int i = 0; i < 8; i++)
+        printf(" %.9g", g->pixdim[i]);
+    printf("\n%-16s space %s, time %s (xyzt_units %d)\n", "units", vxt_nifti_units_name(g->xyzt_units & 7),
+           vxt_nifti_units_name(g->xyzt_units & 56), g->xyzt_units);
+    printf("%-16s cal_min %.9g, cal_max %.9g\n", "display", ni->cal_min, ni->cal_max);
+    printf("%-16s code %d, name \"%s\", p %.9g %.9g %.9g\n", "intent", ni->intent_code, ni->intent_name,
+           ni->intent_p[0], ni->intent_p[1], ni->intent_p[2]);
+    printf("%-16s freq %d, phase %d, slice %d; slice_code %d (%s), start %lld, end %lld, duration %.9g\n", "slices",
+           ni->dim_info & 3, (ni->dim_info >> 2) & 3, (ni->dim_info >> 4) & 3, ni->slice_code,
+           slice_code_name(ni->slice_code), (long long)ni->slice_start, (long long)ni->slice_end, ni->slice_duration);
+    printf("%-16s %.9g\n", "toffset", ni->toffset);
+    printf("%-16s \"%s\"\n", "aux_file", ni->aux_file);
+    printf("%-16s %d (%s)%s\n", "qform_code", g->qform_code, vxt_nifti_xform_name(g->qform_code),
+           g->qform_code > 0 ? "" : ": not used");
+    printf("%-16s b %.9g, c %.9g, d %.9g; offset %.9g %.9g %.9g; qfac %d\n", "quaternion", g->quatern[0],
+           g->quatern[1], g->quatern[2], g->qoffset[0], g->qoffset[1], g->qoffset[2], g->pixdim[0] < 0 ? -1 : 1);
+    print_matrix("qform", g->qform);
+    printf("%-16s %d (%s)%s\n", "sform_code", g->sform_code, vxt_nifti_xform_name(g->sform_code),
+           g->sform_code > 0 ? "" : ": not used");
+    print_matrix("sform", g->sform);
+    printf("%-16s %zu", "extensions", ni->extension_count);
+    for (size_t i = 0; i < ni->extension_count; i++) {
+        int code = 0;
+        size_t size = 0;
+        vxt_nifti_get_extension(v->img, i, &code, NULL, &size);
+        printf("%s ecode %d (%zu bytes)", i ? "," : ":", code, size + 8);
+    }
+    printf("\n");
+}
+
+static int print_text(const header_view *v)
+{
+    const vxt_image_info *info = &v->info;
+    char shape[96];
+    printf("%-16s %s\n", "file", v->path);
+    printf("%-16s %s%s\n", "format", vxt_format_name(info->format), info->compressed ? ", gzip-compressed" : "");
+    printf("%-16s %s (z, y, x), %lld channel%s of %lld volume%s\n", "shape", cli_shape_text(shape, sizeof shape,
+           info->shape), (long long)info->channels, info->channels == 1 ? "" : "s", (long long)info->volumes,
+           info->volumes == 1 ? "" : "s");
+    printf("%-16s %s\n", "stored dtype", vxt_dtype_name(info->stored_dtype));
+    printf("%-16s %.9g x %.9g x %.9g mm (z, y, x; lengths of the affine's columns k, j, i)\n", "spacing",
+           info->spacing[0], info->spacing[1], info->spacing[2]);
+    printf("%-16s slope %.9g, inter %.9g (%s)\n", "scaling", info->scl_slope, info->scl_inter,
+           applies(info->scl_slope) ? "applied" : "not applied");
+    printf("%-16s \"%s\"\n", "description", info->description);
+    if (v->nifti)
+        text_nifti(v);
+    char label[32];
+    snprintf(label, sizeof label, "affine (%s)", vxt_affine_source_name(v->g.affine_source));
+    print_matrix(label, v->g.affine);
+    printf("%-16s %s\n", "orientation", v->g.orientation);
+    if (v->s) {
+        const stats *s = v->s;
+        printf("%-16s %s%s\n", "values", vxt_dtype_name(info->dtype), info->scaled ? " (scaling applied)" : "");
+        printf("%-16s %llu", "count", (unsigned long long)s->count);
+        if (s->nonfinite)
+            printf(" (+ %llu NaN/Inf left out)", (unsigned long long)s->nonfinite);
+        printf("\n%-16s %.17Lg\n", "min", s->min);
+        printf("%-16s %.17Lg\n", "max", s->max);
+        printf("%-16s %.17Lg\n", "mean", s->mean);
+        printf("%-16s %.17Lg\n", "std", s->std);
+        printf("%-16s %s\n", "sum", s->sum);
+    }
+    return VXT_EXIT_OK;
+}
+
+enum { O_JSON = 1, O_STATS };
+static const cli_flag own[] = {
+    {"json", 0, NULL, O_JSON, "machine-readable output"},
+    {"stats", 0, NULL, O_STATS, "also read the voxels: count, min, max, mean, std (population) and the exact sum of "
+                                "the values the file means (scaling applied); NaN/Inf are counted and left out"},
+    {NULL, 0, NULL, 0, NULL},
+};
+static const cli_flag *const groups[] = {own, NULL};
+static const cli_command_spec spec = {
+    "header", "header IN [--json] [--stats]",
+    "Shows what the file says about its image (.nii, .nii.gz, .hdr/.img, .npy): shape, stored dtype, spacing,\n"
+    "scaling, the affine in use and where it came from, orientation, description; for NIfTI also dims, datatype,\n"
+    "byte order, units, qform and sform codes and matrices, intent, slices, extensions.\n"
+    "Exit status: 0 ok, 2 usage, 4 the file is missing, unreadable or malformed.",
+    groups, 1};
+
+static int on_flag(void *user, const cli_flag *f, const char *value)
+{
+    (void)value;
+    int *want = (int *)user;
+    want[f->id == O_JSON ? 0 : 1] = 1;
+    return 0;
+}
+
+/* The image: header only, or (--stats) the values the file means; float16 widened to float32 (exactly). */
+static int read_image(const char *path, int want_stats, vxt_image **img)
+{
+    vxt_read_options o;
+    vxt_read_options_init(&o);
+    o.flags = VXT_READ_HEADER_ONLY;
+    int rc = cli_read_image_with("header", path, &o, img);
+    if (rc == 0 && want_stats) {
+        vxt_image_info info = {.struct_size = sizeof info};
+        vxt_image_get_info(*img, &info);
+        vxt_image_destroy(*img);
+        *img = NULL;
+        o.flags = 0;
+        o.scaling = info.stored_dtype == VXT_DTYPE_F16 ? VXT_SCALING_FLOAT32 : VXT_SCALING_AUTO;
+        rc = cli_read_image_with("header", path, &o, img);
+    }
+    return rc;
+}
+
 int cmd_header(int argc, char **argv)
 {
-    int json = 0, want_stats = 0;
-    static const struct option longopts[] = {{"json", no_argument, NULL, 'j'},
-                                             {"stats", no_argument, NULL, 's'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
-    int c;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'j':
-            json = 1;
-            break;
-        case 's':
-            want_stats = 1;
-            break;
-        case 'h':
-            print_help();
-            return VXT_EXIT_OK;
-        default:
-            cli_error("header", "unknown option '%s' (see voxtile header --help)", argv[optind - 1]);
-            return VXT_EXIT_USAGE;
-        }
-    }
-    if (optind != argc - 1) {
-        cli_error("header", optind >= argc ? "missing input file (see voxtile header --help)"
-                                           : "exactly one input file expected");
+    int want[2] = {0, 0}, n = 0;
+    const char *pos[1];
+    int rc = cli_parse(&spec, argc, argv, on_flag, want, pos, &n);
+    if (rc)
+        return rc < 0 ? VXT_EXIT_OK : rc;
+    if (n != 1) {
+        cli_error("header", "missing input file (see voxtile header --help)");
         return VXT_EXIT_USAGE;
     }
-    const char *path = argv[optind];
-
-    vxt_nifti_read_options o;
-    vxt_nifti_read_options_init(&o);
-    if (!want_stats)
-        o.flags = VXT_NIFTI_HEADER_ONLY; /* the voxels are neither read nor decompressed */
+    header_view v = {.path = pos[0]};
     vxt_image *img = NULL;
-    vxt_status st = vxt_image_read_file(path, &o, &img);
-    if (st != VXT_OK) {
-        int rc = cli_fail_status("header", "cannot read the image", st);
-        return st == VXT_ERR_OUT_OF_MEMORY || st == VXT_ERR_INTERNAL ? rc : VXT_EXIT_INPUT;
-    }
-    vxt_image_info info = {.struct_size = sizeof info};
-    vxt_geometry g = {.struct_size = sizeof g};
-    vxt_image_get_info(img, &info);
-    vxt_image_get_geometry(img, &g);
+    if ((rc = read_image(v.path, want[1], &img)) != 0)
+        return rc;
+    v.img = img;
+    v.info.struct_size = sizeof v.info;
+    v.g.struct_size = sizeof v.g;
+    v.ni.struct_size = sizeof v.ni;
+    vxt_image_get_info(img, &v.info);
+    vxt_image_get_geometry(img, &v.g);
+    v.nifti = v.info.format == VXT_FORMAT_NIFTI && vxt_nifti_get_info(img, &v.ni) == VXT_OK;
     stats s;
-    memset(&s, 0, sizeof s);
-    if (want_stats) {
-        vxt_volume v;
-        if (vxt_image_volume(img, &v) != VXT_OK || !compute_stats(&v, &s)) {
+    if (want[1]) {
+        vxt_volume vol;
+        if (vxt_image_volume(img, &vol) != VXT_OK || !compute_stats(&vol, &s)) {
             cli_error("header", "out of memory computing statistics");
             vxt_image_destroy(img);
             return VXT_EXIT_FAILURE;
         }
+        v.s = &s;
     }
-    int spatial = g.xyzt_units & 7, temporal = g.xyzt_units & 56;
-
-    if (json) {
-        cJSON *root = cJSON_CreateObject();
-        cJSON_AddStringToObject(root, "file", path);
-        cJSON_AddNumberToObject(root, "nifti_version", info.nifti_version);
-        cJSON_AddStringToObject(root, "byte_order", info.big_endian ? "big-endian" : "little-endian");
-        cJSON_AddBoolToObject(root, "compressed", info.compressed);
-        cJSON_AddBoolToObject(root, "single_file", info.single_file);
-        cJSON *dim = cJSON_AddArrayToObject(root, "dim");
-        for (int i = 0; i < 8; i++)
-            cJSON_AddItemToArray(dim, cJSON_CreateNumber((double)info.dim[i]));
-        cJSON *shape = cJSON_AddArrayToObject(root, "shape_kji");
-        for (int i = 0; i < 3; i++)
-            cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)info.shape[i]));
-        cJSON_AddNumberToObject(root, "channels", (double)info.channels);
-        cJSON_AddNumberToObject(root, "datatype", info.datatype);
-        cJSON_AddStringToObject(root, "datatype_name", vxt_nifti_datatype_name(info.datatype));
-        cJSON_AddNumberToObject(root, "bitpix", info.bitpix);
-        cJSON_AddNumberToObject(root, "vox_offset", (double)info.vox_offset);
-        cJSON_AddItemToObject(root, "pixdim", json_numbers(g.pixdim, 8));
-        cJSON_AddItemToObject(root, "spacing_kji", json_numbers(g.spacing, 3));
-        cJSON_AddNumberToObject(root, "xyzt_units", g.xyzt_units);
-        cJSON_AddStringToObject(root, "space_units", vxt_nifti_units_name(spatial));
-        cJSON_AddStringToObject(root, "time_units", vxt_nifti_units_name(temporal));
-        add_number(root, "scl_slope", info.scl_slope);
-        add_number(root, "scl_inter", info.scl_inter);
-        cJSON_AddBoolToObject(root, "scaling_applies", isfinite(info.scl_slope) && info.scl_slope != 0);
-        add_number(root, "cal_min", info.cal_min);
-        add_number(root, "cal_max", info.cal_max);
-        cJSON_AddNumberToObject(root, "intent_code", info.intent_code);
-        cJSON_AddItemToObject(root, "intent_p", json_numbers(info.intent_p, 3));
-        cJSON_AddStringToObject(root, "intent_name", info.intent_name);
-        cJSON_AddNumberToObject(root, "dim_info", info.dim_info);
-        cJSON_AddNumberToObject(root, "slice_code", info.slice_code);
-        cJSON_AddNumberToObject(root, "slice_start", (double)info.slice_start);
-        cJSON_AddNumberToObject(root, "slice_end", (double)info.slice_end);
-        add_number(root, "slice_duration", info.slice_duration);
-        add_number(root, "toffset", info.toffset);
-        cJSON_AddStringToObject(root, "descrip", info.descrip);
-        cJSON_AddStringToObject(root, "aux_file", info.aux_file);
-        cJSON_AddNumberToObject(root, "qform_code", g.qform_code);
-        cJSON_AddStringToObject(root, "qform_name", vxt_nifti_xform_name(g.qform_code));
-        cJSON_AddItemToObject(root, "quatern", json_numbers(g.quatern, 3));
-        cJSON_AddItemToObject(root, "qoffset", json_numbers(g.qoffset, 3));
-        cJSON_AddNumberToObject(root, "qfac", g.pixdim[0] < 0 ? -1 : 1);
-        cJSON_AddItemToObject(root, "qform", json_matrix(g.qform));
-        cJSON_AddNumberToObject(root, "sform_code", g.sform_code);
-        cJSON_AddStringToObject(root, "sform_name", vxt_nifti_xform_name(g.sform_code));
-        cJSON_AddItemToObject(root, "sform", json_matrix(g.sform));
-        cJSON_AddItemToObject(root, "affine", json_matrix(g.affine));
-        cJSON_AddStringToObject(root, "affine_source", vxt_affine_source_name(g.affine_source));
-        cJSON_AddStringToObject(root, "orientation", g.orientation);
-        cJSON *exts = cJSON_AddArrayToObject(root, "extensions");
-        for (size_t i = 0; i < info.extension_count; i++) {
-            int code = 0;
-            size_t size = 0;
-            vxt_image_get_extension(img, i, &code, NULL, &size);
-            cJSON *e = cJSON_CreateObject();
-            cJSON_AddNumberToObject(e, "ecode", code);
-            cJSON_AddNumberToObject(e, "esize", (double)(size + 8));
-            cJSON_AddItemToArray(exts, e);
-        }
-        if (want_stats) {
-            cJSON *sj = cJSON_AddObjectToObject(root, "stats");
-            cJSON_AddStringToObject(sj, "dtype", vxt_dtype_name(info.dtype));
-            cJSON_AddBoolToObject(sj, "scaled", info.scaled);
-            cJSON_AddNumberToObject(sj, "count", (double)s.count);
-            cJSON_AddNumberToObject(sj, "nonfinite", (double)s.nonfinite);
-            add_number(sj, "min", (double)s.min);
-            add_number(sj, "max", (double)s.max);
-            add_number(sj, "mean", (double)s.mean);
-            add_number(sj, "std", (double)s.std);
-            add_number(sj, "sum", (double)s.sum_ld);
-            cJSON_AddStringToObject(sj, "sum_exact", s.sum);
-        }
-        char *text = cJSON_Print(root);
-        if (text)
-            printf("%s\n", text);
-        free(text);
-        cJSON_Delete(root);
-    } else {
-        printf("%-16s %s\n", "file", path);
-        printf("%-16s NIfTI-%d, %s, %s%s\n", "format", info.nifti_version,
-               info.single_file ? "single file" : ".hdr/.img pair", info.big_endian ? "big-endian" : "little-endian",
-               info.compressed ? ", gzip-compressed" : "");
-        printf("%-16s", "dim");
-        for (int i = 0; i < 8; i++)
-            printf(" %lld", (long long)info.dim[i]);
-        printf("\n%-16s %lld x %lld x %lld (k, j, i), %lld channel%s\n", "shape", (long long)info.shape[0],
-               (long long)info.shape[1], (long long)info.shape[2], (long long)info.channels,
-               info.channels == 1 ? "" : "s");
-        printf("%-16s %s (%d), bitpix %d\n", "datatype", vxt_nifti_datatype_name(info.datatype), info.datatype,
-               info.bitpix);
-        printf("%-16s %lld\n", "vox_offset", (long long)info.vox_offset);
-        printf("%-16s", "pixdim");
-        for (int i = 0; i < 8; i++)
-            printf(" %.9g", g.pixdim[i]);
-        printf("\n%-16s %.9g x %.9g x %.9g (i, j, k; lengths of the affine's columns)\n", "voxel size",
-               g.spacing[2], g.spacing[1], g.spacing[0]);
-        printf("%-16s space %s, time %s (xyzt_units %d)\n", "units", vxt_nifti_units_name(spatial),
-               vxt_nifti_units_name(temporal), g.xyzt_units);
-        printf("%-16s slope %.9g, inter %.9g (%s)\n", "scaling", info.scl_slope, info.scl_inter,
-               isfinite(info.scl_slope) && info.scl_slope != 0 ? "applied" : "not applied");
-        printf("%-16s cal_min %.9g, cal_max %.9g\n", "display", info.cal_min, info.cal_max);
-        printf("%-16s code %d, name \"%s\", p %.9g %.9g %.9g\n", "intent", info.intent_code, info.intent_name,
-               info.intent_p[0], info.intent_p[1], info.intent_p[2]);
-        printf("%-16s freq %d, phase %d, slice %d; slice_code %d (%s), start %lld, end %lld, duration %.9g\n",
-               "slices", info.dim_info & 3, (info.dim_info >> 2) & 3, (info.dim_info >> 4) & 3, info.slice_code,
-               slice_code_name(info.slice_code), (long long)info.slice_start, (long long)info.slice_end,
-               info.slice_duration);
-        printf("%-16s %.9g\n", "toffset", info.toffset);
-        printf("%-16s \"%s\"\n", "descrip", info.descrip);
-        printf("%-16s \"%s\"\n", "aux_file", info.aux_file);
-        printf("%-16s %d (%s)%s\n", "qform_code", g.qform_code, vxt_nifti_xform_name(g.qform_code),
-               g.qform_code > 0 ? "" : ": not used");
-        printf("%-16s b %.9g, c %.9g, d %.9g; offset %.9g %.9g %.9g; qfac %d\n", "quaternion", g.quatern[0],
-               g.quatern[1], g.quatern[2], g.qoffset[0], g.qoffset[1], g.qoffset[2], g.pixdim[0] < 0 ? -1 : 1);
-        print_matrix("qform", g.qform);
-        printf("%-16s %d (%s)%s\n", "sform_code", g.sform_code, vxt_nifti_xform_name(g.sform_code),
-               g.sform_code > 0 ? "" : ": not used");
-        print_matrix("sform", g.sform);
-        char label[32];
-        snprintf(label, sizeof label, "affine (%s)", vxt_affine_source_name(g.affine_source));
-        print_matrix(label, g.affine);
-        printf("%-16s %s\n", "orientation", g.orientation);
-        printf("%-16s %zu", "extensions", info.extension_count);
-        for (size_t i = 0; i < info.extension_count; i++) {
-            int code = 0;
-            size_t size = 0;
-            vxt_image_get_extension(img, i, &code, NULL, &size);
-            printf("%s ecode %d (%zu bytes)", i ? "," : ":", code, size + 8);
-        }
-        printf("\n");
-        if (want_stats) {
-            printf("%-16s %s%s\n", "values", vxt_dtype_name(info.dtype),
-                   info.scaled ? " (scl_slope and scl_inter applied)" : "");
-            printf("%-16s %llu", "count", (unsigned long long)s.count);
-            if (s.nonfinite)
-                printf(" (+ %llu NaN/Inf left out)", (unsigned long long)s.nonfinite);
-            printf("\n%-16s %.17Lg\n", "min", s.min);
-            printf("%-16s %.17Lg\n", "max", s.max);
-            printf("%-16s %.17Lg\n", "mean", s.mean);
-            printf("%-16s %.17Lg\n", "std", s.std);
-            printf("%-16s %s\n", "sum", s.sum);
-        }
-    }
+    rc = want[0] ? print_json(&v) : print_text(&v);
     vxt_image_destroy(img);
-    return VXT_EXIT_OK;
+    return rc;
 }

@@ -1,4 +1,4 @@
-/* cmd_phantom.c - `voxtile phantom -o CT.nii.gz [--labels LABELS.nii.gz]`: a synthetic CT-like volume in
+/* cmd_phantom.c - `voxtile phantom -o CT.nii.gz [--label-map LABELS.nii.gz]`: a synthetic CT-like volume in
  * Hounsfield units and its label map, for demonstrations and tests.
  *
  * The anatomy is a few shapes in millimetres around the centre of the volume, scaled to the in-plane field of
@@ -19,31 +19,11 @@
  * The voxels are stored as int16 in LPS order (i to the patient's left, j posterior, k superior), as CT
  * converters such as dcm2niix write them, with the sform and the qform (code 1, scanner) set; --orientation
  * reorders them exactly (no interpolation). */
-#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "cli_image.h"
-
-static void help(void)
-{
-    printf("usage: voxtile phantom -o CT.nii[.gz] [--labels LABELS.nii[.gz]] [options]\n"
-           "A synthetic CT-like volume (int16, Hounsfield units) and its label map (uint8: 0 background, 1 body,\n"
-           "2 lungs, 3 bone) with the same geometry: trunk, fat, lungs, heart, liver, spine, ribs; air -1000 HU;\n"
-           "the scanner's fill value outside a circular field of view. Same arguments, same voxels.\n"
-           "  --shape X,Y,Z        voxels along i, j, k (NIfTI order; default 192,192,96)\n"
-           "  --spacing X,Y,Z      voxel size in mm along i, j, k (default 1.5,1.5,2.5)\n"
-           "  --seed N             noise generator seed (default 1)\n"
-           "  --noise SIGMA        noise standard deviation in HU, 0 for none (default 10)\n"
-           "  --fill V             value outside the field of view (default -2000)\n"
-           "  --fov MM             diameter of the circular field of view (default: the smaller in-plane extent;\n"
-           "                       0: none)\n"
-           "  --orientation CODE   voxel axis directions (default LPS, as CT converters write; e.g. RAS)\n"
-           "  --json               print a summary as JSON\n"
-           "Exit status: 0 ok, 2 usage, 5 an output cannot be written.\n");
-}
 
 /* SplitMix64 (Steele, Lea, Flood 2014): one 64-bit draw per voxel. */
 static uint64_t splitmix64(uint64_t *s)
@@ -173,180 +153,204 @@ static void generate(phantom_args *p, int16_t *ct, uint8_t *lab)
     }
 }
 
-int cmd_phantom(int argc, char **argv)
-{
-    enum { O_LABELS = 1, O_SHAPE, O_SPACING, O_SEED, O_NOISE, O_FILL, O_FOV, O_ORIENT, O_JSON };
-    static const struct option longopts[] = {{"output", required_argument, NULL, 'o'},
-                                             {"labels", required_argument, NULL, O_LABELS},
-                                             {"shape", required_argument, NULL, O_SHAPE},
-                                             {"spacing", required_argument, NULL, O_SPACING},
-                                             {"seed", required_argument, NULL, O_SEED},
-                                             {"noise", required_argument, NULL, O_NOISE},
-                                             {"fill", required_argument, NULL, O_FILL},
-                                             {"fov", required_argument, NULL, O_FOV},
-                                             {"orientation", required_argument, NULL, O_ORIENT},
-                                             {"json", no_argument, NULL, O_JSON},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
-    phantom_args p;
-    memset(&p, 0, sizeof p);
-    p.n[0] = 192, p.n[1] = 192, p.n[2] = 96;
-    p.sp[0] = 1.5, p.sp[1] = 1.5, p.sp[2] = 2.5;
-    p.seed = 1;
-    p.noise = 10;
-    p.fill = -2000;
-    const char *out = NULL, *labels = NULL, *orient = "LPS";
-    int json = 0, c;
-    double d, ax[3];
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'o': out = optarg; break;
-        case O_LABELS: labels = optarg; break;
-        case O_SHAPE:
-            if (!cli_parse_xyz(optarg, ax) || ax[0] < 1 || ax[1] < 1 || ax[2] < 1 || ax[0] > 4096 || ax[1] > 4096 ||
-                ax[2] > 4096 || ax[0] != floor(ax[0]) || ax[1] != floor(ax[1]) || ax[2] != floor(ax[2])) {
-                cli_error("phantom", "--shape: expected X,Y,Z voxels (whole numbers in [1, 4096]), got '%s'", optarg);
-                return VXT_EXIT_USAGE;
-            }
-            for (int a = 0; a < 3; a++) /* ax is in volume order (k, j, i) */
-                p.n[a] = (int64_t)ax[2 - a];
-            break;
-        case O_SPACING:
-            if (!cli_parse_xyz(optarg, ax) || !(ax[0] > 0) || !(ax[1] > 0) || !(ax[2] > 0) || ax[0] > 1000 ||
-                ax[1] > 1000 || ax[2] > 1000) {
-                cli_error("phantom", "--spacing: expected X,Y,Z in mm (> 0), got '%s'", optarg);
-                return VXT_EXIT_USAGE;
-            }
-            for (int a = 0; a < 3; a++)
-                p.sp[a] = ax[2 - a];
-            break;
-        case O_SEED: {
-            char *end = NULL;
-            unsigned long long s = strtoull(optarg, &end, 10);
-            if (!*optarg || *end || optarg[0] == '-') {
-                cli_error("phantom", "--seed: expected a non-negative integer, got '%s'", optarg);
-                return VXT_EXIT_USAGE;
-            }
-            p.seed = (uint64_t)s;
-            break;
-        }
-        case O_NOISE:
-            if (!cli_parse_double(optarg, &d) || d < 0 || d > 1000) {
-                cli_error("phantom", "--noise: expected a standard deviation in HU in [0, 1000], got '%s'", optarg);
-                return VXT_EXIT_USAGE;
-            }
-            p.noise = d;
-            break;
-        case O_FILL:
-            if (!cli_parse_double(optarg, &d) || d != floor(d) || d < -32768 || d > 32767) {
-                cli_error("phantom", "--fill: expected an integer in [-32768, 32767], got '%s'", optarg);
-                return VXT_EXIT_USAGE;
-            }
-            p.fill = d;
-            break;
-        case O_FOV:
-            if (!cli_parse_double(optarg, &d) || d < 0) {
-                cli_error("phantom", "--fov: expected a diameter in mm (>= 0), got '%s'", optarg);
-                return VXT_EXIT_USAGE;
-            }
-            p.fov = d;
-            p.have_fov = 1;
-            break;
-        case O_ORIENT: orient = optarg; break;
-        case O_JSON: json = 1; break;
-        case 'h': help(); return VXT_EXIT_OK;
-        default:
-            cli_error("phantom", "unknown or incomplete option '%s' (see voxtile phantom --help)", argv[optind - 1]);
-            return VXT_EXIT_USAGE;
-        }
-    }
-    if (optind < argc) {
-        cli_error("phantom", "unexpected argument '%s'", argv[optind]);
-        return VXT_EXIT_USAGE;
-    }
-    if (!out) {
-        cli_error("phantom", "missing -o CT.nii.gz");
-        return VXT_EXIT_USAGE;
-    }
-    if (!valid_orientation(orient)) {
-        cli_error("phantom", "--orientation: '%s' is not an orientation code (three letters, one of R/L, one of A/P, "
-                  "one of S/I, e.g. LPS or RAS)", orient);
-        return VXT_EXIT_USAGE;
-    }
-    int rc;
-    if ((rc = cli_check_output("phantom", "-o", out, "nifti")) ||
-        (labels && (rc = cli_check_output("phantom", "--labels", labels, "nifti"))))
-        return rc;
-    if (labels && !strcmp(labels, out)) {
-        cli_error("phantom", "--labels and -o name the same file '%s'", out);
-        return VXT_EXIT_USAGE;
-    }
-    double t0 = cli_seconds();
+enum { O_OUT = 1, O_LABELS, O_SHAPE, O_SPACING, O_SEED, O_NOISE, O_FILL, O_FOV, O_ORIENT, O_JSON };
 
-    /* LPS: i to the left (world x decreasing), j posterior (y decreasing), k superior; centre at the origin */
-    double aff[16] = {-p.sp[0], 0, 0, p.sp[0] * 0.5 * (double)(p.n[0] - 1),
-                      0, -p.sp[1], 0, p.sp[1] * 0.5 * (double)(p.n[1] - 1),
-                      0, 0, p.sp[2], -p.sp[2] * 0.5 * (double)(p.n[2] - 1),
+static const cli_flag own[] = {
+    {NULL, 0, NULL, 0, "outputs"},
+    {"output", 'o', "CT", O_OUT, "the CT volume, int16 Hounsfield units (.nii, .nii.gz or .npy)"},
+    {"label-map", 0, "FILE", O_LABELS, "its label map, uint8: 0 background, 1 body, 2 lungs, 3 bone"},
+    {"json", 0, NULL, O_JSON, "print a summary as JSON"},
+    {NULL, 0, NULL, 0, "the volume"},
+    {"shape", 0, "Z,Y,X", O_SHAPE, "voxels (default 96,192,192)"},
+    {"spacing", 0, "Z,Y,X", O_SPACING, "voxel size in mm (default 2.5,1.5,1.5)"},
+    {"seed", 0, "N", O_SEED, "noise generator seed (default 1)"},
+    {"noise", 0, "SIGMA", O_NOISE, "noise standard deviation in HU, 0 for none (default 10)"},
+    {"fill", 0, "V", O_FILL, "value outside the field of view (default -2000)"},
+    {"fov", 0, "MM", O_FOV, "diameter of the circular field of view (default: the smaller in-plane extent; 0: none)"},
+    {"orientation", 0, "CODE", O_ORIENT, "voxel axis directions (default LPS, as CT converters write; e.g. RAS)"},
+    {NULL, 0, NULL, 0, NULL},
+};
+static const cli_flag *const groups[] = {own, NULL};
+static const cli_command_spec spec = {
+    "phantom", "phantom -o CT [--label-map LABELS] [options]",
+    "A synthetic CT-like volume (int16, Hounsfield units) and its label map with the same geometry: trunk, fat,\n"
+    "lungs, heart, liver, spine, ribs; air -1000 HU; the scanner's fill value outside a circular field of view.\n"
+    "Same arguments, same voxels. Exit status: 0 ok, 2 usage, 5 an output cannot be written.",
+    groups, 0};
+
+typedef struct ph_cli {
+    phantom_args p;
+    const char *out, *labels, *orient;
+    int json;
+} ph_cli;
+
+static int bad(const char *flag, const char *what, const char *v)
+{
+    cli_error("phantom", "--%s: expected %s, got '%s'", flag, what, v);
+    return VXT_EXIT_USAGE;
+}
+
+static int on_flag(void *user, const cli_flag *f, const char *v)
+{
+    ph_cli *c = (ph_cli *)user;
+    phantom_args *p = &c->p;
+    double d, ax[3];
+    switch (f->id) {
+    case O_OUT: c->out = v; return 0;
+    case O_LABELS: c->labels = v; return 0;
+    case O_ORIENT: c->orient = v; return 0;
+    case O_JSON: c->json = 1; return 0;
+    case O_SHAPE:
+        if (!cli_parse_zyx(v, ax, NULL))
+            return bad(f->name, "Z,Y,X voxels (whole numbers in [1, 4096])", v);
+        for (int a = 0; a < 3; a++) { /* the generator's arrays are in NIfTI order (i, j, k) */
+            if (ax[a] < 1 || ax[a] > 4096 || ax[a] != floor(ax[a]))
+                return bad(f->name, "Z,Y,X voxels (whole numbers in [1, 4096])", v);
+            p->n[2 - a] = (int64_t)ax[a];
+        }
+        return 0;
+    case O_SPACING:
+        if (!cli_parse_zyx(v, ax, NULL) || !(ax[0] > 0 && ax[1] > 0 && ax[2] > 0) || ax[0] > 1000 || ax[1] > 1000 ||
+            ax[2] > 1000)
+            return bad(f->name, "Z,Y,X in mm (> 0)", v);
+        for (int a = 0; a < 3; a++)
+            p->sp[2 - a] = ax[a];
+        return 0;
+    case O_SEED: {
+        char *end = NULL;
+        unsigned long long s = strtoull(v, &end, 10);
+        if (!*v || *end || v[0] == '-')
+            return bad(f->name, "a non-negative integer", v);
+        p->seed = (uint64_t)s;
+        return 0;
+    }
+    case O_NOISE:
+        if (!cli_parse_double(v, &d) || d < 0 || d > 1000)
+            return bad(f->name, "a standard deviation in HU in [0, 1000]", v);
+        p->noise = d;
+        return 0;
+    case O_FILL:
+        if (!cli_parse_double(v, &d) || d != floor(d) || d < -32768 || d > 32767)
+            return bad(f->name, "an integer in [-32768, 32767]", v);
+        p->fill = d;
+        return 0;
+    default:
+        if (!cli_parse_double(v, &d) || d < 0)
+            return bad(f->name, "a diameter in mm (>= 0)", v);
+        p->fov = d;
+        p->have_fov = 1;
+        return 0;
+    }
+}
+
+/* The CT and the label map with the phantom's geometry (LPS, centred on the world origin). */
+static int make_images(const phantom_args *p, vxt_image **ct, vxt_image **lab)
+{
+    double aff[16] = {-p->sp[0], 0, 0, p->sp[0] * 0.5 * (double)(p->n[0] - 1),
+                      0, -p->sp[1], 0, p->sp[1] * 0.5 * (double)(p->n[1] - 1),
+                      0, 0, p->sp[2], -p->sp[2] * 0.5 * (double)(p->n[2] - 1),
                       0, 0, 0, 1};
     vxt_geometry g;
     vxt_geometry_init(&g);
     vxt_status st = vxt_geometry_from_affine(aff, VXT_NIFTI_XFORM_SCANNER_ANAT, &g);
-    const int64_t shape[3] = {p.n[2], p.n[1], p.n[0]};
-    vxt_image *ct = NULL, *lab = NULL, *ct_o = NULL, *lab_o = NULL;
+    const int64_t shape[3] = {p->n[2], p->n[1], p->n[0]};
     if (st == VXT_OK)
-        st = vxt_image_create(VXT_DTYPE_I16, 1, shape, NULL, &ct);
+        st = vxt_image_create(VXT_DTYPE_I16, 1, shape, NULL, ct);
     if (st == VXT_OK)
-        st = vxt_image_create(VXT_DTYPE_U8, 1, shape, NULL, &lab);
+        st = vxt_image_create(VXT_DTYPE_U8, 1, shape, NULL, lab);
     if (st == VXT_OK)
-        st = vxt_image_set_geometry(ct, &g);
+        st = vxt_image_set_geometry(*ct, &g);
     if (st == VXT_OK)
-        st = vxt_image_set_geometry(lab, &g);
-    if (st != VXT_OK) {
-        rc = cli_fail_status("phantom", "cannot create the images", st);
-        goto done;
-    }
+        st = vxt_image_set_geometry(*lab, &g);
+    if (st != VXT_OK)
+        return cli_fail("phantom", "cannot create the images", st);
     char desc[80];
-    snprintf(desc, sizeof desc, "voxtile phantom seed=%llu noise=%g fill=%g", (unsigned long long)p.seed, p.noise,
-             p.fill);
-    vxt_image_set_description(ct, desc);
-    vxt_image_set_description(lab, "voxtile phantom labels: 0 background 1 body 2 lungs 3 bone");
-    vxt_image_set_intent(lab, 1002, "Label", NULL);
+    snprintf(desc, sizeof desc, "voxtile phantom seed=%llu noise=%g fill=%g", (unsigned long long)p->seed, p->noise,
+             p->fill);
+    vxt_image_set_description(*ct, desc);
+    vxt_image_set_description(*lab, "voxtile phantom labels: 0 background 1 body 2 lungs 3 bone");
+    vxt_nifti_set_intent(*lab, 1002, "Label", NULL);
+    return 0;
+}
+
+static int summary(const ph_cli *c, const vxt_image *ct, double seconds)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "output", c->out);
+    if (c->labels)
+        cJSON_AddStringToObject(j, "label_map", c->labels);
+    cli_json_image(j, ct);
+    cJSON_AddNumberToObject(j, "seed", (double)c->p.seed);
+    cJSON_AddNumberToObject(j, "noise", c->p.noise);
+    cJSON_AddNumberToObject(j, "fill", c->p.fill);
+    cJSON *cnt = cJSON_AddObjectToObject(j, "label_voxels");
+    static const char *names[4] = {"background", "body", "lungs", "bone"};
+    for (int l = 0; l < 4; l++)
+        cJSON_AddNumberToObject(cnt, names[l], (double)c->p.counts[l]);
+    cJSON_AddNumberToObject(j, "seconds", seconds);
+    return cli_print_json(j);
+}
+
+static int check_args(const ph_cli *c)
+{
+    int rc;
+    if (!c->out) {
+        cli_error("phantom", "missing -o CT");
+        return VXT_EXIT_USAGE;
+    }
+    if (!valid_orientation(c->orient)) {
+        cli_error("phantom", "--orientation: '%s' is not an orientation code (three letters, one of R/L, one of A/P, "
+                  "one of S/I, e.g. LPS or RAS)", c->orient);
+        return VXT_EXIT_USAGE;
+    }
+    if ((rc = cli_check_output("phantom", "-o", c->out, "image")) ||
+        (c->labels && (rc = cli_check_output("phantom", "--label-map", c->labels, "image"))))
+        return rc;
+    if (c->labels && !strcmp(c->labels, c->out)) {
+        cli_error("phantom", "--label-map and -o name the same file '%s'", c->out);
+        return VXT_EXIT_USAGE;
+    }
+    return 0;
+}
+
+int cmd_phantom(int argc, char **argv)
+{
+    ph_cli c;
+    memset(&c, 0, sizeof c);
+    c.p.n[0] = 192, c.p.n[1] = 192, c.p.n[2] = 96;
+    c.p.sp[0] = 1.5, c.p.sp[1] = 1.5, c.p.sp[2] = 2.5;
+    c.p.seed = 1;
+    c.p.noise = 10;
+    c.p.fill = -2000;
+    c.orient = "LPS";
+    const char *pos[1];
+    int npos = 0, rc = cli_parse(&spec, argc, argv, on_flag, &c, pos, &npos);
+    if (rc)
+        return rc < 0 ? VXT_EXIT_OK : rc;
+    if ((rc = check_args(&c)))
+        return rc;
+    double t0 = cli_seconds();
+    vxt_image *ct = NULL, *lab = NULL, *ct_o = NULL, *lab_o = NULL;
+    if ((rc = make_images(&c.p, &ct, &lab)))
+        goto done;
     vxt_volume cv, lv;
     vxt_image_volume(ct, &cv);
     vxt_image_volume(lab, &lv);
-    generate(&p, (int16_t *)cv.data, (uint8_t *)lv.data);
-    if (strcmp(orient, "LPS") != 0) {
-        if ((st = vxt_image_reorient(ct, orient, &ct_o)) != VXT_OK ||
-            (st = vxt_image_reorient(lab, orient, &lab_o)) != VXT_OK) {
-            cli_error("phantom", "--orientation: %s", vxt_last_error());
-            rc = VXT_EXIT_USAGE;
-            goto done;
-        }
-    }
-    if ((rc = cli_write_image("phantom", ct_o ? ct_o : ct, out, 0)))
-        goto done;
-    if (labels && (rc = cli_write_image("phantom", lab_o ? lab_o : lab, labels, 0))) {
-        remove(out); /* never half a result */
+    generate(&c.p, (int16_t *)cv.data, (uint8_t *)lv.data);
+    if (strcmp(c.orient, "LPS") != 0 && (vxt_image_reorient(ct, c.orient, &ct_o) != VXT_OK ||
+                                         vxt_image_reorient(lab, c.orient, &lab_o) != VXT_OK)) {
+        cli_error("phantom", "--orientation: %s", vxt_last_error());
+        rc = VXT_EXIT_USAGE;
         goto done;
     }
-    if (json) {
-        cJSON *j = cJSON_CreateObject();
-        cJSON_AddStringToObject(j, "output", out);
-        if (labels)
-            cJSON_AddStringToObject(j, "labels", labels);
-        cli_json_image(j, ct_o ? ct_o : ct);
-        cJSON_AddNumberToObject(j, "seed", (double)p.seed);
-        cJSON_AddNumberToObject(j, "noise", p.noise);
-        cJSON_AddNumberToObject(j, "fill", p.fill);
-        cJSON *cnt = cJSON_AddObjectToObject(j, "label_voxels");
-        static const char *names[4] = {"background", "body", "lungs", "bone"};
-        for (int l = 0; l < 4; l++)
-            cJSON_AddNumberToObject(cnt, names[l], (double)p.counts[l]);
-        cJSON_AddNumberToObject(j, "seconds", cli_seconds() - t0);
-        rc = cli_print_json(j);
+    if ((rc = cli_write_image("phantom", ct_o ? ct_o : ct, c.out, 0)))
+        goto done;
+    if (c.labels && (rc = cli_write_image("phantom", lab_o ? lab_o : lab, c.labels, 0))) {
+        remove(c.out); /* never half a result */
+        goto done;
     }
+    if (c.json)
+        rc = summary(&c, ct_o ? ct_o : ct, cli_seconds() - t0);
 done:
     vxt_image_destroy(ct);
     vxt_image_destroy(lab);

@@ -1,8 +1,8 @@
-/* cmd_resample.c - `voxtile resample IN -o OUT (--spacing | --shape | --scale) X,Y,Z`: one library call
- * (vxt_resample) on a NIfTI image, keeping its geometry with the affine of the new grid.
+/* cmd_resample.c - `voxtile resample IN -o OUT (--spacing | --shape | --scale) Z,Y,X`: one library call
+ * (vxt_resample) on an image, keeping its geometry with the affine of the new grid.
  *
- * Every mode keeps the field of view: the new grid is placed on the old one by the resampler's grid convention
- * (--grid), and the new affine is vxt_geometry_resize() with the same convention, so that every output voxel's
+ * Every mode keeps the field of view: the new grid is placed on the old one by the resampler's grid alignment
+ * (--align), and the new affine is vxt_geometry_resize() with the same alignment, so that every output voxel's
  * centre is, in world millimetres, exactly where the resampler took its value from:
  *
  *   half-pixel  new voxel x' samples old voxel coordinate (x' + 0.5) n/m - 0.5 (outer edges aligned; torch
@@ -13,284 +13,253 @@
  * The new shape m: --shape gives it; --scale S gives floor(n S) (torch); --spacing gives nnU-Net's
  * round_half_even(n spacing / new) on the half-pixel grid and round_half_even((n - 1) spacing / new) + 1 on the
  * corner grid. The voxel size written is the one above -- the requested spacing rounded to a whole number of
- * voxels over the same field of view (what c3d's -resample-mm does) -- and --json reports both.
- *
- * Per-axis arguments are X,Y,Z in NIfTI order (i, j, k), as c3d and ANTs take them; the library's arrays are
- * (z, y, x) = (k, j, i) and are converted here. */
-#include <getopt.h>
+ * voxels over the same field of view (what c3d's -resample-mm does) -- and --json reports both. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "cli_image.h"
 
-static void help(void)
+enum { O_OUT = 1, O_SPACING, O_SHAPE, O_SCALE, O_INTERP, O_ALIGN, O_FILL, O_JSON };
+
+static const cli_flag own[] = {
+    {NULL, 0, NULL, 0, "the new grid (one of)"},
+    {"spacing", 0, "Z,Y,X", O_SPACING, "new voxel size in mm (rounded to a whole number of voxels over the field "
+                                       "of view; --json reports the exact one)"},
+    {"shape", 0, "Z,Y,X", O_SHAPE, "new number of voxels"},
+    {"scale", 0, "Z,Y,X", O_SCALE, "zoom factors: floor(n * S) voxels"},
+    {NULL, 0, NULL, 0, "resampling"},
+    {"interp", 0, "linear|nearest", O_INTERP, "trilinear (default; output float32) or nearest (label maps: values "
+                                              "copied, never interpolated, type and scaling kept)"},
+    {"align", 0, "NAME", O_ALIGN, "{align}: outer voxel edges aligned (default; torch align_corners=False, c3d, "
+                                  "nnU-Net) or first and last voxel centres aligned (scipy zoom)"},
+    {"fill", 0, "V", O_FILL, "linear: samples beyond the edge blend with V (default: the edge voxels repeat)"},
+    {NULL, 0, NULL, 0, "output"},
+    {"output", 'o', "OUT", O_OUT, "the resampled image (.nii, .nii.gz or .npy)"},
+    {"json", 0, NULL, O_JSON, "print a summary as JSON (seconds, backend, shapes, spacings, affine)"},
+    {NULL, 0, NULL, 0, NULL},
+};
+static const cli_flag *const groups[] = {own, cli_exec_flags, NULL};
+static const cli_command_spec spec = {
+    "resample", "resample IN -o OUT (--spacing Z,Y,X | --shape Z,Y,X | --scale Z,Y,X) [options]",
+    "Resample an image to a new grid over the same field of view, keeping its geometry (the affine is updated for\n"
+    "the new grid: every voxel centre is where its value was sampled). Z,Y,X is the array's order (for a NIfTI\n"
+    "file k,j,i); one value applies to every axis. Intensity images are read with their scaling applied and\n"
+    "written as float32; every channel of a 4D image is resampled. Exit status: 0 ok, 1 failure, 2 usage, 3 no\n"
+    "backend, 4 bad input, 5 output not writable.",
+    groups, 1};
+
+typedef struct res_args {
+    const char *out, *mode_flag;
+    int mode, json, have_fill;
+    double req[3], fill;
+    vxt_interp interp;
+    vxt_grid_align align;
+    cli_exec exec;
+} res_args;
+
+static int on_flag(void *user, const cli_flag *f, const char *v)
 {
-    printf("usage: voxtile resample IN.nii[.gz] -o OUT.nii[.gz] (--spacing X,Y,Z | --shape X,Y,Z | --scale X,Y,Z)\n"
-           "                        [options]\n"
-           "Resample a NIfTI image to a new grid over the same field of view, keeping its geometry (the affine is\n"
-           "updated for the new grid: every voxel centre is where its value was sampled). X,Y,Z are in NIfTI order\n"
-           "(i, j, k: the order fslhd and nibabel's shape list them); one value applies to all three axes.\n"
-           "  --spacing X,Y,Z      new voxel size in mm (rounded to a whole number of voxels over the field of\n"
-           "                       view; --json reports the exact one)\n"
-           "  --shape X,Y,Z        new number of voxels\n"
-           "  --scale X,Y,Z        zoom factors: floor(n * S) voxels\n"
-           "  --interp linear|nearest   trilinear (default; output float32) or nearest (values copied, type kept)\n"
-           "  --grid half-pixel|corner  half-pixel: outer voxel edges aligned (default; torch align_corners=False,\n"
-           "                       c3d, nnU-Net); corner: first and last voxel centres aligned (scipy zoom)\n"
-           "  --fill V             linear: samples beyond the edge blend with V (default: the edge voxels repeat)\n"
-           "  --labels             a label map: nearest, never interpolated, type kept (the default for --interp\n"
-           "                       nearest too)\n"
-           "  --backend auto|opencl|cpu  --device INDEX|NAME  --threads N\n"
-           "  --json               print a summary as JSON (seconds, backend, shapes, spacings, affine)\n"
-           "Intensity images are read with their scaling applied (scl_slope/scl_inter) and written as float32; label\n"
-           "maps keep their stored values, type and scaling. Every channel of a 4D image is resampled.\n"
-           "Exit status: 0 ok, 1 failure, 2 usage, 3 no backend, 4 bad input, 5 output not writable.\n");
+    res_args *a = (res_args *)user;
+    int rc = cli_exec_flag("resample", &a->exec, f, v);
+    if (rc != -2)
+        return rc;
+    switch (f->id) {
+    case O_OUT: a->out = v; return 0;
+    case O_JSON: a->json = 1; return 0;
+    case O_INTERP:
+        if (vxt_interp_parse(v, &a->interp) != VXT_OK || a->interp == VXT_INTERP_NEAREST_FLOOR) {
+            char shown[96];
+            snprintf(shown, sizeof shown, "%s", v);
+            cli_error("resample", "--interp: unknown interpolation '%s' (expected one of: linear, nearest)", shown);
+            return VXT_EXIT_USAGE;
+        }
+        return 0;
+    case O_ALIGN:
+        if (vxt_grid_align_parse(v, &a->align) != VXT_OK) {
+            cli_error("resample", "--align: %s", vxt_last_error());
+            return VXT_EXIT_USAGE;
+        }
+        return 0;
+    case O_FILL:
+        a->have_fill = 1;
+        if (cli_parse_double(v, &a->fill))
+            return 0;
+        cli_error("resample", "--fill: expected a number, got '%s'", v);
+        return VXT_EXIT_USAGE;
+    default:
+        break;
+    }
+    if (a->mode && a->mode != f->id) {
+        cli_error("resample", "--%s and --%s: give one of --spacing, --shape, --scale", a->mode_flag, f->name);
+        return VXT_EXIT_USAGE;
+    }
+    a->mode = f->id;
+    a->mode_flag = f->name;
+    int ok = cli_parse_zyx(v, a->req, NULL) && a->req[0] > 0 && a->req[1] > 0 && a->req[2] > 0;
+    for (int k = 0; ok && f->id == O_SHAPE && k < 3; k++)
+        ok = a->req[k] == floor(a->req[k]) && a->req[k] <= 1e9;
+    if (!ok) {
+        cli_error("resample", "--%s: expected Z,Y,X (or one value) %s, got '%s'", f->name,
+                  f->id == O_SPACING ? "in mm, > 0" : f->id == O_SHAPE ? "whole numbers of voxels >= 1" : "> 0", v);
+        return VXT_EXIT_USAGE;
+    }
+    return 0;
 }
 
 /* round half to even, as numpy's round and nnU-Net's shapes */
 static double round_even(double x)
 {
     double f = floor(x), d = x - f;
-    if (d > 0.5 || (d == 0.5 && fmod(f, 2.0) != 0.0))
-        return f + 1.0;
-    return f;
+    return d > 0.5 || (d == 0.5 && fmod(f, 2.0) != 0.0) ? f + 1.0 : f;
+}
+
+/* The new shape (z, y, x); an exit status. */
+static int new_shape(const res_args *a, const int64_t in[3], const double spacing[3], int64_t shape[3])
+{
+    vxt_status st = VXT_OK;
+    if (a->mode == O_SHAPE) {
+        for (int k = 0; k < 3; k++)
+            shape[k] = (int64_t)a->req[k];
+    } else if (a->mode == O_SCALE) {
+        st = vxt_resample_shape_scale(in, a->req, shape);
+    } else if (a->align == VXT_ALIGN_HALF_PIXEL) {
+        st = vxt_resample_shape_spacing(in, spacing, a->req, shape);
+    } else {
+        for (int k = 0; k < 3; k++) {
+            double m = round_even((double)(in[k] - 1) * spacing[k] / a->req[k]) + 1.0;
+            if (!(m >= 1 && m <= 1e12)) {
+                cli_error("resample", "--spacing: %g mm gives %g voxels along axis %c", a->req[k], m, "zyx"[k]);
+                return VXT_EXIT_USAGE;
+            }
+            shape[k] = (int64_t)m;
+        }
+    }
+    if (st != VXT_OK) {
+        cli_error("resample", "--%s: %s", a->mode_flag, vxt_last_error());
+        return VXT_EXIT_USAGE;
+    }
+    for (int k = 0; a->align == VXT_ALIGN_CORNERS && k < 3; k++)
+        if (in[k] == 1 && shape[k] > 1) {
+            cli_error("resample", "--align corner cannot spread axis %c of 1 voxel over %lld (use half-pixel)",
+                      "zyx"[k], (long long)shape[k]);
+            return VXT_EXIT_USAGE;
+        }
+    return 0;
+}
+
+/* The output image: the new grid's geometry; float32 for intensities, the input's type (intent and scaling kept)
+ * for label maps. */
+static int make_output(const res_args *a, const vxt_image *img, const int64_t shape[3], vxt_image **out)
+{
+    vxt_image_info info = {.struct_size = sizeof info};
+    vxt_nifti_info ni = {.struct_size = sizeof ni};
+    vxt_geometry g, ng;
+    vxt_geometry_init(&g);
+    vxt_geometry_init(&ng);
+    vxt_image_get_info(img, &info);
+    vxt_nifti_get_info(img, &ni);
+    vxt_image_get_geometry(img, &g);
+    const int nearest = a->interp == VXT_INTERP_NEAREST;
+    vxt_status st = vxt_geometry_resize(&g, info.shape, shape, a->align, &ng);
+    if (st == VXT_OK)
+        st = vxt_image_create(nearest ? info.dtype : VXT_DTYPE_F32, info.channels, shape, NULL, out);
+    if (st == VXT_OK)
+        st = vxt_image_set_geometry(*out, &ng);
+    if (st != VXT_OK)
+        return cli_fail("resample", "the new grid", st);
+    if (nearest && ni.intent_code)
+        vxt_nifti_set_intent(*out, ni.intent_code, ni.intent_name, ni.intent_p);
+    if (nearest && isfinite(info.scl_slope) && info.scl_slope != 0)
+        vxt_image_set_scaling(*out, info.scl_slope, isfinite(info.scl_inter) ? info.scl_inter : 0.0);
+    vxt_image_set_description(*out, info.description[0] ? info.description : "voxtile resample");
+    return 0;
+}
+
+static int summary(const res_args *a, const char *in_path, vxt_context *ctx, const vxt_image *img,
+                   const vxt_image *out, const double s[4])
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "input", in_path);
+    cJSON_AddStringToObject(j, "output", a->out);
+    cli_json_context(j, ctx);
+    cJSON_AddStringToObject(j, "interp", vxt_interp_name(a->interp));
+    cJSON_AddStringToObject(j, "align", vxt_grid_align_name(a->align));
+    if (a->mode == O_SPACING)
+        cJSON_AddItemToObject(j, "requested_spacing", cJSON_CreateDoubleArray(a->req, 3));
+    cli_json_image(cJSON_AddObjectToObject(j, "in"), img);
+    cli_json_image(cJSON_AddObjectToObject(j, "out"), out);
+    cJSON *t = cJSON_AddObjectToObject(j, "seconds");
+    cJSON_AddNumberToObject(t, "read", s[0]);
+    cJSON_AddNumberToObject(t, "resample", s[1]);
+    cJSON_AddNumberToObject(t, "write", s[2]);
+    cJSON_AddNumberToObject(t, "total", s[3]);
+    return cli_print_json(j);
 }
 
 int cmd_resample(int argc, char **argv)
 {
-    enum { O_SPACING = 1, O_SHAPE, O_SCALE, O_INTERP, O_GRID, O_FILL, O_LABELS, O_BACKEND, O_DEVICE, O_THREADS, O_JSON };
-    static const struct option longopts[] = {{"output", required_argument, NULL, 'o'},
-                                             {"spacing", required_argument, NULL, O_SPACING},
-                                             {"shape", required_argument, NULL, O_SHAPE},
-                                             {"scale", required_argument, NULL, O_SCALE},
-                                             {"interp", required_argument, NULL, O_INTERP},
-                                             {"grid", required_argument, NULL, O_GRID},
-                                             {"fill", required_argument, NULL, O_FILL},
-                                             {"labels", no_argument, NULL, O_LABELS},
-                                             {"backend", required_argument, NULL, O_BACKEND},
-                                             {"device", required_argument, NULL, O_DEVICE},
-                                             {"threads", required_argument, NULL, O_THREADS},
-                                             {"json", no_argument, NULL, O_JSON},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
-    static const cli_enum interps[] = {{"linear", VXT_INTERP_LINEAR}, {"nearest", VXT_INTERP_NEAREST}, {NULL, 0}};
-    static const cli_enum grids[] = {{"half-pixel", VXT_ALIGN_HALF_PIXEL}, {"corner", VXT_ALIGN_CORNERS}, {NULL, 0}};
-    const char *out_path = NULL, *backend = NULL, *device = NULL, *mode_flag = NULL;
-    const char *interp_arg = NULL;
-    long threads = 0;
-    int json = 0, labels = 0, have_fill = 0, mode = 0, interp = VXT_INTERP_LINEAR, align = VXT_ALIGN_HALF_PIXEL, c;
-    double fill = 0, req[3] = {0, 0, 0};
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'o': out_path = optarg; break;
-        case O_SPACING:
-        case O_SHAPE:
-        case O_SCALE: {
-            const char *name = c == O_SPACING ? "--spacing" : c == O_SHAPE ? "--shape" : "--scale";
-            if (mode && mode != c) {
-                cli_error("resample", "%s and %s: give one of --spacing, --shape, --scale", mode_flag, name);
-                return VXT_EXIT_USAGE;
-            }
-            mode = c;
-            mode_flag = name;
-            int ok = cli_parse_xyz(optarg, req) && req[0] > 0 && req[1] > 0 && req[2] > 0;
-            if (ok && c == O_SHAPE)
-                for (int a = 0; a < 3; a++)
-                    ok = ok && req[a] == floor(req[a]) && req[a] <= 1e9;
-            if (!ok) {
-                cli_error("resample", "%s: expected X,Y,Z (or one value) %s, got '%s'", name,
-                          c == O_SPACING ? "in mm, > 0" : c == O_SHAPE ? "whole numbers of voxels >= 1" : "> 0",
-                          optarg);
-                return VXT_EXIT_USAGE;
-            }
-            break;
-        }
-        case O_INTERP:
-            if (!cli_enum_option("resample", "--interp", optarg, interps, &interp))
-                return VXT_EXIT_USAGE;
-            interp_arg = optarg;
-            break;
-        case O_GRID:
-            if (!cli_enum_option("resample", "--grid", optarg, grids, &align))
-                return VXT_EXIT_USAGE;
-            break;
-        case O_FILL:
-            if (!cli_parse_double(optarg, &fill)) {
-                cli_error("resample", "--fill: expected a number, got '%s'", optarg);
-                return VXT_EXIT_USAGE;
-            }
-            have_fill = 1;
-            break;
-        case O_LABELS: labels = 1; break;
-        case O_BACKEND:
-            if (cli_backend_flag("resample", optarg))
-                return VXT_EXIT_USAGE;
-            backend = optarg;
-            break;
-        case O_DEVICE: device = optarg; break;
-        case O_THREADS:
-            if (cli_threads_flag("resample", optarg, &threads))
-                return VXT_EXIT_USAGE;
-            break;
-        case O_JSON: json = 1; break;
-        case 'h': help(); return VXT_EXIT_OK;
-        default:
-            cli_error("resample", "unknown or incomplete option '%s' (see voxtile resample --help)", argv[optind - 1]);
-            return VXT_EXIT_USAGE;
-        }
-    }
-    if (optind + 1 != argc) {
-        cli_error("resample", optind >= argc ? "missing the input image" : "unexpected argument '%s'", argv[argc - 1]);
-        return VXT_EXIT_USAGE;
-    }
-    const char *in_path = argv[optind];
-    if (!out_path) {
-        cli_error("resample", "missing -o OUT.nii.gz");
-        return VXT_EXIT_USAGE;
-    }
-    if (!mode) {
-        cli_error("resample", "missing the new grid: give --spacing, --shape or --scale");
-        return VXT_EXIT_USAGE;
-    }
-    if (labels && interp_arg && interp == VXT_INTERP_LINEAR) {
-        cli_error("resample", "--labels with --interp linear: label maps are never interpolated");
-        return VXT_EXIT_USAGE;
-    }
-    const int nearest = labels || interp == VXT_INTERP_NEAREST;
-    int rc = cli_check_output("resample", "-o", out_path, "nifti");
+    res_args a;
+    memset(&a, 0, sizeof a);
+    cli_exec_init(&a.exec);
+    const char *pos[1];
+    int npos = 0, rc = cli_parse(&spec, argc, argv, on_flag, &a, pos, &npos);
     if (rc)
+        return rc < 0 ? VXT_EXIT_OK : rc;
+    if (npos != 1 || !a.out || !a.mode) {
+        cli_error("resample", npos != 1 ? "missing the input image" : !a.out ? "missing -o OUT"
+                                                          : "missing the new grid: give --spacing, --shape or --scale");
+        return VXT_EXIT_USAGE;
+    }
+    if ((rc = cli_check_output("resample", "-o", a.out, "image")))
         return rc;
-    double t0 = cli_seconds();
-
-    /* label maps keep their stored values (and scaling); intensities are read in physical units */
-    vxt_nifti_read_options ro;
-    vxt_nifti_read_options_init(&ro);
-    ro.scaling = nearest ? VXT_NIFTI_SCALING_RAW : VXT_NIFTI_SCALING_AUTO;
+    const int nearest = a.interp == VXT_INTERP_NEAREST;
+    if (nearest && a.have_fill) { /* nearest neighbours never sample beyond the edge: the value would do nothing */
+        cli_error("resample", "--fill applies to --interp linear (nearest neighbours never sample beyond the edge)");
+        return VXT_EXIT_USAGE;
+    }
+    double t[4], t0 = cli_seconds();
     vxt_image *img = NULL, *out = NULL;
     vxt_context *ctx = NULL;
-    if (vxt_image_read_file(in_path, &ro, &img) != VXT_OK) {
-        cli_error("resample", "%s", vxt_last_error());
-        return VXT_EXIT_INPUT;
-    }
-    double t_read = cli_seconds() - t0;
-    vxt_volume in;
     vxt_image_info info = {.struct_size = sizeof info};
-    vxt_geometry g, ng;
-    vxt_geometry_init(&g);
-    vxt_geometry_init(&ng);
-    vxt_image_volume(img, &in);
-    vxt_image_get_info(img, &info);
-    vxt_image_get_geometry(img, &g);
-
-    /* the new shape (volume order) */
+    vxt_nifti_info ni = {.struct_size = sizeof ni};
     int64_t shape[3];
-    vxt_status st = VXT_OK;
-    if (mode == O_SHAPE) {
-        for (int a = 0; a < 3; a++)
-            shape[a] = (int64_t)req[a];
-    } else if (mode == O_SCALE) {
-        st = vxt_resample_shape_scale(in.shape, req, shape);
-    } else if (align == VXT_ALIGN_HALF_PIXEL) {
-        st = vxt_resample_shape_spacing(in.shape, g.spacing, req, shape);
-    } else {
-        for (int a = 0; a < 3 && st == VXT_OK; a++) {
-            double m = round_even((double)(in.shape[a] - 1) * g.spacing[a] / req[a]) + 1.0;
-            if (!(m >= 1 && m <= 1e12)) {
-                cli_error("resample", "--spacing: %g mm gives %g voxels along %c", req[a], m, "kji"[a]);
-                rc = VXT_EXIT_USAGE;
-                goto done;
-            }
-            shape[a] = (int64_t)m;
-        }
-    }
-    if (st != VXT_OK) {
-        cli_error("resample", "%s: %s", mode_flag, vxt_last_error());
-        rc = VXT_EXIT_USAGE;
+    vxt_volume in, ov;
+    /* label maps keep their stored values (and scaling); intensities are read in their units */
+    if ((rc = cli_read_image("resample", pos[0], nearest ? VXT_SCALING_RAW : VXT_SCALING_AUTO, &img)))
+        return rc;
+    t[0] = cli_seconds() - t0;
+    vxt_image_get_info(img, &info);
+    vxt_nifti_get_info(img, &ni);
+    vxt_image_volume(img, &in);
+    if ((rc = new_shape(&a, info.shape, info.spacing, shape)) || (rc = make_output(&a, img, shape, &out)) ||
+        (rc = cli_context("resample", &a.exec, &ctx)))
         goto done;
-    }
-    if (align == VXT_ALIGN_CORNERS)
-        for (int a = 0; a < 3; a++)
-            if (in.shape[a] == 1 && shape[a] > 1) {
-                cli_error("resample", "--grid corner cannot spread axis %c of 1 voxel over %lld (use half-pixel)",
-                          "kji"[a], (long long)shape[a]);
-                rc = VXT_EXIT_USAGE;
-                goto done;
-            }
-    if ((st = vxt_geometry_resize(&g, in.shape, shape, (vxt_grid_align)align, &ng)) != VXT_OK) {
-        rc = cli_fail_status("resample", "geometry of the new grid", st);
-        goto done;
-    }
-
-    /* the output image: float32 for intensities, the input's type for label maps */
-    vxt_dtype odt = nearest ? in.dtype : VXT_DTYPE_F32;
-    if ((st = vxt_image_create(odt, in.channels, shape, NULL, &out)) != VXT_OK) {
-        rc = cli_fail_status("resample", "cannot create the output", st);
-        goto done;
-    }
-    if ((st = vxt_image_set_geometry(out, &ng)) != VXT_OK) {
-        rc = cli_fail_status("resample", "geometry of the new grid", st);
-        goto done;
-    }
-    if (nearest) {
-        if (info.intent_code)
-            vxt_image_set_intent(out, info.intent_code, info.intent_name, info.intent_p);
-        if (isfinite(info.scl_slope) && info.scl_slope != 0)
-            vxt_image_set_scaling(out, info.scl_slope, isfinite(info.scl_inter) ? info.scl_inter : 0.0);
-    }
-    vxt_image_set_description(out, info.descrip[0] ? info.descrip : "voxtile resample");
-    vxt_volume ov;
     vxt_image_volume(out, &ov);
-
-    if ((rc = cli_context("resample", backend, device, threads, &ctx)))
-        goto done;
     vxt_resample_options o;
     vxt_resample_options_init(&o);
-    for (int a = 0; a < 3; a++)
-        o.interp[a] = nearest ? VXT_INTERP_NEAREST : VXT_INTERP_LINEAR;
-    o.align = (vxt_grid_align)align;
-    if (have_fill && !nearest) { /* nearest never samples beyond the edge */
+    for (int k = 0; k < 3; k++)
+        o.interp[k] = a.interp;
+    o.align = a.align;
+    if (a.have_fill) {
         o.boundary = VXT_BOUNDARY_CONSTANT;
-        o.fill_value = fill;
+        o.fill_value = a.fill;
     }
     double t1 = cli_seconds();
-    if ((st = vxt_resample(ctx, &in, &ov, &o)) != VXT_OK) {
-        rc = cli_fail_status("resample", "resampling", st);
-        if (st == VXT_ERR_UNSUPPORTED)
-            rc = VXT_EXIT_INPUT; /* a voxel type the resampler does not read */
+    vxt_status st = vxt_resample(ctx, &in, &ov, &o);
+    if (st != VXT_OK) {
+        rc = st == VXT_ERR_UNSUPPORTED ? (cli_fail("resample", "resampling", st), VXT_EXIT_INPUT)
+                                       : cli_fail("resample", "resampling", st);
         goto done;
     }
-    double t_resample = cli_seconds() - t1;
+    t[1] = cli_seconds() - t1;
     t1 = cli_seconds();
-    if ((rc = cli_write_image("resample", out, out_path, info.nifti_version)))
+    if ((rc = cli_write_image("resample", out, a.out, info.format == VXT_FORMAT_NIFTI ? ni.nifti_version : 0)))
         goto done;
-    double t_write = cli_seconds() - t1;
-    if (json) {
-        cJSON *j = cJSON_CreateObject();
-        cJSON_AddStringToObject(j, "input", in_path);
-        cJSON_AddStringToObject(j, "output", out_path);
-        cli_json_context(j, ctx);
-        cJSON_AddStringToObject(j, "interp", nearest ? "nearest" : "linear");
-        cJSON_AddStringToObject(j, "grid", align == VXT_ALIGN_HALF_PIXEL ? "half-pixel" : "corner");
-        if (mode == O_SPACING) {
-            cJSON *r = cJSON_AddArrayToObject(j, "requested_spacing");
-            for (int a = 2; a >= 0; a--)
-                cJSON_AddItemToArray(r, cJSON_CreateNumber(req[a]));
-        }
-        cJSON *ij = cJSON_AddObjectToObject(j, "in");
-        cli_json_image(ij, img);
-        cJSON *oj = cJSON_AddObjectToObject(j, "out");
-        cli_json_image(oj, out);
-        cJSON *s = cJSON_AddObjectToObject(j, "seconds");
-        cJSON_AddNumberToObject(s, "read", t_read);
-        cJSON_AddNumberToObject(s, "resample", t_resample);
-        cJSON_AddNumberToObject(s, "write", t_write);
-        cJSON_AddNumberToObject(s, "total", cli_seconds() - t0);
-        rc = cli_print_json(j);
-    }
+    t[2] = cli_seconds() - t1;
+    t[3] = cli_seconds() - t0;
+    if (a.json)
+        rc = summary(&a, pos[0], ctx, img, out, t);
 done:
     vxt_context_destroy(ctx);
     vxt_image_destroy(out);

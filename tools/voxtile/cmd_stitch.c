@@ -1,267 +1,339 @@
-/* cmd_stitch.c - `voxtile stitch`: stitch tile outputs another program produced (an .npy of shape
- * (N, C, *ROI) in plan order) into the whole volume, written as .npy (C, *shape) float32 or labels. */
-#include <cjson/cJSON.h>
-#include <getopt.h>
+/* cmd_stitch.c - `voxtile stitch TILES.npy --shape Z,Y,X --roi Z,Y,X`: stitch tile outputs another program produced
+ * (an .npy of shape (N, C, *ROI) in tiling order) into the volume with the plan's stitching (a session fed from
+ * the file): the labels (-o) and/or the class values (--probabilities), each written as .npy (streamed, slab by
+ * slab) or as NIfTI (with --like's geometry). */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <strings.h>
 
 #include "cli.h"
 
-static void help(void)
+enum { O_OUT = 1, O_PROB, O_SHAPE, O_LIKE, O_JSON };
+
+static const cli_flag own[] = {
+    {NULL, 0, NULL, 0, "inputs and outputs"},
+    {"shape", 0, "Z,Y,X|Y,X", O_SHAPE, "the volume's shape (Y,X: a 2D image; TILES.npy is then (N, C, H, W))"},
+    {"output", 'o', "OUT", O_OUT, "the labels by the plan's label rule (.npy, .nii or .nii.gz)"},
+    {"probabilities", 0, "FILE", O_PROB, "the class values after activation, (C, *shape) float32"},
+    {"like", 0, "IMAGE", O_LIKE, "NIfTI outputs take this image's geometry (its shape must be --shape)"},
+    {"json", 0, NULL, O_JSON, "print a summary as JSON"},
+    {NULL, 0, NULL, 0, NULL},
+};
+static const cli_flag *const groups[] = {own, cli_stitch_flags, cli_exec_flags, NULL};
+static const cli_command_spec spec = {
+    "stitch", "stitch TILES.npy --shape Z,Y,X --roi Z,Y,X (-o LABELS | --probabilities VALUES) [flags]",
+    "TILES.npy holds (N, C, *ROI) float32 or float16 tile outputs in tiling order (C order, last axis fastest).\n"
+    "They are blended with the plan's importance map and arithmetic (MONAI's or nnU-Net's, docs/STITCHING.md),\n"
+    "activated and labelled. At least one of -o and --probabilities.",
+    groups, 1};
+
+typedef struct stitch_args {
+    const char *out, *prob, *like;
+    int64_t shape[3];
+    int dims, json;
+    cli_exec exec;
+    cli_plan_args plan;
+} stitch_args;
+
+static int on_flag(void *user, const cli_flag *f, const char *v)
 {
-    printf("usage: voxtile stitch TILES.npy -o OUT.npy --shape Z,Y,X --roi Z,Y,X [options]\n"
-           "TILES.npy holds (N, C, *ROI) float32 or float16 tile outputs in plan order (C order, last axis fastest;\n"
-           "shape and ROI in the array's axis order). Writes (C, *shape) float32, or the labels with --argmax.\n"
-           CLI_PLAN_HELP
-           "  --importance gaussian|gaussian-nnunet|hann|constant   (default gaussian)\n"
-           "  --sigma-scale S[,S,S]   gaussian sigma as a fraction of the ROI (default 0.125)\n"
-           "  --accumulate float32|float16|float64   arithmetic (float32: MONAI; float16: nnU-Net)\n"
-           "  --activation none|softmax|sigmoid      (default none)\n"
-           "  --argmax                write labels (argmax over channels, ties to the lowest) instead of values\n"
-           "  --label-dtype uint8|uint16             (default uint8)\n"
-           "  --batch N               tiles read per step (default 4)\n"
-           "  --backend auto|opencl|cpu  --device INDEX|NAME  --threads N\n"
-           "  --json                  print a summary as JSON\n");
+    stitch_args *a = (stitch_args *)user;
+    int rc = cli_exec_flag("stitch", &a->exec, f, v);
+    if (rc == -2)
+        rc = cli_plan_flag("stitch", &a->plan, f, v);
+    if (rc != -2)
+        return rc;
+    switch (f->id) {
+    case O_OUT: a->out = v; return 0;
+    case O_PROB: a->prob = v; return 0;
+    case O_LIKE: a->like = v; return 0;
+    case O_JSON: a->json = 1; return 0;
+    default: return cli_shape_flag("stitch", v, a->shape, &a->dims);
+    }
+}
+
+/* ---- outputs: an .npy streamed slab by slab, or an image written at the end ------------------------------ */
+
+typedef struct output {
+    const char *path;
+    vxt_npy_writer *npy;
+    vxt_image *img;
+    size_t es;
+} output;
+
+static int is_npy(const char *path)
+{
+    size_t n = strlen(path);
+    return n > 4 && !strcasecmp(path + n - 4, ".npy");
+}
+
+/* channels 0: labels (no channel axis). */
+static vxt_status open_output(output *o, const char *path, vxt_dtype dtype, int64_t channels, const int64_t shape[3],
+                              int dims, const vxt_image *like)
+{
+    o->path = path;
+    o->es = vxt_dtype_size(dtype);
+    if (!is_npy(path)) {
+        vxt_status st = vxt_image_create(dtype, channels ? channels : 1, shape, like, &o->img);
+        if (st == VXT_OK) /* as voxtile run writes them: NIfTI intent "labels", or the values' description */
+            st = channels ? vxt_image_set_description(o->img, "voxtile probabilities")
+                          : vxt_nifti_set_intent(o->img, 1002, "labels", NULL);
+        if (st == VXT_OK && !channels)
+            st = vxt_image_set_description(o->img, "voxtile segmentation");
+        return st;
+    }
+    int64_t s[4];
+    int nd = 0;
+    if (channels)
+        s[nd++] = channels;
+    for (int a = 3 - dims; a < 3; a++)
+        s[nd++] = shape[a];
+    return vxt_npy_writer_open(path, dtype, nd, s, &o->npy);
+}
+
+/* Slab [z0, z1) of C planes (labels: C = 1) into the output. */
+static vxt_status put(output *o, const int64_t shape[3], int64_t z0, int64_t z1, int64_t C, const void *data)
+{
+    const uint64_t plane = (uint64_t)(shape[1] * shape[2]), vol = (uint64_t)shape[0] * plane,
+                   n = (uint64_t)(z1 - z0) * plane;
+    vxt_volume v;
+    if (o->img)
+        vxt_image_volume(o->img, &v);
+    vxt_status st = VXT_OK;
+    for (int64_t c = 0; c < C && st == VXT_OK; c++) {
+        const void *src = (const char *)data + (size_t)((uint64_t)c * n) * o->es;
+        uint64_t at = (uint64_t)c * vol + (uint64_t)z0 * plane;
+        if (o->npy)
+            st = vxt_npy_writer_write(o->npy, at, n, src);
+        else
+            memcpy((char *)v.data + (size_t)at * o->es, src, (size_t)n * o->es);
+    }
+    return st;
+}
+
+static vxt_status commit(output *o)
+{
+    if (o->npy) {
+        vxt_npy_writer *w = o->npy;
+        o->npy = NULL;
+        return vxt_npy_writer_commit(w);
+    }
+    return o->img ? vxt_image_write_path(o->img, o->path, NULL) : VXT_OK;
+}
+
+static void close_output(output *o)
+{
+    vxt_npy_writer_abort(o->npy);
+    vxt_image_destroy(o->img);
 }
 
 typedef struct sink_ctx {
-    vxt_npy_writer *w;
-    int argmax;
-    int64_t shape[3];
+    output labels, values;
     vxt_status st;
-    char error[1024]; /* the writer's message (the run's own message then only says "sink returned 1") */
+    char error[1024]; /* the writer's message (the run's own only says "sink returned 1") */
 } sink_ctx;
 
 static int sink(void *user, const vxt_slab *s)
 {
     sink_ctx *k = (sink_ctx *)user;
-    uint64_t plane = (uint64_t)(k->shape[1] * k->shape[2]), vol = (uint64_t)k->shape[0] * plane;
-    uint64_t n = (uint64_t)(s->z1 - s->z0) * plane;
-    if (k->argmax)
-        k->st = vxt_npy_writer_write(k->w, (uint64_t)s->z0 * plane, n, s->labels);
-    else
-        for (int64_t c = 0; c < s->channels && k->st == VXT_OK; c++)
-            k->st = vxt_npy_writer_write(k->w, (uint64_t)c * vol + (uint64_t)s->z0 * plane, n, s->values + (uint64_t)c * n);
+    if (s->labels)
+        k->st = put(&k->labels, s->shape, s->z0, s->z1, 1, s->labels);
+    if (k->st == VXT_OK && s->values)
+        k->st = put(&k->values, s->shape, s->z0, s->z1, s->channels, s->values);
     if (k->st != VXT_OK)
         snprintf(k->error, sizeof k->error, "%s", vxt_last_error());
     return k->st != VXT_OK;
 }
 
-int cmd_stitch(int argc, char **argv)
+/* ---- the command ----------------------------------------------------------------------------------------- */
+
+/* The tile file must match the tiling: (N, C, *ROI) of float32 or float16. */
+static int check_tiles(const char *path, const vxt_npy_info *ni, const vxt_tiling_info *ti, int dims)
 {
-    enum { O_IMP = 1, O_SIGMA, O_ACC, O_ACT, O_ARGMAX, O_LDT, O_BATCH, O_BACKEND, O_DEVICE, O_THREADS, O_JSON };
-    static const struct option longopts[] = {CLI_PLAN_LONGOPTS,
-                                             {"output", required_argument, NULL, 'o'},
-                                             {"importance", required_argument, NULL, O_IMP},
-                                             {"sigma-scale", required_argument, NULL, O_SIGMA},
-                                             {"accumulate", required_argument, NULL, O_ACC},
-                                             {"activation", required_argument, NULL, O_ACT},
-                                             {"argmax", no_argument, NULL, O_ARGMAX},
-                                             {"label-dtype", required_argument, NULL, O_LDT},
-                                             {"batch", required_argument, NULL, O_BATCH},
-                                             {"backend", required_argument, NULL, O_BACKEND},
-                                             {"device", required_argument, NULL, O_DEVICE},
-                                             {"threads", required_argument, NULL, O_THREADS},
-                                             {"json", no_argument, NULL, O_JSON},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
-    cli_plan_args pa;
-    memset(&pa, 0, sizeof pa);
-    const char *out_path = NULL, *backend = NULL, *device = NULL;
-    long threads = 0, batch = 4;
-    int json = 0, argmax = 0, v;
-    vxt_stitch_options so;
-    vxt_stitch_options_init(&so);
-    int c;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
-        if (cli_plan_arg(&pa, c, optarg))
-            continue;
-        switch (c) {
-        case 'o': out_path = optarg; break;
-        case O_IMP:
-            if (!cli_enum_option("stitch", "--importance", optarg, cli_importances, &v))
-                return VXT_EXIT_USAGE;
-            so.importance = (vxt_importance)v;
-            break;
-        case O_SIGMA:
-            if (!cli_parse_axes_f64(optarg, so.sigma_scale, 0.125, NULL)) {
-                cli_error("stitch", "--sigma-scale: expected one or three numbers, got '%s'", optarg);
-                return VXT_EXIT_USAGE;
-            }
-            break;
-        case O_ACC:
-            if (!cli_enum_option("stitch", "--accumulate", optarg, cli_accumulates, &v))
-                return VXT_EXIT_USAGE;
-            so.accumulate = (vxt_accumulate)v;
-            break;
-        case O_ACT:
-            if (!cli_enum_option("stitch", "--activation", optarg, cli_activations, &v))
-                return VXT_EXIT_USAGE;
-            so.activation = (vxt_activation)v;
-            break;
-        case O_ARGMAX: argmax = 1; break;
-        case O_LDT:
-            if (!cli_enum_option("stitch", "--label-dtype", optarg, cli_label_dtypes, &v))
-                return VXT_EXIT_USAGE;
-            so.label_dtype = (vxt_dtype)v;
-            break;
-        case O_BATCH:
-            if (!cli_parse_int(optarg, 1, 4096, &batch)) {
-                cli_error("stitch", "--batch: expected an integer in [1, 4096], got '%s'", optarg);
-                return VXT_EXIT_USAGE;
-            }
-            break;
-        case O_BACKEND:
-            if (cli_backend_flag("stitch", optarg))
-                return VXT_EXIT_USAGE;
-            backend = optarg;
-            break;
-        case O_DEVICE: device = optarg; break;
-        case O_THREADS:
-            if (cli_threads_flag("stitch", optarg, &threads))
-                return VXT_EXIT_USAGE;
-            break;
-        case O_JSON: json = 1; break;
-        case 'h': help(); return VXT_EXIT_OK;
-        default:
-            cli_error("stitch", "unknown or incomplete option '%s' (see voxtile stitch --help)", argv[optind - 1]);
-            return VXT_EXIT_USAGE;
-        }
-    }
-    if (optind + 1 != argc) {
-        cli_error("stitch", optind >= argc ? "missing TILES.npy" : "unexpected argument '%s'", argv[argc - 1]);
-        return VXT_EXIT_USAGE;
-    }
-    const char *in_path = argv[optind];
-    if (!out_path) {
-        cli_error("stitch", "missing -o OUT.npy");
-        return VXT_EXIT_USAGE;
-    }
-    vxt_plan *plan = NULL;
-    int dims = 3;
-    int rc = cli_build_plan("stitch", &pa, &plan, &dims);
-    if (rc != VXT_EXIT_OK)
-        return rc;
-    vxt_plan_info pi = {.struct_size = sizeof pi};
-    vxt_plan_get_info(plan, &pi);
-
-    /* the tile file must match the plan */
-    vxt_npy_info ni = {.struct_size = sizeof ni};
-    vxt_status st = vxt_npy_read_info(in_path, &ni);
-    if (st != VXT_OK) {
-        cli_error("stitch", "%s", vxt_last_error());
-        vxt_plan_destroy(plan);
-        return VXT_EXIT_INPUT;
-    }
-    char expect[200];
-    snprintf(expect, sizeof expect, "(%llu, C%s%lld, %lld%s%lld)", (unsigned long long)pi.tile_count,
-             dims == 3 ? ", " : "", dims == 3 ? (long long)pi.roi[0] : 0LL, (long long)pi.roi[1],
-             ", ", (long long)pi.roi[2]);
-    if (dims == 2)
-        snprintf(expect, sizeof expect, "(%llu, C, %lld, %lld)", (unsigned long long)pi.tile_count,
-                 (long long)pi.roi[1], (long long)pi.roi[2]);
-    int ok = ni.ndim == 2 + dims && ni.shape[0] == (int64_t)pi.tile_count && ni.shape[1] >= 1;
+    int ok = ni->ndim == 2 + dims && ni->shape[0] == (int64_t)ti->tile_count && ni->shape[1] >= 1 &&
+             (ni->dtype == VXT_DTYPE_F32 || ni->dtype == VXT_DTYPE_F16);
     for (int a = 0; ok && a < dims; a++)
-        ok = ni.shape[2 + a] == pi.roi[3 - dims + a];
-    if (!ok || (ni.dtype != VXT_DTYPE_F32 && ni.dtype != VXT_DTYPE_F16)) {
-        char got[200] = "(";
-        for (int a = 0; a < ni.ndim; a++)
-            snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld", a ? ", " : "", (long long)ni.shape[a]);
-        snprintf(got + strlen(got), sizeof got - strlen(got), ")");
-        cli_error("stitch", "%s: array %s of %s does not match the plan: expected %s of float32 or float16, C >= 1",
-                  in_path, got, vxt_dtype_name(ni.dtype), expect);
-        vxt_plan_destroy(plan);
-        return VXT_EXIT_INPUT;
-    }
-    so.out_channels = ni.shape[1];
-    so.tile_dtype = ni.dtype;
-    so.batch_size = (int)batch;
+        ok = ni->shape[2 + a] == ti->roi[3 - dims + a];
+    if (ok)
+        return 0;
+    char got[200] = "(", want[200];
+    for (int a = 0; a < ni->ndim; a++)
+        snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld", a ? ", " : "", (long long)ni->shape[a]);
+    snprintf(want, sizeof want, "(%llu, C, %s%lld, %lld, %lld)", (unsigned long long)ti->tile_count,
+             dims == 3 ? "" : "", (long long)ti->roi[0], (long long)ti->roi[1], (long long)ti->roi[2]);
+    if (dims == 2)
+        snprintf(want, sizeof want, "(%llu, C, %lld, %lld)", (unsigned long long)ti->tile_count,
+                 (long long)ti->roi[1], (long long)ti->roi[2]);
+    cli_error("stitch", "%s: array %s) of %s does not match the tiling: expected %s of float32 or float16, C >= 1",
+              path, got, vxt_dtype_name(ni->dtype), want);
+    return VXT_EXIT_INPUT;
+}
 
-    vxt_context *ctx = NULL;
-    if ((rc = cli_context("stitch", backend, device, threads, &ctx)) != VXT_EXIT_OK) {
-        vxt_plan_destroy(plan);
-        return rc;
-    }
-    /* output: values (C, *shape) float32 or labels (*shape) */
-    int64_t oshape[4];
-    int ond = 0;
-    if (!argmax)
-        oshape[ond++] = so.out_channels;
-    for (int a = 3 - dims; a < 3; a++)
-        oshape[ond++] = pi.shape[a];
-    sink_ctx sk = {NULL, argmax, {pi.shape[0], pi.shape[1], pi.shape[2]}, VXT_OK, ""};
-    st = vxt_npy_writer_open(out_path, argmax ? so.label_dtype : VXT_DTYPE_F32, ond, oshape, &sk.w);
-    if (st != VXT_OK) {
-        cli_error("stitch", "%s", vxt_last_error());
-        vxt_context_destroy(ctx);
-        vxt_plan_destroy(plan);
-        return VXT_EXIT_OUTPUT;
-    }
-    vxt_stitch_output out;
-    vxt_stitch_output_init(&out);
-    out.sink = sink;
-    out.sink_user = &sk;
-    out.want_values = !argmax;
-    out.want_labels = argmax;
-    vxt_session *ss = NULL;
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    st = vxt_session_create(ctx, plan, &so, NULL, &out, &ss);
-    size_t tile_elems = (size_t)(ni.count / (uint64_t)ni.shape[0]);
-    void *buf = st == VXT_OK ? malloc((size_t)batch * tile_elems * vxt_dtype_size(ni.dtype)) : NULL;
-    if (st == VXT_OK && !buf)
-        st = VXT_ERR_OUT_OF_MEMORY;
-    int done = 0;
-    rc = VXT_EXIT_OK;
+/* Feed the session from the tile file; the failure's exit status, with its message printed. */
+static int feed(vxt_session *ss, const char *path, const vxt_npy_info *ni, const vxt_stitch_options *so,
+                sink_ctx *sk)
+{
+    size_t tile_elems = (size_t)(ni->count / (uint64_t)ni->shape[0]);
+    void *buf = malloc((size_t)so->batch_size * tile_elems * vxt_dtype_size(ni->dtype));
+    vxt_status st = buf ? VXT_OK : VXT_ERR_OUT_OF_MEMORY;
+    int done = 0, input_failed = 0;
     while (st == VXT_OK) {
         vxt_batch b;
         if ((st = vxt_session_next_batch(ss, &b, &done)) != VXT_OK || done)
             break;
-        if ((st = vxt_npy_read(in_path, &ni, b.first_tile * tile_elems, (uint64_t)b.count * tile_elems, buf)) != VXT_OK) {
-            rc = VXT_EXIT_INPUT;
-            break;
-        }
-        st = vxt_session_submit(ss, b.id, buf);
+        st = vxt_npy_read(path, ni, b.first_tile * tile_elems, (uint64_t)b.count * tile_elems, buf);
+        input_failed = st != VXT_OK;
+        if (st == VXT_OK)
+            st = vxt_session_submit(ss, b.id, buf);
     }
     if (st == VXT_OK)
         st = vxt_session_finish(ss);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    if (st != VXT_OK) {
-        if (sk.st != VXT_OK) { /* the output could not be written */
-            cli_error("stitch", "%s", sk.error);
-            rc = VXT_EXIT_OUTPUT;
-        } else if (rc == VXT_EXIT_INPUT) { /* the tile file could not be read */
-            cli_error("stitch", "%s", vxt_last_error());
-        } else {
-            rc = cli_fail_status("stitch", "stitching failed", st);
-            if (st == VXT_ERR_NONFINITE)
-                rc = VXT_EXIT_INPUT;
-        }
-        vxt_npy_writer_abort(sk.w); /* no partial output */
-    } else if (vxt_npy_writer_commit(sk.w) != VXT_OK) {
-        cli_error("stitch", "%s", vxt_last_error());
-        rc = VXT_EXIT_OUTPUT;
-    }
-    if (rc == VXT_EXIT_OK && json) {
-        vxt_context_info ci = {.struct_size = sizeof ci};
-        vxt_context_get_info(ctx, &ci);
-        cJSON *j = cJSON_CreateObject();
-        cJSON_AddStringToObject(j, "output", out_path);
-        cJSON_AddNumberToObject(j, "tiles", (double)pi.tile_count);
-        cJSON_AddNumberToObject(j, "channels", (double)so.out_channels);
-        cJSON_AddStringToObject(j, "backend", vxt_backend_name(ci.backend));
-        cJSON_AddStringToObject(j, "device", ci.device_name);
-        cJSON_AddNumberToObject(j, "seconds", (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
-        char *text = cJSON_PrintUnformatted(j);
-        printf("%s\n", text);
-        free(text);
-        cJSON_Delete(j);
-    }
     free(buf);
+    if (st == VXT_OK)
+        return 0;
+    if (sk->st != VXT_OK) { /* an output could not be written */
+        cli_error("stitch", "%s", sk->error);
+        return VXT_EXIT_OUTPUT;
+    }
+    int rc = cli_fail("stitch", input_failed ? path : "stitching failed", st);
+    return input_failed || st == VXT_ERR_NONFINITE ? VXT_EXIT_INPUT : rc;
+}
+
+/* The outputs (and --like's image); an exit status. */
+static int open_outputs(const stitch_args *a, const vxt_stitch_options *so, sink_ctx *sk)
+{
+    vxt_image *like = NULL;
+    int rc = 0;
+    if (a->like && (rc = cli_read_image("stitch", a->like, VXT_SCALING_RAW, &like)))
+        return rc;
+    vxt_image_info li = {.struct_size = sizeof li};
+    if (like && vxt_image_get_info(like, &li) == VXT_OK && memcmp(li.shape, a->shape, sizeof li.shape) != 0) {
+        char s1[64], s2[64];
+        cli_error("stitch", "--like %s: its shape %s is not --shape %s", a->like, cli_shape_text(s1, 64, li.shape),
+                  cli_shape_text(s2, 64, a->shape));
+        vxt_image_destroy(like);
+        return VXT_EXIT_USAGE;
+    }
+    vxt_status st = VXT_OK;
+    if (a->out)
+        st = open_output(&sk->labels, a->out, so->label_dtype, 0, a->shape, a->dims, like);
+    if (st == VXT_OK && a->prob)
+        st = open_output(&sk->values, a->prob, VXT_DTYPE_F32, so->out_channels, a->shape, a->dims, like);
+    vxt_image_destroy(like);
+    return st != VXT_OK ? cli_fail("stitch", "output", st) == VXT_EXIT_FAILURE ? VXT_EXIT_FAILURE : VXT_EXIT_OUTPUT
+                        : 0;
+}
+
+static int check_args(const stitch_args *a, int npos)
+{
+    int rc = 0;
+    if (npos != 1 || !a->dims || (!a->out && !a->prob)) {
+        cli_error("stitch", npos != 1 ? "missing TILES.npy" : !a->dims ? "missing --shape Z,Y,X"
+                                                             : "missing -o LABELS or --probabilities VALUES");
+        return VXT_EXIT_USAGE;
+    }
+    if ((a->out && (rc = cli_check_output("stitch", "-o", a->out, "image"))) ||
+        (a->prob && (rc = cli_check_output("stitch", "--probabilities", a->prob, "image"))))
+        return rc;
+    if (a->out && a->prob && cli_same_file(a->out, a->prob)) {
+        cli_error("stitch", "-o and --probabilities name the same file '%s'", a->out);
+        return VXT_EXIT_USAGE;
+    }
+    if (a->like && (!a->out || is_npy(a->out)) && (!a->prob || is_npy(a->prob))) {
+        cli_error("stitch", "--like gives NIfTI outputs their geometry; no output here is NIfTI");
+        return VXT_EXIT_USAGE;
+    }
+    return 0;
+}
+
+static int summary(const stitch_args *a, vxt_context *ctx, const vxt_tiling_info *ti, int64_t C, double seconds)
+{
+    cJSON *j = cJSON_CreateObject();
+    if (a->out)
+        cJSON_AddStringToObject(j, "output", a->out);
+    if (a->prob)
+        cJSON_AddStringToObject(j, "probabilities", a->prob);
+    cJSON_AddNumberToObject(j, "tiles", (double)ti->tile_count);
+    cJSON_AddNumberToObject(j, "channels", (double)C);
+    cli_json_context(j, ctx);
+    cJSON_AddNumberToObject(j, "seconds", seconds);
+    return cli_print_json(j);
+}
+
+int cmd_stitch(int argc, char **argv)
+{
+    stitch_args a;
+    memset(&a, 0, sizeof a);
+    cli_exec_init(&a.exec);
+    cli_plan_args_init(&a.plan);
+    const char *pos[1];
+    int npos = 0, rc = cli_parse(&spec, argc, argv, on_flag, &a, pos, &npos);
+    if (rc)
+        return rc < 0 ? VXT_EXIT_OK : rc;
+    vxt_plan *plan = NULL;
+    vxt_tiling *tiling = NULL;
+    vxt_context *ctx = NULL;
+    vxt_session *ss = NULL;
+    sink_ctx sk;
+    memset(&sk, 0, sizeof sk);
+    vxt_npy_info ni = {.struct_size = sizeof ni};
+    vxt_tiling_info ti = {.struct_size = sizeof ti};
+    vxt_tiling_options to;
+    vxt_stitch_options so;
+    vxt_status st;
+    if ((rc = cli_plan_ready("stitch", &a.plan, 0, &plan)))
+        return rc < 0 ? VXT_EXIT_OK : rc;
+    if ((rc = check_args(&a, npos)))
+        goto done;
+    if ((st = vxt_npy_read_info(pos[0], &ni)) != VXT_OK) { /* the message names the file */
+        rc = cli_fail("stitch", "TILES.npy", st) == VXT_EXIT_FAILURE ? VXT_EXIT_FAILURE : VXT_EXIT_INPUT;
+        goto done;
+    }
+    /* the file's C (when it has one; check_tiles then refuses a file that does not fit) */
+    const int64_t C = ni.ndim >= 2 && ni.shape[1] >= 1 ? ni.shape[1] : 1;
+    if ((st = vxt_plan_stitch_settings(plan, a.shape, C, &to, &so)) != VXT_OK ||
+        (st = vxt_tiling_create(&to, &tiling)) != VXT_OK) {
+        rc = cli_fail("stitch", "invalid plan", st);
+        goto done;
+    }
+    vxt_tiling_get_info(tiling, &ti);
+    if ((rc = check_tiles(pos[0], &ni, &ti, a.dims)) || (rc = cli_context("stitch", &a.exec, &ctx)))
+        goto done;
+    so.tile_dtype = ni.dtype;
+    if ((rc = open_outputs(&a, &so, &sk)))
+        goto done;
+    vxt_stitch_output out;
+    vxt_stitch_output_init(&out);
+    out.sink = sink;
+    out.sink_user = &sk;
+    out.want_labels = a.out != NULL;
+    out.want_values = a.prob != NULL;
+    double t0 = cli_seconds();
+    if ((st = vxt_session_create(ctx, tiling, &so, NULL, &out, &ss)) != VXT_OK) {
+        rc = cli_fail("stitch", "stitching failed", st);
+        goto done;
+    }
+    if ((rc = feed(ss, pos[0], &ni, &so, &sk)))
+        goto done;
+    int labels_written = 0;
+    if ((st = commit(&sk.labels)) == VXT_OK) {
+        labels_written = a.out != NULL;
+        st = commit(&sk.values);
+    }
+    if (st != VXT_OK) {
+        rc = cli_fail("stitch", "output", st) == VXT_EXIT_FAILURE ? VXT_EXIT_FAILURE : VXT_EXIT_OUTPUT;
+        if (labels_written)
+            remove(a.out); /* never half a result: the labels alone would look complete */
+        goto done;
+    }
+    if (a.json)
+        rc = summary(&a, ctx, &ti, so.out_channels, cli_seconds() - t0);
+done:
     vxt_session_destroy(ss);
+    close_output(&sk.labels);
+    close_output(&sk.values);
     vxt_context_destroy(ctx);
+    vxt_tiling_destroy(tiling);
     vxt_plan_destroy(plan);
     return rc;
 }

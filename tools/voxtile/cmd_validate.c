@@ -1,12 +1,13 @@
-/* cmd_validate.c - `voxtile validate IN [plan flags]`: run the pipeline of `voxtile run` on two sides -- by
- * default the OpenCL device and the CPU backend -- and compare every stage's output bit for bit.
+/* cmd_validate.c - `voxtile validate IN [plan flags]`: the library's pipeline on two sides -- by default the OpenCL
+ * device and the CPU backend -- with every stage's whole output shown to an observer (VXT_RUN_SHOW_OUTPUTS) and
+ * compared bit for bit.
  *
  * Side a runs first; its observer keeps a copy of each stage's output. Side b runs next; its observer compares
  * each stage's output with side a's copy as soon as it exists and frees the copy, so at most one run's
- * intermediate volumes are held. --stage NAME stops both runs after that stage and compares only it. Both sides
- * also compute the per-class values on the input's grid (as `voxtile run --probabilities`), so that they are
- * compared too. Exit status 0 when every compared stage is identical (or within a tolerance given explicitly),
- * VXT_EXIT_MISMATCH (8) otherwise. */
+ * intermediate volumes are held. --stage NAME compares that stage only and stops both runs after it. Both sides
+ * also make the class values on the input's grid (as `voxtile run --probabilities`), so that they are compared
+ * too. Exit status 0 when every compared stage is identical (or within a tolerance given explicitly),
+ * VXT_EXIT_MISMATCH (8) otherwise. The report, the summary and the pictures: validate_report.c. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,116 +15,79 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "cli_image.h"
-#include "run_plan.h"
 #include "validate.h"
 
-static void help(void)
-{
-    printf("usage: voxtile validate IN.nii[.gz] [--plan PLAN.json | --nnunet DIR --configuration NAME] [plan flags]\n"
-           "                        [--a SIDE] [--b SIDE] [--b-plan OVERLAY.json] [--stage NAME] [tolerances]\n"
-           "                        [--report FILE.json] [--json] [--pictures DIR]\n"
-           "Run voxtile run's pipeline on two sides and compare every stage's output bit for bit: differing values\n"
-           "and voxels, largest absolute and ULP differences, Dice per label of the label maps, each side's\n"
-           "timings. The plan comes from the same files and flags as voxtile run (voxtile run --help); both sides\n"
-           "also compute the per-class values on the input's grid, which are compared too.\n"
-           "sides:\n"
-           "  --a SIDE                 default opencl (the first OpenCL device that passes the probe)\n"
-           "  --b SIDE                 default cpu\n"
-           "                           SIDE: cpu[,threads=N] | opencl[,device=INDEX|NAME][,threads=N]\n"
-           "  --device INDEX|NAME      the OpenCL device of a side that names none\n"
-           "  --threads N              the threads of a side that names none (0: all cores)\n"
-           "  --b-plan OVERLAY.json    side b's plan: side a's with the fields of this plan file replaced (e.g.\n"
-           "                           {\"accumulate\": \"float16\"}), to measure what a setting changes\n"
-           "what to compare:\n"
-           "  --stage NAME             run both sides up to this stage only and compare it: rescale, resample,\n"
-           "                           normalize, sliding_window, resample_back, labels\n"
-           "tolerances (default: none; identical bits are required):\n"
-           "  --max-ulp N              float values at most N units in the last place apart pass\n"
-           "  --max-abs X              float values at most X apart pass (with --max-ulp: either suffices)\n"
-           "  --max-label-diff N       label maps with at most N differing voxels pass\n"
-           "outputs:\n"
-           "  --report FILE.json       the full report as JSON\n"
-           "  --json                   print the report on stdout instead of the summary\n"
-           "  --pictures DIR           PNG mid-slices (created if missing): input.png, a_labels.png, b_labels.png,\n"
-           "                           difference.png (differing voxels of the input's grid in red), and\n"
-           "                           diff_<stage>.png for each stage that differs\n"
-           "  --print-plan             print the resolved plan (both, with --b-plan) and exit\n"
-           "Exit status: 0 identical (or within the tolerances), 8 mismatch; 2 usage, 3 a side's backend is not\n"
-           "available, 4 bad input, 5 an output cannot be written, 6 plan, 7 plugin.\n");
-}
+enum { O_A = 1, O_B, O_BPLAN, O_STAGE, O_ULP, O_ABS, O_LABEL, O_REPORT, O_JSON, O_PICTURES, O_RUN_ONLY };
 
-/* ---- options ------------------------------------------------------------------------------------------ */
+static const cli_flag own[] = {
+    {NULL, 0, NULL, 0, "sides (SIDE: cpu[,threads=N] | opencl[,device=INDEX|NAME][,threads=N])"},
+    {"a", 0, "SIDE", O_A, "side a (default opencl: the first OpenCL device that passes the probe)"},
+    {"b", 0, "SIDE", O_B, "side b (default cpu)"},
+    {"b-plan", 0, "OVERLAY.json", O_BPLAN, "side b's plan: side a's with this plan file's fields laid over it"},
+    {NULL, 0, NULL, 0, "what to compare"},
+    {"stage", 0, "NAME", O_STAGE, "compare this stage only ({stage}) and stop both runs after it"},
+    {NULL, 0, NULL, 0, "tolerances (default: none; identical bits are required)"},
+    {"max-ulp", 0, "N", O_ULP, "float values at most N units in the last place apart pass"},
+    {"max-abs", 0, "X", O_ABS, "float values at most X apart pass (with --max-ulp: either suffices)"},
+    {"max-label-diff", 0, "N", O_LABEL, "label maps with at most N differing voxels pass"},
+    {NULL, 0, NULL, 0, "outputs"},
+    {"report", 0, "FILE.json", O_REPORT, "the full report as JSON"},
+    {"json", 0, NULL, O_JSON, "print the report on stdout instead of the summary"},
+    {"pictures", 0, "DIR", O_PICTURES, "PNG mid-slices (created if missing): input, each side's labels, differences"},
+    /* voxtile run's outputs, refused with an explanation (not in the help) */
+    {"output", 'o', "OUT", O_RUN_ONLY, ""},
+    {"probabilities", 0, "FILE", O_RUN_ONLY, ""},
+    {"picture", 0, "FILE", O_RUN_ONLY, ""},
+    {"quiet", 0, NULL, O_RUN_ONLY, ""},
+    {NULL, 0, NULL, 0, NULL},
+};
+static const cli_flag *const groups[] = {own, cli_plan_flags, cli_exec_flags, NULL};
+static const cli_command_spec spec = {
+    "validate", "validate IN [--plan PLAN.json | --nnunet DIR] [plan flags] [--a SIDE] [--b SIDE] [options]",
+    "Runs voxtile run's pipeline on two sides and compares every stage's output bit for bit: differing values and\n"
+    "voxels, largest absolute and ULP differences, Dice per label of the label maps, each side's timings. The plan\n"
+    "comes from the same files and flags as voxtile run. --device and --threads fill in a side that names neither.\n"
+    "Exit status: 0 identical (or within the tolerances), 8 mismatch; 2 usage, 3 a side's backend is not available,\n"
+    "4 bad input, 5 an output cannot be written, 6 plan, 7 model.",
+    groups, 1};
 
 typedef struct val_args {
     const char *a, *b, *b_plan, *stage, *report, *pictures;
     const char *max_ulp, *max_abs, *max_label;
+    int json;
+    cli_exec exec;
+    int device_given, threads_given;
+    cli_plan_args plan;
 } val_args;
 
-static const char *const stage_names[] = {"rescale", "resample", "normalize", "sliding_window", "resample_back",
-                                          "labels", NULL};
-
-/* Take validate's own options out of argv (into va) and leave the others, for cli_run_options. Returns 0, -1
- * after --help, or an exit code. */
-static int split_args(int argc, char **argv, val_args *va, int *fargc, char **fargv)
+static int on_flag(void *user, const cli_flag *f, const char *v)
 {
-    static const struct {
-        const char *name;
-        size_t off;
-    } own[] = {{"a", offsetof(val_args, a)},
-               {"b", offsetof(val_args, b)},
-               {"b-plan", offsetof(val_args, b_plan)},
-               {"stage", offsetof(val_args, stage)},
-               {"report", offsetof(val_args, report)},
-               {"pictures", offsetof(val_args, pictures)},
-               {"max-ulp", offsetof(val_args, max_ulp)},
-               {"max-abs", offsetof(val_args, max_abs)},
-               {"max-label-diff", offsetof(val_args, max_label)}};
-    int n = 0;
-    fargv[n++] = argv[0];
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (!strcmp(arg, "--")) {
-            while (i < argc)
-                fargv[n++] = argv[i++];
-            break;
-        }
-        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
-            help();
-            return -1;
-        }
-        static const char *const run_only[] = {"-o", "--output", "--probabilities", "--picture", "--backend"};
-        for (size_t k = 0; k < sizeof run_only / sizeof run_only[0]; k++) {
-            size_t len = strlen(run_only[k]);
-            if (!strncmp(arg, run_only[k], len) && (arg[len] == '\0' || arg[len] == '=' || k == 0)) {
-                cli_error("validate", "%s is a voxtile run option; validate writes --report and --pictures, and "
-                          "its sides are --a and --b", run_only[k]);
-                return VXT_EXIT_USAGE;
-            }
-        }
-        int taken = 0;
-        if (arg[0] == '-' && arg[1] == '-')
-            for (size_t k = 0; k < sizeof own / sizeof own[0]; k++) {
-                size_t len = strlen(own[k].name);
-                if (strncmp(arg + 2, own[k].name, len) != 0 || (arg[2 + len] != '\0' && arg[2 + len] != '='))
-                    continue;
-                const char *value = arg[2 + len] == '=' ? arg + 3 + len : NULL;
-                if (!value && i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)
-                    value = argv[++i];
-                if (!value) {
-                    cli_error("validate", "%s needs a value (see voxtile validate --help)", arg);
-                    return VXT_EXIT_USAGE;
-                }
-                *(const char **)((char *)va + own[k].off) = value;
-                taken = 1;
-                break;
-            }
-        if (!taken)
-            fargv[n++] = argv[i];
+    val_args *a = (val_args *)user;
+    if (f->id == CLI_EXEC_BACKEND) {
+        cli_error("validate", "--backend is a voxtile run option; validate's sides are --a and --b");
+        return VXT_EXIT_USAGE;
     }
-    fargv[n] = NULL;
-    *fargc = n;
+    if (f->id == O_RUN_ONLY) {
+        char shorty[8] = "";
+        if (f->short_name)
+            snprintf(shorty, sizeof shorty, " (-%c)", f->short_name);
+        cli_error("validate", "--%s%s is a voxtile run option; validate writes a report (--report, --json) and "
+                  "pictures (--pictures)", f->name, shorty);
+        return VXT_EXIT_USAGE;
+    }
+    a->device_given |= f->id == CLI_EXEC_DEVICE;
+    a->threads_given |= f->id == CLI_EXEC_THREADS;
+    int rc = cli_exec_flag("validate", &a->exec, f, v);
+    if (rc == -2)
+        rc = cli_plan_flag("validate", &a->plan, f, v);
+    if (rc != -2)
+        return rc;
+    const char **slot[] = {NULL, &a->a, &a->b, &a->b_plan, &a->stage, &a->max_ulp, &a->max_abs, &a->max_label,
+                           &a->report, NULL, &a->pictures};
+    if (f->id == O_JSON)
+        a->json = 1;
+    else
+        *slot[f->id] = v;
     return 0;
 }
 
@@ -243,7 +207,7 @@ static int make_context(val_side *sd, const char *name)
     if (st != VXT_OK) {
         char what[400];
         snprintf(what, sizeof what, "side %s (%s)", name, sd->spec);
-        return cli_fail_status("validate", what, st);
+        return cli_fail("validate", what, st);
     }
     sd->info.struct_size = sizeof sd->info;
     vxt_context_get_info(sd->ctx, &sd->info);
@@ -318,11 +282,16 @@ static void compare_stage(val_state *s, val_stage *st, const vxt_volume *b)
     free(mask);
 }
 
-static int observe(void *user, const char *name, const vxt_volume *out, double seconds)
+static int observe(void *user, const vxt_stage_report *rep)
 {
     val_state *s = (val_state *)user;
     val_side *sd = &s->side[s->current];
+    const char *name = vxt_stage_name(rep->stage);
+    const vxt_volume *out = rep->output;
+    const double seconds = rep->seconds;
     sd->seconds += seconds;
+    if (!out)
+        return 0; /* a stage without a whole output (none is made without VXT_RUN_SHOW_OUTPUTS) */
     val_stage *st = stage_named(s, name);
     if (!st)
         return fail(s, VXT_EXIT_FAILURE, name, "too many stages");
@@ -358,43 +327,49 @@ static int observe(void *user, const char *name, const vxt_volume *out, double s
     }
     if (s->failed)
         return 1;
-    if (s->only_stage && wanted && strcmp(name, "labels") != 0) {
-        s->stopped = 1; /* nothing after this stage is compared: do not compute it */
+    if (s->only_stage && wanted && rep->stage < VXT_STAGE_LABELS) {
+        s->stopped = 1; /* nothing after this stage is compared: stop the run (the last stages give the pictures) */
         return 1;
     }
     return 0;
 }
 
-static int run_side(val_state *s, int which, const run_plan *plan, const vxt_image *img)
+
+static int run_side(val_state *s, int which, const vxt_plan *plan, const vxt_image *img)
 {
     static const char *names[2] = {"a", "b"};
     val_side *sd = &s->side[which];
-    vxt_volume raw;
-    vxt_image_volume(img, &raw);
-    cli_model models[RUN_MAX_MEMBERS];
-    memset(models, 0, sizeof models);
-    int rc = cli_open_models("validate", plan, raw.channels, models);
-    if (rc)
-        return rc;
+    vxt_pipeline *pipe = NULL;
+    vxt_status st = vxt_pipeline_create(sd->ctx, plan, NULL, 0, &pipe);
+    if (st != VXT_OK) {
+        char what[64];
+        snprintf(what, sizeof what, "side %s: model", names[which]);
+        return cli_model_fail("validate", what, st);
+    }
     s->current = which;
     s->stopped = 0;
-    pipeline_args pa = {sd->ctx, plan, models, img, 1, observe, NULL, s};
-    char err[2048];
-    rc = pipeline_run(&pa, &sd->res, err, sizeof err);
-    if (rc == 0) {
+    vxt_run_options ro;
+    vxt_run_options_init(&ro);
+    ro.outputs = VXT_OUTPUT_LABELS | VXT_OUTPUT_PROBABILITIES;
+    ro.observer = observe;
+    ro.observer_user = s;
+    ro.flags = VXT_RUN_SHOW_OUTPUTS;
+    sd->res.struct_size = sizeof sd->res;
+    st = vxt_pipeline_run(pipe, img, &ro, &sd->res);
+    int rc = 0;
+    if (st == VXT_OK) {
         sd->have_res = 1;
         vxt_image_destroy(sd->res.probabilities); /* compared stage by stage already; only the labels are drawn */
         sd->res.probabilities = NULL;
     } else if (s->failed) {
         cli_error("validate", "side %s: %s", names[which], s->err);
         rc = s->rc;
-    } else if (s->stopped) {
-        rc = 0;
-    } else {
-        cli_error("validate", "side %s (%s): %s", names[which], sd->spec, err);
+    } else if (!s->stopped) {
+        char what[400];
+        snprintf(what, sizeof what, "side %s (%s)", names[which], sd->spec);
+        rc = cli_fail("validate", what, st);
     }
-    for (int m = 0; m < plan->members; m++)
-        cli_model_close(&models[m]);
+    vxt_pipeline_destroy(pipe);
     return rc;
 }
 
@@ -407,181 +382,162 @@ static void free_state(val_state *s)
         cmp_labels_free(&s->stage[i].labels);
     }
     for (int k = 0; k < 2; k++) {
-        if (s->side[k].have_res)
-            pipeline_result_free(&s->side[k].res);
+        vxt_run_result_clear(&s->side[k].res);
         vxt_context_destroy(s->side[k].ctx);
     }
     free(s->diff_in);
+}
+
+/* validate's own options, before the plan is looked at: tolerances, sides, --stage. */
+static int own_options(const val_args *va, val_state *s)
+{
+    const char *specs[2] = {va->a ? va->a : "opencl", va->b ? va->b : "cpu"};
+    int rc = parse_tolerances(va, &s->tol);
+    for (int k = 0; k < 2 && !rc; k++) {
+        int got = parse_side(k ? "--b" : "--a", specs[k], &s->side[k]);
+        if (!(got & 0x100))
+            return got;
+        if (!(got & 1)) /* --device and --threads fill in what a side does not name */
+            s->side[k].threads = va->exec.threads;
+        if (!(got & 2) && va->exec.device && s->side[k].backend == VXT_BACKEND_OPENCL)
+            snprintf(s->side[k].device, sizeof s->side[k].device, "%s", va->exec.device);
+    }
+    vxt_stage stage;
+    if (!rc && va->stage && vxt_stage_parse(va->stage, &stage) != VXT_OK) {
+        cli_error("validate", "--stage: %s", vxt_last_error());
+        rc = VXT_EXIT_USAGE;
+    }
+    s->only_stage = va->stage;
+    return rc;
+}
+
+/* The two plans (side b's with --b-plan laid over side a's), and --print-plan. */
+static int plans(const val_args *va, vxt_plan **a, vxt_plan **b)
+{
+    int rc = cli_plan_build("validate", &va->plan, !va->plan.print_plan, a);
+    if (rc)
+        return rc;
+    vxt_status st = vxt_plan_clone(*a, b);
+    if (st == VXT_OK && va->b_plan && (st = vxt_plan_load_file(*b, va->b_plan)) == VXT_OK && !va->plan.print_plan)
+        st = vxt_plan_check(*b);
+    if (st != VXT_OK)
+        return cli_fail("validate", "--b-plan", st);
+    if (va->plan.print_plan) {
+        printf("{\n\"a\": ");
+        rc = cli_plan_print("validate", *a);
+        if (!rc && va->b_plan) {
+            printf(",\n\"b\": ");
+            rc = cli_plan_print("validate", *b);
+        }
+        printf("}\n");
+        return rc ? rc : -1;
+    }
+    return 0;
+}
+
+/* Report, summary, verdict; files written are recorded in s->written. */
+static int finish(val_state *s, const val_args *va, const char *in, const vxt_image *img, const vxt_plan *pa,
+                  const vxt_plan *pb)
+{
+    char *ta = NULL, *tb = NULL, err[1024];
+    vxt_plan_to_json(pa, &ta);
+    if (va->b_plan)
+        vxt_plan_to_json(pb, &tb);
+    cJSON *report = val_report(s, in, img, ta, tb, va->report);
+    vxt_buffer_free(ta);
+    vxt_buffer_free(tb);
+    char *text = report ? cJSON_Print(report) : NULL;
+    cJSON_Delete(report);
+    if (!text) {
+        cli_error("validate", "out of memory for the report");
+        return VXT_EXIT_FAILURE;
+    }
+    int rc = 0;
+    if (va->report && (rc = val_write_text(va->report, text, err, sizeof err)) != 0)
+        cli_error("validate", "--report %s: %s", va->report, err);
+    else if (va->report)
+        snprintf(s->written[s->nwritten++], sizeof s->written[0], "%s", va->report);
+    if (!rc && va->json)
+        printf("%s\n", text);
+    else if (!rc)
+        val_print_summary(stdout, s, in, img);
+    cJSON_free(text);
+    return rc ? rc : val_verdict(s) == 2 ? VXT_EXIT_MISMATCH : VXT_EXIT_OK;
+}
+
+/* A --stage this plan has no such stage for is a plan error, not a silent pass. */
+static int check_stage_seen(const val_state *s)
+{
+    for (int i = 0; i < s->nstages; i++)
+        if (!strcmp(s->stage[i].name, s->only_stage) && (s->stage[i].in_a || s->stage[i].in_b))
+            return 0;
+    char list[256] = "";
+    for (int i = 0; i < s->nstages; i++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", s->stage[i].name);
+    cli_error("validate", "--stage %s: this plan has no such stage on this input (its stages: %s)", s->only_stage,
+              list);
+    return VXT_EXIT_PLAN;
 }
 
 int cmd_validate(int argc, char **argv)
 {
     val_args va;
     memset(&va, 0, sizeof va);
-    char **fargv = calloc((size_t)argc + 1, sizeof *fargv);
-    if (!fargv) {
+    cli_exec_init(&va.exec);
+    cli_plan_args_init(&va.plan);
+    const char *pos[1];
+    int npos = 0, created = 0, rc = cli_parse(&spec, argc, argv, on_flag, &va, pos, &npos);
+    if (rc)
+        return rc < 0 ? VXT_EXIT_OK : rc;
+    val_state *s = calloc(1, sizeof *s);
+    vxt_plan *pa = NULL, *pb = NULL;
+    vxt_image *img = NULL;
+    if (!s) {
         cli_error("validate", "out of memory");
         return VXT_EXIT_FAILURE;
     }
-    int fargc = 0;
-    int rc = split_args(argc, argv, &va, &fargc, fargv);
-    if (rc) {
-        free(fargv);
-        return rc < 0 ? VXT_EXIT_OK : rc;
-    }
-    /* validate's own options first: a usage error is reported before the plan is looked at */
-    cmp_tolerance tol;
-    val_side sides[2];
-    int side_got[2];
-    memset(sides, 0, sizeof sides);
-    const char *specs[2] = {va.a ? va.a : "opencl", va.b ? va.b : "cpu"};
-    rc = parse_tolerances(&va, &tol);
-    for (int k = 0; k < 2 && !rc; k++)
-        if (!((side_got[k] = parse_side(k ? "--b" : "--a", specs[k], &sides[k])) & 0x100))
-            rc = side_got[k];
-    if (!rc && va.stage) {
-        int known = 0;
-        for (int i = 0; stage_names[i]; i++)
-            known |= !strcmp(stage_names[i], va.stage);
-        if (!known) {
-            cli_error("validate", "--stage: unknown stage '%s' (expected one of: rescale, resample, normalize, "
-                      "sliding_window, resample_back, labels)", va.stage);
-            rc = VXT_EXIT_USAGE;
-        }
-    }
-    if (rc) {
-        free(fargv);
-        return rc;
-    }
-    run_plan plan, plan_b;
-    run_plan_defaults(&plan);
-    cli_run_args ra;
-    memset(&ra, 0, sizeof ra);
-    rc = cli_run_options("validate", fargc, fargv, &plan, &ra);
-    const int first_arg = ra.first_arg;
-    char *input_arg = rc == 0 && first_arg < fargc ? fargv[first_arg] : NULL;
-    const int npos = rc == 0 ? fargc - first_arg : 0;
-    const char *extra = npos > 1 ? fargv[first_arg + 1] : NULL;
-    free(fargv);
-    if (rc)
-        return rc < 0 ? VXT_EXIT_OK : rc;
-    plan_b = plan;
-    char err[1024];
-    if (va.b_plan) {
-        if ((rc = run_plan_load(&plan_b, va.b_plan, err, sizeof err)) != 0 ||
-            (rc = run_plan_check(&plan_b, err, sizeof err)) != 0) {
-            cli_error("validate", "--b-plan: %s", err);
-            return rc;
-        }
-    }
-    char *plan_a_text = run_plan_to_json(&plan), *plan_b_text = va.b_plan ? run_plan_to_json(&plan_b) : NULL;
-    if (ra.print_plan) {
-        if (plan_b_text)
-            printf("{\n\"a\": %s,\n\"b\": %s\n}\n", plan_a_text, plan_b_text);
-        else
-            printf("%s\n", plan_a_text);
-        free(plan_a_text);
-        free(plan_b_text);
-        return VXT_EXIT_OK;
-    }
-    val_state *s = calloc(1, sizeof *s);
-    vxt_image *img = NULL;
-    int created_dir = 0;
-    if (!s) {
-        cli_error("validate", "out of memory");
-        rc = VXT_EXIT_FAILURE;
+    if ((rc = own_options(&va, s)) || (rc = plans(&va, &pa, &pb)))
         goto done;
-    }
     if (npos != 1) {
-        cli_error("validate", npos == 0 ? "missing the input image" : "unexpected argument '%s'", extra);
+        cli_error("validate", "missing the input image");
         rc = VXT_EXIT_USAGE;
         goto done;
     }
-    s->tol = tol;
-    s->only_stage = va.stage;
-    /* the sides: --device and --threads fill in what a side does not name */
-    for (int k = 0; k < 2; k++) {
-        s->side[k] = sides[k];
-        if (!(side_got[k] & 1))
-            s->side[k].threads = ra.threads;
-        if (!(side_got[k] & 2) && ra.device && s->side[k].backend == VXT_BACKEND_OPENCL)
-            snprintf(s->side[k].device, sizeof s->side[k].device, "%s", ra.device);
-    }
-    if (va.report && (rc = cli_check_output("validate", "--report", va.report, NULL)))
-        goto done;
-    if (va.pictures && (rc = prepare_pictures(va.pictures, &created_dir)))
+    if ((va.report && (rc = cli_check_output("validate", "--report", va.report, NULL))) ||
+        (va.pictures && (rc = prepare_pictures(va.pictures, &created))) ||
+        (rc = cli_read_image("validate", pos[0], VXT_SCALING_RAW, &img)))
         goto done;
     s->pictures = va.pictures;
-    const char *in_path = input_arg;
-    if ((rc = cli_read_input("validate", in_path, &img)))
-        goto done;
     vxt_volume raw;
-    vxt_geometry g;
-    vxt_geometry_init(&g);
+    vxt_image_info ii = {.struct_size = sizeof ii};
     vxt_image_volume(img, &raw);
-    vxt_image_get_geometry(img, &g);
+    vxt_image_get_info(img, &ii);
     memcpy(s->in_shape, raw.shape, sizeof s->in_shape);
-    memcpy(s->in_spacing, g.spacing, sizeof s->in_spacing);
+    memcpy(s->in_spacing, ii.spacing, sizeof s->in_spacing);
     if (s->pictures && !(s->diff_in = calloc((size_t)(raw.shape[0] * raw.shape[1] * raw.shape[2]), 1))) {
         cli_error("validate", "out of memory for the difference map");
         rc = VXT_EXIT_FAILURE;
         goto done;
     }
-    if ((rc = make_context(&s->side[0], "a")) || (rc = make_context(&s->side[1], "b")))
+    if ((rc = make_context(&s->side[0], "a")) || (rc = make_context(&s->side[1], "b")) ||
+        (rc = run_side(s, 0, pa, img)) || (rc = run_side(s, 1, pb, img)) ||
+        (s->only_stage && (rc = check_stage_seen(s))))
         goto done;
-    if ((rc = run_side(s, 0, &plan, img)) || (rc = run_side(s, 1, &plan_b, img)))
-        goto done;
-    if (s->only_stage) {
-        int seen = 0;
-        for (int i = 0; i < s->nstages; i++)
-            seen |= !strcmp(s->stage[i].name, s->only_stage) && (s->stage[i].in_a || s->stage[i].in_b);
-        if (!seen) {
-            char list[256] = "";
-            for (int i = 0; i < s->nstages; i++)
-                snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", s->stage[i].name);
-            cli_error("validate", "--stage %s: this plan has no such stage on this input (its stages: %s)",
-                      s->only_stage, list);
-            rc = VXT_EXIT_PLAN;
-            goto done;
-        }
-    }
     if (s->pictures && (rc = val_final_pictures(s, s->side[1].ctx, img))) {
         cli_error("validate", "--pictures: %s", s->err);
         goto done;
     }
-    cJSON *report = val_report(s, in_path, img, plan_a_text, plan_b_text, va.report);
-    char *text = report ? cJSON_Print(report) : NULL;
-    cJSON_Delete(report);
-    if (!text) {
-        cli_error("validate", "out of memory for the report");
-        rc = VXT_EXIT_FAILURE;
-        goto done;
-    }
-    if (va.report) {
-        if ((rc = val_write_text(va.report, text, err, sizeof err))) {
-            cli_error("validate", "--report %s: %s", va.report, err);
-            free(text);
-            goto done;
-        }
-        snprintf(s->written[s->nwritten++], sizeof s->written[0], "%s", va.report);
-    }
-    if (ra.json)
-        printf("%s\n", text);
-    else
-        val_print_summary(stdout, s, in_path, img);
-    free(text);
-    rc = val_verdict(s) == 2 ? VXT_EXIT_MISMATCH : VXT_EXIT_OK;
+    rc = finish(s, &va, pos[0], img, pa, pb);
 done:
-    if (s && rc != VXT_EXIT_OK && rc != VXT_EXIT_MISMATCH)
+    if (rc != VXT_EXIT_OK && rc != VXT_EXIT_MISMATCH)
         for (int i = 0; i < s->nwritten; i++)
             remove(s->written[i]); /* never a partial result */
-    if (created_dir && rc != VXT_EXIT_OK && rc != VXT_EXIT_MISMATCH)
+    if (created && rc != VXT_EXIT_OK && rc != VXT_EXIT_MISMATCH)
         rmdir(va.pictures);
-    if (s)
-        free_state(s);
+    free_state(s);
     free(s);
     vxt_image_destroy(img);
-    free(plan_a_text);
-    free(plan_b_text);
-    return rc;
+    vxt_plan_destroy(pa);
+    vxt_plan_destroy(pb);
+    return rc == -1 ? VXT_EXIT_OK : rc;
 }

@@ -1,4 +1,4 @@
-/* main.c - `voxtile <command> ...`: dispatch to the subcommands. */
+/* main.c - `voxtile <command> ...`: the commands, messages and exit statuses. */
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -17,26 +17,48 @@ void cli_error(const char *cmd, const char *fmt, ...)
     va_end(ap);
 }
 
-int cli_fail_status(const char *cmd, const char *what, vxt_status st)
+int cli_exit_of(vxt_status st)
 {
-    const char *msg = vxt_last_error();
-    cli_error(cmd, "%s: %s", what, msg[0] ? msg : vxt_status_string(st));
     switch (st) {
+    case VXT_OK:
+        return VXT_EXIT_OK;
     case VXT_ERR_NO_PLATFORM:
     case VXT_ERR_NO_DEVICE:
     case VXT_ERR_PROBE_MISMATCH:
     case VXT_ERR_BUILD:
         return VXT_EXIT_NO_BACKEND;
+    case VXT_ERR_IO:
     case VXT_ERR_FORMAT:
     case VXT_ERR_TRUNCATED:
         return VXT_EXIT_INPUT;
+    case VXT_ERR_PREDICTOR:
+    case VXT_ERR_NONFINITE:
+        return VXT_EXIT_PLUGIN;
     case VXT_ERR_CANCELLED:
         return VXT_EXIT_CANCELLED;
-    case VXT_ERR_PREDICTOR:
-        return VXT_EXIT_PLUGIN;
+    case VXT_ERR_INVALID_ARGUMENT:
+    case VXT_ERR_SHAPE_MISMATCH:
+        return VXT_EXIT_PLAN;
     default:
         return VXT_EXIT_FAILURE;
     }
+}
+
+int cli_fail(const char *cmd, const char *what, vxt_status st)
+{
+    const char *msg = vxt_last_error();
+    cli_error(cmd, "%s: %s", what, msg[0] ? msg : vxt_status_string(st));
+    return cli_exit_of(st);
+}
+
+int cli_model_fail(const char *cmd, const char *what, vxt_status st)
+{
+    int rc = cli_fail(cmd, what, st);
+    /* a model that cannot be loaded (missing file, symbol, ABI) or initialised is the plugin's problem; one that
+     * does not fit the plan is the plan's */
+    return st == VXT_ERR_IO || st == VXT_ERR_UNSUPPORTED || st == VXT_ERR_PREDICTOR || st == VXT_ERR_FORMAT
+               ? VXT_EXIT_PLUGIN
+               : rc;
 }
 
 int cli_parse_int(const char *s, long lo, long hi, long *out)
@@ -67,21 +89,21 @@ int cli_parse_double(const char *s, double *out)
 
 typedef struct command {
     const char *name;
-    cli_command_fn fn;
+    int (*fn)(int argc, char **argv);
     const char *summary;
 } command;
 
 static const command commands[] = {
-    {"info", cmd_info, "version, backends, OpenCL devices and their determinism probe"},
-    {"header", cmd_header, "NIfTI header, geometry and orientation of an image; --stats for its values"},
-    {"plan", cmd_plan, "the tiles a sliding window visits, as JSON"},
-    {"run", cmd_run, "segment a NIfTI image: preprocess, sliding window with a model, write labels"},
-    {"bench", cmd_bench, "standard cases with seconds, voxels/s and the fraction of memory bandwidth"},
-    {"stitch", cmd_stitch, "stitch precomputed tile outputs (.npy) into a volume"},
+    {"run", cmd_run, "segment an image: preprocess, sliding window with a model, labels on the input's grid"},
     {"validate", cmd_validate, "run the pipeline on two backends and compare every stage bit for bit"},
-    {"resample", cmd_resample, "resample a NIfTI image to a new spacing, shape or scale, keeping its geometry"},
-    {"normalize", cmd_normalize, "normalize the intensities of a NIfTI image (CT window, z-score, ...)"},
+    {"stitch", cmd_stitch, "stitch tile outputs another program produced (.npy) into a volume"},
+    {"tiles", cmd_tiles, "the tiles a sliding window visits, as JSON"},
+    {"resample", cmd_resample, "resample an image to a new spacing, shape or scale, keeping its geometry"},
+    {"normalize", cmd_normalize, "normalize the intensities of an image (window, CT, z-score, ...)"},
+    {"header", cmd_header, "NIfTI header, geometry and orientation of an image; --stats for its values"},
     {"phantom", cmd_phantom, "write a synthetic CT-like volume and its label map"},
+    {"bench", cmd_bench, "standard cases with seconds, voxels/s and the fraction of memory bandwidth"},
+    {"info", cmd_info, "version, backends, OpenCL devices and their determinism probe"},
 };
 
 static void usage(FILE *f)
@@ -89,7 +111,8 @@ static void usage(FILE *f)
     fprintf(f, "usage: voxtile <command> [options]   (voxtile <command> --help for its options)\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "\nvoxtile %s\n", vxt_version_string());
+    fprintf(f, "\nPer-axis values are Z,Y,X (slowest axis first; for a NIfTI file k,j,i) or one value for every "
+               "axis.\nvoxtile %s\n", vxt_version_string());
 }
 
 int main(int argc, char **argv)

@@ -57,74 +57,80 @@ static const unsigned char palette[12][3] = {{230, 25, 75},  {60, 180, 75},   {2
                                              {245, 130, 48}, {145, 30, 180},  {70, 240, 240}, {240, 50, 230},
                                              {210, 245, 60}, {250, 190, 212}, {0, 128, 128},  {170, 110, 40}};
 
-static int write_picture(const char *path, const picture_layers *p, int diff_projected, char *err, size_t errn)
+/* Grey levels from the 1st..99th percentile of the three slices: [*lo, *hi]. 0 when out of memory. */
+static int grey_range(const picture_layers *p, const view v[3], float *lo, float *hi)
 {
-    view v[3];
-    make_views(p->shape, p->spacing, v);
+    *lo = 0;
+    *hi = 1;
+    if (!p->image)
+        return 1;
+    size_t n = (size_t)(v[0].rows * v[0].cols + v[1].rows * v[1].cols + v[2].rows * v[2].cols), k = 0;
+    float *vals = malloc(n * sizeof(float));
+    if (!vals)
+        return 0;
+    for (int i = 0; i < 3; i++)
+        for (int64_t r = 0; r < v[i].rows; r++)
+            for (int64_t c = 0; c < v[i].cols; c++)
+                vals[k++] = p->image[voxel_index(p->shape, &v[i], r, c)];
+    qsort(vals, n, sizeof(float), cmp_float);
+    *lo = vals[n / 100];
+    *hi = vals[n - 1 - n / 100];
+    if (!(*hi > *lo))
+        *hi = *lo + 1;
+    free(vals);
+    return 1;
+}
+
+/* A projected difference map: per view, whether any voxel along its axis is set. 0 when out of memory. */
+static int project_diff(const picture_layers *p, unsigned char *proj[3])
+{
+    const int64_t nz = p->shape[0], ny = p->shape[1], nx = p->shape[2];
+    proj[0] = calloc((size_t)(ny * nx), 1);
+    proj[1] = calloc((size_t)(nz * nx), 1);
+    proj[2] = calloc((size_t)(nz * ny), 1);
+    if (!proj[0] || !proj[1] || !proj[2])
+        return 0;
+    for (int64_t z = 0; z < nz; z++)
+        for (int64_t y = 0; y < ny; y++)
+            for (int64_t x = 0; x < nx; x++)
+                if (p->diff[(size_t)((z * ny + y) * nx + x)])
+                    proj[0][y * nx + x] = proj[1][z * nx + x] = proj[2][z * ny + y] = 1;
+    return 1;
+}
+
+/* The picture: pixels of each view side by side (4 black pixels between), RGB. */
+typedef struct canvas {
+    unsigned char *rgb;
+    int64_t width, height, pw[3], ph[3];
+} canvas;
+
+static void layout(const picture_layers *p, const view v[3], canvas *cv)
+{
     /* display scale: the finest spacing becomes one pixel, at most 1024 pixels per view side */
     double mm = p->spacing[0];
     for (int a = 1; a < 3; a++)
         if (p->spacing[a] < mm)
             mm = p->spacing[a];
-    int64_t pw[3], ph[3], width = 0, height = 0;
+    cv->width = cv->height = 0;
     for (int i = 0; i < 3; i++) {
         double w = (double)v[i].cols * v[i].sc / mm, h = (double)v[i].rows * v[i].sr / mm;
         double f = w > 1024 || h > 1024 ? 1024.0 / (w > h ? w : h) : 1.0;
-        pw[i] = (int64_t)(w * f + 0.5) < 1 ? 1 : (int64_t)(w * f + 0.5);
-        ph[i] = (int64_t)(h * f + 0.5) < 1 ? 1 : (int64_t)(h * f + 0.5);
-        width += pw[i] + (i ? 4 : 0);
-        if (ph[i] > height)
-            height = ph[i];
+        cv->pw[i] = (int64_t)(w * f + 0.5) < 1 ? 1 : (int64_t)(w * f + 0.5);
+        cv->ph[i] = (int64_t)(h * f + 0.5) < 1 ? 1 : (int64_t)(h * f + 0.5);
+        cv->width += cv->pw[i] + (i ? 4 : 0);
+        if (cv->ph[i] > cv->height)
+            cv->height = cv->ph[i];
     }
-    /* grey levels from the 1st..99th percentile of the three slices */
-    float lo = 0, hi = 1;
-    if (p->image) {
-        size_t n = (size_t)(v[0].rows * v[0].cols + v[1].rows * v[1].cols + v[2].rows * v[2].cols), k = 0;
-        float *vals = malloc(n * sizeof(float));
-        if (!vals) {
-            snprintf(err, errn, "out of memory");
-            return VXT_EXIT_FAILURE;
-        }
-        for (int i = 0; i < 3; i++)
-            for (int64_t r = 0; r < v[i].rows; r++)
-                for (int64_t c = 0; c < v[i].cols; c++)
-                    vals[k++] = p->image[voxel_index(p->shape, &v[i], r, c)];
-        qsort(vals, n, sizeof(float), cmp_float);
-        lo = vals[n / 100];
-        hi = vals[n - 1 - n / 100];
-        if (!(hi > lo))
-            hi = lo + 1;
-        free(vals);
-    }
-    unsigned char *img = calloc((size_t)(width * height * 3), 1);
-    if (!img) {
-        snprintf(err, errn, "out of memory");
-        return VXT_EXIT_FAILURE;
-    }
-    /* a projected difference map: per view, whether any voxel along its axis is set */
-    unsigned char *proj[3] = {NULL, NULL, NULL};
-    if (p->diff && diff_projected) {
-        const int64_t nz = p->shape[0], ny = p->shape[1], nx = p->shape[2];
-        proj[0] = calloc((size_t)(ny * nx), 1);
-        proj[1] = calloc((size_t)(nz * nx), 1);
-        proj[2] = calloc((size_t)(nz * ny), 1);
-        if (!proj[0] || !proj[1] || !proj[2]) {
-            free(proj[0]), free(proj[1]), free(proj[2]), free(img);
-            snprintf(err, errn, "out of memory");
-            return VXT_EXIT_FAILURE;
-        }
-        for (int64_t z = 0; z < nz; z++)
-            for (int64_t y = 0; y < ny; y++)
-                for (int64_t x = 0; x < nx; x++)
-                    if (p->diff[(size_t)((z * ny + y) * nx + x)]) {
-                        proj[0][y * nx + x] = proj[1][z * nx + x] = proj[2][z * ny + y] = 1;
-                    }
-    }
+}
+
+static void render(const picture_layers *p, const view v[3], float lo, float hi, unsigned char *const proj[3],
+                   canvas *cv)
+{
     int64_t x0 = 0;
     for (int i = 0; i < 3; i++) {
-        for (int64_t py = 0; py < ph[i]; py++)
-            for (int64_t px = 0; px < pw[i]; px++) {
-                int64_t r = py * v[i].rows / ph[i], c = px * v[i].cols / pw[i];
+        for (int64_t py = 0; py < cv->ph[i]; py++)
+            for (int64_t px = 0; px < cv->pw[i]; px++) {
+                int64_t r = py * v[i].rows / cv->ph[i], c = px * v[i].cols / cv->pw[i];
                 size_t vi = voxel_index(p->shape, &v[i], r, c);
                 double g = p->image ? ((double)p->image[vi] - lo) / (hi - lo) : 0.0;
                 g = g < 0 ? 0 : g > 1 ? 1 : g;
@@ -142,18 +148,49 @@ static int write_picture(const char *path, const picture_layers *p, int diff_pro
                     rgb[0] = 255;
                     rgb[1] = rgb[2] = 0;
                 }
-                unsigned char *o = img + ((size_t)py * (size_t)width + (size_t)(x0 + px)) * 3;
+                unsigned char *o = cv->rgb + ((size_t)py * (size_t)cv->width + (size_t)(x0 + px)) * 3;
                 for (int ch = 0; ch < 3; ch++)
                     o[ch] = (unsigned char)(rgb[ch] + 0.5);
             }
-        x0 += pw[i] + 4;
+        x0 += cv->pw[i] + 4;
     }
+}
 
-    /* write */
+/* The PNG bytes into f. 1 on success. */
+static int png_out(FILE *f, const canvas *cv, const char *title)
+{
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+    png_bytep *rows = malloc((size_t)cv->height * sizeof *rows);
+    int ok = png && info && rows;
+    if (ok && setjmp(png_jmpbuf(png)) == 0) {
+        png_init_io(png, f);
+        png_set_IHDR(png, info, (png_uint_32)cv->width, (png_uint_32)cv->height, 8, PNG_COLOR_TYPE_RGB,
+                     PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+        png_text text = {0};
+        text.compression = PNG_TEXT_COMPRESSION_NONE;
+        text.key = (png_charp) "Description";
+        text.text = (png_charp)(title ? title : "voxtile");
+        png_set_text(png, info, &text, 1);
+        png_write_info(png, info);
+        for (int64_t r = 0; r < cv->height; r++)
+            rows[r] = cv->rgb + (size_t)r * (size_t)cv->width * 3;
+        png_write_image(png, rows);
+        png_write_end(png, NULL);
+    } else {
+        ok = 0;
+    }
+    png_destroy_write_struct(&png, &info);
+    free(rows);
+    return ok;
+}
+
+/* Write the canvas to a temporary file beside path, then rename it into place. An exit status. */
+static int write_png(const char *path, const canvas *cv, const char *title, char *err, size_t errn)
+{
     size_t tl = strlen(path) + 16;
     char *tmp = malloc(tl);
     if (!tmp) {
-        free(img);
         snprintf(err, errn, "out of memory");
         return VXT_EXIT_FAILURE;
     }
@@ -167,34 +204,9 @@ static int write_picture(const char *path, const picture_layers *p, int diff_pro
             unlink(tmp);
         }
         free(tmp);
-        free(img);
         return VXT_EXIT_OUTPUT;
     }
-    free(proj[0]), free(proj[1]), free(proj[2]);
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
-    png_infop info = png ? png_create_info_struct(png) : NULL;
-    png_bytep *rows = malloc((size_t)height * sizeof *rows);
-    int ok = png && info && rows;
-    if (ok && setjmp(png_jmpbuf(png)) == 0) {
-        png_init_io(png, f);
-        png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
-                     PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-        png_text text = {0};
-        text.compression = PNG_TEXT_COMPRESSION_NONE;
-        text.key = (png_charp) "Description";
-        text.text = (png_charp)(p->title ? p->title : "voxtile");
-        png_set_text(png, info, &text, 1);
-        png_write_info(png, info);
-        for (int64_t r = 0; r < height; r++)
-            rows[r] = img + (size_t)r * (size_t)width * 3;
-        png_write_image(png, rows);
-        png_write_end(png, NULL);
-    } else {
-        ok = 0;
-    }
-    png_destroy_write_struct(&png, &info);
-    free(rows);
-    free(img);
+    int ok = png_out(f, cv, title);
     ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
     ok = (fclose(f) == 0) && ok;
     if (ok) {
@@ -204,11 +216,31 @@ static int write_picture(const char *path, const picture_layers *p, int diff_pro
     if (!ok) {
         snprintf(err, errn, "cannot write %s: %s", path, strerror(errno));
         unlink(tmp);
-        free(tmp);
-        return VXT_EXIT_OUTPUT;
     }
     free(tmp);
-    return VXT_EXIT_OK;
+    return ok ? VXT_EXIT_OK : VXT_EXIT_OUTPUT;
+}
+
+static int write_picture(const char *path, const picture_layers *p, int diff_projected, char *err, size_t errn)
+{
+    view v[3];
+    make_views(p->shape, p->spacing, v);
+    canvas cv;
+    layout(p, v, &cv);
+    float lo, hi;
+    unsigned char *proj[3] = {NULL, NULL, NULL};
+    cv.rgb = calloc((size_t)(cv.width * cv.height * 3), 1);
+    int ok = cv.rgb && grey_range(p, v, &lo, &hi) && (!p->diff || !diff_projected || project_diff(p, proj));
+    if (ok)
+        render(p, v, lo, hi, proj, &cv);
+    free(proj[0]), free(proj[1]), free(proj[2]);
+    int rc = VXT_EXIT_FAILURE;
+    if (!ok)
+        snprintf(err, errn, "out of memory");
+    else
+        rc = write_png(path, &cv, p->title, err, errn);
+    free(cv.rgb);
+    return rc;
 }
 
 int picture_write(const char *path, const picture_layers *p, char *err, size_t errn)

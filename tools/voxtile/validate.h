@@ -6,10 +6,10 @@
 
 #include <cjson/cJSON.h>
 
+#include "cli.h"
 #include "compare.h"
-#include "pipeline.h"
 
-#define VAL_MAX_STAGES (2 * PIPELINE_MAX_STAGES)
+#define VAL_MAX_STAGES (2 * VXT_STAGE_COUNT_)
 #define VAL_MAX_FILES 32
 
 /* One side: a backend with its device and threads. */
@@ -22,7 +22,7 @@ typedef struct val_side {
     double setup_seconds; /* context creation (OpenCL: program build and determinism probe) */
     double seconds;       /* the pipeline's stages */
     vxt_context_info info;
-    pipeline_result res;
+    vxt_run_result res; /* the labels, for the pictures */
     int have_res;
 } val_side;
 
@@ -36,7 +36,7 @@ typedef struct val_stage {
     int layout_differs;
     char why[256];   /* when they could not be compared */
     vxt_dtype dtype;
-    int64_t channels, shape[3]; /* volume order */
+    int64_t channels, shape[3]; /* z, y, x */
     cmp_result r;
     int have_labels;
     cmp_labels labels;

@@ -41,12 +41,10 @@ static const char *verdict_name(int v)
     return v == 0 ? "identical" : v == 1 ? "within tolerance" : "mismatch";
 }
 
-static cJSON *ijk(const int64_t vol[3])
+static cJSON *zyx(const int64_t vol[3])
 {
-    cJSON *a = cJSON_CreateArray();
-    for (int k = 2; k >= 0; k--)
-        cJSON_AddItemToArray(a, cJSON_CreateNumber((double)vol[k]));
-    return a;
+    const double v[3] = {(double)vol[0], (double)vol[1], (double)vol[2]};
+    return cJSON_CreateDoubleArray(v, 3);
 }
 
 static void add_u64(cJSON *o, const char *key, uint64_t v)
@@ -86,7 +84,7 @@ static cJSON *stage_json(const val_state *s, const val_stage *st)
     cJSON_AddStringToObject(j, "stage", st->name);
     cJSON_AddBoolToObject(j, "in_a", st->in_a);
     cJSON_AddBoolToObject(j, "in_b", st->in_b);
-    cJSON_AddItemToObject(j, "shape_ijk", ijk(st->shape));
+    cJSON_AddItemToObject(j, "shape", zyx(st->shape));
     cJSON_AddNumberToObject(j, "channels", (double)st->channels);
     cJSON_AddStringToObject(j, "dtype", vxt_dtype_name(st->dtype));
     if (st->in_a)
@@ -124,7 +122,7 @@ static cJSON *stage_json(const val_state *s, const val_stage *st)
         cJSON *f = cJSON_AddObjectToObject(j, "first_difference");
         cJSON_AddNumberToObject(f, "channel", (double)c);
         const int64_t at[3] = {z, y, x};
-        cJSON_AddItemToObject(f, "voxel_ijk", ijk(at));
+        cJSON_AddItemToObject(f, "voxel", zyx(at));
         cJSON_AddNumberToObject(f, "a", r->first_a);
         cJSON_AddNumberToObject(f, "b", r->first_b);
     }
@@ -172,7 +170,7 @@ cJSON *val_report(const val_state *s, const char *input, const vxt_image *img, c
         return NULL;
     cJSON_AddNumberToObject(j, "voxtile_validate", 1);
     cJSON_AddStringToObject(j, "input", input);
-    cJSON_AddItemToObject(j, "input_shape_ijk", ijk(raw.shape));
+    cJSON_AddItemToObject(j, "input_shape", zyx(raw.shape));
     cJSON_AddNumberToObject(j, "input_channels", (double)raw.channels);
     int v = val_verdict(s);
     cJSON_AddStringToObject(j, "result", verdict_name(v));
@@ -222,10 +220,10 @@ cJSON *val_report(const val_state *s, const char *input, const vxt_image *img, c
 static void grid_text(char *buf, size_t n, const int64_t shape[3], int64_t channels)
 {
     if (channels > 1)
-        snprintf(buf, n, "%lldx%lldx%lld x%lld", (long long)shape[2], (long long)shape[1], (long long)shape[0],
+        snprintf(buf, n, "%lldx%lldx%lld x%lld", (long long)shape[0], (long long)shape[1], (long long)shape[2],
                  (long long)channels);
     else
-        snprintf(buf, n, "%lldx%lldx%lld", (long long)shape[2], (long long)shape[1], (long long)shape[0]);
+        snprintf(buf, n, "%lldx%lldx%lld", (long long)shape[0], (long long)shape[1], (long long)shape[2]);
 }
 
 void val_print_summary(FILE *f, const val_state *s, const char *input, const vxt_image *img)
@@ -241,7 +239,7 @@ void val_print_summary(FILE *f, const val_state *s, const char *input, const vxt
         fprintf(f, "  %s: %-28s %s on %s (context %.2f s, pipeline %.2f s)\n", side_names[k], sd->spec,
                 vxt_backend_name(sd->info.backend), sd->info.device_name, sd->setup_seconds, sd->seconds);
     }
-    fprintf(f, "%-15s %-20s %12s %12s %12s %12s %10s %8s %8s\n", "stage", "grid (i,j,k)", "values", "differing",
+    fprintf(f, "%-15s %-20s %12s %12s %12s %12s %10s %8s %8s\n", "stage", "grid (z,y,x)", "values", "differing",
             "voxels", "max |diff|", "max ulp", "a s", "b s");
     for (int i = 0; i < s->nstages; i++) {
         const val_stage *st = &s->stage[i];

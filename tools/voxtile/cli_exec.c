@@ -1,0 +1,66 @@
+/* cli_exec.c - the execution flags every computing command takes (--backend, --device, --threads) and the
+ * context they ask for. */
+#include <string.h>
+
+#include "cli.h"
+
+const cli_flag cli_exec_flags[] = {
+    {NULL, 0, NULL, 0, "execution"},
+    {"backend", 0, "NAME", CLI_EXEC_BACKEND,
+     "{backend} (default auto: an OpenCL GPU or accelerator that passes the determinism probe, else the CPU "
+     "backend; voxtile info says which and why)"},
+    {"device", 0, "INDEX|NAME", CLI_EXEC_DEVICE, "an OpenCL device: its global index or a part of its name"},
+    {"threads", 0, "N", CLI_EXEC_THREADS, "CPU threads, 0 = all cores (default 0)"},
+    {NULL, 0, NULL, 0, NULL},
+};
+
+void cli_exec_init(cli_exec *e)
+{
+    memset(e, 0, sizeof *e);
+    e->backend = VXT_BACKEND_AUTO;
+}
+
+int cli_exec_flag(const char *cmd, cli_exec *e, const cli_flag *f, const char *value)
+{
+    switch (f->id) {
+    case CLI_EXEC_BACKEND:
+        if (vxt_backend_parse(value, &e->backend) != VXT_OK) {
+            cli_error(cmd, "--backend: %s", vxt_last_error());
+            return VXT_EXIT_USAGE;
+        }
+        return 0;
+    case CLI_EXEC_DEVICE:
+        e->device = value;
+        return 0;
+    case CLI_EXEC_THREADS:
+        if (!cli_parse_int(value, 0, 1024, &e->threads)) {
+            cli_error(cmd, "--threads: expected an integer in [0, 1024], got '%s'", value);
+            return VXT_EXIT_USAGE;
+        }
+        return 0;
+    default:
+        return -2;
+    }
+}
+
+void cli_context_options(const cli_exec *e, vxt_context_options *o)
+{
+    vxt_context_options_init(o);
+    o->backend = e->backend;
+    if (e->device) {
+        long idx;
+        if (cli_parse_int(e->device, 0, 1000, &idx))
+            o->device_index = (int)idx;
+        else
+            o->device_name = e->device;
+    }
+    o->cpu_threads = (int)e->threads;
+}
+
+int cli_context(const char *cmd, const cli_exec *e, vxt_context **out)
+{
+    vxt_context_options o;
+    cli_context_options(e, &o);
+    vxt_status st = vxt_context_create(&o, out);
+    return st != VXT_OK ? cli_fail(cmd, "cannot create a context", st) : VXT_EXIT_OK;
+}
