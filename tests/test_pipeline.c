@@ -914,6 +914,7 @@ static void test_concurrent_cpu(void **state)
 #endif
 #endif
 
+#ifndef VXT_TEST_ASAN
 /* The growth of the peak resident memory (MiB) of a child process while it runs the pipeline once on a CT-like
  * volume of `shape`, sent back through a pipe. */
 static long child_peak_mib(const char *json, const int64_t shape[3], unsigned outputs)
@@ -953,6 +954,8 @@ static long child_peak_mib(const char *json, const int64_t shape[3], unsigned ou
     assert_true(mib >= 0);
     return mib;
 }
+
+#endif
 
 static void test_memory_bound(void **state)
 {

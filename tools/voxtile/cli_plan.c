@@ -372,6 +372,21 @@ cJSON *cli_plan_json(const vxt_plan *plan)
     return j;
 }
 
+int cli_shared_flag(const char *cmd, cli_exec *e, cli_plan_args *p, const cli_flag *f, const char *value)
+{
+    int rc = e ? cli_exec_flag(cmd, e, f, value) : -2;
+    return rc == -2 && p ? cli_plan_flag(cmd, p, f, value) : rc;
+}
+
+int cli_start(const cli_command_spec *spec, int argc, char **argv, cli_flag_fn fn, void *user, const char **positional,
+              int *npositional, const cli_plan_args *p, int need_model, vxt_plan **plan)
+{
+    int rc = cli_parse(spec, argc, argv, fn, user, positional, npositional);
+    if (rc || !p)
+        return rc;
+    return cli_plan_ready(spec->name, p, need_model, plan);
+}
+
 int cli_plan_ready(const char *cmd, const cli_plan_args *a, int need_model, vxt_plan **out)
 {
     int rc = cli_plan_build(cmd, a, need_model && !a->print_plan, out);

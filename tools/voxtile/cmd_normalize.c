@@ -38,9 +38,7 @@ typedef struct norm_args {
 static int on_flag(void *user, const cli_flag *f, const char *v)
 {
     norm_args *a = (norm_args *)user;
-    int rc = cli_exec_flag("normalize", &a->exec, f, v);
-    if (rc == -2)
-        rc = cli_plan_flag("normalize", &a->plan, f, v);
+    int rc = cli_shared_flag("normalize", &a->exec, &a->plan, f, v);
     if (rc != -2)
         return rc;
     if (f->id == O_OUT)
@@ -117,11 +115,9 @@ int cmd_normalize(int argc, char **argv)
     cli_exec_init(&a.exec);
     cli_plan_args_init(&a.plan);
     const char *pos[1];
-    int npos = 0, rc = cli_parse(&spec, argc, argv, on_flag, &a, pos, &npos);
-    if (rc)
-        return rc < 0 ? VXT_EXIT_OK : rc;
     vxt_plan *plan = NULL;
-    if ((rc = cli_plan_ready("normalize", &a.plan, 0, &plan)))
+    int npos = 0, rc = cli_start(&spec, argc, argv, on_flag, &a, pos, &npos, &a.plan, 0, &plan);
+    if (rc)
         return rc < 0 ? VXT_EXIT_OK : rc;
     if (npos != 1 || !a.out || (!a.plan.nfiles && !cli_plan_given(&a.plan, "normalization"))) {
         char names[256] = "";

@@ -36,9 +36,7 @@ typedef struct run_args {
 static int on_flag(void *user, const cli_flag *f, const char *v)
 {
     run_args *a = (run_args *)user;
-    int rc = cli_exec_flag("run", &a->exec, f, v);
-    if (rc == -2)
-        rc = cli_plan_flag("run", &a->plan, f, v);
+    int rc = cli_shared_flag("run", &a->exec, &a->plan, f, v);
     if (rc != -2)
         return rc;
     switch (f->id) {
@@ -241,11 +239,9 @@ int cmd_run(int argc, char **argv)
     cli_exec_init(&a.exec);
     cli_plan_args_init(&a.plan);
     const char *pos[1];
-    int npos = 0, rc = cli_parse(&spec, argc, argv, on_flag, &a, pos, &npos);
-    if (rc)
-        return rc < 0 ? VXT_EXIT_OK : rc;
     vxt_plan *plan = NULL;
-    if ((rc = cli_plan_ready("run", &a.plan, 1, &plan)))
+    int npos = 0, rc = cli_start(&spec, argc, argv, on_flag, &a, pos, &npos, &a.plan, 1, &plan);
+    if (rc)
         return rc < 0 ? VXT_EXIT_OK : rc;
     vxt_image *img = NULL;
     vxt_context *ctx = NULL;

@@ -38,9 +38,7 @@ typedef struct stitch_args {
 static int on_flag(void *user, const cli_flag *f, const char *v)
 {
     stitch_args *a = (stitch_args *)user;
-    int rc = cli_exec_flag("stitch", &a->exec, f, v);
-    if (rc == -2)
-        rc = cli_plan_flag("stitch", &a->plan, f, v);
+    int rc = cli_shared_flag("stitch", &a->exec, &a->plan, f, v);
     if (rc != -2)
         return rc;
     switch (f->id) {
@@ -267,10 +265,10 @@ int cmd_stitch(int argc, char **argv)
     cli_exec_init(&a.exec);
     cli_plan_args_init(&a.plan);
     const char *pos[1];
-    int npos = 0, rc = cli_parse(&spec, argc, argv, on_flag, &a, pos, &npos);
+    vxt_plan *plan = NULL;
+    int npos = 0, rc = cli_start(&spec, argc, argv, on_flag, &a, pos, &npos, &a.plan, 0, &plan);
     if (rc)
         return rc < 0 ? VXT_EXIT_OK : rc;
-    vxt_plan *plan = NULL;
     vxt_tiling *tiling = NULL;
     vxt_context *ctx = NULL;
     vxt_session *ss = NULL;
@@ -281,8 +279,6 @@ int cmd_stitch(int argc, char **argv)
     vxt_tiling_options to;
     vxt_stitch_options so;
     vxt_status st;
-    if ((rc = cli_plan_ready("stitch", &a.plan, 0, &plan)))
-        return rc < 0 ? VXT_EXIT_OK : rc;
     if ((rc = check_args(&a, npos)))
         goto done;
     if ((st = vxt_npy_read_info(pos[0], &ni)) != VXT_OK) { /* the message names the file */

@@ -118,11 +118,9 @@ int cmd_tiles(int argc, char **argv)
     a.max_tiles = 100000;
     cli_plan_args_init(&a.plan);
     const char *pos[1];
-    int npos = 0, rc = cli_parse(&spec, argc, argv, on_flag, &a, pos, &npos);
-    if (rc)
-        return rc < 0 ? VXT_EXIT_OK : rc;
     vxt_plan *plan = NULL;
-    if ((rc = cli_plan_ready("tiles", &a.plan, 0, &plan)))
+    int npos = 0, rc = cli_start(&spec, argc, argv, on_flag, &a, pos, &npos, &a.plan, 0, &plan);
+    if (rc)
         return rc < 0 ? VXT_EXIT_OK : rc;
     if (!a.dims) {
         cli_error("tiles", "missing --shape Z,Y,X");

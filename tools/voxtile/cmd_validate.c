@@ -77,9 +77,7 @@ static int on_flag(void *user, const cli_flag *f, const char *v)
     }
     a->device_given |= f->id == CLI_EXEC_DEVICE;
     a->threads_given |= f->id == CLI_EXEC_THREADS;
-    int rc = cli_exec_flag("validate", &a->exec, f, v);
-    if (rc == -2)
-        rc = cli_plan_flag("validate", &a->plan, f, v);
+    int rc = cli_shared_flag("validate", &a->exec, &a->plan, f, v);
     if (rc != -2)
         return rc;
     const char **slot[] = {NULL, &a->a, &a->b, &a->b_plan, &a->stage, &a->max_ulp, &a->max_abs, &a->max_label,
