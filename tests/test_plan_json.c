@@ -173,6 +173,14 @@ static void test_strict_errors(void **state)
     assert_status_msg(vxt_plan_load_json(p, NULL, 3, "t"), VXT_ERR_NULL, "json");
     assert_status_msg(load(NULL, "{}", "t"), VXT_ERR_NULL, "plan");
     assert_status_msg(vxt_plan_load_file(p, "/nonexistent/plan.json"), VXT_ERR_IO, "/nonexistent/plan.json");
+    assert_status_msg(vxt_plan_load_file(p, "/tmp"), VXT_ERR_IO, "cannot read '/tmp'");
+    char big[] = "/tmp/vxt_bigplan_XXXXXX"; /* 17 MiB (sparse): more than any plan */
+    int fd = mkstemp(big);
+    assert_true(fd >= 0);
+    assert_int_equal(ftruncate(fd, (off_t)17 << 20), 0);
+    close(fd);
+    assert_status_msg(vxt_plan_load_file(p, big), VXT_ERR_FORMAT, "is larger than 16 MiB: not a plan file");
+    unlink(big);
     assert_status_msg(vxt_plan_to_json(p, NULL), VXT_ERR_NULL, "json");
     char *s = (char *)(uintptr_t)1;
     assert_status_msg(vxt_plan_to_json(NULL, &s), VXT_ERR_NULL, "plan");

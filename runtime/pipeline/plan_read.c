@@ -656,12 +656,6 @@ vxt_status vxt__read_text_file(const char *func, const char *path, size_t max, c
     size_t n = 0, cap = 0;
     for (;;) {
         if (n + 1 >= cap) {
-            if (cap > max) {
-                fclose(f);
-                free(buf);
-                return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: '%s' is larger than %zu MiB, not a plan", func, path,
-                                 max >> 20);
-            }
             cap = cap ? cap * 2 : 8192;
             char *g = realloc(buf, cap);
             if (!g) {
@@ -673,8 +667,13 @@ vxt_status vxt__read_text_file(const char *func, const char *path, size_t max, c
         }
         size_t r = fread(buf + n, 1, cap - n - 1, f);
         n += r;
-        if (r == 0)
+        if (r == 0 || n > max)
             break;
+    }
+    if (n > max) {
+        fclose(f);
+        free(buf);
+        return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: '%s' is larger than %zu MiB: not a plan file", func, path, max >> 20);
     }
     int err = ferror(f);
     fclose(f);
