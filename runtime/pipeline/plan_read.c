@@ -1,9 +1,9 @@
-/* plan_read.c - plans from JSON (schema: docs/PLAN.md; plan_write.c writes the same schema). The reader is strict: an unknown field, a wrong type or a
- * value out of range is an error naming the origin and the JSON path ("plan.json: $.overlap: 1.5 is out of range
- * [0, 1)"); documents are laid over a copy of the plan, which replaces it only when the whole document is
- * good. A field that chooses a mode (grid, importance, normalization.scheme, labels.rule, model/members) resets
- * the parameters of the previous mode, so that a plan file's "overlap" does not linger under a "grid": "nnunet"
- * laid over it. */
+/* plan_read.c - plans from JSON (schema: docs/PLAN.md; plan_write.c writes the same schema). The reader is strict:
+ * an unknown field, a wrong type or a value out of range is an error naming the origin and the JSON path
+ * ("plan.json: $.overlap: 1.5 is out of range [0, 1)"); documents are laid over a copy of the plan, which replaces
+ * it only when the whole document is good. A field that chooses a mode (grid, importance, normalization.scheme,
+ * labels.rule, model/members) resets the parameters of the previous mode, so that a plan file's "overlap" does not
+ * linger under a "grid": "nnunet" laid over it. */
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>

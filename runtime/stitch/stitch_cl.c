@@ -76,7 +76,8 @@ static vxt_status cl_init(vxt__stitch *s)
     c->bad_evt = calloc((size_t)s->nslots, sizeof(cl_event));
     c->slot_call = calloc((size_t)s->nslots, sizeof(vxt__call));
     c->slot_busy = calloc((size_t)s->nslots, sizeof(int));
-    if (!c->acc || !c->acc_host || !c->acc_host_bytes || !c->out || !c->in || !c->bad_host || !c->bad_evt || !c->slot_call || !c->slot_busy)
+    if (!c->acc || !c->acc_host || !c->acc_host_bytes || !c->out || !c->in || !c->bad_host || !c->bad_evt ||
+        !c->slot_call || !c->slot_busy)
         return vxt__fail(ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory");
 
     vxt_status st;
