@@ -352,3 +352,16 @@ unsigned char *ntu_make_nii2(int ni, int nj, int nk, size_t *size)
     fill_voxels(b + 544, n);
     return b;
 }
+
+vxt_image *ntu_read(const char *path, vxt_scaling scaling, int64_t volume, unsigned flags, int nifti_only)
+{
+    vxt_read_options o;
+    vxt_read_options_init(&o);
+    o.scaling = scaling;
+    o.volume = volume;
+    o.flags = flags;
+    vxt_image *img = NULL;
+    assert_ok(nifti_only ? vxt_nifti_read_file(path, &o, &img) : vxt_image_read_path(path, &o, &img));
+    assert_non_null(img);
+    return img;
+}

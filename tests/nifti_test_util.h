@@ -54,6 +54,10 @@ unsigned char *ntu_make_nii1(int ni, int nj, int nk, size_t *size);
 /* The same as NIfTI-2. */
 unsigned char *ntu_make_nii2(int ni, int nj, int nk, size_t *size);
 
+/* Read `path` with these read options (asserts success): any format (vxt_image_read_path) or, with nifti_only,
+ * vxt_nifti_read_file. */
+vxt_image *ntu_read(const char *path, vxt_scaling scaling, int64_t volume, unsigned flags, int nifti_only);
+
 /* Store little-endian values at byte offsets of a buffer. */
 void ntu_put_i16(unsigned char *b, size_t off, int16_t v);
 void ntu_put_i32(unsigned char *b, size_t off, int32_t v);

@@ -150,15 +150,6 @@ static void test_cases_cpu(void **state)
     run_cases("cpu");
 }
 
-static int same_file(const char *a, const char *b)
-{
-    size_t na = 0, nb = 0;
-    char *x = vxt_test_read_file(a, &na), *y = vxt_test_read_file(b, &nb);
-    int same = na == nb && memcmp(x, y, na) == 0;
-    free(x);
-    free(y);
-    return same;
-}
 
 static void test_cases_opencl_write_the_cpu_bytes(void **state)
 {
@@ -174,7 +165,7 @@ static void test_cases_opencl_write_the_cpu_bytes(void **state)
         snprintf(a, sizeof a, "%s_opencl.nii.gz", name);
         snprintf(b, sizeof b, "%s_cpu.nii.gz", name);
         snprintf(pa, sizeof pa, "%s", cli_path(a));
-        if (!same_file(pa, cli_path(b)))
+        if (!cli_same_file(pa, cli_path(b)))
             fail_msg("%s: the OpenCL device and the CPU wrote different files", name);
     }
     cJSON_Delete(e);

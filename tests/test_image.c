@@ -40,15 +40,7 @@ static void tpath(char *out, size_t size, const char *name)
 
 static vxt_image *read_path(const char *path, vxt_scaling scaling, int64_t volume, unsigned flags)
 {
-    vxt_read_options o;
-    vxt_read_options_init(&o);
-    o.scaling = scaling;
-    o.volume = volume;
-    o.flags = flags;
-    vxt_image *img = NULL;
-    assert_ok(vxt_image_read_path(path, &o, &img));
-    assert_non_null(img);
-    return img;
+    return ntu_read(path, scaling, volume, flags, 0);
 }
 
 static vxt_image_info get_info(const vxt_image *img)

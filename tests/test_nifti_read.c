@@ -15,15 +15,7 @@
 
 static vxt_image *read_opts(const char *path, vxt_scaling scaling, int64_t volume, unsigned flags)
 {
-    vxt_read_options o;
-    vxt_read_options_init(&o);
-    o.scaling = scaling;
-    o.volume = volume;
-    o.flags = flags;
-    vxt_image *img = NULL;
-    assert_ok(vxt_nifti_read_file(path, &o, &img));
-    assert_non_null(img);
-    return img;
+    return ntu_read(path, scaling, volume, flags, 1);
 }
 
 static void close_to(double got, double want, const char *what, const char *file)

@@ -182,6 +182,28 @@ static vxt_status f_members(vxt_plan *p, const cJSON *o, const jctx *c, const ch
     return VXT_OK;
 }
 
+/* An array of distinct axes 0..2 (at most three, then): into axes[0..*n), and their bits into *mask (may be NULL). */
+static vxt_status axis_list(const jctx *c, const cJSON *o, const char *path, int axes[3], int *n, unsigned *mask)
+{
+    unsigned seen = 0;
+    *n = 0;
+    for (int i = 0; i < cJSON_GetArraySize(o); i++) {
+        char ip[200];
+        int64_t v = 0;
+        snprintf(ip, sizeof ip, "%s[%d]", path, i);
+        vxt_status st = get_whole(c, cJSON_GetArrayItem(o, i), ip, 0, 2, &v);
+        if (st != VXT_OK)
+            return st;
+        if (seen & (1u << v))
+            return FAIL(c, ip, "axis %d listed twice", (int)v);
+        seen |= 1u << v;
+        axes[(*n)++] = (int)v;
+    }
+    if (mask)
+        *mask = seen;
+    return VXT_OK;
+}
+
 /* ---- the model's axes, spacing and normalization -------------------------------------------------------- */
 
 static vxt_status f_orientation(vxt_plan *p, const cJSON *o, const jctx *c, const char *path)
@@ -215,24 +237,14 @@ static vxt_status f_orientation(vxt_plan *p, const cJSON *o, const jctx *c, cons
 
 static vxt_status f_transpose(vxt_plan *p, const cJSON *o, const jctx *c, const char *path)
 {
-    int t[3] = {0, 1, 2};
+    int t[3] = {0, 1, 2}, n = 0;
     if (!cJSON_IsNull(o)) {
-        unsigned seen = 0;
         if (!cJSON_IsArray(o) || cJSON_GetArraySize(o) != 3)
             return FAIL(c, path, "expected a permutation of [0, 1, 2] (model axis n = volume axis transpose[n]) or "
                         "null");
-        for (int i = 0; i < 3; i++) {
-            char ip[200];
-            int64_t v = 0;
-            snprintf(ip, sizeof ip, "%s[%d]", path, i);
-            vxt_status st = get_whole(c, cJSON_GetArrayItem(o, i), ip, 0, 2, &v);
-            if (st != VXT_OK)
-                return st;
-            if (seen & (1u << v))
-                return FAIL(c, ip, "axis %d listed twice (a permutation of 0, 1, 2)", (int)v);
-            seen |= 1u << v;
-            t[i] = (int)v;
-        }
+        vxt_status st = axis_list(c, o, path, t, &n, NULL);
+        if (st != VXT_OK)
+            return st;
     }
     memcpy(p->transpose, t, sizeof t);
     return VXT_OK;
@@ -370,20 +382,12 @@ static vxt_status f_mirror(vxt_plan *p, const cJSON *o, const jctx *c, const cha
 {
     if (!cJSON_IsArray(o))
         return FAIL(c, path, "expected an array of axes (0 = z, 1 = y, 2 = x)");
+    int axes[3], n = 0;
     unsigned m = 0;
-    for (int i = 0; i < cJSON_GetArraySize(o); i++) {
-        char ip[200];
-        int64_t a = 0;
-        snprintf(ip, sizeof ip, "%s[%d]", path, i);
-        vxt_status st = get_whole(c, cJSON_GetArrayItem(o, i), ip, 0, 2, &a);
-        if (st != VXT_OK)
-            return st;
-        if (m & (1u << a))
-            return FAIL(c, ip, "axis %d listed twice", (int)a);
-        m |= 1u << a;
-    }
-    p->mirror_axes = m;
-    return VXT_OK;
+    vxt_status st = axis_list(c, o, path, axes, &n, &m);
+    if (st == VXT_OK)
+        p->mirror_axes = m;
+    return st;
 }
 
 static vxt_status f_labels(vxt_plan *p, const cJSON *o, const jctx *c, const char *path)

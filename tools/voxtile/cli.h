@@ -132,10 +132,11 @@ void cli_plan_args_init(cli_plan_args *a);
 int cli_plan_flag(const char *cmd, cli_plan_args *a, const cli_flag *f, const char *value);
 /* A flag of the shared groups: execution (when e) or plan (when p); -2 when it is neither's. */
 int cli_shared_flag(const char *cmd, cli_exec *e, cli_plan_args *p, const cli_flag *f, const char *value);
-/* A command's start: cli_parse, then (plan commands, p not NULL) cli_plan_ready. 0: go on; -1: done (--help or
- * --print-plan printed: exit 0); else an exit status (message printed). */
+/* A command's start: the shared groups' defaults (e, p: NULL when the command has no such group), cli_parse, then
+ * (p not NULL) cli_plan_ready. 0: go on; -1: done (--help or --print-plan printed: exit 0); else an exit status
+ * (message printed). */
 int cli_start(const cli_command_spec *spec, int argc, char **argv, cli_flag_fn fn, void *user, const char **positional,
-              int *npositional, const cli_plan_args *p, int need_model, vxt_plan **plan);
+              int *npositional, cli_exec *e, cli_plan_args *p, int need_model, vxt_plan **plan);
 /* The plan: defaults, then the nnU-Net folder, the plan files in order, then the flags (in the order of the plan's
  * fields: a mode before its parameters), checked (with `need_model`: vxt_plan_check). An exit status. */
 int cli_plan_build(const char *cmd, const cli_plan_args *a, int need_model, vxt_plan **out);

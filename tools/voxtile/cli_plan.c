@@ -379,8 +379,12 @@ int cli_shared_flag(const char *cmd, cli_exec *e, cli_plan_args *p, const cli_fl
 }
 
 int cli_start(const cli_command_spec *spec, int argc, char **argv, cli_flag_fn fn, void *user, const char **positional,
-              int *npositional, const cli_plan_args *p, int need_model, vxt_plan **plan)
+              int *npositional, cli_exec *e, cli_plan_args *p, int need_model, vxt_plan **plan)
 {
+    if (e)
+        cli_exec_init(e);
+    if (p)
+        cli_plan_args_init(p);
     int rc = cli_parse(spec, argc, argv, fn, user, positional, npositional);
     if (rc || !p)
         return rc;

@@ -455,8 +455,7 @@ int cmd_bench(int argc, char **argv)
     bench_args a;
     memset(&a, 0, sizeof a);
     a.runs = 5;
-    cli_exec_init(&a.exec);
-    int n = 0, rc = cli_parse(&spec, argc, argv, on_flag, &a, NULL, &n);
+    int n = 0, rc = cli_start(&spec, argc, argv, on_flag, &a, NULL, &n, &a.exec, NULL, 0, NULL);
     if (rc)
         return rc < 0 ? VXT_EXIT_OK : rc;
     for (int i = 0; i < NCASES; i++)

@@ -255,8 +255,7 @@ static int on_flag(void *user, const cli_flag *f, const char *value)
 int cmd_info(int argc, char **argv)
 {
     info_args a = {0};
-    cli_exec_init(&a.exec);
-    int n = 0, rc = cli_parse(&spec, argc, argv, on_flag, &a, NULL, &n);
+    int n = 0, rc = cli_start(&spec, argc, argv, on_flag, &a, NULL, &n, &a.exec, NULL, 0, NULL);
     if (rc)
         return rc < 0 ? VXT_EXIT_OK : rc;
     info_report r;

@@ -112,11 +112,9 @@ int cmd_normalize(int argc, char **argv)
 {
     norm_args a;
     memset(&a, 0, sizeof a);
-    cli_exec_init(&a.exec);
-    cli_plan_args_init(&a.plan);
     const char *pos[1];
     vxt_plan *plan = NULL;
-    int npos = 0, rc = cli_start(&spec, argc, argv, on_flag, &a, pos, &npos, &a.plan, 0, &plan);
+    int npos = 0, rc = cli_start(&spec, argc, argv, on_flag, &a, pos, &npos, &a.exec, &a.plan, 0, &plan);
     if (rc)
         return rc < 0 ? VXT_EXIT_OK : rc;
     if (npos != 1 || !a.out || (!a.plan.nfiles && !cli_plan_given(&a.plan, "normalization"))) {

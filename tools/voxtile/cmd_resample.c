@@ -201,9 +201,8 @@ int cmd_resample(int argc, char **argv)
 {
     res_args a;
     memset(&a, 0, sizeof a);
-    cli_exec_init(&a.exec);
     const char *pos[1];
-    int npos = 0, rc = cli_parse(&spec, argc, argv, on_flag, &a, pos, &npos);
+    int npos = 0, rc = cli_start(&spec, argc, argv, on_flag, &a, pos, &npos, &a.exec, NULL, 0, NULL);
     if (rc)
         return rc < 0 ? VXT_EXIT_OK : rc;
     if (npos != 1 || !a.out || !a.mode) {

@@ -236,11 +236,9 @@ int cmd_run(int argc, char **argv)
 {
     run_args a;
     memset(&a, 0, sizeof a);
-    cli_exec_init(&a.exec);
-    cli_plan_args_init(&a.plan);
     const char *pos[1];
     vxt_plan *plan = NULL;
-    int npos = 0, rc = cli_start(&spec, argc, argv, on_flag, &a, pos, &npos, &a.plan, 1, &plan);
+    int npos = 0, rc = cli_start(&spec, argc, argv, on_flag, &a, pos, &npos, &a.exec, &a.plan, 1, &plan);
     if (rc)
         return rc < 0 ? VXT_EXIT_OK : rc;
     vxt_image *img = NULL;

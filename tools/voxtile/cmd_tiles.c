@@ -116,10 +116,9 @@ int cmd_tiles(int argc, char **argv)
     tiles_args a;
     memset(&a, 0, sizeof a);
     a.max_tiles = 100000;
-    cli_plan_args_init(&a.plan);
     const char *pos[1];
     vxt_plan *plan = NULL;
-    int npos = 0, rc = cli_start(&spec, argc, argv, on_flag, &a, pos, &npos, &a.plan, 0, &plan);
+    int npos = 0, rc = cli_start(&spec, argc, argv, on_flag, &a, pos, &npos, NULL, &a.plan, 0, &plan);
     if (rc)
         return rc < 0 ? VXT_EXIT_OK : rc;
     if (!a.dims) {

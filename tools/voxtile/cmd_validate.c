@@ -481,10 +481,9 @@ int cmd_validate(int argc, char **argv)
 {
     val_args va;
     memset(&va, 0, sizeof va);
-    cli_exec_init(&va.exec);
-    cli_plan_args_init(&va.plan);
     const char *pos[1];
-    int npos = 0, created = 0, rc = cli_parse(&spec, argc, argv, on_flag, &va, pos, &npos);
+    cli_plan_args_init(&va.plan); /* the plans (side b's too) are made by plans() below */
+    int npos = 0, created = 0, rc = cli_start(&spec, argc, argv, on_flag, &va, pos, &npos, &va.exec, NULL, 0, NULL);
     if (rc)
         return rc < 0 ? VXT_EXIT_OK : rc;
     val_state *s = calloc(1, sizeof *s);
