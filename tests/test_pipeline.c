@@ -458,6 +458,7 @@ static void test_sinks(void **state)
             c.slabs = 0;
             c.next_z = 0;
             assert_status_msg(vxt_pipeline_run(p, img, &o, &res), VXT_ERR_IO, "output sink returned 7");
+            assert_int_equal(res.failed_stage, k == 2 ? VXT_STAGE_RESTORE : VXT_STAGE_LABELS);
             free(c.labels);
             free(c.values);
         }
@@ -585,6 +586,7 @@ typedef struct run_arg {
     const vxt_image *img;
     vxt_status st;
     char msg[512];
+    int failed_stage;
 } run_arg;
 
 static void *run_thread(void *user)
@@ -593,6 +595,7 @@ static void *run_thread(void *user)
     vxt_run_result res = {.struct_size = sizeof res};
     a->st = vxt_pipeline_run(a->p, a->img, NULL, &res);
     snprintf(a->msg, sizeof a->msg, "%s", vxt_last_error());
+    a->failed_stage = res.failed_stage;
     vxt_run_result_clear(&res);
     return NULL;
 }
@@ -629,7 +632,7 @@ static void test_cancellation(void **state)
     vxt_pipeline *p = NULL;
     assert_ok(vxt_pipeline_create(ctx, plan, &runner, 1, &p));
     /* from another thread, while the model is busy */
-    run_arg a = {p, img, VXT_OK, ""};
+    run_arg a = {p, img, VXT_OK, "", 0};
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, run_thread, &a), 0);
     pthread_mutex_lock(&g.lock);
@@ -644,6 +647,7 @@ static void test_cancellation(void **state)
     pthread_join(t, NULL);
     assert_int_equal(a.st, VXT_ERR_CANCELLED);
     assert_non_null(strstr(a.msg, "cancelled"));
+    assert_int_equal(a.failed_stage, -1);
     /* not sticky: the next run completes; a cancel with no run in progress does nothing */
     assert_ok(vxt_pipeline_cancel(p));
     vxt_run_result res;
@@ -765,8 +769,10 @@ static void test_errors(void **state)
     assert_status_msg(vxt_pipeline_run(p, img, &o, &res), VXT_ERR_STRUCT_SIZE, "vxt_run_options");
     vxt_run_result small = {.struct_size = 4};
     assert_status_msg(vxt_pipeline_run(p, img, NULL, &small), VXT_ERR_STRUCT_SIZE, "vxt_run_result");
+    res.failed_stage = 5;
     assert_status_msg(vxt_pipeline_run(p, two, NULL, &res), VXT_ERR_INVALID_ARGUMENT, "takes 1 input channels; the "
                       "image has 2");
+    assert_int_equal(res.failed_stage, -1); /* before any stage */
     vxt_image *header = NULL;
     vxt_read_options ro;
     vxt_read_options_init(&ro);
@@ -801,6 +807,15 @@ static void test_errors(void **state)
     assert_status_msg(vxt_pipeline_run(pf, img, NULL, &res), VXT_ERR_PREDICTOR, "sliding_window: runner 'gated' "
                       "failed (it returned 3)");
     assert_null(res.labels);
+    assert_int_equal(res.failed_stage, VXT_STAGE_SLIDING_WINDOW); /* the model's failure, not the input's */
+    /* voxels the preprocessing cannot read: the input's failure, in rescale */
+    vxt_image *wide = NULL;
+    assert_ok(vxt_image_create(VXT_DTYPE_U64, 1, shape, NULL, &wide));
+    vxt_status wst = vxt_pipeline_run(p, wide, NULL, &res);
+    assert_int_not_equal(wst, VXT_OK);
+    assert_int_equal(res.failed_stage, VXT_STAGE_RESCALE);
+    assert_non_null(strstr(vxt_last_error(), "rescale: "));
+    vxt_image_destroy(wide);
     vxt_pipeline_destroy(pf);
     vxt_runner_destroy(failing);
     vxt_pipeline_destroy(NULL);

@@ -1983,6 +1983,10 @@ typedef struct vxt_run_result {
     unsigned stages;          /**< bit s set: stage s ran */
     double stage_seconds[VXT_STAGE_COUNT_]; /**< per stage (0 for stages that did not run) */
     double seconds;           /**< the whole run */
+    /** After a failed run, the only field set: the vxt_stage that failed (so that a server can tell a bad input,
+     *  failing in orient or rescale, from a failing model, in sliding_window), or -1 when the run failed before
+     *  any stage (options, the image) or was cancelled. */
+    int failed_stage;
 } vxt_run_result;
 
 /** Destroy the result's images and clear it (struct_size kept). NULL is ignored. */
@@ -1991,8 +1995,8 @@ VXT_API void vxt_run_result_clear(vxt_run_result *result);
 /**
  * Run the pipeline on `image` (any format; its voxels as read, any dtype the preprocessing reads; its channels
  * are the model's input channels). On success `result` has what `opts` asked for (opts NULL: the labels image).
- * On failure nothing is returned (images already made are released) and a sink may have received slabs that are
- * not valid results.
+ * On failure no images are returned (those already made are released; result->failed_stage says which stage
+ * failed) and a sink may have received slabs that are not valid results.
  *
  * Memory. With V the input's voxels, Vm the model grid's, Cin the input channels, C the classes, b the bytes of
  * the stored type, L the label dtype's bytes, the pipeline holds at most, besides the input image:

@@ -178,6 +178,7 @@ int vxt__run_cancelled(vxt__run *r)
 
 vxt_status vxt__run_fail(vxt__run *r, vxt_stage stage, vxt_status st)
 {
+    r->failed_stage = (int)stage;
     char msg[4096];
     vxt__strlcpy(msg, vxt_last_error(), sizeof msg);
     return vxt__fail(r->ctx, st, "%s: %s", vxt_stage_name(stage), msg);
@@ -265,6 +266,7 @@ vxt_status vxt_pipeline_run(vxt_pipeline *pipeline, const vxt_image *image, cons
     r.plan = &pipeline->plan;
     r.res = &res;
     r.image = image;
+    r.failed_stage = -1;
     double t0 = vxt__now();
     r.t_stage = t0;
     st = check_run(pipeline, image, opts, &r);
@@ -278,6 +280,8 @@ vxt_status vxt_pipeline_run(vxt_pipeline *pipeline, const vxt_image *image, cons
     atomic_store(&pipeline->state, VXT__PIPE_IDLE);
     if (st != VXT_OK) {
         vxt_run_result_clear(&res);
+        res.failed_stage = r.cancelled ? -1 : r.failed_stage;
+        vxt__copy_out_struct(result, &res, result->struct_size, sizeof res);
         return st;
     }
     res.classes = r.classes;

@@ -45,10 +45,12 @@ static vxt_status model_axes(vxt__run *r)
                     nflip[b] = hs != ws;
                 }
             }
-            if (nperm[b] < 0)
+            if (nperm[b] < 0) {
+                r->failed_stage = VXT_STAGE_ORIENT;
                 return vxt__fail(r->ctx, VXT_ERR_INVALID_ARGUMENT, "orient: the image's axes are \"%s\" (an axis "
                                  "without a direction: its affine column is 0), so it cannot be brought to \"%s\"",
                                  have, want);
+            }
         }
         for (int n = 0; n < 3; n++) { /* volume axis n is NIfTI axis 2 - n */
             vperm[n] = 2 - nperm[2 - n];
@@ -76,8 +78,10 @@ static vxt_status orient(vxt__run *r, const vxt_volume *raw, void **copy, vxt_vo
     vxt_status st = vxt_volume_bytes(raw, &bytes);
     if (st != VXT_OK)
         return vxt__run_fail(r, VXT_STAGE_ORIENT, st);
-    if (!(*copy = malloc(bytes)))
+    if (!(*copy = malloc(bytes))) {
+        r->failed_stage = VXT_STAGE_ORIENT;
         return vxt__fail(r->ctx, VXT_ERR_OUT_OF_MEMORY, "orient: out of memory for %zu MiB", bytes >> 20);
+    }
     vxt__volume_move(raw->data, *copy, vxt_dtype_size(raw->dtype), raw->channels, raw->shape, r->perm, r->flip, 0,
                      r->or_shape[0], 1);
     oriented->data = *copy;
@@ -129,8 +133,10 @@ static float *alloc_floats(vxt__run *r, vxt_stage stage, int64_t channels, const
         return NULL;
     }
     float *p = malloc(n);
-    if (!p)
+    if (!p) {
+        r->failed_stage = (int)stage;
         vxt__fail(r->ctx, VXT_ERR_OUT_OF_MEMORY, "%s: out of memory for %zu MiB", vxt_stage_name(stage), n >> 20);
+    }
     return p;
 }
 

@@ -51,6 +51,7 @@ typedef struct vxt__run {
     double t_stage;
     double inner_seconds;
     int cancelled;  /* stopped by vxt_pipeline_cancel, a callback or the observer */
+    int failed_stage; /* the stage a failure came from (vxt__run_fail), -1 before any */
     int show;       /* VXT_RUN_SHOW_OUTPUTS */
 } vxt__run;
 

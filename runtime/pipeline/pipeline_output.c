@@ -58,6 +58,7 @@ typedef struct out {
 
 static vxt_status oom(vxt__run *r, vxt_stage stage, size_t bytes)
 {
+    r->failed_stage = (int)stage;
     return vxt__fail(r->ctx, VXT_ERR_OUT_OF_MEMORY, "%s: out of memory for %zu MiB", vxt_stage_name(stage),
                      bytes >> 20);
 }
@@ -91,9 +92,11 @@ static vxt_status deliver(out *o, int64_t z0, int64_t z1, const float *values, c
         vxt_slab s = {z0, z1, o->C, {r->in_shape[0], r->in_shape[1], r->in_shape[2]}, values, labels,
                       r->plan->label_dtype};
         int rc = r->opt.sink(r->opt.sink_user, &s);
-        if (rc != 0)
+        if (rc != 0) {
+            r->failed_stage = r->oriented ? VXT_STAGE_RESTORE : VXT_STAGE_LABELS;
             st = vxt__fail(r->ctx, VXT_ERR_IO, "output sink returned %d for slices [%lld, %lld)", rc, (long long)z0,
                            (long long)z1);
+        }
     } else if (!r->oriented) {
         if (labels)
             memcpy((char *)o->labels_dst + (size_t)(z0 * o->plane_in) * o->lbytes, labels,
@@ -134,9 +137,11 @@ static vxt_status deliver_restored(out *o)
                       o->want_labels ? (const char *)o->labels_dst + (size_t)(z0 * o->plane_in) * o->lbytes : NULL,
                       r->plan->label_dtype};
         int rc = r->opt.sink(r->opt.sink_user, &s);
-        if (rc != 0)
+        if (rc != 0) {
+            r->failed_stage = r->oriented ? VXT_STAGE_RESTORE : VXT_STAGE_LABELS;
             st = vxt__fail(r->ctx, VXT_ERR_IO, "output sink returned %d for slices [%lld, %lld)", rc, (long long)z0,
                            (long long)z1);
+        }
     }
     free(vals);
     o->t_restore += vxt__now() - t0;
@@ -434,8 +439,10 @@ static vxt_status sliding_window(out *o)
     r->model_input = NULL;
     if (o->st != VXT_OK) /* a stage after it failed */
         return vxt__fail(r->ctx, o->st, "%s", o->msg);
-    if (st == VXT_ERR_PREDICTOR && o->predict_st != VXT_OK)
+    if (st == VXT_ERR_PREDICTOR && o->predict_st != VXT_OK) {
+        r->failed_stage = VXT_STAGE_SLIDING_WINDOW;
         return vxt__fail(r->ctx, o->predict_st, "sliding_window: %s", o->predict_msg);
+    }
     if (st != VXT_OK && r->cancelled)
         return vxt__fail(r->ctx, VXT_ERR_CANCELLED, "the run was cancelled during the sliding window");
     if (st != VXT_OK)
