@@ -275,6 +275,58 @@ static void test_exit_statuses_across_commands(void **state)
     assert_int_equal(cli_files(), 1); /* the phantom only */
 }
 
+/* Flags that would do nothing, or the wrong thing, are refused; failures are classified by what caused them. */
+static void test_refusals_and_their_statuses(void **state)
+{
+    (void)state;
+    cli_phantom("ct.nii.gz", NULL, "--shape 6,12,12 --spacing 8,8,8");
+    char ct[1024], out[1024], u64[1024];
+    snprintf(ct, sizeof ct, "%s", cli_path("ct.nii.gz"));
+    snprintf(out, sizeof out, "%s", cli_path("o.nii.gz"));
+    snprintf(u64, sizeof u64, "%s/nifti/type_uint64.nii", VXT_TEST_DATA_DIR);
+    const char *tiles = VXT_TEST_DATA_DIR "/cli/monai_tiles.npy";
+    cli_write_text("mirror.json", "{\"mirror_axes\": [0]}");
+    char mirror[1024];
+    snprintf(mirror, sizeof mirror, "%s", cli_path("mirror.json"));
+    static const struct {
+        const char *args, *needle; /* voxtile run IN -o OUT --model identity --roi 8 ARGS */
+        int rc;
+    } cases[] = {
+        /* --configuration names a configuration of --nnunet's folder */
+        {"--configuration 2d", "--configuration names a configuration", 2},
+        /* --device names an OpenCL device: not with the CPU backend */
+        {"--backend cpu --device 0", "--device names an OpenCL device", 2},
+        /* a device index that is not there: no usable device (3), as a name that matches none */
+        {"--backend opencl --device 99", "device_index 99 out of range", 3},
+        /* a contradiction is one whether the plan is run or printed */
+        {"--grid nnunet --overlap 0.25 --print-plan", "$.overlap: applies to grid \"monai\"", 6},
+    };
+    size_t ndev = 0;
+    vxt_opencl_device_count(&ndev);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (strstr(cases[i].args, "--device 99") && ndev == 0)
+            continue; /* no OpenCL platform: the index has nothing to be out of range of (exit 3 all the same) */
+        int rc = cli("run %s -o %s --model identity --roi 8 %s", ct, out, cases[i].args);
+        if (rc != cases[i].rc)
+            fail_msg("'%s': exit %d, expected %d: %s", cases[i].args, rc, cases[i].rc, cli_err);
+        cli_assert_one_line_error(cases[i].needle);
+        assert_string_equal(cli_out, "");
+    }
+    /* voxels the preprocessing cannot read are a bad input (4), found in the stage that reads them */
+    assert_int_equal(cli("run %s -o %s --model identity --roi 4 --backend cpu", u64, out), 4);
+    cli_assert_one_line_error("rescale: ");
+    /* a tile file holds one output per tile: a plan with mirroring cannot be stitched from it */
+    assert_int_equal(cli("stitch %s --shape 9,20,17 --roi 6,12,10 -o %s --plan %s", tiles, cli_path("s.npy"), mirror),
+                     6);
+    cli_assert_one_line_error("a tile file holds one output per tile");
+    assert_int_equal(cli("stitch %s --shape 9,20,17 --roi 6,12,10 -o %s --mirror 0", tiles, cli_path("s.npy")), 2);
+    cli_assert_one_line_error("unknown option '--mirror'");
+    /* phantom: -o and --label-map naming one file, however written */
+    assert_int_equal(cli("phantom -o %s --label-map %s/./o.nii.gz --shape 4,4,4", out, cli_tmp), 2);
+    cli_assert_one_line_error("name the same file");
+    assert_int_equal(cli_files(), 2); /* the phantom and mirror.json only */
+}
+
 static void test_info(void **state)
 {
     (void)state;
@@ -331,6 +383,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_shared_flags_have_one_help, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_print_plan_is_one_plan, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_exit_statuses_across_commands, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_refusals_and_their_statuses, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_info, cli_setup, cli_teardown),
     };
     const vxt_test_group groups[] = {VXT_GROUP("cpu", cpu, 0)};

@@ -221,6 +221,25 @@ static void test_example_plugin(void **state)
     vxt_image_destroy(truth);
 }
 
+/* Ctrl-C during a run (here raised by the model during its first batch): the run stops at its next batch, the
+ * command exits 9 (cancelled) and writes nothing. */
+static void test_interrupt(void **state)
+{
+    (void)state;
+    cli_phantom("ct.nii.gz", NULL, "--shape 16,40,40 --spacing 10,6,6");
+    int before = cli_files();
+    int rc = cli("run %s -o %s --probabilities %s --model plugin:" VXT_BROKEN_PLUGIN_DIR "/libvxt_broken_sigint.so "
+                 "--normalization minmax --roi 8,16,16 --backend cpu", cli_path("ct.nii.gz"), cli_path("seg.nii.gz"),
+                 cli_path("prob.nii.gz"));
+    assert_int_equal(rc, 9);
+    cli_assert_one_line_error("cancelled");
+    assert_int_equal(cli_files(), before);
+    rc = cli("validate %s --model plugin:" VXT_BROKEN_PLUGIN_DIR "/libvxt_broken_sigint.so --normalization minmax "
+             "--roi 8,16,16 --a cpu --b cpu --report %s", cli_path("ct.nii.gz"), cli_path("r.json"));
+    assert_int_equal(rc, 9);
+    assert_int_equal(cli_files(), before);
+}
+
 static void test_broken_plugins(void **state)
 {
     (void)state;
@@ -776,6 +795,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_print_plan_flags_win, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_example_plugin, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_broken_plugins, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_interrupt, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_nnunet_plans, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_nnunet_broken_plans, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_nnunet_runs, cli_setup, cli_teardown),

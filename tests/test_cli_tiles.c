@@ -260,6 +260,17 @@ static void test_defaults_and_plan_files(void **state)
     cJSON_Delete(j);
 }
 
+/* One value stands for all three axes, as for every per-axis flag. */
+static void test_shape_one_value(void **state)
+{
+    (void)state;
+    assert_int_equal(cli("tiles --shape 10 --roi 4 --overlap 0.25"), 0);
+    char *one = strdup(cli_out);
+    assert_int_equal(cli("tiles --shape 10,10,10 --roi 4,4,4 --overlap 0.25"), 0);
+    assert_string_equal(one, cli_out);
+    free(one);
+}
+
 static void test_bad_arguments(void **state)
 {
     (void)state;
@@ -272,7 +283,7 @@ static void test_bad_arguments(void **state)
         {"--shape 64,64,64", "$.roi: missing", 6},
         /* usage */
         {"--shape 64,x,64 --roi 8", "--shape: expected Z,Y,X", 2},
-        {"--shape 10 --roi 4", "--shape", 2},
+        {"--shape 10,10,10,10 --roi 4", "--shape: expected Z,Y,X (or Y,X for a 2D image, or N for N,N,N)", 2},
         {"--shape 0,10,10 --roi 4", "--shape", 2},
         {"--roi 8", "missing --shape", 2},
         {"--shape 8,8,8 --roi 4 --bogus", "unknown option '--bogus'", 2},
@@ -330,6 +341,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_known_tilings, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_random_tilings_match_the_formulas, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_defaults_and_plan_files, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_shape_one_value, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_bad_arguments, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_flag_values_are_usage_errors, cli_setup, cli_teardown),
     };

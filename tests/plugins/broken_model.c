@@ -7,9 +7,11 @@
  *   BROKEN_PREDICT_FAILS vxt_plugin_predict returns 5 on its third batch
  *   BROKEN_NAN_OUTPUT    writes a NaN into the second tile's output
  *   BROKEN_BAD_DESC      describes itself with 0 output channels
+ *   BROKEN_SIGINT        raises SIGINT during its first batch (as Ctrl-C would), then works on
  *
  * Otherwise it is a working two-class model: logit1 = input - 0.5, logit0 = -logit1. */
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +66,10 @@ int vxt_plugin_predict(void *state, const vxt_batch *b)
 {
     model *m = (model *)state;
     m->batches++;
+#ifdef BROKEN_SIGINT
+    if (m->batches == 1)
+        raise(SIGINT);
+#endif
 #ifdef BROKEN_PREDICT_FAILS
     if (m->batches == 3)
         return 5;

@@ -39,6 +39,14 @@ int cli_fail(const char *cmd, const char *what, vxt_status st);
 /* cli_fail for vxt_pipeline_create: a model that cannot be loaded or initialised exits VXT_EXIT_PLUGIN. */
 int cli_model_fail(const char *cmd, const char *what, vxt_status st);
 
+/* cli_fail for vxt_pipeline_run, by the stage that failed (vxt_run_result.failed_stage): the input's voxels that
+ * orient or rescale cannot take are a bad input (4), a cancellation 9. */
+int cli_run_fail(const char *cmd, const char *what, vxt_status st, int failed_stage);
+
+/* SIGINT and SIGTERM set a flag that cli_interrupted() reports (a second signal ends the process). */
+void cli_catch_interrupts(void);
+int cli_interrupted(void);
+
 /* The exit status of a failed library call (one table for every command). */
 int cli_exit_of(vxt_status st);
 
@@ -121,6 +129,7 @@ typedef struct cli_plan_args {
     const char *files[8];
     int nfiles;
     const char *nnunet_dir, *configuration, *model_config;
+    int configuration_given;
     const char *members[16];
     int nmembers;
     const char *field[64]; /* the last value of each plan field flag, by its index in the field table */
@@ -202,7 +211,7 @@ int cli_picture_labels(const char *cmd, vxt_context *ctx, const vxt_image *img, 
 int cmd_info(int argc, char **argv);
 int cmd_header(int argc, char **argv);
 int cmd_tiles(int argc, char **argv);
-/* --shape Z,Y,X or Y,X (a 2D image: z = 1) of whole numbers >= 1; *dims = 3 or 2. An exit status. */
+/* --shape Z,Y,X, Y,X (a 2D image: z = 1) or N (N,N,N) of whole numbers >= 1; *dims = 3 or 2. An exit status. */
 int cli_shape_flag(const char *cmd, const char *value, int64_t shape[3], int *dims);
 int cmd_stitch(int argc, char **argv);
 int cmd_run(int argc, char **argv);

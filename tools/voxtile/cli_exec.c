@@ -59,8 +59,16 @@ void cli_context_options(const cli_exec *e, vxt_context_options *o)
 
 int cli_context(const char *cmd, const cli_exec *e, vxt_context **out)
 {
+    if (e->device && e->backend == VXT_BACKEND_CPU) {
+        cli_error(cmd, "--device names an OpenCL device; --backend cpu uses none");
+        return VXT_EXIT_USAGE;
+    }
     vxt_context_options o;
     cli_context_options(e, &o);
     vxt_status st = vxt_context_create(&o, out);
-    return st != VXT_OK ? cli_fail(cmd, "cannot create a context", st) : VXT_EXIT_OK;
+    if (st == VXT_OK)
+        return VXT_EXIT_OK;
+    int rc = cli_fail(cmd, "cannot create a context", st);
+    /* a device that is not there (an index out of range) is no usable device, as a name that matches none */
+    return st == VXT_ERR_INVALID_ARGUMENT ? VXT_EXIT_NO_BACKEND : rc;
 }

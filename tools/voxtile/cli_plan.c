@@ -24,12 +24,13 @@ typedef enum kind {
 } kind;
 
 /* Every plan field flag: identifier, flag, value, JSON path, kind, the commands that take it (TILING: every
- * command with a tiling; STITCH: the commands that stitch; NORM: run, validate and normalize; PIPE: only the
- * pipeline's), help. In the order the plan's fields are applied. */
+ * command with a tiling; STITCH: the commands that stitch; MODEL: the commands that run models (ensembles and
+ * mirroring need a prediction per member and mirroring, which a tile file does not hold); NORM: run, validate and
+ * normalize; PIPE: only the pipeline's), help. In the order the plan's fields are applied. */
 #define PLAN_FIELDS(X)                                                                                           \
     X(MODEL, "model", "SPEC", "model", K_STRING, PIPE,                                                           \
       "the model: {runner}, e.g. plugin:PATH.so or bands:E1,E2,... (a demonstration, not a trained network)")   \
-    X(ENSEMBLE, "ensemble", "NAME", "ensemble", K_STRING, STITCH,                                                \
+    X(ENSEMBLE, "ensemble", "NAME", "ensemble", K_STRING, MODEL,                                                \
       "where ensemble members are averaged: {ensemble} (default {default})")                                    \
     X(ORIENTATION, "orientation", "CODE|none", "orientation", K_STRING_NONE, PIPE,                               \
       "the orientation the model wants, as NIfTI axis codes of i, j, k (e.g. LIA, RAS); exact reorientation "    \
@@ -68,7 +69,7 @@ typedef enum kind {
     X(ACCUMULATE, "accumulate", "NAME", "accumulate", K_STRING, STITCH,                                          \
       "arithmetic: {accumulate} (MONAI's, nnU-Net's, exact) (default {default})")                               \
     X(BATCH, "batch", "N", "batch_size", K_NUMBER, STITCH, "tiles per model call (default {default})")          \
-    X(MIRROR, "mirror", "AXES|none", "mirror_axes", K_INTS_EMPTY, STITCH,                                        \
+    X(MIRROR, "mirror", "AXES|none", "mirror_axes", K_INTS_EMPTY, MODEL,                                        \
       "test-time mirroring over these axes (0 = z), nnU-Net's order (default none)")                             \
     X(ACTIVATION, "activation", "NAME", "activation", K_STRING, STITCH, "{activation} (default {default})")     \
     X(LABEL_RULE, "label-rule", "NAME", "labels.rule", K_STRING, STITCH,                                        \
@@ -101,20 +102,24 @@ static const struct {
 
 #define ROW(id, flag, value, help) {flag, 0, value, CLI_PLAN_FIELD + FIELD_##id, help},
 #define ROW_PIPE(id, flag, value, help) ROW(id, flag, value, help)
+#define ROW_MODEL(id, flag, value, help) ROW(id, flag, value, help)
 #define ROW_STITCH(id, flag, value, help) ROW(id, flag, value, help)
 #define ROW_TILING(id, flag, value, help) ROW(id, flag, value, help)
 #define NONE_PIPE(id, flag, value, help)
+#define NONE_MODEL(id, flag, value, help)
 #define NONE_STITCH(id, flag, value, help) ROW(id, flag, value, help)
 #define NONE_TILING(id, flag, value, help) ROW(id, flag, value, help)
 #define NONE_NORM(id, flag, value, help)
 #define ROW_NORM(id, flag, value, help) ROW(id, flag, value, help)
-#define SOURCES                                                                                                  \
-    {NULL, 0, NULL, 0, "plan (docs/PLAN.md: flags replace the fields of --plan and --nnunet)"},                  \
+#define SOURCES(heading)                                                                                         \
+    {NULL, 0, NULL, 0, heading},                                                                                 \
         {"plan", 0, "FILE", CLI_PLAN_FILE, "a plan file (JSON; repeat to lay several over each other)"},         \
         {"print-plan", 0, NULL, CLI_PLAN_PRINT, "print the resolved plan as JSON and exit"},
+#define FILES_ONLY "plan (docs/PLAN.md: these flags replace the fields of the --plan files)"
 
 const cli_flag cli_plan_flags[] = {
-    SOURCES{"nnunet", 0, "DIR", CLI_PLAN_NNUNET, "an nnU-Net model folder (plans.json, dataset.json)"},
+    SOURCES("plan (docs/PLAN.md: these flags replace the fields of --nnunet and the --plan files)")
+    {"nnunet", 0, "DIR", CLI_PLAN_NNUNET, "an nnU-Net model folder (plans.json, dataset.json)"},
     {"configuration", 0, "NAME", CLI_PLAN_CONFIGURATION, "its configuration (default 3d_fullres)"},
     {"model-config", 0, "TEXT", CLI_PLAN_MODEL_CONFIG, "the model's configuration string (plugins: their own)"},
     {"member", 0, "SPEC[@TEXT]", CLI_PLAN_MEMBER, "an ensemble member and its configuration (repeat; replaces --model)"},
@@ -126,7 +131,7 @@ const cli_flag cli_plan_flags[] = {
 
 /* The stitching fields only (stitch: no model, no preprocessing). */
 const cli_flag cli_stitch_flags[] = {
-    SOURCES
+    SOURCES(FILES_ONLY)
 #define X(id, flag, value, path, k, group, help) NONE_##group(id, flag, value, help)
     PLAN_FIELDS(X)
 #undef X
@@ -135,11 +140,12 @@ const cli_flag cli_stitch_flags[] = {
 
 /* The normalization fields only (normalize). */
 #define NORM_PIPE(id, flag, value, help)
+#define NORM_MODEL(id, flag, value, help)
 #define NORM_STITCH(id, flag, value, help)
 #define NORM_TILING(id, flag, value, help)
 #define NORM_NORM(id, flag, value, help) ROW(id, flag, value, help)
 const cli_flag cli_norm_flags[] = {
-    SOURCES
+    SOURCES(FILES_ONLY)
 #define X(id, flag, value, path, k, group, help) NORM_##group(id, flag, value, help)
     PLAN_FIELDS(X)
 #undef X
@@ -148,11 +154,12 @@ const cli_flag cli_norm_flags[] = {
 
 /* The tiling fields only (tiles). */
 #define ONLY_PIPE(id, flag, value, help)
+#define ONLY_MODEL(id, flag, value, help)
 #define ONLY_STITCH(id, flag, value, help)
 #define ONLY_TILING(id, flag, value, help) ROW(id, flag, value, help)
 #define ONLY_NORM(id, flag, value, help)
 const cli_flag cli_tiling_flags[] = {
-    SOURCES
+    SOURCES(FILES_ONLY)
 #define X(id, flag, value, path, k, group, help) ONLY_##group(id, flag, value, help)
     PLAN_FIELDS(X)
 #undef X
@@ -178,7 +185,7 @@ int cli_plan_flag(const char *cmd, cli_plan_args *a, const cli_flag *f, const ch
         a->files[a->nfiles++] = value;
         return 0;
     case CLI_PLAN_NNUNET: a->nnunet_dir = value; return 0;
-    case CLI_PLAN_CONFIGURATION: a->configuration = value; return 0;
+    case CLI_PLAN_CONFIGURATION: a->configuration = value; a->configuration_given = 1; return 0;
     case CLI_PLAN_PRINT: a->print_plan = 1; return 0;
     case CLI_PLAN_MODEL_CONFIG: a->model_config = value; return 0;
     case CLI_PLAN_MEMBER:
@@ -391,11 +398,39 @@ int cli_start(const cli_command_spec *spec, int argc, char **argv, cli_flag_fn f
     return cli_plan_ready(spec->name, p, need_model, plan);
 }
 
+/* A plan printed before it has a model or a ROI is still checked for contradictions (the model and the ROI it
+ * lacks stand in: an identity model, a ROI no volume reaches), so that what is printed reads back as it is. */
+static int check_printed(const char *cmd, const vxt_plan *plan)
+{
+    vxt_plan *probe = NULL;
+    vxt_plan_info info = {.struct_size = sizeof info};
+    vxt_status st = vxt_plan_get_info(plan, &info);
+    if (st == VXT_OK)
+        st = vxt_plan_clone(plan, &probe);
+    static const char model[] = "{\"model\": \"identity\"}", roi[] = "{\"roi\": 1048576}";
+    if (st == VXT_OK && info.members == 0)
+        st = vxt_plan_load_json(probe, model, strlen(model), "--print-plan");
+    if (st == VXT_OK && info.roi[0] == 0)
+        st = vxt_plan_load_json(probe, roi, strlen(roi), "--print-plan");
+    if (st == VXT_OK)
+        st = vxt_plan_check(probe);
+    vxt_plan_destroy(probe);
+    if (st == VXT_OK)
+        return 0;
+    cli_error(cmd, "%s", vxt_last_error());
+    return st == VXT_ERR_OUT_OF_MEMORY ? VXT_EXIT_FAILURE : VXT_EXIT_PLAN;
+}
+
 int cli_plan_ready(const char *cmd, const cli_plan_args *a, int need_model, vxt_plan **out)
 {
     int rc = cli_plan_build(cmd, a, need_model && !a->print_plan, out);
     if (rc || !a->print_plan)
         return rc;
+    if ((rc = check_printed(cmd, *out)) != 0) {
+        vxt_plan_destroy(*out);
+        *out = NULL;
+        return rc;
+    }
     rc = cli_plan_print(cmd, *out);
     vxt_plan_destroy(*out);
     *out = NULL;
@@ -414,6 +449,10 @@ static int source_fail(const char *cmd, const char *what, vxt_status st)
 
 int cli_plan_build(const char *cmd, const cli_plan_args *a, int need_model, vxt_plan **out)
 {
+    if (a->configuration_given && !a->nnunet_dir) {
+        cli_error(cmd, "--configuration names a configuration of an nnU-Net folder: give --nnunet DIR");
+        return VXT_EXIT_USAGE;
+    }
     vxt_plan *plan = NULL;
     vxt_status st = vxt_plan_create(&plan);
     if (st != VXT_OK)
@@ -484,8 +523,14 @@ void cli_plan_default(const cli_flag *flag, char *buf, size_t n)
     at = at ? cJSON_GetObjectItemCaseSensitive(at, p) : NULL;
     if (cJSON_IsString(at))
         snprintf(buf, n, "%s", at->valuestring);
-    else if (cJSON_IsNull(at))
+    else if (cJSON_IsNull(at) || (cJSON_IsArray(at) && cJSON_GetArraySize(at) == 0))
         snprintf(buf, n, "none");
+    else if (cJSON_IsArray(at)) { /* as the flag takes it: A,B,C */
+        const cJSON *e;
+        size_t k = 0;
+        cJSON_ArrayForEach(e, at) k += (size_t)snprintf(buf + k, k < n ? n - k : 0, "%s%g", k ? "," : "",
+                                                       e->valuedouble);
+    }
     else if (at) {
         char *v = cJSON_PrintUnformatted(at);
         snprintf(buf, n, "%s", v ? v : "");

@@ -175,7 +175,8 @@ static const cli_command_spec spec = {
     "phantom", "phantom -o CT [--label-map LABELS] [options]",
     "A synthetic CT-like volume (int16, Hounsfield units) and its label map with the same geometry: trunk, fat,\n"
     "lungs, heart, liver, spine, ribs; air -1000 HU; the scanner's fill value outside a circular field of view.\n"
-    "Same arguments, same voxels. Exit status: 0 ok, 2 usage, 5 an output cannot be written.",
+    "Same arguments, same voxels. Exit status: 0 ok, 1 failure (out of memory), 2 usage, 5 an output cannot be\n"
+    "written.",
     groups, 0};
 
 typedef struct ph_cli {
@@ -269,7 +270,7 @@ static int make_images(const phantom_args *p, vxt_image **ct, vxt_image **lab)
              p->fill);
     vxt_image_set_description(*ct, desc);
     vxt_image_set_description(*lab, "voxtile phantom labels: 0 background 1 body 2 lungs 3 bone");
-    vxt_nifti_set_intent(*lab, 1002, "Label", NULL);
+    vxt_nifti_set_intent(*lab, 1002, "labels", NULL); /* as voxtile run and stitch write label maps */
     return 0;
 }
 
@@ -306,7 +307,7 @@ static int check_args(const ph_cli *c)
     if ((rc = cli_check_output("phantom", "-o", c->out, "image")) ||
         (c->labels && (rc = cli_check_output("phantom", "--label-map", c->labels, "image"))))
         return rc;
-    if (c->labels && !strcmp(c->labels, c->out)) {
+    if (c->labels && cli_same_file(c->labels, c->out)) {
         cli_error("phantom", "--label-map and -o name the same file '%s'", c->out);
         return VXT_EXIT_USAGE;
     }

@@ -49,16 +49,19 @@ static int on_flag(void *user, const cli_flag *f, const char *v)
     return 0;
 }
 
-/* ---- progress bar (stderr, a terminal only) ------------------------------------------------------------- */
+/* ---- progress bar (stderr, a terminal only) and interruption ---------------------------------------------- */
 
 typedef struct bar {
     double t0;
     int stage;
+    int draw;
 } bar;
 
 static int on_progress(void *user, vxt_stage stage, uint64_t done, uint64_t total)
 {
     bar *b = (bar *)user;
+    if (!b->draw)
+        return cli_interrupted(); /* Ctrl-C: the run stops at its next batch or stage */
     double t = cli_seconds();
     if ((int)stage != b->stage) {
         b->stage = (int)stage;
@@ -66,7 +69,7 @@ static int on_progress(void *user, vxt_stage stage, uint64_t done, uint64_t tota
     }
     if (stage != VXT_STAGE_SLIDING_WINDOW || total == 0) {
         fprintf(stderr, "\r\033[K%-15s done\n", vxt_stage_name(stage));
-        return 0;
+        return cli_interrupted();
     }
     double el = t - b->t0, rate = el > 0 ? (double)done / el : 0, eta = rate > 0 ? (double)(total - done) / rate : 0;
     int fill = (int)(30.0 * (double)done / (double)total);
@@ -79,7 +82,7 @@ static int on_progress(void *user, vxt_stage stage, uint64_t done, uint64_t tota
     if (done == total)
         fprintf(stderr, "\n");
     fflush(stderr);
-    return 0;
+    return cli_interrupted();
 }
 
 /* ---- the report ------------------------------------------------------------------------------------------ */
@@ -121,11 +124,11 @@ static void print_text(const report *r, const uint64_t *counts, int n)
     vxt_image_get_info(r->img, &ii);
     char s1[64], s2[64];
     printf("voxtile run: %s (%s voxels, z y x) -> %s\n", r->in, cli_shape_text(s1, sizeof s1, ii.shape), r->a->out);
-    printf("  %s on %s; model %s%s; %lld class%s; %llu tiles over the model's grid of %s voxels\n",
+    printf("  %s on %s; model %s%s; %lld class%s; %llu tile%s over the model's grid of %s voxels\n",
            vxt_backend_name(r->ci.backend), r->ci.device_name, ri.name,
            vxt_pipeline_runner(r->pipe, 1) ? " (+ensemble)" : "", (long long)r->res->classes,
-           r->res->classes == 1 ? "" : "es",
-           (unsigned long long)r->res->tiles, cli_shape_text(s2, sizeof s2, r->res->model_shape));
+           r->res->classes == 1 ? "" : "es", (unsigned long long)r->res->tiles, r->res->tiles == 1 ? "" : "s",
+           cli_shape_text(s2, sizeof s2, r->res->model_shape));
     const double nv = (double)(ii.shape[0] * ii.shape[1] * ii.shape[2]);
     printf("  labels:");
     for (int l = 0; counts && l < n; l++)
@@ -260,13 +263,17 @@ int cmd_run(int argc, char **argv)
     vxt_run_options ro;
     vxt_run_options_init(&ro);
     ro.outputs = VXT_OUTPUT_LABELS | (a.probabilities ? VXT_OUTPUT_PROBABILITIES : 0u);
-    bar b = {cli_seconds(), -1};
-    if (isatty(2) && !a.quiet && !a.json) {
-        ro.progress = on_progress;
-        ro.progress_user = &b;
-    }
+    bar b = {cli_seconds(), -1, isatty(2) && !a.quiet && !a.json};
+    ro.progress = on_progress;
+    ro.progress_user = &b;
+    cli_catch_interrupts();
     if ((st = vxt_pipeline_run(pipe, img, &ro, &res)) != VXT_OK) {
-        rc = cli_fail("run", pos[0], st);
+        rc = cli_run_fail("run", pos[0], st, res.failed_stage);
+        goto done;
+    }
+    if (cli_interrupted()) { /* after the last check of the run: still nothing written */
+        cli_error("run", "interrupted");
+        rc = VXT_EXIT_CANCELLED;
         goto done;
     }
     double tw = cli_seconds();

@@ -12,7 +12,7 @@ enum { O_OUT = 1, O_PROB, O_SHAPE, O_LIKE, O_JSON };
 
 static const cli_flag own[] = {
     {NULL, 0, NULL, 0, "inputs and outputs"},
-    {"shape", 0, "Z,Y,X|Y,X", O_SHAPE, "the volume's shape (Y,X: a 2D image; TILES.npy is then (N, C, H, W))"},
+    {"shape", 0, "Z,Y,X|Y,X|N", O_SHAPE, "the volume's shape (Y,X: a 2D image; TILES.npy is then (N, C, H, W))"},
     {"output", 'o', "OUT", O_OUT, "the labels by the plan's label rule (.npy, .nii or .nii.gz)"},
     {"probabilities", 0, "FILE", O_PROB, "the class values after activation, (C, *shape) float32"},
     {"like", 0, "IMAGE", O_LIKE, "NIfTI outputs take this image's geometry (its shape must be --shape)"},
@@ -285,7 +285,14 @@ int cmd_stitch(int argc, char **argv)
     }
     /* the file's C (when it has one; check_tiles then refuses a file that does not fit) */
     const int64_t C = ni.ndim >= 2 && ni.shape[1] >= 1 ? ni.shape[1] : 1;
-    if ((st = vxt_plan_stitch_settings(plan, a.shape, C, &to, &so)) != VXT_OK ||
+    if ((st = vxt_plan_stitch_settings(plan, a.shape, C, &to, &so)) == VXT_OK && (so.members > 1 || so.mirror_axes)) {
+        cli_error("stitch", "the plan has %s, but a tile file holds one output per tile (ensembles and mirroring "
+                  "need one per member and mirroring): run the model with voxtile run", so.members > 1 ?
+                  "ensemble members" : "mirror_axes");
+        rc = VXT_EXIT_PLAN;
+        goto done;
+    }
+    if (st != VXT_OK ||
         (st = vxt_tiling_create(&to, &tiling)) != VXT_OK) {
         rc = cli_fail("stitch", "invalid plan", st);
         goto done;

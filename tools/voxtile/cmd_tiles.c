@@ -9,7 +9,7 @@ enum { O_SHAPE = 1, O_MAX };
 
 static const cli_flag own[] = {
     {NULL, 0, NULL, 0, "volume"},
-    {"shape", 0, "Z,Y,X|Y,X", O_SHAPE, "the volume's shape (Y,X: a 2D image)"},
+    {"shape", 0, "Z,Y,X|Y,X|N", O_SHAPE, "the volume's shape (Y,X: a 2D image)"},
     {"max-tiles", 0, "N", O_MAX, "list at most N tiles (default 100000; the count is always exact)"},
     {NULL, 0, NULL, 0, NULL},
 };
@@ -38,14 +38,15 @@ int cli_shape_flag(const char *cmd, const char *value, int64_t shape[3], int *di
             n = 4;
             break;
         }
-    if (n != 2 && n != 3) {
-        cli_error(cmd, "--shape: expected Z,Y,X (or Y,X for a 2D image) of whole numbers >= 1, got '%s'", value);
+    if (n < 1 || n > 3) {
+        cli_error(cmd, "--shape: expected Z,Y,X (or Y,X for a 2D image, or N for N,N,N) of whole numbers >= 1, got "
+                  "'%s'", value);
         return VXT_EXIT_USAGE;
     }
-    shape[0] = n == 2 ? 1 : v[0];
-    shape[1] = v[n - 2];
-    shape[2] = v[n - 1];
-    *dims = n;
+    shape[0] = n == 1 ? v[0] : n == 2 ? 1 : v[0];
+    shape[1] = n == 1 ? v[0] : v[n - 2];
+    shape[2] = n == 1 ? v[0] : v[n - 1];
+    *dims = n == 1 ? 3 : n;
     return 0;
 }
 

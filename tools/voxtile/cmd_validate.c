@@ -46,7 +46,8 @@ static const cli_command_spec spec = {
     "validate", "validate IN [--plan PLAN.json | --nnunet DIR] [plan flags] [--a SIDE] [--b SIDE] [options]",
     "Runs voxtile run's pipeline on two sides and compares every stage's output bit for bit: differing values and\n"
     "voxels, largest absolute and ULP differences, Dice per label of the label maps, each side's timings. The plan\n"
-    "comes from the same files and flags as voxtile run. --device and --threads fill in a side that names neither.\n"
+    "comes from the same files and flags as voxtile run. --device and --threads fill in each side that does not\n"
+    "name a device or threads itself.\n"
     "Exit status: 0 identical (or within the tolerances), 8 mismatch; 2 usage, 3 a side's backend is not available,\n"
     "4 bad input, 5 an output cannot be written, 6 plan, 7 model.",
     groups, 1};
@@ -333,6 +334,13 @@ static int observe(void *user, const vxt_stage_report *rep)
 }
 
 
+/* Ctrl-C: the side's run stops at its next batch or stage (exit VXT_EXIT_CANCELLED). */
+static int interrupted(void *user, vxt_stage stage, uint64_t done, uint64_t total)
+{
+    (void)user, (void)stage, (void)done, (void)total;
+    return cli_interrupted();
+}
+
 static int run_side(val_state *s, int which, const vxt_plan *plan, const vxt_image *img)
 {
     static const char *names[2] = {"a", "b"};
@@ -351,6 +359,7 @@ static int run_side(val_state *s, int which, const vxt_plan *plan, const vxt_ima
     ro.outputs = VXT_OUTPUT_LABELS | VXT_OUTPUT_PROBABILITIES;
     ro.observer = observe;
     ro.observer_user = s;
+    ro.progress = interrupted;
     ro.flags = VXT_RUN_SHOW_OUTPUTS;
     sd->res.struct_size = sizeof sd->res;
     st = vxt_pipeline_run(pipe, img, &ro, &sd->res);
@@ -365,7 +374,7 @@ static int run_side(val_state *s, int which, const vxt_plan *plan, const vxt_ima
     } else if (!s->stopped) {
         char what[400];
         snprintf(what, sizeof what, "side %s (%s)", names[which], sd->spec);
-        rc = cli_fail("validate", what, st);
+        rc = cli_run_fail("validate", what, st, sd->res.failed_stage);
     }
     vxt_pipeline_destroy(pipe);
     return rc;
@@ -483,6 +492,7 @@ int cmd_validate(int argc, char **argv)
     memset(&va, 0, sizeof va);
     const char *pos[1];
     cli_plan_args_init(&va.plan); /* the plans (side b's too) are made by plans() below */
+    cli_catch_interrupts();
     int npos = 0, created = 0, rc = cli_start(&spec, argc, argv, on_flag, &va, pos, &npos, &va.exec, NULL, 0, NULL);
     if (rc)
         return rc < 0 ? VXT_EXIT_OK : rc;

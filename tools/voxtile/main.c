@@ -1,5 +1,6 @@
 /* main.c - `voxtile <command> ...`: the commands, messages and exit statuses. */
 #include <errno.h>
+#include <signal.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -61,6 +62,39 @@ int cli_model_fail(const char *cmd, const char *what, vxt_status st)
                : rc;
 }
 
+int cli_run_fail(const char *cmd, const char *what, vxt_status st, int failed_stage)
+{
+    int rc = cli_fail(cmd, what, st);
+    if (st == VXT_ERR_CANCELLED)
+        return VXT_EXIT_CANCELLED;
+    /* the input's voxels are what orient and rescale cannot take (a voxel type the preprocessing does not read) */
+    if ((failed_stage == VXT_STAGE_ORIENT || failed_stage == VXT_STAGE_RESCALE) &&
+        (st == VXT_ERR_UNSUPPORTED || st == VXT_ERR_INVALID_ARGUMENT))
+        return VXT_EXIT_INPUT;
+    return rc;
+}
+
+/* Ctrl-C (SIGINT) and SIGTERM during a run: the run is cancelled at its next batch or stage and the command exits
+ * with VXT_EXIT_CANCELLED, leaving no partial output; a second signal ends the process at once. */
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    interrupted = 1;
+    signal(sig, SIG_DFL);
+}
+
+void cli_catch_interrupts(void)
+{
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+}
+
+int cli_interrupted(void)
+{
+    return interrupted != 0;
+}
+
 int cli_parse_int(const char *s, long lo, long hi, long *out)
 {
     if (!s || !*s)
@@ -100,7 +134,7 @@ static const command commands[] = {
     {"tiles", cmd_tiles, "the tiles a sliding window visits, as JSON"},
     {"resample", cmd_resample, "resample an image to a new spacing, shape or scale, keeping its geometry"},
     {"normalize", cmd_normalize, "normalize the intensities of an image (window, CT, z-score, ...)"},
-    {"header", cmd_header, "NIfTI header, geometry and orientation of an image; --stats for its values"},
+    {"header", cmd_header, "what a file says about its image (NIfTI, .npy): shape, geometry, orientation; --stats"},
     {"phantom", cmd_phantom, "write a synthetic CT-like volume and its label map"},
     {"bench", cmd_bench, "standard cases with seconds, voxels/s and the fraction of memory bandwidth"},
     {"info", cmd_info, "version, backends, OpenCL devices and their determinism probe"},
