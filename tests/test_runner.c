@@ -259,9 +259,30 @@ static void test_specifications(void **state)
 {
     (void)state;
     vxt_runner *r = (vxt_runner *)(uintptr_t)1;
-    assert_status_msg(vxt_runner_create("onnx:model.onnx", NULL, &r), VXT_ERR_INVALID_ARGUMENT,
-                      "unknown runner kind 'onnx'");
+    assert_status_msg(vxt_runner_create("tensorrt:model.plan", NULL, &r), VXT_ERR_INVALID_ARGUMENT,
+                      "unknown runner kind 'tensorrt'");
     assert_null(r);
+    /* the module kinds: "not in this build", or (built) the module's own refusal of a missing file */
+    const vxt_runner_kind modules[2] = {VXT_RUNNER_ONNX, VXT_RUNNER_TORCHSCRIPT};
+    for (int i = 0; i < 2; i++) {
+        char detail[512], spec[64];
+        int have = vxt_runner_available(modules[i], detail, sizeof detail);
+        snprintf(spec, sizeof spec, "%s:/nonexistent/model.bin", vxt_runner_kind_name(modules[i]));
+        if (have)
+            assert_status_msg(vxt_runner_create(spec, NULL, &r), VXT_ERR_PREDICTOR, "/nonexistent/model.bin");
+        else
+            assert_status_msg(vxt_runner_create(spec, NULL, &r), VXT_ERR_UNSUPPORTED, "is not in this build");
+        assert_null(r);
+        assert_true(strlen(detail) > 0);
+        char kname[32];
+        snprintf(kname, sizeof kname, "%s:", vxt_runner_kind_name(modules[i]));
+        assert_status_msg(vxt_runner_create(kname, NULL, &r), VXT_ERR_INVALID_ARGUMENT, "needs the model file's path");
+    }
+    char detail[64];
+    assert_int_equal(vxt_runner_available(VXT_RUNNER_BANDS, detail, sizeof detail), 1);
+    assert_string_equal(detail, "built in");
+    assert_int_equal(vxt_runner_available((vxt_runner_kind)77, detail, sizeof detail), 0);
+    assert_int_equal(vxt_runner_available(VXT_RUNNER_PLUGIN, NULL, 0), 1);
     assert_status_msg(vxt_runner_create("callback", NULL, &r), VXT_ERR_INVALID_ARGUMENT, "unknown runner kind");
     assert_status_msg(vxt_runner_create("", NULL, &r), VXT_ERR_INVALID_ARGUMENT, "not a runner specification");
     assert_status_msg(vxt_runner_create(":x", NULL, &r), VXT_ERR_INVALID_ARGUMENT, "not a runner specification");

@@ -1632,15 +1632,27 @@ VXT_API void vxt_buffer_free(void *data);
     X(VXT_RUNNER_CALLBACK, 0, "callback") /* vxt_runner_create_callback (not a specification) */               \
     X(VXT_RUNNER_IDENTITY, 1, "identity")                                                                      \
     X(VXT_RUNNER_BANDS, 2, "bands")                                                                            \
-    X(VXT_RUNNER_PLUGIN, 3, "plugin")
+    X(VXT_RUNNER_PLUGIN, 3, "plugin")                                                                          \
+    X(VXT_RUNNER_ONNX, 4, "onnx")               /* ONNX files through OpenVINO (a module; optional at build) */ \
+    X(VXT_RUNNER_TORCHSCRIPT, 5, "torchscript") /* TorchScript files through libtorch (a module; optional) */
 
 typedef enum vxt_runner_kind { VXT_RUNNER_KIND_MAP(VXT_ENUM_MEMBER_) VXT_RUNNER_KIND_COUNT_ } vxt_runner_kind;
 
-/** The name of a runner kind ("callback", "identity", "bands", "plugin"); "unknown" otherwise. */
+/** The name of a runner kind ("callback", "identity", "bands", "plugin", "onnx", "torchscript"); "unknown"
+ *  otherwise. */
 VXT_API const char *vxt_runner_kind_name(vxt_runner_kind kind);
 
 /** Parse a runner kind name (case-insensitive); VXT_ERR_INVALID_ARGUMENT (listing the names) otherwise. */
 VXT_API vxt_status vxt_runner_kind_parse(const char *name, vxt_runner_kind *out);
+
+/**
+ * Whether runners of `kind` can be made here: 1 or 0, and one line into `detail` (may be NULL; detail_size bytes
+ * at most, NUL included): what it runs on ("OpenVINO 2025.4.0, CPU"), or why it cannot ("runner 'onnx' is not in
+ * this build (...)"). "onnx" and "torchscript" are modules of their own (libvoxtile_onnx.so,
+ * libvoxtile_torchscript.so in a directory "voxtile-runners" next to the library or the program, or the installed
+ * one), built when their runtime was found at configure time; the others are always there.
+ */
+VXT_API int vxt_runner_available(vxt_runner_kind kind, char *detail, size_t detail_size);
 
 /** A model that predicts tiles. */
 typedef struct vxt_runner vxt_runner;

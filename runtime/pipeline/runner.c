@@ -46,7 +46,7 @@ vxt_status vxt_runner_create(const char *spec, const char *config, vxt_runner **
     if (klen == 0 || klen >= sizeof kind) {
         char shown[80];
         return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "vxt_runner_create: '%s' is not a runner specification "
-                         "(KIND or KIND:ARGUMENT; kinds: identity, bands, plugin)",
+                         "(KIND or KIND:ARGUMENT; kinds: identity, bands, plugin, onnx, torchscript)",
                          vxt__printable(spec, strlen(spec), 60, shown, sizeof shown));
     }
     memcpy(kind, spec, klen);
@@ -56,7 +56,7 @@ vxt_status vxt_runner_create(const char *spec, const char *config, vxt_runner **
     if (st != VXT_OK || k == VXT_RUNNER_CALLBACK) {
         char shown[80], kshown[80];
         return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "vxt_runner_create: unknown runner kind '%s' in '%s' "
-                         "(expected identity, bands:E1,E2,... or plugin:PATH)",
+                         "(expected identity, bands:E1,E2,..., plugin:PATH, onnx:PATH or torchscript:PATH)",
                          vxt__printable(kind, klen, 32, kshown, sizeof kshown),
                          vxt__printable(spec, strlen(spec), 60, shown, sizeof shown));
     }
@@ -72,8 +72,11 @@ vxt_status vxt_runner_create(const char *spec, const char *config, vxt_runner **
     case VXT_RUNNER_BANDS:
         st = vxt__runner_bands(r, arg, config);
         break;
-    default:
+    case VXT_RUNNER_PLUGIN:
         st = vxt__runner_plugin(r, arg, config);
+        break;
+    default:
+        st = vxt__runner_module(r, k, arg, config);
         break;
     }
     if (st != VXT_OK) {
@@ -165,13 +168,15 @@ vxt_status vxt_runner_predict(vxt_runner *runner, const vxt_batch *batch)
                              "%lldx%lldx%lld; the batch's are %lldx%lldx%lld", i->name, (long long)i->roi[0],
                              (long long)i->roi[1], (long long)i->roi[2], (long long)batch->roi[0],
                              (long long)batch->roi[1], (long long)batch->roi[2]);
+    char why[sizeof runner->error];
     pthread_mutex_lock(&runner->lock);
     int rc = runner->predict(runner->user, batch);
+    vxt__strlcpy(why, runner->error, sizeof why); /* a module's own message, read under the lock */
     pthread_mutex_unlock(&runner->lock);
     if (rc != 0)
-        return vxt__fail(NULL, VXT_ERR_PREDICTOR, "runner '%s' failed (it returned %d) on batch %llu (tiles %llu.."
-                         "%llu, member %d, mirroring 0x%x)", i->name, rc, (unsigned long long)batch->id,
-                         (unsigned long long)batch->first_tile,
+        return vxt__fail(NULL, VXT_ERR_PREDICTOR, "runner '%s' failed (%s%s%d) on batch %llu (tiles %llu..%llu, member "
+                         "%d, mirroring 0x%x)", i->name, why[0] ? why : "", why[0] ? "; it returned " : "it returned ",
+                         rc, (unsigned long long)batch->id, (unsigned long long)batch->first_tile,
                          (unsigned long long)(batch->first_tile + (uint64_t)batch->count - 1), batch->member,
                          batch->flip);
     return VXT_OK;

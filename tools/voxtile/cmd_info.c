@@ -163,6 +163,15 @@ static int print_json(const info_report *r)
     cJSON *arr = cJSON_AddArrayToObject(root, "opencl_devices");
     for (size_t i = 0; i < r->ndev; i++)
         cJSON_AddItemToArray(arr, json_device(i, &r->devs[i]));
+    cJSON *rj = cJSON_AddArrayToObject(root, "runners");
+    for (int k = 1; k < VXT_RUNNER_KIND_COUNT_; k++) { /* 0, callback, is not a specification */
+        char detail[512];
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "kind", vxt_runner_kind_name((vxt_runner_kind)k));
+        cJSON_AddBoolToObject(e, "available", vxt_runner_available((vxt_runner_kind)k, detail, sizeof detail));
+        cJSON_AddStringToObject(e, "detail", detail);
+        cJSON_AddItemToArray(rj, e);
+    }
     cJSON *sj = cJSON_AddObjectToObject(root, "selection");
     cJSON_AddStringToObject(sj, "requested", vxt_backend_name(r->requested));
     cJSON_AddBoolToObject(sj, "ok", r->sel_st == VXT_OK);
@@ -213,6 +222,12 @@ static int print_text(const info_report *r)
             last_platform = d->info.platform_index;
         }
         print_device(i, d);
+    }
+    printf("\nrunners (model specifications KIND:ARGUMENT):\n");
+    for (int k = 1; k < VXT_RUNNER_KIND_COUNT_; k++) {
+        char detail[512];
+        int ok = vxt_runner_available((vxt_runner_kind)k, detail, sizeof detail);
+        printf("  %-12s %s%s\n", vxt_runner_kind_name((vxt_runner_kind)k), ok ? "" : "unavailable: ", detail);
     }
     printf("\nselection (%s): ", vxt_backend_name(r->requested));
     if (r->sel_st == VXT_OK)
