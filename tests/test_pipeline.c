@@ -715,7 +715,7 @@ static void test_errors(void **state)
     assert_status_msg(vxt_pipeline_create(ctx, plan, NULL, 0, NULL), VXT_ERR_NULL, "out");
     vxt_plan *nomodel = plan_from("{\"roi\": 4}");
     assert_status_msg(vxt_pipeline_create(ctx, nomodel, NULL, 0, &p), VXT_ERR_INVALID_ARGUMENT, "no model");
-    vxt_plan *badmodel = plan_from("{\"model\": \"onnx:x\", \"roi\": 4}");
+    vxt_plan *badmodel = plan_from("{\"model\": \"tensorrt:x\", \"roi\": 4}");
     assert_status_msg(vxt_pipeline_create(ctx, badmodel, NULL, 0, &p), VXT_ERR_INVALID_ARGUMENT, "unknown runner kind");
     /* caller's runners: one per member, agreeing, fitting the plan */
     vxt_runner *r2 = NULL, *r3 = NULL, *rid = NULL;
