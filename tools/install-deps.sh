@@ -1,50 +1,74 @@
 #!/bin/sh
-# install-deps.sh - install what voxtile needs to build and test, from Debian packages; nothing when all of it
-# is already present. Runs apt-get non-interactively (as root, or through sudo when available).
+# install-deps.sh - install what voxtile needs to build and test: Debian packages, and the runtimes that come as
+# PyPI wheels, unpacked (pinned) into a prefix of the project's own (.deps/ at the repository root, or
+# $VXT_DEPS_DIR), where CMake looks for them. Nothing is installed that is already there. Runs apt-get
+# non-interactively (as root, or through sudo when available).
 #
 #   tools/install-deps.sh            build + test dependencies
 #   tools/install-deps.sh --ci       also clang (build-time OpenCL C syntax check of the kernels) and its
 #                                    runtime libraries (libFuzzer and sanitizers, tests/fuzz/run-fuzz.sh)
 #
-# Why each package is needed: docs/DEPENDENCIES.md.
+# Why each one is needed: docs/DEPENDENCIES.md.
 set -eu
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+DEPS=${VXT_DEPS_DIR:-$ROOT/.deps}
 
 PACKAGES="build-essential cmake pkg-config
 ocl-icd-opencl-dev opencl-headers ocl-icd-libopencl1 pocl-opencl-icd
 zlib1g-dev libcmocka-dev libcjson-dev libpng-dev
-libdeflate-dev libnifti2-dev"
+libdeflate-dev libnifti2-dev
+python3-pip unzip"
+# runner modules' runtimes from Debian (runtime/runners/)
+PACKAGES="$PACKAGES"
 
 for arg in "$@"; do
     case "$arg" in
         --ci) PACKAGES="$PACKAGES clang libclang-rt-dev" ;;
-        -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
         *) echo "install-deps.sh: unknown option '$arg'" >&2; exit 2 ;;
     esac
 done
 
+# ---- Debian packages ---------------------------------------------------------------------------------------
 missing=""
 for p in $PACKAGES; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
         missing="$missing $p"
     fi
 done
-
-if [ -z "$missing" ]; then
-    echo "install-deps.sh: all dependencies present"
-    exit 0
-fi
-
-if [ "$(id -u)" -eq 0 ]; then
-    SUDO=""
-elif command -v sudo >/dev/null 2>&1; then
-    SUDO="sudo"
+if [ -n "$missing" ]; then
+    if [ "$(id -u)" -eq 0 ]; then
+        SUDO=""
+    elif command -v sudo >/dev/null 2>&1; then
+        SUDO="sudo"
+    else
+        echo "install-deps.sh: missing packages:$missing; run as root (or install sudo)" >&2
+        exit 1
+    fi
+    echo "install-deps.sh: installing:$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    # shellcheck disable=SC2086
+    $SUDO apt-get install -y -qq --no-install-recommends $missing
 else
-    echo "install-deps.sh: missing packages:$missing; run as root (or install sudo)" >&2
-    exit 1
+    echo "install-deps.sh: all Debian packages present"
 fi
 
-echo "install-deps.sh: installing:$missing"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-# shellcheck disable=SC2086
-$SUDO apt-get install -y -qq --no-install-recommends $missing
+# ---- wheels, unpacked into $DEPS ------------------------------------------------------------------------------
+# wheel NAME VERSION: $DEPS/NAME-VERSION/ holds the unpacked wheel (for Debian's python3, manylinux x86_64);
+# nothing is done when it is there already. Unpacking (not pip install) keeps Debian's python untouched.
+wheel() {
+    dest="$DEPS/$1-$2"
+    [ -f "$dest/.complete" ] && return 0
+    echo "install-deps.sh: fetching the $1 $2 wheel into $dest"
+    tmp=$(mktemp -d)
+    py=$(python3 -c 'import sys; print("%d%d" % sys.version_info[:2])')
+    python3 -m pip download --quiet --no-deps --only-binary=:all: --python-version "$py" \
+        --platform manylinux2014_x86_64 --platform manylinux_2_28_x86_64 --dest "$tmp" "$1==$2"
+    rm -rf "$dest"
+    mkdir -p "$dest"
+    unzip -q "$tmp"/*.whl -d "$dest"
+    rm -rf "$tmp"
+    touch "$dest/.complete"
+}
