@@ -354,7 +354,7 @@ static void test_map_properties_and_bad_input(void **state)
     assert_ok(vxt_importance_map(VXT_IMPORTANCE_GAUSSIAN, roi, sig, m));
     for (int i = 0; i < 216; i++)
         assert_true(m[i] > 0.0f && m[i] <= 1.0f);
-    assert_status_msg(vxt_importance_map(VXT_IMPORTANCE_USER, roi, NULL, m), VXT_ERR_INVALID_ARGUMENT, "USER");
+    assert_status_msg(vxt_importance_map(VXT_IMPORTANCE_USER, roi, NULL, m), VXT_ERR_INVALID_ARGUMENT, "'user' has no table");
     roi[1] = 0;
     assert_status_msg(vxt_importance_map(VXT_IMPORTANCE_HANN, roi, NULL, m), VXT_ERR_INVALID_ARGUMENT, "roi[1]");
     roi[1] = 9;

@@ -64,6 +64,10 @@ static vxt_status cpu_init(vxt__stitch *s)
     c->bad = malloc(c->bad_cap * sizeof(size_t));
     if (!c->row || !c->wsum || !c->vals || !c->bad)
         return vxt__fail(s->ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory");
+    const size_t tvals = (size_t)c->threads * (size_t)s->C * (size_t)s->S[2] * sizeof(float);
+    s->held_bytes = c->acc_bytes + (c->mirror ? (size_t)s->B * s->tile_out_elems * sizeof(float) : 0) +
+                    (size_t)c->threads * ((size_t)s->R[2] * sizeof(float) + (size_t)s->S[2] * sizeof(double)) + tvals +
+                    (c->mvals ? tvals : 0) + c->bad_cap * sizeof(size_t);
     return VXT_OK;
 }
 

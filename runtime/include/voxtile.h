@@ -446,11 +446,18 @@ VXT_API vxt_status vxt_tiling_axis_starts(const vxt_tiling *tiling, int axis, co
      * smallest non-zero value */                                                                              \
     X(VXT_IMPORTANCE_GAUSSIAN_NNUNET, 2, "gaussian-nnunet")                                                    \
     X(VXT_IMPORTANCE_HANN, 3, "hann") /* TorchIO "hann": sin^2(pi n/(roi+1)), n = 1..roi, product */           \
-    X(VXT_IMPORTANCE_USER, 4, "user") /* vxt_stitch_options.user_map (roi-shaped, all > 0 and finite) */
+    X(VXT_IMPORTANCE_USER, 4, "user") /* vxt_stitch_options.user_map (roi-shaped, all > 0 and finite) */       \
+    /* no weights: each voxel takes the value of the tile in which it lies deepest (per axis, the covering tile \
+     * whose nearer border is farthest; ties: the earlier tile), TorchIO's overlap_mode "crop" for any tile     \
+     * placement. With a halo of half a network's receptive field (plan field receptive_field), tiled inference \
+     * is whole-volume inference. Nothing is accumulated: memory is the tile outputs and the output slabs. Host  \
+     * outputs only (not VXT_STITCH_DEVICE_PREDICTOR); accumulate chooses the arithmetic of mirroring and        \
+     * ensemble means. docs/STITCHING.md, "Crop blending". */                                                         \
+    X(VXT_IMPORTANCE_CROP, 5, "crop")
 
 typedef enum vxt_importance { VXT_IMPORTANCE_MAP(VXT_ENUM_MEMBER_) VXT_IMPORTANCE_COUNT_ } vxt_importance;
 
-/** The name of an importance map ("constant", "gaussian", "gaussian-nnunet", "hann", "user"); "unknown"
+/** The name of an importance map ("constant", "gaussian", "gaussian-nnunet", "hann", "user", "crop"); "unknown"
  *  otherwise. */
 VXT_API const char *vxt_importance_name(vxt_importance importance);
 

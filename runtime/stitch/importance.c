@@ -137,6 +137,7 @@ vxt_status vxt__importance_table(const vxt_context *ctx, vxt_importance kind, co
     vxt_status st = VXT_OK;
     switch (kind) {
     case VXT_IMPORTANCE_CONSTANT:
+    case VXT_IMPORTANCE_CROP: /* crop blending uses no weights (the engine's tables want some) */
         for (size_t i = 0; i < n; i++)
             out[i] = 1.0f;
         break;
@@ -236,9 +237,14 @@ vxt_status vxt_importance_map(vxt_importance importance, const int64_t roi[3], c
 {
     VXT_CHECK_NULL(NULL, roi);
     VXT_CHECK_NULL(NULL, out);
-    if (importance == VXT_IMPORTANCE_USER)
-        return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "vxt_importance_map: VXT_IMPORTANCE_USER has no table to "
-                         "compute");
+    if (importance == VXT_IMPORTANCE_USER || importance == VXT_IMPORTANCE_CROP)
+        return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "vxt_importance_map: '%s' has no table to compute (%s)",
+                         vxt_importance_name(importance),
+                         importance == VXT_IMPORTANCE_USER ? "the caller's map is the table"
+                                                           : "no weights: each voxel takes one tile's value");
+    if ((unsigned)importance >= VXT_IMPORTANCE_COUNT_)
+        return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "vxt_importance_map: unknown importance map %d",
+                         (int)importance);
     for (int a = 0; a < 3; a++)
         if (roi[a] < 1 || roi[a] > (1 << 20))
             return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "vxt_importance_map: roi[%d] is %lld (must be in [1, "

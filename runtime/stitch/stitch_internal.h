@@ -3,6 +3,7 @@
  *   stitch_extract.c  tile inputs cut from the volume on the host (padding, mirroring)
  *   stitch_cpu.c      accumulation and finalization on the CPU backend (kernels/stitch/: the kernels' CPU twin)
  *   stitch_cl.c       the same on an OpenCL device
+ *   stitch_crop.c     crop blending (VXT_IMPORTANCE_CROP) on either backend: tile cores straight to the output
  *   stitch_session.c  sessions: batches out, outputs in (any order), plan-order accumulation, slabs out
  *   stitch_run.c      vxt_stitch(): a session driven with a callback, with double buffering
  *
@@ -94,6 +95,10 @@ struct vxt__stitch {
     /* progress */
     uint64_t consumed_calls, consumed_tiles, total_tiles;
 
+    /* bytes of the host buffers the backend's init allocated (rings, accumulators, means, tables, scratch); what
+       tests bound to show that memory does not grow with channels x volume */
+    size_t held_bytes;
+
     int nslots;
     const vxt__stitch_ops *ops;
     void *backend; /* backend state */
@@ -152,5 +157,6 @@ cl_mem vxt__stitch_cl_output(vxt__stitch *s, int slot);
 
 extern const vxt__stitch_ops vxt__stitch_cpu_ops;
 extern const vxt__stitch_ops vxt__stitch_cl_ops;
+extern const vxt__stitch_ops vxt__stitch_crop_ops;
 
 #endif

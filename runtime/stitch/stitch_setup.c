@@ -89,8 +89,11 @@ static vxt_status check_options(vxt_context *ctx, const vxt_stitch_options *o, c
     if (o->tile_dtype != VXT_DTYPE_F32 && o->tile_dtype != VXT_DTYPE_F16)
         return vxt__fail(ctx, VXT_ERR_INVALID_ARGUMENT, "%s: tile_dtype %s is not supported (float32 or float16)", f,
                          vxt_dtype_name(o->tile_dtype));
-    if ((unsigned)o->importance > VXT_IMPORTANCE_USER)
+    if ((unsigned)o->importance >= VXT_IMPORTANCE_COUNT_)
         return vxt__fail(ctx, VXT_ERR_INVALID_ARGUMENT, "%s: unknown importance map %d", f, (int)o->importance);
+    if (o->importance == VXT_IMPORTANCE_CROP && (o->flags & VXT_STITCH_DEVICE_PREDICTOR))
+        return vxt__fail(ctx, VXT_ERR_UNSUPPORTED, "%s: crop blending takes the predictor's outputs in host memory "
+                         "(not VXT_STITCH_DEVICE_PREDICTOR)", f);
     if (o->importance == VXT_IMPORTANCE_USER && !o->user_map)
         return vxt__fail(ctx, VXT_ERR_NULL, "%s: importance is VXT_IMPORTANCE_USER but user_map is NULL", f);
     for (int a = 0; a < 3; a++)
@@ -321,7 +324,10 @@ vxt_status vxt__stitch_create(vxt_context *ctx, const vxt_tiling *plan, const vx
     }
     s->finalized_pz = 0;
 
-    s->ops = ctx->backend == VXT_BACKEND_OPENCL ? &vxt__stitch_cl_ops : &vxt__stitch_cpu_ops;
+    /* crop blending is host code on either backend (nothing is accumulated); the others are the backend's */
+    s->ops = o.importance == VXT_IMPORTANCE_CROP      ? &vxt__stitch_crop_ops
+             : ctx->backend == VXT_BACKEND_OPENCL ? &vxt__stitch_cl_ops
+                                                  : &vxt__stitch_cpu_ops;
     st = s->ops->init(s);
     if (st != VXT_OK) {
         vxt__stitch_destroy(s);

@@ -108,23 +108,24 @@ VXT_CLI_ADAPT(vxt_runner_kind, vxt_runner_kind_name)
 static const struct {
     const char *key;
     const char *(*name)(int);
-    int first, count;
+    int first, count, skip; /* names [first, count) but skip (-1: none) */
 } enums[] = {
-    {"backend", vxt_backend_name_of, 0, VXT_BACKEND_COUNT_},
-    {"grid", vxt_grid_name_of, 0, VXT_GRID_COUNT_},
-    {"pad", vxt_pad_name_of, 0, VXT_PAD_COUNT_},
-    {"importance", vxt_importance_name_of, 0, VXT_IMPORTANCE_USER}, /* "user" maps do not come from a plan */
-    {"accumulate", vxt_accumulate_name_of, 0, VXT_ACCUMULATE_COUNT_},
-    {"activation", vxt_activation_name_of, 0, VXT_ACTIVATION_COUNT_},
-    {"ensemble", vxt_ensemble_name_of, 0, VXT_ENSEMBLE_COUNT_},
-    {"label_rule", vxt_label_rule_name_of, 0, VXT_LABEL_RULE_COUNT_},
-    {"norm", vxt_norm_name_of, 0, VXT_NORM_COUNT_},
-    {"anisotropy", vxt_anisotropy_name_of, 0, VXT_ANISOTROPY_COUNT_},
-    {"resample_back", vxt_resample_back_name_of, 0, VXT_RESAMPLE_BACK_COUNT_},
-    {"interp", vxt_interp_name_of, 0, VXT_INTERP_COUNT_},
-    {"align", vxt_grid_align_name_of, 0, VXT_GRID_ALIGN_COUNT_},
-    {"stage", vxt_stage_name_of, 0, VXT_STAGE_COUNT_},
-    {"runner", vxt_runner_kind_name_of, 1, VXT_RUNNER_KIND_COUNT_}, /* "callback" is not a specification */
+    {"backend", vxt_backend_name_of, 0, VXT_BACKEND_COUNT_, -1},
+    {"grid", vxt_grid_name_of, 0, VXT_GRID_COUNT_, -1},
+    {"pad", vxt_pad_name_of, 0, VXT_PAD_COUNT_, -1},
+    /* "user" maps do not come from a plan */
+    {"importance", vxt_importance_name_of, 0, VXT_IMPORTANCE_COUNT_, VXT_IMPORTANCE_USER},
+    {"accumulate", vxt_accumulate_name_of, 0, VXT_ACCUMULATE_COUNT_, -1},
+    {"activation", vxt_activation_name_of, 0, VXT_ACTIVATION_COUNT_, -1},
+    {"ensemble", vxt_ensemble_name_of, 0, VXT_ENSEMBLE_COUNT_, -1},
+    {"label_rule", vxt_label_rule_name_of, 0, VXT_LABEL_RULE_COUNT_, -1},
+    {"norm", vxt_norm_name_of, 0, VXT_NORM_COUNT_, -1},
+    {"anisotropy", vxt_anisotropy_name_of, 0, VXT_ANISOTROPY_COUNT_, -1},
+    {"resample_back", vxt_resample_back_name_of, 0, VXT_RESAMPLE_BACK_COUNT_, -1},
+    {"interp", vxt_interp_name_of, 0, VXT_INTERP_COUNT_, -1},
+    {"align", vxt_grid_align_name_of, 0, VXT_GRID_ALIGN_COUNT_, -1},
+    {"stage", vxt_stage_name_of, 0, VXT_STAGE_COUNT_, -1},
+    {"runner", vxt_runner_kind_name_of, 1, VXT_RUNNER_KIND_COUNT_, -1}, /* "callback" is not a specification */
 };
 
 /* A flag's help with "{enum}" and "{default}" expanded. */
@@ -151,7 +152,8 @@ static void expand(const cli_flag *f, char *out, size_t n)
         for (size_t e = 0; e < sizeof enums / sizeof enums[0]; e++)
             if (!strcmp(key, enums[e].key))
                 for (int v = enums[e].first; v < enums[e].count && k + 1 < n; v++)
-                    k += (size_t)snprintf(out + k, n - k, "%s%s", v > enums[e].first ? "|" : "", enums[e].name(v));
+                    if (v != enums[e].skip)
+                        k += (size_t)snprintf(out + k, n - k, "%s%s", v > enums[e].first ? "|" : "", enums[e].name(v));
         k = k < n ? k : n - 1;
         p = close + 1;
     }
