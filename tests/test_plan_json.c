@@ -576,6 +576,130 @@ static void test_stitch_settings(void **state)
     vxt_plan_destroy(p);
 }
 
+/* The least overlap of neighbouring tiles on axis a of a tiling (roi if it has one tile). */
+static int64_t least_overlap_of(const vxt_tiling_options *to, int a)
+{
+    vxt_tiling *t = NULL;
+    assert_ok(vxt_tiling_create(to, &t));
+    vxt_tiling_info pi = {.struct_size = sizeof pi};
+    assert_ok(vxt_tiling_get_info(t, &pi));
+    int64_t least = to->roi[a];
+    uint64_t stride = a == 0 ? (uint64_t)(pi.tiles_per_axis[1] * pi.tiles_per_axis[2]) : a == 1 ? (uint64_t)pi.tiles_per_axis[2] : 1;
+    for (int64_t i = 1; i < pi.tiles_per_axis[a]; i++) {
+        vxt_tile prev, cur;
+        assert_ok(vxt_tiling_get_tile(t, (uint64_t)(i - 1) * stride, &prev));
+        assert_ok(vxt_tiling_get_tile(t, (uint64_t)i * stride, &cur));
+        int64_t ov = prev.start[a] + to->roi[a] - cur.start[a];
+        least = ov < least ? ov : least;
+    }
+    vxt_tiling_destroy(t);
+    return least;
+}
+
+/* A declared receptive field chooses the overlap: the least that overlaps neighbouring tiles by rf - 1 voxels, on
+ * every grid and many volume sizes; a given overlap that is not enough, or a field wider than the ROI, is refused
+ * by name; the field reads as a number, [y, x] or [z, y, x], null undeclares it, and printed plans read back. */
+static void test_receptive_field(void **state)
+{
+    (void)state;
+    static const char *const grids[3] = {"monai", "nnunet", "voxels"};
+    const int64_t rois[3][3] = {{128, 128, 128}, {96, 112, 80}, {64, 160, 33}};
+    const int64_t rfs[4] = {93, 91, 2, 1};
+    char json[256];
+    for (int g = 0; g < 3; g++)
+        for (int r = 0; r < 3; r++)
+            for (int f = 0; f < 4; f++) {
+                const int64_t rf = rfs[f] > rois[r][0] || rfs[f] > rois[r][2] ? 33 : rfs[f];
+                snprintf(json, sizeof json, "{\"roi\": [%lld, %lld, %lld], \"grid\": \"%s\", \"receptive_field\": %lld}",
+                         (long long)rois[r][0], (long long)rois[r][1], (long long)rois[r][2], grids[g], (long long)rf);
+                vxt_plan *p = plan_from(json);
+                for (int64_t S = 150; S <= 420; S += 37) {
+                    const int64_t shape[3] = {S, S + 11, S + 3};
+                    vxt_tiling_options to;
+                    vxt_stitch_options so;
+                    assert_ok(vxt_plan_stitch_settings(p, shape, 2, &to, &so));
+                    for (int a = 0; a < 3; a++) {
+                        const int64_t least = least_overlap_of(&to, a);
+                        if (least < rf - 1)
+                            fail_msg("%s, shape %lld: overlap %lld on axis %d < %lld", json, (long long)shape[a],
+                                     (long long)least, a, (long long)(rf - 1));
+                        /* and not more than needed, where the grid places tiles evenly (not at the volume's end) */
+                        if (g != 1 && least_overlap_of(&to, a) > rf - 1) {
+                            vxt_tiling_options one = to;
+                            one.shape[a] = 3 * to.roi[a] - 2 * (rf - 1); /* three tiles exactly */
+                            assert_int_equal(least_overlap_of(&one, a), rf - 1);
+                        }
+                    }
+                }
+                /* printed, read back: the same plan, the overlap still derived */
+                char *s = json_of(p);
+                assert_null(strstr(s, "\"overlap"));
+                assert_null(strstr(s, "\"step\""));
+                vxt_plan *q = plan_from(s);
+                assert_same_plans(p, q);
+                vxt_buffer_free(s);
+                vxt_plan_destroy(q);
+                vxt_plan_destroy(p);
+            }
+
+    /* nnU-Net's linspace starts: step chosen so that rounding never overlaps less than rf - 1 */
+    vxt_plan *p = plan_from("{\"roi\": [128, 128, 128], \"grid\": \"nnunet\", \"receptive_field\": 93}");
+    vxt_tiling_options to;
+    vxt_stitch_options so;
+    for (int64_t S = 129; S < 700; S += 7) {
+        const int64_t shape[3] = {S, 128, 128};
+        assert_ok(vxt_plan_stitch_settings(p, shape, 2, &to, &so));
+        assert_true(least_overlap_of(&to, 0) >= 92);
+    }
+    vxt_plan_destroy(p);
+
+    /* a 2D ROI: z is not tiled, [y, x] reads with z = 1 */
+    p = plan_from("{\"roi\": [1, 64, 64], \"receptive_field\": [21, 31]}");
+    const int64_t shape2[3] = {7, 200, 200};
+    assert_ok(vxt_plan_stitch_settings(p, shape2, 2, &to, &so));
+    assert_true(to.overlap[0] == 0.0);
+    assert_int_equal(least_overlap_of(&to, 1), 20);
+    assert_int_equal(least_overlap_of(&to, 2), 30);
+    char *s = json_of(p);
+    assert_non_null(strstr(s, "\"receptive_field\":\t[21, 31]"));
+    vxt_buffer_free(s);
+    /* null undeclares it: the default overlap again */
+    assert_ok(load(p, "{\"receptive_field\": null}", "undeclare"));
+    assert_ok(vxt_plan_stitch_settings(p, shape2, 2, &to, &so));
+    assert_true(to.overlap[1] == 0.5);
+    vxt_plan_destroy(p);
+
+    /* a given overlap is checked, not replaced */
+    p = plan_from("{\"model\": \"identity\", \"roi\": 128, \"receptive_field\": 93, \"overlap\": 0.75}");
+    const int64_t shape3[3] = {256, 256, 256};
+    assert_ok(vxt_plan_stitch_settings(p, shape3, 2, &to, &so));
+    assert_true(to.overlap[0] == 0.75);
+    vxt_plan_destroy(p);
+    p = plan_from("{\"model\": \"identity\", \"roi\": 128, \"receptive_field\": 93, \"overlap\": 0.5}");
+    assert_status_msg(vxt_plan_check(p), VXT_ERR_INVALID_ARGUMENT,
+                      "$.receptive_field: overlap 0.5 overlaps tiles by 64 voxels on axis 0 (z); a receptive field of 93 needs 92");
+    assert_status_msg(vxt_plan_stitch_settings(p, shape3, 2, &to, &so), VXT_ERR_INVALID_ARGUMENT, "give no overlap");
+    vxt_plan_destroy(p);
+    p = plan_from("{\"model\": \"identity\", \"roi\": 128, \"grid\": \"nnunet\", \"step\": 0.5, \"receptive_field\": 93}");
+    assert_status_msg(vxt_plan_check(p), VXT_ERR_INVALID_ARGUMENT, "step 0.5 overlaps tiles by 64 voxels");
+    vxt_plan_destroy(p);
+    p = plan_from("{\"model\": \"identity\", \"roi\": 128, \"grid\": \"voxels\", \"overlap_voxels\": 91, \"receptive_field\": 93}");
+    assert_status_msg(vxt_plan_check(p), VXT_ERR_INVALID_ARGUMENT, "overlap_voxels 91 overlaps tiles by 91 voxels");
+    vxt_plan_destroy(p);
+    p = plan_from("{\"model\": \"identity\", \"roi\": [64, 128, 128], \"receptive_field\": 93}");
+    assert_status_msg(vxt_plan_check(p), VXT_ERR_INVALID_ARGUMENT,
+                      "$.receptive_field: 93 voxels on axis 0 (z) is more than the ROI (64)");
+    vxt_plan_destroy(p);
+
+    /* the reader's own errors name the path */
+    p = plan_from(NULL);
+    assert_status_msg(load(p, "{\"receptive_field\": 0}", "t"), VXT_ERR_INVALID_ARGUMENT, "$.receptive_field");
+    assert_status_msg(load(p, "{\"receptive_field\": 4.5}", "t"), VXT_ERR_INVALID_ARGUMENT, "not a whole number");
+    assert_status_msg(load(p, "{\"receptive_field\": \"93\"}", "t"), VXT_ERR_INVALID_ARGUMENT, "$.receptive_field");
+    assert_status_msg(load(p, "{\"receptive_field\": [1, 2, 3, 4]}", "t"), VXT_ERR_INVALID_ARGUMENT, "[z, y, x]");
+    vxt_plan_destroy(p);
+}
+
 /* vxt_plan_normalize is the preprocessing call its scheme names, with the plan's parameters: the same bits. */
 static void test_plan_normalize(void **state)
 {
@@ -643,6 +767,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_nnunet_configurations),
         cmocka_unit_test(test_nnunet_transpose_regions),
         cmocka_unit_test(test_stitch_settings),
+        cmocka_unit_test(test_receptive_field),
         cmocka_unit_test(test_plan_normalize),
     };
     const vxt_test_group groups[] = {VXT_GROUP("cpu", cpu, 0)};

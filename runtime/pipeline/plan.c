@@ -163,6 +163,43 @@ void vxt_plan_destroy(vxt_plan *plan)
     free(plan);
 }
 
+/* ---- overlap from a receptive field -------------------------------------------------------------------- */
+
+/* The fewest voxels by which neighbouring tiles overlap on an axis of roi R under the plan's grid (the tiling's
+ * formulas, vxt_tiling_create): monai's interval int(R (1 - overlap)), at least 1; nnU-Net's starts are rounded
+ * multiples of a step of at most R * step voxels, so they differ by at most its ceiling; voxels' exactly. The last
+ * tile, placed against the volume's end, overlaps more. */
+static int64_t least_overlap(vxt_grid grid, int64_t R, double overlap, double step, int64_t overlap_voxels)
+{
+    if (grid == VXT_GRID_MONAI) {
+        int64_t interval = (int64_t)((double)R * (1.0 - overlap));
+        return R - (interval < 1 ? 1 : interval);
+    }
+    if (grid == VXT_GRID_NNUNET)
+        return R - (int64_t)ceil((double)R * step);
+    return overlap_voxels;
+}
+
+void vxt__plan_overlap(const vxt_plan *p, double overlap[3], double step[3], int64_t overlap_voxels[3])
+{
+    const unsigned given = VXT__GIVEN_OVERLAP | VXT__GIVEN_STEP | VXT__GIVEN_OVERLAP_VOXELS;
+    for (int a = 0; a < 3; a++) {
+        overlap[a] = p->overlap[a];
+        step[a] = p->step[a];
+        overlap_voxels[a] = p->overlap_voxels[a];
+        const int64_t R = p->roi[a], need = p->receptive_field[a] - 1;
+        if (p->receptive_field[a] < 1 || (p->given & given) || R <= 1 || need >= R)
+            continue;
+        /* the least overlap that is enough: exactly `need` voxels where the grid's rounding allows it */
+        overlap[a] = need > 0 ? ((double)need - 0.5) / (double)R : 0.0; /* int(R - need + 0.5) = R - need */
+        double s = (double)(R - need) / (double)R;
+        while (s > 0 && ceil((double)R * s) > (double)(R - need))
+            s = nextafter(s, 0.0);
+        step[a] = s;
+        overlap_voxels[a] = need;
+    }
+}
+
 /* ---- the whole-plan check ---------------------------------------------------------------------------- */
 
 static vxt_status check_tiling(const vxt_plan *p)
@@ -181,6 +218,27 @@ static vxt_status check_tiling(const vxt_plan *p)
             if (p->overlap_voxels[a] >= p->roi[a] && p->roi[a] > 1)
                 return vxt__plan_fail("plan", "$.overlap_voxels", "%lld voxels on axis %d is not less than the ROI "
                                       "(%lld)", (long long)p->overlap_voxels[a], a, (long long)p->roi[a]);
+    static const char *const axis[3] = {"z", "y", "x"};
+    for (int a = 0; a < 3; a++) {
+        const int64_t rf = p->receptive_field[a], R = p->roi[a];
+        if (rf < 1 || R <= 1) /* not declared, or an axis of one-voxel tiles (2D models): nothing to overlap */
+            continue;
+        if (rf > R)
+            return vxt__plan_fail("plan", "$.receptive_field", "%lld voxels on axis %d (%s) is more than the ROI "
+                                  "(%lld): no tile holds a voxel's whole receptive field", (long long)rf, a, axis[a],
+                                  (long long)R);
+        double ov[3], st[3];
+        int64_t vo[3];
+        vxt__plan_overlap(p, ov, st, vo);
+        const int64_t least = least_overlap(p->grid, R, ov[a], st[a], vo[a]);
+        if (least < rf - 1) {
+            const char *field = p->grid == VXT_GRID_MONAI ? "overlap" : p->grid == VXT_GRID_NNUNET ? "step" : "overlap_voxels";
+            const double value = p->grid == VXT_GRID_MONAI ? ov[a] : p->grid == VXT_GRID_NNUNET ? st[a] : (double)vo[a];
+            return vxt__plan_fail("plan", "$.receptive_field", "%s %g overlaps tiles by %lld voxels on axis %d (%s); a "
+                                  "receptive field of %lld needs %lld (give no %s: it is then chosen)", field, value,
+                                  (long long)least, a, axis[a], (long long)rf, (long long)(rf - 1), field);
+        }
+    }
     if ((p->given & VXT__GIVEN_SIGMA) && p->importance != VXT_IMPORTANCE_GAUSSIAN)
         return vxt__plan_fail("plan", "$.sigma_scale", "applies to importance \"gaussian\" only");
     if (p->importance == VXT_IMPORTANCE_USER)
@@ -324,10 +382,13 @@ vxt_status vxt_plan_stitch_settings(const vxt_plan *plan, const int64_t shape[3]
     memcpy(tiling->shape, shape, sizeof tiling->shape);
     memcpy(tiling->roi, plan->roi, sizeof tiling->roi);
     tiling->grid = plan->grid;
+    double overlap[3], step[3];
+    int64_t overlap_voxels[3];
+    vxt__plan_overlap(plan, overlap, step, overlap_voxels);
     for (int a = 0; a < 3; a++) { /* an axis of one-voxel tiles (2D models) has no overlap */
-        tiling->overlap[a] = plan->roi[a] == 1 ? 0.0 : plan->overlap[a];
-        tiling->step[a] = plan->roi[a] == 1 ? 1.0 : plan->step[a];
-        tiling->overlap_voxels[a] = plan->roi[a] == 1 ? 0 : plan->overlap_voxels[a];
+        tiling->overlap[a] = plan->roi[a] == 1 ? 0.0 : overlap[a];
+        tiling->step[a] = plan->roi[a] == 1 ? 1.0 : step[a];
+        tiling->overlap_voxels[a] = plan->roi[a] == 1 ? 0 : overlap_voxels[a];
     }
     tiling->pad = plan->pad;
     tiling->pad_value = (float)plan->pad_value;

@@ -57,6 +57,9 @@ struct vxt_plan {
     vxt_grid grid;
     double overlap[3], step[3];
     int64_t overlap_voxels[3];
+    /* the model's receptive field in voxels per model axis (0: not declared): tiles overlap by at least rf - 1
+       (derived when no overlap, step or overlap_voxels is given; checked when one is) */
+    int64_t receptive_field[3];
     vxt_pad pad;
     double pad_value;
     /* stitching */
@@ -90,6 +93,9 @@ vxt_status vxt__plan_copy(vxt_plan *dst, const vxt_plan *src);
 void vxt__plan_add_origin(vxt_plan *p, const char *origin);
 /* The label rule in force: the one given, else threshold for sigmoid models and argmax otherwise. */
 vxt_label_rule vxt__plan_label_rule(const vxt_plan *p);
+/* The overlap settings the plan's tiling uses: the plan's own, or, with a receptive field declared and none given,
+ * the least that overlaps neighbouring tiles by receptive_field - 1 voxels on every axis of more than one voxel. */
+void vxt__plan_overlap(const vxt_plan *p, double overlap[3], double step[3], int64_t overlap_voxels[3]);
 /* The identity transpose: 1 when the plan keeps the volume's axis order. */
 int vxt__plan_transposes(const vxt_plan *p);
 

@@ -359,6 +359,19 @@ static vxt_status f_overlap_voxels(vxt_plan *p, const cJSON *o, const jctx *c, c
     return st;
 }
 
+static vxt_status f_receptive_field(vxt_plan *p, const cJSON *o, const jctx *c, const char *path)
+{
+    if (cJSON_IsNull(o)) { /* not declared */
+        memset(p->receptive_field, 0, sizeof p->receptive_field);
+        return VXT_OK;
+    }
+    double v[3];
+    vxt_status st = get_axes(c, o, path, 1, 1 << 20, 1, 1, v);
+    for (int a = 0; st == VXT_OK && a < 3; a++)
+        p->receptive_field[a] = (int64_t)v[a];
+    return st;
+}
+
 static vxt_status f_pad_value(vxt_plan *p, const cJSON *o, const jctx *c, const char *path)
 {
     return get_number(c, o, path, -1e30, 1e30, &p->pad_value);
@@ -575,6 +588,7 @@ static const struct {
     {"overlap", f_overlap},
     {"step", f_step},
     {"overlap_voxels", f_overlap_voxels},
+    {"receptive_field", f_receptive_field},
     {"pad", f_pad},
     {"pad_value", f_pad_value},
     {"importance", f_importance},

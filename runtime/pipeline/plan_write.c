@@ -50,7 +50,16 @@ static void add_stitching(cJSON *j, const vxt_plan *p)
     else
         cJSON_AddNullToObject(j, "roi"); /* not given yet */
     cJSON_AddStringToObject(j, "grid", vxt_grid_name(p->grid));
-    if (p->grid == VXT_GRID_MONAI) {
+    const int derived = p->receptive_field[0] > 0 &&
+                        !(p->given & (VXT__GIVEN_OVERLAP | VXT__GIVEN_STEP | VXT__GIVEN_OVERLAP_VOXELS));
+    if (p->receptive_field[0] > 0) {
+        const double rf[3] = {(double)p->receptive_field[0], (double)p->receptive_field[1],
+                              (double)p->receptive_field[2]};
+        cJSON_AddItemToObject(j, "receptive_field", axes_json(rf, 1, 1.0));
+    }
+    if (derived) {
+        /* the overlap follows from the receptive field (vxt__plan_overlap): written, it would read back as given */
+    } else if (p->grid == VXT_GRID_MONAI) {
         cJSON_AddItemToObject(j, "overlap", axes_json(p->overlap, 0, 0));
     } else if (p->grid == VXT_GRID_NNUNET) {
         cJSON_AddItemToObject(j, "step", axes_json(p->step, 0, 0));

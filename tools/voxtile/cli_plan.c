@@ -60,6 +60,8 @@ typedef enum kind {
       "nnunet placement: step as a fraction of the ROI in (0, 1] (default 0.5)")                                \
     X(OVERLAP_VOXELS, "overlap-voxels", "N|Z,Y,X", "overlap_voxels", K_AXES, TILING,                             \
       "voxels placement: overlap in voxels (default 0)")                                                        \
+    X(RECEPTIVE_FIELD, "receptive-field", "N|Z,Y,X|none", "receptive_field", K_AXES_NONE, TILING,                \
+      "the model's receptive field in voxels: tiles overlap by N-1 or more (default none)")                       \
     X(PAD, "pad", "NAME", "pad", K_STRING, TILING, "where the volume is smaller than the ROI: {pad} (default {default})") \
     X(PAD_VALUE, "pad-value", "V", "pad_value", K_NUMBER, TILING, "constant padding value (default {default})")   \
     X(IMPORTANCE, "importance", "NAME", "importance", K_STRING, STITCH,                                          \
