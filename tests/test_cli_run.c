@@ -261,7 +261,8 @@ static void test_broken_plugins(void **state)
         {VXT_BROKEN_PLUGIN_DIR "/libvxt_broken_bad_desc.so", "and 0 output channels"},
         {VXT_BROKEN_PLUGIN_DIR "/libvxt_broken_predict_fails.so",
          "runner 'broken_model' failed (it returned 5) on batch 2"},
-        {VXT_BROKEN_PLUGIN_DIR "/libvxt_broken_nan_output.so", "predictor output is NaN for tile 1"},
+        {VXT_BROKEN_PLUGIN_DIR "/libvxt_broken_nan_output.so",
+         "sliding_window: model plugin:" VXT_BROKEN_PLUGIN_DIR "/libvxt_broken_nan_output.so: predictor output is NaN for tile 1"},
     };
     /* every case's message first; then the exit status of each (7: the model), all listed when some differ */
     char bad[4096] = "";

@@ -445,6 +445,15 @@ static vxt_status sliding_window(out *o)
     }
     if (st != VXT_OK && r->cancelled)
         return vxt__fail(r->ctx, VXT_ERR_CANCELLED, "the run was cancelled during the sliding window");
+    if (st == VXT_ERR_NONFINITE) { /* name the model that gave it (the engine's message names the member) */
+        char msg[1024];
+        vxt__strlcpy(msg, vxt_last_error(), sizeof msg);
+        const char *m = strstr(msg, ", member ");
+        const int member = m ? atoi(m + 9) : 0;
+        const char *spec = vxt_plan_member(r->plan, member, NULL);
+        r->failed_stage = VXT_STAGE_SLIDING_WINDOW;
+        return vxt__fail(r->ctx, st, "sliding_window: model %s: %s", spec ? spec : "?", msg);
+    }
     if (st != VXT_OK)
         return vxt__run_fail(r, VXT_STAGE_SLIDING_WINDOW, st);
     vxt_volume shown = {o->show_model, VXT_DTYPE_F32, o->C, {r->model_shape[0], r->model_shape[1], r->model_shape[2]}};
