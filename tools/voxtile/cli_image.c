@@ -182,6 +182,14 @@ double cli_seconds(void)
 int cli_picture_labels(const char *cmd, vxt_context *ctx, const vxt_image *img, const vxt_image *labels,
                        const char *path, const char *title)
 {
+    /* Shown in RAS voxel order (exact: axes permuted and flipped), so that the three views are axial, coronal and
+     * sagittal in the same display orientation whatever the scan's own (a conformed LIA T1 as a RAS one); an image
+     * whose orientation is undetermined is shown as stored. */
+    vxt_image *ras = NULL, *ras_labels = NULL;
+    if (vxt_image_reorient(img, "RAS", &ras) == VXT_OK && vxt_image_reorient(labels, "RAS", &ras_labels) == VXT_OK) {
+        img = ras;
+        labels = ras_labels;
+    }
     vxt_volume raw, lv;
     vxt_image_info info = {.struct_size = sizeof info};
     vxt_image_volume(img, &raw);
@@ -210,5 +218,7 @@ int cli_picture_labels(const char *cmd, vxt_context *ctx, const vxt_image *img, 
         }
     }
     free(grey);
+    vxt_image_destroy(ras);
+    vxt_image_destroy(ras_labels);
     return rc;
 }
