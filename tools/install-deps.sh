@@ -20,7 +20,8 @@ zlib1g-dev libcmocka-dev libcjson-dev libpng-dev
 libdeflate-dev libnifti2-dev
 python3-pip unzip"
 # runner modules' runtimes from Debian (runtime/runners/)
-PACKAGES="$PACKAGES"
+# libtorch-dev: the torchscript runner module (libtorch 1.13, CPU only; runtime/runners/torchscript)
+PACKAGES="$PACKAGES libtorch-dev"
 
 for arg in "$@"; do
     case "$arg" in
@@ -72,3 +73,15 @@ wheel() {
     rm -rf "$tmp"
     touch "$dest/.complete"
 }
+
+# ---- test material of the torchscript runner module: deepbet's networks (tests/test_runner_torchscript.c) ---------
+# deepbet's brain-extraction networks (MIT), TorchScript files in its wheel: data/models/model.pt and bbox_model.pt
+# (8.7 MB each; the package's python code is not used). Pinned: the test states the brain volume they give.
+wheel deepbet 1.0.2
+
+# ---- the onnx runner module: OpenVINO (runtime/runners/onnx, docs/RUNNERS.md) ------------------------------------
+# The openvino wheel carries OpenVINO's C library (openvino/libs/libopenvino_c.so.*), its headers
+# (openvino/include/openvino/c) and CMake package (openvino/cmake), and everything it loads at run time beside it in
+# openvino/libs (the CPU plugin, the ONNX frontend, TBB; they find each other through $ORIGIN): nothing else to
+# install. Pinned: the module is built and tested against this version (docs/DEPENDENCIES.md).
+wheel openvino 2025.4.0
