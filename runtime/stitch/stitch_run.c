@@ -213,7 +213,9 @@ vxt_status vxt_stitch(vxt_context *ctx, const vxt_tiling *plan, const vxt_stitch
         const vxt_tiling_info *pi = vxt__tiling_info(plan);
         out_bytes = (size_t)opts->batch_size * (size_t)opts->out_channels * vxt_dtype_size(opts->tile_dtype) *
                     (size_t)pi->roi[0] * (size_t)pi->roi[1] * (size_t)pi->roi[2];
-        for (int i = 0; i < 2; i++)
+        /* two output buffers when a batch is accumulated while the predictor fills the next; one when in line (a
+         * 104-class network's 128^3 tile outputs are 832 MiB) */
+        for (int i = 0; i < (overlap ? 2 : 1); i++)
             if (!(outbuf[i] = vxt__ws_alloc(ctx, out_bytes, &out_actual[i]))) {
                 vxt__ws_free(ctx, outbuf[0], out_actual[0]);
                 vxt_session_destroy(ss);
@@ -239,7 +241,7 @@ vxt_status vxt_stitch(vxt_context *ctx, const vxt_tiling *plan, const vxt_stitch
     uint64_t pending_k = 0;
     st = vxt_session_next_batch(ss, &batch, &done);
     while (st == VXT_OK && !done) {
-        int slot = (int)(batch.id % 2u);
+        int slot = overlap ? (int)(batch.id % 2u) : 0;
         if (!device)
             batch.output = outbuf[slot];
         vxt__session_cut_ahead(ss);
