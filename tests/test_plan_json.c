@@ -686,9 +686,15 @@ static void test_receptive_field(void **state)
     p = plan_from("{\"model\": \"identity\", \"roi\": 128, \"grid\": \"voxels\", \"overlap_voxels\": 91, \"receptive_field\": 93}");
     assert_status_msg(vxt_plan_check(p), VXT_ERR_INVALID_ARGUMENT, "overlap_voxels 91 overlaps tiles by 91 voxels");
     vxt_plan_destroy(p);
+    /* a field wider than the ROI: only for volumes that need one tile on that axis */
     p = plan_from("{\"model\": \"identity\", \"roi\": [64, 128, 128], \"receptive_field\": 93}");
-    assert_status_msg(vxt_plan_check(p), VXT_ERR_INVALID_ARGUMENT,
-                      "$.receptive_field: 93 voxels on axis 0 (z) is more than the ROI (64)");
+    assert_ok(vxt_plan_check(p));
+    const int64_t thin[3] = {64, 300, 300}, deep[3] = {65, 300, 300};
+    assert_ok(vxt_plan_stitch_settings(p, thin, 2, &to, &so));
+    assert_int_equal(least_overlap_of(&to, 1), 92);
+    assert_status_msg(vxt_plan_stitch_settings(p, deep, 2, &to, &so), VXT_ERR_INVALID_ARGUMENT,
+                      "$.receptive_field: 93 voxels on axis 0 (z) is more than the ROI (64), and the volume (65) needs "
+                      "several tiles on it");
     vxt_plan_destroy(p);
 
     /* the reader's own errors name the path */

@@ -221,12 +221,10 @@ static vxt_status check_tiling(const vxt_plan *p)
     static const char *const axis[3] = {"z", "y", "x"};
     for (int a = 0; a < 3; a++) {
         const int64_t rf = p->receptive_field[a], R = p->roi[a];
-        if (rf < 1 || R <= 1) /* not declared, or an axis of one-voxel tiles (2D models): nothing to overlap */
+        /* not declared; an axis of one-voxel tiles (2D models); or wider than the ROI, which only volumes no larger
+         * than the ROI on that axis allow (one tile: vxt_plan_stitch_settings checks it with the volume's shape) */
+        if (rf < 1 || R <= 1 || rf > R)
             continue;
-        if (rf > R)
-            return vxt__plan_fail("plan", "$.receptive_field", "%lld voxels on axis %d (%s) is more than the ROI "
-                                  "(%lld): no tile holds a voxel's whole receptive field", (long long)rf, a, axis[a],
-                                  (long long)R);
         double ov[3], st[3];
         int64_t vo[3];
         vxt__plan_overlap(p, ov, st, vo);
@@ -378,6 +376,13 @@ vxt_status vxt_plan_stitch_settings(const vxt_plan *plan, const int64_t shape[3]
     if (rule == VXT_LABELS_REGIONS && plan->nregions != classes)
         return vxt__plan_fail("plan", "$.labels.region_labels", "%d labels for %lld channels (one per channel)",
                               plan->nregions, (long long)classes);
+    static const char *const axis[3] = {"z", "y", "x"};
+    for (int a = 0; a < 3; a++)
+        if (plan->roi[a] > 1 && plan->receptive_field[a] > plan->roi[a] && shape[a] > plan->roi[a])
+            return vxt__plan_fail("plan", "$.receptive_field", "%lld voxels on axis %d (%s) is more than the ROI (%lld), "
+                                  "and the volume (%lld) needs several tiles on it: no tile holds a voxel's whole "
+                                  "receptive field", (long long)plan->receptive_field[a], a, axis[a],
+                                  (long long)plan->roi[a], (long long)shape[a]);
     vxt_tiling_options_init(tiling);
     memcpy(tiling->shape, shape, sizeof tiling->shape);
     memcpy(tiling->roi, plan->roi, sizeof tiling->roi);
