@@ -641,8 +641,11 @@ VXT_API void vxt_stitch_output_init(vxt_stitch_output *out);
  * Memory (bytes, besides input and outputs): M members x C channels x D x P1 x P2 accumulator floats (doubles
  * for float64), where P is the padded shape and D = P0 with output volumes, or with a sink only the planes a
  * batch can span: D = min(P0, R0 + the largest z distance between the starts of a batch's first and last tile
- * rows); plus 2 x batch_size x (Cin + C) x ROI floats of tile buffers, and with grouping (CPU) up to 128 MiB of
- * tile outputs. Labels only, through a sink, therefore never hold C x volume.
+ * rows); plus 2 x batch_size x Cin x ROI floats of tile inputs and batch_size x C x ROI of tile outputs (twice
+ * that where accumulation overlaps the predictor: OpenCL GPUs), and with grouping (CPU) up to 128 MiB of tile
+ * outputs. Crop blending (VXT_IMPORTANCE_CROP) accumulates nothing: instead of the accumulator, D planes of labels
+ * (and C x D planes of values only when values are wanted), and with mirroring or ensembles batch_size x C x ROI
+ * floats of running means. Labels only, through a sink, therefore never hold C x volume.
  *
  * Errors: argument errors (NULL, struct sizes, out_channels < 1, unsupported tile dtype, batch_size < 1,
  * members < 1, mirror axes beyond the volume's, input or output shapes that do not match the tiling, a user map
@@ -2026,11 +2029,14 @@ VXT_API void vxt_run_result_clear(vxt_run_result *result);
  *   outputs                           V x L (labels), C x V x 4 (probabilities, only when asked for)
  *
  * W is the sliding window's working set with a sink (vxt_stitch, "Memory"): M members x C x D x P1 x P2 x 4 of
- * accumulator ring (D: the ROI's depth and the z span of a batch), 2 x batch x (Cin + C) x ROI x 4 of tile
- * buffers, on the CPU up to 128 MiB of grouped tile outputs. S is one finished slab of the engine, C x D x Ym x
- * Xm x 4. X is what the way back keeps: with output.resample_back "probabilities", a double-buffered window of
- * model planes, 2 x C x (D + d) x Ym x Xm x 4 (d: the model planes one output plane reads, 2 for trilinear),
- * and a chunk of output planes, about 64 MiB; with "labels", Vm x L; without resampling, nothing. Every term but
+ * accumulator ring (D: the ROI's depth and the z span of a batch; crop blending: D x P1 x P2 labels instead, and C
+ * planes of values only when they are wanted), 2 x batch x Cin x ROI x 4 of tile inputs and batch x C x ROI x 4
+ * of tile outputs (two of them where accumulation overlaps the model: OpenCL GPUs), on the CPU up to 128 MiB of
+ * grouped tile outputs; the runner's own working memory comes on top. S is one finished slab of the engine,
+ * C x D x Ym x Xm x 4. X is what the way back keeps: with output.resample_back "probabilities", a
+ * double-buffered window of model planes, 2 x C x (D + d) x Ym x Xm x 4 (d: the model planes one output plane
+ * reads, 2 for trilinear), and a chunk of output planes, about 64 MiB; with "labels", Vm x L; without
+ * resampling, nothing. Every term but
  * the float copies of the input and the outputs is a number of planes: a labels-only run never holds C x V or C
  * x Vm, and doubling the depth of a volume adds only its float copies and labels (tests/test_pipeline.c measures
  * this). With VXT_RUN_SHOW_OUTPUTS every stage's output is whole instead (up to C x Vm x 4 + 2 x C x V x 4).
