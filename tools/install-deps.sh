@@ -57,8 +57,9 @@ else
 fi
 
 # ---- wheels, unpacked into $DEPS ------------------------------------------------------------------------------
-# wheel NAME VERSION: $DEPS/NAME-VERSION/ holds the unpacked wheel (for Debian's python3, manylinux x86_64);
-# nothing is done when it is there already. Unpacking (not pip install) keeps Debian's python untouched.
+# wheel NAME VERSION SHA256: $DEPS/NAME-VERSION/ holds the unpacked wheel (for Debian 12's python3 3.11, manylinux
+# x86_64), checked against its SHA-256 before it is unpacked; nothing is done when it is there already. Unpacking
+# (not pip install) keeps Debian's python untouched.
 wheel() {
     dest="$DEPS/$1-$2"
     [ -f "$dest/.complete" ] && return 0
@@ -67,6 +68,13 @@ wheel() {
     py=$(python3 -c 'import sys; print("%d%d" % sys.version_info[:2])')
     python3 -m pip download --quiet --no-deps --only-binary=:all: --python-version "$py" \
         --platform manylinux2014_x86_64 --platform manylinux_2_28_x86_64 --dest "$tmp" "$1==$2"
+    sum=$(sha256sum "$tmp"/*.whl | cut -d' ' -f1)
+    if [ "$sum" != "$3" ]; then
+        echo "install-deps.sh: $(basename "$tmp"/*.whl) has SHA-256 $sum, expected $3 (another python than" \
+             "Debian 12's 3.11 gets another wheel)" >&2
+        rm -rf "$tmp"
+        exit 1
+    fi
     rm -rf "$dest"
     mkdir -p "$dest"
     unzip -q "$tmp"/*.whl -d "$dest"
@@ -77,11 +85,11 @@ wheel() {
 # ---- test material of the torchscript runner module: deepbet's networks (tests/test_runner_torchscript.c) ---------
 # deepbet's brain-extraction networks (MIT), TorchScript files in its wheel: data/models/model.pt and bbox_model.pt
 # (8.7 MB each; the package's python code is not used). Pinned: the test states the brain volume they give.
-wheel deepbet 1.0.2
+wheel deepbet 1.0.2 1999e2ea00ec48f6233b95b96f3901a962d3f70431c63aeb985e8a49a198473c
 
 # ---- the onnx runner module: OpenVINO (runtime/runners/onnx, docs/RUNNERS.md) ------------------------------------
 # The openvino wheel carries OpenVINO's C library (openvino/libs/libopenvino_c.so.*), its headers
 # (openvino/include/openvino/c) and CMake package (openvino/cmake), and everything it loads at run time beside it in
 # openvino/libs (the CPU plugin, the ONNX frontend, TBB; they find each other through $ORIGIN): nothing else to
 # install. Pinned: the module is built and tested against this version (docs/DEPENDENCIES.md).
-wheel openvino 2025.4.0
+wheel openvino 2025.4.0 6b581cf1c3fa759495eb051d1ec5be4b5cb61a4e15265db7b9d56260ea5925d0

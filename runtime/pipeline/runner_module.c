@@ -87,8 +87,10 @@ static int load_module(vxt_runner_kind kind, module *m, char *why, size_t whyn)
         return 0;
     }
     if (!m->dl) {
-        snprintf(why, whyn, "runner '%s' is not in this build (no %s in %s)", vxt_runner_kind_name(kind),
-                 file ? file : "module", dirs[0] ? dirs : "any module directory");
+        snprintf(why, whyn, "runner '%s' is not in this build (no %s in %s; it is built when its runtime, %s, is "
+                 "found: tools/install-deps.sh installs it; docs/RUNNERS.md)", vxt_runner_kind_name(kind),
+                 file ? file : "module", dirs[0] ? dirs : "any module directory",
+                 kind == VXT_RUNNER_TORCHSCRIPT ? "libtorch" : "OpenVINO");
         return 0;
     }
     vxt_module_abi_version_fn ver = (vxt_module_abi_version_fn)(uintptr_t)dlsym(m->dl, "vxt_module_abi_version");
