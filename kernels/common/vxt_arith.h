@@ -77,8 +77,7 @@ VXT_INLINE float vxt_u2f(vxt_u32 u)
 VXT_INLINE float vxt_ftz(float x)
 {
     vxt_u32 u = vxt_f2u(x);
-    if ((u & 0x7f800000u) == 0u)
-        u &= 0x80000000u;
+    u &= (u & 0x7f800000u) == 0u ? 0x80000000u : 0xffffffffu; /* a select, not a branch: loops vectorize */
     return vxt_u2f(u);
 }
 
@@ -139,16 +138,24 @@ VXT_INLINE float vxt_round_small(float x)
  * ln 2), r = x - n*ln2 (two-constant Cody-Waite), degree-6 polynomial, scaling by building 2^n from its
  * bits. Accuracy: within 2 ulp of the exact value over the normal range (tests/test_arith.c checks it
  * against double exp). Results below FLT_MIN flush to +0; above FLT_MAX give +Inf; NaN propagates. */
+/* a where m is all ones, b where it is zero: a select by integer operations, which compilers neither turn into
+ * branches nor refuse to vectorize (floating-point selects may be, under -ftrapping-math). */
+VXT_INLINE float vxt_select_bits(float a, float b, vxt_u32 m)
+{
+    return vxt_u2f((vxt_f2u(a) & m) | (vxt_f2u(b) & ~m));
+}
+
 VXT_INLINE float vxt_exp(float x)
 {
-    if (vxt_isnan(x))
-        return x;
-    if (x > 88.72283905f)
-        return vxt_u2f(0x7f800000u);
-    if (x < -87.33654475f)
-        return 0.0f;
-    float n = vxt_round_small(x * 1.44269504088896341f);
-    float r = x - n * 0.693359375f;
+    /* Without branches, so that a loop of exps vectorizes on the host: the special cases are selected at the end,
+     * and meanwhile the polynomial runs on 0 in their place (no out-of-range conversion to int). For every other x
+     * the arithmetic is the one of the plain form (early returns for the special cases), so every result is the
+     * same (checked for all 2^32 inputs when this form was written). */
+    const int nan = vxt_isnan(x), over = x > 88.72283905f, under = x < -87.33654475f;
+    const vxt_u32 keep = (nan | over | under) ? 0u : 0xffffffffu;
+    const float xs = vxt_u2f(vxt_f2u(x) & keep);
+    float n = vxt_round_small(xs * 1.44269504088896341f);
+    float r = xs - n * 0.693359375f;
     r = r - n * -2.12194440e-4f;
     float z = r * r;
     float p = 1.9875691500e-4f;
@@ -160,12 +167,14 @@ VXT_INLINE float vxt_exp(float x)
     float y = p * z + r;
     y = y + 1.0f;
     int ni = (int)n;
-    if (ni > 127) {
-        y = y * 2.0f;
-        ni = ni - 1;
-    }
+    const vxt_u32 top = ni > 127 ? 0xffffffffu : 0u; /* 2^128 is not a float: 2 * 2^127 */
+    y = vxt_select_bits(y * 2.0f, y, top);
+    ni = ni - (int)(top & 1u);
     float scale = vxt_u2f((vxt_u32)(ni + 127) << 23);
-    return vxt_ftz(y * scale);
+    float e = vxt_ftz(y * scale);
+    e = vxt_u2f(vxt_f2u(e) & (under ? 0u : 0xffffffffu));
+    e = vxt_select_bits(vxt_u2f(0x7f800000u), e, over ? 0xffffffffu : 0u);
+    return vxt_select_bits(x, e, nan ? 0xffffffffu : 0u);
 }
 
 /* Logistic sigmoid 1 / (1 + exp(-x)). */

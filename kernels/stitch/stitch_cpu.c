@@ -10,6 +10,7 @@
 #include "vxt_arith.h"
 #include "vxt_labels.h"
 #include "vxt_stitch.h"
+#include "stitch_rows_cpu.h"
 
 typedef struct cpu_state {
     float *acc;     /* M x C x D x P1 x P2 (float32 and float16 modes); never cleared: see ACC_ROW */
@@ -22,6 +23,7 @@ typedef struct cpu_state {
     double *wsum;   /* threads x S2: weight sums of an output row */
     float *vals;    /* threads x C x S2: values of an output row when the caller does not want them */
     float *mvals;   /* threads x C x S2: a member's activated row (ensembles of probabilities only) */
+    float *act;     /* threads x 2 x S2: the row softmax's scratch (stitch_rows_cpu.h) */
     size_t *bad;    /* per plane: first non-finite index in the plane, or SIZE_MAX */
     size_t bad_cap;
 } cpu_state;
@@ -58,15 +60,17 @@ static vxt_status cpu_init(vxt__stitch *s)
     c->row = malloc((size_t)c->threads * (size_t)s->R[2] * sizeof(float));
     c->wsum = malloc((size_t)c->threads * (size_t)s->S[2] * sizeof(double));
     c->vals = malloc((size_t)c->threads * (size_t)s->C * (size_t)s->S[2] * sizeof(float));
+    c->act = malloc((size_t)c->threads * 2u * (size_t)s->S[2] * sizeof(float));
     if (s->prob_ensemble && !(c->mvals = malloc((size_t)c->threads * (size_t)s->C * (size_t)s->S[2] * sizeof(float))))
         return vxt__fail(s->ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory");
     c->bad_cap = (size_t)s->B * (size_t)s->C * (size_t)s->R[0];
     c->bad = malloc(c->bad_cap * sizeof(size_t));
-    if (!c->row || !c->wsum || !c->vals || !c->bad)
+    if (!c->row || !c->wsum || !c->vals || !c->act || !c->bad)
         return vxt__fail(s->ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory");
     const size_t tvals = (size_t)c->threads * (size_t)s->C * (size_t)s->S[2] * sizeof(float);
     s->held_bytes = c->acc_bytes + (c->mirror ? (size_t)s->B * s->tile_out_elems * sizeof(float) : 0) +
-                    (size_t)c->threads * ((size_t)s->R[2] * sizeof(float) + (size_t)s->S[2] * sizeof(double)) + tvals +
+                    (size_t)c->threads * ((size_t)s->R[2] * sizeof(float) + (size_t)s->S[2] * sizeof(double) +
+                                          2u * (size_t)s->S[2] * sizeof(float)) + tvals +
                     (c->mvals ? tvals : 0) + c->bad_cap * sizeof(size_t);
     return VXT_OK;
 }
@@ -80,6 +84,7 @@ static void cpu_destroy(vxt__stitch *s)
     free(c->wsum);
     free(c->vals);
     free(c->mvals);
+    free(c->act);
     free(c->bad);
     free(c);
     s->backend = NULL;
@@ -426,17 +431,6 @@ typedef struct final_job {
     void *labels;
 } final_job;
 
-/* The activation of a row of S2 voxels whose C values are `stride` apart. */
-static void activate_row(float *v, size_t stride, int64_t S2, int C, vxt_activation act)
-{
-    if (act == VXT_ACTIVATION_SOFTMAX)
-        for (int64_t x = 0; x < S2; x++)
-            vxt_softmax_strided(v + x, (vxt_i64)stride, C);
-    else if (act == VXT_ACTIVATION_SIGMOID)
-        for (int64_t x = 0; x < S2; x++)
-            vxt_sigmoid_strided(v + x, (vxt_i64)stride, C);
-}
-
 static void final_rows(void *arg, size_t begin, size_t end, int slot)
 {
     final_job *j = (final_job *)arg;
@@ -448,6 +442,7 @@ static void final_rows(void *arg, size_t begin, size_t end, int slot)
     const int C = (int)s->C, M = s->M;
     double *wsum64 = cs->wsum + (size_t)slot * (size_t)S2;
     float *wsum = (float *)wsum64;
+    float *act = cs->act + (size_t)slot * 2u * (size_t)S2;
     const int64_t *st0 = s->starts[0], *st1 = s->starts[1], *st2 = s->starts[2];
     const int *cf = s->cover_first, *cc = s->cover_count;
     const size_t off1 = (size_t)s->P[0], off2 = (size_t)(s->P[0] + s->P[1]);
@@ -516,7 +511,7 @@ static void final_rows(void *arg, size_t begin, size_t end, int slot)
                 }
             }
             if (prob) {
-                activate_row(t, ts, S2, C, s->opt.activation);
+                vxt__activate_row(t, ts, S2, C, s->opt.activation, act);
                 for (int c = 0; m > 0 && c < C; c++)
                     for (int64_t x = 0; x < S2; x++)
                         dst[(size_t)c * cstride + (size_t)x] = vxt_ensemble_add(dst[(size_t)c * cstride + (size_t)x],
@@ -528,7 +523,7 @@ static void final_rows(void *arg, size_t begin, size_t end, int slot)
             }
         }
         if (!prob)
-            activate_row(dst, cstride, S2, C, s->opt.activation);
+            vxt__activate_row(dst, cstride, S2, C, s->opt.activation, act);
         if (j->labels) {
             size_t li = (size_t)((z - j->z0) * S1 + y) * (size_t)S2;
             const int rule = (int)s->opt.label_rule;

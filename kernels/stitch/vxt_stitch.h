@@ -85,14 +85,25 @@ VXT_INLINE float vxt_softmax_max_step(float m, float v)
     return v > m ? v : m;
 }
 
+/* exp(v - m): the term of value v (computed once per pass below; a caller may keep it between the passes). */
+VXT_INLINE float vxt_softmax_exp(float v, float m)
+{
+    return vxt_exp(vxt_ftz(v - m));
+}
+
+VXT_INLINE float vxt_softmax_add(float s, float e)
+{
+    return vxt_ftz(s + e);
+}
+
 VXT_INLINE float vxt_softmax_sum_step(float s, float v, float m)
 {
-    return vxt_ftz(s + vxt_exp(vxt_ftz(v - m)));
+    return vxt_softmax_add(s, vxt_softmax_exp(v, m));
 }
 
 VXT_INLINE float vxt_softmax_value(float v, float m, float s)
 {
-    return vxt_div(vxt_exp(vxt_ftz(v - m)), s);
+    return vxt_div(vxt_softmax_exp(v, m), s);
 }
 
 /* Softmax over C channels stored `stride` apart, in place: exp(v - max) / sum, channels in order. */

@@ -64,7 +64,22 @@ vxt_status vxt_volume_bytes(const vxt_volume *volume, size_t *bytes)
     return vxt__volume_check(NULL, __func__, "volume", volume, bytes);
 }
 
-/* The inner row of vxt__volume_transpose: n elements, a's index advancing by `step` per element of b. */
+/* One element of `elem` bytes between a and b, typed where the size allows (a call to memcpy per element costs
+ * more than the copy). */
+static inline void move_elem(unsigned char *a, unsigned char *b, size_t elem, int to_b)
+{
+    unsigned char *dst = to_b ? b : a;
+    const unsigned char *src = to_b ? a : b;
+    switch (elem) {
+    case 1: *dst = *src; break;
+    case 2: { uint16_t v; memcpy(&v, src, 2); memcpy(dst, &v, 2); } break;
+    case 4: { uint32_t v; memcpy(&v, src, 4); memcpy(dst, &v, 4); } break;
+    case 8: { uint64_t v; memcpy(&v, src, 8); memcpy(dst, &v, 8); } break;
+    default: memcpy(dst, src, elem);
+    }
+}
+
+/* The inner row of vxt__volume_move: n elements, a's index advancing by `step` per element of b. */
 static void move_row(unsigned char *a, int64_t step, unsigned char *b, size_t elem, int64_t n, int to_b)
 {
     if (step == 1) {
@@ -75,13 +90,14 @@ static void move_row(unsigned char *a, int64_t step, unsigned char *b, size_t el
         return;
     }
     const int64_t s = step * (int64_t)elem;
-    for (int64_t i = 0; i < n; i++, a += s, b += elem) {
-        if (to_b)
-            memcpy(b, a, elem);
-        else
-            memcpy(a, b, elem);
-    }
+    for (int64_t i = 0; i < n; i++, a += s, b += elem)
+        move_elem(a, b, elem, to_b);
 }
+
+/* Rows of b whose elements are far apart in a (a transposition: b's fastest axis is not a's) go block by block:
+ * VXT__MOVE_BLOCK rows of b at once, along the axis of b that is a's fastest, so that each step along b's rows
+ * reads (or writes) one contiguous run of a instead of touching a new cache line per element. */
+#define VXT__MOVE_BLOCK 32
 
 void vxt__volume_move(void *a, void *b, size_t elem, int64_t channels, const int64_t a_shape[3], const int perm[3],
                       const int flip[3], int64_t z0, int64_t z1, int to_b)
@@ -95,14 +111,35 @@ void vxt__volume_move(void *a, void *b, size_t elem, int64_t channels, const int
             start += (a_shape[perm[n]] - 1) * a_stride[perm[n]];
     }
     const int64_t a_vol = a_shape[0] * a_shape[1] * a_shape[2], b_plane = b_n[1] * b_n[2];
+    /* the axis of b (0 or 1) along which a is contiguous, when b's rows are not */
+    int k = -1;
+    if (step[2] != 1 && step[2] != -1 && b_n[2] > 1)
+        k = (step[1] == 1 || step[1] == -1) && b_n[1] > 1 ? 1 : (step[0] == 1 || step[0] == -1) && z1 - z0 > 1 ? 0 : -1;
     for (int64_t c = 0; c < channels; c++) {
         unsigned char *ac = (unsigned char *)a + (size_t)(c * a_vol) * elem;
         unsigned char *bc = (unsigned char *)b + (size_t)(c * (z1 - z0) * b_plane) * elem;
-        for (int64_t n0 = z0; n0 < z1; n0++)
-            for (int64_t n1 = 0; n1 < b_n[1]; n1++) {
-                int64_t o = start + n0 * step[0] + n1 * step[1];
-                unsigned char *brow = bc + (size_t)(((n0 - z0) * b_n[1] + n1) * b_n[2]) * elem;
-                move_row(ac + o * (int64_t)elem, step[2], brow, elem, b_n[2], to_b);
+        if (k < 0) {
+            for (int64_t n0 = z0; n0 < z1; n0++)
+                for (int64_t n1 = 0; n1 < b_n[1]; n1++) {
+                    int64_t o = start + n0 * step[0] + n1 * step[1];
+                    unsigned char *brow = bc + (size_t)(((n0 - z0) * b_n[1] + n1) * b_n[2]) * elem;
+                    move_row(ac + o * (int64_t)elem, step[2], brow, elem, b_n[2], to_b);
+                }
+            continue;
+        }
+        /* blocks of VXT__MOVE_BLOCK along axis k of b, all of axis 2 for each */
+        const int64_t lo[2] = {z0, 0}, hi[2] = {z1, b_n[1]};
+        const int other = 1 - k;
+        for (int64_t no = lo[other]; no < hi[other]; no++)
+            for (int64_t kb = lo[k]; kb < hi[k]; kb += VXT__MOVE_BLOCK) {
+                const int64_t ke = kb + VXT__MOVE_BLOCK < hi[k] ? kb + VXT__MOVE_BLOCK : hi[k];
+                for (int64_t n2 = 0; n2 < b_n[2]; n2++)
+                    for (int64_t nk = kb; nk < ke; nk++) {
+                        const int64_t n0 = k == 0 ? nk : no, n1 = k == 0 ? no : nk;
+                        const int64_t o = start + n0 * step[0] + n1 * step[1] + n2 * step[2];
+                        unsigned char *be = bc + (size_t)((((n0 - z0) * b_n[1] + n1) * b_n[2]) + n2) * elem;
+                        move_elem(ac + o * (int64_t)elem, be, elem, to_b);
+                    }
             }
     }
 }

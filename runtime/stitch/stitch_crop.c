@@ -17,6 +17,7 @@
 #include "vxt_arith.h"
 #include "vxt_labels.h"
 #include "vxt_stitch.h"
+#include "stitch_rows_cpu.h"
 
 typedef struct crop_state {
     int *pick;                 /* P0 + P1 + P2: per axis and padded coordinate, the chosen start's index */
@@ -27,6 +28,8 @@ typedef struct crop_state {
     size_t ring_plane, ring_cstride;
     float *mirror, *members;    /* B x C x ROI running means (mirroring; ensembles), tile-local unflipped */
     float *scratch;             /* threads x 2C: one voxel's values (and a member's, activated) */
+    float *rows;                /* threads x (C + 2) x R2: a core row's values (labels only) and the row softmax's
+                                   largest values and sums (core_row_plain) */
     int threads;
 } crop_state;
 
@@ -111,10 +114,14 @@ static vxt_status crop_init(vxt__stitch *s)
         return vxt__fail(s->ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory for ensemble means");
     if (!(c->scratch = malloc((size_t)c->threads * 2u * (size_t)s->C * sizeof(float))))
         return vxt__fail(s->ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory");
+    const size_t row_elems = (size_t)c->threads * (size_t)(s->C + 2) * (size_t)s->R[2];
+    if (row_elems && !(c->rows = malloc(row_elems * sizeof(float))))
+        return vxt__fail(s->ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory");
     const size_t np = (size_t)(s->P[0] + s->P[1] + s->P[2]), ns = (size_t)(s->nstarts[0] + s->nstarts[1] + s->nstarts[2]);
     s->held_bytes = np * sizeof(int) + 2u * ns * sizeof(int64_t) + (c->vring ? (size_t)s->C * c->ring_cstride * sizeof(float) : 0) +
                     (c->lring ? c->ring_cstride * lbytes : 0) + (c->mirror ? batch_elems * sizeof(float) : 0) +
-                    (c->members ? batch_elems * sizeof(float) : 0) + (size_t)c->threads * 2u * (size_t)s->C * sizeof(float);
+                    (c->members ? batch_elems * sizeof(float) : 0) + (size_t)c->threads * 2u * (size_t)s->C * sizeof(float) +
+                    row_elems * sizeof(float);
     return VXT_OK;
 }
 
@@ -129,6 +136,7 @@ static void crop_destroy(vxt__stitch *s)
     free(c->mirror);
     free(c->members);
     free(c->scratch);
+    free(c->rows);
     free(c);
     s->backend = NULL;
 }
@@ -223,6 +231,49 @@ static void voxel(crop_job *j, int item, int64_t z, int64_t y, int64_t x, float 
         emit(s, c, vals, z, y, x);
 }
 
+VXT_CPU_HOT static void label_row(const vxt__stitch *s, const float *v, size_t stride, int64_t n, void *labels)
+{
+    const int C = (int)s->C, rule = (int)s->opt.label_rule;
+    if (s->opt.label_dtype == VXT_DTYPE_U16)
+        for (int64_t x = 0; x < n; x++)
+            ((uint16_t *)labels)[x] = (uint16_t)vxt_label_strided(v + x, (vxt_i64)stride, C, rule, s->threshold, s->regions);
+    else
+        for (int64_t x = 0; x < n; x++)
+            ((uint8_t *)labels)[x] = (uint8_t)vxt_label_strided(v + x, (vxt_i64)stride, C, rule, s->threshold, s->regions);
+}
+
+/* The common case, a row at a time: one member, no mirroring, float32 tile outputs, the call completing its
+ * batch. A core row of a channel is contiguous in the tile's output (C x ROI, x fastest) and in the values ring
+ * (C x D x S1 x S2): the channels' rows are copied into the ring (or, labels only, into the thread's scratch
+ * rows), activated and labelled there. */
+static void core_row_plain(crop_job *j, int item, int64_t z, int64_t y, int64_t x0, int64_t x1, int slot)
+{
+    vxt__stitch *s = j->s;
+    crop_state *c = cs_of(s);
+    const int C = (int)s->C;
+    const int64_t n = x1 - x0;
+    const int64_t lz = z - j->start[item][0], ly = y - j->start[item][1], lx = x0 - j->start[item][2];
+    const float *src = (const float *)j->out + (size_t)item * s->tile_out_elems +
+                       (size_t)((lz * s->R[1] + ly) * s->R[2] + lx);
+    const int64_t ring_z = s->sink_mode ? z % s->D : z;
+    const size_t at = (size_t)ring_z * c->ring_plane + (size_t)(y * s->S[2] + x0);
+    float *v;
+    size_t stride;
+    if (c->vring) {
+        v = c->vring + at;
+        stride = c->ring_cstride;
+    } else {
+        v = c->rows + (size_t)slot * (size_t)(C + 2) * (size_t)s->R[2];
+        stride = (size_t)s->R[2];
+    }
+    for (int ch = 0; ch < C; ch++)
+        memcpy(v + (size_t)ch * stride, src + (size_t)ch * s->roi_vox, (size_t)n * sizeof(float));
+    float *scratch = c->rows + (size_t)slot * (size_t)(C + 2) * (size_t)s->R[2] + (size_t)C * (size_t)s->R[2];
+    vxt__activate_row(v, stride, n, C, s->opt.activation, scratch);
+    if (c->lring)
+        label_row(s, v, stride, n, (unsigned char *)c->lring + at * vxt_dtype_size(s->opt.label_dtype));
+}
+
 /* Work items: the core planes of the call's tiles, in item order. */
 static void core_planes(void *arg, size_t begin, size_t end, int slot)
 {
@@ -230,6 +281,7 @@ static void core_planes(void *arg, size_t begin, size_t end, int slot)
     vxt__stitch *s = j->s;
     crop_state *c = cs_of(s);
     float *vals = c->scratch + (size_t)slot * 2u * (size_t)s->C, *act = vals + s->C;
+    const int plain = s->F == 1 && s->M == 1 && !s->f16_tile && j->last;
     int item = 0;
     for (size_t p = begin; p < end; p++) {
         while (j->plane_first[item + 1] <= p)
@@ -237,21 +289,40 @@ static void core_planes(void *arg, size_t begin, size_t end, int slot)
         const int64_t *b = j->box[item];
         const int64_t z = b[0] + (int64_t)(p - j->plane_first[item]);
         for (int64_t y = b[2]; y < b[3]; y++)
-            for (int64_t x = b[4]; x < b[5]; x++)
-                voxel(j, item, z, y, x, vals, act);
+            if (plain)
+                core_row_plain(j, item, z, y, b[4], b[5], slot);
+            else
+                for (int64_t x = b[4]; x < b[5]; x++)
+                    voxel(j, item, z, y, x, vals, act);
     }
 }
 
-/* The first non-finite value of the call's outputs (item order), or VXT_OK. */
+/* Whether n float32 values (as bits) hold a NaN or an infinity: all-ones exponents, or-ed without a branch so
+ * that the loop vectorizes. */
+VXT_CPU_HOT static int any_nonfinite_f32(const uint32_t *restrict u, size_t n)
+{
+    uint32_t bad = 0;
+    for (size_t i = 0; i < n; i++)
+        bad |= (uint32_t)((u[i] & 0x7f800000u) == 0x7f800000u);
+    return bad != 0;
+}
+
+/* The first non-finite value of the call's outputs (item order), or VXT_OK. float32 outputs are scanned in blocks
+ * and only a block that holds one is searched value by value. */
 static vxt_status check_finite(vxt__stitch *s, const vxt__call *call, const void *out)
 {
-    const size_t n = s->tile_out_elems;
+    const size_t n = s->tile_out_elems, block = 4096;
     for (int item = 0; item < call->count; item++) {
         const unsigned char *o = (const unsigned char *)out + (size_t)item * n * s->tile_es;
-        for (size_t i = 0; i < n; i++) {
-            float v = load_value(s, o, i);
-            if (!vxt_isfinite(v))
-                return vxt__stitch_nonfinite(s, call, item, i, v);
+        for (size_t b = 0; b < n; b += block) {
+            const size_t e = b + block < n ? b + block : n;
+            if (!s->f16_tile && !any_nonfinite_f32((const uint32_t *)(const void *)o + b, e - b))
+                continue;
+            for (size_t i = b; i < e; i++) {
+                float v = load_value(s, o, i);
+                if (!vxt_isfinite(v))
+                    return vxt__stitch_nonfinite(s, call, item, i, v);
+            }
         }
     }
     return VXT_OK;
