@@ -723,13 +723,32 @@ static void check_failures(vxt_backend backend)
     vxt_stitch_options so = make_opts(c);
 
     net n = make_net(c->r[0], c->r[1], c->r[2], c->cin, c->C);
+    /* a NaN in tile 4's core (channel 1, the tile's centre: tile 4 starts at (0, 8, 10), and its centre (6, 16, 20)
+     * is deeper in it than in any other tile) */
+    const size_t roi = (size_t)(c->roi[0] * c->roi[1] * c->roi[2]);
     n.nan_tile = 4;
-    n.nan_at = 777;
+    n.nan_at = roi + (size_t)(((c->roi[0] / 2) * c->roi[1] + c->roi[1] / 2) * c->roi[2] + c->roi[2] / 2);
     result r = run(ctx, c, &so, in, &n);
     assert_int_equal(r.st, VXT_ERR_NONFINITE);
     assert_non_null(strstr(vxt_last_error(), "NaN for tile 4"));
     assert_untouched(&r);
     free_result(&r);
+
+    /* outside every core (tile 4's element 777, voxel (2, 14, 27), lies deeper in tile 5): crop blending uses only
+     * the cores, so it checks only them; the NaN changes nothing */
+    net clean = make_net(c->r[0], c->r[1], c->r[2], c->cin, c->C);
+    result want = run(ctx, c, &so, in, &clean);
+    assert_int_equal(want.st, VXT_OK);
+    n.calls = 0;
+    n.nan_at = 777;
+    r = run(ctx, c, &so, in, &n);
+    assert_int_equal(r.st, VXT_OK);
+    assert_memory_equal(r.values, want.values, r.nvals * sizeof(float));
+    assert_memory_equal(r.labels, want.labels, r.nlab * r.lab_es);
+    free_result(&r);
+    free_result(&want);
+    free_net(&clean);
+    n.nan_at = roi + (size_t)(((c->roi[0] / 2) * c->roi[1] + c->roi[1] / 2) * c->roi[2] + c->roi[2] / 2);
 
     /* the check can be turned off: then the NaN reaches the outputs if the tile's core holds it */
     n.calls = 0;

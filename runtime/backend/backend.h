@@ -36,6 +36,10 @@ int vxt__pool_threads(const vxt__pool *pool);
  * (another thread using the same context), the job runs on the calling thread alone. */
 void vxt__pool_for(vxt__pool *pool, size_t n, size_t grain, vxt__task_fn fn, void *arg);
 
+/* vxt__volume_move (common.h) with b's planes spread over the pool's threads (common/volume.c); the same bytes. */
+void vxt__volume_move_pool(vxt__pool *pool, void *a, void *b, size_t elem, int64_t channels, const int64_t a_shape[3],
+                           const int perm[3], const int flip[3], int64_t z0, int64_t z1, int to_b);
+
 /* A job started in the background: the pool's workers take its ranges while the calling thread does something
  * else (vxt_stitch cuts the next batch's tiles while the predictor runs), then vxt__pool_join has the caller
  * take the remaining ranges and waits for the workers. The same thread starts and joins, and joins before it

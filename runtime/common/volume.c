@@ -99,47 +99,99 @@ static void move_row(unsigned char *a, int64_t step, unsigned char *b, size_t el
  * reads (or writes) one contiguous run of a instead of touching a new cache line per element. */
 #define VXT__MOVE_BLOCK 32
 
-void vxt__volume_move(void *a, void *b, size_t elem, int64_t channels, const int64_t a_shape[3], const int perm[3],
-                      const int flip[3], int64_t z0, int64_t z1, int to_b)
+typedef struct move_job {
+    unsigned char *a, *b;
+    size_t elem;
+    int64_t channels, z0, z1;
+    int64_t b_n[3], step[3], start, a_vol, b_plane;
+    int k; /* the axis of b (0 or 1) along which a is contiguous, when b's rows are not; else -1 */
+    int to_b;
+} move_job;
+
+static void move_setup(move_job *j, void *a, void *b, size_t elem, int64_t channels, const int64_t a_shape[3],
+                       const int perm[3], const int flip[3], int64_t z0, int64_t z1, int to_b)
 {
     const int64_t a_stride[3] = {a_shape[1] * a_shape[2], a_shape[2], 1};
-    int64_t b_n[3], step[3], start = 0;
+    j->a = (unsigned char *)a;
+    j->b = (unsigned char *)b;
+    j->elem = elem;
+    j->channels = channels;
+    j->z0 = z0;
+    j->z1 = z1;
+    j->to_b = to_b;
+    j->start = 0;
     for (int n = 0; n < 3; n++) {
-        b_n[n] = a_shape[perm[n]];
-        step[n] = flip[n] ? -a_stride[perm[n]] : a_stride[perm[n]];
+        j->b_n[n] = a_shape[perm[n]];
+        j->step[n] = flip[n] ? -a_stride[perm[n]] : a_stride[perm[n]];
         if (flip[n])
-            start += (a_shape[perm[n]] - 1) * a_stride[perm[n]];
+            j->start += (a_shape[perm[n]] - 1) * a_stride[perm[n]];
     }
-    const int64_t a_vol = a_shape[0] * a_shape[1] * a_shape[2], b_plane = b_n[1] * b_n[2];
-    /* the axis of b (0 or 1) along which a is contiguous, when b's rows are not */
-    int k = -1;
-    if (step[2] != 1 && step[2] != -1 && b_n[2] > 1)
-        k = (step[1] == 1 || step[1] == -1) && b_n[1] > 1 ? 1 : (step[0] == 1 || step[0] == -1) && z1 - z0 > 1 ? 0 : -1;
-    for (int64_t c = 0; c < channels; c++) {
-        unsigned char *ac = (unsigned char *)a + (size_t)(c * a_vol) * elem;
-        unsigned char *bc = (unsigned char *)b + (size_t)(c * (z1 - z0) * b_plane) * elem;
-        if (k < 0) {
-            for (int64_t n0 = z0; n0 < z1; n0++)
+    j->a_vol = a_shape[0] * a_shape[1] * a_shape[2];
+    j->b_plane = j->b_n[1] * j->b_n[2];
+    j->k = -1;
+    const int64_t *st = j->step;
+    if (st[2] != 1 && st[2] != -1 && j->b_n[2] > 1)
+        j->k = (st[1] == 1 || st[1] == -1) && j->b_n[1] > 1 ? 1 : (st[0] == 1 || st[0] == -1) && z1 - z0 > 1 ? 0 : -1;
+}
+
+/* b's planes [p0, p1) (within [z0, z1)) of every channel. */
+static void move_planes(const move_job *j, int64_t p0, int64_t p1)
+{
+    const size_t elem = j->elem;
+    const int64_t *b_n = j->b_n, *step = j->step, z0 = j->z0;
+    for (int64_t c = 0; c < j->channels; c++) {
+        unsigned char *ac = j->a + (size_t)(c * j->a_vol) * elem;
+        unsigned char *bc = j->b + (size_t)(c * (j->z1 - z0) * j->b_plane) * elem;
+        if (j->k < 0) {
+            for (int64_t n0 = p0; n0 < p1; n0++)
                 for (int64_t n1 = 0; n1 < b_n[1]; n1++) {
-                    int64_t o = start + n0 * step[0] + n1 * step[1];
+                    int64_t o = j->start + n0 * step[0] + n1 * step[1];
                     unsigned char *brow = bc + (size_t)(((n0 - z0) * b_n[1] + n1) * b_n[2]) * elem;
-                    move_row(ac + o * (int64_t)elem, step[2], brow, elem, b_n[2], to_b);
+                    move_row(ac + o * (int64_t)elem, step[2], brow, elem, b_n[2], j->to_b);
                 }
             continue;
         }
         /* blocks of VXT__MOVE_BLOCK along axis k of b, all of axis 2 for each */
-        const int64_t lo[2] = {z0, 0}, hi[2] = {z1, b_n[1]};
-        const int other = 1 - k;
+        const int k = j->k, other = 1 - k;
+        const int64_t lo[2] = {p0, 0}, hi[2] = {p1, b_n[1]};
         for (int64_t no = lo[other]; no < hi[other]; no++)
             for (int64_t kb = lo[k]; kb < hi[k]; kb += VXT__MOVE_BLOCK) {
                 const int64_t ke = kb + VXT__MOVE_BLOCK < hi[k] ? kb + VXT__MOVE_BLOCK : hi[k];
                 for (int64_t n2 = 0; n2 < b_n[2]; n2++)
                     for (int64_t nk = kb; nk < ke; nk++) {
                         const int64_t n0 = k == 0 ? nk : no, n1 = k == 0 ? no : nk;
-                        const int64_t o = start + n0 * step[0] + n1 * step[1] + n2 * step[2];
+                        const int64_t o = j->start + n0 * step[0] + n1 * step[1] + n2 * step[2];
                         unsigned char *be = bc + (size_t)((((n0 - z0) * b_n[1] + n1) * b_n[2]) + n2) * elem;
-                        move_elem(ac + o * (int64_t)elem, be, elem, to_b);
+                        move_elem(ac + o * (int64_t)elem, be, elem, j->to_b);
                     }
             }
     }
+}
+
+void vxt__volume_move(void *a, void *b, size_t elem, int64_t channels, const int64_t a_shape[3], const int perm[3],
+                      const int flip[3], int64_t z0, int64_t z1, int to_b)
+{
+    move_job j;
+    move_setup(&j, a, b, elem, channels, a_shape, perm, flip, z0, z1, to_b);
+    move_planes(&j, z0, z1);
+}
+
+static void move_task(void *arg, size_t begin, size_t end, int slot)
+{
+    (void)slot;
+    const move_job *j = (const move_job *)arg;
+    move_planes(j, j->z0 + (int64_t)begin, j->z0 + (int64_t)end);
+}
+
+void vxt__volume_move_pool(vxt__pool *pool, void *a, void *b, size_t elem, int64_t channels, const int64_t a_shape[3],
+                           const int perm[3], const int flip[3], int64_t z0, int64_t z1, int to_b)
+{
+    move_job j;
+    move_setup(&j, a, b, elem, channels, a_shape, perm, flip, z0, z1, to_b);
+    /* planes of b split among the threads; with blocks along b's axis 0, ranges of whole blocks */
+    const size_t grain = j.k == 0 ? VXT__MOVE_BLOCK : 1;
+    if (pool && z1 - z0 > 1)
+        vxt__pool_for(pool, (size_t)(z1 - z0), grain, move_task, &j);
+    else
+        move_planes(&j, z0, z1);
 }

@@ -82,8 +82,8 @@ static vxt_status orient(vxt__run *r, const vxt_volume *raw, void **copy, vxt_vo
         r->failed_stage = VXT_STAGE_ORIENT;
         return vxt__fail(r->ctx, VXT_ERR_OUT_OF_MEMORY, "orient: out of memory for %zu MiB", bytes >> 20);
     }
-    vxt__volume_move(raw->data, *copy, vxt_dtype_size(raw->dtype), raw->channels, raw->shape, r->perm, r->flip, 0,
-                     r->or_shape[0], 1);
+    vxt__volume_move_pool(r->ctx->pool, raw->data, *copy, vxt_dtype_size(raw->dtype), raw->channels, raw->shape, r->perm,
+                          r->flip, 0, r->or_shape[0], 1);
     oriented->data = *copy;
     memcpy(oriented->shape, r->or_shape, sizeof oriented->shape);
     return vxt__run_stage_done(r, VXT_STAGE_ORIENT, -1, oriented);

@@ -106,11 +106,11 @@ static vxt_status deliver(out *o, int64_t z0, int64_t z1, const float *values, c
                    values + (size_t)(c * n * o->plane_in), (size_t)(n * o->plane_in) * sizeof(float));
     } else { /* restore: scattered to their places in the input's axis order */
         if (labels)
-            vxt__volume_move(o->labels_dst, (void *)(uintptr_t)labels, o->lbytes, 1, r->in_shape, r->perm, r->flip,
-                             z0, z1, 0);
+            vxt__volume_move_pool(r->ctx->pool, o->labels_dst, (void *)(uintptr_t)labels, o->lbytes, 1, r->in_shape,
+                                  r->perm, r->flip, z0, z1, 0);
         if (values)
-            vxt__volume_move(o->probs_dst, (void *)(uintptr_t)values, sizeof(float), o->C, r->in_shape, r->perm,
-                             r->flip, z0, z1, 0);
+            vxt__volume_move_pool(r->ctx->pool, o->probs_dst, (void *)(uintptr_t)values, sizeof(float), o->C,
+                                  r->in_shape, r->perm, r->flip, z0, z1, 0);
     }
     double dt = vxt__now() - t0; /* restoring the axes, or writing where the labels (else the values) go */
     *(r->oriented ? &o->t_restore : labels ? &o->t_labels : &o->t_back) += dt;

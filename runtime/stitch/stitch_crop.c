@@ -151,6 +151,9 @@ typedef struct crop_job {
     int64_t (*start)[3];  /* per item: the tile's start, volume coords (may be < 0) */
     size_t *plane_first;  /* items + 1: prefix sums of core planes */
     int last;                                     /* this call completes its batch (final values) */
+    int plain;            /* core_row_plain: one member, no mirroring, float32 outputs */
+    int check;            /* non-finite values are looked for in the values used, as they are read */
+    unsigned char *bad;   /* per thread slot: a non-finite value was seen */
 } crop_job;
 
 static inline float load_value(const vxt__stitch *s, const void *item_out, size_t j)
@@ -186,7 +189,7 @@ static void emit(vxt__stitch *s, crop_state *c, float *vals, int64_t z, int64_t 
 
 /* One voxel of one item: the call's value per channel (flipped back), through the running means, into the rings
  * when the call completes the batch. */
-static void voxel(crop_job *j, int item, int64_t z, int64_t y, int64_t x, float *vals, float *act)
+static void voxel(crop_job *j, int item, int64_t z, int64_t y, int64_t x, float *vals, float *act, int slot)
 {
     vxt__stitch *s = j->s;
     crop_state *c = cs_of(s);
@@ -201,6 +204,8 @@ static void voxel(crop_job *j, int item, int64_t z, int64_t y, int64_t x, float 
     const int mirror_done = call->flip_index == s->F - 1;
     for (int ch = 0; ch < C; ch++) {
         float v = load_value(s, item_out, (size_t)ch * s->roi_vox + frame);
+        if (j->check && !vxt_isfinite(v))
+            j->bad[slot] = 1;
         if (s->F > 1) { /* mirrorings: identity first, summed in order, divided by their count (tile dtype) */
             float *m = c->mirror + base + (size_t)ch * s->roi_vox + local;
             *m = call->flip_index == 0 ? v : vxt_mirror_add(*m, v, f16);
@@ -242,6 +247,16 @@ VXT_CPU_HOT static void label_row(const vxt__stitch *s, const float *v, size_t s
             ((uint8_t *)labels)[x] = (uint8_t)vxt_label_strided(v + x, (vxt_i64)stride, C, rule, s->threshold, s->regions);
 }
 
+/* Whether n float32 values (as bits) hold a NaN or an infinity: all-ones exponents, or-ed without a branch so
+ * that the loop vectorizes. */
+VXT_CPU_HOT static int any_nonfinite_f32(const uint32_t *restrict u, size_t n)
+{
+    uint32_t bad = 0;
+    for (size_t i = 0; i < n; i++)
+        bad |= (uint32_t)((u[i] & 0x7f800000u) == 0x7f800000u);
+    return bad != 0;
+}
+
 /* The common case, a row at a time: one member, no mirroring, float32 tile outputs, the call completing its
  * batch. A core row of a channel is contiguous in the tile's output (C x ROI, x fastest) and in the values ring
  * (C x D x S1 x S2): the channels' rows are copied into the ring (or, labels only, into the thread's scratch
@@ -266,8 +281,11 @@ static void core_row_plain(crop_job *j, int item, int64_t z, int64_t y, int64_t 
         v = c->rows + (size_t)slot * (size_t)(C + 2) * (size_t)s->R[2];
         stride = (size_t)s->R[2];
     }
-    for (int ch = 0; ch < C; ch++)
+    for (int ch = 0; ch < C; ch++) {
         memcpy(v + (size_t)ch * stride, src + (size_t)ch * s->roi_vox, (size_t)n * sizeof(float));
+        if (j->check && any_nonfinite_f32((const uint32_t *)(const void *)(v + (size_t)ch * stride), (size_t)n))
+            j->bad[slot] = 1;
+    }
     float *scratch = c->rows + (size_t)slot * (size_t)(C + 2) * (size_t)s->R[2] + (size_t)C * (size_t)s->R[2];
     vxt__activate_row(v, stride, n, C, s->opt.activation, scratch);
     if (c->lring)
@@ -281,7 +299,7 @@ static void core_planes(void *arg, size_t begin, size_t end, int slot)
     vxt__stitch *s = j->s;
     crop_state *c = cs_of(s);
     float *vals = c->scratch + (size_t)slot * 2u * (size_t)s->C, *act = vals + s->C;
-    const int plain = s->F == 1 && s->M == 1 && !s->f16_tile && j->last;
+    const int plain = j->plain;
     int item = 0;
     for (size_t p = begin; p < end; p++) {
         while (j->plane_first[item + 1] <= p)
@@ -293,39 +311,34 @@ static void core_planes(void *arg, size_t begin, size_t end, int slot)
                 core_row_plain(j, item, z, y, b[4], b[5], slot);
             else
                 for (int64_t x = b[4]; x < b[5]; x++)
-                    voxel(j, item, z, y, x, vals, act);
+                    voxel(j, item, z, y, x, vals, act, slot);
     }
 }
 
-/* Whether n float32 values (as bits) hold a NaN or an infinity: all-ones exponents, or-ed without a branch so
- * that the loop vectorizes. */
-VXT_CPU_HOT static int any_nonfinite_f32(const uint32_t *restrict u, size_t n)
+/* Non-finite values: crop blending uses only the tiles' cores, and checks the values it uses as it reads them
+ * (a NaN in a halo, which no output takes, is no error). After a call where one was seen: the first one, in item
+ * order and the tile output's element order (channel, z, y, x) among the cores' elements (the flipped frame's
+ * elements for a mirrored call, as the predictor wrote them). */
+static vxt_status first_nonfinite_core(vxt__stitch *s, const vxt__call *call, const crop_job *j)
 {
-    uint32_t bad = 0;
-    for (size_t i = 0; i < n; i++)
-        bad |= (uint32_t)((u[i] & 0x7f800000u) == 0x7f800000u);
-    return bad != 0;
-}
-
-/* The first non-finite value of the call's outputs (item order), or VXT_OK. float32 outputs are scanned in blocks
- * and only a block that holds one is searched value by value. */
-static vxt_status check_finite(vxt__stitch *s, const vxt__call *call, const void *out)
-{
-    const size_t n = s->tile_out_elems, block = 4096;
     for (int item = 0; item < call->count; item++) {
-        const unsigned char *o = (const unsigned char *)out + (size_t)item * n * s->tile_es;
-        for (size_t b = 0; b < n; b += block) {
-            const size_t e = b + block < n ? b + block : n;
-            if (!s->f16_tile && !any_nonfinite_f32((const uint32_t *)(const void *)o + b, e - b))
-                continue;
-            for (size_t i = b; i < e; i++) {
-                float v = load_value(s, o, i);
-                if (!vxt_isfinite(v))
-                    return vxt__stitch_nonfinite(s, call, item, i, v);
-            }
-        }
+        const int64_t *b = j->box[item];
+        const unsigned char *o = (const unsigned char *)j->out + (size_t)item * s->tile_out_elems * s->tile_es;
+        const unsigned f = call->flip;
+        for (int64_t ch = 0; ch < s->C; ch++)
+            for (int64_t z = b[0]; z < b[1]; z++)
+                for (int64_t y = b[2]; y < b[3]; y++)
+                    for (int64_t x = b[4]; x < b[5]; x++) {
+                        const int64_t lz = z - j->start[item][0], ly = y - j->start[item][1], lx = x - j->start[item][2];
+                        const int64_t fz = (f & 1u) ? s->R[0] - 1 - lz : lz, fy = (f & 2u) ? s->R[1] - 1 - ly : ly,
+                                      fx = (f & 4u) ? s->R[2] - 1 - lx : lx;
+                        const size_t i = (size_t)ch * s->roi_vox + (size_t)((fz * s->R[1] + fy) * s->R[2] + fx);
+                        const float v = load_value(s, o, i);
+                        if (!vxt_isfinite(v))
+                            return vxt__stitch_nonfinite(s, call, item, i, v);
+                    }
     }
-    return VXT_OK;
+    return vxt__fail(s->ctx, VXT_ERR_INTERNAL, "vxt_stitch: a non-finite value was seen and not found again");
 }
 
 static vxt_status crop_consume(vxt__stitch *s, const vxt__call *call, int slot, const void *out)
@@ -333,21 +346,24 @@ static vxt_status crop_consume(vxt__stitch *s, const vxt__call *call, int slot, 
     (void)slot;
     if (!out) /* refused at setup: crop blending takes host-form outputs */
         return vxt__fail(s->ctx, VXT_ERR_INTERNAL, "vxt_stitch: crop blending without host outputs");
-    vxt_status st = (s->opt.flags & VXT_STITCH_CHECK_FINITE_OFF) ? VXT_OK : check_finite(s, call, out);
-    if (st != VXT_OK)
-        return st;
+    vxt_status st = VXT_OK;
     crop_state *c = cs_of(s);
     crop_job *j = calloc(1, sizeof *j);
     size_t *pf = malloc(((size_t)call->count + 1) * sizeof *pf);
     int64_t(*box)[6] = malloc((size_t)call->count * sizeof *box);
     int64_t(*start)[3] = malloc((size_t)call->count * sizeof *start);
-    if (!j || !pf || !box || !start) {
+    unsigned char *bad = calloc((size_t)c->threads, 1);
+    if (!j || !pf || !box || !start || !bad) {
         free(j);
         free(pf);
         free(box);
         free(start);
+        free(bad);
         return vxt__fail(s->ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory");
     }
+    j->plain = s->F == 1 && s->M == 1 && !s->f16_tile;
+    j->check = !(s->opt.flags & VXT_STITCH_CHECK_FINITE_OFF);
+    j->bad = bad;
     j->box = box;
     j->start = start;
     j->s = s;
@@ -375,11 +391,15 @@ static vxt_status crop_consume(vxt__stitch *s, const vxt__call *call, int slot, 
             j->box[item][0] = j->box[item][1] = 0;
     }
     vxt__pool_for(s->ctx->pool, pf[call->count], 1, core_planes, j);
+    for (int t = 0; t < c->threads && st == VXT_OK; t++)
+        if (bad[t])
+            st = first_nonfinite_core(s, call, j);
     free(pf);
     free(box);
     free(start);
+    free(bad);
     free(j);
-    return VXT_OK;
+    return st;
 }
 
 static vxt_status crop_finalize(vxt__stitch *s, int64_t z0, int64_t z1, float *values, size_t cstride, void *labels)
