@@ -18,6 +18,7 @@
 #include "vxt_arith.h"
 #include "vxt_labels.h"
 #include "vxt_stitch.h"
+#include "stitch_rows_cpu.h"
 #include "vxt_test.h"
 
 /* ---- the convolution "network" -------------------------------------------------------------------------------- */
@@ -795,6 +796,77 @@ static void test_failures_opencl(void **state)
 }
 
 /* "crop" is a blending, not a map of weights: vxt_importance_map refuses it (and "user"), by name. */
+/* vxt__softmax_argmax_row (labels only, softmax and argmax: crop blending's rows and the CPU finalization) against
+ * the whole computation, softmax then argmax, voxel by voxel: on rows full of exact ties, near ties (channels a few
+ * ulps below the largest value, where rounding may give two channels the same probability and the earlier one
+ * wins), -0 differences, infinities and NaN, and plain random values; 3, 4 and 104 channels, uint8 and uint16. The
+ * near ties must include voxels whose label is not the first largest value (else the test could not fail if the
+ * near-tie check were wrong). */
+static void test_softmax_argmax_row(void **state)
+{
+    (void)state;
+    const int Cs[3] = {3, 4, 104};
+    const int64_t n = 997;
+    size_t differs_from_first_max = 0, checked = 0;
+    uint32_t rng = 12345u;
+#define NEXT() (rng = rng * 1664525u + 1013904223u)
+    for (int ci = 0; ci < 3; ci++) {
+        const int C = Cs[ci];
+        const size_t stride = (size_t)n + 3; /* channels not contiguous with the row's end */
+        float *v = malloc((size_t)C * stride * sizeof(float)), *scratch = malloc((size_t)(3 * n) * sizeof(float));
+        float *one = malloc((size_t)C * sizeof(float)), *ref = malloc((size_t)C * sizeof(float));
+        uint16_t *l16 = malloc((size_t)n * sizeof(uint16_t));
+        uint8_t *l8 = malloc((size_t)n);
+        assert_non_null(v);
+        assert_non_null(scratch);
+        for (int round = 0; round < 40; round++) {
+            for (int64_t x = 0; x < n; x++) {
+                const int kind = (int)(NEXT() >> 28) % 6;
+                const float base = (float)(int32_t)(NEXT() >> 8) / (float)(1 << 20); /* about -8 .. 8 */
+                for (int c = 0; c < C; c++) {
+                    float val = base - (float)(NEXT() >> 16) / 4096.0f; /* below base by up to 16 */
+                    const uint32_t r = NEXT() >> 24;
+                    if (kind >= 1 && r < 96) /* ties and near ties with base: 0 .. 7 ulps below it */
+                        val = vxt_u2f(vxt_f2u(base) + (base < 0 ? 1u : (uint32_t)-1) * (uint32_t)(r % 8u));
+                    if (kind == 1 && r < 32)
+                        val = base;
+                    if (kind == 2 && r == 200)
+                        val = (r & 1) ? INFINITY : -INFINITY;
+                    if (kind == 3 && r == 201)
+                        val = NAN;
+                    if (kind == 4 && r < 16) /* differences that flush to -0 */
+                        val = vxt_u2f(0x00000001u + (r & 3u));
+                    v[(size_t)c * stride + (size_t)x] = val;
+                }
+            }
+            vxt__softmax_argmax_row(v, stride, n, C, scratch, one, l8, 0);
+            vxt__softmax_argmax_row(v, stride, n, C, scratch, one, l16, 1);
+            for (int64_t x = 0; x < n; x++) {
+                for (int c = 0; c < C; c++)
+                    ref[c] = v[(size_t)c * stride + (size_t)x];
+                const int first = vxt_argmax_strided(ref, 1, C);
+                vxt_softmax_strided(ref, 1, C);
+                const int want = vxt_label_strided(ref, 1, C, VXT_LABEL_ARGMAX, 0.5f, NULL);
+                if (l16[x] != want || l8[x] != (uint8_t)want)
+                    fail_msg("C %d, round %d, voxel %lld: label %d (uint16) / %d (uint8), the whole computation gives %d",
+                             C, round, (long long)x, l16[x], l8[x], want);
+                differs_from_first_max += want != first;
+                checked++;
+            }
+        }
+        free(v);
+        free(scratch);
+        free(one);
+        free(ref);
+        free(l16);
+        free(l8);
+    }
+#undef NEXT
+    print_message("softmax + argmax by rows: %zu voxels equal the whole computation's labels; %zu of them are not the "
+                  "first largest value (near ties, NaN)\n", checked, differs_from_first_max);
+    assert_true(differs_from_first_max > 100);
+}
+
 static void test_importance_map_refuses_crop(void **state)
 {
     (void)state;
@@ -818,6 +890,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_memory_held),
         cmocka_unit_test(test_failures_cpu),
         cmocka_unit_test(test_importance_map_refuses_crop),
+        cmocka_unit_test(test_softmax_argmax_row),
     };
     const struct CMUnitTest opencl[] = {
         cmocka_unit_test(test_whole_volume_opencl),

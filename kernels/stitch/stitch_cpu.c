@@ -23,7 +23,7 @@ typedef struct cpu_state {
     double *wsum;   /* threads x S2: weight sums of an output row */
     float *vals;    /* threads x C x S2: values of an output row when the caller does not want them */
     float *mvals;   /* threads x C x S2: a member's activated row (ensembles of probabilities only) */
-    float *act;     /* threads x 2 x S2: the row softmax's scratch (stitch_rows_cpu.h) */
+    float *act;     /* threads x (3 x S2 + C): the row softmax's scratch (stitch_rows_cpu.h) */
     size_t *bad;    /* per plane: first non-finite index in the plane, or SIZE_MAX */
     size_t bad_cap;
 } cpu_state;
@@ -60,7 +60,7 @@ static vxt_status cpu_init(vxt__stitch *s)
     c->row = malloc((size_t)c->threads * (size_t)s->R[2] * sizeof(float));
     c->wsum = malloc((size_t)c->threads * (size_t)s->S[2] * sizeof(double));
     c->vals = malloc((size_t)c->threads * (size_t)s->C * (size_t)s->S[2] * sizeof(float));
-    c->act = malloc((size_t)c->threads * 2u * (size_t)s->S[2] * sizeof(float));
+    c->act = malloc((size_t)c->threads * (3u * (size_t)s->S[2] + (size_t)s->C) * sizeof(float));
     if (s->prob_ensemble && !(c->mvals = malloc((size_t)c->threads * (size_t)s->C * (size_t)s->S[2] * sizeof(float))))
         return vxt__fail(s->ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory");
     c->bad_cap = (size_t)s->B * (size_t)s->C * (size_t)s->R[0];
@@ -70,7 +70,7 @@ static vxt_status cpu_init(vxt__stitch *s)
     const size_t tvals = (size_t)c->threads * (size_t)s->C * (size_t)s->S[2] * sizeof(float);
     s->held_bytes = c->acc_bytes + (c->mirror ? (size_t)s->B * s->tile_out_elems * sizeof(float) : 0) +
                     (size_t)c->threads * ((size_t)s->R[2] * sizeof(float) + (size_t)s->S[2] * sizeof(double) +
-                                          2u * (size_t)s->S[2] * sizeof(float)) + tvals +
+                                          (3u * (size_t)s->S[2] + (size_t)s->C) * sizeof(float)) + tvals +
                     (c->mvals ? tvals : 0) + c->bad_cap * sizeof(size_t);
     return VXT_OK;
 }
@@ -442,7 +442,7 @@ static void final_rows(void *arg, size_t begin, size_t end, int slot)
     const int C = (int)s->C, M = s->M;
     double *wsum64 = cs->wsum + (size_t)slot * (size_t)S2;
     float *wsum = (float *)wsum64;
-    float *act = cs->act + (size_t)slot * 2u * (size_t)S2;
+    float *act = cs->act + (size_t)slot * (3u * (size_t)S2 + (size_t)C);
     const int64_t *st0 = s->starts[0], *st1 = s->starts[1], *st2 = s->starts[2];
     const int *cf = s->cover_first, *cc = s->cover_count;
     const size_t off1 = (size_t)s->P[0], off2 = (size_t)(s->P[0] + s->P[1]);
@@ -521,6 +521,14 @@ static void final_rows(void *arg, size_t begin, size_t end, int slot)
                         dst[(size_t)c * cstride + (size_t)x] =
                             vxt_ensemble_mean(dst[(size_t)c * cstride + (size_t)x], (float)M, emode);
             }
+        }
+        if (!prob && !j->values && j->labels && s->opt.activation == VXT_ACTIVATION_SOFTMAX &&
+            s->opt.label_rule == VXT_LABELS_ARGMAX) { /* labels only: no softmax where it cannot matter */
+            const size_t li = (size_t)((z - j->z0) * S1 + y) * (size_t)S2;
+            const int u16 = s->opt.label_dtype == VXT_DTYPE_U16;
+            vxt__softmax_argmax_row(dst, cstride, S2, C, act, act + 3 * S2,
+                                    u16 ? (void *)((uint16_t *)j->labels + li) : (void *)((uint8_t *)j->labels + li), u16);
+            continue;
         }
         if (!prob)
             vxt__activate_row(dst, cstride, S2, C, s->opt.activation, act);

@@ -272,13 +272,24 @@ static void core_row_plain(crop_job *j, int item, int64_t z, int64_t y, int64_t 
                        (size_t)((lz * s->R[1] + ly) * s->R[2] + lx);
     const int64_t ring_z = s->sink_mode ? z % s->D : z;
     const size_t at = (size_t)ring_z * c->ring_plane + (size_t)(y * s->S[2] + x0);
+    float *rows = c->rows + (size_t)slot * (size_t)(C + 2) * (size_t)s->R[2];
+    if (!c->vring && s->opt.activation == VXT_ACTIVATION_SOFTMAX && s->opt.label_rule == VXT_LABELS_ARGMAX) {
+        /* labels only: straight from the tile's values (stitch_rows_cpu.h) */
+        for (int ch = 0; j->check && ch < C; ch++)
+            if (any_nonfinite_f32((const uint32_t *)(const void *)(src + (size_t)ch * s->roi_vox), (size_t)n))
+                j->bad[slot] = 1;
+        vxt__softmax_argmax_row(src, s->roi_vox, n, C, rows, c->scratch + (size_t)slot * 2u * (size_t)C,
+                                (unsigned char *)c->lring + at * vxt_dtype_size(s->opt.label_dtype),
+                                s->opt.label_dtype == VXT_DTYPE_U16);
+        return;
+    }
     float *v;
     size_t stride;
     if (c->vring) {
         v = c->vring + at;
         stride = c->ring_cstride;
     } else {
-        v = c->rows + (size_t)slot * (size_t)(C + 2) * (size_t)s->R[2];
+        v = rows;
         stride = (size_t)s->R[2];
     }
     for (int ch = 0; ch < C; ch++) {
@@ -286,7 +297,7 @@ static void core_row_plain(crop_job *j, int item, int64_t z, int64_t y, int64_t 
         if (j->check && any_nonfinite_f32((const uint32_t *)(const void *)(v + (size_t)ch * stride), (size_t)n))
             j->bad[slot] = 1;
     }
-    float *scratch = c->rows + (size_t)slot * (size_t)(C + 2) * (size_t)s->R[2] + (size_t)C * (size_t)s->R[2];
+    float *scratch = rows + (size_t)C * (size_t)s->R[2];
     vxt__activate_row(v, stride, n, C, s->opt.activation, scratch);
     if (c->lring)
         label_row(s, v, stride, n, (unsigned char *)c->lring + at * vxt_dtype_size(s->opt.label_dtype));
