@@ -11,14 +11,17 @@
  *      voxtile  `voxtile run SCAN -o OUT --plan RESOLVED.json`, a child process, wall time from spawn to exit
  *               (reading, preprocessing, the runner, blending, writing: what a user waits for), and its peak RSS;
  *      runner   the runner alone, made from the same specification and configuration, predicting the captured
- *               batches one after the other into one output buffer (its creation, with the model's loading and
- *               compilation, counted too, as the run pays it).
+ *               batches one after the other into one output buffer: also a child process (this program again,
+ *               --runner-child), timed from spawn to exit less the time it spends reading the captured batches
+ *               from a file, so that both sides pay the same process start, library loading and model
+ *               compilation.
  *    The overhead is voxtile - runner: all voxtile does around the network, including what it cannot overlap.
  * 3. The child's labels must equal the capture run's, byte for byte (the same plan, the same bits).
  *
  * The bound of this measurement is the network itself: voxtile's ideal is the runner's time. Plans with one model
  * only (an ensemble's members would be timed together). */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -130,21 +133,112 @@ static double run_voxtile(const char *voxtile, const char *input, const char *ou
     return s;
 }
 
-/* The runner alone on the captured batches: its creation and every prediction. */
-static double run_runner(const char *spec, const char *config, const capture *c, void *outbuf)
+/* The captured batches in a file, for the child: the number of batches, the largest output, then per batch its
+ * vxt_batch (pointers meaningless), its tiles and its input. The same program on the same machine reads it. */
+static void save_capture(const capture *c, const char *path)
+{
+    FILE *f = fopen(path, "wb");
+    int ok = f && fwrite(&c->n, sizeof c->n, 1, f) == 1 && fwrite(&c->max_out_bytes, sizeof c->max_out_bytes, 1, f) == 1;
+    for (int i = 0; ok && i < c->n; i++) {
+        const vxt_batch *b = &c->batches[i].b;
+        const size_t in_n = (size_t)b->count * (size_t)b->in_channels * (size_t)(b->roi[0] * b->roi[1] * b->roi[2]);
+        ok = fwrite(b, sizeof *b, 1, f) == 1 && fwrite(c->batches[i].tiles, sizeof(vxt_tile), (size_t)b->count, f) ==
+                                                     (size_t)b->count &&
+             fwrite(c->batches[i].input, sizeof(float), in_n, f) == in_n;
+    }
+    if (!f || !ok || fclose(f) != 0) {
+        fprintf(stderr, "vxt_bench_runner: cannot write %s\n", path);
+        exit(1);
+    }
+}
+
+static void load_capture(capture *c, const char *path)
+{
+    memset(c, 0, sizeof *c);
+    FILE *f = fopen(path, "rb");
+    int ok = f && fread(&c->n, sizeof c->n, 1, f) == 1 && fread(&c->max_out_bytes, sizeof c->max_out_bytes, 1, f) == 1 &&
+             c->n > 0 && c->n < (1 << 20) && (c->batches = calloc((size_t)c->n, sizeof *c->batches)) != NULL;
+    for (int i = 0; ok && i < c->n; i++) {
+        captured *k = &c->batches[i];
+        ok = fread(&k->b, sizeof k->b, 1, f) == 1 && k->b.count > 0 && k->b.count < (1 << 16);
+        const size_t in_n = ok ? (size_t)k->b.count * (size_t)k->b.in_channels *
+                                     (size_t)(k->b.roi[0] * k->b.roi[1] * k->b.roi[2])
+                               : 0;
+        ok = ok && (k->tiles = malloc((size_t)k->b.count * sizeof(vxt_tile))) != NULL &&
+             (k->input = malloc(in_n * sizeof(float))) != NULL &&
+             fread(k->tiles, sizeof(vxt_tile), (size_t)k->b.count, f) == (size_t)k->b.count &&
+             fread(k->input, sizeof(float), in_n, f) == in_n;
+        k->b.tiles = k->tiles;
+        k->b.input = k->input;
+        k->b.output = NULL;
+    }
+    if (!f || !ok) {
+        fprintf(stderr, "vxt_bench_runner: cannot read %s\n", path);
+        exit(1);
+    }
+    fclose(f);
+}
+
+/* The child's side: read the batches (timed apart), then the runner's creation and every prediction; prints the
+ * seconds spent reading. */
+static int runner_child(const char *spec, const char *config, const char *path)
 {
     double t0 = vxt_bench_now();
+    capture c;
+    load_capture(&c, path);
+    void *outbuf = malloc(c.max_out_bytes);
+    if (!outbuf)
+        return 1;
+    const double loading = vxt_bench_now() - t0;
     vxt_runner *r = NULL;
-    if (vxt_runner_create(spec, config, &r) != VXT_OK)
+    if (vxt_runner_create(spec, config && *config ? config : NULL, &r) != VXT_OK)
         die("vxt_runner_create");
-    for (int i = 0; i < c->n; i++) {
-        vxt_batch b = c->batches[i].b;
+    for (int i = 0; i < c.n; i++) {
+        vxt_batch b = c.batches[i].b;
         b.output = outbuf;
         if (vxt_runner_predict(r, &b) != VXT_OK)
             die("vxt_runner_predict");
     }
     vxt_runner_destroy(r);
-    return vxt_bench_now() - t0;
+    printf("%.6f\n", loading);
+    return 0;
+}
+
+/* The runner alone on the captured batches, as a child process: wall seconds from spawn to exit, less its reading of
+ * the batches. */
+static double run_runner(const char *self, const char *spec, const char *config, const char *capture_path,
+                         const char *dir)
+{
+    char out_path[80];
+    snprintf(out_path, sizeof out_path, "%s/child.txt", dir);
+    char *argv[] = {(char *)self, "--runner-child", (char *)spec, (char *)(config ? config : ""), (char *)capture_path,
+                    NULL};
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    pid_t pid;
+    double t0 = vxt_bench_now();
+    int rc = posix_spawn(&pid, self, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0) {
+        fprintf(stderr, "vxt_bench_runner: cannot start %s: %s\n", self, strerror(rc));
+        exit(1);
+    }
+    int status = 0;
+    if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "vxt_bench_runner: the runner child failed (status %d)\n", status);
+        exit(1);
+    }
+    const double s = vxt_bench_now() - t0;
+    double loading = -1;
+    FILE *f = fopen(out_path, "r");
+    if (!f || fscanf(f, "%lf", &loading) != 1 || loading < 0) {
+        fprintf(stderr, "vxt_bench_runner: the runner child did not report\n");
+        exit(1);
+    }
+    fclose(f);
+    unlink(out_path);
+    return s - loading;
 }
 
 static double minimum(const double *v, int n)
@@ -157,6 +251,8 @@ static double minimum(const double *v, int n)
 
 int main(int argc, char **argv)
 {
+    if (argc == 5 && !strcmp(argv[1], "--runner-child"))
+        return runner_child(argv[2], argv[3], argv[4]);
     const char *input = NULL, *voxtile = VXT_BENCH_VOXTILE, *plans[8], *sets[8];
     int nplans = 0, nsets = 0, repeat = 3, json = 0;
     for (int i = 1; i < argc; i++) {
@@ -207,9 +303,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "vxt_bench_runner: mkdtemp: %s\n", strerror(errno));
         return 1;
     }
-    char plan_path[64], out_path[64];
+    char plan_path[64], out_path[64], capture_path[64];
     snprintf(plan_path, sizeof plan_path, "%s/plan.json", dir);
     snprintf(out_path, sizeof out_path, "%s/labels.nii.gz", dir);
+    snprintf(capture_path, sizeof capture_path, "%s/batches.bin", dir);
     char *text = NULL;
     if (vxt_plan_to_json(plan, &text) != VXT_OK)
         die("vxt_plan_to_json");
@@ -247,12 +344,16 @@ int main(int argc, char **argv)
     vxt_volume lv;
     vxt_image_volume(res.labels, &lv);
     const size_t lbytes = (size_t)(lv.shape[0] * lv.shape[1] * lv.shape[2]) * vxt_dtype_size(lv.dtype);
-    void *outbuf = malloc(cap.max_out_bytes);
-    if (!outbuf) {
-        fprintf(stderr, "vxt_bench_runner: out of memory\n");
+    save_capture(&cap, capture_path);
+    uint64_t tiles = res.tiles;
+    /* this program, for the runner's child */
+    char self[4096];
+    const ssize_t sn = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (sn <= 0) {
+        fprintf(stderr, "vxt_bench_runner: cannot find this program (/proc/self/exe)\n");
         return 1;
     }
-    uint64_t tiles = res.tiles;
+    self[sn] = '\0';
 
     /* 2. alternating rounds */
     double *tv = calloc((size_t)repeat, sizeof(double)), *tr = calloc((size_t)repeat, sizeof(double));
@@ -261,9 +362,9 @@ int main(int argc, char **argv)
         double m = 0;
         if (r % 2 == 0) {
             tv[r] = run_voxtile(voxtile, input, out_path, plan_path, &m);
-            tr[r] = run_runner(spec, config, &cap, outbuf);
+            tr[r] = run_runner(self, spec, config, capture_path, dir);
         } else {
-            tr[r] = run_runner(spec, config, &cap, outbuf);
+            tr[r] = run_runner(self, spec, config, capture_path, dir);
             tv[r] = run_voxtile(voxtile, input, out_path, plan_path, &m);
         }
         rss = m > rss ? m : rss;
@@ -296,11 +397,14 @@ int main(int argc, char **argv)
         printf("  runner alone  min %.2f s, median %.2f s\n", rmin, rmed);
         printf("  overhead      %.1f%% of the runner's time (medians), %.1f%% (minima)\n", 100 * (vmed - rmed) / rmed,
                100 * (vmin - rmin) / rmin);
+        printf("  in this process: the pipeline's run %.2f s, inside the runner %.2f s (voxtile %.1f%% more)\n",
+               capture_seconds, cap.predict_seconds, 100 * (capture_seconds - cap.predict_seconds) / cap.predict_seconds);
         printf("  labels of the child == the capture run's: %s\n", same ? "yes" : "NO");
     }
     /* clean up */
     unlink(out_path);
     unlink(plan_path);
+    unlink(capture_path);
     rmdir(dir);
     vxt_image_destroy(child);
     vxt_run_result_clear(&res);
@@ -315,7 +419,6 @@ int main(int argc, char **argv)
         free(cap.batches[i].tiles);
     }
     free(cap.batches);
-    free(outbuf);
     free(tv);
     free(tr);
     return same ? 0 : 3;
