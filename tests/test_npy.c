@@ -337,7 +337,8 @@ static void test_write_round_trip_and_atomicity(void **state)
     assert_ok(vxt_npy_writer_write(w, 12, 4, row));
     assert_ok(vxt_npy_writer_write(w, 0, 4, row));
     assert_status_msg(vxt_npy_writer_write(w, 14, 4, row), VXT_ERR_INVALID_ARGUMENT, "beyond");
-    assert_int_equal(files_in(dir), 2); /* the old out.npy and the temporary file */
+    /* the old out.npy, and the temporary file only where the file system has no unnamed ones (O_TMPFILE) */
+    assert_true(files_in(dir) == 1 || files_in(dir) == 2);
     assert_status_msg(vxt_npy_writer_commit(w), VXT_ERR_STATE, "8 of 16 elements written");
     assert_int_equal(files_in(dir), 1);
     assert_ok(vxt_npy_read_info(p, &info)); /* the previous file is intact */

@@ -222,4 +222,32 @@ int vxt__write_full(int fd, const void *buf, size_t n);
 /* malloc (or calloc when `zero`) for large buffers: marked for transparent huge pages (a hint; free() it). */
 void *vxt__alloc_big(size_t n, int zero);
 
+/* ---- staged files (io/staged_file.c): every output is written to a temporary and moved into place -------- */
+
+typedef struct vxt__staged {
+    int fd;        /* write the bytes here */
+    char *path;    /* the target */
+    char *tmp;     /* the named temporary, or NULL for an unnamed one (O_TMPFILE) */
+    int finished;  /* flushed to disk */
+    int committed; /* in place */
+} vxt__staged;
+
+/* Open a temporary file for `path` in its directory (after sweeping away temporaries of dead processes there).
+ * `who` prefixes messages. */
+vxt_status vxt__staged_open(const char *who, const char *path, vxt__staged *s);
+/* Flush the written bytes to disk. */
+vxt_status vxt__staged_finish(const char *who, vxt__staged *s);
+/* Move the finished file over its target (one rename) and sync the directory. */
+vxt_status vxt__staged_commit(const char *who, vxt__staged *s);
+/* Give up: the temporary goes, the target is untouched. */
+void vxt__staged_abort(vxt__staged *s);
+/* Release after a commit (or abort when not committed). */
+void vxt__staged_release(vxt__staged *s);
+/* Remove temporaries of this naming pattern left by processes that are gone, in path's directory. */
+void vxt__staged_sweep(const char *path);
+/* An image as a NIfTI file (.nii or .nii.gz by path) into a staged file for path: written and flushed, not yet in
+ * place (nifti/nifti_write.c). `func` names the caller in messages. */
+vxt_status vxt__nifti_stage(const char *func, const vxt_image *img, const char *path, const vxt_nifti_write_options *opts,
+                            vxt__staged *out);
+
 #endif /* VXT_NIFTI_INTERNAL_H */

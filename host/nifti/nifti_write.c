@@ -1,8 +1,8 @@
 /* nifti_write.c - writing images as single-file NIfTI-1 or NIfTI-2 (.nii, .nii.gz) to a path or to memory.
  *
- * A file is written to a new temporary file beside the target (same directory, so that rename() is atomic),
- * flushed with fsync() and renamed over the target; any failure removes the temporary file and leaves an
- * existing target untouched. */
+ * A file is written to a temporary file in the target's directory (io/staged_file.c: unnamed where the file
+ * system allows), flushed with fsync() and renamed over the target; any failure removes the temporary file and
+ * leaves an existing target untouched. */
 #include <errno.h>
 #include <fcntl.h>
 #include <float.h>
@@ -292,88 +292,40 @@ static int ends_with(const char *s, const char *suffix)
     return n >= m && strcasecmp(s + n - m, suffix) == 0;
 }
 
-/* A fresh temporary file beside `path`: "<dir>/.<name>.tmp-<16 hex digits>", created exclusively with mode
- * 0666 & ~umask, like the file it becomes. */
-static int create_temp(const char *path, char *tmp, size_t tmp_size)
-{
-    const char *slash = strrchr(path, '/');
-    size_t dir_len = slash ? (size_t)(slash - path) + 1 : 0;
-    const char *base = path + dir_len;
-    for (int attempt = 0; attempt < 32; attempt++) {
-        uint64_t r = 0;
-        if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
-            struct timespec ts;
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-            r = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ ((uint64_t)getpid() << 40) ^
-                (uint64_t)(uintptr_t)&r ^ (uint64_t)attempt * 0x9E3779B97F4A7C15ull;
-        }
-        int n = snprintf(tmp, tmp_size, "%.*s.%s.tmp-%016llx", (int)dir_len, path, base, (unsigned long long)r);
-        if (n < 0 || (size_t)n >= tmp_size) {
-            errno = ENAMETOOLONG;
-            return -1;
-        }
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0 || errno != EEXIST)
-            return fd;
-    }
-    errno = EEXIST;
-    return -1;
-}
-
-static void sync_dir(const char *path)
-{
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    if (slash == NULL)
-        vxt__strlcpy(dir, ".", sizeof dir);
-    else if (slash == path)
-        vxt__strlcpy(dir, "/", sizeof dir);
-    else
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        (void)fsync(fd); /* best effort: the rename is already visible */
-        close(fd);
-    }
-}
-
-vxt_status vxt_nifti_write_file(const vxt_image *img, const char *path, const vxt_nifti_write_options *opts)
+/* The image as a NIfTI file into a staged file for `path` (written and flushed; not yet in place). */
+vxt_status vxt__nifti_stage(const char *func, const vxt_image *img, const char *path, const vxt_nifti_write_options *opts,
+                            vxt__staged *out)
 {
     VXT_CHECK_NULL(NULL, img);
     VXT_CHECK_NULL(NULL, path);
     vxt_nifti_write_options o;
-    vxt_status st = check_options(__func__, opts, &o);
+    vxt_status st = check_options(func, opts, &o);
     if (st != VXT_OK)
         return st;
     int gz = ends_with(path, ".nii.gz");
     if (!gz && !ends_with(path, ".nii"))
-        return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "%s: path '%s' must end in .nii or .nii.gz", __func__, path);
+        return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "%s: path '%s' must end in .nii or .nii.gz", func, path);
     vxt__nifti_hdr h;
-    if ((st = build_header(__func__, img, &o, &h)) != VXT_OK)
+    if ((st = build_header(func, img, &o, &h)) != VXT_OK)
         return st;
     char who[4200];
-    snprintf(who, sizeof who, "%s: '%s'", __func__, path);
-    struct stat sb;
-    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
-        return vxt__fail(NULL, VXT_ERR_IO, "%s: is a directory", who);
-
-    char tmp[4200];
-    int fd = create_temp(path, tmp, sizeof tmp);
-    if (fd < 0)
-        return vxt__fail(NULL, VXT_ERR_IO, "%s: cannot create a temporary file beside it: %s", who, strerror(errno));
-    sink k = {.who = who, .fd = fd};
+    snprintf(who, sizeof who, "%s: '%s'", func, path);
+    vxt__staged f;
+    if ((st = vxt__staged_open(who, path, &f)) != VXT_OK)
+        return st;
+    sink k = {.who = who, .fd = f.fd};
     int done = 0;
     if (gz) {
         unsigned char *packed = NULL;
         size_t packed_size = 0;
         st = pack_gzip(who, img, &h, o.compression_level, &packed, &packed_size);
         if (st == VXT_OK) {
-            if (vxt__write_full(fd, packed, packed_size) != 0)
+            if (vxt__write_full(f.fd, packed, packed_size) != 0)
                 st = vxt__fail(NULL, VXT_ERR_IO, "%s: write failed: %s", who, strerror(errno));
             free(packed);
             done = 1;
         } else if (st == VXT_ERR_OUT_OF_MEMORY) { /* stream with zlib instead */
-            st = vxt__gzw_open(who, o.compression_level, fd, 0, &k.gz);
+            st = vxt__gzw_open(who, o.compression_level, f.fd, 0, &k.gz);
         } else {
             done = 1;
         }
@@ -386,16 +338,25 @@ vxt_status vxt_nifti_write_file(const vxt_image *img, const char *path, const vx
         else
             vxt__gzw_abort(k.gz);
     }
-    if (st == VXT_OK && fsync(fd) != 0)
-        st = vxt__fail(NULL, VXT_ERR_IO, "%s: cannot flush to disk: %s", who, strerror(errno));
-    if (close(fd) != 0 && st == VXT_OK)
-        st = vxt__fail(NULL, VXT_ERR_IO, "%s: write failed on close: %s", who, strerror(errno));
-    if (st == VXT_OK && rename(tmp, path) != 0)
-        st = vxt__fail(NULL, VXT_ERR_IO, "%s: cannot rename the temporary file into place: %s", who, strerror(errno));
+    if (st == VXT_OK)
+        st = vxt__staged_finish(who, &f);
     if (st != VXT_OK) {
-        unlink(tmp);
+        vxt__staged_abort(&f);
         return st;
     }
-    sync_dir(path);
+    *out = f;
     return VXT_OK;
+}
+
+vxt_status vxt_nifti_write_file(const vxt_image *img, const char *path, const vxt_nifti_write_options *opts)
+{
+    vxt__staged f;
+    vxt_status st = vxt__nifti_stage(__func__, img, path, opts, &f);
+    if (st != VXT_OK)
+        return st;
+    char who[4200];
+    snprintf(who, sizeof who, "%s: '%s'", __func__, path);
+    st = vxt__staged_commit(who, &f);
+    vxt__staged_release(&f);
+    return st;
 }

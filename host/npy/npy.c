@@ -1,5 +1,5 @@
 /* npy.c - NumPy .npy files: a strict header parser (format versions 1-3), ranged reads with byte-order
- * conversion, and a writer that only ever shows complete files (temporary file, fsync, rename).
+ * conversion, and a writer that only ever shows complete files (io/staged_file.c: temporary file, fsync, rename).
  * Format: https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html */
 #include <errno.h>
 #include <fcntl.h>
@@ -391,8 +391,9 @@ vxt_status vxt_npy_read(const char *path, const vxt_npy_info *info, uint64_t fir
 /* ---- writing ----------------------------------------------------------------------------------------------- */
 
 struct vxt_npy_writer {
-    int fd;
-    char *path, *tmp;
+    int fd;        /* f.fd */
+    char *path;
+    vxt__staged f; /* the file being written (io/staged_file.c) */
     size_t es;
     uint64_t count, written, data_offset;
     /* the element ranges written so far: disjoint [start, end) pairs in increasing order, touching ones merged
@@ -492,21 +493,18 @@ vxt_status vxt_npy_writer_open(const char *path, vxt_dtype dtype, int ndim, cons
     if (!w)
         return vxt__fail(NULL, VXT_ERR_OUT_OF_MEMORY, "out of memory");
     w->fd = -1;
+    w->f.fd = -1;
     w->path = strdup(path);
-    size_t tl = strlen(path) + 16;
-    w->tmp = malloc(tl);
-    if (!w->path || !w->tmp) {
+    if (!w->path) {
         vxt_npy_writer_abort(w);
         return vxt__fail(NULL, VXT_ERR_OUT_OF_MEMORY, "out of memory");
     }
-    snprintf(w->tmp, tl, "%s.tmp.XXXXXX", path);
-    w->fd = mkstemp(w->tmp);
-    if (w->fd < 0) {
-        int e = errno;
-        w->tmp[0] = '\0';
+    vxt_status st = vxt__staged_open(path, path, &w->f);
+    if (st != VXT_OK) {
         vxt_npy_writer_abort(w);
-        return vxt__fail(NULL, VXT_ERR_IO, "%s: cannot create a file in its directory: %s", path, strerror(e));
+        return st;
     }
+    w->fd = w->f.fd;
     w->es = vxt_dtype_size(dtype);
     w->count = count;
     w->data_offset = 10 + hlen;
@@ -553,28 +551,36 @@ vxt_status vxt_npy_writer_write(vxt_npy_writer *w, uint64_t first, uint64_t coun
     return VXT_OK;
 }
 
-vxt_status vxt_npy_writer_commit(vxt_npy_writer *w)
+/* Every element written, the file flushed: its staged file, moved out of w (which is released). */
+vxt_status vxt__npy_writer_finish(vxt_npy_writer *w, vxt__staged *out)
 {
-    VXT_CHECK_NULL(NULL, w);
     vxt_status st = VXT_OK;
     if (w->written != w->count)
         st = vxt__fail(NULL, VXT_ERR_STATE, "%s: %llu of %llu elements written; not committed", w->path,
                        (unsigned long long)w->written, (unsigned long long)w->count);
-    else if (fsync(w->fd) != 0)
-        st = vxt__fail(NULL, VXT_ERR_IO, "%s: fsync failed: %s", w->path, strerror(errno));
-    else if (close(w->fd) != 0) {
-        w->fd = -1;
-        st = vxt__fail(NULL, VXT_ERR_IO, "%s: close failed: %s", w->path, strerror(errno));
-    } else {
-        w->fd = -1;
-        chmod(w->tmp, 0644);
-        if (rename(w->tmp, w->path) != 0)
-            st = vxt__fail(NULL, VXT_ERR_IO, "%s: cannot rename the finished file into place: %s", w->path,
-                           strerror(errno));
-        else
-            w->tmp[0] = '\0';
+    else
+        st = vxt__staged_finish(w->path, &w->f);
+    if (st == VXT_OK) {
+        *out = w->f;
+        w->f.fd = -1;
+        w->f.tmp = NULL;
+        w->f.path = NULL;
     }
     vxt_npy_writer_abort(w);
+    return st;
+}
+
+vxt_status vxt_npy_writer_commit(vxt_npy_writer *w)
+{
+    VXT_CHECK_NULL(NULL, w);
+    char *path = strdup(w->path);
+    vxt__staged f;
+    vxt_status st = vxt__npy_writer_finish(w, &f);
+    if (st == VXT_OK) {
+        st = vxt__staged_commit(path ? path : "vxt_npy_writer_commit", &f);
+        vxt__staged_release(&f);
+    }
+    free(path);
     return st;
 }
 
@@ -582,17 +588,15 @@ void vxt_npy_writer_abort(vxt_npy_writer *w)
 {
     if (!w)
         return;
-    if (w->fd >= 0)
-        close(w->fd);
-    if (w->tmp && w->tmp[0])
-        unlink(w->tmp);
+    vxt__staged_abort(&w->f);
     free(w->iv);
-    free(w->tmp);
     free(w->path);
     free(w);
 }
 
-vxt_status vxt_npy_write(const char *path, vxt_dtype dtype, int ndim, const int64_t *shape, const void *data)
+/* An array into a staged file for path: written and flushed, not yet in place. */
+vxt_status vxt__npy_stage(const char *path, vxt_dtype dtype, int ndim, const int64_t *shape, const void *data,
+                          vxt__staged *out)
 {
     vxt_npy_writer *w = NULL;
     vxt_status st = vxt_npy_writer_open(path, dtype, ndim, shape, &w);
@@ -606,5 +610,17 @@ vxt_status vxt_npy_write(const char *path, vxt_dtype dtype, int ndim, const int6
         vxt_npy_writer_abort(w);
         return st;
     }
-    return vxt_npy_writer_commit(w);
+    return vxt__npy_writer_finish(w, out);
+}
+
+vxt_status vxt_npy_write(const char *path, vxt_dtype dtype, int ndim, const int64_t *shape, const void *data)
+{
+    VXT_CHECK_NULL(NULL, path);
+    vxt__staged f;
+    vxt_status st = vxt__npy_stage(path, dtype, ndim, shape, data, &f);
+    if (st != VXT_OK)
+        return st;
+    st = vxt__staged_commit(path, &f);
+    vxt__staged_release(&f);
+    return st;
 }

@@ -68,7 +68,7 @@ vxt_status vxt__npy_read_image(const char *path, const vxt_read_options *o, vxt_
     return VXT_OK;
 }
 
-vxt_status vxt__npy_write_image(const vxt_image *img, const char *path)
+vxt_status vxt__npy_stage_image(const vxt_image *img, const char *path, vxt__staged *out)
 {
     if (img->data == NULL)
         return vxt__fail(NULL, VXT_ERR_STATE, "vxt_image_write_path: the image was read with VXT_READ_HEADER_ONLY and "
@@ -80,7 +80,7 @@ vxt_status vxt__npy_write_image(const vxt_image *img, const char *path)
     const int applies = !img->scaled && isfinite(img->scl_slope) && img->scl_slope != 0.0 &&
                         (img->scl_slope != 1.0 || img->scl_inter != 0.0);
     if (!applies)
-        return vxt_npy_write(path, img->dtype, one ? 3 : 4, one ? shape + 1 : shape, img->data);
+        return vxt__npy_stage(path, img->dtype, one ? 3 : 4, one ? shape + 1 : shape, img->data, out);
     const size_t n = img->bytes / vxt_dtype_size(img->dtype), es = vxt_dtype_size(img->dtype);
     void *values = vxt__alloc_big(n * (es > 4 ? es : 4), 0);
     if (!values)
@@ -89,7 +89,18 @@ vxt_status vxt__npy_write_image(const vxt_image *img, const char *path)
     memcpy(values, img->data, img->bytes);
     vxt__to_float32(values, n, img->dtype, 1, (float)img->scl_slope,
                     isfinite(img->scl_inter) ? (float)img->scl_inter : 0.0f);
-    vxt_status st = vxt_npy_write(path, VXT_DTYPE_F32, one ? 3 : 4, one ? shape + 1 : shape, values);
+    vxt_status st = vxt__npy_stage(path, VXT_DTYPE_F32, one ? 3 : 4, one ? shape + 1 : shape, values, out);
     free(values);
+    return st;
+}
+
+vxt_status vxt__npy_write_image(const vxt_image *img, const char *path)
+{
+    vxt__staged f;
+    vxt_status st = vxt__npy_stage_image(img, path, &f);
+    if (st != VXT_OK)
+        return st;
+    st = vxt__staged_commit(path, &f);
+    vxt__staged_release(&f);
     return st;
 }
