@@ -3,10 +3,17 @@
  * plugin, plugins that fail in every way the ABI allows (tests/plugins/broken_model.c), nnU-Net model folders
  * (tests/data/nnunet: the plan of each configuration, a 2d and a 3d_fullres run, broken plans.json files), and bad
  * input: one line, a distinct status, no file. Phantom shapes and spacings are Z,Y,X. */
+#include <dirent.h>
+#include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli_test_util.h"
 
@@ -596,6 +603,185 @@ static void test_bad_input(void **state)
     assert_int_equal(cli_files(), before + 2); /* the two directories made above */
 }
 
+/* ---- outputs never lose a user's file (issue 13) ---------------------------------------------------------- */
+
+static unsigned char *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc(len > 0 ? (size_t)len : 1);
+    *n = b && fread(b, 1, (size_t)len, f) == (size_t)len ? (size_t)len : 0;
+    fclose(f);
+    return b;
+}
+
+/* Whether the file at path holds exactly these bytes. */
+static int holds(const char *path, const unsigned char *want, size_t n)
+{
+    size_t m = 0;
+    unsigned char *b = slurp(path, &m);
+    int same = b && m == n && memcmp(b, want, n) == 0;
+    free(b);
+    return same;
+}
+
+/* Entries of a directory (hidden ones too). */
+static int entries(const char *dir)
+{
+    int n = 0;
+    DIR *d = opendir(dir);
+    for (struct dirent *e = d ? readdir(d) : NULL; e; e = readdir(d))
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* A run whose second or third output fails leaves the first one's existing file as it was (the tool used to
+ * remove() it after its own write had replaced it); a disk that fills up halfway through leaves every old output
+ * and no temporary file (a small tmpfs, as root); a run killed at any moment leaves either all the old outputs or
+ * all the new ones, and nothing else. */
+static void test_outputs_never_lose_a_file(void **state)
+{
+    (void)state;
+    cli_phantom("ct.nii.gz", NULL, "--shape 24,48,48 --spacing 5,3,3");
+    char ct[1024], dir[1024];
+    snprintf(ct, sizeof ct, "%s", cli_path("ct.nii.gz"));
+    snprintf(dir, sizeof dir, "%s", cli_path("out"));
+    assert_int_equal(mkdir(dir, 0755), 0);
+    char seg[1100], prob[1100], pic[1100];
+    snprintf(seg, sizeof seg, "%s/seg.nii.gz", dir);
+    snprintf(prob, sizeof prob, "%s/prob.nii", dir);
+    snprintf(pic, sizeof pic, "%s/pic.png", dir);
+    /* the old outputs: another model, so that new ones differ */
+    assert_int_equal(cli("run %s -o %s --probabilities %s --picture %s --model bands:0.3 --roi 16 --backend cpu", ct,
+                         seg, prob, pic), 0);
+    size_t nseg = 0, nprob = 0, npic = 0;
+    unsigned char *old_seg = slurp(seg, &nseg), *old_prob = slurp(prob, &nprob), *old_pic = slurp(pic, &npic);
+    assert_true(nseg > 0 && nprob > 0 && npic > 0);
+#define NEW_RUN "run %s -o %s --probabilities %s --picture %s --model bands:0.2,0.5,0.8 --roi 16 --backend cpu"
+
+    /* the probabilities' target cannot be written (a directory): exit 5, the labels' old file untouched */
+    char pdir[1100];
+    snprintf(pdir, sizeof pdir, "%s/pdir.nii", dir);
+    assert_int_equal(mkdir(pdir, 0755), 0);
+    assert_int_equal(cli("run %s -o %s --probabilities %s --model bands:0.2,0.5,0.8 --roi 16 --backend cpu", ct, seg,
+                         pdir), 5);
+    cli_assert_one_line_error("pdir.nii");
+    assert_true(holds(seg, old_seg, nseg));
+    /* the picture's target cannot be written: labels and probabilities untouched */
+    char picdir[1100];
+    snprintf(picdir, sizeof picdir, "%s/picdir.png", dir);
+    assert_int_equal(mkdir(picdir, 0755), 0);
+    assert_int_equal(cli(NEW_RUN, ct, seg, prob, picdir), 5);
+    cli_assert_one_line_error("--picture");
+    assert_true(holds(seg, old_seg, nseg) && holds(prob, old_prob, nprob) && holds(pic, old_pic, npic));
+    assert_int_equal(entries(dir), 5); /* seg, prob, pic and the two directories: no temporary left */
+    rmdir(pdir);
+    rmdir(picdir);
+
+    /* a disk that fills up: a 1 MiB tmpfs holding the old outputs (about 0.5 MiB); the new probabilities (four
+     * float32 channels of 24 x 48 x 48, .nii: 0.9 MiB) do not fit */
+    char small[1100], cmd[8000];
+    snprintf(small, sizeof small, "%s/small", dir);
+    assert_int_equal(mkdir(small, 0755), 0);
+    snprintf(cmd, sizeof cmd, "mount -t tmpfs -o size=1m vxt-test '%s' 2>/dev/null", small);
+    if (geteuid() != 0 || system(cmd) != 0) {
+        print_message("disk full: skipped (%s)\n", geteuid() != 0 ? "needs root to mount a small tmpfs"
+                                                                   : "mount -t tmpfs failed here");
+    } else {
+        char s2[1200], p2[1200], g2[1200];
+        snprintf(s2, sizeof s2, "%s/seg.nii.gz", small);
+        snprintf(p2, sizeof p2, "%s/prob.nii", small);
+        snprintf(g2, sizeof g2, "%s/pic.png", small);
+        snprintf(cmd, sizeof cmd, "cp '%s' '%s' && cp '%s' '%s' && cp '%s' '%s'", seg, s2, prob, p2, pic, g2);
+        assert_int_equal(system(cmd), 0);
+        int rc = cli(NEW_RUN, ct, s2, p2, g2);
+        const int full_ok = rc == 5 && holds(s2, old_seg, nseg) && holds(p2, old_prob, nprob) &&
+                            holds(g2, old_pic, npic) && entries(small) == 3;
+        const char *err_line = cli_err;
+        snprintf(cmd, sizeof cmd, "umount '%s'", small);
+        assert_int_equal(system(cmd), 0);
+        if (!full_ok)
+            fail_msg("disk full: exit %d (%s), old outputs kept: %d %d %d, entries %d", rc, err_line,
+                     holds(s2, old_seg, nseg), holds(p2, old_prob, nprob), holds(g2, old_pic, npic), entries(small));
+        print_message("disk full: exit 5, '%.*s', the old outputs kept, no temporary left\n",
+                      (int)strcspn(err_line, "\n"), err_line);
+    }
+    rmdir(small);
+
+    /* killed at several moments: all old or all new, nothing else. Each round's new outputs are known first (the
+     * same command run to the end in another directory: the outputs are deterministic), because a file may be the
+     * same bytes in both (the phantom's few intensities give the same labels for nearby thresholds) */
+    char ref[1100], rseg[1200], rprob[1200], rpic[1200];
+    snprintf(ref, sizeof ref, "%s/ref", cli_tmp);
+    assert_int_equal(mkdir(ref, 0755), 0);
+    snprintf(rseg, sizeof rseg, "%s/seg.nii.gz", ref);
+    snprintf(rprob, sizeof rprob, "%s/prob.nii", ref);
+    snprintf(rpic, sizeof rpic, "%s/pic.png", ref);
+    int old_both = 0, new_both = 0;
+    for (int t = 0; t < 10; t++) {
+        char model[64];
+        snprintf(model, sizeof model, "bands:0.%d1,0.95", t); /* a model of its own each round */
+        if (cli("run %s -o %s --probabilities %s --picture %s --model %s --roi 16 --backend cpu", ct, rseg, rprob, rpic,
+                model) != 0)
+            fail_msg("the reference run with %s failed: %s", model, cli_err);
+        size_t mseg = 0, mprob = 0, mpic = 0;
+        unsigned char *new_seg = slurp(rseg, &mseg), *new_prob = slurp(rprob, &mprob), *new_pic = slurp(rpic, &mpic);
+        char line[4600];
+        snprintf(line, sizeof line,
+                 "exec '" VXT_CLI_PATH "' run %s -o %s --probabilities %s --picture %s --model %s --roi 16 --backend cpu",
+                 ct, seg, prob, pic, model);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            int devnull = open("/dev/null", O_WRONLY);
+            dup2(devnull, 1);
+            dup2(devnull, 2);
+            execl("/bin/sh", "sh", "-c", line, (char *)NULL);
+            _exit(127);
+        }
+        struct timespec d = {0, 7000000L * t}; /* 0, 7, ..., 63 ms: a whole run takes about 60 ms here */
+        nanosleep(&d, NULL);
+        kill(pid, SIGKILL);
+        int status = 0;
+        waitpid(pid, &status, 0);
+        const int all_old = holds(seg, old_seg, nseg) && holds(prob, old_prob, nprob) && holds(pic, old_pic, npic);
+        const int all_new = holds(seg, new_seg, mseg) && holds(prob, new_prob, mprob) && holds(pic, new_pic, mpic);
+        if (!all_old && !all_new)
+            fail_msg("killed after %d ms: neither all the old outputs nor all the new (labels %s, probabilities %s, "
+                     "picture %s)", 7 * t, holds(seg, old_seg, nseg) ? "old" : "not old",
+                     holds(prob, old_prob, nprob) ? "old" : "not old", holds(pic, old_pic, npic) ? "old" : "not old");
+        if (entries(dir) != 3)
+            fail_msg("killed after %d ms: %d entries in the output directory, not 3 (a temporary left)", 7 * t,
+                     entries(dir));
+        old_both += all_old && !all_new;
+        new_both += all_new && !all_old;
+        if (all_new) { /* the next round starts from them */
+            free(old_seg);
+            free(old_prob);
+            free(old_pic);
+            old_seg = new_seg, nseg = mseg;
+            old_prob = new_prob, nprob = mprob;
+            old_pic = new_pic, npic = mpic;
+        } else {
+            free(new_seg);
+            free(new_prob);
+            free(new_pic);
+        }
+    }
+    print_message("killed 10 times between 0 and 63 ms: %d left the old outputs, %d the new ones, none a mix\n",
+                  old_both, new_both);
+#undef NEW_RUN
+    free(old_seg);
+    free(old_prob);
+    free(old_pic);
+}
+
 /* Values of one flag that are malformed, out of the field's range or not one of its names: usage errors (exit 2),
  * as --roi 8,x and --backend cuda are, the message naming the flag, its value and the field. Every case is run
  * before the test fails, so its message lists each one that does not hold. */
@@ -804,6 +990,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_flag_values_are_usage_errors, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_plan_file_not_json, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_same_file_for_both_outputs, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_outputs_never_lose_a_file, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_npy_input_and_outputs, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_auto_backend, cli_setup, cli_teardown),
     };

@@ -683,12 +683,109 @@ static void test_zlib_stream_writer(void **state)
     vxt_image_destroy(img);
 }
 
+/* vxt_output_set: nothing changes before the commit; misuse is refused with a status. */
+static int write_hello(void *user, int fd)
+{
+    (void)user;
+    return write(fd, "hello", 5) == 5 ? 0 : 1;
+}
+
+static int write_fails(void *user, int fd)
+{
+    (void)user;
+    (void)fd;
+    errno = ENOSPC;
+    return 3;
+}
+
+static void test_output_set(void **state)
+{
+    (void)state;
+    const int64_t shape[3] = {3, 4, 5};
+    vxt_image *img = NULL;
+    assert_ok(vxt_image_create(VXT_DTYPE_U8, 1, shape, NULL, &img));
+    char a[4200], b[4200], c[4200];
+    snprintf(a, sizeof a, "%s/a.nii.gz", tmpdir);
+    snprintf(b, sizeof b, "%s/b.npy", tmpdir);
+    snprintf(c, sizeof c, "%s/c.txt", tmpdir);
+    FILE *f = fopen(a, "w");
+    assert_non_null(f);
+    fputs("old", f);
+    fclose(f);
+    vxt_output_set *set = NULL;
+    assert_int_equal(vxt_output_set_create(NULL), VXT_ERR_NULL);
+    assert_ok(vxt_output_set_create(&set));
+    assert_int_equal(vxt_output_set_add_image(NULL, img, a, NULL), VXT_ERR_NULL);
+    assert_int_equal(vxt_output_set_add_image(set, NULL, a, NULL), VXT_ERR_NULL);
+    assert_int_equal(vxt_output_set_add_file(set, c, NULL, NULL), VXT_ERR_NULL);
+    assert_ok(vxt_output_set_add_image(set, img, a, NULL));
+    assert_ok(vxt_output_set_add_image(set, img, b, NULL));
+    assert_status_msg(vxt_output_set_add_image(set, img, a, NULL), VXT_ERR_INVALID_ARGUMENT, "in the set already");
+    assert_status_msg(vxt_output_set_add_file(set, c, write_fails, NULL), VXT_ERR_IO, "returned 3: No space left");
+    assert_status_msg(vxt_output_set_add_image(set, img, c, NULL), VXT_ERR_INVALID_ARGUMENT, "no extension");
+    /* nothing is in place yet: a still holds "old", b and c do not exist, and no temporary shows */
+    assert_int_equal(ntu_dir_entries(tmpdir), 1);
+    vxt_output_set_destroy(set); /* not committed: everything stays as it was */
+    assert_int_equal(ntu_dir_entries(tmpdir), 1);
+    vxt_image *back = NULL;
+    assert_int_not_equal(vxt_image_read_path(a, NULL, &back), VXT_OK); /* still the 3-byte text */
+
+    assert_ok(vxt_output_set_create(&set));
+    assert_ok(vxt_output_set_add_image(set, img, a, NULL));
+    assert_ok(vxt_output_set_add_image(set, img, b, NULL));
+    assert_ok(vxt_output_set_add_file(set, c, write_hello, NULL));
+    assert_ok(vxt_output_set_commit(set));
+    assert_status_msg(vxt_output_set_commit(set), VXT_ERR_STATE, "committed already");
+    assert_status_msg(vxt_output_set_add_file(set, c, write_hello, NULL), VXT_ERR_STATE, "committed already");
+    vxt_output_set_destroy(set);
+    vxt_output_set_destroy(NULL);
+    assert_int_equal(ntu_dir_entries(tmpdir), 3);
+    assert_ok(vxt_image_read_path(a, NULL, &back));
+    vxt_image_destroy(back);
+    assert_ok(vxt_image_read_path(b, NULL, &back));
+    vxt_image_destroy(back);
+    vxt_image_destroy(img);
+}
+
+/* A named temporary of a process that is gone is swept by the next write in its directory; one of a live process,
+ * or a file that only looks like one, is not. */
+static void test_stale_temporaries_are_swept(void **state)
+{
+    (void)state;
+    char dead[4200], live[4200], other[4200], out[4200];
+    /* a process id that is not running: a child that has exited and been reaped */
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(0);
+    waitpid(pid, NULL, 0);
+    snprintf(dead, sizeof dead, "%s/.x.nii.vxt-%ld-0123456789abcdef.tmp", tmpdir, (long)pid);
+    snprintf(live, sizeof live, "%s/.x.nii.vxt-%ld-0123456789abcdef.tmp", tmpdir, (long)getppid());
+    snprintf(other, sizeof other, "%s/.x.nii.vxt-%ld-notahexnumber000.tmp", tmpdir, (long)pid);
+    for (int i = 0; i < 3; i++) {
+        FILE *f = fopen(i == 0 ? dead : i == 1 ? live : other, "w");
+        assert_non_null(f);
+        fclose(f);
+    }
+    const int64_t shape[3] = {2, 2, 2};
+    vxt_image *img = NULL;
+    assert_ok(vxt_image_create(VXT_DTYPE_U8, 1, shape, NULL, &img));
+    snprintf(out, sizeof out, "%s/y.nii", tmpdir);
+    assert_ok(vxt_image_write_path(img, out, NULL));
+    vxt_image_destroy(img);
+    assert_int_equal(access(dead, F_OK), -1);
+    assert_int_equal(access(live, F_OK), 0);
+    assert_int_equal(access(other, F_OK), 0);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest cpu[] = {
         cmocka_unit_test_setup_teardown(test_round_trip_reference_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_trip_scaled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_with_reference, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_output_set, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stale_temporaries_are_swept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_versions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replace_existing_atomically, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failure_leaves_no_partial_file, setup, teardown),

@@ -1415,6 +1415,48 @@ VXT_API vxt_status vxt_image_write_path(const vxt_image *img, const char *path,
                                         const struct vxt_nifti_write_options *nifti);
 
 /**
+ * A set of output files that appear together: the files of one result (labels, probabilities, a picture).
+ * Each vxt_output_set_add_*() writes one whole file to a temporary in its target's directory and flushes it to
+ * disk; no target changes until vxt_output_set_commit() moves them all into place, each by one rename, after
+ * every one of them is complete. A failure before the commit (an add that fails, a full disk, a process killed)
+ * leaves every target as it was: vxt_output_set_destroy() of a set not committed removes its temporaries, and a
+ * killed process leaves none behind (unnamed temporaries, O_TMPFILE; where a file system has none, named ones,
+ * ".<name>.vxt-<pid>-<hex>.tmp", which the next write in that directory removes once their process is gone).
+ * Only a failure of a rename during the commit itself (rare: the files are complete, the directory writable)
+ * can leave some targets new and others old; the commit's message then names the ones in place. vxt_image_write_path()
+ * is a set of one. A set is used by one thread at a time.
+ */
+typedef struct vxt_output_set vxt_output_set;
+
+/** Create an empty set. Errors: VXT_ERR_NULL, VXT_ERR_OUT_OF_MEMORY. */
+VXT_API vxt_status vxt_output_set_create(vxt_output_set **out);
+
+/** Write an image into the set: NIfTI (.nii, .nii.gz; `nifti` options, NULL for the defaults) or .npy by the
+ *  path's extension. Errors: VXT_ERR_NULL; VXT_ERR_INVALID_ARGUMENT (no known extension, a path the set holds
+ *  already); VXT_ERR_STATE (committed already); VXT_ERR_IO (the temporary cannot be made or written; nothing
+ *  is left behind); as vxt_nifti_write_file. */
+VXT_API vxt_status vxt_output_set_add_image(vxt_output_set *set, const vxt_image *img, const char *path,
+                                           const struct vxt_nifti_write_options *nifti);
+
+/** Writes a file's bytes to `fd` (a new, empty file open for writing; do not close it). 0 on success; anything
+ *  else is a failure (errno, when set, is reported). */
+typedef int (*vxt_output_write_fn)(void *user, int fd);
+
+/** Write a file of the caller's (a picture, a report) into the set: `write` is called once, now, with the
+ *  temporary's descriptor. Errors: as vxt_output_set_add_image; VXT_ERR_IO when `write` fails. */
+VXT_API vxt_status vxt_output_set_add_file(vxt_output_set *set, const char *path, vxt_output_write_fn write,
+                                          void *user);
+
+/** Move every file of the set into place (one rename each, then the directories are synced). Errors:
+ *  VXT_ERR_NULL; VXT_ERR_STATE (committed already); VXT_ERR_IO (a rename failed: the message names the files in
+ *  place already). A set with no files commits nothing. */
+VXT_API vxt_status vxt_output_set_commit(vxt_output_set *set);
+
+/** Release a set; the temporaries of one not committed are removed and the targets stay as they were. NULL is
+ *  ignored. */
+VXT_API void vxt_output_set_destroy(vxt_output_set *set);
+
+/**
  * Create an image of `channels` x `shape` (volume order: nk, nj, ni) voxels of `dtype`, filled with zeros.
  * With `reference` NULL, its geometry is vxt_geometry_init()'s (set it with vxt_image_set_geometry());
  * otherwise it takes the reference's geometry: both the qform and the sform with their codes, pixdim[0..3]

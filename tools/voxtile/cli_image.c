@@ -180,7 +180,7 @@ double cli_seconds(void)
 }
 
 int cli_picture_labels(const char *cmd, vxt_context *ctx, const vxt_image *img, const vxt_image *labels,
-                       const char *path, const char *title)
+                       const char *path, const char *title, vxt_output_set *set)
 {
     /* Shown in RAS voxel order (exact: axes permuted and flipped), so that the three views are axial, coronal and
      * sagittal in the same display orientation whatever the scan's own (a conformed LIA T1 as a RAS one); an image
@@ -212,7 +212,7 @@ int cli_picture_labels(const char *cmd, vxt_context *ctx, const vxt_image *img, 
         picture_layers pl = {{raw.shape[0], raw.shape[1], raw.shape[2]},
                              {info.spacing[0], info.spacing[1], info.spacing[2]},
                              grey, lv.data, lv.dtype == VXT_DTYPE_U16, NULL, title};
-        if (picture_write(path, &pl, err, sizeof err)) {
+        if (picture_write(path, &pl, set, err, sizeof err)) {
             cli_error(cmd, "--picture: %s", err);
             rc = VXT_EXIT_OUTPUT;
         }

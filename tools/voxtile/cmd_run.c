@@ -216,17 +216,30 @@ static int print_json(const report *r, const uint64_t *counts, int n)
 
 /* ---- the command ----------------------------------------------------------------------------------------- */
 
-/* Write what the run made; an output written before a later one fails is removed again (never half a result). */
+/* Write what the run made as one set: every file is complete on disk before any target is replaced, and a failure
+ * (or a kill) before that leaves every target as it was (vxt_output_set). */
 static int write_outputs(const run_args *a, vxt_context *ctx, const vxt_image *img, const vxt_run_result *res)
 {
-    int rc = cli_write_image("run", res->labels, a->out, 0);
-    if (!rc && a->probabilities && (rc = cli_write_image("run", res->probabilities, a->probabilities, 0)) != 0)
-        remove(a->out);
-    if (!rc && a->picture && (rc = cli_picture_labels("run", ctx, img, res->labels, a->picture, "voxtile run")) != 0) {
-        remove(a->out);
-        if (a->probabilities)
-            remove(a->probabilities);
+    vxt_output_set *set = NULL;
+    if (vxt_output_set_create(&set) != VXT_OK) {
+        cli_error("run", "%s", vxt_last_error());
+        return VXT_EXIT_FAILURE;
     }
+    int rc = VXT_EXIT_OK;
+    vxt_nifti_write_options wo;
+    vxt_nifti_write_options_init(&wo);
+    if (vxt_output_set_add_image(set, res->labels, a->out, &wo) != VXT_OK ||
+        (a->probabilities && vxt_output_set_add_image(set, res->probabilities, a->probabilities, &wo) != VXT_OK)) {
+        cli_error("run", "%s", vxt_last_error());
+        rc = VXT_EXIT_OUTPUT;
+    }
+    if (!rc && a->picture)
+        rc = cli_picture_labels("run", ctx, img, res->labels, a->picture, "voxtile run", set);
+    if (!rc && vxt_output_set_commit(set) != VXT_OK) {
+        cli_error("run", "%s", vxt_last_error());
+        rc = VXT_EXIT_OUTPUT;
+    }
+    vxt_output_set_destroy(set);
     return rc;
 }
 

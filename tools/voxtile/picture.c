@@ -1,7 +1,7 @@
 /* picture.c - PNG pictures for `voxtile validate` and `voxtile run --picture`: the three mid-slices (axial,
  * coronal, sagittal) of a volume side by side, scaled to their physical proportions, in grey levels (1st to
  * 99th percentile of the slices), optionally with a label map drawn over them, or a difference map (voxels
- * that differ in red). Written with libpng to a temporary file and renamed. */
+ * that differ in red). Written with libpng into a staged file (vxt_output_set: a temporary, moved into place). */
 #include <errno.h>
 #include <png.h>
 #include <sys/stat.h>
@@ -185,43 +185,49 @@ static int png_out(FILE *f, const canvas *cv, const char *title)
     return ok;
 }
 
-/* Write the canvas to a temporary file beside path, then rename it into place. An exit status. */
-static int write_png(const char *path, const canvas *cv, const char *title, char *err, size_t errn)
+typedef struct png_job {
+    const canvas *cv;
+    const char *title;
+} png_job;
+
+/* vxt_output_write_fn: the PNG into the staged file's descriptor (a stream over a duplicate of it). */
+static int png_to_fd(void *user, int fd)
 {
-    size_t tl = strlen(path) + 16;
-    char *tmp = malloc(tl);
-    if (!tmp) {
-        snprintf(err, errn, "out of memory");
-        return VXT_EXIT_FAILURE;
-    }
-    snprintf(tmp, tl, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    const png_job *j = (const png_job *)user;
+    int d = dup(fd);
+    FILE *f = d >= 0 ? fdopen(d, "wb") : NULL;
     if (!f) {
-        snprintf(err, errn, "cannot create %s: %s", path, strerror(errno));
-        if (fd >= 0) {
-            close(fd);
-            unlink(tmp);
-        }
-        free(tmp);
-        return VXT_EXIT_OUTPUT;
+        if (d >= 0)
+            close(d);
+        return 1;
     }
-    int ok = png_out(f, cv, title);
-    ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    ok = (fclose(f) == 0) && ok;
-    if (ok) {
-        chmod(tmp, 0644);
-        ok = rename(tmp, path) == 0;
-    }
-    if (!ok) {
-        snprintf(err, errn, "cannot write %s: %s", path, strerror(errno));
-        unlink(tmp);
-    }
-    free(tmp);
-    return ok ? VXT_EXIT_OK : VXT_EXIT_OUTPUT;
+    int ok = png_out(f, j->cv, j->title);
+    ok = fflush(f) == 0 && ok;
+    ok = fclose(f) == 0 && ok;
+    return ok ? 0 : 1;
 }
 
-static int write_picture(const char *path, const picture_layers *p, int diff_projected, char *err, size_t errn)
+/* Write the canvas into `set` (a staged file, moved into place with the set's other files), or, without a set, on
+ * its own (a set of one). An exit status. */
+static int write_png(const char *path, const canvas *cv, const char *title, vxt_output_set *set, char *err, size_t errn)
+{
+    vxt_output_set *own = NULL;
+    vxt_status st = set ? VXT_OK : vxt_output_set_create(&own);
+    png_job j = {cv, title};
+    if (st == VXT_OK)
+        st = vxt_output_set_add_file(set ? set : own, path, png_to_fd, &j);
+    if (st == VXT_OK && own)
+        st = vxt_output_set_commit(own);
+    vxt_output_set_destroy(own);
+    if (st != VXT_OK) {
+        snprintf(err, errn, "%s", vxt_last_error());
+        return st == VXT_ERR_OUT_OF_MEMORY ? VXT_EXIT_FAILURE : VXT_EXIT_OUTPUT;
+    }
+    return VXT_EXIT_OK;
+}
+
+static int write_picture(const char *path, const picture_layers *p, int diff_projected, vxt_output_set *set, char *err,
+                         size_t errn)
 {
     view v[3];
     make_views(p->shape, p->spacing, v);
@@ -238,17 +244,17 @@ static int write_picture(const char *path, const picture_layers *p, int diff_pro
     if (!ok)
         snprintf(err, errn, "out of memory");
     else
-        rc = write_png(path, &cv, p->title, err, errn);
+        rc = write_png(path, &cv, p->title, set, err, errn);
     free(cv.rgb);
     return rc;
 }
 
-int picture_write(const char *path, const picture_layers *p, char *err, size_t errn)
+int picture_write(const char *path, const picture_layers *p, vxt_output_set *set, char *err, size_t errn)
 {
-    return write_picture(path, p, 0, err, errn);
+    return write_picture(path, p, 0, set, err, errn);
 }
 
 int picture_write_projected(const char *path, const picture_layers *p, char *err, size_t errn)
 {
-    return write_picture(path, p, 1, err, errn);
+    return write_picture(path, p, 1, NULL, err, errn);
 }
