@@ -603,6 +603,51 @@ static void test_bad_input(void **state)
     assert_int_equal(cli_files(), before + 2); /* the two directories made above */
 }
 
+/* A plan file never loads native code by itself: a plugin it names runs only with --allow-plugin for that very
+ * file, or when the user names the model on the command line; every other runner stays free in plans. */
+static void test_plan_plugins_need_permission(void **state)
+{
+    (void)state;
+    cli_phantom("ct.nii.gz", NULL, "--shape 8,24,24 --spacing 20,10,10");
+    char ct[1024], o[1024], plan[1024];
+    snprintf(ct, sizeof ct, "%s", cli_path("ct.nii.gz"));
+    snprintf(o, sizeof o, "%s", cli_path("seg.nii.gz"));
+    cli_write_text("plan.json", "{\"voxtile_plan\": 1, \"model\": \"plugin:" VXT_EXAMPLE_PLUGIN "\", \"roi\": [8, 8, 8]}");
+    snprintf(plan, sizeof plan, "%s", cli_path("plan.json"));
+    const int before = cli_files();
+    assert_int_equal(cli("run %s -o %s --plan %s --backend cpu", ct, o, plan), 6);
+    cli_assert_one_line_error("--allow-plugin");
+    assert_non_null(strstr(cli_err, VXT_EXAMPLE_PLUGIN));
+    assert_int_equal(cli_files(), before); /* nothing written */
+    /* --model-config keeps the plan's model: still the plan's plugin */
+    assert_int_equal(cli("run %s -o %s --plan %s --model-config threshold=0 --backend cpu", ct, o, plan), 6);
+    cli_assert_one_line_error("--allow-plugin");
+    /* another library allowed: not this one */
+    assert_int_equal(cli("run %s -o %s --plan %s --allow-plugin %s/libvxt_broken_nan_output.so --backend cpu", ct, o,
+                         plan, VXT_BROKEN_PLUGIN_DIR), 6);
+    /* allowed: it runs */
+    assert_int_equal(cli("run %s -o %s --plan %s --allow-plugin %s --backend cpu --quiet", ct, o, plan,
+                         VXT_EXAMPLE_PLUGIN), 0);
+    /* named by the user on the command line: it runs */
+    assert_int_equal(cli("run %s -o %s --plan %s --model plugin:%s --backend cpu --quiet", ct, o, plan,
+                         VXT_EXAMPLE_PLUGIN), 0);
+    /* a bare name never goes through the library search path */
+    assert_int_equal(cli("run %s -o %s --model plugin:libm.so.6 --roi 8 --backend cpu", ct, o), 6);
+    cli_assert_one_line_error("names no path");
+    /* a plugin that crashes: reported in one line naming it and the signal, the process dies of the signal (exit
+     * 128 + 11 through the shell), nothing written */
+    const int rc = cli("run %s -o %s --model plugin:%s/libvxt_broken_segv.so --roi 8 --backend cpu", ct,
+                       cli_path("crash.nii.gz"), VXT_BROKEN_PLUGIN_DIR);
+    assert_int_equal(rc, 128 + 11);
+    /* the first line is voxtile's (the shell that ran it may add its own "Segmentation fault" after it) */
+    assert_true(strncmp(cli_err, "voxtile run: crashed (signal 11) while plugin:", 46) == 0);
+    assert_non_null(strstr(cli_err, "libvxt_broken_segv.so was loaded"));
+    assert_int_equal(access(cli_path("crash.nii.gz"), F_OK), -1);
+    /* plans name other runners freely */
+    cli_write_text("bands.json", "{\"voxtile_plan\": 1, \"model\": \"bands:0.5\", \"roi\": [8, 8, 8]}");
+    assert_int_equal(cli("run %s -o %s --plan %s --backend cpu --quiet", ct, o, cli_path("bands.json")), 0);
+}
+
 /* ---- outputs never lose a user's file (issue 13) ---------------------------------------------------------- */
 
 static unsigned char *slurp(const char *path, size_t *n)
@@ -991,6 +1036,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_plan_file_not_json, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_same_file_for_both_outputs, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_outputs_never_lose_a_file, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_plan_plugins_need_permission, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_npy_input_and_outputs, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_auto_backend, cli_setup, cli_teardown),
     };

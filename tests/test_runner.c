@@ -253,6 +253,9 @@ static void test_plugin(void **state)
     assert_status_msg(vxt_runner_create("plugin:/nonexistent/libmodel.so", NULL, &r), VXT_ERR_IO,
                       "cannot load plugin '/nonexistent/libmodel.so'");
     assert_status_msg(vxt_runner_create("plugin:", NULL, &r), VXT_ERR_INVALID_ARGUMENT, "needs the library's path");
+    /* a bare name is never looked up in the library search path (libm.so.6 is there on every Linux) */
+    assert_status_msg(vxt_runner_create("plugin:libm.so.6", NULL, &r), VXT_ERR_INVALID_ARGUMENT, "names no path");
+    assert_null(r);
 }
 
 static void test_specifications(void **state)

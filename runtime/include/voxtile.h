@@ -1675,8 +1675,12 @@ VXT_API void vxt_buffer_free(void *data);
  * serialised by the runner itself, so one runner may serve several pipelines running at once (they take
  * turns); its callback or plugin is never called from two threads at the same time.
  *
- * Trust: "plugin:" loads and runs native code from the named library. A program that takes plans from other
- * people decides whether it accepts that (the library loads what it is given).
+ * Trust: "plugin:PATH" loads and runs native code from the library at PATH (a path: a name without '/' is refused,
+ * never looked up in the library search path), in the calling process, with its privileges; nothing checks what it
+ * does. The library loads what it is given: a program that takes plans or runner specifications from other people
+ * (a downloaded model folder, a request) decides whether it accepts "plugin:" there. `voxtile` does: a plugin named
+ * by a plan file runs only with --allow-plugin for that file (docs/DESIGN.md, "Trust"). "onnx:" and "torchscript:"
+ * files are data for their runtimes, not native code.
  */
 
 /** X-macro table of runner kinds: the prefix of a runner specification. */

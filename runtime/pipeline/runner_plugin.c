@@ -37,6 +37,10 @@ vxt_status vxt__runner_plugin(vxt_runner *r, const char *arg, const char *config
     if (!arg[0])
         return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "vxt_runner_create: 'plugin:' needs the library's path "
                          "(plugin:PATH.so)");
+    if (!strchr(arg, '/')) /* dlopen would search the library path for a bare name: a file is named by its path */
+        return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "vxt_runner_create: 'plugin:%s' names no path; a plugin is a "
+                         "file named by its path (plugin:./%s for one in the working directory), never looked up in "
+                         "the library search path", arg, arg);
     r->release = plugin_release;
     r->dl = dlopen(arg, RTLD_NOW | RTLD_LOCAL);
     if (!r->dl) {

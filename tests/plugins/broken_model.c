@@ -8,6 +8,7 @@
  *   BROKEN_NAN_OUTPUT    writes a NaN into the second tile's output
  *   BROKEN_BAD_DESC      describes itself with 0 output channels
  *   BROKEN_SIGINT        raises SIGINT during its first batch (as Ctrl-C would), then works on
+ *   BROKEN_SEGV          writes through a null pointer in its second batch (a crashing plugin)
  *
  * Otherwise it is a working two-class model: logit1 = input - 0.5, logit0 = -logit1. */
 #include <math.h>
@@ -73,6 +74,12 @@ int vxt_plugin_predict(void *state, const vxt_batch *b)
 #ifdef BROKEN_PREDICT_FAILS
     if (m->batches == 3)
         return 5;
+#endif
+#ifdef BROKEN_SEGV
+    if (m->batches == 2) {
+        volatile int *volatile nowhere = NULL;
+        *nowhere = 1;
+    }
 #endif
     size_t roi = (size_t)(b->roi[0] * b->roi[1] * b->roi[2]);
     for (int i = 0; i < b->count; i++) {

@@ -46,6 +46,11 @@ int cli_run_fail(const char *cmd, const char *what, vxt_status st, int failed_st
 /* SIGINT and SIGTERM set a flag that cli_interrupted() reports (a second signal ends the process). */
 void cli_catch_interrupts(void);
 int cli_interrupted(void);
+/* Before a run that loads plugins ("plugin:PATH", comma-separated when several): a crash (SIGSEGV, SIGBUS, SIGILL,
+ * SIGFPE, SIGABRT) is reported on stderr in one line naming them, then the process dies of the signal. */
+void cli_report_crashes(const char *cmd, const char *plugins);
+/* The plan's plugin members ("plugin:PATH", ", "-separated) into buf; empty when none. */
+void cli_plan_plugins(const vxt_plan *plan, char *buf, size_t n);
 
 /* The exit status of a failed library call (one table for every command). */
 int cli_exit_of(vxt_status st);
@@ -116,7 +121,7 @@ void cli_context_options(const cli_exec *e, vxt_context_options *o);
 /* ---- plans: sources and every plan field's flag (cli_plan.c) ------------------------------------------------- */
 
 enum { CLI_PLAN_FIRST = 200, CLI_PLAN_FILE = 200, CLI_PLAN_NNUNET, CLI_PLAN_CONFIGURATION, CLI_PLAN_PRINT,
-       CLI_PLAN_MODEL_CONFIG, CLI_PLAN_MEMBER, CLI_PLAN_FIELD = 220, CLI_PLAN_LAST = 299 };
+       CLI_PLAN_MODEL_CONFIG, CLI_PLAN_MEMBER, CLI_PLAN_ALLOW_PLUGIN, CLI_PLAN_FIELD = 220, CLI_PLAN_LAST = 299 };
 /* Every plan flag (sources, --print-plan, and one flag per plan field: docs/PLAN.md). */
 extern const cli_flag cli_plan_flags[];
 /* The plan's tiling and stitching flags only (stitch: no model, no preprocessing), and its tiling flags (tiles). */
@@ -132,6 +137,8 @@ typedef struct cli_plan_args {
     int configuration_given;
     const char *members[16];
     int nmembers;
+    const char *allowed[8]; /* --allow-plugin: plugin libraries a plan file may name */
+    int nallowed;
     const char *field[64]; /* the last value of each plan field flag, by its index in the field table */
     int print_plan;
 } cli_plan_args;

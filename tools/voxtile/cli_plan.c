@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 
@@ -125,6 +126,7 @@ const cli_flag cli_plan_flags[] = {
     {"configuration", 0, "NAME", CLI_PLAN_CONFIGURATION, "its configuration (default 3d_fullres)"},
     {"model-config", 0, "TEXT", CLI_PLAN_MODEL_CONFIG, "the model's configuration string (plugins: their own)"},
     {"member", 0, "SPEC[@TEXT]", CLI_PLAN_MEMBER, "an ensemble member and its configuration (repeat; replaces --model)"},
+    {"allow-plugin", 0, "PATH", CLI_PLAN_ALLOW_PLUGIN, "let a plan file load this plugin library (native code; repeat): a plan file never loads one by itself"},
 #define X(id, flag, value, path, k, group, help) ROW_##group(id, flag, value, help)
     PLAN_FIELDS(X)
 #undef X
@@ -190,6 +192,13 @@ int cli_plan_flag(const char *cmd, cli_plan_args *a, const cli_flag *f, const ch
     case CLI_PLAN_CONFIGURATION: a->configuration = value; a->configuration_given = 1; return 0;
     case CLI_PLAN_PRINT: a->print_plan = 1; return 0;
     case CLI_PLAN_MODEL_CONFIG: a->model_config = value; return 0;
+    case CLI_PLAN_ALLOW_PLUGIN:
+        if (a->nallowed == (int)(sizeof a->allowed / sizeof a->allowed[0])) {
+            cli_error(cmd, "--allow-plugin: at most %d libraries", a->nallowed);
+            return VXT_EXIT_USAGE;
+        }
+        a->allowed[a->nallowed++] = value;
+        return 0;
     case CLI_PLAN_MEMBER:
         if (a->nmembers == (int)(sizeof a->members / sizeof a->members[0])) {
             cli_error(cmd, "--member: at most %d members", a->nmembers);
@@ -439,6 +448,55 @@ int cli_plan_ready(const char *cmd, const cli_plan_args *a, int need_model, vxt_
     return rc ? rc : -1;
 }
 
+/* ", "-separated list, truncated at n */
+static void vxt__cli_append(char *buf, size_t n, const char *item)
+{
+    size_t len = strlen(buf);
+    snprintf(buf + len, n > len ? n - len : 0, "%s%s", len ? ", " : "", item);
+}
+
+/* The trust boundary for native code (docs/DESIGN.md, "Trust"): a model named on the command line (--model,
+ * --member) is the user's choice; a plugin named by a plan file or an nnU-Net folder (a file that may come with a
+ * downloaded model) is loaded only when the user allows that library with --allow-plugin PATH (the same file:
+ * device and inode). Plan files stay free to name every other runner (onnx:, torchscript: files are data, run by
+ * their runtimes). */
+static int trusted_plugins(const char *cmd, const cli_plan_args *a, const vxt_plan *plan)
+{
+    for (int m = 0;; m++) {
+        const char *spec = vxt_plan_member(plan, m, NULL);
+        if (!spec)
+            return 0;
+        if (strncmp(spec, "plugin:", 7) != 0)
+            continue;
+        const char *path = spec + 7;
+        struct stat want;
+        int ok = 0;
+        for (int i = 0; i < a->nallowed && !ok; i++) {
+            struct stat got;
+            ok = stat(path, &want) == 0 && stat(a->allowed[i], &got) == 0 && want.st_dev == got.st_dev &&
+                 want.st_ino == got.st_ino;
+        }
+        if (!ok) {
+            cli_error(cmd, "the plan names '%s', a library of native code; a plan file never loads one by itself: "
+                      "allow it with --allow-plugin %s (or name the model yourself: --model %s)", spec, path, spec);
+            return VXT_EXIT_PLAN;
+        }
+    }
+}
+
+void cli_plan_plugins(const vxt_plan *plan, char *buf, size_t n)
+{
+    if (n)
+        buf[0] = '\0';
+    for (int m = 0; plan; m++) {
+        const char *spec = vxt_plan_member(plan, m, NULL);
+        if (!spec)
+            break;
+        if (strncmp(spec, "plugin:", 7) == 0)
+            vxt__cli_append(buf, n, spec);
+    }
+}
+
 /* A plan file or nnU-Net folder that cannot be used: missing, unreadable or not JSON is a bad input (4); contents
  * the plan refuses, or that voxtile cannot run (an nnU-Net normalization it lacks), are the plan's problem (6). */
 static int source_fail(const char *cmd, const char *what, vxt_status st)
@@ -465,6 +523,8 @@ int cli_plan_build(const char *cmd, const cli_plan_args *a, int need_model, vxt_
     for (int i = 0; !rc && i < a->nfiles; i++)
         if ((st = vxt_plan_load_file(plan, a->files[i])) != VXT_OK)
             rc = source_fail(cmd, "--plan", st);
+    if (!rc && !a->field[FIELD_MODEL] && !a->nmembers)
+        rc = trusted_plugins(cmd, a, plan);
     if (!rc)
         rc = models(cmd, a, plan);
     for (int k = 0; !rc && k < FIELD_COUNT; k++) {

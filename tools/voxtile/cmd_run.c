@@ -289,6 +289,9 @@ int cmd_run(int argc, char **argv)
     r.t_read = cli_seconds() - t0;
     if ((rc = cli_context("run", &a.exec, &ctx)))
         goto done;
+    char plugins[1024];
+    cli_plan_plugins(plan, plugins, sizeof plugins);
+    cli_report_crashes("run", plugins);
     if ((st = vxt_pipeline_create(ctx, plan, NULL, 0, &pipe)) != VXT_OK) {
         rc = cli_model_fail("run", "model", st);
         goto done;

@@ -505,6 +505,14 @@ int cmd_validate(int argc, char **argv)
     }
     if ((rc = own_options(&va, s)) || (rc = plans(&va, &pa, &pb)))
         goto done;
+    {
+        char plugins[1024], pbs[1024];
+        cli_plan_plugins(pa, plugins, sizeof plugins);
+        cli_plan_plugins(pb, pbs, sizeof pbs);
+        if (pbs[0] && strcmp(pbs, plugins) != 0)
+            snprintf(plugins + strlen(plugins), sizeof plugins - strlen(plugins), "%s%s", plugins[0] ? ", " : "", pbs);
+        cli_report_crashes("validate", plugins);
+    }
     if (npos != 1) {
         cli_error("validate", "missing the input image");
         rc = VXT_EXIT_USAGE;

@@ -1,10 +1,12 @@
 /* main.c - `voxtile <command> ...`: the commands, messages and exit statuses. */
 #include <errno.h>
-#include <signal.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -93,6 +95,49 @@ void cli_catch_interrupts(void)
 int cli_interrupted(void)
 {
     return interrupted != 0;
+}
+
+/* A crash while a plan's plugin is loaded (docs/DESIGN.md, "Trust"): plugins run in this process (a child process
+ * per plugin would copy every tile across a process boundary), so a plugin that dereferences a bad pointer takes
+ * voxtile down with it. This handler says so on stderr before the process dies of the signal as it would have:
+ * one line, prepared before the run (the handler only write()s it: async-signal-safe), naming the signal and the
+ * plugins loaded. The outputs are not written (they are committed only after the run). */
+static char crash_pre[64], crash_post[1200];
+static volatile sig_atomic_t crash_pre_len, crash_post_len;
+
+static void on_crash(int sig)
+{
+    if (crash_post_len > 0) {
+        char num[3] = {(char)('0' + sig / 10 % 10), (char)('0' + sig % 10), '\0'};
+        ssize_t w = write(2, crash_pre, (size_t)crash_pre_len);
+        w = write(2, sig >= 10 ? num : num + 1, sig >= 10 ? 2 : 1);
+        w = write(2, crash_post, (size_t)crash_post_len);
+        (void)w;
+    }
+    /* SA_RESETHAND: the default action now; the signal is delivered again on return (a fault) or raised */
+    raise(sig);
+}
+
+void cli_report_crashes(const char *cmd, const char *plugins)
+{
+    if (!plugins || !*plugins)
+        return;
+    int n = snprintf(crash_pre, sizeof crash_pre, "voxtile %s: crashed (signal ", cmd);
+    crash_pre_len = n > 0 && (size_t)n < sizeof crash_pre ? n : (sig_atomic_t)sizeof crash_pre - 1;
+    n = snprintf(crash_post, sizeof crash_post, ") while %s was loaded (native code voxtile does not check); nothing "
+                 "was written\n", plugins);
+    crash_post_len = n > 0 && (size_t)n < sizeof crash_post ? n : (sig_atomic_t)sizeof crash_post - 1;
+    static char alt[1 << 16];
+    stack_t ss = {.ss_sp = alt, .ss_size = sizeof alt, .ss_flags = 0};
+    (void)sigaltstack(&ss, NULL);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_crash;
+    sa.sa_flags = (int)(SA_RESETHAND | SA_ONSTACK | SA_NODEFER);
+    sigemptyset(&sa.sa_mask);
+    const int sigs[5] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
+    for (int i = 0; i < 5; i++)
+        (void)sigaction(sigs[i], &sa, NULL);
 }
 
 int cli_parse_int(const char *s, long lo, long hi, long *out)
