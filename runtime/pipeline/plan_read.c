@@ -109,8 +109,8 @@ static vxt_status known_fields(const jctx *c, const cJSON *o, const char *path, 
         for (const char *const *n = names; *n; n++)
             ok |= strcmp(f->string, *n) == 0;
         if (!ok) {
-            char fp[200];
-            snprintf(fp, sizeof fp, "%s.%s", path, f->string);
+            char fp[200], shown[256]; /* a key from the file, shown printable (found by fuzz_plan_load) */
+            snprintf(fp, sizeof fp, "%s.%s", path, vxt__printable(f->string, strlen(f->string), 60, shown, sizeof shown));
             return FAIL(c, fp, "unknown field (expected %s)", expected);
         }
     }
@@ -220,7 +220,9 @@ static vxt_status f_orientation(vxt_plan *p, const cJSON *o, const jctx *c, cons
     unsigned seen = 0;
     int ok = strlen(s) == 3;
     for (int b = 0; ok && b < 3; b++) {
-        const char *hit = strchr(pos, s[b] & ~0x20), *hitn = strchr(neg, s[b] & ~0x20);
+        /* (a character that masks to '\0', a space, would match strchr's terminator: found by fuzz_plan_load) */
+        const int up = s[b] & ~0x20;
+        const char *hit = up ? strchr(pos, up) : NULL, *hitn = up ? strchr(neg, up) : NULL;
         int axis = hit && s[b] ? (int)(hit - pos) : hitn && s[b] ? (int)(hitn - neg) : -1;
         ok = axis >= 0 && !(seen & (1u << axis));
         seen |= axis >= 0 ? 1u << axis : 0;
