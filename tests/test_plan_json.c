@@ -458,6 +458,17 @@ static void edit_two_channels(cJSON *plans, cJSON *dataset)
     cJSON_AddItemToObject(cfg, "normalization_schemes", cJSON_CreateStringArray(two, 2));
 }
 
+/* found by fuzz_nnunet_load: a scheme name from the file went raw into the message */
+static void edit_unprintable_scheme(cJSON *plans, cJSON *dataset)
+{
+    (void)dataset;
+    cJSON *cfg = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(plans, "configurations"),
+                                                  "3d_fullres");
+    cJSON_DeleteItemFromObjectCaseSensitive(cfg, "normalization_schemes");
+    const char *one[1] = {"CT\tNorm\x7f"};
+    cJSON_AddItemToObject(cfg, "normalization_schemes", cJSON_CreateStringArray(one, 1));
+}
+
 static void edit_bad_scheme(cJSON *plans, cJSON *dataset)
 {
     (void)dataset;
@@ -519,6 +530,7 @@ static void test_nnunet_transpose_regions(void **state)
         {edit_bad_reader, VXT_ERR_UNSUPPORTED, "'SimpleITKIOWithReorient' is not supported"},
         {edit_two_channels, VXT_ERR_UNSUPPORTED, "2 input channels"},
         {edit_bad_scheme, VXT_ERR_UNSUPPORTED, "normalization scheme 'MyOwnNormalization' is not supported"},
+        {edit_unprintable_scheme, VXT_ERR_UNSUPPORTED, "normalization scheme 'CT\\tNorm\\x7f' is not supported"},
         {edit_no_patch, VXT_ERR_INVALID_ARGUMENT, "$.configurations.3d_fullres.patch_size: missing"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

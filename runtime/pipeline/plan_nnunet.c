@@ -137,9 +137,11 @@ static vxt_status normalization_field(cJSON *doc, const char *plans_path, const 
         cJSON_AddStringToObject(n, "scheme", "minmax");
     } else if (!strcmp(scheme, "NoNormalization")) {
         cJSON_AddStringToObject(n, "scheme", "none");
-    } else {
+    } else { /* shown printable: it comes from the file (found by fuzz_nnunet_load) */
+        char shown[256];
         return vxt__fail(NULL, VXT_ERR_UNSUPPORTED, "%s: %s: normalization scheme '%s' is not supported (CT, ZScore, "
-                         "RescaleTo01 and NoNormalization are)", plans_path, fp, scheme);
+                         "RescaleTo01 and NoNormalization are)", plans_path, fp,
+                         vxt__printable(scheme, strlen(scheme), 60, shown, sizeof shown));
     }
     return VXT_OK;
 }
@@ -187,7 +189,9 @@ static vxt_status nnunet_document(const cJSON *plans, const cJSON *dataset, cons
     if (!cJSON_IsObject(cfg)) {
         char names[512] = "";
         const cJSON *it;
-        cJSON_ArrayForEach(it, cfgs) vxt__strlcatf(names, sizeof names, "%s%s", names[0] ? ", " : "", it->string);
+        char shown[256];
+        cJSON_ArrayForEach(it, cfgs) vxt__strlcatf(names, sizeof names, "%s%s", names[0] ? ", " : "",
+                                                   vxt__printable(it->string, strlen(it->string), 60, shown, sizeof shown));
         return vxt__plan_fail(plans_path, cp, "no such configuration (plans.json has: %s)", names[0] ? names : "none");
     }
     const cJSON *chain[4] = {cfg, NULL, NULL, NULL};

@@ -6,9 +6,11 @@
 #   fuzz_npy_read (the .npy reader): the test files (tests/data/npy) and every input that ever crashed it
 #     (tests/fuzz/regressions-npy, when there is one), with the header tokens in tests/fuzz/npy.dict;
 #   fuzz_plan_load (the plan loader): the shipped plans (tools/plans) and the test plans (tests/data/plans), with
-#     the plan's field names in tests/fuzz/plan.dict.
+#     the plan's field names in tests/fuzz/plan.dict;
+#   fuzz_nnunet_load (the nnU-Net folder loader): plans.json and dataset.json of the test folder, joined by a line
+#     "---" (tests/fuzz/corpus-nnunet), with the same dictionary.
 #
-#   tests/fuzz/run-fuzz.sh [SECONDS] [JOBS]      (default 90 seconds in all: a third for each target; 1 job)
+#   tests/fuzz/run-fuzz.sh [SECONDS] [JOBS]      (default 120 seconds in all: a quarter for each target; 1 job)
 #
 # Exit status 0 when no crash was found (both targets always run; otherwise the first failing target's status).
 # On a crash libFuzzer prints the stack and leaves the input as build-fuzz/crash-* (NIfTI) or
@@ -18,13 +20,15 @@
 # build-fuzz/corpus and build-fuzz/corpus-npy (not committed) and reused by the next run.
 set -eu
 cd "$(dirname "$0")/../.."
-secs="${1:-90}"
+secs="${1:-120}"
 jobs="${2:-1}"
-npy_secs=$((secs / 3))
-plan_secs=$((secs / 3))
-nifti_secs=$((secs - npy_secs - plan_secs))
+npy_secs=$((secs / 4))
+plan_secs=$((secs / 4))
+nnunet_secs=$((secs / 4))
+nifti_secs=$((secs - npy_secs - plan_secs - nnunet_secs))
 [ "$npy_secs" -ge 1 ] || npy_secs=1
 [ "$plan_secs" -ge 1 ] || plan_secs=1
+[ "$nnunet_secs" -ge 1 ] || nnunet_secs=1
 
 CLANG="${CLANG:-$(command -v clang || command -v clang-16 || command -v clang-15 || command -v clang-14 || true)}"
 if [ -z "$CLANG" ]; then
@@ -34,9 +38,9 @@ fi
 
 CC="$CLANG" cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVXT_FUZZ=ON \
     -DVXT_BUILD_TESTS=OFF -DVXT_BUILD_TOOLS=OFF -DVXT_KERNEL_CHECK=OFF -DVXT_WERROR=OFF >/dev/null
-cmake --build build-fuzz -j"$(nproc)" --target fuzz_nifti_read fuzz_npy_read fuzz_plan_load
+cmake --build build-fuzz -j"$(nproc)" --target fuzz_nifti_read fuzz_npy_read fuzz_plan_load fuzz_nnunet_load
 
-mkdir -p build-fuzz/corpus build-fuzz/corpus-npy build-fuzz/corpus-plan
+mkdir -p build-fuzz/corpus build-fuzz/corpus-npy build-fuzz/corpus-plan build-fuzz/corpus-nnunet-found
 root="$(pwd)"
 parallel=""
 if [ "$jobs" -gt 1 ]; then
@@ -70,5 +74,12 @@ plan_seeds="$root/tools/plans"
     -rss_limit_mb=2048 -malloc_limit_mb=1024 -max_len=8192 -timeout=20 -print_final_stats=1 \
     -dict="$root/tests/fuzz/plan.dict" -artifact_prefix="$root/build-fuzz/plan-" \
     corpus-plan $plan_seeds || rc=$?
+[ "$status" -ne 0 ] || status=$rc
+rc=0
+# shellcheck disable=SC2086
+./tests/fuzz/fuzz_nnunet_load -max_total_time="$nnunet_secs" $parallel \
+    -rss_limit_mb=2048 -malloc_limit_mb=1024 -max_len=16384 -timeout=20 -print_final_stats=1 \
+    -dict="$root/tests/fuzz/plan.dict" -artifact_prefix="$root/build-fuzz/nnunet-" \
+    corpus-nnunet-found "$root/tests/fuzz/corpus-nnunet" || rc=$?
 [ "$status" -ne 0 ] || status=$rc
 exit "$status"
