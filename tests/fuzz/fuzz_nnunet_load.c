@@ -12,40 +12,28 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fuzz_plan_check.h"
 #include "voxtile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+#define TARGET "fuzz_nnunet_load"
+
 static char dir[256];
-
-static void check(int cond, const char *what)
-{
-    if (!cond) {
-        fprintf(stderr, "fuzz_nnunet_load: invariant broken: %s (%s)\n", what, vxt_last_error());
-        abort();
-    }
-}
-
-static void one_line(const char *msg)
-{
-    check(msg[0] != '\0', "a refusal without a message");
-    for (const char *p = msg; *p; p++)
-        check(*p >= 0x20 && *p < 0x7f, "a message that is not one line of printable ASCII");
-}
 
 static void put(const char *name, const uint8_t *p, size_t n)
 {
     char path[300];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen(path, "wb");
-    check(f && fwrite(p, 1, n, f) == n && fclose(f) == 0, "writing the input's files");
+    fuzz_check(TARGET, f && fwrite(p, 1, n, f) == n && fclose(f) == 0, "writing the input's files");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!dir[0]) {
         snprintf(dir, sizeof dir, "%s/vxt-fuzz-nnunet.XXXXXX", access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
-        check(mkdtemp(dir) != NULL, "mkdtemp");
+        fuzz_check(TARGET, mkdtemp(dir) != NULL, "mkdtemp");
     }
     const uint8_t *sep = NULL;
     for (size_t i = 0; i + 5 <= size && !sep; i++)
@@ -55,23 +43,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     put("plans.json", data, plans_n);
     put("dataset.json", sep ? sep + 5 : data, sep ? size - plans_n - 5 : 0);
     vxt_plan *plan = NULL;
-    check(vxt_plan_create(&plan) == VXT_OK, "vxt_plan_create");
+    fuzz_check(TARGET, vxt_plan_create(&plan) == VXT_OK, "vxt_plan_create");
     if (vxt_plan_load_nnunet(plan, dir, "3d_fullres") != VXT_OK) {
-        one_line(vxt_last_error());
+        fuzz_one_line(TARGET, vxt_last_error());
         vxt_plan_destroy(plan);
         return 0;
     }
-    char *text = NULL;
-    check(vxt_plan_to_json(plan, &text) == VXT_OK, "vxt_plan_to_json of a folder that loaded");
-    vxt_plan *again = NULL;
-    check(vxt_plan_create(&again) == VXT_OK, "vxt_plan_create");
-    check(vxt_plan_load_json(again, text, strlen(text), "written") == VXT_OK, "reading back what was written");
-    char *text2 = NULL;
-    check(vxt_plan_to_json(again, &text2) == VXT_OK, "vxt_plan_to_json, second time");
-    check(strcmp(text, text2) == 0, "the plan written back reads as another plan");
-    vxt_buffer_free(text);
-    vxt_buffer_free(text2);
-    vxt_plan_destroy(again);
+    fuzz_plan_round_trip(TARGET, plan);
     vxt_plan_destroy(plan);
     return 0;
 }
