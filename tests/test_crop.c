@@ -735,6 +735,15 @@ static void check_failures(vxt_backend backend)
     assert_untouched(&r);
     free_result(&r);
 
+    /* the same with labels only (the rows' labels are made without the softmax, and that pass finds the NaN) */
+    cfg lc = *c;
+    lc.values = 0;
+    n.calls = 0;
+    r = run(ctx, &lc, &so, in, &n);
+    assert_int_equal(r.st, VXT_ERR_NONFINITE);
+    assert_non_null(strstr(vxt_last_error(), "NaN for tile 4"));
+    free_result(&r);
+
     /* outside every core (tile 4's element 777, voxel (2, 14, 27), lies deeper in tile 5): crop blending uses only
      * the cores, so it checks only them; the NaN changes nothing */
     net clean = make_net(c->r[0], c->r[1], c->r[2], c->cin, c->C);

@@ -526,7 +526,7 @@ static void final_rows(void *arg, size_t begin, size_t end, int slot)
             s->opt.label_rule == VXT_LABELS_ARGMAX) { /* labels only: no softmax where it cannot matter */
             const size_t li = (size_t)((z - j->z0) * S1 + y) * (size_t)S2;
             const int u16 = s->opt.label_dtype == VXT_DTYPE_U16;
-            vxt__softmax_argmax_row(dst, cstride, S2, C, act, act + 3 * S2,
+            (void)vxt__softmax_argmax_row(dst, cstride, S2, C, act, act + 3 * S2,
                                     u16 ? (void *)((uint16_t *)j->labels + li) : (void *)((uint8_t *)j->labels + li), u16);
             continue;
         }

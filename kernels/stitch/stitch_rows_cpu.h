@@ -66,11 +66,12 @@ static inline void vxt__activate_row(float *v, size_t stride, int64_t n, int C, 
  * value, takes the whole way: vxt_softmax_strided and vxt_label_strided on a copy, as everywhere else. The labels
  * are therefore the full computation's, bit for bit (tests/test_crop.c and test_stitch.c compare them), at the cost
  * of a few comparisons per value instead of an exp and a division. v: C values `stride` apart per voxel; scratch:
- * 3n floats; one: C floats for a near tie. */
-VXT_CPU_HOT static inline void vxt__softmax_argmax_row(const float *restrict v, size_t stride, int64_t n, int C,
-                                                       float *restrict scratch, float *restrict one, void *labels,
-                                                       int u16)
+ * 3n floats; one: C floats for a near tie. Returns whether a value was not finite. */
+VXT_CPU_HOT static inline int vxt__softmax_argmax_row(const float *restrict v, size_t stride, int64_t n, int C,
+                                                      float *restrict scratch, float *restrict one, void *labels,
+                                                      int u16)
 {
+    int nonfinite = 0; /* returned: a value of the row was NaN or infinite (the caller's NaN check, for free) */
     float *restrict m = scratch;
     int32_t *restrict k = (int32_t *)(void *)(scratch + n);
     uint8_t *restrict slow = (uint8_t *)(void *)(scratch + 2 * n);
@@ -102,6 +103,8 @@ VXT_CPU_HOT static inline void vxt__softmax_argmax_row(const float *restrict v, 
         int label = k[x];
         if (slow[x]) {
             for (int c = 0; c < C; c++)
+                nonfinite |= !vxt_isfinite(v[(size_t)c * stride + (size_t)x]);
+            for (int c = 0; c < C; c++)
                 one[c] = v[(size_t)c * stride + (size_t)x];
             vxt_softmax_strided(one, 1, C);
             label = vxt_argmax_strided(one, 1, C);
@@ -111,6 +114,7 @@ VXT_CPU_HOT static inline void vxt__softmax_argmax_row(const float *restrict v, 
         else
             ((uint8_t *)labels)[x] = (uint8_t)label;
     }
+    return nonfinite;
 }
 
 #endif /* VXT_STITCH_ROWS_CPU_H */

@@ -274,13 +274,13 @@ static void core_row_plain(crop_job *j, int item, int64_t z, int64_t y, int64_t 
     const size_t at = (size_t)ring_z * c->ring_plane + (size_t)(y * s->S[2] + x0);
     float *rows = c->rows + (size_t)slot * (size_t)(C + 2) * (size_t)s->R[2];
     if (!c->vring && s->opt.activation == VXT_ACTIVATION_SOFTMAX && s->opt.label_rule == VXT_LABELS_ARGMAX) {
-        /* labels only: straight from the tile's values (stitch_rows_cpu.h) */
-        for (int ch = 0; j->check && ch < C; ch++)
-            if (any_nonfinite_f32((const uint32_t *)(const void *)(src + (size_t)ch * s->roi_vox), (size_t)n))
-                j->bad[slot] = 1;
-        vxt__softmax_argmax_row(src, s->roi_vox, n, C, rows, c->scratch + (size_t)slot * 2u * (size_t)C,
-                                (unsigned char *)c->lring + at * vxt_dtype_size(s->opt.label_dtype),
-                                s->opt.label_dtype == VXT_DTYPE_U16);
+        /* labels only: straight from the tile's values (stitch_rows_cpu.h), which also says whether one was not
+         * finite (no second pass for the NaN check) */
+        if (vxt__softmax_argmax_row(src, s->roi_vox, n, C, rows, c->scratch + (size_t)slot * 2u * (size_t)C,
+                                    (unsigned char *)c->lring + at * vxt_dtype_size(s->opt.label_dtype),
+                                    s->opt.label_dtype == VXT_DTYPE_U16) &&
+            j->check)
+            j->bad[slot] = 1;
         return;
     }
     float *v;

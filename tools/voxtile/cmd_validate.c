@@ -509,8 +509,11 @@ int cmd_validate(int argc, char **argv)
         char plugins[1024], pbs[1024];
         cli_plan_plugins(pa, plugins, sizeof plugins);
         cli_plan_plugins(pb, pbs, sizeof pbs);
-        if (pbs[0] && strcmp(pbs, plugins) != 0)
-            snprintf(plugins + strlen(plugins), sizeof plugins - strlen(plugins), "%s%s", plugins[0] ? ", " : "", pbs);
+        if (pbs[0] && strcmp(pbs, plugins) != 0 && strlen(plugins) + strlen(pbs) + 3 < sizeof plugins) {
+            if (plugins[0])
+                strcat(plugins, ", ");
+            strcat(plugins, pbs);
+        }
         cli_report_crashes("validate", plugins);
     }
     if (npos != 1) {
