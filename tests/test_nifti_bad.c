@@ -445,6 +445,34 @@ static void test_limits(void **state)
     assert_status_msg(vxt_nifti_read_memory(z, zn, NULL, &img), VXT_ERR_TRUNCATED, "deflate expands at most 1032:1");
     free(z);
     free(b);
+
+    /* the other bomb: a header that declares little, in a stream that goes on for far more (64 MiB of zeros after
+     * 120 bytes of voxels: 64 KiB compressed). Decompression stops soon after what the header declared; a little
+     * padding after the voxels is still read. */
+    b = good1(&n);
+    const size_t tails[2] = {(size_t)64 << 20, (size_t)512 << 10};
+    for (int t = 0; t < 2; t++) {
+        unsigned char *big = calloc(1, n + tails[t]);
+        assert_non_null(big);
+        memcpy(big, b, n);
+        z = ntu_gzip(big, n + tails[t], &zn);
+        free(big);
+        assert_true(zn < n + tails[t] / 100);
+        char path[4200];
+        snprintf(path, sizeof path, "%s/tail.nii.gz", tmpdir);
+        ntu_spit(path, z, zn);
+        img = NULL;
+        if (t == 0) {
+            assert_status_msg(vxt_nifti_read_memory(z, zn, NULL, &img), VXT_ERR_FORMAT, "goes on for more than 1048576 bytes");
+            assert_status_msg(vxt_nifti_read_file(path, NULL, &img), VXT_ERR_FORMAT, "tail.nii.gz");
+            assert_null(img);
+        } else {
+            assert_ok(vxt_nifti_read_file(path, NULL, &img));
+            vxt_image_destroy(img);
+        }
+        free(z);
+    }
+    free(b);
 }
 
 static void test_not_files(void **state)

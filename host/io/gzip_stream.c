@@ -193,14 +193,19 @@ vxt_status vxt__gz_read(vxt__gz *gz, void *dst, size_t n, size_t *got)
     return VXT_OK;
 }
 
-vxt_status vxt__gz_finish(vxt__gz *gz)
+vxt_status vxt__gz_finish(vxt__gz *gz, uint64_t max_tail, const char *who)
 {
     unsigned char scratch[16384];
+    uint64_t tail = 0;
     while (!gz->eof) {
         size_t got = 0;
         vxt_status st = vxt__gz_read(gz, scratch, sizeof scratch, &got);
         if (st != VXT_OK)
             return st;
+        if ((tail += got) > max_tail)
+            return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: the gzip stream goes on for more than %llu bytes after the "
+                             "data its header declares (a wrong header, or a decompression bomb): refused",
+                             who, (unsigned long long)max_tail);
     }
     return VXT_OK;
 }

@@ -120,8 +120,12 @@ vxt_status vxt__gz_open_fd(const char *who, int fd, uint64_t offset, uint64_t si
 /* Read up to n bytes; *got < n only at the end of the stream. Corrupt data: VXT_ERR_FORMAT; a stream that
  * ends inside a member: VXT_ERR_TRUNCATED. */
 vxt_status vxt__gz_read(vxt__gz *gz, void *dst, size_t n, size_t *got);
-/* Decompress (and discard) the rest of the stream so that every member's CRC-32 and length are checked. */
-vxt_status vxt__gz_finish(vxt__gz *gz);
+/* Decompress (and discard) the rest of the stream so that every member's CRC-32 and length are checked; but no
+ * more than max_tail bytes of it (VXT_ERR_FORMAT naming `who`): decompression stops soon after what a header
+ * declared, so that a small file cannot make the reader inflate gigabytes it does not keep. */
+vxt_status vxt__gz_finish(vxt__gz *gz, uint64_t max_tail, const char *who);
+/* What the NIfTI reader lets a stream hold after the voxels its header declares. */
+#define VXT__GZ_MAX_TAIL ((uint64_t)1 << 20)
 void vxt__gz_close(vxt__gz *gz);
 /* 1 when p starts with the gzip magic bytes. */
 int vxt__gz_magic(const void *p, size_t n);

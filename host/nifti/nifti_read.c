@@ -238,7 +238,9 @@ static vxt_status read_voxels(reader *r, vxt__src *s, whole *w, const vxt__nifti
                        s->compressed ? "decompressed stream" : "file", got, (unsigned long long)pl->bytes,
                        (unsigned long long)target);
     if (st == VXT_OK && s->kind == VXT__SRC_GZ)
-        st = vxt__gz_finish(s->gz); /* every member's CRC-32 and length, to the end of the stream */
+        /* every member's CRC-32 and length, to the end of the stream; but decompression stops soon after the
+         * size the header declared: what follows the voxels is at most a little padding */
+        st = vxt__gz_finish(s->gz, VXT__GZ_MAX_TAIL, s->who);
     if (st != VXT_OK) {
         free(buf);
         return st;

@@ -64,6 +64,8 @@ int vxt__available_cpus(void);
  * a returned buffer are undefined. *actual receives the size to pass back to vxt__ws_free. NULL when out of
  * memory. */
 void *vxt__ws_alloc(vxt_context *ctx, size_t bytes, size_t *actual);
+/* The size vxt__ws_alloc gives for a request of `bytes` (whole pages; 2 MiB pages from 8 MiB on). */
+size_t vxt__ws_round(size_t bytes);
 void vxt__ws_free(vxt_context *ctx, void *p, size_t actual);
 void vxt__ws_release_all(vxt_context *ctx);
 

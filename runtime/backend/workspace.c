@@ -22,17 +22,17 @@ static void *map_fresh(size_t bytes)
     return p;
 }
 
-static size_t round_pages(size_t bytes)
+size_t vxt__ws_round(size_t bytes)
 {
+    if (bytes == 0)
+        bytes = 1;
     size_t g = bytes >= HUGE_MIN ? ((size_t)2 << 20) : 4096;
     return (bytes + g - 1) / g * g;
 }
 
 void *vxt__ws_alloc(vxt_context *ctx, size_t bytes, size_t *actual)
 {
-    if (bytes == 0)
-        bytes = 1;
-    bytes = round_pages(bytes);
+    bytes = vxt__ws_round(bytes);
     pthread_mutex_lock(&ctx->ws_lock);
     int best = -1;
     for (int i = 0; i < VXT__WS_SLOTS; i++)

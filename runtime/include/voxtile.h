@@ -97,7 +97,8 @@ VXT_API const char *vxt_version_string(void);
     X(VXT_ERR_CANCELLED, 18, "cancelled by the caller")                                                     \
     X(VXT_ERR_STATE, 19, "the call is not valid in the object's current state")                             \
     X(VXT_ERR_THREAD, 20, "a thread could not be created or synchronised")                                  \
-    X(VXT_ERR_INTERNAL, 21, "internal error (a bug in voxtile)")
+    X(VXT_ERR_INTERNAL, 21, "internal error (a bug in voxtile)")                                             \
+    X(VXT_ERR_MEMORY_LIMIT, 22, "the work needs more memory than the limit it was given")
 
 /** Status returned by every fallible call. */
 typedef enum vxt_status {
@@ -658,6 +659,34 @@ VXT_API void vxt_stitch_output_init(vxt_stitch_output *out);
 VXT_API vxt_status vxt_stitch(vxt_context *ctx, const vxt_tiling *tiling, const vxt_stitch_options *opts,
                               const vxt_volume *input, vxt_predict_fn predict, void *predict_user,
                               const vxt_stitch_output *output);
+
+/** What a piece of work will hold in memory, estimated before it runs from the sizes alone, by the formulas the
+ *  code allocates with. Set struct_size first. Byte counts are of the library's own buffers: the runner's
+ *  (network runtime's) working memory is not included, nor the program's own. */
+typedef struct vxt_memory_estimate {
+    size_t struct_size;
+    uint64_t peak_bytes;   /**< host memory at the peak: the input, the outputs made so far and the largest stage's
+                                buffers (device buffers included where the device shares host memory) */
+    int peak_stage;        /**< the vxt_stage of the peak (vxt_pipeline_estimate); -1 for vxt_stitch_estimate */
+    uint64_t input_bytes;  /**< the input image's (or volume's) voxels, held by the caller */
+    uint64_t output_bytes; /**< the outputs: labels, probabilities (0 where a sink takes slabs instead) */
+    uint64_t window_bytes; /**< the sliding window's working set: accumulator ring (or crop's), tables, tile
+                                inputs and outputs, one finished slab */
+    uint64_t device_bytes; /**< OpenCL device buffers at the sliding window's peak (0 on the CPU backend) */
+    /** Held during each stage besides the input and outputs (0 for stages that will not run). */
+    uint64_t stage_bytes[8];
+} vxt_memory_estimate;
+
+/**
+ * Estimate what vxt_stitch(ctx, tiling, opts, input, ...) with `output` would hold, before running it and
+ * without allocating its buffers: `input_channels` stands for the input volume (its bytes are input_bytes), and
+ * only which outputs are wanted is read from `output` (volumes or a sink). window_bytes is the engine's working
+ * set (the terms of "Memory" at vxt_stitch, as allocated); peak_bytes adds the input and, with output volumes,
+ * the outputs. Errors: those of vxt_stitch's argument checks, VXT_ERR_STRUCT_SIZE for `est`.
+ */
+VXT_API vxt_status vxt_stitch_estimate(vxt_context *ctx, const vxt_tiling *tiling, const vxt_stitch_options *opts,
+                                       int64_t input_channels, const vxt_stitch_output *output,
+                                       vxt_memory_estimate *est);
 
 /**
  * Labels from per-channel values by a label rule, as the engine makes them: values float32, C x shape; labels
@@ -2032,6 +2061,10 @@ typedef struct vxt_run_options {
     vxt_run_progress_fn progress; /**< optional */
     void *progress_user;
     unsigned flags; /**< VXT_RUN_* */
+    /* added in 0.3.0 (callers built with the earlier layout get the default) */
+    /** A ceiling in bytes for the run's estimate (vxt_pipeline_estimate's peak_bytes): a run above it fails with
+     *  VXT_ERR_MEMORY_LIMIT before anything large is allocated. 0 (default): no ceiling. */
+    uint64_t max_memory;
 } vxt_run_options;
 
 /** Fill *opts with the defaults above and set struct_size. */
@@ -2087,15 +2120,32 @@ VXT_API void vxt_run_result_clear(vxt_run_result *result);
  * x Vm, and doubling the depth of a volume adds only its float copies and labels (tests/test_pipeline.c measures
  * this). With VXT_RUN_SHOW_OUTPUTS every stage's output is whole instead (up to C x Vm x 4 + 2 x C x V x 4).
  *
+ * With opts->max_memory set, a run whose estimate (vxt_pipeline_estimate) is above it fails at once with
+ * VXT_ERR_MEMORY_LIMIT (result->failed_stage -1), before anything large is allocated.
+ *
  * Cancellation: vxt_pipeline_cancel() from any thread, a progress callback or the observer returning non-zero:
  * the run stops at the next batch, slab or stage boundary with VXT_ERR_CANCELLED.
  *
  * Errors: VXT_ERR_NULL, VXT_ERR_STRUCT_SIZE, VXT_ERR_INVALID_ARGUMENT (options; an image without voxels or whose
- * channels do not fit the runners), VXT_ERR_STATE (a run is already in progress on this pipeline), the errors of
+ * channels do not fit the runners), VXT_ERR_MEMORY_LIMIT (opts->max_memory), VXT_ERR_STATE (a run is already in progress on this pipeline), the errors of
  * the stages (the message names the stage: "sliding_window: ..."), VXT_ERR_CANCELLED.
  */
 VXT_API vxt_status vxt_pipeline_run(vxt_pipeline *pipeline, const vxt_image *image, const vxt_run_options *opts,
                                     vxt_run_result *result);
+
+/**
+ * Estimate the memory of vxt_pipeline_run(pipeline, image, opts, ...) before running it: the terms of "Memory"
+ * above, from the image's header and the plan, by the formulas the run allocates with. `image` may be read with
+ * VXT_READ_HEADER_ONLY, so that a server or the tool can refuse a request before reading its voxels. peak_bytes
+ * counts the image's voxels (input_bytes), the outputs and the largest stage (peak_stage, stage_bytes); the
+ * runners' own working memory (a network runtime's) comes on top and is not known to the library. With
+ * opts->max_memory set and the estimate above it, *est is filled and VXT_ERR_MEMORY_LIMIT returned with the message
+ * the run would fail with (the estimate, its largest parts, and what would lower it). Errors: VXT_ERR_NULL, VXT_ERR_STRUCT_SIZE, VXT_ERR_INVALID_ARGUMENT (opts; an image whose channels do not fit the
+ * runners or that cannot be oriented as the plan asks), VXT_ERR_OVERFLOW, the tiling's and stitching's argument
+ * errors.
+ */
+VXT_API vxt_status vxt_pipeline_estimate(const vxt_pipeline *pipeline, const vxt_image *image,
+                                         const vxt_run_options *opts, vxt_memory_estimate *est);
 
 /** Stop the run in progress on `pipeline` (from any thread): it returns VXT_ERR_CANCELLED at its next check.
  *  When no run is in progress, nothing happens (a later run is not affected). Errors: VXT_ERR_NULL. */

@@ -1,6 +1,7 @@
 /* pipeline.c - pipelines: a context, a plan and its runners; a run from an image to its outputs, with stage
  * records for the observer, progress, and cancellation from any thread (docs/PIPELINE.md). The stages
  * themselves are in pipeline_input.c and pipeline_output.c. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -205,16 +206,18 @@ vxt_status vxt__run_stage_done(vxt__run *r, vxt_stage stage, double seconds, con
     return VXT_OK;
 }
 
-static vxt_status check_run(vxt_pipeline *p, const vxt_image *image, const vxt_run_options *opts, vxt__run *r)
+vxt_status vxt__check_run(const vxt_pipeline *p, const vxt_image *image, const vxt_run_options *opts, vxt__run *r,
+                          int need_voxels)
 {
     vxt_status st = VXT_OK;
     vxt_run_options_init(&r->opt);
-    if (opts) {
+    if (opts) { /* the layout before max_memory is accepted (its default: no ceiling) */
         st = vxt__check_struct_size(NULL, "vxt_pipeline_run", "vxt_run_options", opts, opts->struct_size,
-                                    sizeof(vxt_run_options), sizeof(vxt_run_options));
+                                    offsetof(vxt_run_options, max_memory), sizeof(vxt_run_options));
         if (st != VXT_OK)
             return st;
-        memcpy(&r->opt, opts, sizeof r->opt);
+        memcpy(&r->opt, opts, opts->struct_size);
+        r->opt.struct_size = sizeof r->opt;
     }
     if (r->opt.outputs == 0 || (r->opt.outputs & ~(VXT_OUTPUT_LABELS | VXT_OUTPUT_PROBABILITIES)))
         return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "vxt_pipeline_run: opts.outputs 0x%x (VXT_OUTPUT_LABELS "
@@ -226,7 +229,7 @@ static vxt_status check_run(vxt_pipeline *p, const vxt_image *image, const vxt_r
     r->info.struct_size = sizeof r->info;
     if ((st = vxt_image_get_info(image, &r->info)) != VXT_OK)
         return st;
-    if (!r->info.has_data)
+    if (need_voxels && !r->info.has_data)
         return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "vxt_pipeline_run: the image has no voxels (read with "
                          "VXT_READ_HEADER_ONLY)");
     r->cin = r->info.channels;
@@ -269,7 +272,9 @@ vxt_status vxt_pipeline_run(vxt_pipeline *pipeline, const vxt_image *image, cons
     r.failed_stage = -1;
     double t0 = vxt__now();
     r.t_stage = t0;
-    st = check_run(pipeline, image, opts, &r);
+    st = vxt__check_run(pipeline, image, opts, &r, 1);
+    if (st == VXT_OK && r.opt.max_memory)
+        st = vxt__run_check_memory(&r);
     if (st == VXT_OK)
         st = vxt__run_input(&r);
     if (st == VXT_OK)

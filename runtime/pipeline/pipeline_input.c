@@ -140,17 +140,22 @@ static float *alloc_floats(vxt__run *r, vxt_stage stage, int64_t channels, const
     return p;
 }
 
+vxt_status vxt__run_grids(vxt__run *r, vxt_resample_options *ro)
+{
+    memcpy(r->in_shape, r->info.shape, sizeof r->in_shape);
+    vxt_status st = model_axes(r);
+    return st == VXT_OK ? model_grid(r, ro) : st;
+}
+
 vxt_status vxt__run_input(vxt__run *r)
 {
     vxt_volume raw, src;
     vxt_status st = vxt_image_volume(r->image, &raw);
     if (st != VXT_OK)
         return st;
-    memcpy(r->in_shape, raw.shape, sizeof r->in_shape);
     void *copy = NULL;
     vxt_resample_options ro;
-    if ((st = model_axes(r)) != VXT_OK || (st = orient(r, &raw, &copy, &src)) != VXT_OK ||
-        (st = model_grid(r, &ro)) != VXT_OK) {
+    if ((st = vxt__run_grids(r, &ro)) != VXT_OK || (st = orient(r, &raw, &copy, &src)) != VXT_OK) {
         free(copy);
         return st;
     }

@@ -1,6 +1,7 @@
 /* pipeline_internal.h - state shared by the pipeline's sources:
  *   pipeline.c         handles, the run from start to result: checks, stage records, progress, cancellation
  *   pipeline_input.c   the input side: orient, rescale, resample, normalize (to the model's grid, float32)
+ *   pipeline_estimate.c  a run's memory, estimated from the header and the plan before it runs; the ceiling
  *   pipeline_output.c  the sliding window and everything after it, slab by slab: the way back to the input's
  *                      grid, labels, restoring the input's axes, delivery to images or the caller's sink
  * Not installed. */
@@ -68,6 +69,18 @@ int vxt__run_cancelled(vxt__run *r);
 
 /* A failure in a stage: the library's message prefixed with the stage's name, the same status. */
 vxt_status vxt__run_fail(vxt__run *r, vxt_stage stage, vxt_status st);
+
+/* Check a run's options and image (its voxels only when need_voxels) into r: outputs, flags, channels, classes. */
+vxt_status vxt__check_run(const vxt_pipeline *p, const vxt_image *image, const vxt_run_options *opts, vxt__run *r,
+                          int need_voxels);
+
+/* pipeline_input.c: the grids of a run (orientation, model grid) and the resampling to the model's grid, from the
+ * image's header and the plan alone. */
+vxt_status vxt__run_grids(vxt__run *r, vxt_resample_options *ro);
+
+/* pipeline_estimate.c: r's memory estimate (vxt_pipeline_estimate) against r->opt.max_memory: VXT_ERR_MEMORY_LIMIT
+ * naming the estimate's largest parts and what would lower it, before anything large is allocated. */
+vxt_status vxt__run_check_memory(vxt__run *r);
 
 /* pipeline_input.c: orient, rescale, normalize and resample the image into r->model_input (cin x model grid,
  * float32); fills the grids of r. */

@@ -50,6 +50,57 @@ static vxt_status make_kernel(vxt__stitch *s, const char *name, cl_kernel *k)
     return vxt__kernel_create(s->ctx, VXT__PROG_STITCH, name, k);
 }
 
+/* PoCL runs work-items of a work-group as loops it vectorizes only when their bodies do not branch; the row-wise
+ * kernels loop over x themselves. GPUs want one work-item per voxel. Both give the same bits. */
+static int row_kernels(const vxt__stitch *s)
+{
+    const vxt_context *ctx = s->ctx;
+    return s->mode != VXT_ACC_F64 && (ctx->stitch_kernels == 1 || (ctx->stitch_kernels == 0 && ctx->device_is_cpu));
+}
+
+/* Groups of calls come as host memory the device reads in place (no upload into the B-tile slot buffers). */
+int vxt__stitch_cl_can_group(const vxt__stitch *s)
+{
+    return row_kernels(s) && s->F == 1 && s->M == 1 && s->ctx->host_unified && s->B < (int)VXT__GROUP_MAX_TILES;
+}
+
+/* Finalization chunks: at most 64 MiB of values (and never above the allocation limit). */
+static int64_t slab_depth(const vxt__stitch *s)
+{
+    size_t slice = (size_t)s->C * (size_t)s->S[1] * (size_t)s->S[2] * sizeof(float);
+    size_t cap = (size_t)64 << 20;
+    if (s->ctx->max_alloc && cap > s->ctx->max_alloc)
+        cap = (size_t)s->ctx->max_alloc;
+    int64_t z = (int64_t)(cap / slice);
+    if (z < 1)
+        z = 1;
+    return z > s->S[0] ? s->S[0] : z;
+}
+
+static size_t cl_footprint(const vxt__stitch *s, size_t *device)
+{
+    const vxt_context *ctx = s->ctx;
+    const size_t es = s->mode == VXT_ACC_F64 ? sizeof(double) : sizeof(float);
+    const size_t acc = (size_t)s->C * (size_t)s->D * (size_t)s->P[1] * (size_t)s->P[2] * es;
+    const size_t cap = vxt__stitch_cl_can_group(s) ? VXT__GROUP_MAX_TILES : (size_t)s->B;
+    const size_t plane = (size_t)s->S[1] * (size_t)s->S[2], z = (size_t)slab_depth(s);
+    size_t dev = (size_t)s->nslots * (size_t)s->B * s->tile_out_elems * s->tile_es +
+                 (size_t)s->nslots * cap * sizeof(cl_uint) + z * plane * ((size_t)s->C * sizeof(float) + 2u) +
+                 s->roi_vox * sizeof(float) + 2u * (size_t)(s->P[0] + s->P[1] + s->P[2]) * sizeof(int);
+    if (s->opt.flags & VXT_STITCH_DEVICE_PREDICTOR)
+        dev += (size_t)s->nslots * (size_t)s->B * s->tile_in_elems * sizeof(float);
+    if (s->F > 1)
+        dev += (size_t)s->B * s->tile_out_elems * sizeof(float);
+    size_t host = (size_t)s->nslots * cap * (sizeof(uint32_t) + (row_kernels(s) && s->F == 1 ? 5u * sizeof(cl_long) : 0));
+    /* the accumulator: reused workspace memory wrapped where the device shares host memory, else the device's */
+    if (ctx->host_unified && acc <= ctx->max_alloc)
+        host += (size_t)s->M * vxt__ws_round(acc);
+    else
+        dev += (size_t)s->M * acc;
+    *device = dev;
+    return host;
+}
+
 static vxt_status cl_init(vxt__stitch *s)
 {
     vxt_context *ctx = s->ctx;
@@ -66,11 +117,8 @@ static vxt_status cl_init(vxt__stitch *s)
     c->out = calloc((size_t)s->nslots, sizeof(cl_mem));
     c->in = calloc((size_t)s->nslots, sizeof(cl_mem));
     int f64 = s->mode == VXT_ACC_F64;
-    /* PoCL runs work-items of a work-group as loops it vectorizes only when their bodies do not branch; the
-     * row-wise kernels loop over x themselves. GPUs want one work-item per voxel. Both give the same bits. */
-    c->rows = !f64 && (ctx->stitch_kernels == 1 || (ctx->stitch_kernels == 0 && ctx->device_is_cpu));
-    /* groups of calls come as host memory the device reads in place (no upload into the B-tile slot buffers) */
-    s->can_group = c->rows && s->F == 1 && s->M == 1 && ctx->host_unified && s->B < (int)VXT__GROUP_MAX_TILES;
+    c->rows = row_kernels(s);
+    s->can_group = vxt__stitch_cl_can_group(s);
     c->cap = s->can_group ? VXT__GROUP_MAX_TILES : (size_t)s->B;
     c->bad_host = malloc((size_t)s->nslots * c->cap * sizeof(uint32_t));
     c->bad_evt = calloc((size_t)s->nslots, sizeof(cl_event));
@@ -145,16 +193,10 @@ static vxt_status cl_init(vxt__stitch *s)
                              "NaN flags", &c->bad)) != VXT_OK)
         return st;
 
-    /* finalization chunks: at most 64 MiB of values (and never above the allocation limit) */
     size_t slice = (size_t)s->C * (size_t)s->S[1] * (size_t)s->S[2] * sizeof(float);
-    size_t cap = (size_t)64 << 20;
-    if (ctx->max_alloc && cap > ctx->max_alloc)
-        cap = (size_t)ctx->max_alloc;
-    c->slab_z = (int64_t)(cap / slice);
-    if (c->slab_z < 1)
-        c->slab_z = 1;
-    if (c->slab_z > s->S[0])
-        c->slab_z = s->S[0];
+    c->slab_z = slab_depth(s);
+    size_t device = 0;
+    s->held_bytes = cl_footprint(s, &device);
     if ((st = vxt__cl_buffer(ctx, CL_MEM_READ_WRITE, slice * (size_t)c->slab_z, NULL, "output slab", &c->slab_vals)) !=
             VXT_OK ||
         (st = vxt__cl_buffer(ctx, CL_MEM_READ_WRITE,
@@ -613,7 +655,7 @@ static vxt_status cl_finalize(vxt__stitch *s, int64_t z0, int64_t z1, float *val
     return VXT_OK;
 }
 
-const vxt__stitch_ops vxt__stitch_cl_ops = {cl_init, cl_destroy, cl_consume, cl_finalize, cl_sync};
+const vxt__stitch_ops vxt__stitch_cl_ops = {cl_init, cl_destroy, cl_consume, cl_finalize, cl_sync, cl_footprint};
 
 /* Device form: the input buffer of a slot, for the predictor. */
 cl_mem vxt__stitch_cl_input(vxt__stitch *s, int slot)

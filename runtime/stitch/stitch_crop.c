@@ -87,6 +87,19 @@ static vxt_status crop_tables(vxt__stitch *s, crop_state *c)
     return VXT_OK;
 }
 
+static size_t crop_footprint(const vxt__stitch *s, size_t *device)
+{
+    const size_t threads = (size_t)vxt__pool_threads(s->ctx->pool);
+    const size_t np = (size_t)(s->P[0] + s->P[1] + s->P[2]), ns = (size_t)(s->nstarts[0] + s->nstarts[1] + s->nstarts[2]);
+    const size_t ring = (size_t)s->D * (size_t)s->S[1] * (size_t)s->S[2], batch = (size_t)s->B * s->tile_out_elems;
+    *device = 0;
+    return np * sizeof(int) + 2u * ns * sizeof(int64_t) +
+           (s->output.want_values ? (size_t)s->C * ring * sizeof(float) : 0) +
+           (s->output.want_labels ? ring * vxt_dtype_size(s->opt.label_dtype) : 0) +
+           (s->F > 1 ? batch * sizeof(float) : 0) + (s->M > 1 ? batch * sizeof(float) : 0) +
+           threads * 2u * (size_t)s->C * sizeof(float) + threads * (size_t)(s->C + 2) * (size_t)s->R[2] * sizeof(float);
+}
+
 static vxt_status crop_init(vxt__stitch *s)
 {
     crop_state *c = calloc(1, sizeof *c);
@@ -117,11 +130,8 @@ static vxt_status crop_init(vxt__stitch *s)
     const size_t row_elems = (size_t)c->threads * (size_t)(s->C + 2) * (size_t)s->R[2];
     if (row_elems && !(c->rows = malloc(row_elems * sizeof(float))))
         return vxt__fail(s->ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory");
-    const size_t np = (size_t)(s->P[0] + s->P[1] + s->P[2]), ns = (size_t)(s->nstarts[0] + s->nstarts[1] + s->nstarts[2]);
-    s->held_bytes = np * sizeof(int) + 2u * ns * sizeof(int64_t) + (c->vring ? (size_t)s->C * c->ring_cstride * sizeof(float) : 0) +
-                    (c->lring ? c->ring_cstride * lbytes : 0) + (c->mirror ? batch_elems * sizeof(float) : 0) +
-                    (c->members ? batch_elems * sizeof(float) : 0) + (size_t)c->threads * 2u * (size_t)s->C * sizeof(float) +
-                    row_elems * sizeof(float);
+    size_t device = 0;
+    s->held_bytes = crop_footprint(s, &device);
     return VXT_OK;
 }
 
@@ -436,4 +446,4 @@ static vxt_status crop_sync(vxt__stitch *s)
     return VXT_OK;
 }
 
-const vxt__stitch_ops vxt__stitch_crop_ops = {crop_init, crop_destroy, crop_consume, crop_finalize, crop_sync};
+const vxt__stitch_ops vxt__stitch_crop_ops = {crop_init, crop_destroy, crop_consume, crop_finalize, crop_sync, crop_footprint};

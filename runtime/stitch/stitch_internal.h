@@ -49,6 +49,9 @@ typedef struct vxt__stitch_ops {
     vxt_status (*finalize)(vxt__stitch *s, int64_t z0, int64_t z1, float *values, size_t cstride, void *labels);
     /* Wait for everything queued; report deferred errors. */
     vxt_status (*sync)(vxt__stitch *s);
+    /* The host bytes init allocates for this case (and, in *device, the device's), from the sizes alone: init
+     * sets held_bytes from it, and vxt__stitch_estimate reports it before anything is allocated. */
+    size_t (*footprint)(const vxt__stitch *s, size_t *device);
 } vxt__stitch_ops;
 
 struct vxt__stitch {
@@ -109,6 +112,30 @@ vxt_status vxt__stitch_create(vxt_context *ctx, const vxt_tiling *plan, const vx
                               const vxt_volume *input, const vxt_stitch_output *output, int nslots,
                               vxt__stitch **out);
 void vxt__stitch_destroy(vxt__stitch *s);
+
+/* What vxt_stitch (a session of `nslots` slots driven by vxt_stitch's loop) holds for a case, by part, in the
+ * allocations' own sizes (workspace buffers rounded as vxt__ws_alloc rounds them). */
+typedef struct vxt__stitch_bytes {
+    size_t engine;       /* tables and the backend's state: the accumulator ring (or crop's rings), sums, scratch */
+    size_t device;       /* the OpenCL device's buffers (accumulator, tile outputs, slabs); 0 on the CPU */
+    size_t tile_inputs;  /* the session's input slots */
+    size_t tile_outputs; /* vxt_stitch's output buffers (or its grouped outputs) */
+    size_t slab;         /* one finished slab, in sink mode */
+    int64_t slab_depth;  /* its planes (at most) */
+    int64_t slab_max[2]; /* the most planes of the slabs handed out first, third, ... and second, fourth, ... */
+} vxt__stitch_bytes;
+/* The sizes of a case without allocating it: the same checks as vxt__stitch_create (an input of `cin` channels;
+ * output's volumes are not looked at, only which outputs are wanted). */
+vxt_status vxt__stitch_estimate(vxt_context *ctx, const vxt_tiling *plan, const vxt_stitch_options *opts,
+                                int64_t cin, const vxt_stitch_output *output, int nslots, vxt__stitch_bytes *b);
+/* stitch_session.c: the sizes its open allocates (slab depth: planes of a sink's slab, 0 without a sink) */
+size_t vxt__session_input_bytes(const vxt__stitch *s);
+int64_t vxt__session_slab_z(const vxt__stitch *s);
+size_t vxt__session_slab_bytes(const vxt__stitch *s);
+/* stitch_cl.c: whether the OpenCL backend accumulates groups of calls for this case (its init's can_group). */
+int vxt__stitch_cl_can_group(const vxt__stitch *s);
+/* stitch_run.c: the tile output buffers vxt_stitch allocates for a case (host predictor). */
+size_t vxt__stitch_run_output_bytes(const vxt_context *ctx, const vxt__stitch *s);
 void vxt__stitch_call(const vxt__stitch *s, uint64_t k, vxt__call *c);
 /* Padded z below which no tile after call k touches (the z start of the next tile batch, P0 after the last). */
 int64_t vxt__stitch_final_pz_after(const vxt__stitch *s, uint64_t k);

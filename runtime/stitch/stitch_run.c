@@ -126,6 +126,34 @@ static uint64_t group_tiles(const vxt_context *ctx, const vxt__stitch *s, int de
     return g >= 2 * s->B ? g : 0; /* else the default two batch buffers hold as much */
 }
 
+/* Whether accumulation runs beside the predictor (a thread of its own, two output buffers): OpenCL GPUs. */
+static int overlaps(const vxt_context *ctx)
+{
+    return ctx->stitch_overlap == 1 ||
+           (ctx->stitch_overlap == 0 && ctx->backend == VXT_BACKEND_OPENCL && !ctx->device_is_cpu);
+}
+
+static size_t batch_output_bytes(const vxt_stitch_options *opts, const vxt_tiling_info *pi)
+{
+    return (size_t)opts->batch_size * (size_t)opts->out_channels * vxt_dtype_size(opts->tile_dtype) *
+           (size_t)pi->roi[0] * (size_t)pi->roi[1] * (size_t)pi->roi[2];
+}
+
+size_t vxt__stitch_run_output_bytes(const vxt_context *ctx, const vxt__stitch *s)
+{
+    if (s->opt.flags & VXT_STITCH_DEVICE_PREDICTOR)
+        return 0;
+    const int overlap = overlaps(ctx);
+    /* grouping needs the backend's can_group, which its init sets: always on the CPU, never in crop blending, on
+     * OpenCL for the row-wise kernels on a device sharing host memory, one member, no mirroring */
+    vxt__stitch g = *s;
+    g.can_group = s->ops == &vxt__stitch_cpu_ops || (s->ops == &vxt__stitch_cl_ops && vxt__stitch_cl_can_group(s));
+    uint64_t G = group_tiles(ctx, &g, 0, overlap);
+    if (G > 0)
+        return vxt__ws_round((size_t)G * s->tile_out_elems * s->tile_es);
+    return (overlap ? 2u : 1u) * vxt__ws_round(batch_output_bytes(&s->opt, &s->pi));
+}
+
 static vxt_status run_grouped(vxt_context *ctx, vxt_session *ss, uint64_t G, vxt_predict_fn predict,
                               void *predict_user)
 {
@@ -195,8 +223,7 @@ vxt_status vxt_stitch(vxt_context *ctx, const vxt_tiling *plan, const vxt_stitch
     if (st != VXT_OK)
         return st;
     int device = (opts->flags & VXT_STITCH_DEVICE_PREDICTOR) != 0;
-    int overlap = ctx->stitch_overlap == 1 ||
-                  (ctx->stitch_overlap == 0 && ctx->backend == VXT_BACKEND_OPENCL && !ctx->device_is_cpu);
+    int overlap = overlaps(ctx);
     uint64_t G = group_tiles(ctx, vxt__session_stitch(ss), device, overlap);
     if (G > 0) {
         st = run_grouped(ctx, ss, G, predict, predict_user);
@@ -211,8 +238,7 @@ vxt_status vxt_stitch(vxt_context *ctx, const vxt_tiling *plan, const vxt_stitch
     size_t out_bytes = 0, out_actual[2] = {0, 0};
     if (!device) {
         const vxt_tiling_info *pi = vxt__tiling_info(plan);
-        out_bytes = (size_t)opts->batch_size * (size_t)opts->out_channels * vxt_dtype_size(opts->tile_dtype) *
-                    (size_t)pi->roi[0] * (size_t)pi->roi[1] * (size_t)pi->roi[2];
+        out_bytes = batch_output_bytes(opts, pi);
         /* two output buffers when a batch is accumulated while the predictor fills the next; one when in line (a
          * 104-class network's 128^3 tile outputs are 832 MiB) */
         for (int i = 0; i < (overlap ? 2 : 1); i++)

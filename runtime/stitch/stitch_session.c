@@ -70,6 +70,34 @@ static vxt_status fail(vxt_session *ss, vxt_status st)
     return st;
 }
 
+static size_t input_slot_bytes(const vxt__stitch *s)
+{
+    return (size_t)s->B * s->tile_in_elems * sizeof(float);
+}
+
+size_t vxt__session_input_bytes(const vxt__stitch *s)
+{
+    return s->Cin > 0 ? (size_t)s->nslots * vxt__ws_round(input_slot_bytes(s)) : 0;
+}
+
+/* Slabs of at most 64 MiB of values. */
+int64_t vxt__session_slab_z(const vxt__stitch *s)
+{
+    if (!s->sink_mode)
+        return 0;
+    size_t slice = (size_t)s->C * (size_t)s->S[1] * (size_t)s->S[2] * sizeof(float);
+    int64_t z = (int64_t)(((size_t)64 << 20) / slice);
+    if (z < 1)
+        z = 1;
+    return z > s->S[0] ? s->S[0] : z;
+}
+
+size_t vxt__session_slab_bytes(const vxt__stitch *s)
+{
+    return (size_t)vxt__session_slab_z(s) * (size_t)s->S[1] * (size_t)s->S[2] *
+           ((s->output.want_values ? (size_t)s->C * sizeof(float) : 0) + (s->output.want_labels ? sizeof(uint16_t) : 0));
+}
+
 vxt_status vxt__session_open(vxt_context *ctx, const vxt_tiling *plan, const vxt_stitch_options *opts,
                              const vxt_volume *input, const vxt_stitch_output *output, int nslots, vxt_session **out)
 {
@@ -93,24 +121,21 @@ vxt_status vxt__session_open(vxt_context *ctx, const vxt_tiling *plan, const vxt
         return vxt__fail(ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_session_create: out of memory");
     }
     for (int i = 0; i < nslots && s->Cin > 0; i++) {
-        ss->inputs[i] = vxt__ws_alloc(ctx, (size_t)s->B * s->tile_in_elems * sizeof(float), &ss->input_bytes[i]);
+        ss->inputs[i] = vxt__ws_alloc(ctx, input_slot_bytes(s), &ss->input_bytes[i]);
         if (!ss->inputs[i]) {
             vxt_session_destroy(ss);
             return vxt__fail(ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_session_create: out of memory for tile inputs");
         }
     }
     if (s->sink_mode) {
-        /* slabs of at most 64 MiB of values */
-        size_t slice = (size_t)s->C * (size_t)s->S[1] * (size_t)s->S[2] * sizeof(float);
-        ss->slab_z = (int64_t)(((size_t)64 << 20) / slice);
-        if (ss->slab_z < 1)
-            ss->slab_z = 1;
-        if (ss->slab_z > s->S[0])
-            ss->slab_z = s->S[0];
+        ss->slab_z = vxt__session_slab_z(s);
         size_t vox = (size_t)ss->slab_z * (size_t)s->S[1] * (size_t)s->S[2];
-        ss->slab_values = malloc(vox * (size_t)s->C * sizeof(float));
-        ss->slab_labels = malloc(vox * sizeof(uint16_t));
-        if (!ss->slab_values || !ss->slab_labels) {
+        /* only what the slabs carry (labels only: no C x slab of values) */
+        if (s->output.want_values)
+            ss->slab_values = malloc(vox * (size_t)s->C * sizeof(float));
+        if (s->output.want_labels)
+            ss->slab_labels = malloc(vox * sizeof(uint16_t));
+        if ((s->output.want_values && !ss->slab_values) || (s->output.want_labels && !ss->slab_labels)) {
             vxt_session_destroy(ss);
             return vxt__fail(ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_session_create: out of memory for output slabs");
         }

@@ -141,11 +141,11 @@ static vxt_status check_options(vxt_context *ctx, const vxt_stitch_options *o, c
                                  want_labels ? o->label_dtype : VXT_DTYPE_U16);
 }
 
-vxt_status vxt__stitch_create(vxt_context *ctx, const vxt_tiling *plan, const vxt_stitch_options *opts,
-                              const vxt_volume *input, const vxt_stitch_output *output, int nslots,
-                              vxt__stitch **out)
+/* Everything about a case that takes no allocation: the options checked, the sizes, the ring depth and the
+ * backend's operations. `input` may be NULL: then `cin` gives its channels (0: precomputed tiles). */
+static vxt_status setup(vxt_context *ctx, const vxt_tiling *plan, const vxt_stitch_options *opts, int64_t cin,
+                        const vxt_volume *input, const vxt_stitch_output *output, int nslots, vxt__stitch *s)
 {
-    *out = NULL;
     vxt_stitch_options o;
     vxt_stitch_options_init(&o);
     /* the 0.1 layout ends before `ensemble`: its callers get the later fields' defaults */
@@ -167,7 +167,7 @@ vxt_status vxt__stitch_create(vxt_context *ctx, const vxt_tiling *plan, const vx
     const vxt_tiling_info *pi = vxt__tiling_info(plan);
     if (input && (st = check_volume(ctx, "input", input, VXT_DTYPE_F32, 0, pi->shape)) != VXT_OK)
         return st;
-    if (!input && (o.flags & VXT_STITCH_DEVICE_PREDICTOR))
+    if (!input && cin == 0 && (o.flags & VXT_STITCH_DEVICE_PREDICTOR))
         return vxt__fail(ctx, VXT_ERR_NULL, "vxt_stitch: the device predictor form needs an input volume");
     if (ou.values && (st = check_volume(ctx, "output values", ou.values, VXT_DTYPE_F32, o.out_channels, pi->shape)) !=
                          VXT_OK)
@@ -175,9 +175,6 @@ vxt_status vxt__stitch_create(vxt_context *ctx, const vxt_tiling *plan, const vx
     if (ou.labels && (st = check_volume(ctx, "output labels", ou.labels, o.label_dtype, 1, pi->shape)) != VXT_OK)
         return st;
 
-    vxt__stitch *s = calloc(1, sizeof *s);
-    if (!s)
-        return vxt__fail(ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory");
     s->ctx = ctx;
     s->plan = plan;
     s->pi = *pi;
@@ -199,15 +196,7 @@ vxt_status vxt__stitch_create(vxt_context *ctx, const vxt_tiling *plan, const vx
     }
     s->C = o.out_channels;
     s->threshold = (float)o.label_threshold;
-    if (o.label_rule == VXT_LABELS_REGIONS) {
-        if (!(s->regions = malloc((size_t)s->C * sizeof *s->regions))) {
-            vxt__stitch_destroy(s);
-            return vxt__fail(ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory");
-        }
-        for (int64_t c = 0; c < s->C; c++)
-            s->regions[c] = (int)o.region_labels[c];
-    }
-    s->Cin = input ? input->channels : 0; /* no input: precomputed tiles */
+    s->Cin = input ? input->channels : cin; /* no input: precomputed tiles */
     for (int a = 0; a < 3; a++) {
         s->R[a] = pi->roi[a];
         s->P[a] = pi->padded_shape[a];
@@ -237,21 +226,16 @@ vxt_status vxt__stitch_create(vxt_context *ctx, const vxt_tiling *plan, const vx
         !vxt__mul_size(s->tile_out_elems, (size_t)s->B * 8u, &bytes) ||
         !vxt__mul_size(s->tile_in_elems, (size_t)s->B * 8u, &bytes) ||
         __builtin_mul_overflow(s->nbatches, (uint64_t)(s->M * s->F), &s->ncalls)) {
-        st = vxt__fail(ctx, VXT_ERR_OVERFLOW, "vxt_stitch: tile buffers of %lld x %lld channels x %zu voxels overflow",
-                       (long long)s->B, (long long)(s->C > s->Cin ? s->C : s->Cin), s->roi_vox);
-        vxt__stitch_destroy(s);
-        return st;
+        return vxt__fail(ctx, VXT_ERR_OVERFLOW, "vxt_stitch: tile buffers of %lld x %lld channels x %zu voxels "
+                         "overflow", (long long)s->B, (long long)(s->C > s->Cin ? s->C : s->Cin), s->roi_vox);
     }
     s->total_tiles = s->T * (uint64_t)(s->M * s->F);
     /* tile grid indices and per-coordinate cover tables are 32-bit (int, cl_int) */
     for (int a = 0; a < 3; a++)
-        if (s->nstarts[a] > INT32_MAX || s->P[a] > INT32_MAX) {
-            st = vxt__fail(ctx, VXT_ERR_OVERFLOW, "vxt_stitch: axis %d has %lld tile starts over %lld voxels; the "
-                           "engine indexes them in 32 bits (at most 2^31 - 1 each)",
-                           a, (long long)s->nstarts[a], (long long)s->P[a]);
-            vxt__stitch_destroy(s);
-            return st;
-        }
+        if (s->nstarts[a] > INT32_MAX || s->P[a] > INT32_MAX)
+            return vxt__fail(ctx, VXT_ERR_OVERFLOW, "vxt_stitch: axis %d has %lld tile starts over %lld voxels; the "
+                             "engine indexes them in 32 bits (at most 2^31 - 1 each)",
+                             a, (long long)s->nstarts[a], (long long)s->P[a]);
 
     /* ring depth: everything for buffer volumes (finalized once at the end), else what a batch can span */
     if (!s->sink_mode) {
@@ -268,12 +252,45 @@ vxt_status vxt__stitch_create(vxt_context *ctx, const vxt_tiling *plan, const vx
     }
     size_t acc_elems;
     if (!vxt__mul_size((size_t)s->C, (size_t)s->D, &acc_elems) || !vxt__mul_size(acc_elems, (size_t)s->P[1], &acc_elems) ||
-        !vxt__mul_size(acc_elems, (size_t)s->P[2], &acc_elems) || !vxt__mul_size(acc_elems, (size_t)s->M * 8u, &bytes)) {
-        st = vxt__fail(ctx, VXT_ERR_OVERFLOW, "vxt_stitch: the accumulator (%lld members x %lld channels x %lld x %lld "
-                       "x %lld) overflows", (long long)s->M, (long long)s->C, (long long)s->D, (long long)s->P[1],
-                       (long long)s->P[2]);
-        vxt__stitch_destroy(s);
+        !vxt__mul_size(acc_elems, (size_t)s->P[2], &acc_elems) || !vxt__mul_size(acc_elems, (size_t)s->M * 8u, &bytes))
+        return vxt__fail(ctx, VXT_ERR_OVERFLOW, "vxt_stitch: the accumulator (%lld members x %lld channels x %lld x "
+                         "%lld x %lld) overflows", (long long)s->M, (long long)s->C, (long long)s->D,
+                         (long long)s->P[1], (long long)s->P[2]);
+    /* crop blending is host code on either backend (nothing is accumulated); the others are the backend's */
+    s->ops = o.importance == VXT_IMPORTANCE_CROP      ? &vxt__stitch_crop_ops
+             : ctx->backend == VXT_BACKEND_OPENCL ? &vxt__stitch_cl_ops
+                                                  : &vxt__stitch_cpu_ops;
+    return VXT_OK;
+}
+
+/* The tables every backend reads: weights, covering starts. */
+static size_t table_bytes(const vxt__stitch *s)
+{
+    return s->roi_vox * sizeof(float) + 2u * (size_t)(s->P[0] + s->P[1] + s->P[2]) * sizeof(int) +
+           (s->opt.label_rule == VXT_LABELS_REGIONS ? (size_t)s->C * sizeof(int) : 0);
+}
+
+vxt_status vxt__stitch_create(vxt_context *ctx, const vxt_tiling *plan, const vxt_stitch_options *opts,
+                              const vxt_volume *input, const vxt_stitch_output *output, int nslots,
+                              vxt__stitch **out)
+{
+    *out = NULL;
+    vxt__stitch *s = calloc(1, sizeof *s);
+    if (!s)
+        return vxt__fail(ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory");
+    vxt_status st = setup(ctx, plan, opts, 0, input, output, nslots, s);
+    if (st != VXT_OK) {
+        free(s);
         return st;
+    }
+    const vxt_stitch_options o = s->opt;
+    if (o.label_rule == VXT_LABELS_REGIONS) {
+        if (!(s->regions = malloc((size_t)s->C * sizeof *s->regions))) {
+            vxt__stitch_destroy(s);
+            return vxt__fail(ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory");
+        }
+        for (int64_t c = 0; c < s->C; c++)
+            s->regions[c] = (int)o.region_labels[c];
     }
 
     /* importance weights (float16 arithmetic works on float16 weights) */
@@ -324,16 +341,46 @@ vxt_status vxt__stitch_create(vxt_context *ctx, const vxt_tiling *plan, const vx
     }
     s->finalized_pz = 0;
 
-    /* crop blending is host code on either backend (nothing is accumulated); the others are the backend's */
-    s->ops = o.importance == VXT_IMPORTANCE_CROP      ? &vxt__stitch_crop_ops
-             : ctx->backend == VXT_BACKEND_OPENCL ? &vxt__stitch_cl_ops
-                                                  : &vxt__stitch_cpu_ops;
     st = s->ops->init(s);
     if (st != VXT_OK) {
         vxt__stitch_destroy(s);
         return st;
     }
     *out = s;
+    return VXT_OK;
+}
+
+vxt_status vxt__stitch_estimate(vxt_context *ctx, const vxt_tiling *plan, const vxt_stitch_options *opts,
+                                int64_t cin, const vxt_stitch_output *output, int nslots, vxt__stitch_bytes *b)
+{
+    memset(b, 0, sizeof *b);
+    vxt__stitch s;
+    memset(&s, 0, sizeof s);
+    vxt_status st = setup(ctx, plan, opts, cin, NULL, output, nslots, &s);
+    if (st != VXT_OK)
+        return st;
+    size_t device = 0;
+    b->engine = table_bytes(&s) + s.ops->footprint(&s, &device);
+    b->device = device;
+    b->tile_inputs = vxt__session_input_bytes(&s);
+    b->slab = vxt__session_slab_bytes(&s);
+    b->tile_outputs = vxt__stitch_run_output_bytes(ctx, &s);
+    b->slab_depth = vxt__session_slab_z(&s);
+    /* the slabs a sink receives: each batch finalizes the planes below the next batch's first row
+     * (vxt__stitch_final_pz_after), handed out in pieces of at most slab_depth planes */
+    int64_t done = 0, nslab = 0;
+    for (uint64_t batch = 0; b->slab_depth > 0 && batch < s.nbatches; batch++) {
+        const uint64_t next = (batch + 1) * s.B;
+        const int64_t pz = next >= s.T ? s.P[0] : s.starts[0][next / (uint64_t)s.tiles_per_row];
+        int64_t z1 = pz - s.lo[0];
+        z1 = z1 > s.S[0] ? s.S[0] : z1;
+        for (; done < z1; nslab++) {
+            const int64_t n = z1 - done < b->slab_depth ? z1 - done : b->slab_depth;
+            if (n > b->slab_max[nslab % 2])
+                b->slab_max[nslab % 2] = n;
+            done += n;
+        }
+    }
     return VXT_OK;
 }
 
@@ -388,4 +435,41 @@ vxt_status vxt__stitch_nonfinite(const vxt__stitch *s, const vxt__call *c, int i
                      "%zu, voxel (z %zu, y %zu, x %zu) of the tile",
                      vxt_isnan(value) ? "NaN" : "infinite", (unsigned long long)tile, (int)(tile % s->B),
                      (unsigned long long)k, c->member, c->flip, ch, z, y, x);
+}
+
+vxt_status vxt_stitch_estimate(vxt_context *ctx, const vxt_tiling *tiling, const vxt_stitch_options *opts,
+                               int64_t input_channels, const vxt_stitch_output *output, vxt_memory_estimate *est)
+{
+    VXT_CHECK_NULL(NULL, ctx);
+    VXT_CHECK_NULL(ctx, tiling);
+    VXT_CHECK_NULL(ctx, opts);
+    VXT_CHECK_NULL(ctx, output);
+    VXT_CHECK_NULL(ctx, est);
+    vxt_status st = vxt__check_out_struct(ctx, __func__, "vxt_memory_estimate", est->struct_size, sizeof *est);
+    if (st != VXT_OK)
+        return st;
+    if (input_channels < 1 || input_channels > INT32_MAX)
+        return vxt__fail(ctx, VXT_ERR_INVALID_ARGUMENT, "vxt_stitch_estimate: input_channels = %lld (1 to 2^31 - 1)",
+                         (long long)input_channels);
+    vxt__stitch_bytes b;
+    if ((st = vxt__stitch_estimate(ctx, tiling, opts, input_channels, output, 2, &b)) != VXT_OK)
+        return st;
+    const vxt_tiling_info *pi = vxt__tiling_info(tiling);
+    const double vox = (double)pi->shape[0] * (double)pi->shape[1] * (double)pi->shape[2];
+    double out = 0.0;
+    if (!output->sink)
+        out = (output->values ? (double)opts->out_channels * vox * 4.0 : 0.0) +
+              (output->labels ? vox * (double)vxt_dtype_size(opts->label_dtype) : 0.0);
+    vxt_memory_estimate e;
+    memset(&e, 0, sizeof e);
+    e.struct_size = sizeof e;
+    e.peak_stage = -1;
+    e.input_bytes = (uint64_t)((double)input_channels * vox * 4.0);
+    e.output_bytes = (uint64_t)out;
+    e.device_bytes = b.device;
+    e.window_bytes = (uint64_t)b.engine + b.tile_inputs + b.tile_outputs + b.slab +
+                     (ctx->device_is_cpu || ctx->host_unified ? b.device : 0);
+    e.peak_bytes = e.input_bytes + e.output_bytes + e.window_bytes;
+    vxt__copy_out_struct(est, &e, est->struct_size, sizeof e);
+    return VXT_OK;
 }
