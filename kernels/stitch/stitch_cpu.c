@@ -33,6 +33,19 @@ static cpu_state *st_of(vxt__stitch *s)
     return (cpu_state *)s->backend;
 }
 
+static size_t cpu_footprint(const vxt__stitch *s, size_t *device)
+{
+    const size_t threads = (size_t)vxt__pool_threads(s->ctx->pool);
+    const size_t acc = (size_t)s->C * (size_t)s->D * (size_t)s->P[1] * (size_t)s->P[2] * (size_t)s->M *
+                       (s->mode == VXT_ACC_F64 ? sizeof(double) : sizeof(float));
+    const size_t tvals = threads * (size_t)s->C * (size_t)s->S[2] * sizeof(float);
+    *device = 0;
+    return vxt__ws_round(acc) + (s->F > 1 ? (size_t)s->B * s->tile_out_elems * sizeof(float) : 0) +
+           threads * ((size_t)s->R[2] * sizeof(float) + (size_t)s->S[2] * sizeof(double) +
+                      (3u * (size_t)s->S[2] + (size_t)s->C) * sizeof(float)) +
+           tvals + (s->prob_ensemble ? tvals : 0) + (size_t)s->B * (size_t)s->C * (size_t)s->R[0] * sizeof(size_t);
+}
+
 static vxt_status cpu_init(vxt__stitch *s)
 {
     cpu_state *c = calloc(1, sizeof *c);
@@ -67,11 +80,8 @@ static vxt_status cpu_init(vxt__stitch *s)
     c->bad = malloc(c->bad_cap * sizeof(size_t));
     if (!c->row || !c->wsum || !c->vals || !c->act || !c->bad)
         return vxt__fail(s->ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory");
-    const size_t tvals = (size_t)c->threads * (size_t)s->C * (size_t)s->S[2] * sizeof(float);
-    s->held_bytes = c->acc_bytes + (c->mirror ? (size_t)s->B * s->tile_out_elems * sizeof(float) : 0) +
-                    (size_t)c->threads * ((size_t)s->R[2] * sizeof(float) + (size_t)s->S[2] * sizeof(double) +
-                                          (3u * (size_t)s->S[2] + (size_t)s->C) * sizeof(float)) + tvals +
-                    (c->mvals ? tvals : 0) + c->bad_cap * sizeof(size_t);
+    size_t device = 0;
+    s->held_bytes = cpu_footprint(s, &device);
     return VXT_OK;
 }
 
@@ -562,4 +572,4 @@ static vxt_status cpu_sync(vxt__stitch *s)
     return VXT_OK;
 }
 
-const vxt__stitch_ops vxt__stitch_cpu_ops = {cpu_init, cpu_destroy, cpu_consume, cpu_finalize, cpu_sync};
+const vxt__stitch_ops vxt__stitch_cpu_ops = {cpu_init, cpu_destroy, cpu_consume, cpu_finalize, cpu_sync, cpu_footprint};
