@@ -1021,6 +1021,61 @@ static void test_phantom_segmentation_opencl(void **state)
     free(b);
 }
 
+/* The memory ceiling: a run above it stops before its voxels are read, with one line naming the estimate and what
+ * would lower it (exit 10); the default ceiling is what the machine can give; the summary reports both. */
+static void test_memory_ceiling(void **state)
+{
+    (void)state;
+    cli_phantom("ct.nii.gz", NULL, "--shape 16,40,40 --spacing 10,6,6");
+    /* the summary and --json: the estimate and the ceiling it was held to */
+    int rc = cli("run %s -o %s --model identity --normalization minmax --roi 8,16,16 --backend cpu --json",
+                 cli_path("ct.nii.gz"), cli_path("seg.nii.gz"));
+    assert_int_equal(rc, 0);
+    cJSON *j = cli_out_json();
+    const cJSON *mem = cli_json(j, "memory");
+    const double est = cli_json_number(mem, "estimate_bytes");
+    assert_true(est > 16 * 40 * 40 * 4 && est < 64e6);
+    assert_true(cli_json_number(mem, "ceiling_bytes") > est);
+    const char *source = cli_json_string(mem, "ceiling_source");
+    assert_true(!strcmp(source, "MemAvailable") || strstr(source, "cgroup"));
+    cJSON_Delete(j);
+    /* an explicit ceiling below what the process holds with the run's estimate */
+    rc = cli("run %s -o %s --model identity --normalization minmax --roi 8,16,16 --backend cpu --max-memory 1M",
+             cli_path("ct.nii.gz"), cli_path("seg2.nii.gz"));
+    assert_int_equal(rc, 10);
+    cli_assert_one_line_error("the run needs an estimated");
+    assert_non_null(strstr(cli_err, "--max-memory"));
+    assert_non_null(strstr(cli_err, "smaller ROI or batch"));
+    assert_false(access(cli_path("seg2.nii.gz"), F_OK) == 0);
+    /* a size that is not one */
+    const char *bad[] = {"lots", "-5G", "0x10", "12Q", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        rc = cli("run %s -o %s --model identity --roi 8 --max-memory '%s'", cli_path("ct.nii.gz"),
+                 cli_path("seg2.nii.gz"), bad[i]);
+        assert_int_equal(rc, 2);
+        cli_assert_one_line_error("--max-memory");
+    }
+    /* a ROI far beyond the image: refused by the default ceiling (what the machine can give), at once */
+    rc = cli("run %s -o %s --model identity --normalization minmax --roi 4000 --backend cpu", cli_path("ct.nii.gz"),
+             cli_path("seg2.nii.gz"));
+    assert_int_equal(rc, 10);
+    cli_assert_one_line_error("above the limit");
+    assert_true(strstr(cli_err, "MemAvailable") || strstr(cli_err, "cgroup"));
+    /* a header that claims 1024^3 int16 in a file of a few KiB: refused before its voxels are read or allocated */
+    cli_phantom("tiny.nii", NULL, "--shape 4,4,4 --spacing 1,1,1");
+    FILE *f = fopen(cli_path("tiny.nii"), "r+b");
+    assert_non_null(f);
+    const int16_t dims[3] = {1024, 1024, 1024}; /* dim[1..3], from byte 42 */
+    assert_int_equal(fseek(f, 42, SEEK_SET), 0);
+    assert_int_equal(fwrite(dims, sizeof dims, 1, f), 1);
+    fclose(f);
+    rc = cli("run %s -o %s --model identity --normalization minmax --roi 64 --backend cpu --max-memory 3G --json",
+             cli_path("tiny.nii"), cli_path("seg2.nii.gz"));
+    assert_int_equal(rc, 10);
+    cli_assert_one_line_error("input 2.0 GiB");
+    assert_false(access(cli_path("seg2.nii.gz"), F_OK) == 0);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest cpu[] = {
@@ -1041,6 +1096,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_plan_plugins_need_permission, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_npy_input_and_outputs, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_auto_backend, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_memory_ceiling, cli_setup, cli_teardown),
     };
     const struct CMUnitTest opencl[] = {
         cmocka_unit_test_setup_teardown(test_backend_opencl_is_opencl, cli_setup, cli_teardown),

@@ -16,19 +16,34 @@
 
 #include "voxtile.h"
 
-/* Exit statuses, one per kind of problem (docs/CLI.md lists them). */
+/* Exit statuses, one per kind of problem, the same for every command (docs/CLI.md, "Exit status", is this
+ * table; tests/test_cli_exit.c holds every command to it). */
+#define VXT_EXIT_MAP(X)                                                                                       \
+    X(VXT_EXIT_OK, 0, "ok", "done")                                                                           \
+    X(VXT_EXIT_INTERNAL, 1, "internal", "a bug in voxtile, or a failure no other row names")                  \
+    X(VXT_EXIT_USAGE, 2, "usage", "unknown command or flag, a missing or malformed argument")                 \
+    X(VXT_EXIT_DEVICE, 3, "device", "no usable backend or device for what was asked; an OpenCL build, probe or runtime failure") \
+    X(VXT_EXIT_INPUT, 4, "input", "an input file missing, unreadable or malformed, or voxels the pipeline cannot read") \
+    X(VXT_EXIT_OUTPUT, 5, "output", "an output cannot be written (nothing was replaced)")                     \
+    X(VXT_EXIT_PLAN, 6, "plan", "a plan (file, nnU-Net folder or flags) missing fields or contradictory")     \
+    X(VXT_EXIT_MODEL, 7, "model", "a model or plugin cannot be loaded, is not allowed, or failed")            \
+    X(VXT_EXIT_MISMATCH, 8, "mismatch", "validation found differences")                                      \
+    X(VXT_EXIT_CANCELLED, 9, "cancelled", "interrupted (SIGINT, SIGTERM); nothing was written")               \
+    X(VXT_EXIT_MEMORY, 10, "memory", "the work needs more memory than --max-memory or the machine allows")
+
 enum {
-    VXT_EXIT_OK = 0,
-    VXT_EXIT_FAILURE = 1,    /* a library call failed for another reason */
-    VXT_EXIT_USAGE = 2,      /* unknown command or flag, missing or malformed argument */
-    VXT_EXIT_NO_BACKEND = 3, /* no usable backend/device for what was asked */
-    VXT_EXIT_INPUT = 4,      /* input file missing, unreadable or malformed */
-    VXT_EXIT_OUTPUT = 5,     /* output cannot be written */
-    VXT_EXIT_PLAN = 6,       /* plan missing fields or contradictory */
-    VXT_EXIT_PLUGIN = 7,     /* model cannot be loaded or failed */
-    VXT_EXIT_MISMATCH = 8,   /* validation found differences */
-    VXT_EXIT_CANCELLED = 9
+#define VXT_EXIT_ENUM_(name, value, word, text) name = value,
+    VXT_EXIT_MAP(VXT_EXIT_ENUM_)
+#undef VXT_EXIT_ENUM_
 };
+
+/* A size in bytes: "8G", "512M", "1.5GiB", "1000000"; "none" is 0 (no ceiling). 0 when malformed. */
+int cli_parse_size(const char *s, uint64_t *out);
+/* "1.4 GiB", "312 MiB". */
+const char *cli_size_text(char *buf, size_t n, uint64_t bytes);
+/* What this machine can give now: MemAvailable, or a cgroup's limit less its usage where lower (root: "" for
+ * this system; a folder standing for "/" in tests). 0 when neither can be read; else *source names which. */
+int cli_memory_available(const char *root, uint64_t *bytes, char *source, size_t n);
 
 /* "voxtile <cmd>: <message>" on stderr, one line. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -36,7 +51,12 @@ void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(prin
 /* "voxtile <cmd>: <what>: <the library's message>" and the exit status for `st` (cli_exit_of). */
 int cli_fail(const char *cmd, const char *what, vxt_status st);
 
-/* cli_fail for vxt_pipeline_create: a model that cannot be loaded or initialised exits VXT_EXIT_PLUGIN. */
+/* cli_fail for reading an input (4) or writing an output (5), except out of memory (10), internal (1) or
+ * cancelled (9). */
+int cli_input_fail(const char *cmd, const char *what, vxt_status st);
+int cli_output_fail(const char *cmd, const char *what, vxt_status st);
+
+/* cli_fail for vxt_pipeline_create: a model that cannot be loaded or initialised exits VXT_EXIT_MODEL. */
 int cli_model_fail(const char *cmd, const char *what, vxt_status st);
 
 /* cli_fail for vxt_pipeline_run, by the stage that failed (vxt_run_result.failed_stage): the input's voxels that

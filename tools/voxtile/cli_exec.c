@@ -70,5 +70,5 @@ int cli_context(const char *cmd, const cli_exec *e, vxt_context **out)
         return VXT_EXIT_OK;
     int rc = cli_fail(cmd, "cannot create a context", st);
     /* a device that is not there (an index out of range) is no usable device, as a name that matches none */
-    return st == VXT_ERR_INVALID_ARGUMENT ? VXT_EXIT_NO_BACKEND : rc;
+    return st == VXT_ERR_INVALID_ARGUMENT ? VXT_EXIT_DEVICE : rc;
 }

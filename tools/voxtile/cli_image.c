@@ -23,7 +23,7 @@ int cli_read_image_with(const char *cmd, const char *path, const vxt_read_option
     vxt_status st = vxt_image_read_path(path, ro, img);
     if (st != VXT_OK) {
         cli_error(cmd, "%s", vxt_last_error());
-        return st == VXT_ERR_OUT_OF_MEMORY ? VXT_EXIT_FAILURE : VXT_EXIT_INPUT;
+        return st == VXT_ERR_OUT_OF_MEMORY ? VXT_EXIT_MEMORY : VXT_EXIT_INPUT;
     }
     return VXT_EXIT_OK;
 }
@@ -201,7 +201,7 @@ int cli_picture_labels(const char *cmd, vxt_context *ctx, const vxt_image *img, 
     ch0.channels = 1;
     if (!grey) {
         cli_error(cmd, "--picture: out of memory");
-        return VXT_EXIT_FAILURE;
+        return VXT_EXIT_INTERNAL;
     }
     vxt_status st = vxt_rescale(ctx, &ch0, &gv, 1.0, 0.0);
     int rc = VXT_EXIT_OK;

@@ -310,7 +310,7 @@ static int overlay(const char *cmd, vxt_plan *plan, cJSON *doc, const char *orig
     cJSON_free(text);
     if (st != VXT_OK) { /* a flag's value the plan refuses: a malformed argument */
         cli_error(cmd, "%s", vxt_last_error());
-        return st == VXT_ERR_OUT_OF_MEMORY ? VXT_EXIT_FAILURE : VXT_EXIT_USAGE;
+        return st == VXT_ERR_OUT_OF_MEMORY ? VXT_EXIT_MEMORY : VXT_EXIT_USAGE;
     }
     return 0;
 }
@@ -429,7 +429,7 @@ static int check_printed(const char *cmd, const vxt_plan *plan)
     if (st == VXT_OK)
         return 0;
     cli_error(cmd, "%s", vxt_last_error());
-    return st == VXT_ERR_OUT_OF_MEMORY ? VXT_EXIT_FAILURE : VXT_EXIT_PLAN;
+    return st == VXT_ERR_OUT_OF_MEMORY ? VXT_EXIT_MEMORY : VXT_EXIT_PLAN;
 }
 
 int cli_plan_ready(const char *cmd, const cli_plan_args *a, int need_model, vxt_plan **out)

@@ -438,14 +438,14 @@ static int prepare(bench_ctx *b, int small, int threads, vxt_membw *bw)
     b->f32 = malloc(b->f32_elems * sizeof(float));
     if (!b->ct || !b->f32) {
         cli_error("bench", "out of memory");
-        return VXT_EXIT_FAILURE;
+        return VXT_EXIT_INTERNAL;
     }
     make_ct(b->ct, b->shape);
     memset(b->f32, 0, b->f32_elems * sizeof(float));
     if (vxt_bench_membw(threads, (size_t)(small ? 16 : 64) << 20, 3, bw) != 0 || !(bw->triad_gbs > 0)) {
         cli_error("bench", "cannot measure the memory bandwidth (out of memory for its %d MiB arrays)",
                   small ? 3 * 64 : 3 * 256);
-        return VXT_EXIT_FAILURE;
+        return VXT_EXIT_INTERNAL;
     }
     return 0;
 }
@@ -485,7 +485,7 @@ int cmd_bench(int argc, char **argv)
             failed |= a.want[i] && !cases[i].ok;
         if (failed && rc == 0) {
             cli_error("bench", "some cases failed");
-            rc = VXT_EXIT_FAILURE;
+            rc = VXT_EXIT_INTERNAL;
         }
     }
     free(b.ct);

@@ -445,7 +445,7 @@ int cmd_header(int argc, char **argv)
         if (vxt_image_volume(img, &vol) != VXT_OK || !compute_stats(&vol, &s)) {
             cli_error("header", "out of memory computing statistics");
             vxt_image_destroy(img);
-            return VXT_EXIT_FAILURE;
+            return VXT_EXIT_INTERNAL;
         }
         v.s = &s;
     }

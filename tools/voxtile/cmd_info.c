@@ -280,7 +280,7 @@ int cmd_info(int argc, char **argv)
     r.devs = calloc(r.ndev ? r.ndev : 1, sizeof *r.devs);
     if (!r.devs) {
         cli_error("info", "out of memory");
-        return VXT_EXIT_FAILURE;
+        return VXT_EXIT_INTERNAL;
     }
     probe_devices(&r, &a.exec);
     probe_selection(&r, &a.exec);
@@ -289,7 +289,7 @@ int cmd_info(int argc, char **argv)
     int works = a.exec_given ? r.sel_st == VXT_OK : (r.cpu_st == VXT_OK || r.usable_opencl > 0);
     if (rc == VXT_EXIT_OK && !works) {
         cli_error("info", "%s", a.exec_given ? "the requested backend is not usable" : "no backend works");
-        return VXT_EXIT_NO_BACKEND;
+        return VXT_EXIT_DEVICE;
     }
     return rc;
 }

@@ -7,7 +7,7 @@
 
 #include "cli.h"
 
-enum { O_OUT = 1, O_PROB, O_PICTURE, O_JSON, O_QUIET };
+enum { O_OUT = 1, O_PROB, O_PICTURE, O_JSON, O_QUIET, O_MAX_MEMORY };
 
 static const cli_flag own[] = {
     {NULL, 0, NULL, 0, "outputs"},
@@ -16,6 +16,11 @@ static const cli_flag own[] = {
     {"picture", 0, "FILE.png", O_PICTURE, "mid-slices of the input with the labels drawn over them"},
     {"json", 0, NULL, O_JSON, "print a summary as JSON (stage seconds, tiles, backend, peak memory, label voxels)"},
     {"quiet", 0, NULL, O_QUIET, "no progress bar (drawn only when stderr is a terminal) and no summary"},
+    {NULL, 0, NULL, 0, "memory"},
+    {"max-memory", 0, "SIZE", O_MAX_MEMORY,
+     "the most the run may hold (8G, 512M, ...; none: no ceiling). Default: what the machine can give now, "
+     "MemAvailable or a cgroup's limit less its usage. The run's estimate (from the header and the plan; the "
+     "network runtime's own memory comes on top) is checked before the voxels are read, and reading stops there"},
     {NULL, 0, NULL, 0, NULL},
 };
 static const cli_flag *const groups[] = {own, cli_plan_flags, cli_exec_flags, NULL};
@@ -27,7 +32,7 @@ static const cli_command_spec spec = {
     groups, 1};
 
 typedef struct run_args {
-    const char *out, *probabilities, *picture;
+    const char *out, *probabilities, *picture, *max_memory;
     int json, quiet;
     cli_exec exec;
     cli_plan_args plan;
@@ -44,6 +49,7 @@ static int on_flag(void *user, const cli_flag *f, const char *v)
     case O_PROB: a->probabilities = v; break;
     case O_PICTURE: a->picture = v; break;
     case O_JSON: a->json = 1; break;
+    case O_MAX_MEMORY: a->max_memory = v; break;
     default: a->quiet = 1; break;
     }
     return 0;
@@ -96,6 +102,9 @@ typedef struct report {
     vxt_context_info ci;
     char origin[512];
     double t_read, t_write, total;
+    const vxt_memory_estimate *est;
+    uint64_t ceiling, budget, held_before; /* the ceiling; what the run may take; what the process held before */
+    const char *ceiling_source;
 } report;
 
 /* Voxels per label (uint8 or uint16 labels): counts[0 .. *n-1]; NULL when out of memory. */
@@ -115,6 +124,8 @@ static uint64_t *label_counts(const vxt_image *labels, int *n)
     *n = top;
     return c;
 }
+
+static double peak_memory_mib(void);
 
 static void print_text(const report *r, const uint64_t *counts, int n)
 {
@@ -139,6 +150,12 @@ static void print_text(const report *r, const uint64_t *counts, int n)
         if (r->res->stages & (1u << s))
             printf(", %s %.3f", vxt_stage_name((vxt_stage)s), r->res->stage_seconds[s]);
     printf(", write %.3f; total %.3f\n", r->t_write, r->total);
+    char e1[32], e2[32], e3[32];
+    printf("  memory: the run estimated at %s, %s held before it (libraries, the model)",
+           cli_size_text(e1, sizeof e1, r->est->peak_bytes), cli_size_text(e3, sizeof e3, r->held_before));
+    if (r->ceiling)
+        printf(", under a ceiling of %s (%s)", cli_size_text(e2, sizeof e2, r->ceiling), r->ceiling_source);
+    printf("; measured peak %.0f MiB\n", peak_memory_mib());
     if (r->a->probabilities)
         printf("  probabilities: %s\n", r->a->probabilities);
     if (r->a->picture)
@@ -211,6 +228,12 @@ static int print_json(const report *r, const uint64_t *counts, int n)
     cJSON_AddItemToArray(stg, sw);
     cJSON_AddNumberToObject(j, "seconds", r->total);
     cJSON_AddNumberToObject(j, "peak_memory_mib", peak_mib);
+    cJSON *mem = cJSON_AddObjectToObject(j, "memory");
+    cJSON_AddNumberToObject(mem, "estimate_bytes", (double)r->est->peak_bytes);
+    cJSON_AddStringToObject(mem, "estimate_peak_stage", vxt_stage_name((vxt_stage)r->est->peak_stage));
+    cJSON_AddNumberToObject(mem, "held_before_bytes", (double)r->held_before);
+    cJSON_AddNumberToObject(mem, "ceiling_bytes", (double)r->ceiling); /* 0: none */
+    cJSON_AddStringToObject(mem, "ceiling_source", r->ceiling_source);
     return cli_print_json(j);
 }
 
@@ -223,7 +246,7 @@ static int write_outputs(const run_args *a, vxt_context *ctx, const vxt_image *i
     vxt_output_set *set = NULL;
     if (vxt_output_set_create(&set) != VXT_OK) {
         cli_error("run", "%s", vxt_last_error());
-        return VXT_EXIT_FAILURE;
+        return VXT_EXIT_INTERNAL;
     }
     int rc = VXT_EXIT_OK;
     vxt_nifti_write_options wo;
@@ -268,6 +291,67 @@ static int check_args(const run_args *a, int npos)
     return 0;
 }
 
+/* This process's resident memory now (libraries, the model loaded), in bytes. */
+static uint64_t resident_now(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long long pages = 0, rss = 0;
+    int ok = f && fscanf(f, "%llu %llu", &pages, &rss) == 2;
+    if (f)
+        fclose(f);
+    return ok ? (uint64_t)rss * (uint64_t)sysconf(_SC_PAGESIZE) : 0;
+}
+
+/* --max-memory, checked before anything else. An exit status (message printed). */
+static int parse_ceiling(const run_args *a, uint64_t *ceiling)
+{
+    *ceiling = 0;
+    if (a->max_memory && !cli_parse_size(a->max_memory, ceiling)) {
+        cli_error("run", "--max-memory '%s': a size such as 8G, 512M or 1.5GiB, or none", a->max_memory);
+        return VXT_EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* What the run itself may take, once the model is loaded: --max-memory less what the process holds already, or
+ * what the machine can give now (which already leaves out what this process holds). */
+static void run_budget(const run_args *a, report *r, char *source, size_t n)
+{
+    r->held_before = resident_now();
+    if (a->max_memory) {
+        snprintf(source, n, "%s", r->ceiling ? "--max-memory" : "none");
+        r->budget = r->ceiling == 0 ? 0 : r->ceiling > r->held_before ? r->ceiling - r->held_before : 1;
+        return;
+    }
+    if (!cli_memory_available("", &r->ceiling, source, n)) {
+        snprintf(source, n, "none: neither MemAvailable nor a cgroup limit could be read");
+        r->ceiling = 0;
+    }
+    r->budget = r->ceiling;
+}
+
+/* Before the voxels are read: the run's estimate from the image's header against the ceiling. */
+static int check_memory(const char *in, vxt_pipeline *pipe, const vxt_run_options *ro, const char *source,
+                        uint64_t held, vxt_memory_estimate *est)
+{
+    vxt_read_options o;
+    vxt_read_options_init(&o);
+    o.flags = VXT_READ_HEADER_ONLY;
+    vxt_image *hdr = NULL;
+    int rc = cli_read_image_with("run", in, &o, &hdr);
+    if (rc)
+        return rc;
+    vxt_status st = vxt_pipeline_estimate(pipe, hdr, ro, est);
+    vxt_image_destroy(hdr);
+    if (st == VXT_ERR_MEMORY_LIMIT) {
+        char h[32];
+        cli_error("run", "%s: %s (the ceiling: %s, less %s this process holds already: libraries and the model; "
+                  "--max-memory sets it)", in, vxt_last_error(), source, cli_size_text(h, sizeof h, held));
+        return VXT_EXIT_MEMORY;
+    }
+    return st == VXT_OK ? 0 : cli_run_fail("run", in, st, -1);
+}
+
 int cmd_run(int argc, char **argv)
 {
     run_args a;
@@ -281,12 +365,15 @@ int cmd_run(int argc, char **argv)
     vxt_context *ctx = NULL;
     vxt_pipeline *pipe = NULL;
     vxt_run_result res = {.struct_size = sizeof res};
-    report r = {pos[0], &a, NULL, NULL, NULL, &res, {.struct_size = sizeof r.ci}, "", 0, 0, 0};
+    report r = {pos[0], &a, NULL, NULL, NULL, &res, {.struct_size = sizeof r.ci}, "", 0, 0, 0, NULL, 0, 0, 0, ""};
     double t0 = cli_seconds();
     vxt_status st;
-    if ((rc = check_args(&a, npos)) || (rc = cli_read_image("run", pos[0], VXT_SCALING_RAW, &img)))
+    char source[2300] = "";
+    vxt_memory_estimate est = {.struct_size = sizeof est};
+    if ((rc = check_args(&a, npos)) || (rc = parse_ceiling(&a, &r.ceiling)))
         goto done;
-    r.t_read = cli_seconds() - t0;
+    r.est = &est;
+    r.ceiling_source = source;
     if ((rc = cli_context("run", &a.exec, &ctx)))
         goto done;
     char plugins[1024];
@@ -299,6 +386,19 @@ int cmd_run(int argc, char **argv)
     vxt_run_options ro;
     vxt_run_options_init(&ro);
     ro.outputs = VXT_OUTPUT_LABELS | (a.probabilities ? VXT_OUTPUT_PROBABILITIES : 0u);
+    run_budget(&a, &r, source, sizeof source);
+    ro.max_memory = r.budget;
+    if ((rc = check_memory(pos[0], pipe, &ro, source, r.held_before, &est)))
+        goto done;
+    /* the voxels, decompressed no further than the ceiling allows */
+    vxt_read_options rdo;
+    vxt_read_options_init(&rdo);
+    rdo.scaling = VXT_SCALING_RAW;
+    rdo.max_bytes = r.budget;
+    const double tr = cli_seconds();
+    if ((rc = cli_read_image_with("run", pos[0], &rdo, &img)))
+        goto done;
+    r.t_read = cli_seconds() - tr;
     bar b = {cli_seconds(), -1, isatty(2) && !a.quiet && !a.json};
     ro.progress = on_progress;
     ro.progress_user = &b;

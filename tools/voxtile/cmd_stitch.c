@@ -218,7 +218,7 @@ static int open_outputs(const stitch_args *a, const vxt_stitch_options *so, sink
     if (st == VXT_OK && a->prob)
         st = open_output(&sk->values, a->prob, VXT_DTYPE_F32, so->out_channels, a->shape, a->dims, like);
     vxt_image_destroy(like);
-    return st != VXT_OK ? cli_fail("stitch", "output", st) == VXT_EXIT_FAILURE ? VXT_EXIT_FAILURE : VXT_EXIT_OUTPUT
+    return st != VXT_OK ? cli_output_fail("stitch", "output", st)
                         : 0;
 }
 
@@ -280,7 +280,7 @@ int cmd_stitch(int argc, char **argv)
     if ((rc = check_args(&a, npos)))
         goto done;
     if ((st = vxt_npy_read_info(pos[0], &ni)) != VXT_OK) { /* the message names the file */
-        rc = cli_fail("stitch", "TILES.npy", st) == VXT_EXIT_FAILURE ? VXT_EXIT_FAILURE : VXT_EXIT_INPUT;
+        rc = cli_input_fail("stitch", "TILES.npy", st);
         goto done;
     }
     /* the file's C (when it has one; check_tiles then refuses a file that does not fit) */
@@ -322,7 +322,7 @@ int cmd_stitch(int argc, char **argv)
         st = commit(&sk.values);
     }
     if (st != VXT_OK) {
-        rc = cli_fail("stitch", "output", st) == VXT_EXIT_FAILURE ? VXT_EXIT_FAILURE : VXT_EXIT_OUTPUT;
+        rc = cli_output_fail("stitch", "output", st);
         if (labels_written)
             remove(a.out); /* never half a result: the labels alone would look complete */
         goto done;

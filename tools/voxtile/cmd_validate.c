@@ -201,7 +201,7 @@ static int make_context(val_side *sd, const char *name)
                   "side %s (%s): no OpenCL platform on this machine: only the CPU backend is available; to compare "
                   "two CPU configurations, give e.g. --a cpu,threads=1 --b cpu",
                   name, sd->spec);
-        return VXT_EXIT_NO_BACKEND;
+        return VXT_EXIT_DEVICE;
     }
     if (st != VXT_OK) {
         char what[400];
@@ -250,20 +250,20 @@ static void compare_stage(val_state *s, val_stage *st, const vxt_volume *b)
     size_t vox = (size_t)(a->shape[0] * a->shape[1] * a->shape[2]);
     unsigned char *mask = NULL;
     if (s->pictures && !(mask = calloc(vox, 1))) {
-        fail(s, VXT_EXIT_FAILURE, st->name, "out of memory for the difference map");
+        fail(s, VXT_EXIT_INTERNAL, st->name, "out of memory for the difference map");
         return;
     }
     char why[256];
     if (cmp_volumes(a, b, &s->tol, mask, &st->r, why, sizeof why) != 0) {
         free(mask);
-        fail(s, VXT_EXIT_FAILURE, st->name, why);
+        fail(s, VXT_EXIT_INTERNAL, st->name, why);
         return;
     }
     st->compared = 1;
     if ((a->dtype == VXT_DTYPE_U8 || a->dtype == VXT_DTYPE_U16) && a->channels == 1) {
         if (cmp_label_maps(a, b, &st->labels, why, sizeof why) != 0) {
             free(mask);
-            fail(s, VXT_EXIT_FAILURE, st->name, why);
+            fail(s, VXT_EXIT_INTERNAL, st->name, why);
             return;
         }
         st->have_labels = 1;
@@ -293,7 +293,7 @@ static int observe(void *user, const vxt_stage_report *rep)
         return 0; /* a stage without a whole output (none is made without VXT_RUN_SHOW_OUTPUTS) */
     val_stage *st = stage_named(s, name);
     if (!st)
-        return fail(s, VXT_EXIT_FAILURE, name, "too many stages");
+        return fail(s, VXT_EXIT_INTERNAL, name, "too many stages");
     const int wanted = !s->only_stage || !strcmp(s->only_stage, name);
     if (s->current == 0) {
         st->in_a = 1;
@@ -304,7 +304,7 @@ static int observe(void *user, const vxt_stage_report *rep)
         if (wanted) {
             size_t bytes = 0;
             if (vxt_volume_bytes(out, &bytes) != VXT_OK || !(st->copy.data = malloc(bytes)))
-                return fail(s, VXT_EXIT_FAILURE, name, "out of memory for side a's copy of the stage's output");
+                return fail(s, VXT_EXIT_INTERNAL, name, "out of memory for side a's copy of the stage's output");
             memcpy(st->copy.data, out->data, bytes);
             st->copy.dtype = out->dtype;
             st->copy.channels = out->channels;
@@ -457,7 +457,7 @@ static int finish(val_state *s, const val_args *va, const char *in, const vxt_im
     cJSON_Delete(report);
     if (!text) {
         cli_error("validate", "out of memory for the report");
-        return VXT_EXIT_FAILURE;
+        return VXT_EXIT_INTERNAL;
     }
     int rc = 0;
     if (va->report && (rc = val_write_text(va->report, text, err, sizeof err)) != 0)
@@ -501,7 +501,7 @@ int cmd_validate(int argc, char **argv)
     vxt_image *img = NULL;
     if (!s) {
         cli_error("validate", "out of memory");
-        return VXT_EXIT_FAILURE;
+        return VXT_EXIT_INTERNAL;
     }
     if ((rc = own_options(&va, s)) || (rc = plans(&va, &pa, &pb)))
         goto done;
@@ -534,7 +534,7 @@ int cmd_validate(int argc, char **argv)
     memcpy(s->in_spacing, ii.spacing, sizeof s->in_spacing);
     if (s->pictures && !(s->diff_in = calloc((size_t)(raw.shape[0] * raw.shape[1] * raw.shape[2]), 1))) {
         cli_error("validate", "out of memory for the difference map");
-        rc = VXT_EXIT_FAILURE;
+        rc = VXT_EXIT_INTERNAL;
         goto done;
     }
     if ((rc = make_context(&s->side[0], "a")) || (rc = make_context(&s->side[1], "b")) ||

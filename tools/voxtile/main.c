@@ -29,21 +29,25 @@ int cli_exit_of(vxt_status st)
     case VXT_ERR_NO_DEVICE:
     case VXT_ERR_PROBE_MISMATCH:
     case VXT_ERR_BUILD:
-        return VXT_EXIT_NO_BACKEND;
+    case VXT_ERR_OPENCL:
+        return VXT_EXIT_DEVICE;
+    case VXT_ERR_OUT_OF_MEMORY:
+    case VXT_ERR_MEMORY_LIMIT:
+        return VXT_EXIT_MEMORY;
     case VXT_ERR_IO:
     case VXT_ERR_FORMAT:
     case VXT_ERR_TRUNCATED:
         return VXT_EXIT_INPUT;
     case VXT_ERR_PREDICTOR:
     case VXT_ERR_NONFINITE:
-        return VXT_EXIT_PLUGIN;
+        return VXT_EXIT_MODEL;
     case VXT_ERR_CANCELLED:
         return VXT_EXIT_CANCELLED;
     case VXT_ERR_INVALID_ARGUMENT:
     case VXT_ERR_SHAPE_MISMATCH:
         return VXT_EXIT_PLAN;
     default:
-        return VXT_EXIT_FAILURE;
+        return VXT_EXIT_INTERNAL;
     }
 }
 
@@ -54,13 +58,25 @@ int cli_fail(const char *cmd, const char *what, vxt_status st)
     return cli_exit_of(st);
 }
 
+int cli_input_fail(const char *cmd, const char *what, vxt_status st)
+{
+    int rc = cli_fail(cmd, what, st);
+    return rc == VXT_EXIT_MEMORY || rc == VXT_EXIT_INTERNAL || rc == VXT_EXIT_CANCELLED ? rc : VXT_EXIT_INPUT;
+}
+
+int cli_output_fail(const char *cmd, const char *what, vxt_status st)
+{
+    int rc = cli_fail(cmd, what, st);
+    return rc == VXT_EXIT_MEMORY || rc == VXT_EXIT_INTERNAL || rc == VXT_EXIT_CANCELLED ? rc : VXT_EXIT_OUTPUT;
+}
+
 int cli_model_fail(const char *cmd, const char *what, vxt_status st)
 {
     int rc = cli_fail(cmd, what, st);
     /* a model that cannot be loaded (missing file, symbol, ABI) or initialised is the plugin's problem; one that
      * does not fit the plan is the plan's */
     return st == VXT_ERR_IO || st == VXT_ERR_UNSUPPORTED || st == VXT_ERR_PREDICTOR || st == VXT_ERR_FORMAT
-               ? VXT_EXIT_PLUGIN
+               ? VXT_EXIT_MODEL
                : rc;
 }
 

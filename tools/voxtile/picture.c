@@ -221,7 +221,7 @@ static int write_png(const char *path, const canvas *cv, const char *title, vxt_
     vxt_output_set_destroy(own);
     if (st != VXT_OK) {
         snprintf(err, errn, "%s", vxt_last_error());
-        return st == VXT_ERR_OUT_OF_MEMORY ? VXT_EXIT_FAILURE : VXT_EXIT_OUTPUT;
+        return st == VXT_ERR_OUT_OF_MEMORY ? VXT_EXIT_MEMORY : VXT_EXIT_OUTPUT;
     }
     return VXT_EXIT_OK;
 }
@@ -240,7 +240,7 @@ static int write_picture(const char *path, const picture_layers *p, int diff_pro
     if (ok)
         render(p, v, lo, hi, proj, &cv);
     free(proj[0]), free(proj[1]), free(proj[2]);
-    int rc = VXT_EXIT_FAILURE;
+    int rc = VXT_EXIT_INTERNAL;
     if (!ok)
         snprintf(err, errn, "out of memory");
     else

@@ -300,7 +300,7 @@ int val_write_text(const char *path, const char *text, char *err, size_t errn)
     char *tmp = malloc(tl);
     if (!tmp) {
         snprintf(err, errn, "out of memory");
-        return VXT_EXIT_FAILURE;
+        return VXT_EXIT_INTERNAL;
     }
     snprintf(tmp, tl, "%s.tmp.XXXXXX", path);
     int fd = mkstemp(tmp);
@@ -337,7 +337,7 @@ static int picture(val_state *s, const char *name, const picture_layers *pl)
 {
     if (s->nwritten == VAL_MAX_FILES) {
         snprintf(s->err, sizeof s->err, "too many pictures");
-        return VXT_EXIT_FAILURE;
+        return VXT_EXIT_INTERNAL;
     }
     char *path = s->written[s->nwritten];
     snprintf(path, sizeof s->written[0], "%s/%s", s->pictures, name);
@@ -366,7 +366,7 @@ int val_stage_picture(val_state *s, val_stage *st, const vxt_volume *a_out, cons
         size_t vox = (size_t)(a_out->shape[0] * a_out->shape[1] * a_out->shape[2]);
         if (!(grey = malloc(vox * sizeof(float)))) {
             snprintf(s->err, sizeof s->err, "out of memory");
-            return VXT_EXIT_FAILURE;
+            return VXT_EXIT_INTERNAL;
         }
         for (size_t i = 0; i < vox; i++)
             grey[i] = a_out->dtype == VXT_DTYPE_U16 ? (float)((const uint16_t *)a_out->data)[i]
@@ -396,7 +396,7 @@ int val_final_pictures(val_state *s, vxt_context *ctx, const vxt_image *img)
     float *grey = malloc(vox * sizeof(float));
     if (!grey) {
         snprintf(s->err, sizeof s->err, "out of memory");
-        return VXT_EXIT_FAILURE;
+        return VXT_EXIT_INTERNAL;
     }
     vxt_volume ch0 = raw, gv = {grey, VXT_DTYPE_F32, 1, {raw.shape[0], raw.shape[1], raw.shape[2]}};
     ch0.channels = 1;
@@ -408,7 +408,7 @@ int val_final_pictures(val_state *s, vxt_context *ctx, const vxt_image *img)
     if (vxt_rescale(ctx, &ch0, &gv, slope, inter) != VXT_OK) {
         snprintf(s->err, sizeof s->err, "%s", vxt_last_error());
         free(grey);
-        return VXT_EXIT_FAILURE;
+        return VXT_EXIT_INTERNAL;
     }
     picture_layers pl;
     memset(&pl, 0, sizeof pl);
