@@ -1021,6 +1021,44 @@ static void test_phantom_segmentation_opencl(void **state)
     free(b);
 }
 
+/* Under auto, a stage the device cannot hold runs on the CPU, with the CPU's file, and the summary and --json say
+ * which stages and why; --backend opencl fails instead, with the device's exit status (3). (auto takes PoCL only
+ * when --device names it; --max-device-buffer makes its limit small.) */
+static void test_cpu_fallback_opencl(void **state)
+{
+    (void)state;
+    cli_phantom("ct.nii.gz", NULL, "--shape 16,40,40 --spacing 10,6,6 --seed 4");
+    char ct[1024], a[1024];
+    snprintf(ct, sizeof ct, "%s", cli_path("ct.nii.gz"));
+    snprintf(a, sizeof a, "%s", cli_path("a.nii.gz"));
+#define FALLBACK_RUN "run %s -o %s --model bands:0,500 --normalization zscore --roi 8,16,16 --spacing 5,3,3 "
+    int rc = cli(FALLBACK_RUN "--backend auto --device pthread --max-device-buffer 16K --json", ct, a);
+    assert_int_equal(rc, 0);
+    cJSON *j = cli_out_json();
+    assert_string_equal(cli_json_string(j, "backend"), "opencl");
+    const cJSON *fb = cli_json(j, "cpu_fallback");
+    assert_true(cJSON_GetArraySize(fb) >= 2);
+    assert_string_equal(cJSON_GetArrayItem(fb, cJSON_GetArraySize(fb) - 1)->valuestring, "labels");
+    assert_non_null(strstr(cli_json_string(j, "fallback_reason"), "largest buffer"));
+    cJSON_Delete(j);
+    rc = cli(FALLBACK_RUN "--backend auto --device pthread --max-device-buffer 16K", ct, cli_path("c.nii.gz"));
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(cli_out, "on the CPU backend instead of the device (the same bits) for:"));
+    assert_int_equal(cli(FALLBACK_RUN "--backend cpu", ct, cli_path("b.nii.gz")), 0);
+    assert_true(cli_same_file(a, cli_path("b.nii.gz")));
+    /* asked for the device: its limit is an error */
+    rc = cli(FALLBACK_RUN "--backend opencl --max-device-buffer 16K", ct, cli_path("d.nii.gz"));
+    assert_int_equal(rc, 3);
+    cli_assert_one_line_error("largest buffer");
+    assert_false(access(cli_path("d.nii.gz"), F_OK) == 0);
+    /* and without a small limit nothing falls back */
+    assert_int_equal(cli(FALLBACK_RUN "--backend auto --device pthread --json", ct, cli_path("e.nii.gz")), 0);
+    j = cli_out_json();
+    assert_int_equal(cJSON_GetArraySize(cli_json(j, "cpu_fallback")), 0);
+    cJSON_Delete(j);
+#undef FALLBACK_RUN
+}
+
 /* The memory ceiling: a run above it stops before its voxels are read, with one line naming the estimate and what
  * would lower it (exit 10); the default ceiling is what the machine can give; the summary reports both. */
 static void test_memory_ceiling(void **state)
@@ -1101,6 +1139,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest opencl[] = {
         cmocka_unit_test_setup_teardown(test_backend_opencl_is_opencl, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_phantom_segmentation_opencl, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_cpu_fallback_opencl, cli_setup, cli_teardown),
     };
     const vxt_test_group groups[] = {VXT_GROUP("cpu", cpu, 0), VXT_GROUP("opencl", opencl, 1)};
     return vxt_test_main(argc, argv, groups, 2);

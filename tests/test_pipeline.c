@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "internal.h"
 #include "vxt_test.h"
 
 /* ---- helpers ------------------------------------------------------------------------------------------- */
@@ -1064,6 +1065,73 @@ static void test_backends_identical(void **state)
     vxt_context_destroy(cpu);
 }
 
+/* A context that chose an OpenCL device by itself (VXT_BACKEND_AUTO) retries on the CPU a stage whose buffers the
+ * device cannot hold, with the same bits, and says which stages and why; one asked for OpenCL fails instead. Here
+ * the device's limit is made small (vxt_context_options.device_max_alloc), and the context marked as chosen under
+ * auto (PoCL's CPU device is never auto's choice: the CPU backend is faster). */
+static void test_cpu_fallback(void **state)
+{
+    (void)state;
+    vxt_context *cpu = vxt_test_context(VXT_BACKEND_CPU, 2);
+    vxt_context_options co;
+    vxt_context_options_init(&co);
+    co.backend = VXT_BACKEND_OPENCL;
+    co.device_max_alloc = 16384;
+    vxt_context *cl = NULL;
+    assert_ok(vxt_context_create(&co, &cl));
+    const int64_t shape[3] = {9, 24, 21};
+    const double spacing[3] = {4.0, 1.0, 1.1};
+    vxt_image *img = make_image(VXT_DTYPE_I16, 1, shape, spacing, "LPS", 12);
+    vxt_plan *plan = plan_from("{\"model\": \"bands:-200,300\", \"target_spacing\": [2, 1.3, 1.3], \"orientation\": "
+                               "\"RAS\", \"normalization\": {\"scheme\": \"zscore\"}, \"roi\": [6, 8, 8]}");
+    vxt_pipeline *pc = NULL, *pl = NULL;
+    assert_ok(vxt_pipeline_create(cpu, plan, NULL, 0, &pc));
+    assert_ok(vxt_pipeline_create(cl, plan, NULL, 0, &pl));
+    const unsigned both = VXT_OUTPUT_LABELS | VXT_OUTPUT_PROBABILITIES;
+    vxt_run_result rc, rl;
+    assert_ok(run(pc, img, both, NULL, &rc));
+    assert_int_equal(rc.cpu_fallback, 0);
+    /* asked for OpenCL: the limit is an error, named */
+    assert_status_msg(run(pl, img, both, NULL, &rl), VXT_ERR_UNSUPPORTED, "largest buffer");
+    assert_true(rl.failed_stage >= 0);
+    /* chosen under auto: every stage whose buffers the device cannot hold runs on the CPU, the same bits (rescale and
+     * resample stay: they go through the device in slabs that fit its limit) */
+    cl->requested = VXT_BACKEND_AUTO;
+    assert_ok(run(pl, img, both, NULL, &rl));
+    print_message("fell back: 0x%x (%s)\n", rl.cpu_fallback, rl.fallback_reason);
+    const unsigned want = (1u << VXT_STAGE_NORMALIZE) | (1u << VXT_STAGE_SLIDING_WINDOW) |
+                          (1u << VXT_STAGE_RESAMPLE_BACK) | (1u << VXT_STAGE_LABELS);
+    assert_int_equal(rl.cpu_fallback & want, want);
+    assert_int_equal(rl.cpu_fallback & ~rl.stages, 0);
+    assert_int_equal(rl.cpu_fallback & ((1u << VXT_STAGE_RESCALE) | (1u << VXT_STAGE_RESAMPLE)), 0);
+    assert_non_null(strstr(rl.fallback_reason, "normalize"));
+    assert_non_null(strstr(rl.fallback_reason, "largest buffer"));
+    assert_same_image_data(rl.labels, rc.labels, "labels after falling back");
+    assert_same_image_data(rl.probabilities, rc.probabilities, "probabilities after falling back");
+    vxt_run_result_clear(&rl);
+    /* a limit only the sliding window exceeds: the input stages stay on the device */
+    vxt_context_destroy(cl);
+    co.device_max_alloc = 40000; /* normalize's 23328 bytes fit; the sliding window's buffers do not */
+    assert_ok(vxt_context_create(&co, &cl));
+    cl->requested = VXT_BACKEND_AUTO;
+    vxt_pipeline_destroy(pl);
+    assert_ok(vxt_pipeline_create(cl, plan, NULL, 0, &pl));
+    assert_ok(run(pl, img, both, NULL, &rl));
+    print_message("fell back: 0x%x (%s)\n", rl.cpu_fallback, rl.fallback_reason);
+    assert_int_equal(rl.cpu_fallback & ((1u << VXT_STAGE_RESCALE) | (1u << VXT_STAGE_NORMALIZE)), 0);
+    assert_true(rl.cpu_fallback & (1u << VXT_STAGE_SLIDING_WINDOW));
+    assert_same_image_data(rl.labels, rc.labels, "labels after the sliding window fell back");
+    assert_same_image_data(rl.probabilities, rc.probabilities, "probabilities after the sliding window fell back");
+    vxt_run_result_clear(&rl);
+    vxt_run_result_clear(&rc);
+    vxt_pipeline_destroy(pl);
+    vxt_pipeline_destroy(pc);
+    vxt_plan_destroy(plan);
+    vxt_image_destroy(img);
+    vxt_context_destroy(cl);
+    vxt_context_destroy(cpu);
+}
+
 static void test_stages_opencl(void **state)
 {
     (void)state;
@@ -1095,6 +1163,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest opencl[] = {
         cmocka_unit_test(test_backends_identical),
         cmocka_unit_test(test_stages_opencl),
+        cmocka_unit_test(test_cpu_fallback),
         cmocka_unit_test(test_concurrent_opencl),
     };
     const vxt_test_group groups[] = {VXT_GROUP("cpu", cpu, 0), VXT_GROUP("opencl", opencl, 1)};

@@ -92,6 +92,7 @@ typedef enum vxt__prog {
 
 struct vxt_context {
     vxt_backend backend; /* OPENCL or CPU */
+    vxt_backend requested; /* what the caller asked for: AUTO lets a pipeline stage fall back to the CPU */
     int threads;
     vxt__pool *pool;
 

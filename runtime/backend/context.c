@@ -1,6 +1,7 @@
 /* context.c - context creation: option checks, backend and device selection, adoption of a host
  * application's OpenCL objects, the determinism probe, and teardown. */
 #include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -371,7 +372,8 @@ vxt_status vxt_context_create(const vxt_context_options *opts, vxt_context **out
     vxt_context_options_init(&o);
     if (opts) {
         vxt_status st = vxt__check_struct_size(NULL, __func__, "vxt_context_options", opts, opts->struct_size,
-                                               sizeof(vxt_context_options), sizeof(vxt_context_options));
+                                               offsetof(vxt_context_options, device_max_alloc),
+                                               sizeof(vxt_context_options));
         if (st != VXT_OK)
             return st;
         memcpy(&o, opts, opts->struct_size < sizeof o ? opts->struct_size : sizeof o);
@@ -453,6 +455,9 @@ vxt_status vxt_context_create(const vxt_context_options *opts, vxt_context **out
         snprintf(ctx->info.selection, sizeof ctx->info.selection, "cpu: requested; %d thread%s", ctx->threads,
                  ctx->threads == 1 ? "" : "s");
     }
+    ctx->requested = o.backend;
+    if (ctx->backend == VXT_BACKEND_OPENCL && o.device_max_alloc && o.device_max_alloc < ctx->max_alloc)
+        ctx->max_alloc = o.device_max_alloc;
     if (ctx->backend == VXT_BACKEND_CPU) {
         snprintf(ctx->info.device_name, sizeof ctx->info.device_name, "cpu (%d thread%s)", ctx->threads,
                  ctx->threads == 1 ? "" : "s");

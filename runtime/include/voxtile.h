@@ -186,6 +186,11 @@ typedef struct vxt_context_options {
      *  run to reuse: fresh memory costs a page fault per page on first touch. Default 1 GiB; 0 keeps none.
      *  vxt_context_trim() releases them at any time. */
     size_t workspace_cache_bytes;
+    /* added in 0.3.0 (callers built with the earlier layout get the default) */
+    /** The largest OpenCL buffer voxtile makes, below the device's own limit (CL_DEVICE_MAX_MEM_ALLOC_SIZE): to
+     *  leave a shared GPU's memory to others. 0 (default): the device's limit. A stage that needs more fails
+     *  (VXT_BACKEND_OPENCL) or runs on the CPU instead (VXT_BACKEND_AUTO; see vxt_pipeline_run). */
+    uint64_t device_max_alloc;
 } vxt_context_options;
 
 /** Fill *opts with the defaults documented above and set struct_size. */
@@ -2084,6 +2089,12 @@ typedef struct vxt_run_result {
     unsigned stages;          /**< bit s set: stage s ran */
     double stage_seconds[VXT_STAGE_COUNT_]; /**< per stage (0 for stages that did not run) */
     double seconds;           /**< the whole run */
+    /** Stages that ran on the CPU backend instead of the context's OpenCL device (bit s: stage s), because the
+     *  device ran out of resources or a buffer exceeded its allocation limit: only on contexts created with
+     *  VXT_BACKEND_AUTO (the bits are the same; VXT_BACKEND_OPENCL fails instead). 0 otherwise. */
+    unsigned cpu_fallback;
+    /** Why, when cpu_fallback is set: the device's message for the first stage that fell back. */
+    char fallback_reason[512];
     /** After a failed run, the only field set: the vxt_stage that failed (so that a server can tell a bad input,
      *  failing in orient or rescale, from a failing model, in sliding_window), or -1 when the run failed before
      *  any stage (options, the image) or was cancelled. */

@@ -106,6 +106,7 @@ void vxt_pipeline_destroy(vxt_pipeline *pipeline)
 {
     if (!pipeline)
         return;
+    vxt_context_destroy(pipeline->cpu);
     if (pipeline->owns_runners)
         for (int m = 0; m < pipeline->nrunners; m++)
             vxt_runner_destroy(pipeline->runners[m]);
@@ -183,6 +184,38 @@ vxt_status vxt__run_fail(vxt__run *r, vxt_stage stage, vxt_status st)
     char msg[4096];
     vxt__strlcpy(msg, vxt_last_error(), sizeof msg);
     return vxt__fail(r->ctx, st, "%s: %s", vxt_stage_name(stage), msg);
+}
+
+int vxt__run_can_fall_back(const vxt__run *r, vxt_status st)
+{
+    return (st == VXT_ERR_OUT_OF_MEMORY || st == VXT_ERR_UNSUPPORTED) && !r->no_fallback &&
+           r->ctx->backend == VXT_BACKEND_OPENCL && r->ctx->requested == VXT_BACKEND_AUTO;
+}
+
+vxt_context *vxt__run_fall_back(vxt__run *r, vxt_stage stage)
+{
+    char why[sizeof r->res->fallback_reason];
+    vxt__strlcpy(why, vxt_last_error(), sizeof why);
+    if (!r->p->cpu) {
+        vxt_context_options o;
+        vxt_context_options_init(&o);
+        o.backend = VXT_BACKEND_CPU;
+        o.cpu_threads = r->ctx->threads;
+        if (vxt_context_create(&o, &r->p->cpu) != VXT_OK) {
+            r->failed_stage = (int)stage;
+            return NULL;
+        }
+    }
+    if (!r->res->cpu_fallback) { /* the stage's name, unless the message starts with it */
+        const char *name = vxt_stage_name(stage);
+        r->res->fallback_reason[0] = '\0';
+        if (strncmp(why, name, strlen(name)) != 0)
+            vxt__strlcatf(r->res->fallback_reason, sizeof r->res->fallback_reason, "%s: ", name);
+        vxt__strlcatf(r->res->fallback_reason, sizeof r->res->fallback_reason, "%s", why);
+    }
+    r->res->cpu_fallback |= 1u << stage;
+    r->failed_stage = -1;
+    return r->p->cpu;
 }
 
 vxt_status vxt__run_stage_done(vxt__run *r, vxt_stage stage, double seconds, const vxt_volume *output)
@@ -279,6 +312,22 @@ vxt_status vxt_pipeline_run(vxt_pipeline *pipeline, const vxt_image *image, cons
         st = vxt__run_input(&r);
     if (st == VXT_OK)
         st = vxt__run_output(&r);
+    if (vxt__run_can_fall_back(&r, st)) { /* the sliding window and what runs in it, again on the CPU */
+        vxt_context *cpu = vxt__run_fall_back(&r, r.failed_stage >= 0 ? (vxt_stage)r.failed_stage
+                                                                        : VXT_STAGE_SLIDING_WINDOW);
+        vxt_image_destroy(res.labels); /* what the failed attempt made */
+        vxt_image_destroy(res.probabilities);
+        res.labels = res.probabilities = NULL;
+        st = cpu ? VXT_OK : VXT_ERR_OUT_OF_MEMORY;
+        if (cpu) {
+            r.ctx = cpu;
+            st = vxt__run_output(&r);
+            r.ctx = pipeline->ctx;
+            const unsigned out_stages = (1u << VXT_STAGE_SLIDING_WINDOW) | (1u << VXT_STAGE_RESAMPLE_BACK) |
+                                        (1u << VXT_STAGE_LABELS) | (1u << VXT_STAGE_RESTORE);
+            res.cpu_fallback |= res.stages & out_stages;
+        }
+    }
     free(r.model_input);
     if (st == VXT_OK && vxt__run_cancelled(&r))
         st = vxt__fail(r.ctx, VXT_ERR_CANCELLED, "the run was cancelled");

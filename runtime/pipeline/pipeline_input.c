@@ -97,6 +97,9 @@ static vxt_status normalize(vxt__run *r, vxt_volume *v)
         ch.data = (float *)v->data + (size_t)c * n;
         ch.channels = 1;
         vxt_status st = vxt_plan_normalize(r->ctx, r->plan, &ch, NULL, NULL);
+        vxt_context *cpu = vxt__run_can_fall_back(r, st) ? vxt__run_fall_back(r, VXT_STAGE_NORMALIZE) : NULL;
+        if (cpu)
+            st = vxt_plan_normalize(cpu, r->plan, &ch, NULL, NULL);
         if (st != VXT_OK)
             return vxt__run_fail(r, VXT_STAGE_NORMALIZE, st);
     }
@@ -168,6 +171,9 @@ vxt_status vxt__run_input(vxt__run *r)
     float *cur = alloc_floats(r, VXT_STAGE_RESCALE, r->cin, r->or_shape);
     vxt_volume vol = {cur, VXT_DTYPE_F32, r->cin, {r->or_shape[0], r->or_shape[1], r->or_shape[2]}};
     st = cur ? vxt_rescale(r->ctx, &src, &vol, slope, inter) : VXT_ERR_OUT_OF_MEMORY;
+    vxt_context *cpu = cur && vxt__run_can_fall_back(r, st) ? vxt__run_fall_back(r, VXT_STAGE_RESCALE) : NULL;
+    if (cpu)
+        st = vxt_rescale(cpu, &src, &vol, slope, inter);
     free(copy);
     if (st != VXT_OK) {
         free(cur);
@@ -179,6 +185,9 @@ vxt_status vxt__run_input(vxt__run *r)
         float *next = alloc_floats(r, VXT_STAGE_RESAMPLE, r->cin, r->model_shape);
         vxt_volume nv = {next, VXT_DTYPE_F32, r->cin, {r->model_shape[0], r->model_shape[1], r->model_shape[2]}};
         st = next ? vxt_resample(r->ctx, &vol, &nv, &ro) : VXT_ERR_OUT_OF_MEMORY;
+        cpu = next && vxt__run_can_fall_back(r, st) ? vxt__run_fall_back(r, VXT_STAGE_RESAMPLE) : NULL;
+        if (cpu)
+            st = vxt_resample(cpu, &vol, &nv, &ro);
         free(cur);
         cur = next;
         vol = nv;

@@ -25,6 +25,7 @@ struct vxt_pipeline {
     int64_t classes; /* 0: as many as the input has channels (identity) */
     vxt_dtype tile_dtype;
     atomic_int state; /* PIPE_IDLE, PIPE_RUNNING, PIPE_CANCEL */
+    vxt_context *cpu; /* made at the first fallback to the CPU (a VXT_BACKEND_AUTO context's device failed) */
 };
 
 enum { VXT__PIPE_IDLE = 0, VXT__PIPE_RUNNING = 1, VXT__PIPE_CANCEL = 2 };
@@ -54,7 +55,17 @@ typedef struct vxt__run {
     int cancelled;  /* stopped by vxt_pipeline_cancel, a callback or the observer */
     int failed_stage; /* the stage a failure came from (vxt__run_fail), -1 before any */
     int show;       /* VXT_RUN_SHOW_OUTPUTS */
+    int no_fallback; /* the failure is the runner's or the caller's, not the device's */
 } vxt__run;
+
+/* Whether stage work that failed with `st` on r->ctx is retried on the CPU backend: the caller let the context
+ * choose (VXT_BACKEND_AUTO), it chose an OpenCL device, and the device ran out of resources or a buffer exceeded
+ * its allocation limit (VXT_ERR_OUT_OF_MEMORY, VXT_ERR_UNSUPPORTED). The CPU backend gives the same bits. */
+int vxt__run_can_fall_back(const vxt__run *r, vxt_status st);
+
+/* The CPU context to retry `stage` on (made once per pipeline, with the context's threads), the stage and the
+ * device's message recorded in the result; NULL when it cannot be made (message set). */
+vxt_context *vxt__run_fall_back(vxt__run *r, vxt_stage stage);
 
 /* Monotonic seconds. */
 double vxt__now(void);

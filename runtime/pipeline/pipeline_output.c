@@ -435,12 +435,15 @@ static vxt_status sliding_window(out *o)
     st = vxt_stitch(r->ctx, tiling, &so, &in, on_predict, o, &sout);
     double seconds = vxt__now() - t0 - r->inner_seconds;
     vxt_tiling_destroy(tiling);
-    free(r->model_input);
-    r->model_input = NULL;
+    if (st == VXT_OK && o->st == VXT_OK) { /* kept otherwise, for a retry on the CPU (vxt__run_can_fall_back) */
+        free(r->model_input);
+        r->model_input = NULL;
+    }
     if (o->st != VXT_OK) /* a stage after it failed */
         return vxt__fail(r->ctx, o->st, "%s", o->msg);
     if (st == VXT_ERR_PREDICTOR && o->predict_st != VXT_OK) {
         r->failed_stage = VXT_STAGE_SLIDING_WINDOW;
+        r->no_fallback = 1; /* the runner's failure, not the device's */
         return vxt__fail(r->ctx, o->predict_st, "sliding_window: %s", o->predict_msg);
     }
     if (st != VXT_OK && r->cancelled)

@@ -121,13 +121,14 @@ void cli_help(const cli_command_spec *spec);
 
 /* ---- execution: --backend, --device, --threads (cli_exec.c) ---------------------------------------------- */
 
-enum { CLI_EXEC_BACKEND = 100, CLI_EXEC_DEVICE, CLI_EXEC_THREADS };
+enum { CLI_EXEC_BACKEND = 100, CLI_EXEC_DEVICE, CLI_EXEC_THREADS, CLI_EXEC_MAX_BUFFER };
 extern const cli_flag cli_exec_flags[];
 
 typedef struct cli_exec {
     vxt_backend backend;
     const char *device; /* OpenCL device index or name substring; NULL = any */
     long threads;       /* 0 = all cores */
+    uint64_t max_buffer; /* --max-device-buffer; 0 = the device's limit */
 } cli_exec;
 
 void cli_exec_init(cli_exec *e);

@@ -11,6 +11,10 @@ const cli_flag cli_exec_flags[] = {
      "backend; voxtile info says which and why)"},
     {"device", 0, "INDEX|NAME", CLI_EXEC_DEVICE, "an OpenCL device: its global index or a part of its name"},
     {"threads", 0, "N", CLI_EXEC_THREADS, "CPU threads, 0 = all cores (default 0)"},
+    {"max-device-buffer", 0, "SIZE", CLI_EXEC_MAX_BUFFER,
+     "the largest OpenCL buffer to make (8G, 512M, ...), below the device's own limit: to leave a shared GPU's "
+     "memory to others. What needs more runs on the CPU under auto (run: the same bits, and the summary says "
+     "so) or fails under --backend opencl"},
     {NULL, 0, NULL, 0, NULL},
 };
 
@@ -38,6 +42,12 @@ int cli_exec_flag(const char *cmd, cli_exec *e, const cli_flag *f, const char *v
             return VXT_EXIT_USAGE;
         }
         return 0;
+    case CLI_EXEC_MAX_BUFFER:
+        if (!cli_parse_size(value, &e->max_buffer) || e->max_buffer == 0) {
+            cli_error(cmd, "--max-device-buffer '%s': a size such as 2G or 256M", value);
+            return VXT_EXIT_USAGE;
+        }
+        return 0;
     default:
         return -2;
     }
@@ -55,6 +65,7 @@ void cli_context_options(const cli_exec *e, vxt_context_options *o)
             o->device_name = e->device;
     }
     o->cpu_threads = (int)e->threads;
+    o->device_max_alloc = e->max_buffer;
 }
 
 int cli_context(const char *cmd, const cli_exec *e, vxt_context **out)

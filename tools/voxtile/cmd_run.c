@@ -150,6 +150,13 @@ static void print_text(const report *r, const uint64_t *counts, int n)
         if (r->res->stages & (1u << s))
             printf(", %s %.3f", vxt_stage_name((vxt_stage)s), r->res->stage_seconds[s]);
     printf(", write %.3f; total %.3f\n", r->t_write, r->total);
+    if (r->res->cpu_fallback) {
+        printf("  on the CPU backend instead of the device (the same bits) for:");
+        for (int s = 0; s < VXT_STAGE_COUNT_; s++)
+            if (r->res->cpu_fallback & (1u << s))
+                printf(" %s", vxt_stage_name((vxt_stage)s));
+        printf("; the device: %s\n", r->res->fallback_reason);
+    }
     char e1[32], e2[32], e3[32];
     printf("  memory: the run estimated at %s, %s held before it (libraries, the model)",
            cli_size_text(e1, sizeof e1, r->est->peak_bytes), cli_size_text(e3, sizeof e3, r->held_before));
@@ -227,6 +234,13 @@ static int print_json(const report *r, const uint64_t *counts, int n)
     cJSON_AddNumberToObject(sw, "seconds", r->t_write);
     cJSON_AddItemToArray(stg, sw);
     cJSON_AddNumberToObject(j, "seconds", r->total);
+    /* the stages that ran on the CPU backend instead of the device (auto only), and why */
+    cJSON *fb = cJSON_AddArrayToObject(j, "cpu_fallback");
+    for (int s = 0; s < VXT_STAGE_COUNT_; s++)
+        if (r->res->cpu_fallback & (1u << s))
+            cJSON_AddItemToArray(fb, cJSON_CreateString(vxt_stage_name((vxt_stage)s)));
+    if (r->res->cpu_fallback)
+        cJSON_AddStringToObject(j, "fallback_reason", r->res->fallback_reason);
     cJSON_AddNumberToObject(j, "peak_memory_mib", peak_mib);
     cJSON *mem = cJSON_AddObjectToObject(j, "memory");
     cJSON_AddNumberToObject(mem, "estimate_bytes", (double)r->est->peak_bytes);

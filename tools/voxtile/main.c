@@ -30,6 +30,7 @@ int cli_exit_of(vxt_status st)
     case VXT_ERR_PROBE_MISMATCH:
     case VXT_ERR_BUILD:
     case VXT_ERR_OPENCL:
+    case VXT_ERR_UNSUPPORTED: /* what remains once inputs, plans and models are read: a device's limits */
         return VXT_EXIT_DEVICE;
     case VXT_ERR_OUT_OF_MEMORY:
     case VXT_ERR_MEMORY_LIMIT:
