@@ -193,6 +193,7 @@ static int make_context(val_side *sd, const char *name)
             o.device_name = sd->device;
     }
     o.cpu_threads = (int)sd->threads;
+    o.device_max_alloc = sd->max_buffer;
     double t0 = cli_seconds();
     vxt_status st = vxt_context_create(&o, &sd->ctx);
     sd->setup_seconds = cli_seconds() - t0;
@@ -206,7 +207,9 @@ static int make_context(val_side *sd, const char *name)
     if (st != VXT_OK) {
         char what[400];
         snprintf(what, sizeof what, "side %s (%s)", name, sd->spec);
-        return cli_fail("validate", what, st);
+        int rc = cli_fail("validate", what, st);
+        /* a device that is not there (an index out of range) is no usable device, as in every command */
+        return st == VXT_ERR_INVALID_ARGUMENT ? VXT_EXIT_DEVICE : rc;
     }
     sd->info.struct_size = sizeof sd->info;
     vxt_context_get_info(sd->ctx, &sd->info);
@@ -408,6 +411,7 @@ static int own_options(const val_args *va, val_state *s)
             s->side[k].threads = va->exec.threads;
         if (!(got & 2) && va->exec.device && s->side[k].backend == VXT_BACKEND_OPENCL)
             snprintf(s->side[k].device, sizeof s->side[k].device, "%s", va->exec.device);
+        s->side[k].max_buffer = va->exec.max_buffer;
     }
     vxt_stage stage;
     if (!rc && va->stage && vxt_stage_parse(va->stage, &stage) != VXT_OK) {

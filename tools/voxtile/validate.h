@@ -18,6 +18,7 @@ typedef struct val_side {
     vxt_backend backend; /* OPENCL or CPU */
     char device[256];    /* OpenCL device index or name substring; "" = the first that passes the probe */
     long threads;        /* 0 = all cores */
+    uint64_t max_buffer; /* --max-device-buffer; 0 = the device's limit */
     vxt_context *ctx;
     double setup_seconds; /* context creation (OpenCL: program build and determinism probe) */
     double seconds;       /* the pipeline's stages */
