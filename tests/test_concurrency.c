@@ -21,7 +21,8 @@
  *
  * Groups: `cpu`, `opencl` (PoCL's defaults: accumulation in line, row-wise kernels), and `opencl_gpu_paths`
  * (double buffering on vxt_stitch's accumulation thread and the per-voxel kernels: what a GPU runs). Worker threads
- * never call cmocka (it is not thread-safe): they record what went wrong and the main thread asserts.
+ * never call cmocka (it is not thread-safe): they record what went wrong and the main thread asserts. CI runs this
+ * file under ThreadSanitizer too (.ci/run).
  *
  * It can fail: with every run's tile outputs in one shared scratch buffer, or vxt_last_error()'s buffer shared by
  * all threads, it fails (checked by breaking the library on purpose). It found that a failure on vxt_stitch's
