@@ -922,15 +922,15 @@ static void test_concurrent_cpu(void **state)
 
 /* ---- bounded memory ----------------------------------------------------------------------------------------- */
 
-#if defined(__SANITIZE_ADDRESS__)
-#define VXT_TEST_ASAN 1
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define VXT_TEST_SANITIZED 1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define VXT_TEST_ASAN 1
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define VXT_TEST_SANITIZED 1
 #endif
 #endif
 
-#ifndef VXT_TEST_ASAN
+#ifndef VXT_TEST_SANITIZED
 /* The growth of the peak resident memory (MiB) of a child process while it runs the pipeline once on a CT-like
  * volume of `shape`, sent back through a pipe. */
 static long child_peak_mib(const char *json, const int64_t shape[3], unsigned outputs)
@@ -976,8 +976,8 @@ static long child_peak_mib(const char *json, const int64_t shape[3], unsigned ou
 static void test_memory_bound(void **state)
 {
     (void)state;
-#ifdef VXT_TEST_ASAN
-    skip(); /* AddressSanitizer's quarantine and shadow memory make resident sizes meaningless */
+#ifdef VXT_TEST_SANITIZED
+    skip(); /* the sanitizers' shadow memory (and AddressSanitizer's quarantine) make resident sizes meaningless */
 #else
     /* 64 classes, volumes of 96 x 96 planes resampled to 1.25 mm. What a labels-only run holds besides what grows
      * with the volume's voxels (float copies of the input, 4 + 2 bytes a voxel, and the labels) is a number of

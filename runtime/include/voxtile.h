@@ -252,8 +252,10 @@ VXT_API vxt_status vxt_context_trim(vxt_context *ctx);
 VXT_API vxt_status vxt_context_get_info(const vxt_context *ctx, vxt_context_info *info);
 
 /** The message of the most recent failure of a call on this context (from any thread), up to 64 KiB, e.g.
- *  a full OpenCL build log. Empty when none. Never NULL; "(null context)" for NULL. When several threads
- *  share a context, prefer vxt_last_error(), which is per thread. */
+ *  a full OpenCL build log. Empty when none. Never NULL; "(null context)" for NULL. The buffer is rewritten in
+ *  place by the next failing call on the context: while other threads may be using the context, reading it is a
+ *  data race (ThreadSanitizer reports it), so read it only when no other thread uses the context (after joining
+ *  them), and otherwise use vxt_last_error(), which is per thread. */
 VXT_API const char *vxt_context_last_error(const vxt_context *ctx);
 
 /** The OpenCL objects of an OpenCL context (borrowed: do not release them). Any output pointer may be NULL.

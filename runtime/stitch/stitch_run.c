@@ -25,6 +25,7 @@ typedef struct worker {
     uint64_t k;
     const void *out;
     vxt_status status;
+    char msg[4096]; /* the worker thread's message of a failure (vxt_last_error() is per thread) */
 } worker;
 
 static void *worker_main(void *arg)
@@ -44,6 +45,8 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&w->lock);
         vxt_status st = vxt__session_consume_begin(w->ss, k, out);
         pthread_mutex_lock(&w->lock);
+        if (st != VXT_OK)
+            vxt__strlcpy(w->msg, vxt_last_error(), sizeof w->msg);
         w->status = st;
         w->busy = 0;
         pthread_cond_broadcast(&w->cond);
@@ -73,12 +76,13 @@ static vxt_status worker_wait(worker *w)
     return st;
 }
 
-/* The thread-local message of a failure on the worker is in the worker's thread; the context's copy is the
- * one to show. */
-static vxt_status relay(vxt_context *ctx, vxt_status st)
+/* A failure on the worker left its message in the worker's thread-local buffer, which the worker copied: that copy
+ * is the run's message, for the caller's thread and the context. (Not the context's buffer: another thread's call on
+ * the context may have failed since, and formatting that buffer into itself emptied it.) */
+static vxt_status relay(vxt_context *ctx, const worker *w, vxt_status st)
 {
     if (st != VXT_OK)
-        vxt__fail(ctx, st, "%s", vxt_context_last_error(ctx));
+        vxt__fail(ctx, st, "%s", w->msg);
     return st;
 }
 
@@ -282,7 +286,7 @@ vxt_status vxt_stitch(vxt_context *ctx, const vxt_tiling *plan, const vxt_stitch
         }
         vxt__session_release(ss, batch.id); /* its input is no longer needed: the next call's may be cut into it */
         if (pending) { /* batch k-1 must be in before k starts: plan order */
-            st = relay(ctx, worker_wait(&w));
+            st = relay(ctx, &w, worker_wait(&w));
             pending = 0;
             if (st == VXT_OK)
                 st = vxt__session_consume_end(ss, pending_k);
@@ -303,7 +307,7 @@ vxt_status vxt_stitch(vxt_context *ctx, const vxt_tiling *plan, const vxt_stitch
         st = vxt_session_next_batch(ss, &batch, &done); /* cut the next tiles meanwhile */
     }
     if (pending) {
-        vxt_status ws = relay(ctx, worker_wait(&w));
+        vxt_status ws = relay(ctx, &w, worker_wait(&w));
         if (st == VXT_OK)
             st = ws;
         if (st == VXT_OK)
