@@ -126,6 +126,55 @@ static void test_every_command(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* Commands that write several files write them as one set: when a later one cannot be written, the earlier ones
+ * that existed keep their contents (phantom's CT beside its labels, stitch's labels beside the probabilities). */
+static void test_failures_keep_earlier_files(void **state)
+{
+    (void)state;
+    cli_write_text("ct.nii.gz", "the previous CT\n");
+    int rc = cli("phantom -o %s/ct.nii.gz --label-map %s/nodir/labels.nii.gz --shape 4,8,8", cli_tmp, cli_tmp);
+    assert_int_equal(rc, VXT_EXIT_OUTPUT);
+    size_t n = 0;
+    char path[512];
+    snprintf(path, sizeof path, "%s/ct.nii.gz", cli_tmp);
+    char *text = vxt_test_read_file(path, &n);
+    assert_true(n == 16 && !memcmp(text, "the previous CT\n", 16));
+    free(text);
+    cli_write_text("labels.npy", "the previous labels\n");
+    snprintf(path, sizeof path, "%s/tiles.npy", cli_tmp);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    char hdr[128];
+    int len = snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2, 8, 8, 8), }");
+    int pad = 64 - ((10 + len + 1) % 64);
+    fwrite("\x93NUMPY\x01\x00", 1, 8, f);
+    const unsigned short hl = (unsigned short)(len + pad + 1);
+    fwrite(&hl, 2, 1, f);
+    fwrite(hdr, 1, (size_t)len, f);
+    for (int i = 0; i < pad; i++)
+        fputc(' ', f);
+    fputc('\n', f);
+    for (int i = 0; i < 1024; i++) {
+        const float v = (float)(i % 5) - 1.5f;
+        fwrite(&v, sizeof v, 1, f);
+    }
+    fclose(f);
+    rc = cli("stitch %s/tiles.npy --shape 8,8,8 --roi 8,8,8 -o %s/labels.npy --probabilities %s/nodir/p.npy", cli_tmp,
+             cli_tmp, cli_tmp);
+    assert_int_equal(rc, VXT_EXIT_OUTPUT);
+    snprintf(path, sizeof path, "%s/labels.npy", cli_tmp);
+    text = vxt_test_read_file(path, &n);
+    assert_true(n == 20 && !memcmp(text, "the previous labels\n", 20));
+    free(text);
+    /* and when both can be written, both are */
+    rc = cli("stitch %s/tiles.npy --shape 8,8,8 --roi 8,8,8 -o %s/labels.npy --probabilities %s/p.npy", cli_tmp, cli_tmp,
+             cli_tmp);
+    assert_int_equal(rc, 0);
+    text = vxt_test_read_file(path, &n);
+    assert_true(n > 512 && !memcmp(text, "\x93NUMPY", 6));
+    free(text);
+}
+
 /* docs/CLI.md's table: one row per status of VXT_EXIT_MAP, with its number and name, in order. */
 static void test_docs_table(void **state)
 {
@@ -158,6 +207,7 @@ int main(int argc, char **argv)
 {
     const struct CMUnitTest cpu[] = {
         cmocka_unit_test_setup_teardown(test_every_command, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_failures_keep_earlier_files, cli_setup, cli_teardown),
         cmocka_unit_test(test_docs_table),
     };
     const vxt_test_group groups[] = {VXT_GROUP("cpu", cpu, 0)};

@@ -64,6 +64,8 @@ vxt_status vxt__npy_write_image(const vxt_image *img, const char *path);
 /* ---- staging (host/npy): .npy files written and flushed, not yet in place ---------------------------------- */
 struct vxt_npy_writer;
 vxt_status vxt__npy_writer_finish(struct vxt_npy_writer *w, vxt__staged *out);
+/* The path a writer was opened for. */
+const char *vxt__npy_writer_path(const struct vxt_npy_writer *w);
 vxt_status vxt__npy_stage(const char *path, vxt_dtype dtype, int ndim, const int64_t *shape, const void *data,
                           vxt__staged *out);
 vxt_status vxt__npy_stage_image(const vxt_image *img, const char *path, vxt__staged *out);

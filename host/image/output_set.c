@@ -103,6 +103,24 @@ vxt_status vxt_output_set_add_file(vxt_output_set *set, const char *path, vxt_ou
     return VXT_OK;
 }
 
+vxt_status vxt_output_set_add_npy_writer(vxt_output_set *set, vxt_npy_writer *w)
+{
+    if (!set || !w) {
+        vxt_npy_writer_abort(w); /* taken in every case */
+        return vxt__fail(NULL, VXT_ERR_NULL, "vxt_output_set_add_npy_writer: %s is NULL", set ? "w" : "set");
+    }
+    vxt__staged f;
+    vxt_status st = reserve(set, __func__, vxt__npy_writer_path(w));
+    if (st != VXT_OK) {
+        vxt_npy_writer_abort(w);
+        return st;
+    }
+    if ((st = vxt__npy_writer_finish(w, &f)) != VXT_OK) /* which releases the writer */
+        return st;
+    set->files[set->n++] = f;
+    return VXT_OK;
+}
+
 vxt_status vxt_output_set_commit(vxt_output_set *set)
 {
     VXT_CHECK_NULL(NULL, set);

@@ -570,6 +570,11 @@ vxt_status vxt__npy_writer_finish(vxt_npy_writer *w, vxt__staged *out)
     return st;
 }
 
+const char *vxt__npy_writer_path(const vxt_npy_writer *w)
+{
+    return w->path;
+}
+
 vxt_status vxt_npy_writer_commit(vxt_npy_writer *w)
 {
     VXT_CHECK_NULL(NULL, w);

@@ -1483,6 +1483,12 @@ typedef int (*vxt_output_write_fn)(void *user, int fd);
 VXT_API vxt_status vxt_output_set_add_file(vxt_output_set *set, const char *path, vxt_output_write_fn write,
                                           void *user);
 
+/** Put a streamed .npy file (vxt_npy_writer, every element written) into the set, for the commit to move into place
+ *  with the others instead of vxt_npy_writer_commit(). The writer is taken in every case (released; on failure its
+ *  temporary is removed). Errors: VXT_ERR_NULL; VXT_ERR_STATE (elements not written, or the set committed already);
+ *  VXT_ERR_INVALID_ARGUMENT (its path is in the set already); VXT_ERR_IO (it cannot be flushed to disk). */
+VXT_API vxt_status vxt_output_set_add_npy_writer(vxt_output_set *set, vxt_npy_writer *w);
+
 /** Move every file of the set into place (one rename each, then the directories are synced). Errors:
  *  VXT_ERR_NULL; VXT_ERR_STATE (committed already); VXT_ERR_IO (a rename failed: the message names the files in
  *  place already). A set with no files commits nothing. */

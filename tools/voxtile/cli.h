@@ -210,7 +210,7 @@ typedef struct picture_layers {
 } picture_layers;
 int picture_write(const char *path, const picture_layers *p, vxt_output_set *set, char *err, size_t errn);
 /* The same with diff projected through the volume: red where any voxel along the view's axis is set. */
-int picture_write_projected(const char *path, const picture_layers *p, char *err, size_t errn);
+int picture_write_projected(const char *path, const picture_layers *p, vxt_output_set *set, char *err, size_t errn);
 /* The picture of `run`: the image (channel 0) with its labels drawn over it, into `set` (NULL: on its own). An exit
  * status. */
 int cli_picture_labels(const char *cmd, vxt_context *ctx, const vxt_image *img, const vxt_image *labels,

@@ -181,4 +181,10 @@ void cli_help(const cli_command_spec *spec)
             else
                 printf("  %s\n  %-30s %s\n", left, "", text);
         }
+    /* one table for every command (cli_exit.h; docs/CLI.md, "Exit status") */
+    printf("exit status:");
+#define VXT_EXIT_HELP_(name, value, word, text) printf("%s %d %s", value ? "," : "", value, word);
+    VXT_EXIT_MAP(VXT_EXIT_HELP_)
+#undef VXT_EXIT_HELP_
+    printf(" (docs/CLI.md)\n");
 }

@@ -386,8 +386,7 @@ static const cli_command_spec spec = {
     "Shows what the file says about its image (.nii, .nii.gz, .hdr/.img, .npy): shape, stored dtype, spacing,\n"
     "scaling, the affine in use and where it came from, orientation, description; for NIfTI also dims, datatype,\n"
     "byte order, units, qform and sform codes and matrices, intent, slices, extensions.\n"
-    "Without --stats only the header is read. Exit status: 0 ok, 1 failure (out of memory), 2 usage, 4 the file is\n"
-    "missing, unreadable or malformed.",
+    "Without --stats only the header is read.",
     groups, 1};
 
 static int on_flag(void *user, const cli_flag *f, const char *value)

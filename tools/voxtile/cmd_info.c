@@ -247,8 +247,8 @@ static const cli_command_spec spec = {
     "info", "info [--json] [--backend NAME] [--device INDEX|NAME] [--threads N]",
     "Lists the library version, the CPU backend, every OpenCL platform and device (compute units, memory, fp32\n"
     "capabilities, fp64), runs the determinism probe on each device, and says what the execution flags (default:\n"
-    "--backend auto) select and why.\n"
-    "Exit status: 0 when the selection works (with --backend or --device) or some backend works, 3 otherwise.",
+    "--backend auto) select and why. It succeeds when the selection works (with --backend or --device) or some\n"
+    "backend works.",
     groups, 0};
 
 typedef struct info_args {

@@ -24,8 +24,7 @@ static const cli_command_spec spec = {
     "ct (nnU-Net's CTNormalization) (clip(x, lo, hi) - mean) / max(std, 1e-8); zscore and zscore-nonzero\n"
     "(x - mean) / max(std, 1e-8) over every or the non-zero voxels; minmax (x - min) / max(max - min, 1e-8);\n"
     "percentile: clip to the P-th and Q-th percentiles (numpy's linear method, exact). The scheme may also come\n"
-    "from a plan file. Exit status: 0 ok, 1 failure, 2 usage, 3 no backend, 4 bad input, 5 output not writable,\n"
-    "6 the normalization is incomplete or contradictory.",
+    "from a plan file.",
     groups, 1};
 
 typedef struct norm_args {

@@ -175,8 +175,7 @@ static const cli_command_spec spec = {
     "phantom", "phantom -o CT [--label-map LABELS] [options]",
     "A synthetic CT-like volume (int16, Hounsfield units) and its label map with the same geometry: trunk, fat,\n"
     "lungs, heart, liver, spine, ribs; air -1000 HU; the scanner's fill value outside a circular field of view.\n"
-    "Same arguments, same voxels. Exit status: 0 ok, 1 failure (out of memory), 2 usage, 5 an output cannot be\n"
-    "written.",
+    "Same arguments, same voxels.",
     groups, 0};
 
 typedef struct ph_cli {
@@ -344,10 +343,16 @@ int cmd_phantom(int argc, char **argv)
         rc = VXT_EXIT_USAGE;
         goto done;
     }
-    if ((rc = cli_write_image("phantom", ct_o ? ct_o : ct, c.out, 0)))
-        goto done;
-    if (c.labels && (rc = cli_write_image("phantom", lab_o ? lab_o : lab, c.labels, 0))) {
-        remove(c.out); /* never half a result */
+    /* the CT and its labels appear together, or neither (a failure leaves earlier files as they were) */
+    vxt_output_set *set = NULL;
+    vxt_status st;
+    if ((st = vxt_output_set_create(&set)) == VXT_OK &&
+        (st = vxt_output_set_add_image(set, ct_o ? ct_o : ct, c.out, NULL)) == VXT_OK &&
+        (!c.labels || (st = vxt_output_set_add_image(set, lab_o ? lab_o : lab, c.labels, NULL)) == VXT_OK))
+        st = vxt_output_set_commit(set);
+    vxt_output_set_destroy(set);
+    if (st != VXT_OK) {
+        rc = cli_output_fail("phantom", "output", st);
         goto done;
     }
     if (c.json)

@@ -45,8 +45,7 @@ static const cli_command_spec spec = {
     "Resample an image to a new grid over the same field of view, keeping its geometry (the affine is updated for\n"
     "the new grid: every voxel centre is where its value was sampled). Z,Y,X is the array's order (for a NIfTI\n"
     "file k,j,i); one value applies to every axis. Intensity images are read with their scaling applied and\n"
-    "written as float32; every channel of a 4D image is resampled. Exit status: 0 ok, 1 failure, 2 usage, 3 no\n"
-    "backend, 4 bad input, 5 output not writable.",
+    "written as float32; every channel of a 4D image is resampled.",
     groups, 1};
 
 typedef struct res_args {

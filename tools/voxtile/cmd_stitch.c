@@ -109,14 +109,15 @@ static vxt_status put(output *o, const int64_t shape[3], int64_t z0, int64_t z1,
     return st;
 }
 
-static vxt_status commit(output *o)
+/* The output into the run's set of files (committed together: never the labels alone). */
+static vxt_status add_to(vxt_output_set *set, output *o)
 {
     if (o->npy) {
         vxt_npy_writer *w = o->npy;
         o->npy = NULL;
-        return vxt_npy_writer_commit(w);
+        return vxt_output_set_add_npy_writer(set, w);
     }
-    return o->img ? vxt_image_write_path(o->img, o->path, NULL) : VXT_OK;
+    return o->img ? vxt_output_set_add_image(set, o->img, o->path, NULL) : VXT_OK;
 }
 
 static void close_output(output *o)
@@ -316,15 +317,13 @@ int cmd_stitch(int argc, char **argv)
     }
     if ((rc = feed(ss, pos[0], &ni, &so, &sk)))
         goto done;
-    int labels_written = 0;
-    if ((st = commit(&sk.labels)) == VXT_OK) {
-        labels_written = a.out != NULL;
-        st = commit(&sk.values);
-    }
+    vxt_output_set *set = NULL;
+    if ((st = vxt_output_set_create(&set)) == VXT_OK && (st = add_to(set, &sk.labels)) == VXT_OK &&
+        (st = add_to(set, &sk.values)) == VXT_OK)
+        st = vxt_output_set_commit(set);
+    vxt_output_set_destroy(set); /* not committed: the targets stay as they were */
     if (st != VXT_OK) {
         rc = cli_output_fail("stitch", "output", st);
-        if (labels_written)
-            remove(a.out); /* never half a result: the labels alone would look complete */
         goto done;
     }
     if (a.json)

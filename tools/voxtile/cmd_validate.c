@@ -47,9 +47,7 @@ static const cli_command_spec spec = {
     "Runs voxtile run's pipeline on two sides and compares every stage's output bit for bit: differing values and\n"
     "voxels, largest absolute and ULP differences, Dice per label of the label maps, each side's timings. The plan\n"
     "comes from the same files and flags as voxtile run. --device and --threads fill in each side that does not\n"
-    "name a device or threads itself.\n"
-    "Exit status: 0 identical (or within the tolerances), 8 mismatch; 2 usage, 3 a side's backend is not available,\n"
-    "4 bad input, 5 an output cannot be written, 6 plan, 7 model.",
+    "name a device or threads itself. It succeeds when the sides are identical (or within the tolerances).",
     groups, 1};
 
 typedef struct val_args {
@@ -464,7 +462,7 @@ static int finish(val_state *s, const val_args *va, const char *in, const vxt_im
         return VXT_EXIT_INTERNAL;
     }
     int rc = 0;
-    if (va->report && (rc = val_write_text(va->report, text, err, sizeof err)) != 0)
+    if (va->report && (rc = val_write_text(s->set, va->report, text, err, sizeof err)) != 0)
         cli_error("validate", "--report %s: %s", va->report, err);
     else if (va->report)
         snprintf(s->written[s->nwritten++], sizeof s->written[0], "%s", va->report);
@@ -530,6 +528,11 @@ int cmd_validate(int argc, char **argv)
         (rc = cli_read_image("validate", pos[0], VXT_SCALING_RAW, &img)))
         goto done;
     s->pictures = va.pictures;
+    if (vxt_output_set_create(&s->set) != VXT_OK) {
+        cli_error("validate", "%s", vxt_last_error());
+        rc = VXT_EXIT_MEMORY;
+        goto done;
+    }
     vxt_volume raw;
     vxt_image_info ii = {.struct_size = sizeof ii};
     vxt_image_volume(img, &raw);
@@ -551,9 +554,13 @@ int cmd_validate(int argc, char **argv)
     }
     rc = finish(s, &va, pos[0], img, pa, pb);
 done:
-    if (rc != VXT_EXIT_OK && rc != VXT_EXIT_MISMATCH)
-        for (int i = 0; i < s->nwritten; i++)
-            remove(s->written[i]); /* never a partial result */
+    /* the report and the pictures appear together, and only for a finished comparison; otherwise the files that
+     * were there stay as they were (the set's temporaries go) */
+    if ((rc == VXT_EXIT_OK || rc == VXT_EXIT_MISMATCH) && s->set && vxt_output_set_commit(s->set) != VXT_OK) {
+        cli_error("validate", "%s", vxt_last_error());
+        rc = VXT_EXIT_OUTPUT;
+    }
+    vxt_output_set_destroy(s->set);
     if (created && rc != VXT_EXIT_OK && rc != VXT_EXIT_MISMATCH)
         rmdir(va.pictures);
     free_state(s);

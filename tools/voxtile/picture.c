@@ -254,7 +254,7 @@ int picture_write(const char *path, const picture_layers *p, vxt_output_set *set
     return write_picture(path, p, 0, set, err, errn);
 }
 
-int picture_write_projected(const char *path, const picture_layers *p, char *err, size_t errn)
+int picture_write_projected(const char *path, const picture_layers *p, vxt_output_set *set, char *err, size_t errn)
 {
-    return write_picture(path, p, 1, NULL, err, errn);
+    return write_picture(path, p, 1, set, err, errn);
 }

@@ -56,8 +56,9 @@ typedef struct val_state {
     unsigned char *diff_in; /* voxels of the input's grid where any stage on that grid differs */
     int64_t in_shape[3];
     double in_spacing[3];
-    char written[VAL_MAX_FILES][4096]; /* files written so far (removed again on failure) */
+    char written[VAL_MAX_FILES][4096]; /* files written so far, into `set` */
     int nwritten;
+    vxt_output_set *set; /* the report and pictures: in place together at the end, or not at all */
     int failed; /* an observer failed: err holds the message, rc the exit code */
     int rc;
     char err[1024];
@@ -75,7 +76,8 @@ cJSON *val_report(const val_state *s, const char *input, const vxt_image *img, c
 void val_print_summary(FILE *f, const val_state *s, const char *input, const vxt_image *img);
 
 /* Write text to path atomically (a temporary file beside it, renamed). 0 or an exit code, message in err. */
-int val_write_text(const char *path, const char *text, char *err, size_t errn);
+/* A text file (with a final newline) into the set; an exit status, with the reason in err. */
+int val_write_text(vxt_output_set *set, const char *path, const char *text, char *err, size_t errn);
 
 /* The stage's difference picture into s->pictures (records it in s->written and st->picture); 0 or an exit
  * code with s->err set. mask: the stage's differing voxels. */

@@ -294,42 +294,29 @@ void val_print_summary(FILE *f, const val_state *s, const char *input, const vxt
 
 /* ---- files --------------------------------------------------------------------------------------------- */
 
-int val_write_text(const char *path, const char *text, char *err, size_t errn)
+static int text_to_fd(void *user, int fd)
 {
-    size_t tl = strlen(path) + 16;
-    char *tmp = malloc(tl);
-    if (!tmp) {
-        snprintf(err, errn, "out of memory");
-        return VXT_EXIT_INTERNAL;
+    const char *text = (const char *)user;
+    const size_t n = strlen(text);
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = write(fd, text + done, n - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return 1;
+        done += (size_t)w;
     }
-    snprintf(tmp, tl, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
-    if (!f) {
-        snprintf(err, errn, "cannot create a file beside it: %s", strerror(errno));
-        if (fd >= 0) {
-            close(fd);
-            unlink(tmp);
-        }
-        free(tmp);
-        return VXT_EXIT_OUTPUT;
+    return write(fd, "\n", 1) == 1 ? 0 : 1;
+}
+
+int val_write_text(vxt_output_set *set, const char *path, const char *text, char *err, size_t errn)
+{
+    vxt_status st = vxt_output_set_add_file(set, path, text_to_fd, (void *)(uintptr_t)text);
+    if (st != VXT_OK) {
+        snprintf(err, errn, "%s", vxt_last_error());
+        return st == VXT_ERR_OUT_OF_MEMORY ? VXT_EXIT_MEMORY : VXT_EXIT_OUTPUT;
     }
-    size_t n = strlen(text);
-    int ok = fwrite(text, 1, n, f) == n && fputc('\n', f) != EOF && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    ok = (fclose(f) == 0) && ok;
-    if (ok) {
-        mode_t um = umask(0);
-        umask(um);
-        chmod(tmp, 0666 & ~um);
-        ok = rename(tmp, path) == 0;
-    }
-    if (!ok) {
-        snprintf(err, errn, "cannot write: %s", strerror(errno));
-        unlink(tmp);
-        free(tmp);
-        return VXT_EXIT_OUTPUT;
-    }
-    free(tmp);
     return VXT_EXIT_OK;
 }
 
@@ -343,7 +330,7 @@ static int picture(val_state *s, const char *name, const picture_layers *pl)
     snprintf(path, sizeof s->written[0], "%s/%s", s->pictures, name);
     char err[512];
     /* projected: a few differing voxels would rarely lie on the mid-slices */
-    int rc = picture_write_projected(path, pl, err, sizeof err);
+    int rc = picture_write_projected(path, pl, s->set, err, sizeof err);
     if (rc) {
         snprintf(s->err, sizeof s->err, "%s", err);
         return rc;
