@@ -268,13 +268,19 @@ static int check_args(const run_args *a, int npos)
     return 0;
 }
 
+static int parse(void *args, int argc, char **argv, const char **pos, int *npos, vxt_plan **plan)
+{
+    run_args *a = (run_args *)args;
+    return cli_start(&spec, argc, argv, on_flag, a, pos, npos, &a->exec, &a->plan, 1, plan);
+}
+
 int cmd_run(int argc, char **argv)
 {
     run_args a;
     memset(&a, 0, sizeof a);
     const char *pos[1];
     vxt_plan *plan = NULL;
-    int npos = 0, rc = cli_start(&spec, argc, argv, on_flag, &a, pos, &npos, &a.exec, &a.plan, 1, &plan);
+    int npos = 0, rc = parse(&a, argc, argv, pos, &npos, &plan);
     if (rc)
         return rc < 0 ? VXT_EXIT_OK : rc;
     vxt_image *img = NULL;
@@ -338,3 +344,11 @@ done:
     vxt_plan_destroy(plan);
     return rc;
 }
+
+static int check(const void *args, const vxt_plan *plan, const char *const *pos, int npos)
+{
+    (void)plan, (void)pos;
+    return check_args((const run_args *)args, npos);
+}
+
+const cli_command cmd_run_parsing = {&spec, sizeof(run_args), parse, check};
