@@ -110,6 +110,39 @@ static void test_store_and_load(void **state)
     free(dir);
 }
 
+/* An entry whose stated length is not the file's: bytes after the binary, or a length far beyond the file (refused
+ * before anything is allocated for it). */
+static void test_lengths(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir(), note[256] = "", path[4096];
+    unsigned char bin[100] = {1, 2, 3}, *got = NULL;
+    size_t size = 0;
+    vxt__disk_cache_store(dir, "key-A", bin, sizeof bin, note, sizeof note);
+    assert_string_equal(note, "");
+    only_entry(dir, path, sizeof path);
+    FILE *f = fopen(path, "ab");
+    assert_non_null(f);
+    fputc(0, f);
+    fclose(f);
+    vxt__disk_cache_load(dir, "key-A", &got, &size, note, sizeof note);
+    assert_null(got);
+    assert_int_equal(size, 0);
+    assert_non_null(strstr(note, "bytes after the binary: the entry states a binary of 100 bytes, the file holds 101"));
+    /* the binary's length (after "VXTPRG01", the key's length and the key) says 256 MiB */
+    f = fopen(path, "r+b");
+    assert_non_null(f);
+    const uint64_t forged = (uint64_t)1 << 28;
+    assert_int_equal(fseek(f, 8 + 4 + 5, SEEK_SET), 0);
+    assert_int_equal(fwrite(&forged, sizeof forged, 1, f), 1);
+    fclose(f);
+    vxt__disk_cache_load(dir, "key-A", &got, &size, note, sizeof note);
+    assert_null(got);
+    assert_non_null(strstr(note, "truncated: the entry states a binary of 268435456 bytes, the file holds 101"));
+    remove_dir(dir);
+    free(dir);
+}
+
 static void test_store_into_missing_dir(void **state)
 {
     (void)state;
@@ -215,6 +248,7 @@ int main(int argc, char **argv)
 {
     const struct CMUnitTest cpu[] = {
         cmocka_unit_test(test_store_and_load),
+        cmocka_unit_test(test_lengths),
         cmocka_unit_test(test_store_into_missing_dir),
         cmocka_unit_test(test_fnv),
     };
