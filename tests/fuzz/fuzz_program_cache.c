@@ -11,7 +11,8 @@
  * A broken invariant aborts (libFuzzer reports it like a crash); over-reads and leaks are the sanitizers', and
  * run-fuzz.sh caps one allocation at 64 MiB for this target: an entry of a few KiB must not make the loader allocate
  * the length it states before that length is checked against the file's size. Seeds:
- * tests/fuzz/corpus/fuzz_program_cache (entries written by vxt__disk_cache_store for this key, fuzz_program_cache.h);
+ * tests/fuzz/corpus/fuzz_program_cache, entries written by vxt__disk_cache_store for this key (fuzz_program_cache.h):
+ * VXT_FUZZ_CACHE_SEEDS=DIR writes them again (after a change of the format) into DIR and exits;
  * tests/test_program_cache.c loads them and replays the inputs kept in tests/fuzz/regressions-cache. */
 #include <dirent.h>
 #include <stdint.h>
@@ -23,6 +24,7 @@
 #include "fuzz_program_cache.h"
 #include "internal.h"
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define KEY FUZZ_CACHE_KEY
@@ -81,6 +83,48 @@ static unsigned char *read_all(const char *path, size_t *n)
     return buf;
 }
 
+/* The folders go when the fuzzer ends. */
+static void remove_dirs(void)
+{
+    unlink(entry);
+    rmdir(dir);
+    rmdir(again);
+}
+
+/* VXT_FUZZ_CACHE_SEEDS=DIR: write the seeds into DIR (entry-SIZE-KIND: zeros, a pattern, ELF-like bytes) with
+ * vxt__disk_cache_store, and exit. */
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc, (void)argv;
+    const char *out = getenv("VXT_FUZZ_CACHE_SEEDS");
+    if (!out)
+        return 0;
+    static const struct {
+        size_t n;
+        char kind;
+    } seeds[] = {{1, 'z'}, {16, 'p'}, {64, 'e'}, {200, 'p'}, {1024, 'e'}};
+    for (size_t s = 0; s < sizeof seeds / sizeof seeds[0]; s++) {
+        unsigned char bin[1024];
+        char note[512] = "", d[256], from[600], to[600];
+        for (size_t i = 0; i < seeds[s].n; i++)
+            bin[i] = (unsigned char)(seeds[s].kind == 'z' ? 0 : seeds[s].kind == 'e' ? "\x7f" "ELF"[i % 4]
+                                                                                    : (i * 131 + 7) & 0xff);
+        make_dir(d, sizeof d, "vxt-fuzz-cache-seed");
+        vxt__disk_cache_store(d, KEY, bin, seeds[s].n, note, sizeof note);
+        check(note[0] == '\0', "storing a seed", note);
+        only_file(d, from, sizeof from);
+        snprintf(to, sizeof to, "%s/entry-%zu-%c", out, seeds[s].n, seeds[s].kind);
+        size_t n = 0;
+        unsigned char *entry_bytes = read_all(from, &n);
+        FILE *f = fopen(to, "wb");
+        check(f && fwrite(entry_bytes, 1, n, f) == n && fclose(f) == 0, "writing a seed into VXT_FUZZ_CACHE_SEEDS", to);
+        free(entry_bytes);
+        unlink(from);
+        rmdir(d);
+    }
+    exit(0);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char note[512] = "";
@@ -91,6 +135,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         vxt__disk_cache_store(dir, KEY, &one, 1, note, sizeof note);
         check(note[0] == '\0', "storing an entry", note);
         only_file(dir, entry, sizeof entry);
+        atexit(remove_dirs);
     }
     FILE *f = fopen(entry, "wb");
     check(f && fwrite(data, 1, size, f) == size && fclose(f) == 0, "writing the input as the entry", entry);
