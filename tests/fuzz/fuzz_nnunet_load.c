@@ -5,7 +5,7 @@
  * is writable) and loaded with vxt_plan_load_nnunet, configuration "3d_fullres". A refusal must come with a message
  * on one line of printable ASCII; a folder that loads must give a plan that is written back (vxt_plan_to_json) and
  * reads again as the same plan (a mismatch aborts, so libFuzzer reports it like a crash). Seeds:
- * tests/fuzz/corpus-nnunet (the test folder's files joined this way). */
+ * tests/fuzz/corpus/fuzz_nnunet_load (the test folder's files joined this way, and inputs the fuzzer found). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
