@@ -29,11 +29,23 @@ static void put(const char *name, const uint8_t *p, size_t n)
     fuzz_check(TARGET, f && fwrite(p, 1, n, f) == n && fclose(f) == 0, "writing the input's files");
 }
 
+/* The folder goes when the fuzzer ends. */
+static void remove_dir(void)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/plans.json", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/dataset.json", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!dir[0]) {
         snprintf(dir, sizeof dir, "%s/vxt-fuzz-nnunet.XXXXXX", access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
         fuzz_check(TARGET, mkdtemp(dir) != NULL, "mkdtemp");
+        atexit(remove_dir);
     }
     const uint8_t *sep = NULL;
     for (size_t i = 0; i + 5 <= size && !sep; i++)
