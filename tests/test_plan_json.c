@@ -469,6 +469,14 @@ static void edit_unprintable_scheme(cJSON *plans, cJSON *dataset)
     cJSON_AddItemToObject(cfg, "normalization_schemes", cJSON_CreateStringArray(one, 1));
 }
 
+/* found by fuzz_nnunet_load: "configurations" a list, whose items (no names) were listed as configurations */
+static void edit_configurations_list(cJSON *plans, cJSON *dataset)
+{
+    (void)dataset;
+    const int v[2] = {1, 3};
+    set_array(plans, "configurations", v, 2);
+}
+
 static void edit_bad_scheme(cJSON *plans, cJSON *dataset)
 {
     (void)dataset;
@@ -532,6 +540,8 @@ static void test_nnunet_transpose_regions(void **state)
         {edit_bad_scheme, VXT_ERR_UNSUPPORTED, "normalization scheme 'MyOwnNormalization' is not supported"},
         {edit_unprintable_scheme, VXT_ERR_UNSUPPORTED, "normalization scheme 'CT\\tNorm\\x7f' is not supported"},
         {edit_no_patch, VXT_ERR_INVALID_ARGUMENT, "$.configurations.3d_fullres.patch_size: missing"},
+        {edit_configurations_list, VXT_ERR_INVALID_ARGUMENT,
+         "plans.json: $.configurations: expected an object of configurations by name"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         make_folder(dir, bad[i].edit);

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fuzz/fuzz_program_cache.h"
 #include "internal.h"
 #include "vxt_test.h"
 
@@ -106,6 +107,90 @@ static void test_store_and_load(void **state)
     assert_non_null(got);
     free(got);
     only_entry(dir, path, sizeof path);
+    remove_dir(dir);
+    free(dir);
+}
+
+/* An entry whose stated length is not the file's: bytes after the binary, or a length far beyond the file (refused
+ * before anything is allocated for it). */
+static void test_lengths(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir(), note[256] = "", path[4096];
+    unsigned char bin[100] = {1, 2, 3}, *got = NULL;
+    size_t size = 0;
+    vxt__disk_cache_store(dir, "key-A", bin, sizeof bin, note, sizeof note);
+    assert_string_equal(note, "");
+    only_entry(dir, path, sizeof path);
+    FILE *f = fopen(path, "ab");
+    assert_non_null(f);
+    fputc(0, f);
+    fclose(f);
+    vxt__disk_cache_load(dir, "key-A", &got, &size, note, sizeof note);
+    assert_null(got);
+    assert_int_equal(size, 0);
+    assert_non_null(strstr(note, "bytes after the binary: the entry states a binary of 100 bytes, the file holds 101"));
+    /* the binary's length (after "VXTPRG01", the key's length and the key) says 256 MiB */
+    f = fopen(path, "r+b");
+    assert_non_null(f);
+    const uint64_t forged = (uint64_t)1 << 28;
+    assert_int_equal(fseek(f, 8 + 4 + 5, SEEK_SET), 0);
+    assert_int_equal(fwrite(&forged, sizeof forged, 1, f), 1);
+    fclose(f);
+    vxt__disk_cache_load(dir, "key-A", &got, &size, note, sizeof note);
+    assert_null(got);
+    assert_non_null(strstr(note, "truncated: the entry states a binary of 268435456 bytes, the file holds 101"));
+    remove_dir(dir);
+    free(dir);
+}
+
+/* The fuzz target's seeds (entries vxt__disk_cache_store wrote for its key) still load, and the inputs it found
+ * (tests/fuzz/regressions-cache/crash-NNN) are refused with a note of one printable line. */
+static void test_fuzz_inputs(void **state)
+{
+    (void)state;
+    static const char *const seeds[] = {"entry-1-z", "entry-16-p", "entry-64-e", "entry-200-p", "entry-1024-e"};
+    char *dir = make_tmpdir(), note[512], path[4096], entry[4096];
+    unsigned char one = 1, *got = NULL;
+    size_t size = 0;
+    note[0] = '\0';
+    vxt__disk_cache_store(dir, FUZZ_CACHE_KEY, &one, 1, note, sizeof note);
+    only_entry(dir, entry, sizeof entry);
+    int regressions = 0;
+    snprintf(path, sizeof path, "%s/../fuzz/regressions-cache/README.md", VXT_TEST_DATA_DIR);
+    assert_int_equal(access(path, R_OK), 0); /* the directory is where we look */
+    for (int i = 0;; i++) {
+        const int seed = i < (int)(sizeof seeds / sizeof seeds[0]);
+        if (seed)
+            snprintf(path, sizeof path, "%s/../fuzz/corpus/fuzz_program_cache/%s", VXT_TEST_DATA_DIR, seeds[i]);
+        else
+            snprintf(path, sizeof path, "%s/../fuzz/regressions-cache/crash-%03d", VXT_TEST_DATA_DIR, regressions++);
+        FILE *in = fopen(path, "rb");
+        if (!in && !seed)
+            break;
+        assert_non_null(in);
+        static unsigned char buf[1 << 16];
+        size_t n = fread(buf, 1, sizeof buf, in);
+        fclose(in);
+        FILE *out = fopen(entry, "wb");
+        assert_non_null(out);
+        assert_int_equal(fwrite(buf, 1, n, out), n);
+        fclose(out);
+        note[0] = '\0';
+        vxt__disk_cache_load(dir, FUZZ_CACHE_KEY, &got, &size, note, sizeof note);
+        if (seed) {
+            assert_non_null(got);
+            assert_string_equal(note, "");
+            assert_memory_equal(got, buf + n - size, size);
+        } else {
+            assert_null(got);
+            assert_non_null(strstr(note, "ignored cache entry"));
+            for (const char *p = note; *p; p++)
+                assert_true(*p >= 0x20 && *p < 0x7f);
+        }
+        free(got);
+        got = NULL;
+    }
     remove_dir(dir);
     free(dir);
 }
@@ -215,6 +300,8 @@ int main(int argc, char **argv)
 {
     const struct CMUnitTest cpu[] = {
         cmocka_unit_test(test_store_and_load),
+        cmocka_unit_test(test_lengths),
+        cmocka_unit_test(test_fuzz_inputs),
         cmocka_unit_test(test_store_into_missing_dir),
         cmocka_unit_test(test_fnv),
     };

@@ -3,7 +3,8 @@
  * One file per (library version, program source hash, build options, device, driver, platform):
  *   dir/vxt-<fnv1a64(key) in hex>.clbin
  * holding: "VXTPRG01", u32 key length, key, u64 binary length, u32 CRC-32 of key and binary, binary.
- * A file whose key, size or CRC does not match is ignored (and replaced after the next build). Files are
+ * A file whose key, size or CRC does not match, or that holds anything after the binary, is ignored (and replaced
+ * after the next build); the binary's length is checked against the file's size before anything is allocated. Files are
  * written to a unique temporary name in the same directory, flushed, and renamed into place, so readers
  * never see a partial entry and concurrent writers do not corrupt each other. */
 #include <errno.h>
@@ -18,6 +19,7 @@
 
 #define MAGIC "VXTPRG01"
 #define MAX_BINARY ((uint64_t)1 << 30)
+#define HEADER_BYTES ((uint64_t)8 + 4 + 8 + 4) /* magic, key length, binary length, CRC (and the key) */
 
 static void entry_path(const char *dir, const char *key, char *path, size_t size)
 {
@@ -55,6 +57,8 @@ void vxt__disk_cache_load(const char *dir, const char *key, unsigned char **bina
     char *stored_key = NULL;
     unsigned char *bin = NULL;
     const char *problem = NULL;
+    char sizes[160];
+    struct stat sb;
     if (fread(magic, 1, 8, f) != 8 || memcmp(magic, MAGIC, 8) != 0)
         problem = "bad magic";
     else if (fread(&key_len, sizeof key_len, 1, f) != 1 || key_len != strlen(key))
@@ -67,7 +71,16 @@ void vxt__disk_cache_load(const char *dir, const char *key, unsigned char **bina
         problem = "bad binary length";
     else if (fread(&crc, sizeof crc, 1, f) != 1)
         problem = "truncated";
-    else if (!(bin = malloc((size_t)bin_len)))
+    /* the length the entry states is the file's: a forged length allocates nothing (found by fuzz_program_cache: a
+     * 231-byte file made the loader allocate 128 MiB), and bytes after the binary are not ignored */
+    else if (fstat(fileno(f), &sb) != 0)
+        problem = "cannot stat the file";
+    else if ((uint64_t)sb.st_size != HEADER_BYTES + key_len + bin_len) {
+        const long long held = (long long)sb.st_size - (long long)(HEADER_BYTES + key_len);
+        snprintf(sizes, sizeof sizes, "%s: the entry states a binary of %llu bytes, the file holds %lld",
+                 held < (long long)bin_len ? "truncated" : "bytes after the binary", (unsigned long long)bin_len, held);
+        problem = sizes;
+    } else if (!(bin = malloc((size_t)bin_len)))
         problem = "out of memory";
     else if (fread(bin, 1, (size_t)bin_len, f) != bin_len)
         problem = "truncated";

@@ -183,6 +183,9 @@ static vxt_status nnunet_document(const cJSON *plans, const cJSON *dataset, cons
                                   const char *dpath, const char *configuration, cJSON *doc)
 {
     const cJSON *cfgs = cJSON_GetObjectItemCaseSensitive(plans, "configurations");
+    /* (a list's items have no names: listing them as configurations read a NULL name; found by fuzz_nnunet_load) */
+    if (cfgs && !cJSON_IsObject(cfgs))
+        return vxt__plan_fail(plans_path, "$.configurations", "expected an object of configurations by name");
     const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(cfgs, configuration);
     char cp[256], fp[320];
     snprintf(cp, sizeof cp, "$.configurations.%s", configuration);

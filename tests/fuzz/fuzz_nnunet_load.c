@@ -5,7 +5,7 @@
  * is writable) and loaded with vxt_plan_load_nnunet, configuration "3d_fullres". A refusal must come with a message
  * on one line of printable ASCII; a folder that loads must give a plan that is written back (vxt_plan_to_json) and
  * reads again as the same plan (a mismatch aborts, so libFuzzer reports it like a crash). Seeds:
- * tests/fuzz/corpus-nnunet (the test folder's files joined this way). */
+ * tests/fuzz/corpus/fuzz_nnunet_load (the test folder's files joined this way, and inputs the fuzzer found). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,11 +29,23 @@ static void put(const char *name, const uint8_t *p, size_t n)
     fuzz_check(TARGET, f && fwrite(p, 1, n, f) == n && fclose(f) == 0, "writing the input's files");
 }
 
+/* The folder goes when the fuzzer ends. */
+static void remove_dir(void)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/plans.json", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/dataset.json", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!dir[0]) {
         snprintf(dir, sizeof dir, "%s/vxt-fuzz-nnunet.XXXXXX", access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
         fuzz_check(TARGET, mkdtemp(dir) != NULL, "mkdtemp");
+        atexit(remove_dir);
     }
     const uint8_t *sep = NULL;
     for (size_t i = 0; i + 5 <= size && !sep; i++)

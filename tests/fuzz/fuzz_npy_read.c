@@ -6,7 +6,8 @@
  * whole read -- and written back with the writer and read again: the second read must give the same type, shape
  * and elements (a mismatch aborts, so libFuzzer reports it like a crash). Temporary files go to /dev/shm when it
  * is writable (the writer fsyncs), else to $TMPDIR or /tmp. Build and run with tests/fuzz/run-fuzz.sh; seeds:
- * tests/data/npy, and the inputs that once failed, tests/fuzz/regressions-npy (replayed by tests/test_npy.c). */
+ * tests/data/npy, tests/fuzz/corpus/fuzz_npy_read (inputs the fuzzer found), and the inputs that once failed,
+ * tests/fuzz/regressions-npy (replayed by tests/test_npy.c). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

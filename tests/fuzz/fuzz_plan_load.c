@@ -4,8 +4,8 @@
  * A refusal must come with a message on one line of printable ASCII. A document that loads is then checked
  * (vxt_plan_check: refused or not, never a crash), written back (vxt_plan_to_json) and loaded again into a fresh
  * plan, whose own JSON must be the same text: what the loader accepts, the writer writes, and the loader reads back
- * to the same plan (a mismatch aborts, so libFuzzer reports it like a crash). Seeds: tools/plans and the plans of
- * tests/data (run-fuzz.sh). */
+ * to the same plan (a mismatch aborts, so libFuzzer reports it like a crash). Seeds: tools/plans, the plans of
+ * tests/data and tests/fuzz/corpus/fuzz_plan_load, inputs the fuzzer found (run-fuzz.sh). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

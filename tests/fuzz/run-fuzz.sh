@@ -1,34 +1,31 @@
 #!/bin/sh
-# run-fuzz.sh - build the libFuzzer targets with clang (ASan + UBSan) and fuzz each for a bounded time on the
-# committed seeds:
-#   fuzz_nifti_read (the NIfTI reader): the test files (tests/data/nifti), extra seeds (tests/fuzz/corpus) and
-#     every input that ever crashed it (tests/fuzz/regressions);
-#   fuzz_npy_read (the .npy reader): the test files (tests/data/npy) and every input that ever crashed it
-#     (tests/fuzz/regressions-npy, when there is one), with the header tokens in tests/fuzz/npy.dict;
-#   fuzz_plan_load (the plan loader): the shipped plans (tools/plans) and the test plans (tests/data/plans), with
-#     the plan's field names in tests/fuzz/plan.dict;
-#   fuzz_nnunet_load (the nnU-Net folder loader): plans.json and dataset.json of the test folder, joined by a line
-#     "---" (tests/fuzz/corpus-nnunet), with the same dictionary.
+# run-fuzz.sh - build the libFuzzer targets with clang (ASan + UBSan) and fuzz each for a bounded time from its
+# committed seeds (tests/fuzz/README.md says what each target checks):
+#   fuzz_nifti_read     the NIfTI reader: tests/data/nifti, tests/fuzz/corpus/fuzz_nifti_read, tests/fuzz/regressions
+#   fuzz_npy_read       the .npy reader: tests/data/npy, tests/fuzz/corpus/fuzz_npy_read (and regressions-npy when
+#                       there is one); the header's tokens in npy.dict
+#   fuzz_plan_load      the plan loader: tools/plans, tests/fuzz/corpus/fuzz_plan_load; the field names in plan.dict
+#   fuzz_nnunet_load    the nnU-Net folder loader: tests/fuzz/corpus/fuzz_nnunet_load (plans.json and dataset.json
+#                       joined by a line "---"); plan.dict
+#   fuzz_cli_args       every command's option parsing: tests/fuzz/corpus/fuzz_cli_args, regressions-cli; every flag
+#                       of every command in cli.dict
+#   fuzz_program_cache  the loader of the OpenCL program cache: tests/fuzz/corpus/fuzz_program_cache,
+#                       regressions-cache; one allocation at most 64 MiB (an entry of a few KiB must not allocate more)
 #
-#   tests/fuzz/run-fuzz.sh [SECONDS] [JOBS]      (default 120 seconds in all: a quarter for each target; 1 job)
+#   tests/fuzz/run-fuzz.sh [SECONDS] [JOBS] [TARGET...]
 #
-# Exit status 0 when no crash was found (both targets always run; otherwise the first failing target's status).
-# On a crash libFuzzer prints the stack and leaves the input as build-fuzz/crash-* (NIfTI) or
-# build-fuzz/npy-crash-* (.npy): fix the bug, then copy the input to tests/fuzz/regressions/crash-NNN (the next
-# free number), where tests/test_nifti_bad.c replays it on every test run, or to
-# tests/fuzz/regressions-npy/crash-NNN, replayed by tests/test_npy.c. New coverage found is kept in
-# build-fuzz/corpus and build-fuzz/corpus-npy (not committed) and reused by the next run.
+# SECONDS: for each target (default 30; CI gives each 60); JOBS: libFuzzer jobs per target (default 1); TARGET: the
+# targets to run (default all six). Exit status 0 when no target found a crash (every target runs; otherwise the
+# first failing target's status). A crash, leak, out-of-memory or timeout leaves its input as
+# build-fuzz/<target>-crash-* (-leak-*, -oom-*, -timeout-*): fix the bug, then keep the input as the next crash-NNN of
+# the target's regressions directory, which a unit test replays on every test run. New coverage is kept in
+# build-fuzz/corpus-<target> (not committed) and reused by the next run.
 set -eu
 cd "$(dirname "$0")/../.."
-secs="${1:-120}"
+secs="${1:-30}"
 jobs="${2:-1}"
-npy_secs=$((secs / 4))
-plan_secs=$((secs / 4))
-nnunet_secs=$((secs / 4))
-nifti_secs=$((secs - npy_secs - plan_secs - nnunet_secs))
-[ "$npy_secs" -ge 1 ] || npy_secs=1
-[ "$plan_secs" -ge 1 ] || plan_secs=1
-[ "$nnunet_secs" -ge 1 ] || nnunet_secs=1
+if [ $# -gt 2 ]; then shift 2; else set --; fi
+targets="${*:-fuzz_nifti_read fuzz_npy_read fuzz_plan_load fuzz_nnunet_load fuzz_cli_args fuzz_program_cache}"
 
 CLANG="${CLANG:-$(command -v clang || command -v clang-16 || command -v clang-15 || command -v clang-14 || true)}"
 if [ -z "$CLANG" ]; then
@@ -36,50 +33,62 @@ if [ -z "$CLANG" ]; then
     exit 2
 fi
 
+# The tool's objects too (fuzz_cli_args); no tests, no kernel check.
 CC="$CLANG" cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVXT_FUZZ=ON \
-    -DVXT_BUILD_TESTS=OFF -DVXT_BUILD_TOOLS=OFF -DVXT_KERNEL_CHECK=OFF -DVXT_WERROR=OFF >/dev/null
-cmake --build build-fuzz -j"$(nproc)" --target fuzz_nifti_read fuzz_npy_read fuzz_plan_load fuzz_nnunet_load
+    -DVXT_BUILD_TESTS=OFF -DVXT_BUILD_TOOLS=ON -DVXT_KERNEL_CHECK=OFF -DVXT_WERROR=OFF >/dev/null
+# shellcheck disable=SC2086
+cmake --build build-fuzz -j"$(nproc)" --target $targets
 
-mkdir -p build-fuzz/corpus build-fuzz/corpus-npy build-fuzz/corpus-plan build-fuzz/corpus-nnunet-found
 root="$(pwd)"
 parallel=""
 if [ "$jobs" -gt 1 ]; then
     parallel="-jobs=$jobs -workers=$jobs" # libFuzzer then logs each job to build-fuzz/fuzz-N.log
 fi
-npy_regressions=""
-if [ -d tests/fuzz/regressions-npy ]; then
-    npy_regressions="$root/tests/fuzz/regressions-npy"
-fi
 cd build-fuzz
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:allocator_may_return_null=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+
+# The seed directories that exist, as absolute paths.
+seeds() {
+    for d in "$@"; do
+        [ ! -d "$root/$d" ] || printf '%s ' "$root/$d"
+    done
+}
+
 status=0
-# shellcheck disable=SC2086
-./tests/fuzz/fuzz_nifti_read -max_total_time="$nifti_secs" $parallel \
-    -rss_limit_mb=2048 -malloc_limit_mb=1024 -max_len=16384 -timeout=20 -print_final_stats=1 \
-    -artifact_prefix="$root/build-fuzz/" \
-    corpus "$root/tests/fuzz/corpus" "$root/tests/fuzz/regressions" "$root/tests/data/nifti" || status=$?
-rc=0
-# shellcheck disable=SC2086
-./tests/fuzz/fuzz_npy_read -max_total_time="$npy_secs" $parallel \
-    -rss_limit_mb=2048 -malloc_limit_mb=1024 -max_len=4096 -timeout=20 -print_final_stats=1 \
-    -dict="$root/tests/fuzz/npy.dict" -artifact_prefix="$root/build-fuzz/npy-" \
-    corpus-npy "$root/tests/data/npy" $npy_regressions || rc=$?
-[ "$status" -ne 0 ] || status=$rc
-rc=0
-plan_seeds="$root/tools/plans"
-[ ! -d "$root/tests/data/plans" ] || plan_seeds="$plan_seeds $root/tests/data/plans"
-# shellcheck disable=SC2086
-./tests/fuzz/fuzz_plan_load -max_total_time="$plan_secs" $parallel \
-    -rss_limit_mb=2048 -malloc_limit_mb=1024 -max_len=8192 -timeout=20 -print_final_stats=1 \
-    -dict="$root/tests/fuzz/plan.dict" -artifact_prefix="$root/build-fuzz/plan-" \
-    corpus-plan $plan_seeds || rc=$?
-[ "$status" -ne 0 ] || status=$rc
-rc=0
-# shellcheck disable=SC2086
-./tests/fuzz/fuzz_nnunet_load -max_total_time="$nnunet_secs" $parallel \
-    -rss_limit_mb=2048 -malloc_limit_mb=1024 -max_len=16384 -timeout=20 -print_final_stats=1 \
-    -dict="$root/tests/fuzz/plan.dict" -artifact_prefix="$root/build-fuzz/nnunet-" \
-    corpus-nnunet-found "$root/tests/fuzz/corpus-nnunet" || rc=$?
-[ "$status" -ne 0 ] || status=$rc
+for t in $targets; do
+    malloc_mb=1024
+    dict=""
+    case "$t" in
+    fuzz_nifti_read)
+        max_len=16384
+        dirs=$(seeds "tests/fuzz/corpus/$t" tests/fuzz/regressions tests/data/nifti) ;;
+    fuzz_npy_read)
+        max_len=4096 dict=npy.dict
+        dirs=$(seeds "tests/fuzz/corpus/$t" tests/fuzz/regressions-npy tests/data/npy) ;;
+    fuzz_plan_load)
+        max_len=8192 dict=plan.dict
+        dirs=$(seeds "tests/fuzz/corpus/$t" tools/plans tests/data/plans) ;;
+    fuzz_nnunet_load)
+        max_len=16384 dict=plan.dict
+        dirs=$(seeds "tests/fuzz/corpus/$t") ;;
+    fuzz_cli_args)
+        max_len=4096 dict=cli.dict
+        dirs=$(seeds "tests/fuzz/corpus/$t" tests/fuzz/regressions-cli) ;;
+    fuzz_program_cache)
+        max_len=4096 malloc_mb=64
+        dirs=$(seeds "tests/fuzz/corpus/$t" tests/fuzz/regressions-cache) ;;
+    *)
+        echo "run-fuzz.sh: no target '$t'" >&2
+        exit 2 ;;
+    esac
+    echo "=== $t: $secs s ==="
+    mkdir -p "corpus-$t"
+    rc=0
+    # shellcheck disable=SC2086
+    ./tests/fuzz/"$t" -max_total_time="$secs" $parallel -rss_limit_mb=2048 -malloc_limit_mb="$malloc_mb" \
+        -max_len="$max_len" -timeout=20 -print_final_stats=1 ${dict:+-dict="$root/tests/fuzz/$dict"} \
+        -artifact_prefix="$root/build-fuzz/$t-" "corpus-$t" $dirs || rc=$?
+    [ "$status" -ne 0 ] || status=$rc
+done
 exit "$status"

@@ -231,4 +231,27 @@ int cmd_normalize(int argc, char **argv);
 int cmd_phantom(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 
+/* ---- a command's parsing on its own (tests/fuzz/fuzz_cli_args.c) -------------------------------------------- */
+
+/* What a command does with its arguments before its work, so that it can be run without the work: `parse` sets the
+ * defaults of the command's arguments (a struct of args_size bytes, zeroed by the caller), parses argv and, for a
+ * command that takes a plan, builds it (*plan, else left NULL), as the command itself does; `check` (NULL: none)
+ * runs the command's checks of those arguments that write nothing and load no code (they may read files and look
+ * at directories). Each returns 0 (the command goes on), -1 (--help or --print-plan printed: done) or an exit
+ * status with its message printed. */
+typedef struct cli_command {
+    const cli_command_spec *spec;
+    size_t args_size;
+    int (*parse)(void *args, int argc, char **argv, const char **positional, int *npositional, vxt_plan **plan);
+    int (*check)(const void *args, const vxt_plan *plan, const char *const *positional, int npositional);
+} cli_command;
+
+extern const cli_command cmd_info_parsing, cmd_header_parsing, cmd_tiles_parsing, cmd_stitch_parsing,
+    cmd_run_parsing, cmd_validate_parsing, cmd_resample_parsing, cmd_normalize_parsing, cmd_phantom_parsing,
+    cmd_bench_parsing;
+
+/* `parse` then `check` of c on argv, and nothing else: the exit status of the command if it stopped there (0 when
+ * it would go on to its work; --help and --print-plan print and give 0). */
+int cli_parse_only(const cli_command *c, int argc, char **argv);
+
 #endif

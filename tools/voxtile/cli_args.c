@@ -81,6 +81,28 @@ int cli_parse(const cli_command_spec *spec, int argc, char **argv, cli_flag_fn f
     return 0;
 }
 
+int cli_parse_only(const cli_command *c, int argc, char **argv)
+{
+    const char *positional[8] = {NULL};
+    int npositional = 0;
+    vxt_plan *plan = NULL;
+    if (c->spec->max_positional > 8) {
+        cli_error(c->spec->name, "internal error: more positional arguments than cli_parse_only holds");
+        return VXT_EXIT_INTERNAL;
+    }
+    void *args = calloc(1, c->args_size);
+    if (!args) {
+        cli_error(c->spec->name, "out of memory");
+        return VXT_EXIT_INTERNAL;
+    }
+    int rc = c->parse(args, argc, argv, positional, &npositional, &plan);
+    if (rc == 0 && c->check)
+        rc = c->check(args, plan, positional, npositional);
+    vxt_plan_destroy(plan);
+    free(args);
+    return rc == -1 ? VXT_EXIT_OK : rc;
+}
+
 /* ---- help ------------------------------------------------------------------------------------------------ */
 
 #define VXT_CLI_ADAPT(type, fn)                                                                                  \

@@ -342,14 +342,15 @@ static int models(const char *cmd, const cli_plan_args *a, vxt_plan *plan)
         cJSON *ms = cJSON_AddArrayToObject(doc, "members");
         for (int i = 0; i < a->nmembers; i++) {
             const char *at = strchr(a->members[i], '@');
-            cJSON *m = cJSON_CreateObject();
             char model[1024];
             snprintf(model, sizeof model, "%.*s", at ? (int)(at - a->members[i]) : (int)strlen(a->members[i]),
                      a->members[i]);
+            /* checked before the member's object is made (made first, it leaked; found by fuzz_cli_args) */
             if (check_spec(cmd, "member", model)) {
                 cJSON_Delete(doc);
                 return VXT_EXIT_USAGE;
             }
+            cJSON *m = cJSON_CreateObject();
             cJSON_AddStringToObject(m, "model", model);
             cJSON_AddStringToObject(m, "config", at ? at + 1 : "");
             cJSON_AddItemToArray(ms, m);

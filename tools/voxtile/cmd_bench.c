@@ -450,12 +450,19 @@ static int prepare(bench_ctx *b, int small, int threads, vxt_membw *bw)
     return 0;
 }
 
+static int parse(void *args, int argc, char **argv, const char **pos, int *npos, vxt_plan **plan)
+{
+    bench_args *a = (bench_args *)args;
+    (void)plan;
+    a->runs = 5;
+    return cli_start(&spec, argc, argv, on_flag, a, pos, npos, &a->exec, NULL, 0, NULL);
+}
+
 int cmd_bench(int argc, char **argv)
 {
     bench_args a;
     memset(&a, 0, sizeof a);
-    a.runs = 5;
-    int n = 0, rc = cli_start(&spec, argc, argv, on_flag, &a, NULL, &n, &a.exec, NULL, 0, NULL);
+    int n = 0, rc = parse(&a, argc, argv, NULL, &n, NULL);
     if (rc)
         return rc < 0 ? VXT_EXIT_OK : rc;
     for (int i = 0; i < NCASES; i++)
@@ -493,3 +500,5 @@ int cmd_bench(int argc, char **argv)
     vxt_context_destroy(b.ctx);
     return rc;
 }
+
+const cli_command cmd_bench_parsing = {&spec, sizeof(bench_args), parse, NULL};

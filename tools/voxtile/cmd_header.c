@@ -416,17 +416,32 @@ static int read_image(const char *path, int want_stats, vxt_image **img)
     return rc;
 }
 
+/* The arguments: want[0] --json, want[1] --stats. */
+static int parse(void *args, int argc, char **argv, const char **pos, int *npos, vxt_plan **plan)
+{
+    (void)plan;
+    return cli_parse(&spec, argc, argv, on_flag, args, pos, npos);
+}
+
+static int check(const void *args, const vxt_plan *plan, const char *const *pos, int npos)
+{
+    (void)args, (void)plan, (void)pos;
+    if (npos != 1) {
+        cli_error("header", "missing input file (see voxtile header --help)");
+        return VXT_EXIT_USAGE;
+    }
+    return 0;
+}
+
 int cmd_header(int argc, char **argv)
 {
     int want[2] = {0, 0}, n = 0;
     const char *pos[1];
-    int rc = cli_parse(&spec, argc, argv, on_flag, want, pos, &n);
+    int rc = parse(want, argc, argv, pos, &n, NULL);
     if (rc)
         return rc < 0 ? VXT_EXIT_OK : rc;
-    if (n != 1) {
-        cli_error("header", "missing input file (see voxtile header --help)");
-        return VXT_EXIT_USAGE;
-    }
+    if ((rc = check(want, NULL, pos, n)))
+        return rc;
     header_view v = {.path = pos[0]};
     vxt_image *img = NULL;
     if ((rc = read_image(v.path, want[1], &img)) != 0)
@@ -452,3 +467,5 @@ int cmd_header(int argc, char **argv)
     vxt_image_destroy(img);
     return rc;
 }
+
+const cli_command cmd_header_parsing = {&spec, 2 * sizeof(int), parse, check};

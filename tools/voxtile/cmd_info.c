@@ -267,10 +267,17 @@ static int on_flag(void *user, const cli_flag *f, const char *value)
     return cli_exec_flag("info", &a->exec, f, value);
 }
 
+static int parse(void *args, int argc, char **argv, const char **pos, int *npos, vxt_plan **plan)
+{
+    info_args *a = (info_args *)args;
+    (void)plan;
+    return cli_start(&spec, argc, argv, on_flag, a, pos, npos, &a->exec, NULL, 0, NULL);
+}
+
 int cmd_info(int argc, char **argv)
 {
     info_args a = {0};
-    int n = 0, rc = cli_start(&spec, argc, argv, on_flag, &a, NULL, &n, &a.exec, NULL, 0, NULL);
+    int n = 0, rc = parse(&a, argc, argv, NULL, &n, NULL);
     if (rc)
         return rc < 0 ? VXT_EXIT_OK : rc;
     info_report r;
@@ -293,3 +300,5 @@ int cmd_info(int argc, char **argv)
     }
     return rc;
 }
+
+const cli_command cmd_info_parsing = {&spec, sizeof(info_args), parse, NULL};

@@ -107,33 +107,50 @@ static int check_scheme(vxt_context *ctx, const vxt_plan *plan)
     return st == VXT_ERR_INVALID_ARGUMENT ? VXT_EXIT_PLAN : cli_exit_of(st);
 }
 
+static int parse(void *args, int argc, char **argv, const char **pos, int *npos, vxt_plan **plan)
+{
+    norm_args *a = (norm_args *)args;
+    return cli_start(&spec, argc, argv, on_flag, a, pos, npos, &a->exec, &a->plan, 0, plan);
+}
+
+/* The input, the output and a normalization named (a flag or a plan file), the output's directory. */
+static int check(const void *args, const vxt_plan *plan, const char *const *pos, int npos)
+{
+    const norm_args *a = (const norm_args *)args;
+    (void)plan, (void)pos;
+    if (npos != 1 || !a->out || (!a->plan.nfiles && !cli_plan_given(&a->plan, "normalization"))) {
+        char names[256] = "";
+        for (int k = 0; k < VXT_NORM_COUNT_; k++)
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", k ? "|" : "",
+                     vxt_norm_name((vxt_norm)k));
+        if (npos != 1 || !a->out)
+            cli_error("normalize", npos != 1 ? "missing the input image" : "missing -o OUT");
+        else
+            cli_error("normalize", "missing --normalization NAME (%s)", names);
+        return VXT_EXIT_USAGE;
+    }
+    return cli_check_output("normalize", "-o", a->out, "image");
+}
+
 int cmd_normalize(int argc, char **argv)
 {
     norm_args a;
     memset(&a, 0, sizeof a);
     const char *pos[1];
     vxt_plan *plan = NULL;
-    int npos = 0, rc = cli_start(&spec, argc, argv, on_flag, &a, pos, &npos, &a.exec, &a.plan, 0, &plan);
+    int npos = 0, rc = parse(&a, argc, argv, pos, &npos, &plan);
     if (rc)
         return rc < 0 ? VXT_EXIT_OK : rc;
-    if (npos != 1 || !a.out || (!a.plan.nfiles && !cli_plan_given(&a.plan, "normalization"))) {
-        char names[256] = "";
-        for (int k = 0; k < VXT_NORM_COUNT_; k++)
-            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", k ? "|" : "",
-                     vxt_norm_name((vxt_norm)k));
-        if (npos != 1 || !a.out)
-            cli_error("normalize", npos != 1 ? "missing the input image" : "missing -o OUT");
-        else
-            cli_error("normalize", "missing --normalization NAME (%s)", names);
+    if ((rc = check(&a, plan, pos, npos))) {
         vxt_plan_destroy(plan);
-        return VXT_EXIT_USAGE;
+        return rc;
     }
     vxt_image *img = NULL, *out = NULL;
     vxt_context *ctx = NULL;
     cJSON *channels = cJSON_CreateArray();
     double t0 = cli_seconds(), t[3];
     vxt_status st;
-    if ((rc = cli_check_output("normalize", "-o", a.out, "image")) || (rc = cli_context("normalize", &a.exec, &ctx)) ||
+    if ((rc = cli_context("normalize", &a.exec, &ctx)) ||
         (rc = check_scheme(ctx, plan)) || (rc = cli_read_image("normalize", pos[0], VXT_SCALING_RAW, &img)))
         goto done;
     t[0] = cli_seconds() - t0;
@@ -177,3 +194,5 @@ done:
     vxt_plan_destroy(plan);
     return rc;
 }
+
+const cli_command cmd_normalize_parsing = {&spec, sizeof(norm_args), parse, check};

@@ -313,18 +313,25 @@ static int check_args(const ph_cli *c)
     return 0;
 }
 
+static int parse(void *args, int argc, char **argv, const char **pos, int *npos, vxt_plan **plan)
+{
+    ph_cli *c = (ph_cli *)args;
+    (void)plan;
+    c->p.n[0] = 192, c->p.n[1] = 192, c->p.n[2] = 96;
+    c->p.sp[0] = 1.5, c->p.sp[1] = 1.5, c->p.sp[2] = 2.5;
+    c->p.seed = 1;
+    c->p.noise = 10;
+    c->p.fill = -2000;
+    c->orient = "LPS";
+    return cli_parse(&spec, argc, argv, on_flag, c, pos, npos);
+}
+
 int cmd_phantom(int argc, char **argv)
 {
     ph_cli c;
     memset(&c, 0, sizeof c);
-    c.p.n[0] = 192, c.p.n[1] = 192, c.p.n[2] = 96;
-    c.p.sp[0] = 1.5, c.p.sp[1] = 1.5, c.p.sp[2] = 2.5;
-    c.p.seed = 1;
-    c.p.noise = 10;
-    c.p.fill = -2000;
-    c.orient = "LPS";
     const char *pos[1];
-    int npos = 0, rc = cli_parse(&spec, argc, argv, on_flag, &c, pos, &npos);
+    int npos = 0, rc = parse(&c, argc, argv, pos, &npos, NULL);
     if (rc)
         return rc < 0 ? VXT_EXIT_OK : rc;
     if ((rc = check_args(&c)))
@@ -364,3 +371,11 @@ done:
     vxt_image_destroy(lab_o);
     return rc;
 }
+
+static int check(const void *args, const vxt_plan *plan, const char *const *pos, int npos)
+{
+    (void)plan, (void)pos, (void)npos;
+    return check_args((const ph_cli *)args);
+}
+
+const cli_command cmd_phantom_parsing = {&spec, sizeof(ph_cli), parse, check};

@@ -196,26 +196,44 @@ static int summary(const res_args *a, const char *in_path, vxt_context *ctx, con
     return cli_print_json(j);
 }
 
+static int parse(void *args, int argc, char **argv, const char **pos, int *npos, vxt_plan **plan)
+{
+    res_args *a = (res_args *)args;
+    (void)plan;
+    return cli_start(&spec, argc, argv, on_flag, a, pos, npos, &a->exec, NULL, 0, NULL);
+}
+
+static int check(const void *args, const vxt_plan *plan, const char *const *pos, int npos)
+{
+    const res_args *a = (const res_args *)args;
+    int rc;
+    (void)plan, (void)pos;
+    if (npos != 1 || !a->out || !a->mode) {
+        cli_error("resample", npos != 1 ? "missing the input image" : !a->out ? "missing -o OUT"
+                                                          : "missing the new grid: give --spacing, --shape or --scale");
+        return VXT_EXIT_USAGE;
+    }
+    if ((rc = cli_check_output("resample", "-o", a->out, "image")))
+        return rc;
+    /* nearest neighbours never sample beyond the edge: the value would do nothing */
+    if (a->interp == VXT_INTERP_NEAREST && a->have_fill) {
+        cli_error("resample", "--fill applies to --interp linear (nearest neighbours never sample beyond the edge)");
+        return VXT_EXIT_USAGE;
+    }
+    return 0;
+}
+
 int cmd_resample(int argc, char **argv)
 {
     res_args a;
     memset(&a, 0, sizeof a);
     const char *pos[1];
-    int npos = 0, rc = cli_start(&spec, argc, argv, on_flag, &a, pos, &npos, &a.exec, NULL, 0, NULL);
+    int npos = 0, rc = parse(&a, argc, argv, pos, &npos, NULL);
     if (rc)
         return rc < 0 ? VXT_EXIT_OK : rc;
-    if (npos != 1 || !a.out || !a.mode) {
-        cli_error("resample", npos != 1 ? "missing the input image" : !a.out ? "missing -o OUT"
-                                                          : "missing the new grid: give --spacing, --shape or --scale");
-        return VXT_EXIT_USAGE;
-    }
-    if ((rc = cli_check_output("resample", "-o", a.out, "image")))
+    if ((rc = check(&a, NULL, pos, npos)))
         return rc;
     const int nearest = a.interp == VXT_INTERP_NEAREST;
-    if (nearest && a.have_fill) { /* nearest neighbours never sample beyond the edge: the value would do nothing */
-        cli_error("resample", "--fill applies to --interp linear (nearest neighbours never sample beyond the edge)");
-        return VXT_EXIT_USAGE;
-    }
     double t[4], t0 = cli_seconds();
     vxt_image *img = NULL, *out = NULL;
     vxt_context *ctx = NULL;
@@ -264,3 +282,5 @@ done:
     vxt_image_destroy(img);
     return rc;
 }
+
+const cli_command cmd_resample_parsing = {&spec, sizeof(res_args), parse, check};

@@ -366,13 +366,19 @@ static int check_memory(const char *in, vxt_pipeline *pipe, const vxt_run_option
     return st == VXT_OK ? 0 : cli_run_fail("run", in, st, -1);
 }
 
+static int parse(void *args, int argc, char **argv, const char **pos, int *npos, vxt_plan **plan)
+{
+    run_args *a = (run_args *)args;
+    return cli_start(&spec, argc, argv, on_flag, a, pos, npos, &a->exec, &a->plan, 1, plan);
+}
+
 int cmd_run(int argc, char **argv)
 {
     run_args a;
     memset(&a, 0, sizeof a);
     const char *pos[1];
     vxt_plan *plan = NULL;
-    int npos = 0, rc = cli_start(&spec, argc, argv, on_flag, &a, pos, &npos, &a.exec, &a.plan, 1, &plan);
+    int npos = 0, rc = parse(&a, argc, argv, pos, &npos, &plan);
     if (rc)
         return rc < 0 ? VXT_EXIT_OK : rc;
     vxt_image *img = NULL;
@@ -452,3 +458,13 @@ done:
     vxt_plan_destroy(plan);
     return rc;
 }
+
+static int check(const void *args, const vxt_plan *plan, const char *const *pos, int npos)
+{
+    (void)plan, (void)pos;
+    uint64_t ceiling = 0;
+    int rc = check_args((const run_args *)args, npos);
+    return rc ? rc : parse_ceiling((const run_args *)args, &ceiling);
+}
+
+const cli_command cmd_run_parsing = {&spec, sizeof(run_args), parse, check};

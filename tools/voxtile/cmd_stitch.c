@@ -259,13 +259,19 @@ static int summary(const stitch_args *a, vxt_context *ctx, const vxt_tiling_info
     return cli_print_json(j);
 }
 
+static int parse(void *args, int argc, char **argv, const char **pos, int *npos, vxt_plan **plan)
+{
+    stitch_args *a = (stitch_args *)args;
+    return cli_start(&spec, argc, argv, on_flag, a, pos, npos, &a->exec, &a->plan, 0, plan);
+}
+
 int cmd_stitch(int argc, char **argv)
 {
     stitch_args a;
     memset(&a, 0, sizeof a);
     const char *pos[1];
     vxt_plan *plan = NULL;
-    int npos = 0, rc = cli_start(&spec, argc, argv, on_flag, &a, pos, &npos, &a.exec, &a.plan, 0, &plan);
+    int npos = 0, rc = parse(&a, argc, argv, pos, &npos, &plan);
     if (rc)
         return rc < 0 ? VXT_EXIT_OK : rc;
     vxt_tiling *tiling = NULL;
@@ -337,3 +343,11 @@ done:
     vxt_plan_destroy(plan);
     return rc;
 }
+
+static int check(const void *args, const vxt_plan *plan, const char *const *pos, int npos)
+{
+    (void)plan, (void)pos;
+    return check_args((const stitch_args *)args, npos);
+}
+
+const cli_command cmd_stitch_parsing = {&spec, sizeof(stitch_args), parse, check};

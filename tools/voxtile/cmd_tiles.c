@@ -112,29 +112,51 @@ static int print_tiling(const vxt_tiling *tiling, int first, long max_tiles)
     return ok ? VXT_EXIT_OK : VXT_EXIT_OUTPUT;
 }
 
+static int parse(void *args, int argc, char **argv, const char **pos, int *npos, vxt_plan **plan)
+{
+    tiles_args *a = (tiles_args *)args;
+    a->max_tiles = 100000;
+    return cli_start(&spec, argc, argv, on_flag, a, pos, npos, NULL, &a->plan, 0, plan);
+}
+
+/* --shape given, and the plan's tiling settings for it; an exit status. (The tiling itself is the work: its starts
+ * take memory in proportion to the volume's axes.) */
+static int settings(const tiles_args *a, const vxt_plan *plan, vxt_tiling_options *to)
+{
+    if (!a->dims) {
+        cli_error("tiles", "missing --shape Z,Y,X");
+        return VXT_EXIT_USAGE;
+    }
+    vxt_stitch_options so;
+    vxt_status st = vxt_plan_stitch_settings(plan, a->shape, 1, to, &so);
+    return st != VXT_OK ? cli_fail("tiles", "invalid tiling", st) : 0;
+}
+
 int cmd_tiles(int argc, char **argv)
 {
     tiles_args a;
     memset(&a, 0, sizeof a);
-    a.max_tiles = 100000;
     const char *pos[1];
     vxt_plan *plan = NULL;
-    int npos = 0, rc = cli_start(&spec, argc, argv, on_flag, &a, pos, &npos, NULL, &a.plan, 0, &plan);
+    vxt_tiling *tiling = NULL;
+    vxt_tiling_options to;
+    int npos = 0, rc = parse(&a, argc, argv, pos, &npos, &plan);
     if (rc)
         return rc < 0 ? VXT_EXIT_OK : rc;
-    if (!a.dims) {
-        cli_error("tiles", "missing --shape Z,Y,X");
-        vxt_plan_destroy(plan);
-        return VXT_EXIT_USAGE;
+    if ((rc = settings(&a, plan, &to)) == 0) {
+        vxt_status st = vxt_tiling_create(&to, &tiling);
+        rc = st != VXT_OK ? cli_fail("tiles", "invalid tiling", st) : print_tiling(tiling, 3 - a.dims, a.max_tiles);
     }
-    vxt_tiling_options to;
-    vxt_stitch_options so;
-    vxt_tiling *tiling = NULL;
-    vxt_status st = vxt_plan_stitch_settings(plan, a.shape, 1, &to, &so);
-    if (st == VXT_OK)
-        st = vxt_tiling_create(&to, &tiling);
-    rc = st != VXT_OK ? cli_fail("tiles", "invalid tiling", st) : print_tiling(tiling, 3 - a.dims, a.max_tiles);
     vxt_tiling_destroy(tiling);
     vxt_plan_destroy(plan);
     return rc;
 }
+
+static int check(const void *args, const vxt_plan *plan, const char *const *pos, int npos)
+{
+    vxt_tiling_options to;
+    (void)pos, (void)npos;
+    return settings((const tiles_args *)args, plan, &to);
+}
+
+const cli_command cmd_tiles_parsing = {&spec, sizeof(tiles_args), parse, check};

@@ -444,6 +444,20 @@ static int plans(const val_args *va, vxt_plan **a, vxt_plan **b)
     return 0;
 }
 
+/* What validate checks before it writes or loads anything: its own options, the two plans (--print-plan prints
+ * them: -1), the input named, the report's directory. */
+static int prepare(const val_args *va, val_state *s, int npos, vxt_plan **pa, vxt_plan **pb)
+{
+    int rc;
+    if ((rc = own_options(va, s)) || (rc = plans(va, pa, pb)))
+        return rc;
+    if (npos != 1) {
+        cli_error("validate", "missing the input image");
+        return VXT_EXIT_USAGE;
+    }
+    return va->report ? cli_check_output("validate", "--report", va->report, NULL) : 0;
+}
+
 /* Report, summary, verdict; files written are recorded in s->written. */
 static int finish(val_state *s, const val_args *va, const char *in, const vxt_image *img, const vxt_plan *pa,
                   const vxt_plan *pb)
@@ -488,14 +502,21 @@ static int check_stage_seen(const val_state *s)
     return VXT_EXIT_PLAN;
 }
 
+static int parse(void *args, int argc, char **argv, const char **pos, int *npos, vxt_plan **plan)
+{
+    val_args *va = (val_args *)args;
+    (void)plan; /* the plans (side b's too) are made by plans() */
+    cli_plan_args_init(&va->plan);
+    return cli_start(&spec, argc, argv, on_flag, va, pos, npos, &va->exec, NULL, 0, NULL);
+}
+
 int cmd_validate(int argc, char **argv)
 {
     val_args va;
     memset(&va, 0, sizeof va);
     const char *pos[1];
-    cli_plan_args_init(&va.plan); /* the plans (side b's too) are made by plans() below */
     cli_catch_interrupts();
-    int npos = 0, created = 0, rc = cli_start(&spec, argc, argv, on_flag, &va, pos, &npos, &va.exec, NULL, 0, NULL);
+    int npos = 0, created = 0, rc = parse(&va, argc, argv, pos, &npos, NULL);
     if (rc)
         return rc < 0 ? VXT_EXIT_OK : rc;
     val_state *s = calloc(1, sizeof *s);
@@ -505,7 +526,7 @@ int cmd_validate(int argc, char **argv)
         cli_error("validate", "out of memory");
         return VXT_EXIT_INTERNAL;
     }
-    if ((rc = own_options(&va, s)) || (rc = plans(&va, &pa, &pb)))
+    if ((rc = prepare(&va, s, npos, &pa, &pb)))
         goto done;
     {
         char plugins[1024], pbs[1024];
@@ -518,13 +539,7 @@ int cmd_validate(int argc, char **argv)
         }
         cli_report_crashes("validate", plugins);
     }
-    if (npos != 1) {
-        cli_error("validate", "missing the input image");
-        rc = VXT_EXIT_USAGE;
-        goto done;
-    }
-    if ((va.report && (rc = cli_check_output("validate", "--report", va.report, NULL))) ||
-        (va.pictures && (rc = prepare_pictures(va.pictures, &created))) ||
+    if ((va.pictures && (rc = prepare_pictures(va.pictures, &created))) ||
         (rc = cli_read_image("validate", pos[0], VXT_SCALING_RAW, &img)))
         goto done;
     s->pictures = va.pictures;
@@ -570,3 +585,22 @@ done:
     vxt_plan_destroy(pb);
     return rc == -1 ? VXT_EXIT_OK : rc;
 }
+
+static int check(const void *args, const vxt_plan *plan, const char *const *pos, int npos)
+{
+    (void)plan, (void)pos;
+    val_state *s = calloc(1, sizeof *s);
+    vxt_plan *pa = NULL, *pb = NULL;
+    if (!s) {
+        cli_error("validate", "out of memory");
+        return VXT_EXIT_INTERNAL;
+    }
+    int rc = prepare((const val_args *)args, s, npos, &pa, &pb);
+    free_state(s);
+    free(s);
+    vxt_plan_destroy(pa);
+    vxt_plan_destroy(pb);
+    return rc;
+}
+
+const cli_command cmd_validate_parsing = {&spec, sizeof(val_args), parse, check};

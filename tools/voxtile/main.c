@@ -12,12 +12,24 @@
 
 void cli_error(const char *cmd, const char *fmt, ...)
 {
+    /* One line of printable ASCII whatever the arguments hold (a file name or a value with a newline, an escape
+     * sequence or another encoding's bytes in it; found by fuzz_cli_args): those bytes are shown as \n, \t, \r and
+     * \xNN, as the library shows text from files. */
+    char msg[8192];
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "voxtile %s: ", cmd);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    fprintf(stderr, "voxtile %s: ", cmd);
+    for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
+        if (*p == '\n' || *p == '\t' || *p == '\r')
+            fprintf(stderr, "\\%c", *p == '\n' ? 'n' : *p == '\t' ? 't' : 'r');
+        else if (*p < 0x20 || *p >= 0x7f)
+            fprintf(stderr, "\\x%02x", *p);
+        else
+            fputc(*p, stderr);
+    }
+    fputc('\n', stderr);
 }
 
 int cli_exit_of(vxt_status st)
