@@ -127,23 +127,34 @@ vxt_status vxt_output_set_commit(vxt_output_set *set)
     if (set->committed)
         return vxt__fail(NULL, VXT_ERR_STATE, "vxt_output_set_commit: committed already");
     set->committed = 1;
+    /* every file named first: a failure here leaves every target as it was (destroy removes the temporaries) */
     for (int i = 0; i < set->n; i++) {
         char who[4200];
         snprintf(who, sizeof who, "vxt_output_set_commit: '%s'", set->files[i].path);
-        vxt_status st = vxt__staged_commit(who, &set->files[i]);
-        if (st != VXT_OK) {
-            if (i > 0) { /* the message says which are in place already */
-                char done[512] = "";
-                for (int k = 0; k < i; k++)
-                    vxt__strlcatf(done, sizeof done, "%s'%s'", k ? ", " : "", set->files[k].path);
-                char why[1024];
-                vxt__strlcpy(why, vxt_last_error(), sizeof why);
-                vxt__fail(NULL, st, "%s (in place already: %s; the others are not)", why, done);
-            }
+        vxt_status st = vxt__staged_name(who, &set->files[i]);
+        if (st != VXT_OK)
             return st;
-        }
     }
-    return VXT_OK;
+    /* then the renames back to back (no disk flush between them), then the directories synced */
+    vxt_status st = VXT_OK;
+    int placed = 0;
+    for (int i = 0; i < set->n && st == VXT_OK; i++) {
+        char who[4200];
+        snprintf(who, sizeof who, "vxt_output_set_commit: '%s'", set->files[i].path);
+        st = vxt__staged_place(who, &set->files[i]);
+        placed += st == VXT_OK;
+    }
+    for (int i = 0; i < placed; i++)
+        vxt__staged_sync_dir(&set->files[i]);
+    if (st != VXT_OK && placed > 0) { /* the message says which are in place already */
+        char done[512] = "";
+        for (int k = 0; k < placed; k++)
+            vxt__strlcatf(done, sizeof done, "%s'%s'", k ? ", " : "", set->files[k].path);
+        char why[1024];
+        vxt__strlcpy(why, vxt_last_error(), sizeof why);
+        vxt__fail(NULL, st, "%s (in place already: %s; the others are not)", why, done);
+    }
+    return st;
 }
 
 void vxt_output_set_destroy(vxt_output_set *set)

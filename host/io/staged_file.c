@@ -164,32 +164,41 @@ static void sync_dir(const char *path)
     }
 }
 
-vxt_status vxt__staged_commit(const char *who, vxt__staged *s)
+vxt_status vxt__staged_name(const char *who, vxt__staged *s)
 {
     if (!s->finished)
         return vxt__fail(NULL, VXT_ERR_INTERNAL, "%s: committed before it was finished", who);
-    char named[4200];
-    const char *from = s->tmp;
-    if (!from) { /* unnamed: give it a temporary name first (linkat cannot replace a target) */
-        char proc[64];
-        snprintf(proc, sizeof proc, "/proc/self/fd/%d", s->fd);
-        int ok = 0;
-        for (int attempt = 0; attempt < 16 && !ok; attempt++) {
-            if (temp_name(s->path, named, sizeof named) != 0)
-                break;
-            if (linkat(AT_FDCWD, proc, AT_FDCWD, named, AT_SYMLINK_FOLLOW) == 0)
-                ok = 1;
-            else if (errno != EEXIST)
-                break;
-        }
-        if (!ok)
-            return vxt__fail(NULL, VXT_ERR_IO, "%s: cannot give the finished file a name: %s", who, strerror(errno));
-        from = named;
+    if (s->tmp) /* named already */
+        return VXT_OK;
+    /* unnamed: give it a temporary name first (linkat cannot replace a target) */
+    char named[4200], proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", s->fd);
+    int ok = 0;
+    for (int attempt = 0; attempt < 16 && !ok; attempt++) {
+        if (temp_name(s->path, named, sizeof named) != 0)
+            break;
+        if (linkat(AT_FDCWD, proc, AT_FDCWD, named, AT_SYMLINK_FOLLOW) == 0)
+            ok = 1;
+        else if (errno != EEXIST)
+            break;
     }
+    if (!ok)
+        return vxt__fail(NULL, VXT_ERR_IO, "%s: cannot give the finished file a name: %s", who, strerror(errno));
+    if (!(s->tmp = strdup(named))) {
+        unlink(named);
+        return vxt__fail(NULL, VXT_ERR_OUT_OF_MEMORY, "%s: out of memory", who);
+    }
+    return VXT_OK;
+}
+
+vxt_status vxt__staged_place(const char *who, vxt__staged *s)
+{
     /* the mode a new file of this user gets (O_TMPFILE and O_EXCL created it 0666 & ~umask already) */
-    if (rename(from, s->path) != 0) {
+    if (rename(s->tmp, s->path) != 0) {
         int e = errno;
-        unlink(from);
+        unlink(s->tmp);
+        free(s->tmp);
+        s->tmp = NULL;
         return vxt__fail(NULL, VXT_ERR_IO, "%s: cannot rename the finished file into place: %s", who, strerror(e));
     }
     free(s->tmp);
@@ -197,8 +206,20 @@ vxt_status vxt__staged_commit(const char *who, vxt__staged *s)
     close(s->fd);
     s->fd = -1;
     s->committed = 1;
-    sync_dir(s->path);
     return VXT_OK;
+}
+
+void vxt__staged_sync_dir(const vxt__staged *s)
+{
+    sync_dir(s->path);
+}
+
+vxt_status vxt__staged_commit(const char *who, vxt__staged *s)
+{
+    vxt_status st = vxt__staged_name(who, s);
+    if (st == VXT_OK && (st = vxt__staged_place(who, s)) == VXT_OK)
+        sync_dir(s->path);
+    return st;
 }
 
 void vxt__staged_abort(vxt__staged *s)

@@ -243,6 +243,12 @@ vxt_status vxt__staged_open(const char *who, const char *path, vxt__staged *s);
 vxt_status vxt__staged_finish(const char *who, vxt__staged *s);
 /* Move the finished file over its target (one rename) and sync the directory. */
 vxt_status vxt__staged_commit(const char *who, vxt__staged *s);
+/* The commit in its three steps, for sets of files (output_set.c): every file named first (a temporary name; the
+ * targets untouched), then every rename back to back (the only moment a kill can leave some targets new and others
+ * old: microseconds), then the directories synced. A failed place removes its temporary. */
+vxt_status vxt__staged_name(const char *who, vxt__staged *s);
+vxt_status vxt__staged_place(const char *who, vxt__staged *s);
+void vxt__staged_sync_dir(const vxt__staged *s);
 /* Give up: the temporary goes, the target is untouched. */
 void vxt__staged_abort(vxt__staged *s);
 /* Release after a commit (or abort when not committed). */

@@ -1458,8 +1458,10 @@ VXT_API vxt_status vxt_image_write_path(const vxt_image *img, const char *path,
  * leaves every target as it was: vxt_output_set_destroy() of a set not committed removes its temporaries, and a
  * killed process leaves none behind (unnamed temporaries, O_TMPFILE; where a file system has none, named ones,
  * ".<name>.vxt-<pid>-<hex>.tmp", which the next write in that directory removes once their process is gone).
- * Only a failure of a rename during the commit itself (rare: the files are complete, the directory writable)
- * can leave some targets new and others old; the commit's message then names the ones in place. vxt_image_write_path()
+ * The commit names every file first and then renames them back to back, flushing the directories only after
+ * the last: only a failure of a rename there (rare: the files are complete, the directory writable) or a kill in
+ * the microseconds between two renames can leave some targets new and others old; the commit's message then names
+ * the ones in place. vxt_image_write_path()
  * is a set of one. A set is used by one thread at a time.
  */
 typedef struct vxt_output_set vxt_output_set;

@@ -20,7 +20,7 @@ void cli_error(const char *cmd, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "voxtile %s: ", cmd);
+    fprintf(stderr, cmd ? "voxtile %s: " : "voxtile: ", cmd);
     for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
         if (*p == '\n' || *p == '\t' || *p == '\r')
             fprintf(stderr, "\\%c", *p == '\n' ? 'n' : *p == '\t' ? 't' : 'r');
@@ -240,6 +240,6 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name))
             return commands[i].fn(argc - 1, argv + 1);
-    fprintf(stderr, "voxtile: unknown command '%s' (voxtile --help lists them)\n", argv[1]);
+    cli_error(NULL, "unknown command '%s' (voxtile --help lists them)", argv[1]);
     return VXT_EXIT_USAGE;
 }
