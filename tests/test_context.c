@@ -123,6 +123,14 @@ static void test_options_struct_size(void **state)
     assert_status_msg(vxt_context_create(&o, &ctx), VXT_ERR_STRUCT_SIZE, "struct_size is 0");
     o.struct_size = sizeof o - 1;
     assert_status_msg(vxt_context_create(&o, &ctx), VXT_ERR_STRUCT_SIZE, "_init");
+    /* the layout before device_max_alloc (0.2) is still accepted, with the default for it */
+    o.struct_size = offsetof(vxt_context_options, device_max_alloc);
+    assert_ok(vxt_context_create(&o, &ctx));
+    vxt_context_destroy(ctx);
+    ctx = NULL;
+    o.struct_size = offsetof(vxt_context_options, device_max_alloc) + 4;
+    assert_status_msg(vxt_context_create(&o, &ctx), VXT_ERR_STRUCT_SIZE, "neither");
+    o.struct_size = sizeof o;
 
     /* a caller compiled against a newer header: larger struct, extra fields zero -> accepted */
     struct {

@@ -367,9 +367,20 @@ static void test_header_only_and_hostile_sizes(void **state)
     vxt_run_options_init(&o);
     o.outputs = 0;
     assert_status_msg(vxt_pipeline_estimate(p, t, &o, &a), VXT_ERR_INVALID_ARGUMENT, "outputs");
+    struct {
+        vxt_run_options o;
+        unsigned char future[8];
+    } newer;
+    memset(&newer, 0, sizeof newer);
+    vxt_run_options_init(&newer.o);
+    newer.o.struct_size = sizeof newer;
+    newer.future[0] = 1; /* a newer caller's field, not at its default */
+    assert_status_msg(vxt_pipeline_estimate(p, t, &newer.o, &a), VXT_ERR_STRUCT_SIZE, "newer libvoxtile");
     vxt_run_options_init(&o);
-    o.struct_size = sizeof o + 8;
-    assert_status_msg(vxt_pipeline_estimate(p, t, &o, &a), VXT_ERR_STRUCT_SIZE, "");
+    o.struct_size = offsetof(vxt_run_options, max_memory) + 4;
+    assert_status_msg(vxt_pipeline_estimate(p, t, &o, &a), VXT_ERR_STRUCT_SIZE, "neither");
+    o.struct_size = offsetof(vxt_run_options, max_memory); /* the earlier layout: no ceiling */
+    assert_ok(vxt_pipeline_estimate(p, t, &o, &a));
 
     vxt_pipeline_destroy(pr);
     vxt_plan_destroy(roi);

@@ -374,6 +374,12 @@ vxt_status vxt_context_create(const vxt_context_options *opts, vxt_context **out
         vxt_status st = vxt__check_struct_size(NULL, __func__, "vxt_context_options", opts, opts->struct_size,
                                                offsetof(vxt_context_options, device_max_alloc),
                                                sizeof(vxt_context_options));
+        if (st == VXT_OK && opts->struct_size != offsetof(vxt_context_options, device_max_alloc) &&
+            opts->struct_size < sizeof o) /* between the two layouts: one no header declared */
+            st = vxt__fail(NULL, VXT_ERR_STRUCT_SIZE, "%s: vxt_context_options.struct_size is %zu: neither this "
+                           "library's layout (%zu) nor the earlier one (%zu); initialise the struct with its _init "
+                           "function", __func__, opts->struct_size, sizeof o,
+                           offsetof(vxt_context_options, device_max_alloc));
         if (st != VXT_OK)
             return st;
         memcpy(&o, opts, opts->struct_size < sizeof o ? opts->struct_size : sizeof o);

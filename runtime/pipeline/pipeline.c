@@ -247,9 +247,14 @@ vxt_status vxt__check_run(const vxt_pipeline *p, const vxt_image *image, const v
     if (opts) { /* the layout before max_memory is accepted (its default: no ceiling) */
         st = vxt__check_struct_size(NULL, "vxt_pipeline_run", "vxt_run_options", opts, opts->struct_size,
                                     offsetof(vxt_run_options, max_memory), sizeof(vxt_run_options));
+        if (st == VXT_OK && opts->struct_size != offsetof(vxt_run_options, max_memory) &&
+            opts->struct_size < sizeof r->opt) /* between the two layouts: one no header declared */
+            st = vxt__fail(NULL, VXT_ERR_STRUCT_SIZE, "vxt_pipeline_run: vxt_run_options.struct_size is %zu: neither "
+                           "this library's layout (%zu) nor the earlier one (%zu); initialise the struct with "
+                           "vxt_run_options_init", opts->struct_size, sizeof r->opt, offsetof(vxt_run_options, max_memory));
         if (st != VXT_OK)
             return st;
-        memcpy(&r->opt, opts, opts->struct_size);
+        memcpy(&r->opt, opts, opts->struct_size < sizeof r->opt ? opts->struct_size : sizeof r->opt);
         r->opt.struct_size = sizeof r->opt;
     }
     if (r->opt.outputs == 0 || (r->opt.outputs & ~(VXT_OUTPUT_LABELS | VXT_OUTPUT_PROBABILITIES)))
