@@ -83,34 +83,38 @@ static void expand(const char *args, char *out, size_t n)
     }
 }
 
+/* A tile file for stitch: (1, channels, 8, 8, 8) float32, non-zero values. */
+static void write_tiles(const char *name, int channels)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", cli_tmp, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    char hdr[128];
+    int len = snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (1, %d, 8, 8, 8), }",
+                       channels);
+    int pad = 64 - ((10 + len + 1) % 64);
+    fwrite("\x93NUMPY\x01\x00", 1, 8, f);
+    const unsigned short hl = (unsigned short)(len + pad + 1);
+    fwrite(&hl, 2, 1, f);
+    fwrite(hdr, 1, (size_t)len, f);
+    for (int i = 0; i < pad; i++)
+        fputc(' ', f);
+    fputc('\n', f);
+    for (int i = 0; i < 512 * channels; i++) {
+        const float v = (float)(i % 5) - 1.5f;
+        fwrite(&v, sizeof v, 1, f);
+    }
+    fclose(f);
+}
+
 static void test_every_command(void **state)
 {
     (void)state;
     cli_phantom("ct.nii.gz", NULL, "--shape 8,24,24 --spacing 5,3,3");
     cli_write_text("bad.nii.gz", "not an image\n");
     cli_write_text("bad.json", "{\"roi\": \"x\"}\n");
-    /* one tile of 8^3 with one channel: (1, 1, 8, 8, 8) float32 */
-    {
-        char path[512];
-        snprintf(path, sizeof path, "%s/tiles.npy", cli_tmp);
-        FILE *f = fopen(path, "wb");
-        assert_non_null(f);
-        char hdr[128];
-        int len = snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1, 8, 8, 8), }");
-        int pad = 64 - ((10 + len + 1) % 64);
-        fwrite("\x93NUMPY\x01\x00", 1, 8, f);
-        const unsigned short hl = (unsigned short)(len + pad + 1);
-        fwrite(&hl, 2, 1, f);
-        fwrite(hdr, 1, (size_t)len, f);
-        for (int i = 0; i < pad; i++)
-            fputc(' ', f);
-        fputc('\n', f);
-        for (int i = 0; i < 512; i++) {
-            const float v = 0.5f + (float)(i % 7);
-            fwrite(&v, sizeof v, 1, f);
-        }
-        fclose(f);
-    }
+    write_tiles("tiles.npy", 1);
     int bad = 0;
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         char args[2048];
@@ -141,24 +145,7 @@ static void test_failures_keep_earlier_files(void **state)
     assert_true(n == 16 && !memcmp(text, "the previous CT\n", 16));
     free(text);
     cli_write_text("labels.npy", "the previous labels\n");
-    snprintf(path, sizeof path, "%s/tiles.npy", cli_tmp);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    char hdr[128];
-    int len = snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2, 8, 8, 8), }");
-    int pad = 64 - ((10 + len + 1) % 64);
-    fwrite("\x93NUMPY\x01\x00", 1, 8, f);
-    const unsigned short hl = (unsigned short)(len + pad + 1);
-    fwrite(&hl, 2, 1, f);
-    fwrite(hdr, 1, (size_t)len, f);
-    for (int i = 0; i < pad; i++)
-        fputc(' ', f);
-    fputc('\n', f);
-    for (int i = 0; i < 1024; i++) {
-        const float v = (float)(i % 5) - 1.5f;
-        fwrite(&v, sizeof v, 1, f);
-    }
-    fclose(f);
+    write_tiles("tiles.npy", 2);
     rc = cli("stitch %s/tiles.npy --shape 8,8,8 --roi 8,8,8 -o %s/labels.npy --probabilities %s/nodir/p.npy", cli_tmp,
              cli_tmp, cli_tmp);
     assert_int_equal(rc, VXT_EXIT_OUTPUT);

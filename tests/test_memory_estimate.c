@@ -42,27 +42,7 @@ static vxt_plan *plan_from(const char *json)
 /* A CT-like int16 image of random values with spacing (z, y, x) and axis directions `orient`. */
 static vxt_image *make_image(const int64_t shape[3], const double spacing[3], const char *orient, uint64_t seed)
 {
-    vxt_image *img = NULL;
-    assert_ok(vxt_image_create(VXT_DTYPE_I16, 1, shape, NULL, &img));
-    vxt_volume v;
-    assert_ok(vxt_image_volume(img, &v));
-    const size_t n = (size_t)(shape[0] * shape[1] * shape[2]);
-    vxt_rng r = {seed};
-    for (size_t i = 0; i < n; i++)
-        ((int16_t *)v.data)[i] = (int16_t)(-1000 + (int)(vxt_rng_u32(&r) % 3001));
-    double aff[16] = {0};
-    for (int b = 0; b < 3; b++) {
-        const char *pos = strchr("RAS", orient[b]), *neg = strchr("LPI", orient[b]);
-        int world = pos ? (int)(pos - "RAS") : (int)(neg - "LPI");
-        aff[4 * world + b] = (pos ? 1.0 : -1.0) * spacing[2 - b];
-        aff[4 * b + 3] = 10.0 * (b + 1);
-    }
-    aff[15] = 1.0;
-    vxt_geometry g;
-    vxt_geometry_init(&g);
-    assert_ok(vxt_geometry_from_affine(aff, 1, &g));
-    assert_ok(vxt_image_set_geometry(img, &g));
-    return img;
+    return vxt_test_image(VXT_DTYPE_I16, 1, shape, spacing, orient, seed);
 }
 
 /* "bands:" with `classes` classes (a CT-like classifier: class c where the value passes the c-th edge). */

@@ -139,3 +139,36 @@ int vxt_test_json_i64s(const struct cJSON *array, int64_t *out, int max)
     }
     return n;
 }
+
+/* An image of random, non-zero values of `dtype` (int16: -1000..2000; float32: -1..2) with an affine of
+ * `spacing` (z, y, x) and axis directions `orient` ("RAS", "LPS", ...), origin away from zero. */
+vxt_image *vxt_test_image(vxt_dtype dtype, int64_t channels, const int64_t shape[3], const double spacing[3],
+                             const char *orient, uint64_t seed)
+{
+    vxt_image *img = NULL;
+    assert_ok(vxt_image_create(dtype, channels, shape, NULL, &img));
+    vxt_volume v;
+    assert_ok(vxt_image_volume(img, &v));
+    size_t n = (size_t)(channels * shape[0] * shape[1] * shape[2]);
+    vxt_rng r = {seed};
+    for (size_t i = 0; i < n; i++) {
+        if (dtype == VXT_DTYPE_I16)
+            ((int16_t *)v.data)[i] = (int16_t)(-1000 + (int)(vxt_rng_u32(&r) % 3001));
+        else
+            ((float *)v.data)[i] = vxt_rng_uniform(&r, -1.0f, 2.0f);
+    }
+    /* NIfTI axis b (i, j, k) has spacing[2 - b] and points along world axis of orient[b] */
+    double aff[16] = {0};
+    for (int b = 0; b < 3; b++) {
+        const char *pos = strchr("RAS", orient[b]), *neg = strchr("LPI", orient[b]);
+        int world = pos ? (int)(pos - "RAS") : (int)(neg - "LPI");
+        aff[4 * world + b] = (pos ? 1.0 : -1.0) * spacing[2 - b];
+        aff[4 * b + 3] = 10.0 * (b + 1);
+    }
+    aff[15] = 1.0;
+    vxt_geometry g;
+    vxt_geometry_init(&g);
+    assert_ok(vxt_geometry_from_affine(aff, 1, &g));
+    assert_ok(vxt_image_set_geometry(img, &g));
+    return img;
+}

@@ -29,6 +29,11 @@ int vxt_test_main(int argc, char **argv, const vxt_test_group *groups, size_t ng
 
 #define VXT_GROUP(name, tests, needs_opencl) {name, tests, sizeof(tests) / sizeof((tests)[0]), needs_opencl}
 
+/* An image of random, non-zero values of `dtype` (int16: -1000..2000; float32: -1..2) with an affine of `spacing`
+ * (z, y, x) and axis directions `orient` ("RAS", "LPS", ...), origin away from zero (asserts success). */
+vxt_image *vxt_test_image(vxt_dtype dtype, int64_t channels, const int64_t shape[3], const double spacing[3],
+                          const char *orient, uint64_t seed);
+
 /* Create a context on `backend` (asserts success). */
 vxt_context *vxt_test_context(vxt_backend backend, int threads);
 
