@@ -69,6 +69,8 @@ static const row rows[] = {
     {VXT_EXIT_MODEL, "validate %s/ct.nii.gz --model plugin:/nonexistent/libmodel.so --roi 8 --a cpu --b cpu,threads=1"},
     /* memory */
     {VXT_EXIT_MEMORY, "run %s/ct.nii.gz -o %s/o.nii.gz --model identity --roi 8 --max-memory 1M"},
+    {VXT_EXIT_MEMORY, "validate %s/ct.nii.gz --model identity --roi 8 --a cpu --b cpu,threads=1 --max-memory 1M"},
+    {VXT_EXIT_USAGE, "validate %s/ct.nii.gz --model identity --roi 8 --max-memory 12Q"},
 };
 
 /* The row's command line with every %s the test's folder. */

@@ -682,6 +682,9 @@ typedef struct vxt_memory_estimate {
     uint64_t device_bytes; /**< OpenCL device buffers at the sliding window's peak (0 on the CPU backend) */
     /** Held during each stage besides the input and outputs (0 for stages that will not run). */
     uint64_t stage_bytes[8];
+    /** The whole outputs of every stage together, as VXT_RUN_SHOW_OUTPUTS shows them to an observer: what a caller
+     *  that keeps a copy of each (a comparison such as `voxtile validate`) holds besides the run. */
+    uint64_t shown_bytes;
 } vxt_memory_estimate;
 
 /**

@@ -18,7 +18,7 @@ _Static_assert(VXT_STAGE_COUNT_ == 8, "vxt_memory_estimate.stage_bytes has one e
 
 /* Everything estimated in double: sizes of absurd images (the header of a hostile file) must not wrap. */
 typedef struct est {
-    double input, outputs, stage[VXT_STAGE_COUNT_], window, device;
+    double input, outputs, stage[VXT_STAGE_COUNT_], window, device, shown;
     double ring, tiles; /* parts of window, for the message */
 } est;
 
@@ -126,6 +126,11 @@ static vxt_status estimate(vxt__run *r, est *e)
                                               (double)r->or_shape[1] * (double)r->or_shape[2] * L;
     if (r->opt.sink && r->oriented) /* deliver_restored: one slab of values */
         e->stage[VXT_STAGE_RESTORE] = want_probs ? OUT_SLAB_BYTES : 0.0;
+    /* every stage's whole output, as VXT_RUN_SHOW_OUTPUTS shows them (pipeline.c, pipeline_output.c) */
+    const int values_back = r->resampled && (want_probs || (want_labels && r->plan->back == VXT_BACK_PROBABILITIES));
+    e->shown = copy + f_in + (r->resampled ? f_m : 0.0) + (r->plan->normalize_first ? f_in : f_m) + C * Vm * 4.0 +
+               (values_back ? C * V * 4.0 : 0.0) + (want_labels ? V * L : 0.0) +
+               (r->oriented ? (want_labels ? V * L : C * V * 4.0) : 0.0);
     return VXT_OK;
 }
 
@@ -177,6 +182,7 @@ vxt_status vxt_pipeline_estimate(const vxt_pipeline *pipeline, const vxt_image *
     m.output_bytes = clamp_u64(e.outputs);
     m.window_bytes = clamp_u64(e.window);
     m.device_bytes = clamp_u64(e.device);
+    m.shown_bytes = clamp_u64(e.shown);
     for (int s = 0; s < VXT_STAGE_COUNT_; s++)
         m.stage_bytes[s] = clamp_u64(e.stage[s]);
     vxt__copy_out_struct(out, &m, out->struct_size, sizeof m);

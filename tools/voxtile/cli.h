@@ -25,6 +25,8 @@ const char *cli_size_text(char *buf, size_t n, uint64_t bytes);
 /* What this machine can give now: MemAvailable, or a cgroup's limit less its usage where lower (root: "" for
  * this system; a folder standing for "/" in tests). 0 when neither can be read; else *source names which. */
 int cli_memory_available(const char *root, uint64_t *bytes, char *source, size_t n);
+/* This process's resident memory now, in bytes (0 when /proc is not there). */
+uint64_t cli_resident_bytes(void);
 
 /* "voxtile <cmd>: <message>" on stderr, one line. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -169,4 +170,14 @@ int cli_memory_available(const char *root, uint64_t *bytes, char *source, size_t
         return 0;
     *bytes = avail;
     return 1;
+}
+
+uint64_t cli_resident_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long long pages = 0, rss = 0;
+    int ok = f && fscanf(f, "%llu %llu", &pages, &rss) == 2;
+    if (f)
+        fclose(f);
+    return ok ? (uint64_t)rss * (uint64_t)sysconf(_SC_PAGESIZE) : 0;
 }

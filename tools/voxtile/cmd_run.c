@@ -305,17 +305,6 @@ static int check_args(const run_args *a, int npos)
     return 0;
 }
 
-/* This process's resident memory now (libraries, the model loaded), in bytes. */
-static uint64_t resident_now(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    unsigned long long pages = 0, rss = 0;
-    int ok = f && fscanf(f, "%llu %llu", &pages, &rss) == 2;
-    if (f)
-        fclose(f);
-    return ok ? (uint64_t)rss * (uint64_t)sysconf(_SC_PAGESIZE) : 0;
-}
-
 /* --max-memory, checked before anything else. An exit status (message printed). */
 static int parse_ceiling(const run_args *a, uint64_t *ceiling)
 {
@@ -331,7 +320,7 @@ static int parse_ceiling(const run_args *a, uint64_t *ceiling)
  * what the machine can give now (which already leaves out what this process holds). */
 static void run_budget(const run_args *a, report *r, char *source, size_t n)
 {
-    r->held_before = resident_now();
+    r->held_before = cli_resident_bytes();
     if (a->max_memory) {
         snprintf(source, n, "%s", r->ceiling ? "--max-memory" : "none");
         r->budget = r->ceiling == 0 ? 0 : r->ceiling > r->held_before ? r->ceiling - r->held_before : 1;

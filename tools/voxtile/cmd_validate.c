@@ -17,7 +17,7 @@
 
 #include "validate.h"
 
-enum { O_A = 1, O_B, O_BPLAN, O_STAGE, O_ULP, O_ABS, O_LABEL, O_REPORT, O_JSON, O_PICTURES, O_RUN_ONLY };
+enum { O_A = 1, O_B, O_BPLAN, O_STAGE, O_ULP, O_ABS, O_LABEL, O_REPORT, O_JSON, O_PICTURES, O_RUN_ONLY, O_MAX_MEMORY };
 
 static const cli_flag own[] = {
     {NULL, 0, NULL, 0, "sides (SIDE: cpu[,threads=N] | opencl[,device=INDEX|NAME][,threads=N])"},
@@ -34,6 +34,11 @@ static const cli_flag own[] = {
     {"report", 0, "FILE.json", O_REPORT, "the full report as JSON"},
     {"json", 0, NULL, O_JSON, "print the report on stdout instead of the summary"},
     {"pictures", 0, "DIR", O_PICTURES, "PNG mid-slices (created if missing): input, each side's labels, differences"},
+    {NULL, 0, NULL, 0, "memory"},
+    {"max-memory", 0, "SIZE", O_MAX_MEMORY,
+     "the most the comparison may hold (8G, 512M, ...; none). Default: what the machine can give now. Each side's "
+     "run and side a's copies of every stage's output are estimated before the side runs; above the ceiling it "
+     "stops (exit 10)"},
     /* voxtile run's outputs, refused with an explanation (not in the help) */
     {"output", 'o', "OUT", O_RUN_ONLY, ""},
     {"probabilities", 0, "FILE", O_RUN_ONLY, ""},
@@ -52,7 +57,8 @@ static const cli_command_spec spec = {
 
 typedef struct val_args {
     const char *a, *b, *b_plan, *stage, *report, *pictures;
-    const char *max_ulp, *max_abs, *max_label;
+    const char *max_ulp, *max_abs, *max_label, *max_memory;
+    uint64_t ceiling; /* --max-memory; 0: none (with max_memory set) or the machine's (without) */
     int json;
     cli_exec exec;
     int device_given, threads_given;
@@ -80,11 +86,15 @@ static int on_flag(void *user, const cli_flag *f, const char *v)
     if (rc != -2)
         return rc;
     const char **slot[] = {NULL, &a->a, &a->b, &a->b_plan, &a->stage, &a->max_ulp, &a->max_abs, &a->max_label,
-                           &a->report, NULL, &a->pictures};
+                           &a->report, NULL, &a->pictures, NULL, &a->max_memory};
     if (f->id == O_JSON)
         a->json = 1;
     else
         *slot[f->id] = v;
+    if (f->id == O_MAX_MEMORY && !cli_parse_size(v, &a->ceiling)) {
+        cli_error("validate", "--max-memory '%s': a size such as 8G, 512M or 1.5GiB, or none", v);
+        return VXT_EXIT_USAGE;
+    }
     return 0;
 }
 
@@ -342,6 +352,37 @@ static int interrupted(void *user, vxt_stage stage, uint64_t done, uint64_t tota
     return cli_interrupted();
 }
 
+/* Before a side runs: its run (every stage's output whole) and, for side a, its copies of them, against the ceiling:
+ * --max-memory less what the process holds (the image, side a's copies, the libraries), or what the machine can give
+ * now. An exit status (10, message printed). */
+static int check_memory(const val_state *s, int which, vxt_pipeline *pipe, const vxt_image *img,
+                        const vxt_run_options *ro)
+{
+    vxt_memory_estimate e = {.struct_size = sizeof e};
+    if (vxt_pipeline_estimate(pipe, img, ro, &e) != VXT_OK)
+        return 0; /* the run itself reports what is wrong */
+    uint64_t budget = 0;
+    char source[2300] = "--max-memory";
+    if (s->max_memory_given) {
+        if (s->ceiling == 0)
+            return 0;
+        const uint64_t held = cli_resident_bytes();
+        budget = s->ceiling > held ? s->ceiling - held : 0;
+    } else if (!cli_memory_available("", &budget, source, sizeof source)) {
+        return 0;
+    }
+    const uint64_t run = e.peak_bytes - e.input_bytes, copies = which == 0 ? e.shown_bytes : 0;
+    if (run + copies <= budget)
+        return 0;
+    char a[32], b[32], c[32];
+    cli_error("validate", "side %s needs an estimated %s (its run %s with every stage's output whole%s%s), more than "
+              "the %s this process may still take (%s); --stage STAGE compares one stage and stops there, a smaller "
+              "ROI or batch size lowers it", which ? "b" : "a", cli_size_text(a, sizeof a, run + copies),
+              cli_size_text(b, sizeof b, run), copies ? ", side a's copies of them " : "",
+              copies ? cli_size_text(c, sizeof c, copies) : "", cli_size_text((char[32]){0}, 32, budget), source);
+    return VXT_EXIT_MEMORY;
+}
+
 static int run_side(val_state *s, int which, const vxt_plan *plan, const vxt_image *img)
 {
     static const char *names[2] = {"a", "b"};
@@ -362,9 +403,13 @@ static int run_side(val_state *s, int which, const vxt_plan *plan, const vxt_ima
     ro.observer_user = s;
     ro.progress = interrupted;
     ro.flags = VXT_RUN_SHOW_OUTPUTS;
+    int rc = check_memory(s, which, pipe, img, &ro);
+    if (rc) {
+        vxt_pipeline_destroy(pipe);
+        return rc;
+    }
     sd->res.struct_size = sizeof sd->res;
     st = vxt_pipeline_run(pipe, img, &ro, &sd->res);
-    int rc = 0;
     if (st == VXT_OK) {
         sd->have_res = 1;
         vxt_image_destroy(sd->res.probabilities); /* compared stage by stage already; only the labels are drawn */
@@ -417,6 +462,8 @@ static int own_options(const val_args *va, val_state *s)
         rc = VXT_EXIT_USAGE;
     }
     s->only_stage = va->stage;
+    s->max_memory_given = va->max_memory != NULL;
+    s->ceiling = va->ceiling;
     return rc;
 }
 

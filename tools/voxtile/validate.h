@@ -59,6 +59,8 @@ typedef struct val_state {
     char written[VAL_MAX_FILES][4096]; /* files written so far, into `set` */
     int nwritten;
     vxt_output_set *set; /* the report and pictures: in place together at the end, or not at all */
+    int max_memory_given; /* --max-memory: `ceiling` (0: none); else what the machine can give */
+    uint64_t ceiling;
     int failed; /* an observer failed: err holds the message, rc the exit code */
     int rc;
     char err[1024];
