@@ -326,6 +326,7 @@ vxt_status vxt_pipeline_run(vxt_pipeline *pipeline, const vxt_image *image, cons
         st = cpu ? VXT_OK : VXT_ERR_OUT_OF_MEMORY;
         if (cpu) {
             r.ctx = cpu;
+            r.inner_seconds = 0.0; /* the failed attempt's time inside the window is not this one's */
             st = vxt__run_output(&r);
             r.ctx = pipeline->ctx;
             const unsigned out_stages = (1u << VXT_STAGE_SLIDING_WINDOW) | (1u << VXT_STAGE_RESAMPLE_BACK) |
