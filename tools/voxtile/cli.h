@@ -5,6 +5,8 @@
  *   cli_exec.c    --backend, --device, --threads: the context
  *   cli_plan.c    --plan, --nnunet, --configuration and every plan field's flag: the plan
  *   cli_image.c   reading inputs, writing outputs, output checks, JSON of images
+ *   cli_memory.c  --max-memory sizes, what the machine can give (MemAvailable, cgroups), resident memory
+ *   cli_exit.h    the exit-status table
  *   main.c        the commands, messages and exit statuses
  */
 #ifndef VXT_CLI_H
