@@ -3,7 +3,10 @@
  * MONAI's benchmark predictor does), on the CPU backend and the OpenCL device, cold (first run in a fresh
  * context) and warm (median of the following runs), with this machine's memory bandwidth measured in the same
  * run. Usage: vxt_bench_stitch [--backend cpu|opencl|both] [--runs N] [--threads N] [--shape Z,Y,X] [--roi R]
- * [--channels C] [--json]. Results and method: docs/PERFORMANCE.md. */
+ * [--channels C] [--batch B] [--labels] [--json]. --labels: labels only, through a sink, into a uint8 volume (what a
+ * user who wants the label map keeps) instead of C float32 volumes of values; the bandwidth floor then counts one
+ * byte a voxel written, and each backend's peak resident memory is reported beside what input and labels take.
+ * Results and method: docs/PERFORMANCE.md. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +36,19 @@ static int predictor(void *user, const vxt_batch *b)
     return 0;
 }
 
+/* --labels: each slab's labels into the whole labels volume. */
+typedef struct label_sink {
+    uint8_t *labels;
+    size_t plane;
+} label_sink;
+
+static int sink(void *user, const vxt_slab *s)
+{
+    label_sink *k = (label_sink *)user;
+    memcpy(k->labels + (size_t)s->z0 * k->plane, s->labels, (size_t)(s->z1 - s->z0) * k->plane);
+    return 0;
+}
+
 static int parse3(const char *s, int64_t v[3])
 {
     long long a, b, c;
@@ -52,7 +68,7 @@ static int parse3(const char *s, int64_t v[3])
 int main(int argc, char **argv)
 {
     const char *which = "both";
-    int runs = 5, threads = 0, json = 0, batch = 1;
+    int runs = 5, threads = 0, json = 0, batch = 1, labels_only = 0;
     int64_t shape[3] = {256, 512, 512}, roi[3] = {128, 128, 128}, C = 2;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--backend") && i + 1 < argc)
@@ -71,23 +87,31 @@ int main(int argc, char **argv)
             batch = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--json"))
             json = 1;
+        else if (!strcmp(argv[i], "--labels"))
+            labels_only = 1;
         else {
             fprintf(stderr, "usage: %s [--backend cpu|opencl|both] [--runs N] [--threads N] [--shape Z,Y,X] [--roi R] "
-                            "[--channels C] [--batch B] [--json]\n", argv[0]);
+                            "[--channels C] [--batch B] [--labels] [--json]\n", argv[0]);
             return 2;
         }
     }
     if (runs < 2)
         runs = 2;
     size_t vox = (size_t)(shape[0] * shape[1] * shape[2]);
+    if (C < 1 || C > 65535 || shape[0] < 1 || shape[1] < 1 || shape[2] < 1) {
+        fprintf(stderr, "--channels: 1 to 65535; --shape: each at least 1\n");
+        return 2;
+    }
     float *vol = malloc(vox * sizeof(float));
-    float *out = malloc(vox * (size_t)C * sizeof(float));
+    /* the outputs a caller keeps: C float32 volumes of values, or (--labels) one uint8 volume of labels */
+    const size_t out_bytes = labels_only ? vox : vox * (size_t)C * sizeof(float);
+    void *out = malloc(out_bytes);
     if (!vol || !out) {
         fprintf(stderr, "out of memory\n");
         return 1;
     }
     vxt_bench_fill_uniform(vol, vox, -1000.0f, 2000.0f, 42);
-    memset(out, 0, vox * (size_t)C * sizeof(float)); /* touched: the output's page faults are not ours */
+    memset(out, 0, out_bytes); /* touched: the output's page faults are not ours */
 
     vxt_membw bw;
     vxt_bench_membw(threads > 0 ? threads : 2, (size_t)64 << 20, 5, &bw);
@@ -108,7 +132,7 @@ int main(int argc, char **argv)
     /* Bytes every run must move (see docs/PERFORMANCE.md): per tile voxel, the extracted input written and read by
      * the predictor (8), the predictor's C outputs written and read (8C), the accumulators read and written (8C);
      * per volume voxel, the volume read (4) and C results written (4C). */
-    double floor_bytes = tile_vox * (8.0 + 16.0 * (double)C) + (double)vox * (4.0 + 4.0 * (double)C);
+    double floor_bytes = tile_vox * (8.0 + 16.0 * (double)C) + (double)vox * (4.0 + (labels_only ? 1.0 : 4.0 * (double)C));
 
     vxt_stitch_options so;
     vxt_stitch_options_init(&so);
@@ -118,21 +142,32 @@ int main(int argc, char **argv)
     vxt_volume ov = {out, VXT_DTYPE_F32, C, {shape[0], shape[1], shape[2]}};
     vxt_stitch_output so_out;
     vxt_stitch_output_init(&so_out);
-    so_out.values = &ov;
+    label_sink ls = {(uint8_t *)out, (size_t)(shape[1] * shape[2])};
+    if (labels_only) {
+        so.label_dtype = VXT_DTYPE_U8;
+        so_out.sink = sink;
+        so_out.sink_user = &ls;
+        so_out.want_labels = 1;
+    } else {
+        so_out.values = &ov;
+    }
+    const double kept = (double)vox * 4.0 + (double)out_bytes; /* input and outputs, the caller's */
 
     if (!json)
-        printf("volume %lldx%lldx%lld, ROI %lldx%lldx%lld, overlap 0.5, gaussian, C=%lld, batch %d: %llu tiles, %.0f M "
+        printf("volume %lldx%lldx%lld, ROI %lldx%lldx%lld, overlap 0.5, gaussian, C=%lld, batch %d%s: %llu tiles, %.0f M "
                "tile voxels\nmemory bandwidth (%d threads): copy %.1f GB/s, triad %.1f GB/s, read-modify-write %.1f GB/s\n"
                "bandwidth floor: %.2f GB moved = %.3f s at this triad bandwidth\n",
                (long long)shape[0], (long long)shape[1], (long long)shape[2], (long long)roi[0], (long long)roi[1],
-               (long long)roi[2], (long long)C, so.batch_size, (unsigned long long)pi.tile_count, tile_vox * 1e-6, bw.threads,
+               (long long)roi[2], (long long)C, so.batch_size, labels_only ? ", labels only through a sink" : "",
+               (unsigned long long)pi.tile_count, tile_vox * 1e-6, bw.threads,
                bw.copy_gbs, bw.triad_gbs, bw.rmw_gbs, floor_bytes * 1e-9, floor_bytes * 1e-9 / bw.triad_gbs);
     if (json)
-        printf("{\"shape\":[%lld,%lld,%lld],\"roi\":[%lld,%lld,%lld],\"channels\":%lld,\"tiles\":%llu,"
-               "\"bandwidth_gbs\":{\"copy\":%.2f,\"triad\":%.2f,\"rmw\":%.2f},\"floor_bytes\":%.0f,\"runs\":[",
+        printf("{\"shape\":[%lld,%lld,%lld],\"roi\":[%lld,%lld,%lld],\"channels\":%lld,\"labels_only\":%s,"
+               "\"tiles\":%llu,\"bandwidth_gbs\":{\"copy\":%.2f,\"triad\":%.2f,\"rmw\":%.2f},\"floor_bytes\":%.0f,"
+               "\"input_output_bytes\":%.0f,\"runs\":[",
                (long long)shape[0], (long long)shape[1], (long long)shape[2], (long long)roi[0], (long long)roi[1],
-               (long long)roi[2], (long long)C, (unsigned long long)pi.tile_count, bw.copy_gbs, bw.triad_gbs, bw.rmw_gbs,
-               floor_bytes);
+               (long long)roi[2], (long long)C, labels_only ? "true" : "false", (unsigned long long)pi.tile_count,
+               bw.copy_gbs, bw.triad_gbs, bw.rmw_gbs, floor_bytes, kept);
     const char *names[2] = {"cpu", "opencl"};
     int first = 1;
     for (int b = 0; b < 2; b++) {
@@ -147,7 +182,11 @@ int main(int argc, char **argv)
             fprintf(stderr, "%s: %s\n", names[b], vxt_last_error());
             continue;
         }
+        /* what the library says this case holds, before it runs (vxt_stitch_estimate) */
+        vxt_memory_estimate est = {.struct_size = sizeof est};
+        const int have_est = vxt_stitch_estimate(ctx, plan, &so, 1, &so_out, &est) == VXT_OK;
         double *t = malloc((size_t)runs * sizeof(double)), *tp = malloc((size_t)runs * sizeof(double));
+        vxt_bench_peak *pk = vxt_bench_peak_start();
         for (int r = 0; r < runs; r++) {
             pred p = {0, 0.0};
             double t0 = vxt_bench_now();
@@ -158,6 +197,7 @@ int main(int argc, char **argv)
             t[r] = vxt_bench_now() - t0;
             tp[r] = p.seconds;
         }
+        const uint64_t peak = vxt_bench_peak_stop(pk);
         double cold = t[0], warm = vxt_bench_median(t + 1, runs - 1), pw = vxt_bench_median(tp + 1, runs - 1);
         double best = t[1];
         for (int r = 2; r < runs; r++)
@@ -170,14 +210,21 @@ int main(int argc, char **argv)
         double floor_s = floor_bytes * 1e-9 / triad;
         if (json) {
             printf("%s{\"backend\":\"%s\",\"cold_s\":%.4f,\"warm_s\":%.4f,\"best_s\":%.4f,\"predictor_s\":%.4f,"
-                   "\"triad_after_gbs\":%.2f,\"floor_s\":%.4f,\"floor_fraction_warm\":%.3f}",
-                   first ? "" : ",", names[b], cold, warm, best, pw, after.triad_gbs, floor_s, floor_s / warm);
+                   "\"triad_after_gbs\":%.2f,\"floor_s\":%.4f,\"floor_fraction\":%.3f,\"floor_fraction_warm\":%.3f,"
+                   "\"peak_rss_bytes\":%llu,\"peak_beyond_input_output_bytes\":%.0f,\"estimate_bytes\":%llu}",
+                   first ? "" : ",", names[b], cold, warm, best, pw, after.triad_gbs, floor_s, floor_s / warm,
+                   floor_s / warm, (unsigned long long)peak, (double)peak - kept,
+                   have_est ? (unsigned long long)est.peak_bytes : 0ull);
             first = 0;
         } else {
             printf("%-6s cold %.3f s, warm %.3f s (best %.3f; predictor %.3f s); %.1f GB/s effective; triad after the "
                    "runs %.1f GB/s; %.0f%% of the bandwidth floor (%.3f s at %.1f GB/s, the higher triad)\n",
                    names[b], cold, warm, best, pw, floor_bytes * 1e-9 / warm, after.triad_gbs, 100.0 * floor_s / warm,
                    floor_s, triad);
+            printf("       peak resident %.2f GiB: %.2f GiB beyond the input and outputs (%.2f GiB); the library's "
+                   "estimate before the runs %.2f GiB\n", (double)peak / 1073741824.0,
+                   ((double)peak - kept) / 1073741824.0, kept / 1073741824.0,
+                   have_est ? (double)est.peak_bytes / 1073741824.0 : 0.0);
         }
         free(t);
         free(tp);

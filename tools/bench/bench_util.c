@@ -2,8 +2,11 @@
 #include "bench_util.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 double vxt_bench_now(void)
@@ -157,4 +160,58 @@ void vxt_bench_fill_uniform(float *p, size_t n, float lo, float hi, uint64_t see
         uint32_t u = (uint32_t)((s * 0x2545F4914F6CDD1Dull) >> 32);
         p[i] = lo + (hi - lo) * (float)((double)u / 4294967296.0);
     }
+}
+
+struct vxt_bench_peak {
+    pthread_t thread;
+    atomic_int stop;
+    int running;
+};
+
+static void *peak_main(void *arg)
+{
+    vxt_bench_peak *p = (vxt_bench_peak *)arg;
+    while (!atomic_load(&p->stop)) {
+        void *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m != MAP_FAILED)
+            munmap(m, 4096);
+        struct timespec t = {0, 1000000};
+        nanosleep(&t, NULL);
+    }
+    return NULL;
+}
+
+vxt_bench_peak *vxt_bench_peak_start(void)
+{
+    vxt_bench_peak *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (f) {
+        fputs("5", f);
+        fclose(f);
+    }
+    atomic_init(&p->stop, 0);
+    p->running = pthread_create(&p->thread, NULL, peak_main, p) == 0;
+    return p;
+}
+
+uint64_t vxt_bench_peak_stop(vxt_bench_peak *p)
+{
+    if (!p)
+        return 0;
+    if (p->running) {
+        atomic_store(&p->stop, 1);
+        pthread_join(p->thread, NULL);
+    }
+    free(p);
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    unsigned long long kb = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmHWM: %llu kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return (uint64_t)kb * 1024u;
 }

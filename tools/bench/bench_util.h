@@ -26,4 +26,12 @@ int vxt_bench_membw(int threads, size_t elements, int reps, vxt_membw *out);
 /* Deterministic non-trivial data: uniform floats in [lo, hi), never all zeros. */
 void vxt_bench_fill_uniform(float *p, size_t n, float lo, float hi, uint64_t seed);
 
+/* The peak resident memory of this process between vxt_bench_peak_start() and vxt_bench_peak_stop(), in bytes.
+ * The kernel updates VmHWM only when memory is unmapped, not on page faults, so a peak no unmap follows would be
+ * missed: a thread unmaps a page every millisecond meanwhile. start resets VmHWM to the current resident size
+ * (/proc/self/clear_refs, Linux 4.0+). 0 where /proc cannot tell. */
+typedef struct vxt_bench_peak vxt_bench_peak;
+vxt_bench_peak *vxt_bench_peak_start(void);
+uint64_t vxt_bench_peak_stop(vxt_bench_peak *p);
+
 #endif
