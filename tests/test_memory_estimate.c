@@ -233,6 +233,54 @@ static void test_estimate_matches_peak(void **state)
 #endif
 }
 
+/* Labels only, 8 classes and 104 (the FreeSurfer network's count): what grows with the classes may only be what
+ * every design must hold per class, the sums still pending between two z rows of tiles (Gaussian: the planes two
+ * tiles share, plus a row of blocks) and the tile buffers; not a slab of planes per class, as the ring of whole
+ * planes held, and not classes x volume. In crop blending, only the tile buffers. Measured in a child process. */
+static void test_labels_peak_and_classes(void **state)
+{
+    (void)state;
+#ifdef VXT_TEST_ASAN
+    skip();
+#else
+    const int64_t shape[3] = {64, 256, 256};
+    const double iso[3] = {1.0, 1.0, 1.0};
+    const double plane = 256.0 * 256.0, roi_vox = 32.0 * 64.0 * 64.0;
+    for (int crop = 0; crop < 2; crop++) {
+        double peak[2] = {0, 0}, est[2] = {0, 0};
+        const int classes[2] = {8, 104};
+        for (int k = 0; k < 2; k++) {
+            char model[1024], json[1400];
+            bands_model(model, sizeof model, classes[k]);
+            snprintf(json, sizeof json, "{\"model\": \"%s\", \"roi\": [32, 64, 64], \"overlap\": 0.25%s}", model,
+                     crop ? ", \"importance\": \"crop\"" : "");
+            measured m = child_run(json, shape, iso, "RAS", VXT_OUTPUT_LABELS, 0, 0);
+            if (m.status != VXT_OK)
+                fail_msg("%d classes: the run failed: %s", classes[k], m.message);
+            peak[k] = m.peak;
+            est[k] = m.estimate;
+        }
+        const double grown = peak[1] - peak[0], per_class = grown / 96.0;
+        /* per class: Gaussian, the 8 planes two z rows share and a quarter ROI of blocks beyond, 4 bytes each; the
+         * ring held R0 + stride = 56 planes per class. Both: two tiles' outputs per class. */
+        const double inherent = (crop ? 0.0 : 4.0 * (8.0 + 16.0) * plane) + 2.0 * 4.0 * roi_vox;
+        const double ring = 4.0 * 56.0 * plane;
+        print_message("%s, labels only: peak %.1f MiB at 8 classes, %.1f MiB at 104 (estimates %.1f, %.1f): %.2f MiB a "
+                      "class (what must grow: at most %.2f MiB a class; a ring of planes: %.2f)\n",
+                      crop ? "crop" : "Gaussian", peak[0] / 1048576.0, peak[1] / 1048576.0, est[0] / 1048576.0,
+                      est[1] / 1048576.0, per_class / 1048576.0, inherent / 1048576.0, (ring + inherent) / 1048576.0);
+        if (per_class > inherent)
+            fail_msg("%s: the labels-only peak grows by %.2f MiB a class, more than the %.2f MiB a class that the "
+                     "pending sums and tile buffers need", crop ? "crop" : "Gaussian", per_class / 1048576.0,
+                     inherent / 1048576.0);
+        for (int k = 0; k < 2; k++)
+            if (est[k] / peak[k] < 0.85 || est[k] / peak[k] > 1.15)
+                fail_msg("%d classes: estimate %.1f MiB, measured %.1f MiB", classes[k], est[k] / 1048576.0,
+                         peak[k] / 1048576.0);
+    }
+#endif
+}
+
 static void test_ceiling(void **state)
 {
     (void)state;
@@ -398,8 +446,8 @@ static void test_stitch_estimate(void **state)
     assert_int_equal(e.peak_stage, -1);
     assert_int_equal(e.output_bytes, 0);
     assert_int_equal(e.input_bytes, (uint64_t)(100 * 120 * 140 * 4));
-    /* the accumulator ring alone: 5 classes x D x padded plane x 4, D at least the ROI's depth */
-    assert_true(e.window_bytes > (uint64_t)5 * 32 * 120 * 140 * 4);
+    /* the pending sums alone: at least 5 classes x the planes two z rows of tiles share (32 - 16) x the plane x 4 */
+    assert_true(e.window_bytes > (uint64_t)5 * 16 * 120 * 140 * 4);
 
     /* volumes instead of a sink: the whole depth, and the outputs */
     vxt_stitch_output vol;
@@ -408,8 +456,9 @@ static void test_stitch_estimate(void **state)
     vol.labels = &labels;
     assert_ok(vxt_stitch_estimate(ctx, t, &so, 1, &vol, &e2));
     assert_int_equal(e2.output_bytes, (uint64_t)(100 * 120 * 140));
-    /* the accumulator of the whole padded depth (buffer mode) instead of the ring, less the sink's slab of labels */
-    assert_true(e2.window_bytes > e.window_bytes + (uint64_t)5 * (100 - 64) * 120 * 140 * 4);
+    /* output volumes: the labels of the whole depth are kept until the end (so that a failed run leaves the
+     * caller's volume untouched), one byte a voxel, instead of some planes; still no classes x volume */
+    assert_true(e2.window_bytes < e.window_bytes + (uint64_t)100 * 120 * 140);
     assert_int_equal(e2.peak_bytes, e2.input_bytes + e2.output_bytes + e2.window_bytes);
     /* more channels, more memory */
     so.out_channels = 10;
@@ -430,6 +479,7 @@ int main(int argc, char **argv)
 {
     const struct CMUnitTest cpu[] = {
         cmocka_unit_test(test_estimate_matches_peak),
+        cmocka_unit_test(test_labels_peak_and_classes),
         cmocka_unit_test(test_ceiling),
         cmocka_unit_test(test_header_only_and_hostile_sizes),
         cmocka_unit_test(test_stitch_estimate),

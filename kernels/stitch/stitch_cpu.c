@@ -11,19 +11,27 @@
 #include "vxt_labels.h"
 #include "vxt_stitch.h"
 #include "stitch_rows_cpu.h"
+#include "stitch_cpu_blocks.h"
 
 typedef struct cpu_state {
-    float *acc;     /* M x C x D x P1 x P2 (float32 and float16 modes); never cleared: see ACC_ROW */
-    size_t acc_bytes;
-    double *acc64;  /* the same in float64 mode */
+    vxt__blocks_plan bp;
+    unsigned char *pool; /* bp.peak_blocks blocks of M x C x W sums (float, or double in float64 mode): never
+                            cleared, see ACC_ROW */
+    size_t pool_bytes;
+    int32_t *table;      /* depth x P1 x nxb: the block of (pz % depth, py, xb), while it is pending */
+    int32_t *free_list;  /* free blocks, a stack: the last one given back is reused first */
+    uint64_t nfree;
+    float *fvals;        /* finished values, C x final_depth x S1 x S2 (planes at (z % final_depth)), when wanted */
+    void *flabels;       /* finished labels, final_depth x S1 x S2 */
+    size_t store_bytes;
+    size_t fcs;          /* fvals' channel stride */
     float *mirror;  /* B x C x ROI running mirror sums */
-    size_t member_elems;
     int threads;
     float *row;     /* threads x R2: a row of predictor values */
-    double *wsum;   /* threads x S2: weight sums of an output row */
-    float *vals;    /* threads x C x S2: values of an output row when the caller does not want them */
-    float *mvals;   /* threads x C x S2: a member's activated row (ensembles of probabilities only) */
-    float *act;     /* threads x (3 x S2 + C): the row softmax's scratch (stitch_rows_cpu.h) */
+    double *wsum;   /* threads x W: weight sums of a block's voxels */
+    float *vals;    /* threads x C x W: values of a block's voxels when the caller does not want them */
+    float *mvals;   /* threads x C x W: a member's activated values (ensembles of probabilities only) */
+    float *act;     /* threads x (3 x W + C): the row softmax's scratch (stitch_rows_cpu.h) */
     size_t *bad;    /* per plane: first non-finite index in the plane, or SIZE_MAX */
     size_t bad_cap;
 } cpu_state;
@@ -33,17 +41,24 @@ static cpu_state *st_of(vxt__stitch *s)
     return (cpu_state *)s->backend;
 }
 
+static size_t cpu_scratch_bytes(const vxt__stitch *s)
+{
+    const size_t threads = (size_t)vxt__pool_threads(s->ctx->pool), W = VXT__BLOCK_W;
+    const size_t tvals = threads * (size_t)s->C * W * sizeof(float);
+    return (s->F > 1 ? (size_t)s->B * s->tile_out_elems * sizeof(float) : 0) +
+           threads * ((size_t)s->R[2] * sizeof(float) + W * sizeof(double) + (3u * W + (size_t)s->C) * sizeof(float)) +
+           tvals + (s->prob_ensemble ? tvals : 0) + (size_t)s->B * (size_t)s->C * (size_t)s->R[0] * sizeof(size_t);
+}
+
 static size_t cpu_footprint(const vxt__stitch *s, size_t *device)
 {
-    const size_t threads = (size_t)vxt__pool_threads(s->ctx->pool);
-    const size_t acc = (size_t)s->C * (size_t)s->D * (size_t)s->P[1] * (size_t)s->P[2] * (size_t)s->M *
-                       (s->mode == VXT_ACC_F64 ? sizeof(double) : sizeof(float));
-    const size_t tvals = threads * (size_t)s->C * (size_t)s->S[2] * sizeof(float);
     *device = 0;
-    return vxt__ws_round(acc) + (s->F > 1 ? (size_t)s->B * s->tile_out_elems * sizeof(float) : 0) +
-           threads * ((size_t)s->R[2] * sizeof(float) + (size_t)s->S[2] * sizeof(double) +
-                      (3u * (size_t)s->S[2] + (size_t)s->C) * sizeof(float)) +
-           tvals + (s->prob_ensemble ? tvals : 0) + (size_t)s->B * (size_t)s->C * (size_t)s->R[0] * sizeof(size_t);
+    vxt__blocks_plan bp;
+    if (vxt__blocks_plan_make(s, vxt__stitch_consume_tiles_max(s->ctx, s), &bp) != 0)
+        return SIZE_MAX;
+    size_t bytes = vxt__blocks_bytes(s, &bp) + cpu_scratch_bytes(s);
+    vxt__blocks_plan_free(&bp);
+    return bytes;
 }
 
 static vxt_status cpu_init(vxt__stitch *s)
@@ -54,41 +69,66 @@ static vxt_status cpu_init(vxt__stitch *s)
     s->backend = c;
     s->can_group = 1;
     c->threads = vxt__pool_threads(s->ctx->pool);
-    c->member_elems = (size_t)s->C * (size_t)s->D * (size_t)s->P[1] * (size_t)s->P[2];
-    size_t total = c->member_elems * (size_t)s->M;
-    void *mem = vxt__ws_alloc(s->ctx, total * (s->mode == VXT_ACC_F64 ? sizeof(double) : sizeof(float)),
-                              &c->acc_bytes);
-    if (s->mode == VXT_ACC_F64)
-        c->acc64 = mem;
-    else
-        c->acc = mem;
-    if (!mem)
-        return vxt__fail(s->ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory for the accumulator (%zu MiB)",
-                         (total * (s->mode == VXT_ACC_F64 ? 8u : 4u)) >> 20);
+    if (vxt__blocks_plan_make(s, vxt__stitch_consume_tiles_max(s->ctx, s), &c->bp) != 0)
+        return vxt__fail(s->ctx, VXT_ERR_OVERFLOW, "vxt_stitch: the accumulator's blocks (%lld members x %lld "
+                         "channels x %d voxels each) overflow or do not fit in memory", (long long)s->M,
+                         (long long)s->C, VXT__BLOCK_W);
+    const vxt__blocks_plan *bp = &c->bp;
+    size_t pool = (size_t)bp->peak_blocks * bp->block_bytes;
+    c->pool = vxt__ws_alloc(s->ctx, pool, &c->pool_bytes);
+    if (!c->pool)
+        return vxt__fail(s->ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory for the accumulator (%llu "
+                         "pending blocks, %zu MiB)", (unsigned long long)bp->peak_blocks, pool >> 20);
+    c->table = malloc((size_t)bp->depth * (size_t)s->P[1] * (size_t)bp->nxb * sizeof(int32_t));
+    c->free_list = malloc(((size_t)bp->peak_blocks + 1) * sizeof(int32_t));
+    if (!c->table || !c->free_list)
+        return vxt__fail(s->ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory for the accumulator's table");
+    /* the stack hands out block 0 first: a run touches the pool from its start, as far as its peak */
+    c->nfree = bp->peak_blocks;
+    s->blocks_planned = bp->peak_blocks;
+    s->blocks_seen = 0;
+    for (uint64_t i = 0; i < bp->peak_blocks; i++)
+        c->free_list[i] = (int32_t)(bp->peak_blocks - 1 - i);
+    const size_t plane = (size_t)s->S[1] * (size_t)s->S[2] * (size_t)bp->final_depth;
+    c->fcs = plane;
+    const size_t vbytes = s->output.want_values ? (size_t)s->C * plane * sizeof(float) : 0;
+    const size_t store = vbytes + (s->output.want_labels ? plane * vxt_dtype_size(s->opt.label_dtype) : 0);
+    if (store) {
+        unsigned char *m = vxt__ws_alloc(s->ctx, store, &c->store_bytes);
+        if (!m)
+            return vxt__fail(s->ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory for finished outputs "
+                             "(%zu MiB)", store >> 20);
+        c->fvals = s->output.want_values ? (float *)m : NULL;
+        c->flabels = s->output.want_labels ? (void *)(m + vbytes) : NULL;
+    }
     if (s->F > 1) {
         c->mirror = malloc((size_t)s->B * s->tile_out_elems * sizeof(float));
         if (!c->mirror)
             return vxt__fail(s->ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory for mirroring sums");
     }
+    const size_t W = VXT__BLOCK_W;
     c->row = malloc((size_t)c->threads * (size_t)s->R[2] * sizeof(float));
-    c->wsum = malloc((size_t)c->threads * (size_t)s->S[2] * sizeof(double));
-    c->vals = malloc((size_t)c->threads * (size_t)s->C * (size_t)s->S[2] * sizeof(float));
-    c->act = malloc((size_t)c->threads * (3u * (size_t)s->S[2] + (size_t)s->C) * sizeof(float));
-    if (s->prob_ensemble && !(c->mvals = malloc((size_t)c->threads * (size_t)s->C * (size_t)s->S[2] * sizeof(float))))
+    c->wsum = malloc((size_t)c->threads * W * sizeof(double));
+    c->vals = malloc((size_t)c->threads * (size_t)s->C * W * sizeof(float));
+    c->act = malloc((size_t)c->threads * (3u * W + (size_t)s->C) * sizeof(float));
+    if (s->prob_ensemble && !(c->mvals = malloc((size_t)c->threads * (size_t)s->C * W * sizeof(float))))
         return vxt__fail(s->ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory");
     c->bad_cap = (size_t)s->B * (size_t)s->C * (size_t)s->R[0];
     c->bad = malloc(c->bad_cap * sizeof(size_t));
     if (!c->row || !c->wsum || !c->vals || !c->act || !c->bad)
         return vxt__fail(s->ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory");
-    size_t device = 0;
-    s->held_bytes = cpu_footprint(s, &device);
+    s->held_bytes = vxt__blocks_bytes(s, bp) + cpu_scratch_bytes(s);
     return VXT_OK;
 }
 
 static void cpu_destroy(vxt__stitch *s)
 {
     cpu_state *c = st_of(s);
-    vxt__ws_free(s->ctx, c->acc ? (void *)c->acc : (void *)c->acc64, c->acc_bytes);
+    vxt__ws_free(s->ctx, c->pool, c->pool_bytes);
+    vxt__ws_free(s->ctx, c->fvals ? (void *)c->fvals : c->flabels, c->store_bytes);
+    vxt__blocks_plan_free(&c->bp);
+    free(c->table);
+    free(c->free_list);
     free(c->mirror);
     free(c->row);
     free(c->wsum);
@@ -240,7 +280,7 @@ static void accumulate_planes(void *arg, size_t begin, size_t end, int slot)
     vxt__stitch *s = j->s;
     cpu_state *cs = st_of(s);
     const int64_t R0 = s->R[0], R1 = s->R[1], R2 = s->R[2];
-    const int64_t D = s->D, P1 = s->P[1], P2 = s->P[2];
+    const int64_t P1 = s->P[1];
     float *row = cs->row + (size_t)slot * (size_t)R2;
     const int n = j->group;
     const vxt_tile *t = j->tiles;
@@ -269,10 +309,12 @@ static void accumulate_planes(void *arg, size_t begin, size_t end, int slot)
         size_t bad[VXT__MAX_GROUP];
         for (int g = 0; g < n; g++)
             bad[g] = SIZE_MAX;
-        const size_t zslot = (size_t)(pz % D);
+        const size_t zslot = (size_t)(pz % cs->bp.depth);
         for (int64_t py = ya; py < yb; py++) {
             int yfirst = zfirst ? cf[off1 + (size_t)py] : -1; /* the y index that starts this row's sums */
-            for (int64_t c = 0; c < s->C; c++)
+            const int32_t *trow = cs->table + (zslot * (size_t)P1 + (size_t)py) * (size_t)cs->bp.nxb;
+            for (int64_t c = 0; c < s->C; c++) {
+                const size_t mc = (size_t)j->call->member * (size_t)s->C + (size_t)c;
                 for (int g = 0; g < n; g++) {
                     int64_t y = py - t[g].start[1];
                     if (y < 0 || y >= R1)
@@ -290,18 +332,29 @@ static void accumulate_planes(void *arg, size_t begin, size_t end, int slot)
                             bad[g] = b;
                         p = row;
                     }
-                    size_t ai = (size_t)j->call->member * cs->member_elems +
-                                ((size_t)c * (size_t)D + zslot) * (size_t)P1 * (size_t)P2 + (size_t)py * (size_t)P2 +
-                                (size_t)t[g].start[2];
-                    unsigned nf;
-                    if (mode == VXT_ACC_F64)
-                        nf = acc_row_f64(cs->acc64 + ai, p, w, split, R2, f16);
-                    else if (mode == VXT_ACC_F16)
-                        nf = acc_row_f16(cs->acc + ai, p, w, split, R2, f16);
-                    else if (f16)
-                        nf = acc_row_f32_h(cs->acc + ai, p, w, split, R2, 1);
-                    else
-                        nf = acc_row_f32(cs->acc + ai, p, w, split, R2, 0);
+                    /* the row's pieces, one per block of W voxels of x */
+                    const int64_t x0 = t[g].start[2];
+                    unsigned nf = 0;
+                    for (int64_t xa = 0; xa < R2;) {
+                        const int64_t px = x0 + xa, xb = px / VXT__BLOCK_W;
+                        int64_t xe = (xb + 1) * VXT__BLOCK_W - x0;
+                        if (xe > R2)
+                            xe = R2;
+                        const int64_t len = xe - xa;
+                        int64_t sp = split - xa;
+                        sp = sp < 0 ? 0 : sp > len ? len : sp;
+                        const size_t e = (size_t)trow[xb] * cs->bp.block_elems + mc * VXT__BLOCK_W +
+                                         (size_t)(px - xb * VXT__BLOCK_W);
+                        if (mode == VXT_ACC_F64)
+                            nf |= acc_row_f64((double *)cs->pool + e, p + xa, w + xa, sp, len, f16);
+                        else if (mode == VXT_ACC_F16)
+                            nf |= acc_row_f16((float *)cs->pool + e, p + xa, w + xa, sp, len, f16);
+                        else if (f16)
+                            nf |= acc_row_f32_h((float *)cs->pool + e, p + xa, w + xa, sp, len, 1);
+                        else
+                            nf |= acc_row_f32((float *)cs->pool + e, p + xa, w + xa, sp, len, 0);
+                        xa = xe;
+                    }
                     if (nf && direct && j->check) { /* locate the first bad value of this row */
                         size_t base = (size_t)(((c * R0 + z) * R1 + y) * R2);
                         for (int64_t x = 0; x < R2; x++)
@@ -312,6 +365,7 @@ static void accumulate_planes(void *arg, size_t begin, size_t end, int slot)
                             }
                     }
                 }
+            }
         }
         for (int g = 0; g < n; g++)
             cs->bad[(size_t)g * ntasks + task] = bad[g];
@@ -350,6 +404,9 @@ static vxt_status first_bad_planes(vxt__stitch *s, const vxt__call *call, const 
     const unsigned char *item_out = (const unsigned char *)out + (size_t)item * s->tile_out_elems * s->tile_es;
     return vxt__stitch_nonfinite(s, call, item, best, load_out(s, item_out, best));
 }
+
+static vxt_status open_blocks(vxt__stitch *s, const vxt_tile *t);
+static void close_blocks(vxt__stitch *s, const vxt_tile *t);
 
 static vxt_status cpu_consume(vxt__stitch *s, const vxt__call *call, int slot, const void *out)
 {
@@ -403,12 +460,21 @@ static vxt_status cpu_consume(vxt__stitch *s, const vxt__call *call, int slot, c
         j.x_split = x_split;
         j.item = item;
         j.group = n;
+        /* the first member opens the blocks these tiles are the first to cover; the last member closes those they
+         * are the last to cover: what stays pending between is all the accumulator holds */
+        for (int g = 0; g < n && call->member == 0; g++) {
+            vxt_status st = open_blocks(s, &tiles[g]);
+            if (st != VXT_OK)
+                return st;
+        }
         vxt__pool_for(s->ctx->pool, R0 * K, 1, accumulate_planes, &j);
         for (int g = 0; g < n && j.check; g++) {
             vxt_status st = first_bad_planes(s, call, out, cs->bad + (size_t)g * R0 * K, R0 * K, item + g);
             if (st != VXT_OK)
                 return st;
         }
+        for (int g = 0; g < n && call->member == s->M - 1; g++)
+            close_blocks(s, &tiles[g]);
         item += n;
     }
     return VXT_OK;
@@ -433,136 +499,202 @@ VXT_CPU_HOT static void weight_add_row(float *restrict sum, const float *restric
             sum[x] = vxt_stitch_add(sum[x], w[x], VXT_ACC_F32);
 }
 
-typedef struct final_job {
-    vxt__stitch *s;
-    int64_t z0, z1;
-    float *values;
-    size_t cstride;
-    void *labels;
-} final_job;
-
-static void final_rows(void *arg, size_t begin, size_t end, int slot)
+/* Finalize the voxels [xa, xe) (padded x, inside the volume) of padded row (pz, py), whose sums are in block `blk`
+ * from x = xb0 on: weight sums, normalization, members, activation and labels, into the finished-output store. */
+static void final_segment(vxt__stitch *s, int slot, int64_t pz, int64_t py, int64_t xa, int64_t xe, int64_t xb0,
+                          const unsigned char *blk)
 {
-    final_job *j = (final_job *)arg;
-    vxt__stitch *s = j->s;
     cpu_state *cs = st_of(s);
-    const int64_t R1 = s->R[1], R2 = s->R[2], S1 = s->S[1], S2 = s->S[2], P1 = s->P[1], P2 = s->P[2], D = s->D;
-    const int64_t lo2 = s->lo[2];
+    const int64_t R1 = s->R[1], R2 = s->R[2], S1 = s->S[1], S2 = s->S[2], W = VXT__BLOCK_W;
+    const int64_t lo2 = s->lo[2], n = xe - xa;
     const int mode = s->mode;
     const int C = (int)s->C, M = s->M;
-    double *wsum64 = cs->wsum + (size_t)slot * (size_t)S2;
+    double *wsum64 = cs->wsum + (size_t)slot * (size_t)W;
     float *wsum = (float *)wsum64;
-    float *act = cs->act + (size_t)slot * (3u * (size_t)S2 + (size_t)C);
+    float *act = cs->act + (size_t)slot * (3u * (size_t)W + (size_t)C);
     const int64_t *st0 = s->starts[0], *st1 = s->starts[1], *st2 = s->starts[2];
     const int *cf = s->cover_first, *cc = s->cover_count;
     const size_t off1 = (size_t)s->P[0], off2 = (size_t)(s->P[0] + s->P[1]);
-    for (size_t r = begin; r < end; r++) {
-        int64_t z = j->z0 + (int64_t)(r / (size_t)S1), y = (int64_t)(r % (size_t)S1);
-        int64_t pz = z + s->lo[0], py = y + s->lo[1];
-        /* weight sum per voxel of the row: covering tiles in plan order (z start, y start, x start) */
-        if (mode == VXT_ACC_F64)
-            for (int64_t x = 0; x < S2; x++)
-                wsum64[x] = 0.0;
-        else
-            for (int64_t x = 0; x < S2; x++)
-                wsum[x] = 0.0f;
-        for (int iz = cf[pz]; iz < cf[pz] + cc[pz]; iz++)
-            for (int iy = cf[off1 + (size_t)py]; iy < cf[off1 + (size_t)py] + cc[off1 + (size_t)py]; iy++) {
-                const float *wrow = s->weights + (size_t)(((pz - st0[iz]) * R1 + (py - st1[iy])) * R2);
-                for (int64_t ix = 0; ix < s->nstarts[2]; ix++) {
-                    int64_t sx = st2[ix];
-                    int64_t a = sx > lo2 ? sx : lo2, b = sx + R2 < lo2 + S2 ? sx + R2 : lo2 + S2;
-                    if (b <= a)
-                        continue;
-                    if (mode == VXT_ACC_F64)
-                        for (int64_t px = a; px < b; px++)
-                            wsum64[px - lo2] = wsum64[px - lo2] + (double)wrow[px - sx];
-                    else
-                        weight_add_row(wsum + (a - lo2), wrow + (a - sx), b - a, mode);
-                }
-            }
-        (void)off2;
-        /* normalize, members and activation into the destination row (caller memory or scratch), then labels */
-        float *dst;
-        size_t cstride;
-        if (j->values) {
-            dst = j->values + (size_t)((z - j->z0) * S1 + y) * (size_t)S2;
-            cstride = j->cstride;
-        } else {
-            dst = cs->vals + (size_t)slot * (size_t)C * (size_t)S2;
-            cstride = (size_t)S2;
-        }
-        size_t slot_off = (size_t)(((pz % D) * P1 + py) * P2 + lo2);
-        const size_t cplane = (size_t)(D * P1 * P2);
-        const int prob = s->prob_ensemble; /* members activated before they are averaged */
-        const int emode = mode == VXT_ACC_F64 ? VXT_ACC_F32 : mode;
-        float *mrow = prob ? cs->mvals + (size_t)slot * (size_t)C * (size_t)S2 : NULL;
-        for (int m = 0; m < M; m++) {
-            /* member m's normalized values: into the destination (summed over members there), or, for an ensemble
-             * of probabilities after member 0, into a row of their own that is activated before it is added */
-            const int own = prob && m > 0;
-            float *t = own ? mrow : dst;
-            const size_t ts = own ? (size_t)S2 : cstride;
-            for (int c = 0; c < C; c++) {
-                size_t ai = (size_t)m * cs->member_elems + (size_t)c * cplane + slot_off;
-                float *d = t + (size_t)c * ts;
-                if (mode == VXT_ACC_F32 && M == 1) { /* the common case, vectorized */
-                    normalize_row_f32(d, cs->acc + ai, wsum, S2);
+    /* weight sum per voxel: covering tiles in plan order (z start, y start, x start) */
+    if (mode == VXT_ACC_F64)
+        for (int64_t x = 0; x < n; x++)
+            wsum64[x] = 0.0;
+    else
+        for (int64_t x = 0; x < n; x++)
+            wsum[x] = 0.0f;
+    const int ix0 = cf[off2 + (size_t)xa], ix1 = cf[off2 + (size_t)(xe - 1)] + cc[off2 + (size_t)(xe - 1)];
+    for (int iz = cf[pz]; iz < cf[pz] + cc[pz]; iz++)
+        for (int iy = cf[off1 + (size_t)py]; iy < cf[off1 + (size_t)py] + cc[off1 + (size_t)py]; iy++) {
+            const float *wrow = s->weights + (size_t)(((pz - st0[iz]) * R1 + (py - st1[iy])) * R2);
+            for (int ix = ix0; ix < ix1; ix++) {
+                int64_t sx = st2[ix];
+                int64_t a = sx > xa ? sx : xa, b = sx + R2 < xe ? sx + R2 : xe;
+                if (b <= a)
                     continue;
-                }
-                for (int64_t x = 0; x < S2; x++) {
-                    float v = mode == VXT_ACC_F64 ? vxt_stitch_normalize_f64(cs->acc64[ai + (size_t)x], wsum64[x])
-                                                  : vxt_stitch_normalize(cs->acc[ai + (size_t)x], wsum[x], mode);
-                    if (m > 0 && !prob)
-                        v = vxt_ensemble_add(d[x], v, emode);
-                    if (m == M - 1 && M > 1 && !prob)
-                        v = vxt_ensemble_mean(v, (float)M, emode);
-                    d[x] = v;
-                }
-            }
-            if (prob) {
-                vxt__activate_row(t, ts, S2, C, s->opt.activation, act);
-                for (int c = 0; m > 0 && c < C; c++)
-                    for (int64_t x = 0; x < S2; x++)
-                        dst[(size_t)c * cstride + (size_t)x] = vxt_ensemble_add(dst[(size_t)c * cstride + (size_t)x],
-                                                                                t[(size_t)c * ts + (size_t)x], emode);
-                for (int c = 0; m == M - 1 && c < C; c++)
-                    for (int64_t x = 0; x < S2; x++)
-                        dst[(size_t)c * cstride + (size_t)x] =
-                            vxt_ensemble_mean(dst[(size_t)c * cstride + (size_t)x], (float)M, emode);
+                if (mode == VXT_ACC_F64)
+                    for (int64_t px = a; px < b; px++)
+                        wsum64[px - xa] = wsum64[px - xa] + (double)wrow[px - sx];
+                else
+                    weight_add_row(wsum + (a - xa), wrow + (a - sx), b - a, mode);
             }
         }
-        if (!prob && !j->values && j->labels && s->opt.activation == VXT_ACTIVATION_SOFTMAX &&
-            s->opt.label_rule == VXT_LABELS_ARGMAX) { /* labels only: no softmax where it cannot matter */
-            const size_t li = (size_t)((z - j->z0) * S1 + y) * (size_t)S2;
-            const int u16 = s->opt.label_dtype == VXT_DTYPE_U16;
-            (void)vxt__softmax_argmax_row(dst, cstride, S2, C, act, act + 3 * S2,
-                                    u16 ? (void *)((uint16_t *)j->labels + li) : (void *)((uint8_t *)j->labels + li), u16);
-            continue;
-        }
-        if (!prob)
-            vxt__activate_row(dst, cstride, S2, C, s->opt.activation, act);
-        if (j->labels) {
-            size_t li = (size_t)((z - j->z0) * S1 + y) * (size_t)S2;
-            const int rule = (int)s->opt.label_rule;
-            if (s->opt.label_dtype == VXT_DTYPE_U16) {
-                uint16_t *l = (uint16_t *)j->labels + li;
-                for (int64_t x = 0; x < S2; x++)
-                    l[x] = (uint16_t)vxt_label_strided(dst + x, (vxt_i64)cstride, C, rule, s->threshold, s->regions);
-            } else {
-                uint8_t *l = (uint8_t *)j->labels + li;
-                for (int64_t x = 0; x < S2; x++)
-                    l[x] = (uint8_t)vxt_label_strided(dst + x, (vxt_i64)cstride, C, rule, s->threshold, s->regions);
+    /* normalize, members and activation into the destination (the values store or scratch), then labels */
+    const int64_t z = pz - s->lo[0], y = py - s->lo[1];
+    const size_t sidx = (size_t)(((z % cs->bp.final_depth) * S1 + y) * S2 + (xa - lo2));
+    float *dst;
+    size_t cstride;
+    if (cs->fvals) {
+        dst = cs->fvals + sidx;
+        cstride = cs->fcs;
+    } else {
+        dst = cs->vals + (size_t)slot * (size_t)C * (size_t)W;
+        cstride = (size_t)W;
+    }
+    const size_t boff = (size_t)(xa - xb0);
+    const int prob = s->prob_ensemble; /* members activated before they are averaged */
+    const int emode = mode == VXT_ACC_F64 ? VXT_ACC_F32 : mode;
+    float *mrow = prob ? cs->mvals + (size_t)slot * (size_t)C * (size_t)W : NULL;
+    for (int m = 0; m < M; m++) {
+        /* member m's normalized values: into the destination (summed over members there), or, for an ensemble of
+         * probabilities after member 0, into a row of their own that is activated before it is added */
+        const int own = prob && m > 0;
+        float *t = own ? mrow : dst;
+        const size_t ts = own ? (size_t)W : cstride;
+        for (int c = 0; c < C; c++) {
+            const size_t ai = ((size_t)m * (size_t)C + (size_t)c) * (size_t)W + boff;
+            float *d = t + (size_t)c * ts;
+            if (mode == VXT_ACC_F32 && M == 1) { /* the common case, vectorized */
+                normalize_row_f32(d, (const float *)blk + ai, wsum, n);
+                continue;
             }
+            for (int64_t x = 0; x < n; x++) {
+                float v = mode == VXT_ACC_F64 ? vxt_stitch_normalize_f64(((const double *)blk)[ai + (size_t)x], wsum64[x])
+                                              : vxt_stitch_normalize(((const float *)blk)[ai + (size_t)x], wsum[x], mode);
+                if (m > 0 && !prob)
+                    v = vxt_ensemble_add(d[x], v, emode);
+                if (m == M - 1 && M > 1 && !prob)
+                    v = vxt_ensemble_mean(v, (float)M, emode);
+                d[x] = v;
+            }
+        }
+        if (prob) {
+            vxt__activate_row(t, ts, n, C, s->opt.activation, act);
+            for (int c = 0; m > 0 && c < C; c++)
+                for (int64_t x = 0; x < n; x++)
+                    dst[(size_t)c * cstride + (size_t)x] =
+                        vxt_ensemble_add(dst[(size_t)c * cstride + (size_t)x], t[(size_t)c * ts + (size_t)x], emode);
+            for (int c = 0; m == M - 1 && c < C; c++)
+                for (int64_t x = 0; x < n; x++)
+                    dst[(size_t)c * cstride + (size_t)x] = vxt_ensemble_mean(dst[(size_t)c * cstride + (size_t)x],
+                                                                             (float)M, emode);
+        }
+    }
+    void *labels = cs->flabels;
+    const int u16 = s->opt.label_dtype == VXT_DTYPE_U16;
+    void *l = !labels ? NULL : u16 ? (void *)((uint16_t *)labels + sidx) : (void *)((uint8_t *)labels + sidx);
+    if (!prob && !cs->fvals && l && s->opt.activation == VXT_ACTIVATION_SOFTMAX &&
+        s->opt.label_rule == VXT_LABELS_ARGMAX) { /* labels only: no softmax where it cannot matter */
+        (void)vxt__softmax_argmax_row(dst, cstride, n, C, act, act + 3 * W, l, u16);
+        return;
+    }
+    if (!prob)
+        vxt__activate_row(dst, cstride, n, C, s->opt.activation, act);
+    if (l && s->opt.label_rule == VXT_LABELS_ARGMAX) {
+        vxt__argmax_row(dst, cstride, n, C, act, (int32_t *)(void *)(act + W), l, u16);
+    } else if (l) {
+        const int rule = (int)s->opt.label_rule;
+        if (u16)
+            for (int64_t x = 0; x < n; x++)
+                ((uint16_t *)l)[x] = (uint16_t)vxt_label_strided(dst + x, (vxt_i64)cstride, C, rule, s->threshold,
+                                                                 s->regions);
+        else
+            for (int64_t x = 0; x < n; x++)
+                ((uint8_t *)l)[x] = (uint8_t)vxt_label_strided(dst + x, (vxt_i64)cstride, C, rule, s->threshold,
+                                                               s->regions);
+    }
+}
+
+/* The blocks one tile closes: rows [z0, z0 + nz) x [y0, y0 + ny), blocks [xb0, xb1) of each. */
+typedef struct close_job {
+    vxt__stitch *s;
+    int64_t z0, y0, ny, xb0, xb1;
+} close_job;
+
+static void close_rows(void *arg, size_t begin, size_t end, int slot)
+{
+    close_job *j = (close_job *)arg;
+    vxt__stitch *s = j->s;
+    cpu_state *cs = st_of(s);
+    const int64_t W = VXT__BLOCK_W, lo2 = s->lo[2], hi2 = s->lo[2] + s->S[2];
+    for (size_t r = begin; r < end; r++) {
+        const int64_t pz = j->z0 + (int64_t)r / j->ny, py = j->y0 + (int64_t)r % j->ny;
+        if (pz < s->lo[0] || pz >= s->lo[0] + s->S[0] || py < s->lo[1] || py >= s->lo[1] + s->S[1])
+            continue; /* padding: nothing to finish */
+        const int32_t *trow = cs->table + ((size_t)(pz % cs->bp.depth) * (size_t)s->P[1] + (size_t)py) * (size_t)cs->bp.nxb;
+        for (int64_t xb = j->xb0; xb < j->xb1; xb++) {
+            int64_t xa = xb * W > lo2 ? xb * W : lo2, xe = (xb + 1) * W < hi2 ? (xb + 1) * W : hi2;
+            if (xa < xe)
+                final_segment(s, slot, pz, py, xa, xe, xb * W, cs->pool + (size_t)trow[xb] * cs->bp.block_bytes);
         }
     }
 }
 
+/* Take the blocks that tile `t` opens (it is the first tile to cover them) from the pool. */
+static vxt_status open_blocks(vxt__stitch *s, const vxt_tile *t)
+{
+    cpu_state *cs = st_of(s);
+    const vxt__blocks_plan *bp = &cs->bp;
+    const int64_t iz = t->grid_index[0], iy = t->grid_index[1], ix = t->grid_index[2];
+    for (int64_t pz = bp->open_lo[0][iz]; pz < bp->open_hi[0][iz]; pz++)
+        for (int64_t py = bp->open_lo[1][iy]; py < bp->open_hi[1][iy]; py++) {
+            int32_t *trow = cs->table + ((size_t)(pz % bp->depth) * (size_t)s->P[1] + (size_t)py) * (size_t)bp->nxb;
+            for (int64_t xb = bp->open_lo[2][ix]; xb < bp->open_hi[2][ix]; xb++) {
+                if (cs->nfree == 0)
+                    return vxt__fail(s->ctx, VXT_ERR_INTERNAL, "vxt_stitch: internal error: more pending blocks than "
+                                     "planned (%llu) at tile (%lld, %lld, %lld)",
+                                     (unsigned long long)bp->peak_blocks, (long long)iz, (long long)iy, (long long)ix);
+                trow[xb] = cs->free_list[--cs->nfree];
+            }
+        }
+    if (bp->peak_blocks - cs->nfree > s->blocks_seen)
+        s->blocks_seen = bp->peak_blocks - cs->nfree;
+    return VXT_OK;
+}
+
+/* Finish the blocks that tile `t` closes (it is the last tile to cover them) and give them back. */
+static void close_blocks(vxt__stitch *s, const vxt_tile *t)
+{
+    cpu_state *cs = st_of(s);
+    const vxt__blocks_plan *bp = &cs->bp;
+    const int64_t iz = t->grid_index[0], iy = t->grid_index[1], ix = t->grid_index[2];
+    close_job j = {s, bp->close_lo[0][iz], bp->close_lo[1][iy], bp->close_hi[1][iy] - bp->close_lo[1][iy],
+                   bp->close_lo[2][ix], bp->close_hi[2][ix]};
+    const int64_t nz = bp->close_hi[0][iz] - bp->close_lo[0][iz];
+    if (nz <= 0 || j.ny <= 0 || j.xb1 <= j.xb0)
+        return;
+    vxt__pool_for(s->ctx->pool, (size_t)nz * (size_t)j.ny, 8, close_rows, &j);
+    for (int64_t pz = j.z0; pz < j.z0 + nz; pz++)
+        for (int64_t py = j.y0; py < j.y0 + j.ny; py++) {
+            const int32_t *trow = cs->table + ((size_t)(pz % bp->depth) * (size_t)s->P[1] + (size_t)py) * (size_t)bp->nxb;
+            for (int64_t xb = j.xb0; xb < j.xb1; xb++)
+                cs->free_list[cs->nfree++] = trow[xb];
+        }
+}
+
+/* Planes [z0, z1) of the finished outputs, which are all final (the session asks only for those), out of the
+ * store. */
 static vxt_status cpu_finalize(vxt__stitch *s, int64_t z0, int64_t z1, float *values, size_t cstride, void *labels)
 {
-    final_job j = {s, z0, z1, values, cstride, labels};
-    size_t rows = (size_t)(z1 - z0) * (size_t)s->S[1];
-    vxt__pool_for(s->ctx->pool, rows, 4, final_rows, &j);
+    cpu_state *cs = st_of(s);
+    const size_t plane = (size_t)s->S[1] * (size_t)s->S[2];
+    const size_t les = vxt_dtype_size(s->opt.label_dtype);
+    for (int64_t z = z0; z < z1; z++) {
+        const size_t src = (size_t)(z % cs->bp.final_depth) * plane, dz = (size_t)(z - z0) * plane;
+        for (int64_t c = 0; values && cs->fvals && c < s->C; c++)
+            memcpy(values + (size_t)c * cstride + dz, cs->fvals + (size_t)c * cs->fcs + src, plane * sizeof(float));
+        if (labels && cs->flabels)
+            memcpy((unsigned char *)labels + dz * les, (const unsigned char *)cs->flabels + src * les, plane * les);
+    }
     return VXT_OK;
 }
 

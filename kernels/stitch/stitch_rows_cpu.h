@@ -117,4 +117,31 @@ VXT_CPU_HOT static inline int vxt__softmax_argmax_row(const float *restrict v, s
     return nonfinite;
 }
 
+/* vxt_argmax_strided() (kernels/labels/vxt_labels.h) of n voxels whose C values are `stride` apart, channel after
+ * channel over the row so that it vectorizes: the same comparisons in the same order per voxel (a NaN is replaced by
+ * the next number, ties keep the lowest channel), so the same labels. b and k: n floats and n int32 of scratch. */
+VXT_CPU_HOT static inline void vxt__argmax_row(const float *restrict v, size_t stride, int64_t n, int C,
+                                               float *restrict b, int32_t *restrict k, void *labels, int u16)
+{
+    for (int64_t x = 0; x < n; x++) {
+        b[x] = v[x];
+        k[x] = 0;
+    }
+    for (int c = 1; c < C; c++) {
+        const float *vc = v + (size_t)c * stride;
+        for (int64_t x = 0; x < n; x++) {
+            const float y = vc[x], cur = b[x];
+            const int take = (y > cur) | ((cur != cur) & (y == y));
+            b[x] = take ? y : cur;
+            k[x] = take ? c : k[x];
+        }
+    }
+    if (u16)
+        for (int64_t x = 0; x < n; x++)
+            ((uint16_t *)labels)[x] = (uint16_t)k[x];
+    else
+        for (int64_t x = 0; x < n; x++)
+            ((uint8_t *)labels)[x] = (uint8_t)k[x];
+}
+
 #endif /* VXT_STITCH_ROWS_CPU_H */

@@ -21,7 +21,7 @@ void vxt_context_options_init(vxt_context_options *opts)
     opts->backend = VXT_BACKEND_AUTO;
     opts->platform_index = -1;
     opts->device_index = -1;
-    opts->workspace_cache_bytes = (size_t)1 << 30;
+    opts->workspace_cache_bytes = (size_t)4 << 30;
 }
 
 static int contains_nocase(const char *hay, const char *needle)

@@ -33,7 +33,7 @@ vxt_status vxt__runner_identity(vxt_runner *r, const char *arg, const char *conf
     return VXT_OK;
 }
 
-#define BANDS_MAX_EDGES 63
+#define BANDS_MAX_EDGES 255 /* up to 256 classes: as many as uint8 labels hold */
 
 typedef struct bands_model {
     int n;                        /* classes */

@@ -101,6 +101,8 @@ struct vxt__stitch {
     /* bytes of the host buffers the backend's init allocated (rings, accumulators, means, tables, scratch); what
        tests bound to show that memory does not grow with channels x volume */
     size_t held_bytes;
+    /* CPU backend: the pending blocks its pool was planned for, and the most it ever held (tests) */
+    uint64_t blocks_planned, blocks_seen;
 
     int nslots;
     const vxt__stitch_ops *ops;
@@ -136,6 +138,8 @@ size_t vxt__session_slab_bytes(const vxt__stitch *s);
 int vxt__stitch_cl_can_group(const vxt__stitch *s);
 /* stitch_run.c: the tile output buffers vxt_stitch allocates for a case (host predictor). */
 size_t vxt__stitch_run_output_bytes(const vxt_context *ctx, const vxt__stitch *s);
+/* stitch_run.c: the most tiles one backend consume can carry (a call's batch, or vxt_stitch's group of calls). */
+uint64_t vxt__stitch_consume_tiles_max(const vxt_context *ctx, const vxt__stitch *s);
 void vxt__stitch_call(const vxt__stitch *s, uint64_t k, vxt__call *c);
 /* Padded z below which no tile after call k touches (the z start of the next tile batch, P0 after the last). */
 int64_t vxt__stitch_final_pz_after(const vxt__stitch *s, uint64_t k);

@@ -127,7 +127,10 @@ static uint64_t group_tiles(const vxt_context *ctx, const vxt__stitch *s, int de
             g = rows;
     }
     g -= g % s->B;
-    return g >= 2 * s->B ? g : 0; /* else the default two batch buffers hold as much */
+    /* two tiles share a quarter of a pass at most, and their second buffer costs a tile's outputs: measured on
+     * 1024x1024x512, C = 8, ROI 128 (64 MiB a tile), two-tile groups ran no faster and held 64 MiB more; so groups
+     * start at four tiles (and two batches) */
+    return g >= 2 * s->B && g >= 4 ? g : 0;
 }
 
 /* Whether accumulation runs beside the predictor (a thread of its own, two output buffers): OpenCL GPUs. */
@@ -156,6 +159,14 @@ size_t vxt__stitch_run_output_bytes(const vxt_context *ctx, const vxt__stitch *s
     if (G > 0)
         return vxt__ws_round((size_t)G * s->tile_out_elems * s->tile_es);
     return (overlap ? 2u : 1u) * vxt__ws_round(batch_output_bytes(&s->opt, &s->pi));
+}
+
+uint64_t vxt__stitch_consume_tiles_max(const vxt_context *ctx, const vxt__stitch *s)
+{
+    vxt__stitch g = *s;
+    g.can_group = 1; /* the most any backend could group */
+    uint64_t G = group_tiles(ctx, &g, 0, 0);
+    return G > s->B ? G : s->B;
 }
 
 static vxt_status run_grouped(vxt_context *ctx, vxt_session *ss, uint64_t G, vxt_predict_fn predict,

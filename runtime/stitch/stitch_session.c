@@ -80,13 +80,16 @@ size_t vxt__session_input_bytes(const vxt__stitch *s)
     return s->Cin > 0 ? (size_t)s->nslots * vxt__ws_round(input_slot_bytes(s)) : 0;
 }
 
-/* Slabs of at most 64 MiB of values. */
+/* Slabs of at most 64 MiB of values, or 16 MiB of labels alone. */
 int64_t vxt__session_slab_z(const vxt__stitch *s)
 {
     if (!s->sink_mode)
         return 0;
-    size_t slice = (size_t)s->C * (size_t)s->S[1] * (size_t)s->S[2] * sizeof(float);
-    int64_t z = (int64_t)(((size_t)64 << 20) / slice);
+    const size_t plane = (size_t)s->S[1] * (size_t)s->S[2];
+    const size_t per = plane * ((s->output.want_values ? (size_t)s->C * sizeof(float) : 0) +
+                                (s->output.want_labels ? vxt_dtype_size(s->opt.label_dtype) : 0));
+    const size_t budget = s->output.want_values ? (size_t)64 << 20 : (size_t)16 << 20;
+    int64_t z = per ? (int64_t)(budget / per) : s->S[0];
     if (z < 1)
         z = 1;
     return z > s->S[0] ? s->S[0] : z;
@@ -95,7 +98,8 @@ int64_t vxt__session_slab_z(const vxt__stitch *s)
 size_t vxt__session_slab_bytes(const vxt__stitch *s)
 {
     return (size_t)vxt__session_slab_z(s) * (size_t)s->S[1] * (size_t)s->S[2] *
-           ((s->output.want_values ? (size_t)s->C * sizeof(float) : 0) + (s->output.want_labels ? sizeof(uint16_t) : 0));
+           ((s->output.want_values ? (size_t)s->C * sizeof(float) : 0) +
+            (s->output.want_labels ? vxt_dtype_size(s->opt.label_dtype) : 0));
 }
 
 vxt_status vxt__session_open(vxt_context *ctx, const vxt_tiling *plan, const vxt_stitch_options *opts,
@@ -134,7 +138,7 @@ vxt_status vxt__session_open(vxt_context *ctx, const vxt_tiling *plan, const vxt
         if (s->output.want_values)
             ss->slab_values = malloc(vox * (size_t)s->C * sizeof(float));
         if (s->output.want_labels)
-            ss->slab_labels = malloc(vox * sizeof(uint16_t));
+            ss->slab_labels = malloc(vox * vxt_dtype_size(s->opt.label_dtype));
         if ((s->output.want_values && !ss->slab_values) || (s->output.want_labels && !ss->slab_labels)) {
             vxt_session_destroy(ss);
             return vxt__fail(ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_session_create: out of memory for output slabs");
