@@ -13,6 +13,10 @@
 #include "stitch_rows_cpu.h"
 #include "stitch_cpu_blocks.h"
 
+/* Row loops are inlined into their callers, which are compiled for AVX2 and for the baseline (VXT_CPU_HOT): a
+ * call through the clones' dispatch for every 64-voxel piece of a block cost more than the piece. */
+#define VXT__INLINE inline __attribute__((always_inline))
+
 typedef struct cpu_state {
     vxt__blocks_plan bp;
     unsigned char *pool; /* bp.peak_blocks blocks of M x C x W sums (float, or double in float64 mode): never
@@ -41,9 +45,9 @@ static cpu_state *st_of(vxt__stitch *s)
     return (cpu_state *)s->backend;
 }
 
-static size_t cpu_scratch_bytes(const vxt__stitch *s)
+static size_t cpu_scratch_bytes(const vxt__stitch *s, const vxt__blocks_plan *bp)
 {
-    const size_t threads = (size_t)vxt__pool_threads(s->ctx->pool), W = VXT__BLOCK_W;
+    const size_t threads = (size_t)vxt__pool_threads(s->ctx->pool), W = (size_t)bp->W;
     const size_t tvals = threads * (size_t)s->C * W * sizeof(float);
     return (s->F > 1 ? (size_t)s->B * s->tile_out_elems * sizeof(float) : 0) +
            threads * ((size_t)s->R[2] * sizeof(float) + W * sizeof(double) + (3u * W + (size_t)s->C) * sizeof(float)) +
@@ -56,7 +60,7 @@ static size_t cpu_footprint(const vxt__stitch *s, size_t *device)
     vxt__blocks_plan bp;
     if (vxt__blocks_plan_make(s, vxt__stitch_consume_tiles_max(s->ctx, s), &bp) != 0)
         return SIZE_MAX;
-    size_t bytes = vxt__blocks_bytes(s, &bp) + cpu_scratch_bytes(s);
+    size_t bytes = vxt__blocks_bytes(s, &bp) + cpu_scratch_bytes(s, &bp);
     vxt__blocks_plan_free(&bp);
     return bytes;
 }
@@ -106,7 +110,7 @@ static vxt_status cpu_init(vxt__stitch *s)
         if (!c->mirror)
             return vxt__fail(s->ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory for mirroring sums");
     }
-    const size_t W = VXT__BLOCK_W;
+    const size_t W = (size_t)bp->W;
     c->row = malloc((size_t)c->threads * (size_t)s->R[2] * sizeof(float));
     c->wsum = malloc((size_t)c->threads * W * sizeof(double));
     c->vals = malloc((size_t)c->threads * (size_t)s->C * W * sizeof(float));
@@ -117,7 +121,7 @@ static vxt_status cpu_init(vxt__stitch *s)
     c->bad = malloc(c->bad_cap * sizeof(size_t));
     if (!c->row || !c->wsum || !c->vals || !c->act || !c->bad)
         return vxt__fail(s->ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory");
-    s->held_bytes = vxt__blocks_bytes(s, bp) + cpu_scratch_bytes(s);
+    s->held_bytes = vxt__blocks_bytes(s, bp) + cpu_scratch_bytes(s, bp);
     return VXT_OK;
 }
 
@@ -242,7 +246,7 @@ static void mirror_planes(void *arg, size_t begin, size_t end, int slot)
  * sum (MONAI adds to a zeroed buffer; 0 + x gives the same bits), so accumulators never need clearing. Returns
  * non-zero if a value is not finite (checked through the exponent bits, so the loop vectorizes). */
 #define ACC_ROW(NAME, TYPE, EXPR_ADD, EXPR_INIT)                                                                   \
-    VXT_CPU_HOT static unsigned NAME(TYPE *restrict a, const float *restrict p, const float *restrict w, int64_t split, \
+    VXT__INLINE static unsigned NAME(TYPE *restrict a, const float *restrict p, const float *restrict w, int64_t split, \
                                 int64_t n, int f16)                                                              \
     {                                                                                                            \
         unsigned bad = 0;                                                                                        \
@@ -274,13 +278,13 @@ ACC_ROW(acc_row_f64, double, vxt_stitch_add_f64(a[x], vxt_ftz(v), w[x]), vxt_sti
  * accumulator row, the contributions of the tiles covering it are applied in plan order (y start, then x start)
  * while the row is in cache, so overlapping tiles cost one pass over the accumulator instead of one each. Every
  * voxel still sees its tiles in plan order: same bits as one tile at a time. */
-static void accumulate_planes(void *arg, size_t begin, size_t end, int slot)
+VXT_CPU_HOT static void accumulate_planes(void *arg, size_t begin, size_t end, int slot)
 {
     consume_job *j = (consume_job *)arg;
     vxt__stitch *s = j->s;
     cpu_state *cs = st_of(s);
     const int64_t R0 = s->R[0], R1 = s->R[1], R2 = s->R[2];
-    const int64_t P1 = s->P[1];
+    const int64_t P1 = s->P[1], BW = cs->bp.W;
     float *row = cs->row + (size_t)slot * (size_t)R2;
     const int n = j->group;
     const vxt_tile *t = j->tiles;
@@ -336,15 +340,15 @@ static void accumulate_planes(void *arg, size_t begin, size_t end, int slot)
                     const int64_t x0 = t[g].start[2];
                     unsigned nf = 0;
                     for (int64_t xa = 0; xa < R2;) {
-                        const int64_t px = x0 + xa, xb = px / VXT__BLOCK_W;
-                        int64_t xe = (xb + 1) * VXT__BLOCK_W - x0;
+                        const int64_t px = x0 + xa, xb = px / BW;
+                        int64_t xe = (xb + 1) * BW - x0;
                         if (xe > R2)
                             xe = R2;
                         const int64_t len = xe - xa;
                         int64_t sp = split - xa;
                         sp = sp < 0 ? 0 : sp > len ? len : sp;
-                        const size_t e = (size_t)trow[xb] * cs->bp.block_elems + mc * VXT__BLOCK_W +
-                                         (size_t)(px - xb * VXT__BLOCK_W);
+                        const size_t e = (size_t)trow[xb] * cs->bp.block_elems + mc * (size_t)BW +
+                                         (size_t)(px - xb * BW);
                         if (mode == VXT_ACC_F64)
                             nf |= acc_row_f64((double *)cs->pool + e, p + xa, w + xa, sp, len, f16);
                         else if (mode == VXT_ACC_F16)
@@ -473,7 +477,7 @@ static vxt_status cpu_consume(vxt__stitch *s, const vxt__call *call, int slot, c
             if (st != VXT_OK)
                 return st;
         }
-        for (int g = 0; g < n && call->member == s->M - 1; g++)
+        for (int g = 0; g < n && call->member == s->M - 1 && !cs->bp.defer; g++)
             close_blocks(s, &tiles[g]);
         item += n;
     }
@@ -482,14 +486,14 @@ static vxt_status cpu_consume(vxt__stitch *s, const vxt__call *call, int slot, c
 
 /* ---- finalization ---------------------------------------------------------------------------------------- */
 
-VXT_CPU_HOT static void normalize_row_f32(float *restrict d, const float *restrict a, const float *restrict wsum,
+VXT__INLINE static void normalize_row_f32(float *restrict d, const float *restrict a, const float *restrict wsum,
                                           int64_t n)
 {
     for (int64_t x = 0; x < n; x++)
         d[x] = vxt_stitch_normalize(a[x], wsum[x], VXT_ACC_F32);
 }
 
-VXT_CPU_HOT static void weight_add_row(float *restrict sum, const float *restrict w, int64_t n, int mode)
+VXT__INLINE static void weight_add_row(float *restrict sum, const float *restrict w, int64_t n, int mode)
 {
     if (mode == VXT_ACC_F16)
         for (int64_t x = 0; x < n; x++)
@@ -501,12 +505,12 @@ VXT_CPU_HOT static void weight_add_row(float *restrict sum, const float *restric
 
 /* Finalize the voxels [xa, xe) (padded x, inside the volume) of padded row (pz, py), whose sums are in block `blk`
  * from x = xb0 on: weight sums, normalization, members, activation and labels, into the finished-output store. */
-static void final_segment(vxt__stitch *s, int slot, int64_t pz, int64_t py, int64_t xa, int64_t xe, int64_t xb0,
-                          const unsigned char *blk)
+VXT_CPU_HOT static void final_segment(vxt__stitch *s, int slot, int64_t pz, int64_t py, int64_t xa, int64_t xe, int64_t xb0,
+                          const unsigned char *blk, float *vdst, size_t vcs, void *ldst)
 {
     cpu_state *cs = st_of(s);
-    const int64_t R1 = s->R[1], R2 = s->R[2], S1 = s->S[1], S2 = s->S[2], W = VXT__BLOCK_W;
-    const int64_t lo2 = s->lo[2], n = xe - xa;
+    const int64_t R1 = s->R[1], R2 = s->R[2], W = cs->bp.W;
+    const int64_t n = xe - xa;
     const int mode = s->mode;
     const int C = (int)s->C, M = s->M;
     double *wsum64 = cs->wsum + (size_t)slot * (size_t)W;
@@ -538,14 +542,13 @@ static void final_segment(vxt__stitch *s, int slot, int64_t pz, int64_t py, int6
                     weight_add_row(wsum + (a - xa), wrow + (a - sx), b - a, mode);
             }
         }
-    /* normalize, members and activation into the destination (the values store or scratch), then labels */
-    const int64_t z = pz - s->lo[0], y = py - s->lo[1];
-    const size_t sidx = (size_t)(((z % cs->bp.final_depth) * S1 + y) * S2 + (xa - lo2));
+    /* normalize, members and activation into the destination (values wanted: vdst, C rows vcs apart; else
+     * scratch), then labels (ldst) */
     float *dst;
     size_t cstride;
-    if (cs->fvals) {
-        dst = cs->fvals + sidx;
-        cstride = cs->fcs;
+    if (vdst) {
+        dst = vdst;
+        cstride = vcs;
     } else {
         dst = cs->vals + (size_t)slot * (size_t)C * (size_t)W;
         cstride = (size_t)W;
@@ -589,10 +592,9 @@ static void final_segment(vxt__stitch *s, int slot, int64_t pz, int64_t py, int6
                                                                              (float)M, emode);
         }
     }
-    void *labels = cs->flabels;
     const int u16 = s->opt.label_dtype == VXT_DTYPE_U16;
-    void *l = !labels ? NULL : u16 ? (void *)((uint16_t *)labels + sidx) : (void *)((uint8_t *)labels + sidx);
-    if (!prob && !cs->fvals && l && s->opt.activation == VXT_ACTIVATION_SOFTMAX &&
+    void *l = ldst;
+    if (!prob && !vdst && l && s->opt.activation == VXT_ACTIVATION_SOFTMAX &&
         s->opt.label_rule == VXT_LABELS_ARGMAX) { /* labels only: no softmax where it cannot matter */
         (void)vxt__softmax_argmax_row(dst, cstride, n, C, act, act + 3 * W, l, u16);
         return;
@@ -625,7 +627,7 @@ static void close_rows(void *arg, size_t begin, size_t end, int slot)
     close_job *j = (close_job *)arg;
     vxt__stitch *s = j->s;
     cpu_state *cs = st_of(s);
-    const int64_t W = VXT__BLOCK_W, lo2 = s->lo[2], hi2 = s->lo[2] + s->S[2];
+    const int64_t W = cs->bp.W, lo2 = s->lo[2], hi2 = s->lo[2] + s->S[2];
     for (size_t r = begin; r < end; r++) {
         const int64_t pz = j->z0 + (int64_t)r / j->ny, py = j->y0 + (int64_t)r % j->ny;
         if (pz < s->lo[0] || pz >= s->lo[0] + s->S[0] || py < s->lo[1] || py >= s->lo[1] + s->S[1])
@@ -633,8 +635,13 @@ static void close_rows(void *arg, size_t begin, size_t end, int slot)
         const int32_t *trow = cs->table + ((size_t)(pz % cs->bp.depth) * (size_t)s->P[1] + (size_t)py) * (size_t)cs->bp.nxb;
         for (int64_t xb = j->xb0; xb < j->xb1; xb++) {
             int64_t xa = xb * W > lo2 ? xb * W : lo2, xe = (xb + 1) * W < hi2 ? (xb + 1) * W : hi2;
-            if (xa < xe)
-                final_segment(s, slot, pz, py, xa, xe, xb * W, cs->pool + (size_t)trow[xb] * cs->bp.block_bytes);
+            if (xa >= xe)
+                continue;
+            const size_t sidx = (size_t)((((pz - s->lo[0]) % cs->bp.final_depth) * s->S[1] + (py - s->lo[1])) * s->S[2] +
+                                         (xa - lo2));
+            void *l = !cs->flabels ? NULL : (unsigned char *)cs->flabels + sidx * vxt_dtype_size(s->opt.label_dtype);
+            final_segment(s, slot, pz, py, xa, xe, xb * W, cs->pool + (size_t)trow[xb] * cs->bp.block_bytes,
+                          cs->fvals ? cs->fvals + sidx : NULL, cs->fcs, l);
         }
     }
 }
@@ -683,9 +690,44 @@ static void close_blocks(vxt__stitch *s, const vxt_tile *t)
 
 /* Planes [z0, z1) of the finished outputs, which are all final (the session asks only for those), out of the
  * store. */
+/* Deferred finalization (output volumes with values): rows of planes [z0, z1) straight into the caller's memory. */
+typedef struct defer_job {
+    vxt__stitch *s;
+    int64_t z0;
+    float *values;
+    size_t cstride;
+    void *labels;
+} defer_job;
+
+static void defer_rows(void *arg, size_t begin, size_t end, int slot)
+{
+    defer_job *j = (defer_job *)arg;
+    vxt__stitch *s = j->s;
+    cpu_state *cs = st_of(s);
+    const int64_t W = cs->bp.W, S1 = s->S[1], S2 = s->S[2], lo2 = s->lo[2];
+    const size_t les = vxt_dtype_size(s->opt.label_dtype);
+    for (size_t r = begin; r < end; r++) {
+        const int64_t z = j->z0 + (int64_t)(r / (size_t)S1), y = (int64_t)(r % (size_t)S1);
+        const int64_t pz = z + s->lo[0], py = y + s->lo[1];
+        const int32_t *trow = cs->table + ((size_t)(pz % cs->bp.depth) * (size_t)s->P[1] + (size_t)py) * (size_t)cs->bp.nxb;
+        for (int64_t xb = lo2 / W; xb * W < lo2 + S2; xb++) {
+            const int64_t xa = xb * W > lo2 ? xb * W : lo2, xe = (xb + 1) * W < lo2 + S2 ? (xb + 1) * W : lo2 + S2;
+            const size_t di = (size_t)(((z - j->z0) * S1 + y) * S2 + (xa - lo2));
+            final_segment(s, slot, pz, py, xa, xe, xb * W, cs->pool + (size_t)trow[xb] * cs->bp.block_bytes,
+                          j->values ? j->values + di : NULL, j->cstride,
+                          j->labels ? (unsigned char *)j->labels + di * les : NULL);
+        }
+    }
+}
+
 static vxt_status cpu_finalize(vxt__stitch *s, int64_t z0, int64_t z1, float *values, size_t cstride, void *labels)
 {
     cpu_state *cs = st_of(s);
+    if (cs->bp.defer) {
+        defer_job j = {s, z0, values, cstride, labels};
+        vxt__pool_for(s->ctx->pool, (size_t)(z1 - z0) * (size_t)s->S[1], 4, defer_rows, &j);
+        return VXT_OK;
+    }
     const size_t plane = (size_t)s->S[1] * (size_t)s->S[2];
     const size_t les = vxt_dtype_size(s->opt.label_dtype);
     for (int64_t z = z0; z < z1; z++) {

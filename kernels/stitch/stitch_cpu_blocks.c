@@ -198,7 +198,9 @@ static double pending(const vxt__stitch *s, const axis_cells *ac, uint64_t q, ui
 int vxt__blocks_plan_make(const vxt__stitch *s, uint64_t consume_tiles, vxt__blocks_plan *bp)
 {
     memset(bp, 0, sizeof *bp);
-    const int64_t W = VXT__BLOCK_W;
+    bp->defer = !s->sink_mode && s->output.want_values;
+    const int64_t W = bp->defer ? (s->P[2] + VXT__BLOCK_W - 1) / VXT__BLOCK_W * VXT__BLOCK_W : VXT__BLOCK_W;
+    bp->W = W;
     bp->nxb = (s->P[2] + W - 1) / W;
     if (!vxt__mul_size((size_t)s->M * (size_t)s->C, (size_t)W, &bp->block_elems) ||
         !vxt__mul_size(bp->block_elems, s->mode == VXT_ACC_F64 ? sizeof(double) : sizeof(float), &bp->block_bytes))
@@ -256,6 +258,10 @@ int vxt__blocks_plan_make(const vxt__stitch *s, uint64_t consume_tiles, vxt__blo
                 peak = p > peak ? p : peak;
             }
         }
+        if (bp->defer) { /* every block, until the end */
+            peak = (double)s->P[0] * (double)s->P[1] * (double)bp->nxb;
+            span = s->P[0];
+        }
         bp->peak_blocks = (uint64_t)peak;
         bp->depth = span < s->P[0] ? span : s->P[0];
         if (bp->depth < 1)
@@ -264,7 +270,9 @@ int vxt__blocks_plan_make(const vxt__stitch *s, uint64_t consume_tiles, vxt__blo
          * batch's first z start (vxt__stitch_final_pz_after), up to the end of those its last z start closes. A
          * group of calls (vxt_stitch) never reaches beyond the z row of its first batch further than that batch
          * does (stitch_run.c), so batches bound it. */
-        if (!s->sink_mode) {
+        if (bp->defer) {
+            bp->final_depth = 0; /* no store */
+        } else if (!s->sink_mode) {
             bp->final_depth = s->S[0];
         } else {
             uint64_t kz = 0;
@@ -290,6 +298,8 @@ int vxt__blocks_plan_make(const vxt__stitch *s, uint64_t consume_tiles, vxt__blo
             if (bp->final_depth < 1)
                 bp->final_depth = 1;
         }
+        if (bp->peak_blocks < 1)
+            bp->peak_blocks = 1;
         size_t t;
         ok = bp->peak_blocks < (uint64_t)INT32_MAX &&
              vxt__mul_size((size_t)bp->peak_blocks, bp->block_bytes, &t) &&

@@ -13,17 +13,23 @@
  * tiles opened together before any is closed: a call's tiles with one z start (at most the most tiles one consume
  * can carry) with one member; a whole batch with ensembles (member 0 opens, the last member closes). Blocks are
  * reused last-in first-out, so a run touches no more pages than its peak, and the pool is a context workspace
- * buffer, kept for the next run. Each voxel still sees its tiles in plan order, as with the ring: the same bits.
+ * buffer, kept for the next run. With output volumes that take values, blocks are not closed early (a store of
+ * C floats a voxel would double the values for nothing): they are all finalized at the end, straight into the
+ * caller's volumes. Each voxel still sees its tiles in plan order, as with the ring: the same bits.
  * Host only. */
 #ifndef VXT_STITCH_CPU_BLOCKS_H
 #define VXT_STITCH_CPU_BLOCKS_H
 
 #include "stitch_internal.h"
 
-/* x voxels per block: a power of two (a block's channel row is 256 bytes of float32) */
+/* x voxels per block (a block's channel row is 256 bytes of float32); deferred plans take whole rows */
 #define VXT__BLOCK_W 64
 
 typedef struct vxt__blocks_plan {
+    int defer;             /* output volumes with values: every block stays until the end, which finalizes straight
+                              into the caller's volumes (no store, no copy: as the whole-depth ring did) */
+    int64_t W;             /* x voxels per block: VXT__BLOCK_W, or the padded row rounded up to it when deferred
+                              (nothing closes early: whole rows accumulate and finalize as fast as the ring did) */
     int64_t nxb;           /* blocks per padded row: ceil(P2 / W) */
     int64_t depth;         /* ring depth, in padded z, of the block table: pending blocks span fewer planes */
     int64_t final_depth;   /* planes of the finished-output store: S0 for output volumes, else what a consume can
