@@ -265,10 +265,13 @@ static void test_labels_peak_and_classes(void **state)
          * ring held R0 + stride = 56 planes per class. Both: two tiles' outputs per class. */
         const double inherent = (crop ? 0.0 : 4.0 * (8.0 + 16.0) * plane) + 2.0 * 4.0 * roi_vox;
         const double ring = 4.0 * 56.0 * plane;
+        char tail[96] = "";
+        if (!crop)
+            snprintf(tail, sizeof tail, "; a ring of whole planes: %.2f", (ring + inherent) / 1048576.0);
         print_message("%s, labels only: peak %.1f MiB at 8 classes, %.1f MiB at 104 (estimates %.1f, %.1f): %.2f MiB a "
-                      "class (what must grow: at most %.2f MiB a class; a ring of planes: %.2f)\n",
-                      crop ? "crop" : "Gaussian", peak[0] / 1048576.0, peak[1] / 1048576.0, est[0] / 1048576.0,
-                      est[1] / 1048576.0, per_class / 1048576.0, inherent / 1048576.0, (ring + inherent) / 1048576.0);
+                      "class (what must grow: at most %.2f MiB a class%s)\n", crop ? "crop" : "Gaussian",
+                      peak[0] / 1048576.0, peak[1] / 1048576.0, est[0] / 1048576.0, est[1] / 1048576.0,
+                      per_class / 1048576.0, inherent / 1048576.0, tail);
         if (per_class > inherent)
             fail_msg("%s: the labels-only peak grows by %.2f MiB a class, more than the %.2f MiB a class that the "
                      "pending sums and tile buffers need", crop ? "crop" : "Gaussian", per_class / 1048576.0,
