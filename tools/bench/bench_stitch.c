@@ -3,7 +3,7 @@
  * MONAI's benchmark predictor does), on the CPU backend and the OpenCL device, cold (first run in a fresh
  * context) and warm (median of the following runs), with this machine's memory bandwidth measured in the same
  * run. Usage: vxt_bench_stitch [--backend cpu|opencl|both] [--runs N] [--threads N] [--shape Z,Y,X] [--roi R]
- * [--channels C] [--batch B] [--labels] [--json]. --labels: labels only, through a sink, into a uint8 volume (what a
+ * [--channels C] [--batch B] [--labels] [--importance gaussian|constant|crop] [--json]. --labels: labels only, through a sink, into a uint8 volume (what a
  * user who wants the label map keeps) instead of C float32 volumes of values; the bandwidth floor then counts one
  * byte a voxel written, and each backend's peak resident memory is reported beside what input and labels take.
  * Results and method: docs/PERFORMANCE.md. */
@@ -69,6 +69,7 @@ int main(int argc, char **argv)
 {
     const char *which = "both";
     int runs = 5, threads = 0, json = 0, batch = 1, labels_only = 0;
+    const char *importance = "gaussian";
     int64_t shape[3] = {256, 512, 512}, roi[3] = {128, 128, 128}, C = 2;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--backend") && i + 1 < argc)
@@ -89,9 +90,12 @@ int main(int argc, char **argv)
             json = 1;
         else if (!strcmp(argv[i], "--labels"))
             labels_only = 1;
+        else if (!strcmp(argv[i], "--importance") && i + 1 < argc &&
+                 (!strcmp(argv[i + 1], "gaussian") || !strcmp(argv[i + 1], "constant") || !strcmp(argv[i + 1], "crop")))
+            importance = argv[++i];
         else {
             fprintf(stderr, "usage: %s [--backend cpu|opencl|both] [--runs N] [--threads N] [--shape Z,Y,X] [--roi R] "
-                            "[--channels C] [--batch B] [--labels] [--json]\n", argv[0]);
+                            "[--channels C] [--batch B] [--labels] [--importance gaussian|constant|crop] [--json]\n", argv[0]);
             return 2;
         }
     }
@@ -131,13 +135,18 @@ int main(int argc, char **argv)
     double tile_vox = (double)pi.tile_count * (double)(roi[0] * roi[1] * roi[2]);
     /* Bytes every run must move (see docs/PERFORMANCE.md): per tile voxel, the extracted input written and read by
      * the predictor (8), the predictor's C outputs written and read (8C), the accumulators read and written (8C);
-     * per volume voxel, the volume read (4) and C results written (4C). */
-    double floor_bytes = tile_vox * (8.0 + 16.0 * (double)C) + (double)vox * (4.0 + (labels_only ? 1.0 : 4.0 * (double)C));
+     * per volume voxel, the volume read (4) and C results written (4C). Crop blending accumulates nothing: no 8C of
+     * accumulators. */
+    const int crop = !strcmp(importance, "crop");
+    double floor_bytes = tile_vox * (8.0 + (crop ? 8.0 : 16.0) * (double)C) +
+                         (double)vox * (4.0 + (labels_only ? 1.0 : 4.0 * (double)C));
 
     vxt_stitch_options so;
     vxt_stitch_options_init(&so);
     so.out_channels = C;
     so.batch_size = batch > 0 ? batch : 1;
+    so.importance = crop ? VXT_IMPORTANCE_CROP : !strcmp(importance, "constant") ? VXT_IMPORTANCE_CONSTANT
+                                                                                : VXT_IMPORTANCE_GAUSSIAN;
     vxt_volume in = {vol, VXT_DTYPE_F32, 1, {shape[0], shape[1], shape[2]}};
     vxt_volume ov = {out, VXT_DTYPE_F32, C, {shape[0], shape[1], shape[2]}};
     vxt_stitch_output so_out;
@@ -154,19 +163,20 @@ int main(int argc, char **argv)
     const double kept = (double)vox * 4.0 + (double)out_bytes; /* input and outputs, the caller's */
 
     if (!json)
-        printf("volume %lldx%lldx%lld, ROI %lldx%lldx%lld, overlap 0.5, gaussian, C=%lld, batch %d%s: %llu tiles, %.0f M "
+        printf("volume %lldx%lldx%lld, ROI %lldx%lldx%lld, overlap 0.5, %s, C=%lld, batch %d%s: %llu tiles, %.0f M "
                "tile voxels\nmemory bandwidth (%d threads): copy %.1f GB/s, triad %.1f GB/s, read-modify-write %.1f GB/s\n"
                "bandwidth floor: %.2f GB moved = %.3f s at this triad bandwidth\n",
                (long long)shape[0], (long long)shape[1], (long long)shape[2], (long long)roi[0], (long long)roi[1],
-               (long long)roi[2], (long long)C, so.batch_size, labels_only ? ", labels only through a sink" : "",
+               (long long)roi[2], importance, (long long)C, so.batch_size, labels_only ? ", labels only through a sink" : "",
                (unsigned long long)pi.tile_count, tile_vox * 1e-6, bw.threads,
                bw.copy_gbs, bw.triad_gbs, bw.rmw_gbs, floor_bytes * 1e-9, floor_bytes * 1e-9 / bw.triad_gbs);
     if (json)
-        printf("{\"shape\":[%lld,%lld,%lld],\"roi\":[%lld,%lld,%lld],\"channels\":%lld,\"labels_only\":%s,"
+        printf("{\"shape\":[%lld,%lld,%lld],\"roi\":[%lld,%lld,%lld],\"channels\":%lld,\"importance\":\"%s\","
+               "\"labels_only\":%s,"
                "\"tiles\":%llu,\"bandwidth_gbs\":{\"copy\":%.2f,\"triad\":%.2f,\"rmw\":%.2f},\"floor_bytes\":%.0f,"
                "\"input_output_bytes\":%.0f,\"runs\":[",
                (long long)shape[0], (long long)shape[1], (long long)shape[2], (long long)roi[0], (long long)roi[1],
-               (long long)roi[2], (long long)C, labels_only ? "true" : "false", (unsigned long long)pi.tile_count,
+               (long long)roi[2], (long long)C, importance, labels_only ? "true" : "false", (unsigned long long)pi.tile_count,
                bw.copy_gbs, bw.triad_gbs, bw.rmw_gbs, floor_bytes, kept);
     const char *names[2] = {"cpu", "opencl"};
     int first = 1;

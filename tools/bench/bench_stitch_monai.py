@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
-"""MONAI's sliding_window_inference on the case of vxt_bench_stitch: 512x512x256 float32 volume (1, 1, 256, 512,
-512), ROI 128^3, overlap 0.5, gaussian, sw_batch_size 1, C = 2 from a trivial predictor (cat of x and 2x: a new
-tensor, since MONAI multiplies the predictor's output in place). torch with 2 threads (Debian's torch 1.13 uses
-one unless told). Prints cold (first call) and warm (median of the rest) seconds as JSON.
+"""MONAI's sliding_window_inference on the case of vxt_bench_stitch: by default a 512x512x256 float32 volume (1, 1,
+256, 512, 512), ROI 128^3, overlap 0.5, gaussian, sw_batch_size 1, C = 2 from a trivial predictor (channel c = x *
+(c + 1), concatenated: a new tensor, since MONAI multiplies the predictor's output in place). torch with 2 threads
+(Debian's torch 1.13 uses one unless told). --labels: then the label map as a MONAI user gets it, argmax over the
+classes into uint8 (the volume of C float32 values is made first: MONAI has no other way). Prints cold (first call)
+and warm (median of the rest) seconds as JSON; the peak resident memory is the caller's to read (ru_maxrss of the
+process, as tools/bench/bench_labels_monai.py does).
 
-    /usr/bin/python3 tools/bench/bench_stitch_monai.py [--runs N] [--threads N]
+    /usr/bin/python3 tools/bench/bench_stitch_monai.py [--runs N] [--threads N] [--shape Z,Y,X] [--roi R]
+                                                       [--channels C] [--batch B] [--labels]
 """
 import argparse
 import json
@@ -21,6 +25,9 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--shape", default="256,512,512")
     ap.add_argument("--batch", type=int, default=1, help="sw_batch_size")
+    ap.add_argument("--roi", type=int, default=128)
+    ap.add_argument("--channels", type=int, default=2)
+    ap.add_argument("--labels", action="store_true", help="argmax into uint8 labels after the sliding window")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     shape = tuple(int(v) for v in a.shape.split(","))
@@ -28,18 +35,21 @@ def main():
     vol = torch.from_numpy(rng.uniform(-1000, 2000, size=(1, 1) + shape).astype(np.float32))
 
     def predictor(x):
-        return torch.cat([x, x * 2.0], dim=1)
+        return torch.cat([x * float(c + 1) for c in range(a.channels)], dim=1)
 
     times = []
     with torch.no_grad():
         for _ in range(max(a.runs, 2)):
             t0 = time.perf_counter()
-            out = sliding_window_inference(vol, (128, 128, 128), a.batch, predictor, overlap=0.5, mode="gaussian")
+            out = sliding_window_inference(vol, (a.roi,) * 3, a.batch, predictor, overlap=0.5, mode="gaussian")
+            if a.labels:
+                out = torch.argmax(out, dim=1).to(torch.uint8)
             times.append(time.perf_counter() - t0)
             del out
     warm = sorted(times[1:])[len(times[1:]) // 2]
     print(json.dumps({"tool": "monai", "version": __import__("monai").__version__, "torch": torch.__version__,
-                      "threads": a.threads, "sw_batch_size": a.batch, "shape": shape, "cold_s": times[0], "warm_s": warm, "all_s": times}))
+                      "threads": a.threads, "sw_batch_size": a.batch, "shape": shape, "roi": a.roi,
+                      "channels": a.channels, "labels": a.labels, "cold_s": times[0], "warm_s": warm, "all_s": times}))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""Labels only, large volume, many classes: voxtile against MONAI on the same case, alternating, in one script.
+
+Each round runs `vxt_bench_stitch --labels --json` (voxtile's CPU backend, a sink into a uint8 label volume) and
+`bench_stitch_monai.py --labels` (MONAI's sliding_window_inference, then argmax into uint8) one after the other, the
+order swapped every round (this VM's speed drifts by +-30%: a ratio is only taken between neighbours). Both sides use
+the same trivial predictor (channel c = input * (c + 1)), the same volume size, ROI, overlap 0.5 and Gaussian
+weights, 2 threads. The peak resident memory of each side is its process's own: voxtile's from its sampler
+(peak_rss_bytes), MONAI's as ru_maxrss of its process (os.wait4). Prints one JSON object; --out also writes it.
+
+    tools/bench/bench_labels_monai.py --bench build-rel/bench/vxt_bench_stitch \\
+        --python "$(tools/bench/install-bench-deps.sh | tail -n 1)" [--rounds 2] [--runs 2] \\
+        [--shape 512,1024,1024] [--roi 128] [--channels 8] [--out FILE]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+
+def run(cmd):
+    """Run cmd, return (stdout, ru_maxrss in bytes)."""
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out = p.stdout.read()
+    err = p.stderr.read()
+    _, status, ru = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode != 0:
+        sys.exit(f"{cmd[0]} failed ({p.returncode}): {err.strip()[-2000:]}")
+    return out, ru.ru_maxrss * 1024
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bench", required=True, help="vxt_bench_stitch of a Release build")
+    ap.add_argument("--python", default=sys.executable, help="a python with MONAI (install-bench-deps.sh)")
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--runs", type=int, default=2, help="runs per side and round (the first is cold)")
+    ap.add_argument("--shape", default="512,1024,1024")
+    ap.add_argument("--roi", type=int, default=128)
+    ap.add_argument("--channels", type=int, default=8)
+    ap.add_argument("--out")
+    a = ap.parse_args()
+    here = os.path.dirname(os.path.abspath(__file__))
+    vxt_cmd = [a.bench, "--backend", "cpu", "--labels", "--json", "--runs", str(a.runs), "--shape", a.shape,
+               "--roi", str(a.roi), "--channels", str(a.channels)]
+    monai_cmd = [a.python, os.path.join(here, "bench_stitch_monai.py"), "--labels", "--runs", str(a.runs),
+                 "--shape", a.shape, "--roi", str(a.roi), "--channels", str(a.channels)]
+    rounds = []
+    for r in range(a.rounds):
+        res = {}
+        for side in (("voxtile", "monai") if r % 2 == 0 else ("monai", "voxtile")):
+            if side == "voxtile":
+                out, _ = run(vxt_cmd)
+                j = json.loads(out)
+                cpu = j["runs"][0]
+                res["voxtile"] = {"warm_s": cpu["warm_s"], "cold_s": cpu["cold_s"], "floor_fraction": cpu["floor_fraction"],
+                                  "peak_rss_bytes": cpu["peak_rss_bytes"],
+                                  "peak_beyond_input_output_bytes": cpu["peak_beyond_input_output_bytes"],
+                                  "estimate_bytes": cpu["estimate_bytes"], "triad_gbs": j["bandwidth_gbs"]["triad"],
+                                  "input_output_bytes": j["input_output_bytes"]}
+            else:
+                out, maxrss = run(monai_cmd)
+                j = json.loads(out.strip().splitlines()[-1])
+                res["monai"] = {"warm_s": j["warm_s"], "cold_s": j["cold_s"], "peak_rss_bytes": maxrss,
+                                "version": j["version"], "torch": j["torch"]}
+            print(f"round {r + 1}: {side} done", file=sys.stderr, flush=True)
+        res["speedup_warm"] = res["monai"]["warm_s"] / res["voxtile"]["warm_s"]
+        res["memory_ratio"] = res["monai"]["peak_rss_bytes"] / res["voxtile"]["peak_rss_bytes"]
+        rounds.append(res)
+    speedups = sorted(x["speedup_warm"] for x in rounds)
+    summary = {"shape": [int(v) for v in a.shape.split(",")], "roi": a.roi, "channels": a.channels, "overlap": 0.5,
+               "importance": "gaussian", "threads": 2, "rounds": rounds,
+               "speedup_warm_min": speedups[0], "speedup_warm_median": speedups[len(speedups) // 2]}
+    text = json.dumps(summary, indent=1)
+    print(text)
+    if a.out:
+        with open(a.out, "w") as f:
+            f.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
