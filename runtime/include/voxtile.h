@@ -648,14 +648,23 @@ VXT_API void vxt_stitch_output_init(vxt_stitch_output *out);
  * backends give identical bits. Tile extraction and accumulation of neighbouring batches overlap with the
  * predictor.
  *
- * Memory (bytes, besides input and outputs): M members x C channels x D x P1 x P2 accumulator floats (doubles
- * for float64), where P is the padded shape and D = P0 with output volumes, or with a sink only the planes a
- * batch can span: D = min(P0, R0 + the largest z distance between the starts of a batch's first and last tile
- * rows); plus 2 x batch_size x Cin x ROI floats of tile inputs and batch_size x C x ROI of tile outputs (twice
- * that where accumulation overlaps the predictor: OpenCL GPUs), and with grouping (CPU) up to 128 MiB of tile
- * outputs. Crop blending (VXT_IMPORTANCE_CROP) accumulates nothing: instead of the accumulator, D planes of labels
- * (and C x D planes of values only when values are wanted), and with mirroring or ensembles batch_size x C x ROI
- * floats of running means. Labels only, through a sink, therefore never hold C x volume.
+ * Memory (bytes, besides input and outputs; P is the padded shape, R the ROI, s0 the z step between tile starts):
+ *  - CPU backend: only the sums still pending, in blocks of 64 voxels of a row (M members x C channels x 64 floats,
+ *    doubles for float64), each taken just before its first tile and finalized and given back right after its last:
+ *    at most about (R0 - s0) x P1 x P2 voxels' worth (the planes two z rows of tiles share) and a tile's worth more,
+ *    the exact count planned from the tile grid; plus finished planes waiting to be handed out: F x S1 x S2 labels
+ *    (label_dtype) and, only when values are wanted, F x C x S1 x S2 floats, where F = S0 with output volumes (they
+ *    are written once the run has succeeded) and with a sink the planes a batch finishes before its end (one z step
+ *    to R0);
+ *  - OpenCL backend: M x C x D x P1 x P2 accumulator floats on the device, D = P0 with output volumes, or with a
+ *    sink D = min(P0, R0 + the largest z distance between the starts of a batch's first and last tile rows);
+ *  - both: 2 x batch_size x Cin x ROI floats of tile inputs and batch_size x C x ROI of tile outputs (twice that
+ *    where accumulation overlaps the predictor: OpenCL GPUs), and with grouping (CPU, groups of 4 tiles or more)
+ *    up to 128 MiB of tile outputs; with a sink one slab of at most 64 MiB of values, or 16 MiB of labels alone.
+ * Crop blending (VXT_IMPORTANCE_CROP) accumulates nothing on either backend: D planes of labels (and C x D planes
+ * of values only when values are wanted), and with mirroring or ensembles batch_size x C x ROI floats of running
+ * means. Labels only, through a sink, therefore never hold C x volume, nor C x a slab of planes on the CPU.
+ * vxt_stitch_estimate() gives these bytes for a case before it runs; docs/STITCHING.md has the table.
  *
  * Errors: argument errors (NULL, struct sizes, out_channels < 1, unsupported tile dtype, batch_size < 1,
  * members < 1, mirror axes beyond the volume's, input or output shapes that do not match the tiling, a user map
