@@ -117,43 +117,28 @@ static int axis_build(const vxt__stitch *s, int a, int64_t nunits, int64_t unit,
     return 0;
 }
 
-/* Units of axes a.. with (first...) <= r lexicographically (count_f), (last...) >= q (count_l), or both (count_fl). */
-static double count_f(const axis_cells *ac, int a, const int64_t *r)
+/* Units of axes a.. whose first covering starts are <= t lexicographically (last = 0), or whose last covering
+ * starts are >= t (last = 1). */
+static double count_side(const axis_cells *ac, int a, const int64_t *t, int last)
 {
     if (a == 3)
         return 1.0;
     double rest = 1.0;
     for (int b = a + 1; b < 3; b++)
         rest *= ac[b].total;
-    double tail = count_f(ac, a + 1, r), sum = 0.0;
+    double tail = count_side(ac, a + 1, t, last), sum = 0.0;
     for (int64_t i = 0; i < ac[a].n; i++) {
         const cell *c = &ac[a].c[i];
-        if (c->f < r[a])
+        const int64_t v = last ? c->l : c->f;
+        if (last ? v > t[a] : v < t[a])
             sum += c->n * rest;
-        else if (c->f == r[a])
+        else if (v == t[a])
             sum += c->n * tail;
     }
     return sum;
 }
 
-static double count_l(const axis_cells *ac, int a, const int64_t *q)
-{
-    if (a == 3)
-        return 1.0;
-    double rest = 1.0;
-    for (int b = a + 1; b < 3; b++)
-        rest *= ac[b].total;
-    double tail = count_l(ac, a + 1, q), sum = 0.0;
-    for (int64_t i = 0; i < ac[a].n; i++) {
-        const cell *c = &ac[a].c[i];
-        if (c->l > q[a])
-            sum += c->n * rest;
-        else if (c->l == q[a])
-            sum += c->n * tail;
-    }
-    return sum;
-}
-
+/* Units of axes a.. with (first...) <= r and (last...) >= q. */
 static double count_fl(const axis_cells *ac, int a, const int64_t *q, const int64_t *r)
 {
     if (a == 3)
@@ -161,7 +146,7 @@ static double count_fl(const axis_cells *ac, int a, const int64_t *q, const int6
     double rest = 1.0;
     for (int b = a + 1; b < 3; b++)
         rest *= ac[b].total;
-    const double tf = count_f(ac, a + 1, r), tl = count_l(ac, a + 1, q), tfl = count_fl(ac, a + 1, q, r);
+    const double tf = count_side(ac, a + 1, r, 0), tl = count_side(ac, a + 1, q, 1), tfl = count_fl(ac, a + 1, q, r);
     double sum = 0.0;
     for (int64_t i = 0; i < ac[a].n; i++) {
         const cell *c = &ac[a].c[i];
