@@ -475,6 +475,21 @@ static void test_stitch_estimate(void **state)
     so.out_channels = 0;
     assert_status_msg(vxt_stitch_estimate(ctx, t, &so, 1, &out, &e), VXT_ERR_INVALID_ARGUMENT, "");
     vxt_tiling_destroy(t);
+    /* labels of planes of 2^40 voxels, tiles overlapping by half along z: the sums two z rows share are more blocks
+     * than the CPU accumulator indexes (2^31): refused as an overflow by the estimate, as by a run */
+    const int64_t huge[3] = {16, (int64_t)1 << 20, (int64_t)1 << 20}, hroi[3] = {8, 64, 64};
+    memcpy(to.shape, huge, sizeof to.shape);
+    memcpy(to.roi, hroi, sizeof to.roi);
+    to.overlap[0] = 0.5;
+    to.overlap[1] = to.overlap[2] = 0.0;
+    assert_ok(vxt_tiling_create(&to, &t));
+    so.out_channels = 2;
+    vxt_stitch_output vals;
+    vxt_stitch_output_init(&vals);
+    vals.sink = sink_count;
+    vals.want_labels = 1;
+    assert_status_msg(vxt_stitch_estimate(ctx, t, &so, 1, &vals, &e), VXT_ERR_OVERFLOW, "overflow");
+    vxt_tiling_destroy(t);
     vxt_context_destroy(ctx);
 }
 

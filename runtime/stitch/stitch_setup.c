@@ -360,7 +360,12 @@ vxt_status vxt__stitch_estimate(vxt_context *ctx, const vxt_tiling *plan, const 
     if (st != VXT_OK)
         return st;
     size_t device = 0;
-    b->engine = table_bytes(&s) + s.ops->footprint(&s, &device);
+    const size_t held = s.ops->footprint(&s, &device);
+    if (held == SIZE_MAX) /* the CPU backend's block plan overflows (its init refuses the same case) */
+        return vxt__fail(ctx, VXT_ERR_OVERFLOW, "vxt_stitch: the accumulator's blocks (%lld members x %lld channels) "
+                         "of a %lld x %lld x %lld volume overflow or do not fit in memory", (long long)s.M,
+                         (long long)s.C, (long long)s.P[0], (long long)s.P[1], (long long)s.P[2]);
+    b->engine = table_bytes(&s) + held;
     b->device = device;
     b->tile_inputs = vxt__session_input_bytes(&s);
     b->slab = vxt__session_slab_bytes(&s);
