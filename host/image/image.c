@@ -61,6 +61,7 @@ void vxt_image_destroy(vxt_image *img)
     free(img->ext);
     free(img->block);
     free(img->source);
+    free(img->notes);
     free(img);
 }
 
@@ -105,6 +106,9 @@ vxt_status vxt_image_get_info(const vxt_image *img, vxt_image_info *info)
     r.scl_inter = img->scl_inter;
     r.scaled = img->scaled;
     vxt__strlcpy(r.description, img->description, sizeof r.description);
+    r.notes = img->notes ? img->notes : "";
+    r.has_padding = img->has_padding;
+    r.padding_value = img->padding_value;
     vxt__copy_out_struct(info, &r, info->struct_size, sizeof r);
     return VXT_OK;
 }

@@ -3,6 +3,7 @@
  *   host/image/image_io.c     reading and writing by path, whatever the format
  *   host/nifti/nifti_read.c, nifti_write.c, nifti_fields.c   NIfTI files and the NIfTI header fields
  *   host/npy/npy_image.c      .npy arrays as images
+ *   host/dicom/dicom_read.c   DICOM series as images
  *   host/geometry/reorient.c  reorientation
  * Not installed. */
 #ifndef VXT_IMAGE_INTERNAL_H
@@ -32,6 +33,9 @@ struct vxt_image {
     int scaled;               /* the scaling was applied while reading */
     double scl_slope, scl_inter; /* the intensity scaling, as stored */
     char description[81];
+    char *notes;              /* what the reader tolerated or changed (malloc'd), or NULL */
+    int has_padding;          /* DICOM pixel padding: the voxels outside the field of view hold padding_value */
+    double padding_value;
     vxt_geometry geom;        /* stored and derived fields */
     /* NIfTI: the header fields beyond the ones above (version, byte order, dims of the file, intent, slice timing,
      * calibration, aux file: as read, or a fresh header's for other images), and the extensions */
@@ -60,6 +64,9 @@ vxt_status vxt__read_options_check(const char *func, const vxt_read_options *opt
 vxt_status vxt__npy_read_header(const char *path, vxt_npy_info *out);
 vxt_status vxt__npy_read_image(const char *path, const vxt_read_options *o, vxt_image **out);
 vxt_status vxt__npy_write_image(const vxt_image *img, const char *path);
+
+/* DICOM (host/dicom/dicom_api.c): a folder, or a DICOM file, read as vxt_image_read_path() reads it; `o` checked. */
+vxt_status vxt__dicom_read_path(const char *path, const vxt_read_options *o, vxt_image **out);
 
 /* ---- staging (host/npy): .npy files written and flushed, not yet in place ---------------------------------- */
 struct vxt_npy_writer;

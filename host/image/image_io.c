@@ -1,11 +1,12 @@
 /* image_io.c - images read and written by path, whatever the format: the reader is chosen by the file's content
- * (gzip or NIfTI magic, the .npy magic; .hdr/.img pair names), the writer by the name's extension. The readers'
- * shared options live here too. A format added later (DICOM) plugs in here, not in the callers. */
+ * (gzip or NIfTI magic, the .npy magic, DICOM's "DICM"; .hdr/.img pair names; a folder is a DICOM series), the
+ * writer by the name's extension. The readers' shared options live here too. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "image_internal.h"
@@ -62,6 +63,13 @@ static vxt_format sniff(const unsigned char *b, size_t n, const char *path)
     }
     if (has_suffix(path, ".img") || has_suffix(path, ".img.gz"))
         return VXT_FORMAT_NIFTI; /* the data file of a pair: its .hdr is read */
+    if (n >= 132 && memcmp(b + 128, "DICM", 4) == 0)
+        return VXT_FORMAT_DICOM; /* Part 10 file: 128-byte preamble, then the magic */
+    /* a DICOM dataset without the preamble (older files): its first element is in group 0002 or 0008, little or
+     * big endian */
+    if (n >= 8 && ((b[0] == 0x08 && b[1] == 0x00) || (b[0] == 0x02 && b[1] == 0x00) ||
+                   (b[0] == 0x00 && b[1] == 0x08)))
+        return VXT_FORMAT_DICOM;
     return VXT_FORMAT_NONE;
 }
 
@@ -74,7 +82,10 @@ vxt_status vxt_image_read_path(const char *path, const vxt_read_options *opts, v
     vxt_status st = vxt__read_options_check(__func__, opts, &o);
     if (st != VXT_OK)
         return st;
-    unsigned char head[8];
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        return vxt__dicom_read_path(path, &o, out); /* a folder: a DICOM series */
+    unsigned char head[132];
     ssize_t got = -1;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
@@ -88,9 +99,11 @@ vxt_status vxt_image_read_path(const char *path, const vxt_read_options *opts, v
         return vxt_nifti_read_file(path, &o, out);
     case VXT_FORMAT_NPY:
         return vxt__npy_read_image(path, &o, out);
+    case VXT_FORMAT_DICOM:
+        return vxt__dicom_read_path(path, &o, out);
     default:
-        return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: '%s' is not a NIfTI or .npy file (its first bytes match neither)",
-                         __func__, path);
+        return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: '%s' is not a NIfTI, .npy or DICOM file (its first bytes match "
+                         "none of them)", __func__, path);
     }
 }
 

@@ -1210,7 +1210,8 @@ VXT_API vxt_status vxt_extract_triplanar(vxt_context *ctx, const vxt_volume *in,
 #define VXT_FORMAT_MAP(X)                                                                                      \
     X(VXT_FORMAT_NONE, 0, "none")   /* an image created in memory (vxt_image_create) */                        \
     X(VXT_FORMAT_NIFTI, 1, "nifti") /* NIfTI-1 or NIfTI-2: .nii, .nii.gz, .hdr/.img pairs (docs/NIFTI.md) */  \
-    X(VXT_FORMAT_NPY, 2, "npy")     /* NumPy .npy: (y, x), (z, y, x) or (channels, z, y, x), no geometry */
+    X(VXT_FORMAT_NPY, 2, "npy")     /* NumPy .npy: (y, x), (z, y, x) or (channels, z, y, x), no geometry */ \
+    X(VXT_FORMAT_DICOM, 3, "dicom") /* a DICOM series (a folder, files, or one multi-frame file; docs/DICOM.md) */
 
 typedef enum vxt_format { VXT_FORMAT_MAP(VXT_ENUM_MEMBER_) VXT_FORMAT_COUNT_ } vxt_format;
 
@@ -1434,7 +1435,24 @@ typedef struct vxt_read_options {
      *  (and its size is plausible for its header); otherwise it is streamed. */
     uint64_t max_bytes;
     unsigned flags; /**< VXT_READ_* flags; default 0 */
+    /** DICOM: the series to read from a folder or a set of files holding several: its SeriesInstanceUID, or its
+     *  number in vxt_dicom_scan_get()'s list (1-based, e.g. "2"; `voxtile header` prints it). NULL or "" (default):
+     *  the only one there is (several: VXT_ERR_INVALID_ARGUMENT, the message lists them). The string is only read
+     *  during the call. */
+    const char *dicom_series;
+    unsigned dicom_flags; /**< VXT_DICOM_* flags; default 0: refuse gaps, duplicates and gantry tilt */
 } vxt_read_options;
+
+/** vxt_read_options.dicom_flags: keep a series whose slices are unevenly spaced or have a gap (a missing slice):
+ *  the slices are stacked as they are and placed evenly from the first to the last (as dcm2niix writes them);
+ *  vxt_image_info.notes says by how much the spacing varied. Without it such a series is refused. */
+#define VXT_DICOM_KEEP_IRREGULAR 0x1u
+/** vxt_read_options.dicom_flags: keep one slice of each position where several files share it (the one with the
+ *  lowest InstanceNumber, then the first found), instead of refusing the series. */
+#define VXT_DICOM_DROP_DUPLICATES 0x2u
+/** vxt_read_options.dicom_flags: correct a gantry tilt (slices sheared along their planes) by resampling each slice
+ *  onto an orthogonal grid, as dcm2niix does (docs/DICOM.md), instead of refusing the series. */
+#define VXT_DICOM_CORRECT_TILT 0x4u
 
 /** Fill *opts with the defaults documented above and set struct_size. */
 VXT_API void vxt_read_options_init(vxt_read_options *opts);
@@ -1556,7 +1574,15 @@ typedef struct vxt_image_info {
      *  scl_inter); a slope of 0 or not finite means none. As stored (1 and 0 for created images). */
     double scl_slope, scl_inter;
     int scaled;             /**< 1 when that scaling was applied while reading */
-    char description[81];   /**< free text (NIfTI descrip), up to its first NUL */
+    char description[81];   /**< free text (NIfTI descrip; DICOM: SeriesDescription), up to its first NUL */
+    /** What the reader tolerated or changed, for a user to see ("gantry tilt of 15 degrees corrected"...); "" when
+     *  nothing. Valid while the image lives. */
+    const char *notes;
+    /** DICOM PixelPaddingValue (0028,0120) (and PixelPaddingRangeLimit (0028,0121)): the voxels outside the scanned
+     *  field of view all hold padding_value, in the units of the voxels the image holds (stored or rescaled), so
+     *  that a later step can replace it (vxt_replace_value). has_padding 0: none. */
+    int has_padding;
+    double padding_value;
 } vxt_image_info;
 
 /** Describe an image. info->struct_size must be set. Errors: VXT_ERR_NULL, VXT_ERR_STRUCT_SIZE. */
@@ -1596,6 +1622,105 @@ VXT_API vxt_status vxt_image_set_scaling(vxt_image *img, double slope, double in
  * VXT_ERR_STATE (no voxels, or an axis whose orientation is undetermined), VXT_ERR_OUT_OF_MEMORY.
  */
 VXT_API vxt_status vxt_image_reorient(const vxt_image *img, const char *target, vxt_image **out);
+
+/* ===================================================================================================== */
+/* DICOM: series found in folders and files, listed and read (through GDCM)                               */
+/* ===================================================================================================== */
+
+/*
+ * A DICOM series is many files (one per slice), or one multi-frame (enhanced) file. vxt_image_read_path() reads a
+ * folder (searched recursively) or a DICOM file like any image; the functions below list what a folder holds
+ * first, and read one series of it. Slices are grouped by SeriesInstanceUID, then by size and orientation (a
+ * series whose slices differ there is inconsistent: its parts are listed apart and each must be chosen by its
+ * number); sorted along the slice normal (ImagePositionPatient . (row x column direction)), never by file name or
+ * InstanceNumber; checked for even spacing, duplicates and gantry tilt (refused unless vxt_read_options.
+ * dicom_flags says otherwise); rescaled (RescaleSlope/Intercept) and placed in RAS as dcm2niix places them.
+ * docs/DICOM.md has the rules, what is refused and why. Built without GDCM, every DICOM call fails with
+ * VXT_ERR_UNSUPPORTED. No state is shared between calls: distinct scans may be used from distinct threads.
+ */
+
+/** What vxt_dicom_scan_get() says of one series (one volume). Set struct_size = sizeof(vxt_dicom_series). */
+typedef struct vxt_dicom_series {
+    size_t struct_size;
+    int64_t index;          /**< its number in the list, from 1 (what vxt_read_options.dicom_series takes) */
+    char uid[65];           /**< SeriesInstanceUID (0020,000E) */
+    int part, parts;        /**< of a SeriesInstanceUID split by size or orientation: part of parts (else 1 of 1) */
+    int64_t number;         /**< SeriesNumber (0020,0011); INT64_MIN when absent */
+    char description[65];   /**< SeriesDescription (0008,103E) */
+    char modality[17];      /**< Modality (0008,0060) */
+    int64_t files;          /**< files holding its slices */
+    int enhanced;           /**< one multi-frame file whose frames are the slices */
+    int64_t shape[3];       /**< slices, rows, columns (volume order) */
+    double spacing[3];      /**< between slices (along the normal), rows, columns (mm) */
+    double affine[4][4];    /**< voxel (i, j, k, 1) to RAS mm, as read (zeros when it cannot be read) */
+    char orientation[4];    /**< axis codes of i, j, k ("LPS", "LAS"...); "???" when it cannot be read */
+    double tilt_degrees;    /**< gantry tilt (shear of the slices along their planes); 0 when none */
+    char transfer_syntaxes[256]; /**< the transfer syntaxes of its files, by name, comma-separated */
+    int readable;           /**< 1 when vxt_dicom_scan_read() would read it with the scan's options */
+    char problem[512];      /**< why it cannot be read (the error it would give), "" when readable */
+    char notes[512];        /**< what reading it tolerates or changes ("1 duplicate slice dropped"), or "" */
+} vxt_dicom_series;
+
+/** A folder's or a set of files' DICOM series: the headers read, the slices grouped and checked. */
+typedef struct vxt_dicom_scan vxt_dicom_scan;
+
+/**
+ * Scan `path`: a folder (every regular file under it, links followed, each folder once) or a single file. Only
+ * headers are read (not pixel data). Files that are not DICOM, and DICOM objects that are not images (reports,
+ * DICOMDIR), are skipped in a folder (counted by vxt_dicom_scan_skipped()); given as `path` itself a file that is
+ * not DICOM is VXT_ERR_FORMAT. opts (may be NULL) gives dicom_flags (what counts as readable) and max_bytes. A DICOM
+ * file that cannot be parsed makes every series of the scan unreadable (it could belong to any of them); the
+ * problem names it. Errors: VXT_ERR_NULL, VXT_ERR_STRUCT_SIZE, VXT_ERR_INVALID_ARGUMENT (options), VXT_ERR_IO
+ * (path cannot be read), VXT_ERR_FORMAT (no DICOM image at all, or `path` not DICOM), VXT_ERR_OUT_OF_MEMORY,
+ * VXT_ERR_UNSUPPORTED (built without GDCM). *out is NULL on failure; release with vxt_dicom_scan_destroy().
+ */
+VXT_API vxt_status vxt_dicom_scan_path(const char *path, const vxt_read_options *opts, vxt_dicom_scan **out);
+
+/** Scan `count` files (each must be DICOM: VXT_ERR_FORMAT otherwise), as vxt_dicom_scan_path(). Errors: also
+ *  VXT_ERR_INVALID_ARGUMENT (count 0) and VXT_ERR_NULL (a NULL path). */
+VXT_API vxt_status vxt_dicom_scan_files(const char *const *paths, size_t count, const vxt_read_options *opts,
+                                        vxt_dicom_scan **out);
+
+/** The number of series found (volumes: a series split by size or orientation counts once per part); 0 for NULL. */
+VXT_API int64_t vxt_dicom_scan_count(const vxt_dicom_scan *scan);
+
+/** Files skipped by the scan: not DICOM, or DICOM without an image; 0 for NULL. */
+VXT_API int64_t vxt_dicom_scan_skipped(const vxt_dicom_scan *scan);
+
+/** Describe series `index` (1 .. vxt_dicom_scan_count()), in order of SeriesNumber, then UID. Errors:
+ *  VXT_ERR_NULL, VXT_ERR_STRUCT_SIZE, VXT_ERR_INVALID_ARGUMENT (index out of range). */
+VXT_API vxt_status vxt_dicom_scan_get(const vxt_dicom_scan *scan, int64_t index, vxt_dicom_series *out);
+
+/**
+ * Read one series of a scan as an image: `series` is its SeriesInstanceUID or its number ("2"), or NULL for the
+ * only one. opts (may be NULL; its dicom_series is ignored here) gives scaling, flags (VXT_READ_HEADER_ONLY),
+ * max_bytes and dicom_flags; dicom_flags other than the scan's re-check the series. The voxels are DICOM's in
+ * NIfTI order as dcm2niix writes them (docs/DICOM.md): i along the columns, j along the rows reversed, k along the
+ * slice normal; values are the stored ones (BitsStored, PixelRepresentation) with the series' RescaleSlope/
+ * Intercept as the image's scaling, applied as vxt_read_options.scaling says (as for NIfTI); when the rescale
+ * differs between slices, each slice's own is applied and the image is float32 whatever the scaling option.
+ * Errors: VXT_ERR_NULL, VXT_ERR_STRUCT_SIZE, VXT_ERR_INVALID_ARGUMENT (no such series, several and none chosen),
+ * VXT_ERR_FORMAT (inconsistent series, bad geometry or spacing, a gap or duplicate refused, corrupt pixel data),
+ * VXT_ERR_UNSUPPORTED (transfer syntax, color, gantry tilt refused), VXT_ERR_TRUNCATED, VXT_ERR_IO,
+ * VXT_ERR_OVERFLOW, VXT_ERR_OUT_OF_MEMORY (also above max_bytes). Each message names the file and the tag.
+ */
+VXT_API vxt_status vxt_dicom_scan_read(const vxt_dicom_scan *scan, const char *series, const vxt_read_options *opts,
+                                       vxt_image **out);
+
+/** Release a scan. NULL is ignored. */
+VXT_API void vxt_dicom_scan_destroy(vxt_dicom_scan *scan);
+
+/** Read a series from `count` files (vxt_dicom_scan_files() then vxt_dicom_scan_read() with opts->dicom_series). */
+VXT_API vxt_status vxt_dicom_read_files(const char *const *paths, size_t count, const vxt_read_options *opts,
+                                        vxt_image **out);
+
+/** Read one DICOM file from memory (a single- or multi-frame image; `data` is only read during the call), as
+ *  vxt_dicom_scan_read() would read it from a file; "memory" names it in messages. */
+VXT_API vxt_status vxt_dicom_read_memory(const void *data, size_t size, const vxt_read_options *opts,
+                                         vxt_image **out);
+
+/** The GDCM version voxtile was built with ("3.0.21"), or NULL when built without GDCM. */
+VXT_API const char *vxt_dicom_gdcm_version(void);
 
 /* ===================================================================================================== */
 /* NIfTI: the format's own reader, writer and header fields                                               */

@@ -1,0 +1,55 @@
+/* dicom_nogdcm.c - the GDCM layer's functions (dicom_gdcm.h) in a build without GDCM (VXT_WITH_GDCM=OFF, or
+ * libgdcm-dev missing): every DICOM call then fails with VXT_ERR_UNSUPPORTED before it gets here
+ * (vxt__dcm_available), and these only keep the library linkable. */
+#include <stdio.h>
+#include <string.h>
+
+#include "dicom_gdcm.h"
+
+int vxt__dcm_available(void)
+{
+    return 0;
+}
+
+int vxt__dcm_scan(const char *path, const void *data, size_t size, vxt__dcm_file *out, char *err, size_t errlen)
+{
+    (void)path;
+    (void)data;
+    (void)size;
+    memset(out, 0, sizeof *out);
+    snprintf(err, errlen, "voxtile was built without GDCM");
+    return VXT__DCM_ERROR;
+}
+
+int vxt__dcm_decode(const char *path, const void *data, size_t size, void *dst, size_t dst_bytes, char *err,
+                    size_t errlen)
+{
+    (void)path;
+    (void)data;
+    (void)size;
+    (void)dst;
+    (void)dst_bytes;
+    snprintf(err, errlen, "voxtile was built without GDCM");
+    return VXT__DCM_ERROR;
+}
+
+int vxt__dcm_ts_supported(const char *ts_uid)
+{
+    (void)ts_uid;
+    return 0;
+}
+
+const char *vxt__dcm_ts_name(const char *ts_uid)
+{
+    return ts_uid;
+}
+
+const char *vxt__dcm_gdcm_version(void)
+{
+    return NULL;
+}
+
+void vxt__dcm_file_free(vxt__dcm_file *f)
+{
+    (void)f;
+}

@@ -1,0 +1,314 @@
+/* dicom_read.c - one series of a scan into an image: each file's pixel data decoded (GDCM), the stored bits kept
+ * (BitsStored, PixelRepresentation), the padding marked, each slice rescaled where the output is float32 and put
+ * at its place: slice k of the sorted series, rows reversed (dcm2niix's voxel order, docs/DICOM.md); with a gantry
+ * tilt corrected, each slice shifted along its column direction first (dicom_tilt.c). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dicom_internal.h"
+
+/* How a plane's stored values become the image's. */
+typedef struct conv {
+    int bytes;            /* per stored sample: 1, 2 or 4 */
+    int bits;             /* BitsStored */
+    int is_signed;        /* PixelRepresentation 1 */
+    int has_pad;
+    int64_t pad_lo, pad_hi; /* stored values that are padding */
+    int64_t pad_stored;   /* what padding becomes in stored output */
+    float pad_value;      /* what padding becomes in float32 output */
+} conv;
+
+/* Stored sample x (its low `bits` bits, sign-extended when signed). */
+static inline int64_t sample(const unsigned char *p, size_t i, const conv *c)
+{
+    uint32_t u;
+    switch (c->bytes) {
+    case 1:
+        u = p[i];
+        break;
+    case 2: {
+        uint16_t v;
+        memcpy(&v, p + 2 * i, 2);
+        u = v;
+        break;
+    }
+    default:
+        memcpy(&u, p + 4 * i, 4);
+        break;
+    }
+    if (c->bits < 32)
+        u &= (1u << c->bits) - 1u;
+    if (c->is_signed && c->bits < 64 && (u >> (c->bits - 1)) & 1u)
+        return (int64_t)u - ((int64_t)1 << c->bits);
+    return (int64_t)u;
+}
+
+static void put_stored(void *dst, vxt_dtype t, size_t i, int64_t v)
+{
+    switch (t) {
+    case VXT_DTYPE_U8:
+        ((uint8_t *)dst)[i] = (uint8_t)v;
+        break;
+    case VXT_DTYPE_I8:
+        ((int8_t *)dst)[i] = (int8_t)v;
+        break;
+    case VXT_DTYPE_U16:
+        ((uint16_t *)dst)[i] = (uint16_t)v;
+        break;
+    case VXT_DTYPE_I16:
+        ((int16_t *)dst)[i] = (int16_t)v;
+        break;
+    case VXT_DTYPE_U32:
+        ((uint32_t *)dst)[i] = (uint32_t)v;
+        break;
+    default:
+        ((int32_t *)dst)[i] = (int32_t)v;
+        break;
+    }
+}
+
+/* Plane `src` (rows x cols stored samples) as whole values, rows reversed (j = R-1-row). */
+static void extract_plane(const unsigned char *src, int64_t rows, int64_t cols, const conv *c, int64_t *dst)
+{
+    for (int64_t j = 0; j < rows; j++) {
+        const size_t si = (size_t)j * (size_t)cols, di = (size_t)(rows - 1 - j) * (size_t)cols;
+        for (int64_t i = 0; i < cols; i++)
+            dst[di + (size_t)i] = sample(src, si + (size_t)i, c);
+    }
+}
+
+/* n whole values into the image: stored values, or float32 (float)x * slope then + inter, each rounded to float32
+ * (a multiply by 1 and an add of 0 skipped, as vxt__to_float32 does for NIfTI); padding becomes one value. */
+static void emit(const int64_t *raw, size_t n, const conv *c, void *dst, vxt_dtype out, int to_float, float slope,
+                 float inter)
+{
+    const int mul = slope != 1.0f, add = inter != 0.0f;
+    for (size_t i = 0; i < n; i++) {
+        const int64_t x = raw[i];
+        const int pad = c->has_pad && x >= c->pad_lo && x <= c->pad_hi;
+        if (to_float) {
+            float v;
+            if (pad) {
+                v = c->pad_value;
+            } else {
+                v = (float)x;
+                if (mul)
+                    v = v * slope;
+                if (add)
+                    v = v + inter;
+            }
+            ((float *)dst)[i] = v;
+        } else {
+            put_stored(dst, out, i, pad ? c->pad_stored : x);
+        }
+    }
+}
+
+static vxt_dtype stored_type(int bits_allocated, int is_signed)
+{
+    if (bits_allocated == 8)
+        return is_signed ? VXT_DTYPE_I8 : VXT_DTYPE_U8;
+    if (bits_allocated == 16)
+        return is_signed ? VXT_DTYPE_I16 : VXT_DTYPE_U16;
+    return is_signed ? VXT_DTYPE_I32 : VXT_DTYPE_U32;
+}
+
+/* A stored padding value as the tag gives it, brought into the stored type's range: PixelPaddingValue's VR is
+ * US or SS by PixelRepresentation, which an implicit-VR file does not say (GDCM may read -2000 as 63536). */
+static int64_t stored_value(double v, int bits_allocated, int is_signed)
+{
+    int64_t x = (int64_t)llround(v);
+    const int64_t full = (int64_t)1 << bits_allocated;
+    if (is_signed && x >= full / 2 && x < full)
+        x -= full;
+    if (!is_signed && x < 0 && x >= -full / 2)
+        x += full;
+    return x;
+}
+
+vxt_status vxt__dicom_read_group(const vxt_dicom_scan *s, size_t g, const vxt_read_options *o, const char *func,
+                                 vxt_image **out)
+{
+    const vxt__dcm_group *G = &s->groups[g];
+    if (s->bad)
+        return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: '%s': %s (a DICOM file that cannot be read, in '%s')", func,
+                         s->bad->path, s->bad->error, s->source);
+    if (G->status != VXT_OK)
+        return vxt__fail(NULL, G->status, "%s: %s", func, G->problem);
+    const vxt__dcm_file *h0 = &s->files[G->planes[0].file].h;
+    const vxt__dcm_frame *f0 = &h0->frame[G->planes[0].frame];
+    const int is_signed = h0->pixel_rep == 1;
+    const vxt_dtype stored = stored_type(h0->bits_allocated, is_signed);
+    const int identity = f0->slope == 1.0 && f0->inter == 0.0;
+    const int to_float = G->rescale_varies || o->scaling == VXT_SCALING_FLOAT32 ||
+                         (o->scaling == VXT_SCALING_AUTO && !identity);
+    const vxt_dtype dtype = to_float ? VXT_DTYPE_F32 : stored;
+    int64_t shape[3];
+    vxt__dcm_out_shape(G, shape);
+    /* sizes: each factor fits (rows, cols <= 65535; planes counted in memory), the product may not */
+    uint64_t n = 0, bytes = 0;
+    if (__builtin_mul_overflow((uint64_t)shape[0], (uint64_t)shape[1], &n) ||
+        __builtin_mul_overflow(n, (uint64_t)shape[2], &n) ||
+        __builtin_mul_overflow(n, (uint64_t)vxt_dtype_size(dtype), &bytes) || bytes > (uint64_t)PTRDIFF_MAX)
+        return vxt__fail(NULL, VXT_ERR_OVERFLOW, "%s: '%s': %lld slices of %lld x %lld (Rows (0028,0010) x Columns "
+                         "(0028,0011)) overflow the size of memory", func, s->source, (long long)shape[0],
+                         (long long)shape[1], (long long)shape[2]);
+    if (o->max_bytes && bytes > o->max_bytes)
+        return vxt__fail(NULL, VXT_ERR_OUT_OF_MEMORY, "%s: '%s' needs %llu bytes (%lld slices of %lld x %lld), more "
+                         "than max_bytes = %llu", func, s->source, (unsigned long long)bytes, (long long)shape[0],
+                         (long long)shape[1], (long long)shape[2], (unsigned long long)o->max_bytes);
+    vxt_image *img;
+    vxt_status st = vxt__image_alloc(func, &img);
+    if (st != VXT_OK)
+        return st;
+    img->format = VXT_FORMAT_DICOM;
+    img->stored_dtype = stored;
+    img->dtype = dtype;
+    img->channels = 1;
+    memcpy(img->shape, shape, sizeof img->shape);
+    img->volumes = 1;
+    img->volume_index = VXT_READ_ALL_VOLUMES;
+    img->scaled = to_float;
+    img->scl_slope = G->rescale_varies ? 0.0 : f0->slope; /* per-slice rescales: none that one pair could say */
+    img->scl_inter = G->rescale_varies ? 0.0 : f0->inter;
+    vxt__strlcpy(img->description, G->description, sizeof img->description);
+    vxt__nifti_hdr_default(&img->nifti, dtype, 1, shape);
+    img->nifti.xyzt_units = VXT_NIFTI_UNITS_MM;
+    conv c = {h0->bits_allocated / 8, h0->bits_stored, is_signed, 0, 0, 0, 0, 0.0f};
+    if (h0->has_padding) {
+        int64_t a = stored_value(h0->padding, h0->bits_allocated, is_signed);
+        int64_t b = h0->has_padding_limit ? stored_value(h0->padding_limit, h0->bits_allocated, is_signed) : a;
+        c.has_pad = 1;
+        c.pad_lo = a < b ? a : b;
+        c.pad_hi = a < b ? b : a;
+        c.pad_stored = a;
+        float v = (float)a; /* in the first slice's units */
+        if ((float)f0->slope != 1.0f)
+            v = v * (float)f0->slope;
+        if ((float)f0->inter != 0.0f)
+            v = v + (float)f0->inter;
+        c.pad_value = v;
+        img->has_padding = 1;
+        img->padding_value = to_float ? (double)v : (double)a;
+    }
+    vxt_geometry geom = {.struct_size = sizeof geom};
+    st = vxt_geometry_from_affine(&G->affine[0][0], 1 /* scanner */, &geom);
+    if (st == VXT_OK) {
+        img->geom = geom;
+        vxt__image_derive_geometry(img);
+    } else {
+        st = vxt__fail(NULL, VXT_ERR_FORMAT, "%s: '%s': the series' affine cannot be stored (%s)", func, s->source,
+                       vxt_last_error());
+    }
+    if (st == VXT_OK)
+        st = vxt__image_set_source(img, s->source);
+    if (st == VXT_OK && G->notes[0] && !(img->notes = strdup(G->notes)))
+        st = vxt__fail(NULL, VXT_ERR_OUT_OF_MEMORY, "%s: out of memory", func);
+    if (st != VXT_OK || (o->flags & VXT_READ_HEADER_ONLY)) {
+        if (st != VXT_OK)
+            vxt_image_destroy(img);
+        else
+            *out = img;
+        return st;
+    }
+    img->bytes = (size_t)bytes;
+    img->block = vxt__alloc_big((size_t)bytes, 0);
+    if (!img->block) {
+        vxt_image_destroy(img);
+        return vxt__fail(NULL, VXT_ERR_OUT_OF_MEMORY, "%s: out of memory for %llu bytes of voxels", func,
+                         (unsigned long long)bytes);
+    }
+    img->data = img->block;
+    /* planes in sorted order; a file decoded once for all its frames. A tilted series is gathered whole first (its
+     * fill value may be its minimum), then each slice is moved and written. */
+    const size_t plane_n = (size_t)G->rows * (size_t)G->cols, plane_bytes = plane_n * (size_t)c.bytes;
+    const size_t out_plane = (size_t)shape[1] * (size_t)shape[2], es = vxt_dtype_size(dtype);
+    unsigned char *buf = NULL;
+    size_t buf_cap = 0, cached = SIZE_MAX;
+    int64_t *raw = malloc((G->tilted ? out_plane : plane_n) * sizeof *raw);
+    int32_t *whole = G->tilted ? malloc(plane_n * G->nplanes * sizeof *whole) : NULL;
+    int32_t *moved = G->tilted ? malloc(out_plane * sizeof *moved) : NULL;
+    if (!raw || (G->tilted && (!whole || !moved)))
+        st = vxt__fail(NULL, VXT_ERR_OUT_OF_MEMORY, "%s: out of memory for %zu slices of %zu voxels", func,
+                       G->nplanes, plane_n);
+    char err[256];
+    for (size_t k = 0; k < G->nplanes && st == VXT_OK; k++) {
+        const vxt__dcm_plane *p = &G->planes[k];
+        const vxt__dcm_entry *e = &s->files[p->file];
+        if (p->file != cached) {
+            const int64_t frames = e->h.enhanced ? e->h.frames : 1;
+            uint64_t need = 0;
+            if (__builtin_mul_overflow((uint64_t)plane_bytes, (uint64_t)frames, &need) || need > SIZE_MAX / 2 ||
+                (o->max_bytes && need > o->max_bytes)) {
+                st = vxt__fail(NULL, o->max_bytes ? VXT_ERR_OUT_OF_MEMORY : VXT_ERR_OVERFLOW, "%s: '%s': %lld frames "
+                               "(NumberOfFrames (0028,0008)) of %zu bytes are too many", func, e->path,
+                               (long long)frames, plane_bytes);
+                break;
+            }
+            if (need > buf_cap) {
+                free(buf);
+                buf = malloc((size_t)need);
+                buf_cap = buf ? (size_t)need : 0;
+                if (!buf) {
+                    st = vxt__fail(NULL, VXT_ERR_OUT_OF_MEMORY, "%s: out of memory for the pixel data of '%s'", func,
+                                   e->path);
+                    break;
+                }
+            }
+            if (vxt__dcm_decode(e->path, NULL, 0, buf, (size_t)need, err, sizeof err) != VXT__DCM_OK) {
+                st = vxt__fail(NULL, VXT_ERR_FORMAT, "%s: '%s': %s", func, e->path, err);
+                break;
+            }
+            cached = p->file;
+        }
+        const vxt__dcm_frame *f = &e->h.frame[p->frame];
+        extract_plane(buf + (size_t)(e->h.enhanced ? p->frame : 0) * plane_bytes, G->rows, G->cols, &c, raw);
+        if (G->tilted)
+            for (size_t i = 0; i < plane_n; i++)
+                whole[k * plane_n + i] = (int32_t)raw[i];
+        else
+            emit(raw, plane_n, &c, (unsigned char *)img->data + k * out_plane * es, dtype, to_float, (float)f->slope,
+                 (float)f->inter);
+    }
+    if (st == VXT_OK && G->tilted) {
+        /* outside the moved slices: the padding value, else the smallest value of the series (dcm2niix) */
+        int32_t fill = (int32_t)c.pad_stored;
+        if (!c.has_pad) {
+            fill = whole[0];
+            for (size_t i = 1; i < plane_n * G->nplanes; i++)
+                fill = whole[i] < fill ? whole[i] : fill;
+        }
+        for (size_t k = 0; k < G->nplanes; k++) {
+            const vxt__dcm_frame *f = &s->files[G->planes[k].file].h.frame[G->planes[k].frame];
+            vxt__dcm_untilt_plane(G, (int64_t)k, whole + k * plane_n, moved, shape[1], fill, c.has_pad,
+                                  (int32_t)c.pad_stored);
+            for (size_t i = 0; i < out_plane; i++)
+                raw[i] = moved[i];
+            emit(raw, out_plane, &c, (unsigned char *)img->data + k * out_plane * es, dtype, to_float,
+                 (float)f->slope, (float)f->inter);
+        }
+        char t[160];
+        snprintf(t, sizeof t, "gantry tilt of %.4g degrees corrected: slices moved along their columns by up to %lld "
+                 "rows, linearly (as dcm2niix's _Tilt output)", G->tilt_deg, (long long)(shape[1] - G->rows));
+        size_t have = img->notes ? strlen(img->notes) : 0;
+        char *nn = realloc(img->notes, have + strlen(t) + 3);
+        if (!nn) {
+            st = vxt__fail(NULL, VXT_ERR_OUT_OF_MEMORY, "%s: out of memory", func);
+        } else {
+            snprintf(nn + have, strlen(t) + 3, "%s%s", have ? "; " : "", t);
+            img->notes = nn;
+        }
+    }
+    free(buf);
+    free(raw);
+    free(whole);
+    free(moved);
+    if (st != VXT_OK) {
+        vxt_image_destroy(img);
+        return st;
+    }
+    *out = img;
+    return VXT_OK;
+}
