@@ -19,6 +19,8 @@ ocl-icd-opencl-dev opencl-headers ocl-icd-libopencl1 pocl-opencl-icd
 zlib1g-dev libcmocka-dev libcjson-dev libpng-dev
 libdeflate-dev libnifti2-dev
 python3-pip unzip"
+# DICOM (host/dicom): GDCM reads and decodes series; its tools, pydicom and dcm2niix make and check the test series
+PACKAGES="$PACKAGES libgdcm-dev libgdcm-tools dcm2niix python3-pydicom python3-numpy"
 # runner modules' runtimes from Debian (runtime/runners/)
 # libtorch-dev: the torchscript runner module (libtorch 1.13, CPU only; runtime/runners/torchscript)
 PACKAGES="$PACKAGES libtorch-dev"

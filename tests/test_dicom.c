@@ -1,0 +1,574 @@
+/* test_dicom.c - DICOM series read through GDCM: every case tools/make_dicom_testdata.py builds (in $VXT_DICOM_DATA,
+ * made by the CTest fixture dicom_testdata) against its manifest: the sorted voxels, bit for bit, in dcm2niix's order
+ * (rows reversed), the affine, the rescale and padding; the transfer syntaxes decode to the same voxels; gaps,
+ * duplicates, tilt, mixed series and bad files are refused with a message naming the file and the tag; the options
+ * that keep them work; and dcm2niix ($VXT_DCM2NIIX) gives the same geometry (within 1e-3 mm) and voxels. */
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vxt_test.h"
+
+static const char *data_dir(void)
+{
+    const char *d = getenv("VXT_DICOM_DATA");
+    if (!d || !d[0])
+        fail_msg("VXT_DICOM_DATA is not set: run through ctest (the dicom_testdata fixture makes the series with "
+                 "tools/make_dicom_testdata.py)");
+    return d;
+}
+
+static cJSON *manifest(void)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/manifest.json", data_dir());
+    size_t n;
+    char *text = vxt_test_read_file(p, &n);
+    cJSON *m = cJSON_Parse(text);
+    free(text);
+    assert_non_null(m);
+    return m;
+}
+
+static const cJSON *find_case(const cJSON *m, const char *name)
+{
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(m, "cases"))
+    {
+        const cJSON *n = cJSON_GetObjectItem(c, "name");
+        if (cJSON_IsString(n) && !strcmp(n->valuestring, name))
+            return c;
+    }
+    fail_msg("no case '%s' in the manifest", name);
+    return NULL;
+}
+
+static const char *str_of(const cJSON *c, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItem(c, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static void path_of(const cJSON *c, const char *key, char *out, size_t n)
+{
+    const char *rel = str_of(c, key);
+    assert_non_null(rel);
+    snprintf(out, n, "%s/%s", data_dir(), rel);
+}
+
+/* The manifest's affine (i = column, j = row, k = sorted slice) as voxtile's (j reversed): column 1 negated, the
+ * origin at the last row. */
+static void expected_affine(const cJSON *c, const char *key, double a[4][4])
+{
+    const cJSON *rows = cJSON_GetObjectItem(c, key);
+    assert_true(cJSON_IsArray(rows));
+    for (int r = 0; r < 4; r++)
+        for (int k = 0; k < 4; k++)
+            a[r][k] = cJSON_GetArrayItem(cJSON_GetArrayItem(rows, r), k)->valuedouble;
+    int64_t shape[3];
+    vxt_test_json_i64s(cJSON_GetObjectItem(c, "shape"), shape, 3);
+    for (int r = 0; r < 3; r++) {
+        a[r][3] += (double)(shape[1] - 1) * a[r][1];
+        a[r][1] = -a[r][1];
+    }
+}
+
+/* a, b: 4 x 4, row-major */
+static void assert_affine_near(const double *a, const double *b, double tol, const char *what)
+{
+    for (int r = 0; r < 4; r++)
+        for (int k = 0; k < 4; k++)
+            if (fabs(a[4 * r + k] - b[4 * r + k]) > tol)
+                fail_msg("%s: affine[%d][%d] = %.9g, expected %.9g (tolerance %g)", what, r, k, a[4 * r + k],
+                         b[4 * r + k], tol);
+}
+
+/* The image's voxels equal the .npy's (n voxels of `es` bytes, shape nk x nj x ni) with rows reversed. */
+static void assert_voxels_flipped(const vxt_image *img, const char *npy, const char *what)
+{
+    vxt_image *e = NULL;
+    assert_ok(vxt_image_read_path(npy, NULL, &e));
+    vxt_volume a, b;
+    assert_ok(vxt_image_volume(img, &a));
+    assert_ok(vxt_image_volume(e, &b));
+    if (a.dtype != b.dtype)
+        fail_msg("%s: dtype %s, expected %s", what, vxt_dtype_name(a.dtype), vxt_dtype_name(b.dtype));
+    for (int k = 0; k < 3; k++)
+        assert_int_equal(a.shape[k], b.shape[k]);
+    const size_t es = vxt_dtype_size(a.dtype), row = (size_t)a.shape[2] * es;
+    size_t bad = 0;
+    for (int64_t z = 0; z < a.shape[0]; z++)
+        for (int64_t y = 0; y < a.shape[1]; y++) {
+            const unsigned char *p = (const unsigned char *)a.data + ((size_t)(z * a.shape[1] + y)) * row;
+            const unsigned char *q =
+                (const unsigned char *)b.data + ((size_t)(z * a.shape[1] + (a.shape[1] - 1 - y))) * row;
+            if (memcmp(p, q, row) != 0 && bad++ == 0)
+                print_message("%s: first difference in slice %lld, row %lld\n", what, (long long)z, (long long)y);
+        }
+    vxt_image_destroy(e);
+    if (bad)
+        fail_msg("%s: %zu rows differ from the expected voxels", what, bad);
+}
+
+static vxt_image *read_case(const cJSON *c, vxt_scaling scaling, unsigned flags, const char *series)
+{
+    char dir[1024];
+    path_of(c, "path", dir, sizeof dir);
+    vxt_read_options o;
+    vxt_read_options_init(&o);
+    o.scaling = scaling;
+    o.dicom_flags = flags;
+    o.dicom_series = series;
+    vxt_image *img = NULL;
+    assert_ok(vxt_image_read_path(dir, &o, &img));
+    return img;
+}
+
+/* One readable case: geometry, stored voxels (raw), values (auto), padding. */
+static void check_case(const cJSON *m, const char *name, unsigned flags)
+{
+    const cJSON *c = find_case(m, name);
+    vxt_image *img = read_case(c, VXT_SCALING_RAW, flags, NULL);
+    vxt_image_info in = {.struct_size = sizeof in};
+    assert_ok(vxt_image_get_info(img, &in));
+    assert_int_equal(in.format, VXT_FORMAT_DICOM);
+    int64_t shape[3];
+    vxt_test_json_i64s(cJSON_GetObjectItem(c, "shape"), shape, 3);
+    for (int k = 0; k < 3; k++)
+        assert_int_equal(in.shape[k], shape[k]);
+    double want[4][4];
+    expected_affine(c, "affine_ras", want);
+    assert_affine_near(&in.affine[0][0], &want[0][0], 1e-4, name);
+    vxt_geometry g = {.struct_size = sizeof g};
+    assert_ok(vxt_image_get_geometry(img, &g));
+    assert_int_equal(g.sform_code, 1); /* scanner, both, as dcm2niix */
+    assert_int_equal(g.qform_code, 1);
+    assert_string_equal(in.description, str_of(c, "description"));
+    const int varies = cJSON_IsTrue(cJSON_GetObjectItem(c, "rescale_varies"));
+    char npy[1024];
+    if (!varies) { /* raw: the stored values, the rescale as the image's scaling */
+        path_of(c, "stored_npy", npy, sizeof npy);
+        assert_voxels_flipped(img, npy, name);
+        assert_int_equal(in.scaled, 0);
+        assert_true(in.scl_slope == cJSON_GetObjectItem(c, "slope")->valuedouble);
+        assert_true(in.scl_inter == cJSON_GetObjectItem(c, "intercept")->valuedouble);
+    }
+    const int pad = cJSON_IsTrue(cJSON_GetObjectItem(c, "has_padding"));
+    assert_int_equal(in.has_padding, pad);
+    if (pad && !varies)
+        assert_true(in.padding_value == cJSON_GetObjectItem(c, "padding_stored")->valuedouble);
+    vxt_image_destroy(img);
+    /* auto: the values the series means (float32 unless the rescale is the identity) */
+    img = read_case(c, VXT_SCALING_AUTO, flags, NULL);
+    assert_ok(vxt_image_get_info(img, &in));
+    const int identity = !varies && cJSON_GetObjectItem(c, "slope")->valuedouble == 1.0 &&
+                         cJSON_GetObjectItem(c, "intercept")->valuedouble == 0.0;
+    path_of(c, identity ? "stored_npy" : "values_npy", npy, sizeof npy);
+    assert_voxels_flipped(img, npy, name);
+    if (pad)
+        assert_true(in.padding_value == cJSON_GetObjectItem(c, "padding_value_out")->valuedouble);
+    vxt_image_destroy(img);
+}
+
+static void test_series_read_as_written(void **state)
+{
+    (void)state;
+    cJSON *m = manifest();
+    static const char *names[] = {"ct_axial", "ct_u12", "mr_oblique", "ct_rescale", "enhanced_ct", "enhanced_mr"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        check_case(m, names[i], 0);
+    cJSON_Delete(m);
+}
+
+/* Every transfer syntax decodes to the uncompressed series' voxels; the scan names the syntax. */
+static void test_transfer_syntaxes(void **state)
+{
+    (void)state;
+    cJSON *m = manifest();
+    static const char *names[] = {"ts_implicit_le", "ts_explicit_be", "ts_jpeg_lossless", "ts_jpegls_lossless",
+                                  "ts_j2k_lossless", "ts_rle"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        const cJSON *c = find_case(m, names[i]);
+        assert_string_equal(str_of(c, "same_as"), "ct_axial");
+        check_case(m, names[i], 0);
+        char dir[1024];
+        path_of(c, "path", dir, sizeof dir);
+        vxt_dicom_scan *s = NULL;
+        assert_ok(vxt_dicom_scan_path(dir, NULL, &s));
+        assert_int_equal(vxt_dicom_scan_count(s), 1);
+        vxt_dicom_series ds = {.struct_size = sizeof ds};
+        assert_ok(vxt_dicom_scan_get(s, 1, &ds));
+        assert_true(ds.readable);
+        assert_int_equal(ds.files, 20);
+        assert_true(ds.transfer_syntaxes[0] != '\0');
+        vxt_dicom_scan_destroy(s);
+    }
+    cJSON_Delete(m);
+}
+
+/* a case-insensitive strstr */
+static int mentions(const char *msg, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (const char *p = msg; *p; p++)
+        if (strncasecmp(p, needle, n) == 0)
+            return 1;
+    return 0;
+}
+
+static void assert_refused(const char *path, unsigned flags, const char *series, vxt_status want, const char *w1,
+                           const char *w2)
+{
+    vxt_read_options o;
+    vxt_read_options_init(&o);
+    o.dicom_flags = flags;
+    o.dicom_series = series;
+    vxt_image *img = (vxt_image *)(uintptr_t)1;
+    vxt_status st = vxt_image_read_path(path, &o, &img);
+    if (st != want)
+        fail_msg("%s: %s (%s), expected %s", path, vxt_status_name(st), vxt_last_error(), vxt_status_name(want));
+    assert_null(img);
+    const char *msg = vxt_last_error();
+    if (w1 && !mentions(msg, w1))
+        fail_msg("%s: message '%s' does not mention '%s'", path, msg, w1);
+    if (w2 && !mentions(msg, w2))
+        fail_msg("%s: message '%s' does not mention '%s'", path, msg, w2);
+    assert_null(strchr(msg, '\n')); /* one line */
+}
+
+/* Gaps, duplicates and tilt: refused by default, kept or corrected when asked, with a note saying so. */
+static void test_irregular_series(void **state)
+{
+    (void)state;
+    cJSON *m = manifest();
+    char dir[1024];
+    path_of(find_case(m, "ct_gap"), "path", dir, sizeof dir);
+    assert_refused(dir, 0, NULL, VXT_ERR_FORMAT, "gap", "(0020,0032)");
+    check_case(m, "ct_gap", VXT_DICOM_KEEP_IRREGULAR);
+    vxt_image *img = read_case(find_case(m, "ct_gap"), VXT_SCALING_RAW, VXT_DICOM_KEEP_IRREGULAR, NULL);
+    vxt_image_info in = {.struct_size = sizeof in};
+    assert_ok(vxt_image_get_info(img, &in));
+    assert_true(mentions(in.notes, "gap"));
+    vxt_image_destroy(img);
+
+    path_of(find_case(m, "ct_duplicate"), "path", dir, sizeof dir);
+    assert_refused(dir, 0, NULL, VXT_ERR_FORMAT, "duplicate", "(0020,0032)");
+    check_case(m, "ct_duplicate", VXT_DICOM_DROP_DUPLICATES);
+
+    const cJSON *t = find_case(m, "ct_tilt");
+    path_of(t, "path", dir, sizeof dir);
+    assert_refused(dir, 0, NULL, VXT_ERR_UNSUPPORTED, "tilt", "(0018,1120)");
+    img = read_case(t, VXT_SCALING_RAW, VXT_DICOM_CORRECT_TILT, NULL);
+    assert_ok(vxt_image_get_info(img, &in));
+    assert_true(mentions(in.notes, "tilt"));
+    /* the corrected grid: orthogonal, taller by ceil(tan(15 deg) * (N-1) * step_along_normal / row spacing) rows */
+    const double step = 2.5 * cos(15.0 * M_PI / 180.0), extra = ceil(tan(15.0 * M_PI / 180.0) * 15.0 * step / 0.75);
+    assert_int_equal(in.shape[1], 48 + (int64_t)extra);
+    for (int a = 0; a < 3; a++)
+        for (int b = a + 1; b < 3; b++) {
+            double d = 0.0;
+            for (int r = 0; r < 3; r++)
+                d += in.affine[r][a] * in.affine[r][b];
+            assert_true(fabs(d) < 1e-9);
+        }
+    assert_true(fabs(in.spacing[0] - step) < 1e-6);
+    vxt_image_destroy(img);
+    cJSON_Delete(m);
+}
+
+/* Two series in a folder: listed, refused without a choice, chosen by number or UID; a series split by size or
+ * orientation is inconsistent. */
+static void test_choosing_a_series(void **state)
+{
+    (void)state;
+    cJSON *m = manifest();
+    const cJSON *c = find_case(m, "two_series");
+    char dir[1024];
+    path_of(c, "path", dir, sizeof dir);
+    vxt_dicom_scan *s = NULL;
+    assert_ok(vxt_dicom_scan_path(dir, NULL, &s));
+    assert_int_equal(vxt_dicom_scan_count(s), 2);
+    const cJSON *list = cJSON_GetObjectItem(c, "series");
+    assert_int_equal(cJSON_GetArraySize(list), 2);
+    for (int i = 0; i < 2; i++) {
+        const cJSON *e = cJSON_GetArrayItem(list, i);
+        vxt_dicom_series ds = {.struct_size = sizeof ds};
+        assert_ok(vxt_dicom_scan_get(s, i + 1, &ds));
+        assert_string_equal(ds.uid, str_of(e, "series_uid"));
+        assert_string_equal(ds.description, str_of(e, "description"));
+        assert_int_equal(ds.number, (int64_t)cJSON_GetObjectItem(e, "series_number")->valuedouble);
+        assert_true(ds.readable);
+        vxt_image *by_number = NULL, *by_uid = NULL;
+        char num[8];
+        snprintf(num, sizeof num, "%d", i + 1);
+        assert_ok(vxt_dicom_scan_read(s, num, NULL, &by_number));
+        assert_ok(vxt_dicom_scan_read(s, ds.uid, NULL, &by_uid));
+        vxt_image_info a = {.struct_size = sizeof a}, b = {.struct_size = sizeof b};
+        assert_ok(vxt_image_get_info(by_number, &a));
+        assert_ok(vxt_image_get_info(by_uid, &b));
+        assert_string_equal(a.description, str_of(e, "description"));
+        assert_memory_equal(a.affine, b.affine, sizeof a.affine);
+        char npy[1024];
+        snprintf(npy, sizeof npy, "%s/%s", data_dir(), str_of(e, "stored_npy"));
+        vxt_image_destroy(by_uid);
+        by_uid = NULL;
+        assert_ok(vxt_dicom_scan_read(s, ds.uid, &(vxt_read_options){.struct_size = sizeof(vxt_read_options),
+                                                                      .scaling = VXT_SCALING_RAW,
+                                                                      .volume = VXT_READ_ALL_VOLUMES},
+                                      &by_uid));
+        assert_voxels_flipped(by_uid, npy, "two_series");
+        vxt_image_destroy(by_number);
+        vxt_image_destroy(by_uid);
+    }
+    vxt_image *img = (vxt_image *)(uintptr_t)1;
+    assert_status_msg(vxt_dicom_scan_read(s, NULL, NULL, &img), VXT_ERR_INVALID_ARGUMENT, "2 series");
+    assert_null(img);
+    assert_status_msg(vxt_dicom_scan_read(s, "3", NULL, &img), VXT_ERR_INVALID_ARGUMENT, "numbered");
+    assert_status_msg(vxt_dicom_scan_read(s, "1.2.3.4", NULL, &img), VXT_ERR_INVALID_ARGUMENT, "no series 1.2.3.4");
+    vxt_dicom_series ds = {.struct_size = sizeof ds};
+    assert_status_msg(vxt_dicom_scan_get(s, 0, &ds), VXT_ERR_INVALID_ARGUMENT, "numbered 1 to 2");
+    assert_status_msg(vxt_dicom_scan_get(NULL, 1, &ds), VXT_ERR_NULL, "scan");
+    /* the read options: the read's flags must be the scan's */
+    vxt_read_options o;
+    vxt_read_options_init(&o);
+    o.dicom_flags = VXT_DICOM_CORRECT_TILT;
+    assert_status_msg(vxt_dicom_scan_read(s, "1", &o, &img), VXT_ERR_INVALID_ARGUMENT, "dicom_flags");
+    vxt_dicom_scan_destroy(s);
+
+    path_of(find_case(m, "mixed_size"), "path", dir, sizeof dir);
+    assert_refused(dir, 0, NULL, VXT_ERR_FORMAT, "size", "(0028,0010)");
+    assert_ok(vxt_dicom_scan_path(dir, NULL, &s));
+    assert_int_equal(vxt_dicom_scan_count(s), 2); /* listed apart, each readable by its number */
+    assert_ok(vxt_dicom_scan_get(s, 1, &ds));
+    assert_int_equal(ds.parts, 2);
+    /* a part is judged on its own: this one lacks the slices the other part holds */
+    assert_status_msg(vxt_dicom_scan_read(s, "1", NULL, &img), VXT_ERR_FORMAT, "gap");
+    assert_status_msg(vxt_dicom_scan_read(s, ds.uid, NULL, &img), VXT_ERR_FORMAT, "inconsistent");
+    vxt_dicom_scan_destroy(s);
+    path_of(find_case(m, "mixed_orientation"), "path", dir, sizeof dir);
+    assert_refused(dir, 0, NULL, VXT_ERR_FORMAT, "orientation", "(0020,0037)");
+    cJSON_Delete(m);
+}
+
+/* Bad files: one-line errors naming the file and the tag; nothing returned. */
+static void test_bad_input(void **state)
+{
+    (void)state;
+    cJSON *m = manifest();
+    const cJSON *c;
+    int n = 0;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(m, "cases"))
+    {
+        if (strcmp(str_of(c, "kind"), "bad") != 0)
+            continue;
+        char dir[1024];
+        path_of(c, "path", dir, sizeof dir);
+        const char *name = str_of(c, "name");
+        const char *want = str_of(c, "expect_error");
+        if (!strcmp(name, "huge"))
+            want = NULL; /* the tag is enough: the message says what about it */
+        vxt_read_options o;
+        vxt_read_options_init(&o);
+        vxt_image *img = (vxt_image *)(uintptr_t)1;
+        vxt_status st = vxt_image_read_path(dir, &o, &img);
+        if (st == VXT_OK)
+            fail_msg("%s: read", name);
+        assert_null(img);
+        const char *msg = vxt_last_error();
+        if (want && !mentions(msg, want))
+            fail_msg("%s: '%s' does not mention '%s'", name, msg, want);
+        if (str_of(c, "tag") && !mentions(msg, str_of(c, "tag")))
+            fail_msg("%s: '%s' does not name the tag %s", name, msg, str_of(c, "tag"));
+        if (str_of(c, "file") && strcmp(name, "not_dicom") != 0) {
+            const char *f = strrchr(str_of(c, "file"), '/');
+            if (!mentions(msg, f ? f + 1 : str_of(c, "file")))
+                fail_msg("%s: '%s' does not name the file", name, msg);
+        }
+        /* the file itself, given directly */
+        if (str_of(c, "file")) {
+            char p[1100];
+            snprintf(p, sizeof p, "%s/%s", data_dir(), str_of(c, "file"));
+            img = (vxt_image *)(uintptr_t)1;
+            assert_int_not_equal(vxt_image_read_path(p, &o, &img), VXT_OK);
+            assert_null(img);
+        }
+        n++;
+    }
+    assert_true(n >= 9);
+    /* API misuse */
+    vxt_dicom_scan *s = (vxt_dicom_scan *)(uintptr_t)1;
+    assert_status_msg(vxt_dicom_scan_path(NULL, NULL, &s), VXT_ERR_NULL, "path");
+    assert_null(s);
+    assert_status_msg(vxt_dicom_scan_path("/nonexistent/dicom", NULL, &s), VXT_ERR_IO, "/nonexistent/dicom");
+    assert_status_msg(vxt_dicom_scan_files(NULL, 1, NULL, &s), VXT_ERR_NULL, "paths");
+    const char *none[1] = {NULL};
+    assert_status_msg(vxt_dicom_scan_files(none, 0, NULL, &s), VXT_ERR_INVALID_ARGUMENT, "count");
+    assert_status_msg(vxt_dicom_scan_files(none, 1, NULL, &s), VXT_ERR_NULL, "paths[0]");
+    vxt_read_options o;
+    vxt_read_options_init(&o);
+    o.struct_size = 3;
+    assert_status_msg(vxt_dicom_scan_path(data_dir(), &o, &s), VXT_ERR_STRUCT_SIZE, "vxt_read_options");
+    vxt_image *img = NULL;
+    assert_status_msg(vxt_dicom_read_memory(NULL, 10, NULL, &img), VXT_ERR_NULL, "data");
+    assert_status_msg(vxt_dicom_read_memory("garbage!", 8, NULL, &img), VXT_ERR_FORMAT, "not a DICOM");
+    /* max_bytes refuses before allocating */
+    const cJSON *ct = find_case(m, "ct_axial");
+    char dir[1024];
+    path_of(ct, "path", dir, sizeof dir);
+    vxt_read_options_init(&o);
+    o.max_bytes = 1000;
+    assert_status_msg(vxt_image_read_path(dir, &o, &img), VXT_ERR_OUT_OF_MEMORY, "max_bytes");
+    cJSON_Delete(m);
+}
+
+/* A file list and a file in memory read as the folder does; a header-only read has the geometry, no voxels. */
+static void test_other_ways_in(void **state)
+{
+    (void)state;
+    cJSON *m = manifest();
+    const cJSON *c = find_case(m, "enhanced_ct");
+    char dir[1024];
+    path_of(c, "path", dir, sizeof dir);
+    vxt_dicom_scan *s = NULL;
+    assert_ok(vxt_dicom_scan_path(dir, NULL, &s));
+    vxt_dicom_series ds = {.struct_size = sizeof ds};
+    assert_ok(vxt_dicom_scan_get(s, 1, &ds));
+    assert_true(ds.enhanced);
+    assert_int_equal(ds.files, 1);
+    vxt_dicom_scan_destroy(s);
+    vxt_image *a = read_case(c, VXT_SCALING_RAW, 0, NULL);
+    /* the one file, from memory */
+    char file[1400] = "";
+    {
+        char cmd[1200];
+        snprintf(cmd, sizeof cmd, "find '%s' -type f", dir);
+        FILE *p = popen(cmd, "r");
+        char name[1300];
+        assert_non_null(fgets(name, sizeof name, p));
+        pclose(p);
+        name[strcspn(name, "\n")] = '\0';
+        snprintf(file, sizeof file, "%s", name);
+    }
+    size_t n;
+    void *bytes = vxt_test_read_file(file, &n);
+    vxt_image *b = NULL;
+    vxt_read_options o;
+    vxt_read_options_init(&o);
+    o.scaling = VXT_SCALING_RAW;
+    assert_ok(vxt_dicom_read_memory(bytes, n, &o, &b));
+    const char *one[1] = {file};
+    vxt_image *f = NULL;
+    assert_ok(vxt_dicom_read_files(one, 1, &o, &f));
+    vxt_volume va, vb, vf;
+    assert_ok(vxt_image_volume(a, &va));
+    assert_ok(vxt_image_volume(b, &vb));
+    assert_ok(vxt_image_volume(f, &vf));
+    const size_t bytes_n = (size_t)(va.shape[0] * va.shape[1] * va.shape[2]) * vxt_dtype_size(va.dtype);
+    assert_memory_equal(va.data, vb.data, bytes_n);
+    assert_memory_equal(va.data, vf.data, bytes_n);
+    /* truncated in memory: refused */
+    vxt_image *t = (vxt_image *)(uintptr_t)1;
+    assert_int_not_equal(vxt_dicom_read_memory(bytes, n / 2, &o, &t), VXT_OK);
+    assert_null(t);
+    free(bytes);
+    o.flags = VXT_READ_HEADER_ONLY;
+    vxt_image *h = NULL;
+    assert_ok(vxt_image_read_path(dir, &o, &h));
+    vxt_image_info hi = {.struct_size = sizeof hi}, ai = {.struct_size = sizeof ai};
+    assert_ok(vxt_image_get_info(h, &hi));
+    assert_ok(vxt_image_get_info(a, &ai));
+    assert_false(hi.has_data);
+    assert_memory_equal(hi.affine, ai.affine, sizeof hi.affine);
+    vxt_image_destroy(h);
+    vxt_image_destroy(a);
+    vxt_image_destroy(b);
+    vxt_image_destroy(f);
+    cJSON_Delete(m);
+}
+
+/* dcm2niix on the same series: the same voxels and, in RAS, the same affine within 1e-3 mm. */
+static void compare_with_dcm2niix(const cJSON *m, const char *name, unsigned flags, const char *suffix,
+                                  int interpolated)
+{
+    const char *tool = getenv("VXT_DCM2NIIX");
+    if (!tool || !tool[0])
+        fail_msg("VXT_DCM2NIIX is not set (CMake finds dcm2niix; tools/install-deps.sh installs it)");
+    const cJSON *c = find_case(m, name);
+    char dir[1024], out[] = "/tmp/vxt-dcm2niix-XXXXXX", cmd[4096];
+    path_of(c, "path", dir, sizeof dir);
+    assert_non_null(mkdtemp(out));
+    snprintf(cmd, sizeof cmd, "'%s' -z n -b n -f x -l o -o '%s' '%s' > '%s/log.txt' 2>&1", tool, out, dir, out);
+    if (system(cmd) != 0)
+        fail_msg("%s failed (log in %s/log.txt)", cmd, out);
+    char nii[1200];
+    snprintf(nii, sizeof nii, "%s/x%s.nii", out, suffix);
+    vxt_read_options o;
+    vxt_read_options_init(&o);
+    o.scaling = VXT_SCALING_RAW;
+    vxt_image *theirs = NULL, *ours = read_case(c, VXT_SCALING_RAW, flags, NULL);
+    assert_ok(vxt_image_read_path(nii, &o, &theirs));
+    vxt_image *a = NULL, *b = NULL;
+    assert_ok(vxt_image_reorient(ours, "RAS", &a));
+    assert_ok(vxt_image_reorient(theirs, "RAS", &b));
+    vxt_image_info ia = {.struct_size = sizeof ia}, ib = {.struct_size = sizeof ib};
+    assert_ok(vxt_image_get_info(a, &ia));
+    assert_ok(vxt_image_get_info(b, &ib));
+    for (int k = 0; k < 3; k++)
+        assert_int_equal(ia.shape[k], ib.shape[k]);
+    assert_affine_near(&ia.affine[0][0], &ib.affine[0][0], 1e-3, name);
+    vxt_volume va, vb;
+    assert_ok(vxt_image_volume(a, &va));
+    assert_ok(vxt_image_volume(b, &vb));
+    assert_int_equal(vxt_dtype_size(va.dtype), vxt_dtype_size(vb.dtype));
+    const size_t nv = (size_t)(va.shape[0] * va.shape[1] * va.shape[2]);
+    size_t diff = 0, far = 0;
+    for (size_t i = 0; i < nv; i++) { /* stored values: dcm2niix may call uint16 int16 (same bits) */
+        int64_t x = va.dtype == VXT_DTYPE_U16 ? ((const uint16_t *)va.data)[i] : ((const int16_t *)va.data)[i];
+        int64_t y = va.dtype == VXT_DTYPE_U16 ? ((const uint16_t *)vb.data)[i] : ((const int16_t *)vb.data)[i];
+        diff += x != y;
+        far += x - y > 1 || y - x > 1;
+    }
+    /* interpolated (tilt): each side rounds a float32 blend of two rows whose weights come from its own estimate of
+     * the angle; a weight a few ulps apart moves a value that sits at .5 by one, rarely */
+    if (interpolated ? far != 0 || diff > nv / 1000 : diff != 0)
+        fail_msg("%s: %zu of %zu voxels differ from dcm2niix's (%zu by more than 1)", name, diff, nv, far);
+    vxt_image_destroy(a);
+    vxt_image_destroy(b);
+    vxt_image_destroy(ours);
+    vxt_image_destroy(theirs);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", out);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void test_same_as_dcm2niix(void **state)
+{
+    (void)state;
+    cJSON *m = manifest();
+    /* ct_u12 is left out: dcm2niix masks 12-bit data into int16 its own way (docs/DICOM.md) */
+    static const char *names[] = {"ct_axial", "mr_oblique", "enhanced_ct", "enhanced_mr", "ts_implicit_le",
+                                  "ts_explicit_be", "ts_jpeg_lossless", "ts_j2k_lossless", "ts_rle"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        compare_with_dcm2niix(m, names[i], 0, "", 0);
+    compare_with_dcm2niix(m, "ct_tilt", VXT_DICOM_CORRECT_TILT, "_Tilt_1", 1);
+    cJSON_Delete(m);
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest cpu[] = {
+        cmocka_unit_test(test_series_read_as_written),
+        cmocka_unit_test(test_transfer_syntaxes),
+        cmocka_unit_test(test_irregular_series),
+        cmocka_unit_test(test_choosing_a_series),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_other_ways_in),
+        cmocka_unit_test(test_same_as_dcm2niix),
+    };
+    const vxt_test_group groups[] = {VXT_GROUP("cpu", cpu, 0)};
+    return vxt_test_main(argc, argv, groups, 1);
+}
