@@ -30,7 +30,7 @@ static double rows_per_slice(const vxt__dcm_group *G)
 /* Extra rows of a corrected tilt. */
 static int64_t extra_rows(const vxt__dcm_group *G)
 {
-    if (!G->tilted)
+    if (!G->correct)
         return 0;
     const double t = fabs(rows_per_slice(G)) * (double)(G->nplanes - 1);
     return (int64_t)ceil(t - 1e-9);
@@ -53,7 +53,7 @@ void vxt__dcm_affine(vxt__dcm_group *G)
     double o[3];
     for (int k = 0; k < 3; k++)
         o[k] = G->origin[k] + (double)(R - 1) * dY * G->c[k];
-    if (G->tilted) {
+    if (G->correct) {
         /* the corrected grid: the step's part along c leaves it; when the slices would move towards -j, every
          * slice moves by the whole span more (so that none leaves the grid), and the origin moves along +c by
          * those rows: voxel j of the output is voxel j - span of a grid starting there */

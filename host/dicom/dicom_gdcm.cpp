@@ -7,7 +7,8 @@
 #include <gdcmDataSet.h>
 #include <gdcmFile.h>
 #include <gdcmImage.h>
-#include <gdcmImageReader.h>
+#include <gdcmPhotometricInterpretation.h>
+#include <gdcmPixelFormat.h>
 #include <gdcmReader.h>
 #include <gdcmSequenceOfItems.h>
 #include <gdcmStringFilter.h>
@@ -54,6 +55,9 @@ void say(char *err, size_t errlen, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
+    for (char *c = err; *c; c++) // one printable line: values quoted from a file may hold any byte
+        if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+            *c = '?';
 }
 
 // A reader over a file or a memory buffer (the fuzzer's way in).
@@ -95,8 +99,10 @@ void copy_str(char *dst, size_t n, const std::string &s)
     size_t k = b - a < n - 1 ? b - a : n - 1;
     memcpy(dst, s.data() + a, k);
     dst[k] = '\0';
-    for (size_t i = 0; i < k; i++) // one-line messages: no control characters from a file
-        if ((unsigned char)dst[i] < 0x20 || dst[i] == 0x7f)
+    // printable ASCII only: these strings reach one-line messages and listings, and voxtile does not convert
+    // DICOM's character sets (SpecificCharacterSet (0008,0005)): another byte shows as '?'
+    for (size_t i = 0; i < k; i++)
+        if ((unsigned char)dst[i] < 0x20 || (unsigned char)dst[i] >= 0x7f)
             dst[i] = '?';
 }
 
@@ -240,6 +246,22 @@ int64_t int_or(const tags &T, const gdcm::DataSet &ds, uint16_t g, uint16_t e, i
     return (int64_t)v;
 }
 
+// gdcm::Image::GetBuffer tries the codecs in turn and, where GDCM was built with PVRG (Debian's is), falls back on a
+// JPEG stream IJG cannot decode by writing it to a temporary file and running the pvrg-jpeg program through system(),
+// which prints to stderr and leaves files behind on a corrupt stream (found by tests/fuzz/fuzz_dicom_read.c). A
+// library inside a server must not start programs: the same codecs in the same order, without that one (nor KAKADU,
+// which GDCM leaves out too). The Try* functions are GDCM's own, protected in gdcm::Bitmap.
+class codecs_in_process : public gdcm::Image
+{
+  public:
+    bool decode(char *buffer) const
+    {
+        bool lossy = false;
+        return TryRAWCodec(buffer, lossy) || TryJPEGCodec(buffer, lossy) || TryJPEG2000Codec(buffer, lossy) ||
+               TryJPEGLSCodec(buffer, lossy) || TryRLECodec(buffer, lossy);
+    }
+};
+
 } // namespace
 
 extern "C" void vxt__dcm_file_free(vxt__dcm_file *f)
@@ -282,12 +304,16 @@ extern "C" int vxt__dcm_ts_supported(const char *ts_uid)
 extern "C" const char *vxt__dcm_ts_name(const char *ts_uid)
 {
     try {
-        gdcm::TransferSyntax ts = gdcm::TransferSyntax::GetTSType(ts_uid);
-        const char *s = gdcm::TransferSyntax::GetTSString(ts);
-        return ts == gdcm::TransferSyntax::TS_END || !s ? ts_uid : s;
+        // GDCM's table of UIDs: its names live as long as the library (static strings)
+        gdcm::UIDs u;
+        if (ts_uid && ts_uid[0] && u.SetFromUID(ts_uid)) {
+            const char *name = u.GetName();
+            if (name && name[0])
+                return name;
+        }
     } catch (...) {
-        return ts_uid;
     }
+    return ts_uid && ts_uid[0] ? ts_uid : "(none)";
 }
 
 extern "C" int vxt__dcm_scan(const char *path, const void *data, size_t size, vxt__dcm_file *out, char *err,
@@ -296,37 +322,9 @@ extern "C" int vxt__dcm_scan(const char *path, const void *data, size_t size, vx
     memset(out, 0, sizeof *out);
     quiet();
     try {
-        // 1. the pixel data element: present, encapsulated or native, and (native) whether the file holds it all.
-        //    Values are not read (readvalues = false): the reader seeks over them.
+        // every element but the pixel data (skipped: dicom_check.c found it and checked its length; GDCM's
+        // ReadSelectedTags asserts on a stream that ends inside a value it skips)
         uint64_t bytes = 0;
-        {
-            source s{path, data, size, {}, {}};
-            gdcm::Reader r;
-            if (!s.open(r, &bytes)) {
-                say(err, errlen, "cannot open: %s", strerror(errno ? errno : EIO));
-                return VXT__DCM_ERROR;
-            }
-            std::set<gdcm::Tag> px;
-            px.insert(gdcm::Tag(0x7fe0, 0x0010));
-            if (!r.ReadSelectedTags(px, false))
-                return VXT__DCM_NOT_DICOM;
-            const gdcm::DataSet &ds = r.GetFile().GetDataSet();
-            if (ds.FindDataElement(gdcm::Tag(0x7fe0, 0x0010))) {
-                const gdcm::DataElement &de = ds.GetDataElement(gdcm::Tag(0x7fe0, 0x0010));
-                out->has_pixels = 1;
-                out->encapsulated = de.GetVL().IsUndefined();
-                out->pixel_bytes = out->encapsulated ? 0 : (uint64_t)(uint32_t)de.GetVL();
-                // the reader seeks over the value: past the end of the data, the position says so (a file) or
-                // the stream fails (memory)
-                if (!de.GetVL().IsUndefined() &&
-                    ((uint64_t)r.GetStreamCurrentPosition() > bytes || s.stream().fail())) {
-                    say(err, errlen, "truncated: the pixel data (7FE0,0010) needs %llu bytes, and the data ends "
-                        "before them", (unsigned long long)(uint32_t)de.GetVL());
-                    return VXT__DCM_ERROR;
-                }
-            }
-        }
-        // 2. every other element
         source s{path, data, size, {}, {}};
         gdcm::Reader r;
         if (!s.open(r, &bytes)) {
@@ -463,31 +461,53 @@ extern "C" int vxt__dcm_scan(const char *path, const void *data, size_t size, vx
     }
 }
 
-extern "C" int vxt__dcm_decode(const char *path, const void *data, size_t size, void *dst, size_t dst_bytes, char *err,
-                               size_t errlen)
+extern "C" int vxt__dcm_decode(const char *path, const void *data, size_t size, const vxt__dcm_file *h, void *dst,
+                               size_t dst_bytes, char *err, size_t errlen)
 {
     quiet();
     try {
+        // The dataset through gdcm::Reader, not gdcm::ImageReader: the image reader derives the image from the
+        // header with asserts of its own, and computes the "lossy" flag by trying every codec on a null buffer, the
+        // pvrg-jpeg program included (a system() call). The image is described here from voxtile's own reading of
+        // the header (h), and decoded by the in-process codecs only.
         source s{path, data, size, {}, {}};
-        gdcm::ImageReader r;
+        gdcm::Reader r;
         uint64_t bytes = 0;
         if (!s.open(r, &bytes)) {
             say(err, errlen, "cannot open: %s", strerror(errno ? errno : EIO));
             return VXT__DCM_ERROR;
         }
         if (!r.Read()) {
-            say(err, errlen, "pixel data (7FE0,0010): GDCM cannot read the image (truncated, corrupt or not an image)");
+            say(err, errlen, "pixel data (7FE0,0010): GDCM cannot read the dataset (truncated or corrupt)");
             return VXT__DCM_ERROR;
         }
-        const gdcm::Image &im = r.GetImage();
+        const gdcm::DataSet &ds = r.GetFile().GetDataSet();
+        const gdcm::Tag px(0x7fe0, 0x0010);
+        if (!ds.FindDataElement(px)) {
+            say(err, errlen, "no pixel data (7FE0,0010)");
+            return VXT__DCM_ERROR;
+        }
+        codecs_in_process im;
+        const bool multi = h->frames > 1;
+        im.SetNumberOfDimensions(multi ? 3 : 2);
+        const unsigned int dims[3] = {(unsigned int)h->cols, (unsigned int)h->rows,
+                                      multi ? (unsigned int)h->frames : 1u};
+        im.SetDimensions(dims);
+        im.SetPixelFormat(gdcm::PixelFormat(1, (unsigned short)h->bits_allocated, (unsigned short)h->bits_stored,
+                                            (unsigned short)(h->bits_stored - 1), (unsigned short)h->pixel_rep));
+        im.SetPhotometricInterpretation(strcmp(h->photometric, "MONOCHROME1") == 0
+                                            ? gdcm::PhotometricInterpretation::MONOCHROME1
+                                            : gdcm::PhotometricInterpretation::MONOCHROME2);
+        im.SetTransferSyntax(r.GetFile().GetHeader().GetDataSetTransferSyntax());
+        im.SetDataElement(ds.GetDataElement(px));
         unsigned long n = im.GetBufferLength();
         if ((size_t)n != dst_bytes) {
             say(err, errlen, "pixel data (7FE0,0010): decodes to %lu bytes, the header says %zu", n, dst_bytes);
             return VXT__DCM_ERROR;
         }
-        if (!im.GetBuffer(static_cast<char *>(dst))) {
+        if (!im.decode(static_cast<char *>(dst))) {
             say(err, errlen, "pixel data (7FE0,0010): cannot be decoded (%s; truncated or corrupt)",
-                vxt__dcm_ts_name(im.GetTransferSyntax().GetString() ? im.GetTransferSyntax().GetString() : "?"));
+                vxt__dcm_ts_name(h->ts_uid));
             return VXT__DCM_ERROR;
         }
         return VXT__DCM_OK;

@@ -33,9 +33,11 @@ typedef struct vxt__dcm_file {
     char photometric[17]; /* PhotometricInterpretation (0028,0004) */
     int64_t series_number, instance_number; /* (0020,0011), (0020,0013); INT64_MIN when absent */
     int has_image;        /* Rows and Columns are present: an image, not a report or a directory */
-    int has_pixels;       /* PixelData (7FE0,0010) is present */
-    int encapsulated;     /* its value is compressed fragments (undefined length) */
-    uint64_t pixel_bytes; /* native (not encapsulated): the bytes its value holds */
+    /* PixelData (7FE0,0010): present, compressed fragments (undefined length), a native value's bytes. Set by the
+     * caller from its own walk of the file (dicom_check.c), not by vxt__dcm_scan. */
+    int has_pixels;
+    int encapsulated;
+    uint64_t pixel_bytes;
     int64_t rows, cols, frames;  /* (0028,0010), (0028,0011), NumberOfFrames (0028,0008) (1 when absent) */
     int bits_allocated, bits_stored, high_bit, pixel_rep, samples; /* (0028,0100..0103), (0028,0002) */
     int has_padding;       /* PixelPaddingValue (0028,0120) */
@@ -60,11 +62,12 @@ enum {
  * in messages), without the pixel data. On VXT__DCM_ERROR, err holds a one-line reason (errlen bytes). */
 int vxt__dcm_scan(const char *path, const void *data, size_t size, vxt__dcm_file *out, char *err, size_t errlen);
 
-/* Decode the pixel data of the file into dst: rows x cols x frames samples of bits_allocated / 8 bytes, in the
- * host's byte order, as stored (no rescale, no masking of the bits beyond BitsStored). dst_bytes must equal that
- * size exactly. Returns VXT__DCM_OK or VXT__DCM_ERROR with err. */
-int vxt__dcm_decode(const char *path, const void *data, size_t size, void *dst, size_t dst_bytes, char *err,
-                    size_t errlen);
+/* Decode the (encapsulated) pixel data of the file into dst: h->rows x h->cols x h->frames samples of
+ * h->bits_allocated / 8 bytes, in the host's byte order, as stored (no rescale, no masking of the bits beyond
+ * BitsStored); the image is described by h (voxtile's reading of the header), not by GDCM's image reader. dst_bytes
+ * must equal that size exactly. Returns VXT__DCM_OK or VXT__DCM_ERROR with err. */
+int vxt__dcm_decode(const char *path, const void *data, size_t size, const vxt__dcm_file *h, void *dst,
+                    size_t dst_bytes, char *err, size_t errlen);
 
 /* Whether GDCM can decode a transfer syntax, and its name ("JPEG Lossless, Non-Hierarchical, First-Order
  * Prediction"...; the UID itself when GDCM does not know it). */

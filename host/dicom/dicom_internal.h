@@ -1,5 +1,6 @@
 /* dicom_internal.h - the DICOM reader's pieces, shared by:
  *   host/dicom/dicom_gdcm.cpp    the extern "C" layer over GDCM (one file's header; pixel data decoded)
+ *   host/dicom/dicom_check.c     element lengths checked before GDCM allocates them
  *   host/dicom/dicom_series.c    files found, grouped into series, sorted and checked; the scan's API
  *   host/dicom/dicom_affine.c    the affine (LPS to RAS, dcm2niix's voxel order) and the gantry-tilt correction
  *   host/dicom/dicom_read.c      a series' pixel data decoded, rescaled and placed into an image
@@ -20,9 +21,19 @@
 #define VXT__DCM_STEP_TOL_REL 0.01 /* ... or by this fraction of the mean step, whichever is larger */
 #define VXT__DCM_TILT_TOL 1e-3    /* step off the normal / step along it above this: sheared (gantry tilt) */
 
+/* What the top-level PixelData (7FE0,0010) element says, found by the walk. */
+typedef struct vxt__dcm_pixels {
+    int present, encapsulated;
+    uint64_t bytes;  /* a native value's length */
+    uint64_t offset; /* where its value starts in the file */
+    int big;         /* the dataset is big endian */
+} vxt__dcm_pixels;
+
 /* One file found. */
 typedef struct vxt__dcm_entry {
-    char *path;
+    char *path;       /* in messages */
+    char *io;         /* read at (== path, but for bytes from memory: /proc/self/fd/N) */
+    vxt__dcm_pixels px; /* the pixel data element, as dicom_check.c found it */
     vxt__dcm_file h;
     int skip;         /* not DICOM, not an image, or unreadable */
     char error[256];  /* why it is unreadable */
@@ -55,7 +66,8 @@ typedef struct vxt__dcm_group {
     double origin[3];           /* ImagePositionPatient of the first sorted slice (LPS mm) */
     double normal[3];           /* r x c */
     double spacing[3];          /* volume order: slices (along the normal), rows, columns */
-    int tilted;
+    int tilted;                 /* sheared: the step leaves the normal */
+    int correct;                /* tilted, and the correction asked for (VXT_DICOM_CORRECT_TILT) */
     double tilt_deg;
     int rescale_varies;
     /* the affine (dicom_affine.c) */
@@ -101,6 +113,13 @@ void vxt__dcm_out_shape(const vxt__dcm_group *G, int64_t shape[3]);
  * grid into `out` (out_rows x cols); rows outside take `fill`; has_pad/pad: the padding value, never blended. */
 void vxt__dcm_untilt_plane(const vxt__dcm_group *G, int64_t k, const int32_t *in, int32_t *out, int64_t out_rows,
                            int32_t fill, int has_pad, int32_t pad);
+
+/* dicom_check.c: whether bytes start like DICOM (the "DICM" preamble, or a first element of group 0002 or 0008);
+ * every element's declared length checked against its container before GDCM reads the file (0, or -1 with err);
+ * a file: 1 when it does not start like DICOM, else as the check (a file that cannot be mapped: 0, GDCM says why). */
+int vxt__dcm_sniff(const unsigned char *p, size_t n);
+int vxt__dcm_check_lengths(const unsigned char *p, size_t n, vxt__dcm_pixels *px, char *err, size_t errlen);
+int vxt__dcm_check_file(const char *path, vxt__dcm_pixels *px, char *err, size_t errlen);
 
 /* dicom_api.c: vxt_image_read_path() on a folder or a DICOM file (`o` checked). */
 vxt_status vxt__dicom_read_path(const char *path, const vxt_read_options *o, vxt_image **out);

@@ -21,9 +21,10 @@ int vxt__dcm_scan(const char *path, const void *data, size_t size, vxt__dcm_file
     return VXT__DCM_ERROR;
 }
 
-int vxt__dcm_decode(const char *path, const void *data, size_t size, void *dst, size_t dst_bytes, char *err,
-                    size_t errlen)
+int vxt__dcm_decode(const char *path, const void *data, size_t size, const vxt__dcm_file *h, void *dst,
+                    size_t dst_bytes, char *err, size_t errlen)
 {
+    (void)h;
     (void)path;
     (void)data;
     (void)size;

@@ -18,7 +18,8 @@
 
 /* ---- files ---------------------------------------------------------------------------------------------------- */
 
-static vxt_status add_file(vxt_dicom_scan *s, const char *path)
+/* A file to scan: read at `io`, named `path` in messages (the same but for bytes from memory). */
+static vxt_status add_file_as(vxt_dicom_scan *s, const char *path, const char *io)
 {
     if (s->nfiles == s->cap) {
         size_t cap = s->cap ? 2 * s->cap : 64;
@@ -31,10 +32,18 @@ static vxt_status add_file(vxt_dicom_scan *s, const char *path)
     vxt__dcm_entry *e = &s->files[s->nfiles];
     memset(e, 0, sizeof *e);
     e->path = strdup(path);
-    if (!e->path)
+    e->io = e->path && strcmp(path, io) ? strdup(io) : e->path;
+    if (!e->path || !e->io) {
+        free(e->path);
         return vxt__fail(NULL, VXT_ERR_OUT_OF_MEMORY, "%s: out of memory listing files", s->func);
+    }
     s->nfiles++;
     return VXT_OK;
+}
+
+static vxt_status add_file(vxt_dicom_scan *s, const char *path)
+{
+    return add_file_as(s, path, path);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -227,6 +236,9 @@ static void problem(vxt__dcm_group *G, vxt_status st, unsigned allow, const char
     va_start(ap, fmt);
     vsnprintf(G->problem, sizeof G->problem, fmt, ap);
     va_end(ap);
+    for (char *c = G->problem; *c; c++) /* one line, whatever a file name holds */
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
 }
 
 static void note(vxt__dcm_group *G, const char *fmt, ...) VXT_PRINTF(2, 3);
@@ -365,6 +377,42 @@ static void check_planes(const vxt_dicom_scan *s, vxt__dcm_group *G)
     }
 }
 
+/* Where the sorted planes are: the step between slices as a vector, its part off the normal (gantry tilt, or
+ * another shear), the spacing, and the affine (corrected for a tilt only when that is asked for). */
+static void place(const vxt_dicom_scan *s, vxt__dcm_group *G, const double *r, const double *c, const double *n)
+{
+    const vxt__dcm_frame *f0 = frame_of(s, &G->planes[0]);
+    const vxt__dcm_entry *e0 = &s->files[G->planes[0].file];
+    const size_t m = G->nplanes;
+    double sv[3] = {0, 0, 0};
+    if (m > 1) {
+        const vxt__dcm_frame *fa = frame_of(s, &G->planes[0]), *fb = frame_of(s, &G->planes[m - 1]);
+        for (int k = 0; k < 3; k++)
+            sv[k] = (fb->ipp[k] - fa->ipp[k]) / (double)(m - 1);
+    } else {
+        double t = e0->h.thickness > 0 && isfinite(e0->h.thickness) ? e0->h.thickness : 1.0;
+        for (int k = 0; k < 3; k++)
+            sv[k] = n[k] * t;
+    }
+    double along = dot3(sv, n), off[3];
+    for (int k = 0; k < 3; k++)
+        off[k] = sv[k] - along * n[k];
+    double shear = sqrt(dot3(off, off));
+    G->tilt_deg = atan2(shear, fabs(along)) * (180.0 / 3.14159265358979323846);
+    G->tilted = m > 1 && shear > VXT__DCM_TILT_TOL * fabs(along);
+    G->correct = G->tilted && (s->o.dicom_flags & VXT_DICOM_CORRECT_TILT);
+    G->spacing[0] = m > 1 ? fabs(along) : sqrt(dot3(sv, sv));
+    G->spacing[1] = f0->spacing[0];
+    G->spacing[2] = f0->spacing[1];
+    memcpy(G->step, sv, sizeof sv);
+    memcpy(G->normal, n, sizeof G->normal);
+    if (f0->has_ipp)
+        memcpy(G->origin, frame_of(s, &G->planes[0])->ipp, sizeof G->origin);
+    memcpy(G->r, r, sizeof G->r);
+    memcpy(G->c, c, sizeof G->c);
+    vxt__dcm_affine(G);
+}
+
 /* Sort along the normal; find duplicates, gaps, uneven spacing and tilt; build the affine (RAS). */
 static void analyse(const vxt_dicom_scan *s, vxt__dcm_group *G)
 {
@@ -396,6 +444,7 @@ static void analyse(const vxt_dicom_scan *s, vxt__dcm_group *G)
         G->planes[i].key = f->has_ipp ? dot3(f->ipp, n) : 0.0;
     }
     qsort(G->planes, G->nplanes, sizeof *G->planes, cmp_plane);
+    place(s, G, r, c, n); /* also for a series refused below: the list shows where it is */
     const size_t np = G->nplanes;
     /* duplicates: planes at one position */
     double span = G->planes[np - 1].key - G->planes[0].key;
@@ -416,7 +465,8 @@ static void analyse(const vxt_dicom_scan *s, vxt__dcm_group *G)
         const vxt__dcm_plane *a = &G->planes[first_dup - 1], *b = &G->planes[first_dup];
         if (!(s->o.dicom_flags & VXT_DICOM_DROP_DUPLICATES)) {
             problem(G, VXT_ERR_FORMAT, VXT_DICOM_DROP_DUPLICATES, "%zu duplicate slice%s: '%s' and '%s' are both at "
-                    "%.4f mm along the normal (ImagePositionPatient (0020,0032))", ndup, ndup == 1 ? "" : "s",
+                    "%.4f mm along the normal (ImagePositionPatient (0020,0032)); VXT_DICOM_DROP_DUPLICATES "
+                    "(voxtile: --drop-duplicates) keeps one", ndup, ndup == 1 ? "" : "s",
                     s->files[a->file].path, s->files[b->file].path, a->key);
             return;
         }
@@ -426,17 +476,18 @@ static void analyse(const vxt_dicom_scan *s, vxt__dcm_group *G)
             if (G->planes[i].key - G->planes[w - 1].key > dup_tol)
                 G->planes[w++] = G->planes[i];
         G->nplanes = w;
+        place(s, G, r, c, n);
         note(G, "%zu duplicate slice%s dropped (the first at %.4f mm kept: '%s')", ndup, ndup == 1 ? "" : "s", a->key,
              base_name(s->files[a->file].path));
     }
-    const size_t m = G->nplanes;
-    double step = m > 1 ? (G->planes[m - 1].key - G->planes[0].key) / (double)(m - 1) : 0.0;
+    const size_t nk = G->nplanes;
+    double step = nk > 1 ? (G->planes[nk - 1].key - G->planes[0].key) / (double)(nk - 1) : 0.0;
     /* uniform spacing: every step within 1% of the mean (and at least 0.01 mm: positions are written with
      * a few decimals) */
-    if (m > 2) {
+    if (nk > 2) {
         double dmin = INFINITY, dmax = 0.0;
         size_t at = 0;
-        for (size_t i = 1; i < m; i++) {
+        for (size_t i = 1; i < nk; i++) {
             double d = G->planes[i].key - G->planes[i - 1].key;
             if (d < dmin)
                 dmin = d;
@@ -452,43 +503,19 @@ static void analyse(const vxt_dicom_scan *s, vxt__dcm_group *G)
                 if (gap)
                     problem(G, VXT_ERR_FORMAT, VXT_DICOM_KEEP_IRREGULAR, "slice spacing: a gap of %.4g mm between '%s' "
                             "and '%s' where the other slices are %.4g mm apart (a slice missing?), from "
-                            "ImagePositionPatient (0020,0032)", dmax, s->files[G->planes[at - 1].file].path,
+                            "ImagePositionPatient (0020,0032); VXT_DICOM_KEEP_IRREGULAR (voxtile: --keep-irregular) "
+                            "keeps it", dmax, s->files[G->planes[at - 1].file].path,
                             s->files[G->planes[at].file].path, dmin);
                 else
                     problem(G, VXT_ERR_FORMAT, VXT_DICOM_KEEP_IRREGULAR, "slice spacing varies from %.4g to %.4g mm "
-                            "(ImagePositionPatient (0020,0032))", dmin, dmax);
+                            "(ImagePositionPatient (0020,0032)); VXT_DICOM_KEEP_IRREGULAR (voxtile: --keep-irregular) "
+                            "keeps it", dmin, dmax);
                 return;
             }
             note(G, "slice spacing %s (%.4g to %.4g mm): kept, placed %.6g mm apart (first to last)",
                  gap ? "has a gap" : "varies", dmin, dmax, step);
         }
     }
-    /* the step between slices as a vector, and its part off the normal: gantry tilt (or another shear) */
-    double sv[3] = {0, 0, 0};
-    if (m > 1) {
-        const vxt__dcm_frame *fa = frame_of(s, &G->planes[0]), *fb = frame_of(s, &G->planes[m - 1]);
-        for (int k = 0; k < 3; k++)
-            sv[k] = (fb->ipp[k] - fa->ipp[k]) / (double)(m - 1);
-    } else {
-        double t = e0->h.thickness > 0 && isfinite(e0->h.thickness) ? e0->h.thickness : 1.0;
-        for (int k = 0; k < 3; k++)
-            sv[k] = n[k] * t;
-    }
-    double along = dot3(sv, n), off[3];
-    for (int k = 0; k < 3; k++)
-        off[k] = sv[k] - along * n[k];
-    double shear = sqrt(dot3(off, off));
-    G->tilt_deg = atan2(shear, fabs(along)) * (180.0 / 3.14159265358979323846);
-    G->tilted = m > 1 && shear > VXT__DCM_TILT_TOL * fabs(along);
-    G->spacing[0] = m > 1 ? fabs(along) : sqrt(dot3(sv, sv));
-    G->spacing[1] = f0->spacing[0];
-    G->spacing[2] = f0->spacing[1];
-    memcpy(G->step, sv, sizeof sv);
-    memcpy(G->normal, n, sizeof n);
-    if (f0->has_ipp)
-        memcpy(G->origin, frame_of(s, &G->planes[0])->ipp, sizeof G->origin);
-    memcpy(G->r, r, sizeof r);
-    memcpy(G->c, c, sizeof c);
     if (G->tilted && !(s->o.dicom_flags & VXT_DICOM_CORRECT_TILT)) {
         char tag[64] = "";
         if (e0->h.has_tilt)
@@ -504,6 +531,7 @@ static void analyse(const vxt_dicom_scan *s, vxt__dcm_group *G)
         return;
     }
     /* values: the rescale of every plane, one for all or per slice */
+    const size_t m = G->nplanes;
     G->rescale_varies = 0;
     for (size_t i = 1; i < m; i++) {
         const vxt__dcm_frame *f = frame_of(s, &G->planes[i]);
@@ -519,7 +547,6 @@ static void analyse(const vxt_dicom_scan *s, vxt__dcm_group *G)
             return;
         }
     }
-    vxt__dcm_affine(G);
 }
 
 /* ---- scan --------------------------------------------------------------------------------------------------------- */
@@ -529,7 +556,17 @@ static vxt_status scan_files(vxt_dicom_scan *s, int from_folder)
     char err[256];
     for (size_t f = 0; f < s->nfiles; f++) {
         vxt__dcm_entry *e = &s->files[f];
-        int r = vxt__dcm_scan(e->path, NULL, 0, &e->h, err, sizeof err);
+        /* lengths first: GDCM allocates what an element declares before it reads it */
+        vxt__dcm_pixels px;
+        int chk = vxt__dcm_check_file(e->io, &px, err, sizeof err);
+        int r = chk == 1 ? VXT__DCM_NOT_DICOM : chk < 0 ? VXT__DCM_ERROR
+                                                        : vxt__dcm_scan(e->io, NULL, 0, &e->h, err, sizeof err);
+        e->px = px;
+        if (r == VXT__DCM_OK) { /* the pixel data as the walk found it (GDCM's header read skips it) */
+            e->h.has_pixels = px.present;
+            e->h.encapsulated = px.encapsulated;
+            e->h.pixel_bytes = px.bytes;
+        }
         if (r == VXT__DCM_NOT_DICOM) {
             if (!from_folder)
                 return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: '%s' is not a DICOM file (no dataset GDCM can read)",
@@ -728,7 +765,7 @@ vxt_status vxt__dicom_scan_memory(const void *data, size_t size, const vxt_read_
     vxt_dicom_scan *s;
     vxt_status st = scan_new(func, opts, &s);
     if (st == VXT_OK) {
-        st = add_file(s, path);
+        st = add_file_as(s, "memory", path);
         if (st == VXT_OK)
             st = scan_files(s, 0);
         if (st == VXT_OK && !(s->source = strdup("memory")))
@@ -752,6 +789,8 @@ void vxt_dicom_scan_destroy(vxt_dicom_scan *s)
     if (!s)
         return;
     for (size_t f = 0; f < s->nfiles; f++) {
+        if (s->files[f].io != s->files[f].path)
+            free(s->files[f].io);
         free(s->files[f].path);
         vxt__dcm_file_free(&s->files[f].h);
     }
@@ -803,9 +842,9 @@ vxt_status vxt_dicom_scan_get(const vxt_dicom_scan *s, int64_t index, vxt_dicom_
     snprintf(r.orientation, sizeof r.orientation, "%s", G->orientation[0] ? G->orientation : "???");
     r.tilt_degrees = G->tilted ? G->tilt_deg : 0.0;
     size_t n = 0;
-    for (int k = 0; k < G->nts; k++)
+    for (int k = 0; k < G->nts && n < sizeof r.transfer_syntaxes; k++)
         n += (size_t)snprintf(r.transfer_syntaxes + n, n < sizeof r.transfer_syntaxes ? sizeof r.transfer_syntaxes - n : 0,
-                              "%s%s", k ? ", " : "", vxt__dcm_ts_name(G->ts[k]));
+                              "%s%s", k ? "; " : "", vxt__dcm_ts_name(G->ts[k]));
     r.readable = G->status == VXT_OK && !s->bad;
     snprintf(r.problem, sizeof r.problem, "%s", G->status != VXT_OK ? G->problem : s->bad ? s->bad->error : "");
     snprintf(r.notes, sizeof r.notes, "%s", G->notes);

@@ -1655,7 +1655,7 @@ typedef struct vxt_dicom_series {
     double affine[4][4];    /**< voxel (i, j, k, 1) to RAS mm, as read (zeros when it cannot be read) */
     char orientation[4];    /**< axis codes of i, j, k ("LPS", "LAS"...); "???" when it cannot be read */
     double tilt_degrees;    /**< gantry tilt (shear of the slices along their planes); 0 when none */
-    char transfer_syntaxes[256]; /**< the transfer syntaxes of its files, by name, comma-separated */
+    char transfer_syntaxes[256]; /**< the transfer syntaxes of its files by name (GDCM's), "; "-separated */
     int readable;           /**< 1 when vxt_dicom_scan_read() would read it with the scan's options */
     char problem[512];      /**< why it cannot be read (the error it would give), "" when readable */
     char notes[512];        /**< what reading it tolerates or changes ("1 duplicate slice dropped"), or "" */
@@ -1668,9 +1668,10 @@ typedef struct vxt_dicom_scan vxt_dicom_scan;
  * Scan `path`: a folder (every regular file under it, links followed, each folder once) or a single file. Only
  * headers are read (not pixel data). Files that are not DICOM, and DICOM objects that are not images (reports,
  * DICOMDIR), are skipped in a folder (counted by vxt_dicom_scan_skipped()); given as `path` itself a file that is
- * not DICOM is VXT_ERR_FORMAT. opts (may be NULL) gives dicom_flags (what counts as readable) and max_bytes. A DICOM
- * file that cannot be parsed makes every series of the scan unreadable (it could belong to any of them); the
- * problem names it. Errors: VXT_ERR_NULL, VXT_ERR_STRUCT_SIZE, VXT_ERR_INVALID_ARGUMENT (options), VXT_ERR_IO
+ * not DICOM is VXT_ERR_FORMAT. opts (may be NULL) gives dicom_flags (what counts as readable) and max_bytes. Every
+ * element's declared length is checked against what holds it before GDCM reads the file (GDCM allocates a value at
+ * its declared length). A DICOM file that cannot be parsed, or declares a length it does not hold, makes every
+ * series of the scan unreadable (it could belong to any of them); the problem names it. Errors: VXT_ERR_NULL, VXT_ERR_STRUCT_SIZE, VXT_ERR_INVALID_ARGUMENT (options), VXT_ERR_IO
  * (path cannot be read), VXT_ERR_FORMAT (no DICOM image at all, or `path` not DICOM), VXT_ERR_OUT_OF_MEMORY,
  * VXT_ERR_UNSUPPORTED (built without GDCM). *out is NULL on failure; release with vxt_dicom_scan_destroy().
  */
