@@ -5,6 +5,7 @@
  * that keep them work; and dcm2niix ($VXT_DCM2NIIX) gives the same geometry (within 1e-3 mm) and voxels. */
 #include <cjson/cJSON.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dicom_internal.h"
 #include "vxt_test.h"
 
 static const char *data_dir(void)
@@ -558,6 +560,172 @@ static void test_same_as_dcm2niix(void **state)
     cJSON_Delete(m);
 }
 
+/* pydicom's own files (Debian's python3-pydicom): a real CT slice reads with its geometry; one MR slice in seven
+ * transfer syntaxes (explicit and implicit little endian, big endian, RLE, JPEG 2000 and JPEG-LS lossless, deflate)
+ * gives the same voxels each time. */
+static void test_pydicom_files(void **state)
+{
+    (void)state;
+    const char *dir = getenv("VXT_PYDICOM_FILES");
+    if (!dir || !dir[0])
+        fail_msg("VXT_PYDICOM_FILES is not set (CMake finds pydicom's test files; install python3-pydicom)");
+    char p[1200];
+    vxt_read_options o;
+    vxt_read_options_init(&o);
+    o.scaling = VXT_SCALING_RAW;
+    snprintf(p, sizeof p, "%s/CT_small.dcm", dir);
+    vxt_image *ct = NULL;
+    assert_ok(vxt_image_read_path(p, &o, &ct));
+    vxt_image_info ci = {.struct_size = sizeof ci};
+    assert_ok(vxt_image_get_info(ct, &ci));
+    assert_int_equal(ci.shape[0], 1);
+    assert_int_equal(ci.shape[1], 128);
+    assert_int_equal(ci.shape[2], 128);
+    assert_true(fabs(ci.spacing[1] - 0.661468) < 1e-6 && fabs(ci.spacing[2] - 0.661468) < 1e-6);
+    assert_true(ci.scl_inter == -1024.0 && ci.scl_slope == 1.0);
+    vxt_image_destroy(ct);
+    static const char *mr[] = {"MR_small_implicit.dcm", "MR_small_bigendian.dcm", "MR_small_RLE.dcm",
+                               "MR_small_jp2klossless.dcm", "MR_small_jpeg_ls_lossless.dcm", "MR_small_expb.dcm"};
+    snprintf(p, sizeof p, "%s/MR_small.dcm", dir);
+    vxt_image *ref = NULL;
+    assert_ok(vxt_image_read_path(p, &o, &ref));
+    vxt_volume rv;
+    assert_ok(vxt_image_volume(ref, &rv));
+    vxt_image_info ri = {.struct_size = sizeof ri};
+    assert_ok(vxt_image_get_info(ref, &ri));
+    for (size_t i = 0; i < sizeof mr / sizeof mr[0]; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, mr[i]);
+        vxt_image *img = NULL;
+        assert_ok(vxt_image_read_path(p, &o, &img));
+        vxt_volume v;
+        assert_ok(vxt_image_volume(img, &v));
+        vxt_image_info in = {.struct_size = sizeof in};
+        assert_ok(vxt_image_get_info(img, &in));
+        assert_int_equal(v.dtype, rv.dtype);
+        assert_memory_equal(v.shape, rv.shape, sizeof v.shape);
+        if (memcmp(v.data, rv.data, (size_t)(v.shape[1] * v.shape[2]) * vxt_dtype_size(v.dtype)) != 0)
+            fail_msg("%s: voxels differ from MR_small.dcm's", mr[i]);
+        assert_affine_near(&in.affine[0][0], &ri.affine[0][0], 1e-6, mr[i]);
+        vxt_image_destroy(img);
+    }
+    vxt_image_destroy(ref);
+    /* every file of the folder (RT doses and plans, color, truncated, odd encodings): read or refused with one
+     * printable line, and the process survives (GDCM asserted on two RT dose files before dicom_check.c refused
+     * them) */
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    for (struct dirent *e = readdir(d); e; e = readdir(d)) {
+        size_t len = strlen(e->d_name);
+        if (len < 5 || strcmp(e->d_name + len - 4, ".dcm") != 0)
+            continue;
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        vxt_image *img = NULL;
+        if (vxt_image_read_path(p, NULL, &img) == VXT_OK)
+            vxt_image_destroy(img);
+        else
+            for (const char *c = vxt_last_error(); *c; c++)
+                if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+                    fail_msg("%s: the message holds byte 0x%02x", e->d_name, (unsigned char)*c);
+        n++;
+    }
+    closedir(d);
+    assert_true(n > 50);
+}
+
+/* Inputs the fuzzer found (tests/fuzz/regressions-dicom): each is read as the fuzz target reads it, and fails
+ * cleanly. oom-001 declares an element of 441 MB in a file of a few KiB: refused before GDCM allocates it; leak-001
+ * is a corrupt JPEG-LS slice (GDCM leaks its stream: tests/lsan-gdcm.supp); oom-002 has a meta element of an
+ * unknown VR ("UJ"), which GDCM reads in the long form: 775 MB declared; crash-001 quotes a value holding bytes
+ * that are not printable (the message must stay one printable line); leak-002 is a corrupt JPEG stream on which
+ * GDCM ran the pvrg-jpeg program (it printed, left temporary files and leaked): its codecs are now tried in process
+ * only (dicom_gdcm.cpp); crash-002 gives BitsStored the VR SS, on which an assert of Debian's GDCM aborted the
+ * process: refused before GDCM reads it (dicom_check.c); leak-003 is a JPEG 2000 slice with a corrupt SIZ marker
+ * (GDCM leaks the OpenJPEG decoder: tests/lsan-gdcm.supp); crash-003 ends inside a value GDCM's ReadSelectedTags
+ * skipped, and its assert on the stream aborted: the pixel data is now found by voxtile's own walk; crash-004 has a
+ * meta element whose VR bytes are FF FF, which GDCM rereads as implicit and asserts on: refused (dicom_check.c);
+ * crash-005 has a byte above 0x7f in PhotometricInterpretation, quoted in the message (shown as '?'); crash-006's
+ * meta group length disagrees with its elements, and GDCM's fallback reading of the meta group asserts; oom-003
+ * ends its pixel data with a sequence delimiter of length 538 MB, which GDCM allocates as a fragment; leak-004 is a
+ * corrupt JPEG lossless stream (GDCM leaks the IJG decoder: tests/lsan-gdcm.supp); crash-007 holds a JPEG 2000
+ * codestream larger than its header's image, which GDCM's codec wrote past the end of its buffer: refused. */
+static void test_fuzz_regressions(void **state)
+{
+    (void)state;
+    static const char *names[] = {"oom-001", "leak-001", "oom-002", "crash-001", "leak-002", "crash-002",
+                                  "leak-003", "crash-003", "crash-004", "crash-005", "crash-006", "oom-003",
+                                  "leak-004", "crash-007"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char p[1200];
+        snprintf(p, sizeof p, "%s/../fuzz/regressions-dicom/%s", VXT_TEST_DATA_DIR, names[i]);
+        size_t n;
+        void *bytes = vxt_test_read_file(p, &n);
+        vxt_read_options o;
+        vxt_read_options_init(&o);
+        o.max_bytes = (uint64_t)64 << 20;
+        vxt_image *img = (vxt_image *)(uintptr_t)1;
+        vxt_status st = vxt_dicom_read_memory(bytes, n, &o, &img);
+        if (st == VXT_OK) {
+            vxt_image_destroy(img);
+        } else {
+            assert_null(img);
+            for (const char *c = vxt_last_error(); *c; c++) /* one printable line */
+                if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+                    fail_msg("%s: the message holds byte 0x%02x", names[i], (unsigned char)*c);
+        }
+        free(bytes);
+    }
+}
+
+/* Declared lengths are checked before GDCM allocates them: a 4 GiB value in a small file, a sequence item longer
+ * than its sequence, pixel data fragments past the end. */
+static void test_declared_lengths(void **state)
+{
+    (void)state;
+    unsigned char f[200];
+    memset(f, 0, sizeof f);
+    memcpy(f + 128, "DICM", 4);
+    /* (0002,0010) UI "1.2.840.10008.1.2.1" (explicit little endian), then (0010,0010) PN of 0xFFFFFFF0 bytes as an
+     * UN element (a long VR) */
+    unsigned char *q = f + 132;
+    const char ts[] = "1.2.840.10008.1.2.1";
+    q[0] = 0x02, q[4] = 'U', q[5] = 'L', q[6] = 4, q[8] = 28; /* (0002,0000) UL: the 28 bytes that follow */
+    q += 12;
+    q[0] = 0x02, q[2] = 0x10, q[4] = 'U', q[5] = 'I', q[6] = 20;
+    memcpy(q + 8, ts, 19);
+    q += 28;
+    q[0] = 0x10, q[2] = 0x10, q[4] = 'U', q[5] = 'N';
+    q[8] = 0xf0, q[9] = 0xff, q[10] = 0xff, q[11] = 0xff;
+    q += 12;
+    char err[256];
+    assert_int_equal(vxt__dcm_check_lengths(f, (size_t)(q - f) + 16, NULL, err, sizeof err), -1);
+    assert_non_null(strstr(err, "(0010,0010)"));
+    assert_non_null(strstr(err, "longer than its container"));
+    vxt_image *img = (vxt_image *)(uintptr_t)1;
+    assert_status_msg(vxt_dicom_read_memory(f, (size_t)(q - f) + 16, NULL, &img), VXT_ERR_FORMAT, "(0010,0010)");
+    assert_null(img);
+    /* the same element with a length that fits: the walk passes */
+    q[-4] = 4, q[-3] = 0, q[-2] = 0, q[-1] = 0;
+    assert_int_equal(vxt__dcm_check_lengths(f, (size_t)(q - f) + 4, NULL, err, sizeof err), 0);
+    /* a sequence of undefined length whose item claims more than the file holds */
+    unsigned char g[220];
+    memcpy(g, f, 172); /* preamble, magic and the meta group */
+    unsigned char *r = g + 172;
+    r[0] = 0x08, r[1] = 0x00, r[2] = 0x15, r[3] = 0x11, r[4] = 'S', r[5] = 'Q', r[6] = 0, r[7] = 0;
+    r[8] = r[9] = r[10] = r[11] = 0xff; /* undefined length */
+    r[12] = 0xfe, r[13] = 0xff, r[14] = 0x00, r[15] = 0xe0; /* item */
+    r[16] = 0x00, r[17] = 0x00, r[18] = 0x10, r[19] = 0x00; /* 1 MiB */
+    assert_int_equal(vxt__dcm_check_lengths(g, 192, NULL, err, sizeof err), -1);
+    assert_non_null(strstr(err, "(FFFE,E000)"));
+    /* a meta group whose length (0002,0000) disagrees with its elements */
+    f[132 + 8] = 30;
+    assert_int_equal(vxt__dcm_check_lengths(f, 200, NULL, err, sizeof err), -1);
+    assert_non_null(strstr(err, "(0002,0000)"));
+    /* bytes that do not start like DICOM */
+    assert_int_equal(vxt__dcm_sniff((const unsigned char *)"hello, world", 12), 0);
+    assert_int_equal(vxt__dcm_sniff(f, sizeof f), 1);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest cpu[] = {
@@ -568,6 +736,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_other_ways_in),
         cmocka_unit_test(test_same_as_dcm2niix),
+        cmocka_unit_test(test_pydicom_files),
+        cmocka_unit_test(test_fuzz_regressions),
+        cmocka_unit_test(test_declared_lengths),
     };
     const vxt_test_group groups[] = {VXT_GROUP("cpu", cpu, 0)};
     return vxt_test_main(argc, argv, groups, 1);

@@ -556,7 +556,7 @@ static void test_read_path_errors(void **state)
     ntu_spit(p, junk, sizeof junk);
     assert_status_msg(vxt_image_read_path(p, NULL, &img), VXT_ERR_FORMAT, p);
     assert_null(img);
-    assert_non_null(strstr(vxt_last_error(), "not a NIfTI or .npy file"));
+    assert_non_null(strstr(vxt_last_error(), "not a NIfTI, .npy or DICOM file"));
     /* ... also under a NIfTI or .npy name */
     tpath(p, sizeof p, "random.nii");
     ntu_spit(p, junk, sizeof junk);
@@ -578,7 +578,8 @@ static void test_read_path_errors(void **state)
     img = (vxt_image *)(uintptr_t)1;
     assert_status_msg(vxt_image_read_path(p, NULL, &img), VXT_ERR_IO, p);
     assert_null(img);
-    assert_status_msg(vxt_image_read_path(tmpdir, NULL, &img), VXT_ERR_IO, tmpdir);
+    /* a folder is read as a DICOM series: this one holds none */
+    assert_status_msg(vxt_image_read_path(tmpdir, NULL, &img), VXT_ERR_FORMAT, "holds no DICOM image");
 
     /* .npy arrays that are not images: 1 and 5 dimensions, an empty array */
     int64_t s1[1] = {10};
@@ -1063,7 +1064,7 @@ static void test_info_of_created_image(void **state)
 static void test_format_names(void **state)
 {
     (void)state;
-    static const char *want[] = {"none", "nifti", "npy"};
+    static const char *want[] = {"none", "nifti", "npy", "dicom"};
     assert_int_equal(VXT_FORMAT_COUNT_, sizeof want / sizeof want[0]);
     for (int f = 0; f < VXT_FORMAT_COUNT_; f++) {
         const char *name = vxt_format_name((vxt_format)f);
@@ -1085,11 +1086,11 @@ static void test_format_names(void **state)
     assert_string_equal(vxt_format_name(VXT_FORMAT_COUNT_), "unknown");
     assert_string_equal(vxt_format_name((vxt_format)-1), "unknown");
     vxt_format out = VXT_FORMAT_NPY;
-    assert_status_msg(vxt_format_parse("dicom", &out), VXT_ERR_INVALID_ARGUMENT, "none, nifti, npy");
-    assert_non_null(strstr(vxt_last_error(), "dicom"));
+    assert_status_msg(vxt_format_parse("dicomx", &out), VXT_ERR_INVALID_ARGUMENT, "none, nifti, npy, dicom");
+    assert_non_null(strstr(vxt_last_error(), "dicomx"));
     assert_int_equal(out, VXT_FORMAT_NPY); /* untouched */
-    assert_status_msg(vxt_format_parse("", &out), VXT_ERR_INVALID_ARGUMENT, "none, nifti, npy");
-    assert_status_msg(vxt_format_parse("unknown", &out), VXT_ERR_INVALID_ARGUMENT, "none, nifti, npy");
+    assert_status_msg(vxt_format_parse("", &out), VXT_ERR_INVALID_ARGUMENT, "none, nifti, npy, dicom");
+    assert_status_msg(vxt_format_parse("unknown", &out), VXT_ERR_INVALID_ARGUMENT, "none, nifti, npy, dicom");
     assert_status_msg(vxt_format_parse("nifti ", &out), VXT_ERR_INVALID_ARGUMENT, "none, nifti, npy");
     assert_status_msg(vxt_format_parse(NULL, &out), VXT_ERR_NULL, "");
     assert_status_msg(vxt_format_parse("npy", NULL), VXT_ERR_NULL, "");
