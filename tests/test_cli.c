@@ -10,7 +10,7 @@
 #include "cli_test_util.h"
 
 static const char *const commands[] = {"run",    "validate", "stitch",  "tiles", "resample",
-                                       "normalize", "header", "phantom", "bench", "info"};
+                                       "normalize", "header", "phantom", "bench", "info", "convert"};
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
 /* The commands that take plan flags. */

@@ -438,11 +438,11 @@ static void test_broken_files(void **state)
         {"cut_data.nii", "--stats --json", "ends early"},
         {"cut_header.npy", "", "cut_header.npy"},
         {"cut_data.npy", "--stats", "truncated"},
-        {"text.nii", "", "not a NIfTI or .npy file"},
+        {"text.nii", "", "not a NIfTI, .npy or DICOM file"},
         {"magic.nii", "--json", "magic.nii"},
         {"missing.nii", "", "missing.nii"},
         {"missing.npy", "--stats", "missing.npy"},
-        {"", "", "cannot read"}, /* the directory itself */
+        {"", "", "holds no DICOM image"}, /* the directory itself: a folder is read as DICOM series */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int rc = cli("header %s '%s'", cases[i].flags, cli_path(cases[i].name));

@@ -4,6 +4,7 @@
  *   cli_args.c    the option parser and the help text, from flag tables
  *   cli_exec.c    --backend, --device, --threads: the context
  *   cli_plan.c    --plan, --nnunet, --configuration and every plan field's flag: the plan
+ *   cli_dicom.c   --series, --keep-irregular, --drop-duplicates, --tilt: how a DICOM input is read
  *   cli_image.c   reading inputs, writing outputs, output checks, JSON of images
  *   cli_memory.c  --max-memory sizes, what the machine can give (MemAvailable, cgroups), resident memory
  *   cli_exit.h    the exit-status table
@@ -70,8 +71,8 @@ double cli_seconds(void);
 /* ---- flags (cli_args.c) -------------------------------------------------------------------------------- */
 
 /* One flag: --name (and -s when short_name), with a value when `value` names it (as the help shows it). `id`
- * says what it is: a command's own (1 .. 99) or a shared group's (CLI_EXEC_*, CLI_PLAN_*). A table ends with
- * a NULL name; a row with a NULL name and a `help` starts a section of the help. */
+ * says what it is: a command's own (1 .. 99) or a shared group's (CLI_EXEC_*, CLI_PLAN_*, CLI_DICOM_*). A table
+ * ends with a NULL name; a row with a NULL name and a `help` starts a section of the help. */
 typedef struct cli_flag {
     const char *name;
     char short_name;
@@ -124,6 +125,24 @@ int cli_context(const char *cmd, const cli_exec *e, vxt_context **out);
 /* The context options these flags ask for (--device: a global index, or else a part of the name). */
 void cli_context_options(const cli_exec *e, vxt_context_options *o);
 
+/* ---- DICOM input: --series, --keep-irregular, --drop-duplicates, --tilt (cli_dicom.c) ---------------------- */
+
+enum { CLI_DICOM_SERIES = 300, CLI_DICOM_KEEP_IRREGULAR, CLI_DICOM_DROP_DUPLICATES, CLI_DICOM_TILT };
+/* The flags every command that reads an image takes (section "DICOM input"); other formats ignore them. */
+extern const cli_flag cli_dicom_flags[];
+
+/* What they ask for. All zeros (the commands' arguments are zeroed) is the default: the only series there is, and
+ * gaps, duplicate slices and gantry tilt refused. */
+typedef struct cli_dicom {
+    const char *series; /* --series: a SeriesInstanceUID or a number of voxtile header's list; NULL: the only one */
+    unsigned flags;     /* VXT_DICOM_* */
+} cli_dicom;
+
+/* Handle one of cli_dicom_flags; -2 when the id is not one. */
+int cli_dicom_flag(const char *cmd, cli_dicom *d, const cli_flag *f, const char *value);
+/* Set ro's dicom_series and dicom_flags from d (NULL: the defaults). */
+void cli_dicom_options(const cli_dicom *d, vxt_read_options *ro);
+
 /* ---- plans: sources and every plan field's flag (cli_plan.c) ------------------------------------------------- */
 
 enum { CLI_PLAN_FIRST = 200, CLI_PLAN_FILE = 200, CLI_PLAN_NNUNET, CLI_PLAN_CONFIGURATION, CLI_PLAN_PRINT,
@@ -152,8 +171,10 @@ typedef struct cli_plan_args {
 void cli_plan_args_init(cli_plan_args *a);
 /* Handle one plan flag; -2 when the id is not one. */
 int cli_plan_flag(const char *cmd, cli_plan_args *a, const cli_flag *f, const char *value);
-/* A flag of the shared groups: execution (when e) or plan (when p); -2 when it is neither's. */
-int cli_shared_flag(const char *cmd, cli_exec *e, cli_plan_args *p, const cli_flag *f, const char *value);
+/* A flag of the shared groups: execution (when e), DICOM input (when d) or plan (when p); -2 when it is none of
+ * theirs. */
+int cli_shared_flag(const char *cmd, cli_exec *e, cli_plan_args *p, cli_dicom *d, const cli_flag *f,
+                    const char *value);
 /* A command's start: the shared groups' defaults (e, p: NULL when the command has no such group), cli_parse, then
  * (p not NULL) cli_plan_ready. 0: go on; -1: done (--help or --print-plan printed: exit 0); else an exit status
  * (message printed). */
@@ -176,11 +197,13 @@ void cli_plan_default(const cli_flag *flag, char *buf, size_t n);
 
 /* ---- images and outputs (cli_image.c) ------------------------------------------------------------------- */
 
-/* Read an image in any format (vxt_image_read_path); stored values, scaling not applied (the pipeline rescales).
- * An exit status (message printed). */
-int cli_read_image(const char *cmd, const char *path, vxt_scaling scaling, vxt_image **img);
-/* The same with any read options. */
-int cli_read_image_with(const char *cmd, const char *path, const vxt_read_options *ro, vxt_image **img);
+/* Read an image in any format (vxt_image_read_path: a file, or a DICOM folder), the values as `scaling` says, a
+ * DICOM input as the DICOM flags `dicom` say (NULL: the defaults). An exit status (message printed): 4, or 10 out
+ * of memory. */
+int cli_read_image(const char *cmd, const char *path, vxt_scaling scaling, const cli_dicom *dicom, vxt_image **img);
+/* The same with any read options (their dicom_series and dicom_flags replaced by those of `dicom`). */
+int cli_read_image_with(const char *cmd, const char *path, const vxt_read_options *ro, const cli_dicom *dicom,
+                        vxt_image **img);
 /* The directory of path must exist and be writable; `exts` ("nifti", "image" (NIfTI or .npy), NULL: any) checks
  * the name. Checked before any work. An exit status. */
 int cli_check_output(const char *cmd, const char *flag, const char *path, const char *exts);
@@ -190,6 +213,8 @@ int cli_same_file(const char *a, const char *b);
 int cli_write_image(const char *cmd, const vxt_image *img, const char *path, int nifti_version);
 /* Add "shape", "spacing" (z, y, x), "channels", "dtype", "orientation", "affine" of img to obj. */
 void cli_json_image(cJSON *obj, const vxt_image *img);
+/* Add "format", "description", "notes" and "padding_value" (DICOM pixel padding; null when none) of img to obj. */
+void cli_json_source(cJSON *obj, const vxt_image *img);
 /* Add "backend" and "device" of ctx to obj. */
 void cli_json_context(cJSON *obj, const vxt_context *ctx);
 /* Print obj on stdout (formatted) and delete it. An exit status. */
@@ -234,6 +259,7 @@ int cmd_resample(int argc, char **argv);
 int cmd_normalize(int argc, char **argv);
 int cmd_phantom(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
 
 /* ---- a command's parsing on its own (tests/fuzz/fuzz_cli_args.c) -------------------------------------------- */
 
@@ -252,7 +278,7 @@ typedef struct cli_command {
 
 extern const cli_command cmd_info_parsing, cmd_header_parsing, cmd_tiles_parsing, cmd_stitch_parsing,
     cmd_run_parsing, cmd_validate_parsing, cmd_resample_parsing, cmd_normalize_parsing, cmd_phantom_parsing,
-    cmd_bench_parsing;
+    cmd_bench_parsing, cmd_convert_parsing;
 
 /* `parse` then `check` of c on argv, and nothing else: the exit status of the command if it stopped there (0 when
  * it would go on to its work; --help and --print-plan print and give 0). */

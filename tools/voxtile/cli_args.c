@@ -125,6 +125,7 @@ VXT_CLI_ADAPT(vxt_interp, vxt_interp_name)
 VXT_CLI_ADAPT(vxt_grid_align, vxt_grid_align_name)
 VXT_CLI_ADAPT(vxt_stage, vxt_stage_name)
 VXT_CLI_ADAPT(vxt_runner_kind, vxt_runner_kind_name)
+VXT_CLI_ADAPT(vxt_scaling, vxt_scaling_name)
 
 /* The enums whose names a help text may list: "{grid}". */
 static const struct {
@@ -148,6 +149,7 @@ static const struct {
     {"align", vxt_grid_align_name_of, 0, VXT_GRID_ALIGN_COUNT_, -1},
     {"stage", vxt_stage_name_of, 0, VXT_STAGE_COUNT_, -1},
     {"runner", vxt_runner_kind_name_of, 1, VXT_RUNNER_KIND_COUNT_, -1}, /* "callback" is not a specification */
+    {"scaling", vxt_scaling_name_of, 0, VXT_SCALING_COUNT_, -1},
 };
 
 /* A flag's help with "{enum}" and "{default}" expanded. */

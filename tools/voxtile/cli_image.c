@@ -10,17 +10,20 @@
 
 #include "cli.h"
 
-int cli_read_image(const char *cmd, const char *path, vxt_scaling scaling, vxt_image **img)
+int cli_read_image(const char *cmd, const char *path, vxt_scaling scaling, const cli_dicom *dicom, vxt_image **img)
 {
     vxt_read_options ro;
     vxt_read_options_init(&ro);
     ro.scaling = scaling;
-    return cli_read_image_with(cmd, path, &ro, img);
+    return cli_read_image_with(cmd, path, &ro, dicom, img);
 }
 
-int cli_read_image_with(const char *cmd, const char *path, const vxt_read_options *ro, vxt_image **img)
+int cli_read_image_with(const char *cmd, const char *path, const vxt_read_options *ro, const cli_dicom *dicom,
+                        vxt_image **img)
 {
-    vxt_status st = vxt_image_read_path(path, ro, img);
+    vxt_read_options o = *ro;
+    cli_dicom_options(dicom, &o);
+    vxt_status st = vxt_image_read_path(path, &o, img);
     if (st != VXT_OK) {
         cli_error(cmd, "%s", vxt_last_error());
         return st == VXT_ERR_OUT_OF_MEMORY ? VXT_EXIT_MEMORY : VXT_EXIT_INPUT;
@@ -115,6 +118,20 @@ void cli_json_image(cJSON *obj, const vxt_image *img)
     cJSON *aff = cJSON_AddArrayToObject(obj, "affine");
     for (int r = 0; r < 4; r++)
         cJSON_AddItemToArray(aff, numbers(i.affine[r], 4));
+}
+
+void cli_json_source(cJSON *obj, const vxt_image *img)
+{
+    vxt_image_info i = {.struct_size = sizeof i};
+    if (vxt_image_get_info(img, &i) != VXT_OK)
+        return;
+    cJSON_AddStringToObject(obj, "format", vxt_format_name(i.format));
+    cJSON_AddStringToObject(obj, "description", i.description);
+    cJSON_AddStringToObject(obj, "notes", i.notes ? i.notes : "");
+    if (i.has_padding)
+        cJSON_AddNumberToObject(obj, "padding_value", i.padding_value);
+    else
+        cJSON_AddNullToObject(obj, "padding_value");
 }
 
 void cli_json_context(cJSON *obj, const vxt_context *ctx)

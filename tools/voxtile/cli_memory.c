@@ -97,7 +97,7 @@ static uint64_t cgroup_room(const char *root, char *where, size_t n)
     FILE *f = fopen(path, "r");
     if (!f)
         return UINT64_MAX;
-    char line[4096], v2[2048] = "", v1[2048] = "";
+    char line[4096], v2[4096] = "", v1[4096] = ""; /* as long as a line: a path is never cut */
     int have_v2 = 0, have_v1 = 0;
     while (fgets(line, sizeof line, f)) {
         line[strcspn(line, "\n")] = '\0';
@@ -115,7 +115,7 @@ static uint64_t cgroup_room(const char *root, char *where, size_t n)
     }
     fclose(f);
     uint64_t best = UINT64_MAX;
-    char dir[2048];
+    char dir[4096];
     if (have_v1) { /* v1: the memory controller's own hierarchy, the process's group only */
         uint64_t lim = 0, use = 0;
         char p1[4200], p2[4200];
@@ -138,7 +138,7 @@ static uint64_t cgroup_room(const char *root, char *where, size_t n)
                 uint64_t room = lim > use ? lim - use : 0;
                 if (room < best) {
                     best = room;
-                    snprintf(where, n, "the cgroup %s (memory.max)", dir[0] ? dir : "/");
+                    snprintf(where, n, "the cgroup %.2000s (memory.max)", dir[0] ? dir : "/");
                 }
             }
             char *slash = strrchr(dir, '/');

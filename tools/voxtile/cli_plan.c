@@ -391,9 +391,12 @@ cJSON *cli_plan_json(const vxt_plan *plan)
     return j;
 }
 
-int cli_shared_flag(const char *cmd, cli_exec *e, cli_plan_args *p, const cli_flag *f, const char *value)
+int cli_shared_flag(const char *cmd, cli_exec *e, cli_plan_args *p, cli_dicom *d, const cli_flag *f,
+                    const char *value)
 {
     int rc = e ? cli_exec_flag(cmd, e, f, value) : -2;
+    if (rc == -2 && d)
+        rc = cli_dicom_flag(cmd, d, f, value);
     return rc == -2 && p ? cli_plan_flag(cmd, p, f, value) : rc;
 }
 

@@ -4,6 +4,10 @@
  * extensions (vxt_nifti_info) -- and with --stats the minimum, maximum, mean, standard deviation and exact sum
  * of the values the file means (scaled when scl_slope applies, as voxtile's AUTO scaling reads them).
  *
+ * A DICOM folder or file: every series the scan finds (vxt_dicom_scan_path), readable or not, with why not; and
+ * the image header of the one series there is (or the one --series names) when it can be read. Listing series
+ * that cannot be read is the command's job: they do not make it fail.
+ *
  * Exactness: integer values are summed in 128-bit integers; floating-point values (float32 after scaling,
  * stored float32/float64) in a fixed-point superaccumulator (exact_sum.c), so the printed sum is the exact
  * sum of the values, whatever their order or magnitude. The mean is that sum over the count, in long double;
@@ -13,6 +17,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "exact_sum.h"
@@ -254,7 +259,7 @@ static void json_nifti(cJSON *root, const header_view *v)
     }
 }
 
-static int print_json(const header_view *v)
+static cJSON *image_json(const header_view *v)
 {
     const vxt_image_info *info = &v->info;
     cJSON *root = cJSON_CreateObject();
@@ -272,6 +277,11 @@ static int print_json(const header_view *v)
     add_number(root, "scl_inter", info->scl_inter);
     cJSON_AddBoolToObject(root, "scaling_applies", applies(info->scl_slope));
     cJSON_AddStringToObject(root, "description", info->description);
+    cJSON_AddStringToObject(root, "notes", info->notes ? info->notes : "");
+    if (info->has_padding)
+        add_number(root, "padding_value", info->padding_value);
+    else
+        cJSON_AddNullToObject(root, "padding_value");
     cJSON_AddItemToObject(root, "affine", json_matrix(v->g.affine));
     cJSON_AddStringToObject(root, "affine_source", vxt_affine_source_name(v->g.affine_source));
     cJSON_AddStringToObject(root, "orientation", v->g.orientation);
@@ -291,7 +301,7 @@ static int print_json(const header_view *v)
         add_number(sj, "sum", (double)s->sum_ld);
         cJSON_AddStringToObject(sj, "sum_exact", s->sum);
     }
-    return cli_print_json(root);
+    return root;
 }
 
 static void text_nifti(const header_view *v)
@@ -352,6 +362,10 @@ static int print_text(const header_view *v)
     printf("%-16s slope %.9g, inter %.9g (%s)\n", "scaling", info->scl_slope, info->scl_inter,
            applies(info->scl_slope) ? "applied" : "not applied");
     printf("%-16s \"%s\"\n", "description", info->description);
+    if (info->notes && info->notes[0])
+        printf("%-16s %s\n", "notes", info->notes);
+    if (info->has_padding)
+        printf("%-16s %.9g (the voxels outside the scanned field of view)\n", "padding value", info->padding_value);
     if (v->nifti)
         text_nifti(v);
     char label[32];
@@ -373,6 +387,124 @@ static int print_text(const header_view *v)
     return VXT_EXIT_OK;
 }
 
+/* ---- DICOM: the series of a folder or file ------------------------------------------------------------- */
+
+/* What a DICOM scan found, and the series whose image header is shown (0: none). */
+typedef struct dicom_view {
+    const vxt_dicom_series *series;
+    int64_t count, skipped, shown;
+} dicom_view;
+
+/* 0 when all n values are 0: what the scan could not determine (a series it cannot read). */
+static int known(const double *v, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (v[i] != 0)
+            return 1;
+    return 0;
+}
+
+static void text_series(const vxt_dicom_series *d)
+{
+    char label[32], shape[96];
+    snprintf(label, sizeof label, "series %lld", (long long)d->index);
+    printf("%-16s %s", label, d->uid);
+    if (d->parts > 1)
+        printf(" (part %d of %d)", d->part, d->parts);
+    printf("\n");
+    if (d->number == INT64_MIN)
+        printf("  %-14s none\n", "number");
+    else
+        printf("  %-14s %lld\n", "number", (long long)d->number);
+    printf("  %-14s %s\n", "modality", d->modality);
+    printf("  %-14s \"%s\"\n", "description", d->description);
+    printf("  %-14s %s (slices x rows x columns)\n", "shape", cli_shape_text(shape, sizeof shape, d->shape));
+    if (known(d->spacing, 3))
+        printf("  %-14s %.9g x %.9g x %.9g mm (between slices, rows, columns)\n", "spacing", d->spacing[0],
+               d->spacing[1], d->spacing[2]);
+    else
+        printf("  %-14s unknown\n", "spacing");
+    printf("  %-14s %s\n", "orientation", d->orientation);
+    printf("  %-14s %s\n", "transfer", d->transfer_syntaxes);
+    printf("  %-14s %lld%s\n", "files", (long long)d->files, d->enhanced ? " (one multi-frame file)" : "");
+    if (d->tilt_degrees != 0)
+        printf("  %-14s %.6g degrees\n", "gantry tilt", d->tilt_degrees);
+    else
+        printf("  %-14s none\n", "gantry tilt");
+    if (d->readable)
+        printf("  %-14s yes\n", "readable");
+    else
+        printf("  %-14s no: %s\n", "readable", d->problem);
+    if (d->notes[0])
+        printf("  %-14s %s\n", "notes", d->notes);
+}
+
+static void print_dicom_text(const char *path, const dicom_view *dv, int image_shown)
+{
+    if (!image_shown) {
+        printf("%-16s %s\n", "file", path);
+        printf("%-16s dicom\n", "format");
+    }
+    printf("%-16s %lld series", "dicom", (long long)dv->count);
+    if (dv->shown)
+        printf(", the header above is series %lld's", (long long)dv->shown);
+    else if (dv->count > 1)
+        printf(" (--series UID|NUMBER shows one's image header)");
+    printf("; %lld file%s skipped (not DICOM, or no image)\n", (long long)dv->skipped, dv->skipped == 1 ? "" : "s");
+    for (int64_t i = 0; i < dv->count; i++)
+        text_series(&dv->series[i]);
+}
+
+static cJSON *series_json(const vxt_dicom_series *d)
+{
+    cJSON *o = cJSON_CreateObject();
+    const double shape[3] = {(double)d->shape[0], (double)d->shape[1], (double)d->shape[2]};
+    cJSON_AddNumberToObject(o, "index", (double)d->index);
+    cJSON_AddStringToObject(o, "uid", d->uid);
+    cJSON_AddNumberToObject(o, "part", d->part);
+    cJSON_AddNumberToObject(o, "parts", d->parts);
+    if (d->number == INT64_MIN)
+        cJSON_AddNullToObject(o, "number");
+    else
+        cJSON_AddNumberToObject(o, "number", (double)d->number);
+    cJSON_AddStringToObject(o, "modality", d->modality);
+    cJSON_AddStringToObject(o, "description", d->description);
+    cJSON_AddItemToObject(o, "shape", json_numbers(shape, 3));
+    /* null: unknown (a series that cannot be read may lack them) */
+    cJSON_AddItemToObject(o, "spacing", known(d->spacing, 3) ? json_numbers(d->spacing, 3) : cJSON_CreateNull());
+    cJSON_AddItemToObject(o, "affine", known(&d->affine[0][0], 16) ? json_matrix(d->affine) : cJSON_CreateNull());
+    cJSON_AddStringToObject(o, "orientation", d->orientation);
+    cJSON_AddStringToObject(o, "transfer_syntaxes", d->transfer_syntaxes);
+    cJSON_AddNumberToObject(o, "files", (double)d->files);
+    cJSON_AddBoolToObject(o, "enhanced", d->enhanced);
+    add_number(o, "tilt_degrees", d->tilt_degrees);
+    cJSON_AddBoolToObject(o, "readable", d->readable);
+    cJSON_AddStringToObject(o, "problem", d->problem);
+    cJSON_AddStringToObject(o, "notes", d->notes);
+    return o;
+}
+
+/* The DICOM keys, added to the image's JSON (root) or to a new object (root NULL). */
+static cJSON *dicom_json(cJSON *root, const char *path, const dicom_view *dv)
+{
+    if (!root) {
+        root = cJSON_CreateObject();
+        cJSON_AddStringToObject(root, "file", path);
+        cJSON_AddStringToObject(root, "format", "dicom");
+    }
+    cJSON *list = cJSON_AddArrayToObject(root, "dicom_series");
+    for (int64_t i = 0; i < dv->count; i++)
+        cJSON_AddItemToArray(list, series_json(&dv->series[i]));
+    cJSON_AddNumberToObject(root, "dicom_skipped_files", (double)dv->skipped);
+    if (dv->shown)
+        cJSON_AddNumberToObject(root, "image_series", (double)dv->shown);
+    else
+        cJSON_AddNullToObject(root, "image_series");
+    return root;
+}
+
+/* ---- the command ---------------------------------------------------------------------------------------- */
+
 enum { O_JSON = 1, O_STATS };
 static const cli_flag own[] = {
     {"json", 0, NULL, O_JSON, "machine-readable output"},
@@ -380,43 +512,63 @@ static const cli_flag own[] = {
                                 "the values the file means (scaling applied); NaN/Inf are counted and left out"},
     {NULL, 0, NULL, 0, NULL},
 };
-static const cli_flag *const groups[] = {own, NULL};
+static const cli_flag *const groups[] = {own, cli_dicom_flags, NULL};
 static const cli_command_spec spec = {
-    "header", "header IN [--json] [--stats]",
+    "header", "header IN [--json] [--stats] [--series UID|NUMBER]",
     "Shows what the file says about its image (.nii, .nii.gz, .hdr/.img, .npy): shape, stored dtype, spacing,\n"
     "scaling, the affine in use and where it came from, orientation, description; for NIfTI also dims, datatype,\n"
     "byte order, units, qform and sform codes and matrices, intent, slices, extensions.\n"
+    "A DICOM folder or file: every series found (number, SeriesInstanceUID, SeriesNumber, modality, description,\n"
+    "shape, spacing, orientation, transfer syntaxes, files, gantry tilt, readable or why not, notes) and the files\n"
+    "skipped; with the image header of the only series (or of --series) when it can be read. Series that cannot\n"
+    "be read are listed, not an error.\n"
     "Without --stats only the header is read.",
     groups, 1};
 
+typedef struct header_args {
+    int json, stats;
+    cli_dicom dicom;
+} header_args;
+
 static int on_flag(void *user, const cli_flag *f, const char *value)
 {
-    (void)value;
-    int *want = (int *)user;
-    want[f->id == O_JSON ? 0 : 1] = 1;
+    header_args *a = (header_args *)user;
+    int rc = cli_shared_flag("header", NULL, NULL, &a->dicom, f, value);
+    if (rc != -2)
+        return rc;
+    if (f->id == O_JSON)
+        a->json = 1;
+    else
+        a->stats = 1;
     return 0;
 }
 
-/* The image: header only, or (--stats) the values the file means; float16 widened to float32 (exactly). */
-static int read_image(const char *path, int want_stats, vxt_image **img)
+static int read_fail(vxt_status st, const char *msg)
 {
-    vxt_read_options o;
-    vxt_read_options_init(&o);
-    o.flags = VXT_READ_HEADER_ONLY;
-    int rc = cli_read_image_with("header", path, &o, img);
-    if (rc == 0 && want_stats) {
-        vxt_image_info info = {.struct_size = sizeof info};
-        vxt_image_get_info(*img, &info);
-        vxt_image_destroy(*img);
-        *img = NULL;
-        o.flags = 0;
-        o.scaling = info.stored_dtype == VXT_DTYPE_F16 ? VXT_SCALING_FLOAT32 : VXT_SCALING_AUTO;
-        rc = cli_read_image_with("header", path, &o, img);
-    }
-    return rc;
+    cli_error("header", "%s", msg);
+    return st == VXT_ERR_OUT_OF_MEMORY ? VXT_EXIT_MEMORY : VXT_EXIT_INPUT;
 }
 
-/* The arguments: want[0] --json, want[1] --stats. */
+/* The values the file means (--stats), read again: scaling applied, float16 widened to float32 (exactly). From a
+ * DICOM scan (scan not NULL) its series `series` (NULL: the only one). */
+static int read_values(const char *path, const header_args *a, vxt_dicom_scan *scan, const char *series,
+                       vxt_image **img)
+{
+    vxt_image_info info = {.struct_size = sizeof info};
+    vxt_image_get_info(*img, &info);
+    vxt_image_destroy(*img);
+    *img = NULL;
+    vxt_read_options o;
+    vxt_read_options_init(&o);
+    o.scaling = info.stored_dtype == VXT_DTYPE_F16 ? VXT_SCALING_FLOAT32 : VXT_SCALING_AUTO;
+    if (!scan)
+        return cli_read_image_with("header", path, &o, &a->dicom, img);
+    cli_dicom_options(&a->dicom, &o);
+    vxt_status st = vxt_dicom_scan_read(scan, series, &o, img);
+    return st == VXT_OK ? 0 : read_fail(st, vxt_last_error());
+}
+
+/* The arguments: header_args. */
 static int parse(void *args, int argc, char **argv, const char **pos, int *npos, vxt_plan **plan)
 {
     (void)plan;
@@ -433,39 +585,125 @@ static int check(const void *args, const vxt_plan *plan, const char *const *pos,
     return 0;
 }
 
+/* A folder, a DICOM file, or a file that cannot be read as an image but that a DICOM scan reads (one whose series
+ * cannot be read: it is listed): *scan. Else *img, the header of an image of another format. An exit status (the
+ * read's message printed when neither reads it). */
+static int open_input(const char *path, const header_args *a, vxt_dicom_scan **scan, vxt_image **img)
+{
+    vxt_read_options o;
+    vxt_read_options_init(&o);
+    o.flags = VXT_READ_HEADER_ONLY;
+    cli_dicom_options(&a->dicom, &o);
+    struct stat sb;
+    vxt_status st = VXT_OK;
+    if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        st = vxt_image_read_path(path, &o, img);
+        vxt_image_info info = {.struct_size = sizeof info};
+        if (st == VXT_OK && vxt_image_get_info(*img, &info) == VXT_OK && info.format != VXT_FORMAT_DICOM)
+            return 0;
+        vxt_image_destroy(*img);
+        *img = NULL;
+    }
+    char err[2048];
+    snprintf(err, sizeof err, "%s", vxt_last_error());
+    vxt_status scan_st = vxt_dicom_scan_path(path, &o, scan);
+    if (scan_st == VXT_OK)
+        return 0;
+    return st != VXT_OK ? read_fail(st, err) : read_fail(scan_st, vxt_last_error()); /* not DICOM: the read's word */
+}
+
+/* The series of the scan, and the image header of the one to show: --series's (a series it does not name is an
+ * error), else the only one there is when it can be read. An exit status. */
+static int open_series(const header_args *a, vxt_dicom_scan *scan, vxt_dicom_series **list, dicom_view *dv,
+                       vxt_image **img)
+{
+    dv->count = vxt_dicom_scan_count(scan);
+    dv->skipped = vxt_dicom_scan_skipped(scan);
+    vxt_dicom_series *s = calloc(dv->count > 0 ? (size_t)dv->count : 1, sizeof *s);
+    if (!s)
+        return read_fail(VXT_ERR_OUT_OF_MEMORY, "out of memory listing the series");
+    *list = s;
+    dv->series = s;
+    for (int64_t i = 0; i < dv->count; i++) {
+        s[i].struct_size = sizeof s[i];
+        vxt_status st = vxt_dicom_scan_get(scan, i + 1, &s[i]);
+        if (st != VXT_OK)
+            return read_fail(st, vxt_last_error());
+    }
+    const char *want = a->dicom.series;
+    if (!want && dv->count > 0 && !(dv->count == 1 && s[0].readable))
+        return 0;
+    vxt_read_options o;
+    vxt_read_options_init(&o);
+    o.flags = VXT_READ_HEADER_ONLY;
+    cli_dicom_options(&a->dicom, &o);
+    vxt_status st = vxt_dicom_scan_read(scan, want, &o, img);
+    /* --series names none of them; no series at all (a DICOM file that cannot be parsed, and nothing else): the
+     * reader's message names the file */
+    if (st == VXT_ERR_INVALID_ARGUMENT || st == VXT_ERR_OUT_OF_MEMORY || (st != VXT_OK && dv->count == 0))
+        return read_fail(st, vxt_last_error());
+    if (st != VXT_OK)
+        return 0; /* it cannot be read: the list says why */
+    long k = 1; /* the only one, or --series's: its number, or the one series with its UID */
+    for (int64_t i = 0; want && !cli_parse_int(want, 1, (long)dv->count, &k) && i < dv->count; i++)
+        if (!strcmp(want, s[i].uid))
+            k = (long)s[i].index;
+    dv->shown = k;
+    return 0;
+}
+
 int cmd_header(int argc, char **argv)
 {
-    int want[2] = {0, 0}, n = 0;
+    header_args a;
+    memset(&a, 0, sizeof a);
+    int n = 0;
     const char *pos[1];
-    int rc = parse(want, argc, argv, pos, &n, NULL);
+    int rc = parse(&a, argc, argv, pos, &n, NULL);
     if (rc)
         return rc < 0 ? VXT_EXIT_OK : rc;
-    if ((rc = check(want, NULL, pos, n)))
+    if ((rc = check(&a, NULL, pos, n)))
         return rc;
     header_view v = {.path = pos[0]};
     vxt_image *img = NULL;
-    if ((rc = read_image(v.path, want[1], &img)) != 0)
-        return rc;
-    v.img = img;
-    v.info.struct_size = sizeof v.info;
-    v.g.struct_size = sizeof v.g;
-    v.ni.struct_size = sizeof v.ni;
-    vxt_image_get_info(img, &v.info);
-    vxt_image_get_geometry(img, &v.g);
-    v.nifti = v.info.format == VXT_FORMAT_NIFTI && vxt_nifti_get_info(img, &v.ni) == VXT_OK;
+    vxt_dicom_scan *scan = NULL;
+    vxt_dicom_series *list = NULL;
+    dicom_view dv = {NULL, 0, 0, 0};
+    if ((rc = open_input(v.path, &a, &scan, &img)) || (scan && (rc = open_series(&a, scan, &list, &dv, &img))) ||
+        (img && a.stats && (rc = read_values(v.path, &a, scan, a.dicom.series, &img))))
+        goto done;
     stats s;
-    if (want[1]) {
-        vxt_volume vol;
-        if (vxt_image_volume(img, &vol) != VXT_OK || !compute_stats(&vol, &s)) {
-            cli_error("header", "out of memory computing statistics");
-            vxt_image_destroy(img);
-            return VXT_EXIT_INTERNAL;
+    if (img) {
+        v.img = img;
+        v.info.struct_size = sizeof v.info;
+        v.g.struct_size = sizeof v.g;
+        v.ni.struct_size = sizeof v.ni;
+        vxt_image_get_info(img, &v.info);
+        vxt_image_get_geometry(img, &v.g);
+        v.nifti = v.info.format == VXT_FORMAT_NIFTI && vxt_nifti_get_info(img, &v.ni) == VXT_OK;
+        if (a.stats) {
+            vxt_volume vol;
+            if (vxt_image_volume(img, &vol) != VXT_OK || !compute_stats(&vol, &s)) {
+                cli_error("header", "out of memory computing statistics");
+                rc = VXT_EXIT_INTERNAL;
+                goto done;
+            }
+            v.s = &s;
         }
-        v.s = &s;
     }
-    rc = want[0] ? print_json(&v) : print_text(&v);
+    if (a.json) {
+        cJSON *root = img ? image_json(&v) : NULL;
+        rc = cli_print_json(scan ? dicom_json(root, v.path, &dv) : root);
+    } else {
+        if (img)
+            rc = print_text(&v);
+        if (scan)
+            print_dicom_text(v.path, &dv, img != NULL);
+    }
+done:
+    free(list);
+    vxt_dicom_scan_destroy(scan);
     vxt_image_destroy(img);
     return rc;
 }
 
-const cli_command cmd_header_parsing = {&spec, 2 * sizeof(int), parse, check};
+const cli_command cmd_header_parsing = {&spec, sizeof(header_args), parse, check};

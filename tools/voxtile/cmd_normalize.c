@@ -17,7 +17,7 @@ static const cli_flag own[] = {
     {"json", 0, NULL, O_JSON, "print a summary as JSON (the statistics used, seconds, ...)"},
     {NULL, 0, NULL, 0, NULL},
 };
-static const cli_flag *const groups[] = {own, cli_norm_flags, cli_exec_flags, NULL};
+static const cli_flag *const groups[] = {own, cli_norm_flags, cli_exec_flags, cli_dicom_flags, NULL};
 static const cli_command_spec spec = {
     "normalize", "normalize IN -o OUT --normalization NAME [--lo L --hi H | --mean M --std S | --percentiles P,Q]",
     "Normalize intensities with one of voxtile run's schemes (docs/PLAN.md): window clip((x - lo) / (hi - lo), 0, 1);\n"
@@ -31,13 +31,14 @@ typedef struct norm_args {
     const char *out;
     int json;
     cli_exec exec;
+    cli_dicom dicom;
     cli_plan_args plan;
 } norm_args;
 
 static int on_flag(void *user, const cli_flag *f, const char *v)
 {
     norm_args *a = (norm_args *)user;
-    int rc = cli_shared_flag("normalize", &a->exec, &a->plan, f, v);
+    int rc = cli_shared_flag("normalize", &a->exec, &a->plan, &a->dicom, f, v);
     if (rc != -2)
         return rc;
     if (f->id == O_OUT)
@@ -151,7 +152,7 @@ int cmd_normalize(int argc, char **argv)
     double t0 = cli_seconds(), t[3];
     vxt_status st;
     if ((rc = cli_context("normalize", &a.exec, &ctx)) ||
-        (rc = check_scheme(ctx, plan)) || (rc = cli_read_image("normalize", pos[0], VXT_SCALING_RAW, &img)))
+        (rc = check_scheme(ctx, plan)) || (rc = cli_read_image("normalize", pos[0], VXT_SCALING_RAW, &a.dicom, &img)))
         goto done;
     t[0] = cli_seconds() - t0;
     vxt_volume raw;

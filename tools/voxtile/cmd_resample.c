@@ -39,7 +39,7 @@ static const cli_flag own[] = {
     {"json", 0, NULL, O_JSON, "print a summary as JSON (seconds, backend, shapes, spacings, affine)"},
     {NULL, 0, NULL, 0, NULL},
 };
-static const cli_flag *const groups[] = {own, cli_exec_flags, NULL};
+static const cli_flag *const groups[] = {own, cli_exec_flags, cli_dicom_flags, NULL};
 static const cli_command_spec spec = {
     "resample", "resample IN -o OUT (--spacing Z,Y,X | --shape Z,Y,X | --scale Z,Y,X) [options]",
     "Resample an image to a new grid over the same field of view, keeping its geometry (the affine is updated for\n"
@@ -55,12 +55,13 @@ typedef struct res_args {
     vxt_interp interp;
     vxt_grid_align align;
     cli_exec exec;
+    cli_dicom dicom;
 } res_args;
 
 static int on_flag(void *user, const cli_flag *f, const char *v)
 {
     res_args *a = (res_args *)user;
-    int rc = cli_exec_flag("resample", &a->exec, f, v);
+    int rc = cli_shared_flag("resample", &a->exec, NULL, &a->dicom, f, v);
     if (rc != -2)
         return rc;
     switch (f->id) {
@@ -242,7 +243,7 @@ int cmd_resample(int argc, char **argv)
     int64_t shape[3];
     vxt_volume in, ov;
     /* label maps keep their stored values (and scaling); intensities are read in their units */
-    if ((rc = cli_read_image("resample", pos[0], nearest ? VXT_SCALING_RAW : VXT_SCALING_AUTO, &img)))
+    if ((rc = cli_read_image("resample", pos[0], nearest ? VXT_SCALING_RAW : VXT_SCALING_AUTO, &a.dicom, &img)))
         return rc;
     t[0] = cli_seconds() - t0;
     vxt_image_get_info(img, &info);

@@ -23,25 +23,27 @@ static const cli_flag own[] = {
      "network runtime's own memory comes on top) is checked before the voxels are read, and reading stops there"},
     {NULL, 0, NULL, 0, NULL},
 };
-static const cli_flag *const groups[] = {own, cli_plan_flags, cli_exec_flags, NULL};
+static const cli_flag *const groups[] = {own, cli_plan_flags, cli_exec_flags, cli_dicom_flags, NULL};
 static const cli_command_spec spec = {
     "run", "run IN -o OUT [--plan PLAN.json | --nnunet DIR [--configuration NAME]] [flags]",
-    "Reads the image (NIfTI or .npy), then the plan's pipeline: orient, rescale to its intensity units, resample to\n"
-    "the model's spacing, normalize, run the model over overlapping tiles, blend them, activate, return to the\n"
-    "input's grid and make labels (docs/PIPELINE.md). Per-axis values are Z,Y,X (for a NIfTI file k,j,i).",
+    "Reads the image (NIfTI, .npy, or a DICOM series: a folder or file), then the plan's pipeline: orient,\n"
+    "rescale to its intensity units, resample to the model's spacing, normalize, run the model over overlapping\n"
+    "tiles, blend them, activate, return to the input's grid and make labels (docs/PIPELINE.md). Per-axis values\n"
+    "are Z,Y,X (for a NIfTI file k,j,i).",
     groups, 1};
 
 typedef struct run_args {
     const char *out, *probabilities, *picture, *max_memory;
     int json, quiet;
     cli_exec exec;
+    cli_dicom dicom;
     cli_plan_args plan;
 } run_args;
 
 static int on_flag(void *user, const cli_flag *f, const char *v)
 {
     run_args *a = (run_args *)user;
-    int rc = cli_shared_flag("run", &a->exec, &a->plan, f, v);
+    int rc = cli_shared_flag("run", &a->exec, &a->plan, &a->dicom, f, v);
     if (rc != -2)
         return rc;
     switch (f->id) {
@@ -135,6 +137,9 @@ static void print_text(const report *r, const uint64_t *counts, int n)
     vxt_image_get_info(r->img, &ii);
     char s1[64], s2[64];
     printf("voxtile run: %s (%s voxels, z y x) -> %s\n", r->in, cli_shape_text(s1, sizeof s1, ii.shape), r->a->out);
+    if (ii.format == VXT_FORMAT_DICOM)
+        printf("  DICOM series \"%s\": spacing %.6g x %.6g x %.6g mm (z, y, x), orientation %s%s%s\n", ii.description,
+               ii.spacing[0], ii.spacing[1], ii.spacing[2], ii.orientation, ii.notes[0] ? "; " : "", ii.notes);
     printf("  %s on %s; model %s%s; %lld class%s; %llu tile%s over the model's grid of %s voxels\n",
            vxt_backend_name(r->ci.backend), r->ci.device_name, ri.name,
            vxt_pipeline_runner(r->pipe, 1) ? " (+ensemble)" : "", (long long)r->res->classes,
@@ -196,6 +201,15 @@ static int print_json(const report *r, const uint64_t *counts, int n)
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "input", r->in);
     cJSON_AddStringToObject(j, "output", r->a->out);
+    vxt_image_info ii = {.struct_size = sizeof ii};
+    vxt_image_get_info(r->img, &ii);
+    if (ii.format == VXT_FORMAT_DICOM) { /* the series read: its description, grid and orientation, what was tolerated */
+        cJSON *sj = cJSON_AddObjectToObject(j, "series");
+        cJSON_AddStringToObject(sj, "description", ii.description);
+        cJSON_AddItemToObject(sj, "spacing", cJSON_CreateDoubleArray(ii.spacing, 3));
+        cJSON_AddStringToObject(sj, "orientation", ii.orientation);
+        cJSON_AddStringToObject(sj, "notes", ii.notes);
+    }
     if (r->a->probabilities)
         cJSON_AddStringToObject(j, "probabilities", r->a->probabilities);
     cJSON_AddStringToObject(j, "backend", vxt_backend_name(r->ci.backend));
@@ -334,14 +348,14 @@ static void run_budget(const run_args *a, report *r, char *source, size_t n)
 }
 
 /* Before the voxels are read: the run's estimate from the image's header against the ceiling. */
-static int check_memory(const char *in, vxt_pipeline *pipe, const vxt_run_options *ro, const char *source,
-                        uint64_t held, vxt_memory_estimate *est)
+static int check_memory(const char *in, const cli_dicom *dicom, vxt_pipeline *pipe, const vxt_run_options *ro,
+                        const char *source, uint64_t held, vxt_memory_estimate *est)
 {
     vxt_read_options o;
     vxt_read_options_init(&o);
     o.flags = VXT_READ_HEADER_ONLY;
     vxt_image *hdr = NULL;
-    int rc = cli_read_image_with("run", in, &o, &hdr);
+    int rc = cli_read_image_with("run", in, &o, dicom, &hdr);
     if (rc)
         return rc;
     vxt_status st = vxt_pipeline_estimate(pipe, hdr, ro, est);
@@ -397,7 +411,7 @@ int cmd_run(int argc, char **argv)
     ro.outputs = VXT_OUTPUT_LABELS | (a.probabilities ? VXT_OUTPUT_PROBABILITIES : 0u);
     run_budget(&a, &r, source, sizeof source);
     ro.max_memory = r.budget;
-    if ((rc = check_memory(pos[0], pipe, &ro, source, r.held_before, &est)))
+    if ((rc = check_memory(pos[0], &a.dicom, pipe, &ro, source, r.held_before, &est)))
         goto done;
     /* the voxels, decompressed no further than the ceiling allows */
     vxt_read_options rdo;
@@ -405,7 +419,7 @@ int cmd_run(int argc, char **argv)
     rdo.scaling = VXT_SCALING_RAW;
     rdo.max_bytes = r.budget;
     const double tr = cli_seconds();
-    if ((rc = cli_read_image_with("run", pos[0], &rdo, &img)))
+    if ((rc = cli_read_image_with("run", pos[0], &rdo, &a.dicom, &img)))
         goto done;
     r.t_read = cli_seconds() - tr;
     bar b = {cli_seconds(), -1, isatty(2) && !a.quiet && !a.json};

@@ -19,7 +19,7 @@ static const cli_flag own[] = {
     {"json", 0, NULL, O_JSON, "print a summary as JSON"},
     {NULL, 0, NULL, 0, NULL},
 };
-static const cli_flag *const groups[] = {own, cli_stitch_flags, cli_exec_flags, NULL};
+static const cli_flag *const groups[] = {own, cli_stitch_flags, cli_exec_flags, cli_dicom_flags, NULL};
 static const cli_command_spec spec = {
     "stitch", "stitch TILES.npy --shape Z,Y,X --roi Z,Y,X (-o LABELS | --probabilities VALUES) [flags]",
     "TILES.npy holds (N, C, *ROI) float32 or float16 tile outputs in tiling order (C order, last axis fastest).\n"
@@ -32,13 +32,14 @@ typedef struct stitch_args {
     int64_t shape[3];
     int dims, json;
     cli_exec exec;
+    cli_dicom dicom; /* --like's */
     cli_plan_args plan;
 } stitch_args;
 
 static int on_flag(void *user, const cli_flag *f, const char *v)
 {
     stitch_args *a = (stitch_args *)user;
-    int rc = cli_shared_flag("stitch", &a->exec, &a->plan, f, v);
+    int rc = cli_shared_flag("stitch", &a->exec, &a->plan, &a->dicom, f, v);
     if (rc != -2)
         return rc;
     switch (f->id) {
@@ -203,7 +204,7 @@ static int open_outputs(const stitch_args *a, const vxt_stitch_options *so, sink
 {
     vxt_image *like = NULL;
     int rc = 0;
-    if (a->like && (rc = cli_read_image("stitch", a->like, VXT_SCALING_RAW, &like)))
+    if (a->like && (rc = cli_read_image("stitch", a->like, VXT_SCALING_RAW, &a->dicom, &like)))
         return rc;
     vxt_image_info li = {.struct_size = sizeof li};
     if (like && vxt_image_get_info(like, &li) == VXT_OK && memcmp(li.shape, a->shape, sizeof li.shape) != 0) {

@@ -46,7 +46,7 @@ static const cli_flag own[] = {
     {"quiet", 0, NULL, O_RUN_ONLY, ""},
     {NULL, 0, NULL, 0, NULL},
 };
-static const cli_flag *const groups[] = {own, cli_plan_flags, cli_exec_flags, NULL};
+static const cli_flag *const groups[] = {own, cli_plan_flags, cli_exec_flags, cli_dicom_flags, NULL};
 static const cli_command_spec spec = {
     "validate", "validate IN [--plan PLAN.json | --nnunet DIR] [plan flags] [--a SIDE] [--b SIDE] [options]",
     "Runs voxtile run's pipeline on two sides and compares every stage's output bit for bit: differing values and\n"
@@ -62,6 +62,7 @@ typedef struct val_args {
     int json;
     cli_exec exec;
     int device_given, threads_given;
+    cli_dicom dicom;
     cli_plan_args plan;
 } val_args;
 
@@ -82,7 +83,7 @@ static int on_flag(void *user, const cli_flag *f, const char *v)
     }
     a->device_given |= f->id == CLI_EXEC_DEVICE;
     a->threads_given |= f->id == CLI_EXEC_THREADS;
-    int rc = cli_shared_flag("validate", &a->exec, &a->plan, f, v);
+    int rc = cli_shared_flag("validate", &a->exec, &a->plan, &a->dicom, f, v);
     if (rc != -2)
         return rc;
     const char **slot[] = {NULL, &a->a, &a->b, &a->b_plan, &a->stage, &a->max_ulp, &a->max_abs, &a->max_label,
@@ -587,7 +588,7 @@ int cmd_validate(int argc, char **argv)
         cli_report_crashes("validate", plugins);
     }
     if ((va.pictures && (rc = prepare_pictures(va.pictures, &created))) ||
-        (rc = cli_read_image("validate", pos[0], VXT_SCALING_RAW, &img)))
+        (rc = cli_read_image("validate", pos[0], VXT_SCALING_RAW, &va.dicom, &img)))
         goto done;
     s->pictures = va.pictures;
     if (vxt_output_set_create(&s->set) != VXT_OK) {
