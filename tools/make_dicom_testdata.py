@@ -527,6 +527,20 @@ def subdir_some(names):
     return lambda k: "sub" if int(names[k][2:]) % 3 == 0 else ""
 
 
+def add_series(out, name, s, names, inst, layout, files=None, extra=None):
+    """Write the sorted slices of s as case `name` (slice k as layout(k)/names[k], InstanceNumber inst[k]) and add
+    its manifest entry: series_entry, the file count (len(names) unless given), explicit VR little endian, then
+    `extra`. Returns what write_series returns and the entry."""
+    written = write_series(out, "series/" + name, s, names, inst, layout)
+    e = empty_entry(name, "series/" + name, "series")
+    e.update(series_entry(out, name, name, s, instance_numbers=inst))
+    e.update({"files": len(names) if files is None else files, "transfer_syntax": TS_EXPLICIT_LE})
+    if extra:
+        e.update(extra)
+    out.add(e)
+    return written, e
+
+
 def make_ct_axial(out):
     name = "ct_axial"
     rng = np.random.default_rng(CASE_NUMBERS[name])
@@ -535,11 +549,7 @@ def make_ct_axial(out):
     names = shuffled_names(rng, nk, start=1001, step=7)
     inst = list(range(nk, 0, -1))  # reversed: instance 1 is the highest z
     layout = subdir_two(names)
-    files = write_series(out, "series/" + name, s, names, inst, layout)
-    e = empty_entry(name, "series/" + name, "series")
-    e.update(series_entry(out, name, name, s, instance_numbers=inst))
-    e.update({"files": nk, "transfer_syntax": TS_EXPLICIT_LE})
-    out.add(e)
+    files, e = add_series(out, name, s, names, inst, layout)
     return s, names, inst, layout, files, e
 
 
@@ -556,11 +566,7 @@ def make_ct_u12(out):
     nk = len(s.slices)
     names = shuffled_names(rng, nk, start=201)
     inst = list(range(nk, 0, -1))
-    write_series(out, "series/" + name, s, names, inst, subdir_some(names))
-    e = empty_entry(name, "series/" + name, "series")
-    e.update(series_entry(out, name, name, s, instance_numbers=inst))
-    e.update({"files": nk, "transfer_syntax": TS_EXPLICIT_LE})
-    out.add(e)
+    add_series(out, name, s, names, inst, subdir_some(names))
 
 
 def make_mr_oblique(out):
@@ -578,11 +584,7 @@ def make_mr_oblique(out):
         s.slices.append(Slice(dsv(corner + rot[:, 2] * 1.5 * k), iop, stored[k]))
     names = shuffled_names(rng, nk, start=301)
     inst = [int(v) + 1 for v in rng.permutation(nk)]  # permuted, neither ascending nor descending
-    write_series(out, "series/" + name, s, names, inst, subdir_some(names))
-    e = empty_entry(name, "series/" + name, "series")
-    e.update(series_entry(out, name, name, s, instance_numbers=inst))
-    e.update({"files": nk, "transfer_syntax": TS_EXPLICIT_LE})
-    out.add(e)
+    add_series(out, name, s, names, inst, subdir_some(names))
 
 
 def make_ct_gap(out):
@@ -597,13 +599,9 @@ def make_ct_gap(out):
     full.slices = [full.slices[k] for k in keep]
     names = [names_full[k] for k in keep]
     inst = [inst_full[k] for k in keep]
-    write_series(out, "series/" + name, full, names, inst, subdir_some(names))
-    e = empty_entry(name, "series/" + name, "series")
-    e.update(series_entry(out, name, name, full, instance_numbers=inst))
-    e.update({"files": len(keep), "transfer_syntax": TS_EXPLICIT_LE, "expect_error": "gap",
-              "expected_with_option": "keep_gaps", "missing_slice_index": missing,
-              "missing_slice_position": [float(v) for v in missing_ipp], "nominal_slice_step": 2.5})
-    out.add(e)
+    add_series(out, name, full, names, inst, subdir_some(names),
+               extra={"expect_error": "gap", "expected_with_option": "keep_gaps", "missing_slice_index": missing,
+                      "missing_slice_position": [float(v) for v in missing_ipp], "nominal_slice_step": 2.5})
 
 
 def make_ct_duplicate(out):
@@ -643,11 +641,7 @@ def make_ct_rescale(out):
         sl.pixels = v
     names = shuffled_names(rng, nk, start=601)
     inst = list(range(nk, 0, -1))
-    write_series(out, "series/" + name, s, names, inst, subdir_some(names))
-    e = empty_entry(name, "series/" + name, "series")
-    e.update(series_entry(out, name, name, s, instance_numbers=inst))
-    e.update({"files": nk, "transfer_syntax": TS_EXPLICIT_LE})
-    out.add(e)
+    add_series(out, name, s, names, inst, subdir_some(names))
 
 
 def make_two_series(out):
@@ -687,11 +681,7 @@ def make_ct_tilt(out):
     # InstanceNumber in position order here: dcm2niix orders slices by InstanceNumber and, with them reversed, places
     # a sheared series' origin off the first slice (docs/DICOM.md); its _Tilt output is compared only this way
     inst = list(range(1, nk + 1))
-    write_series(out, "series/" + name, s, names, inst, subdir_some(names))
-    e = empty_entry(name, "series/" + name, "series")
-    e.update(series_entry(out, name, name, s, instance_numbers=inst))
-    e.update({"files": nk, "transfer_syntax": TS_EXPLICIT_LE})
-    out.add(e)
+    add_series(out, name, s, names, inst, subdir_some(names))
 
 
 def make_mixed(out):
