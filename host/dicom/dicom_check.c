@@ -5,7 +5,7 @@
  * or explicit VR, either byte order), and each declared length must fit in what is left of its container: the file,
  * a sequence or item of defined length. Sequences and items are walked into (in implicit VR, a value that starts
  * with an item tag is taken for a sequence); the fragments of encapsulated pixel data are skipped by their lengths. Only the lengths are checked: the values are GDCM's to
- * read. A deflated dataset (1.2.840.10008.1.2.1.99) is checked up to its meta group. */
+ * read. A deflated dataset (1.2.840.10008.1.2.1.99) cannot be walked and is refused. */
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -400,8 +400,11 @@ int vxt__dcm_check_lengths(const unsigned char *p, size_t n, vxt__dcm_pixels *px
         w.big = p[0] == 0x00 && p[1] == 0x08;
         w.implicit = !(p[4] >= 'A' && p[4] <= 'Z' && p[5] >= 'A' && p[5] <= 'Z');
     }
-    if (deflated)
-        return 0;
+    if (deflated) { /* its dataset is compressed: the walk cannot see the lengths GDCM would allocate */
+        snprintf(err, errlen, "transfer syntax (0002,0010) 1.2.840.10008.1.2.1.99 (Deflated Explicit VR Little Endian) "
+                 "is not read: its elements cannot be checked before GDCM allocates them");
+        return -1;
+    }
     return walk(&w, &pos, n, 0, 0, 0, 0);
 }
 

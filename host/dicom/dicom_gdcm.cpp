@@ -1,5 +1,5 @@
 // dicom_gdcm.cpp - the extern "C" layer over GDCM (dicom_gdcm.h): one DICOM file's header as plain C data, and its
-// pixel data decoded (GDCM's codecs: JPEG lossless and lossy, JPEG-LS, JPEG 2000, RLE, deflate, both byte orders).
+// compressed pixel data decoded (GDCM's codecs: JPEG lossless and lossy, JPEG-LS, JPEG 2000, RLE).
 // Every entry catches every exception; nothing is printed (GDCM's trace output is switched off once per process,
 // before the first read: std::call_once). The caller (dicom_series.c) checks sizes before asking for pixel data.
 #include "dicom_gdcm.h"
@@ -28,7 +28,6 @@
 #include <mutex>
 #include <new>
 #include <set>
-#include <sstream>
 #include <string>
 #include <sys/stat.h>
 
@@ -60,22 +59,12 @@ void say(char *err, size_t errlen, const char *fmt, ...)
             *c = '?';
 }
 
-// A reader over a file or a memory buffer (the fuzzer's way in).
+// A reader over a file (bytes from memory arrive as an unnamed file: dicom_series.c).
 struct source {
     const char *path;
-    const void *data;
-    size_t size;
     std::ifstream file;
-    std::istringstream mem;
-    std::istream &stream() { return data ? static_cast<std::istream &>(mem) : static_cast<std::istream &>(file); }
-    bool open(gdcm::Reader &r, uint64_t *bytes)
+    bool open(gdcm::Reader &r)
     {
-        if (data) {
-            mem.str(std::string(static_cast<const char *>(data), size));
-            r.SetStream(mem);
-            *bytes = size;
-            return true;
-        }
         struct stat st;
         if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
             return false;
@@ -83,7 +72,6 @@ struct source {
         if (!file.is_open())
             return false;
         r.SetStream(file);
-        *bytes = (uint64_t)st.st_size;
         return true;
     }
 };
@@ -316,18 +304,16 @@ extern "C" const char *vxt__dcm_ts_name(const char *ts_uid)
     return ts_uid && ts_uid[0] ? ts_uid : "(none)";
 }
 
-extern "C" int vxt__dcm_scan(const char *path, const void *data, size_t size, vxt__dcm_file *out, char *err,
-                             size_t errlen)
+extern "C" int vxt__dcm_scan(const char *path, vxt__dcm_file *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     quiet();
     try {
         // every element but the pixel data (skipped: dicom_check.c found it and checked its length; GDCM's
         // ReadSelectedTags asserts on a stream that ends inside a value it skips)
-        uint64_t bytes = 0;
-        source s{path, data, size, {}, {}};
+        source s{path, {}};
         gdcm::Reader r;
-        if (!s.open(r, &bytes)) {
+        if (!s.open(r)) {
             say(err, errlen, "cannot open: %s", strerror(errno ? errno : EIO));
             return VXT__DCM_ERROR;
         }
@@ -461,8 +447,8 @@ extern "C" int vxt__dcm_scan(const char *path, const void *data, size_t size, vx
     }
 }
 
-extern "C" int vxt__dcm_decode(const char *path, const void *data, size_t size, const vxt__dcm_file *h, void *dst,
-                               size_t dst_bytes, char *err, size_t errlen)
+extern "C" int vxt__dcm_decode(const char *path, const vxt__dcm_file *h, void *dst, size_t dst_bytes, char *err,
+                               size_t errlen)
 {
     quiet();
     try {
@@ -470,10 +456,9 @@ extern "C" int vxt__dcm_decode(const char *path, const void *data, size_t size, 
         // header with asserts of its own, and computes the "lossy" flag by trying every codec on a null buffer, the
         // pvrg-jpeg program included (a system() call). The image is described here from voxtile's own reading of
         // the header (h), and decoded by the in-process codecs only.
-        source s{path, data, size, {}, {}};
+        source s{path, {}};
         gdcm::Reader r;
-        uint64_t bytes = 0;
-        if (!s.open(r, &bytes)) {
+        if (!s.open(r)) {
             say(err, errlen, "cannot open: %s", strerror(errno ? errno : EIO));
             return VXT__DCM_ERROR;
         }

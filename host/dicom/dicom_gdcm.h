@@ -54,20 +54,20 @@ typedef struct vxt__dcm_file {
 /* Results of the functions below. */
 enum {
     VXT__DCM_OK = 0,
-    VXT__DCM_NOT_DICOM = 1, /* not a DICOM file (no DICM preamble and no dataset GDCM can read) */
+    VXT__DCM_NOT_DICOM = 1, /* not a DICOM file (dicom_check.c's sniff) */
     VXT__DCM_ERROR = 2      /* a DICOM file that cannot be read: `err` says why */
 };
 
-/* Read the header of a file (`path`), or of `size` bytes at `data` when data is not NULL (path then only names it
- * in messages), without the pixel data. On VXT__DCM_ERROR, err holds a one-line reason (errlen bytes). */
-int vxt__dcm_scan(const char *path, const void *data, size_t size, vxt__dcm_file *out, char *err, size_t errlen);
+/* Read the header of a file, without the pixel data. On VXT__DCM_ERROR, err holds a one-line reason (errlen
+ * bytes). */
+int vxt__dcm_scan(const char *path, vxt__dcm_file *out, char *err, size_t errlen);
 
 /* Decode the (encapsulated) pixel data of the file into dst: h->rows x h->cols x h->frames samples of
  * h->bits_allocated / 8 bytes, in the host's byte order, as stored (no rescale, no masking of the bits beyond
  * BitsStored); the image is described by h (voxtile's reading of the header), not by GDCM's image reader. dst_bytes
  * must equal that size exactly. Returns VXT__DCM_OK or VXT__DCM_ERROR with err. */
-int vxt__dcm_decode(const char *path, const void *data, size_t size, const vxt__dcm_file *h, void *dst,
-                    size_t dst_bytes, char *err, size_t errlen);
+int vxt__dcm_decode(const char *path, const vxt__dcm_file *h, void *dst, size_t dst_bytes, char *err,
+                    size_t errlen);
 
 /* Whether GDCM can decode a transfer syntax, and its name ("JPEG Lossless, Non-Hierarchical, First-Order
  * Prediction"...; the UID itself when GDCM does not know it). */

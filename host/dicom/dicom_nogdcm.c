@@ -11,23 +11,19 @@ int vxt__dcm_available(void)
     return 0;
 }
 
-int vxt__dcm_scan(const char *path, const void *data, size_t size, vxt__dcm_file *out, char *err, size_t errlen)
+int vxt__dcm_scan(const char *path, vxt__dcm_file *out, char *err, size_t errlen)
 {
     (void)path;
-    (void)data;
-    (void)size;
     memset(out, 0, sizeof *out);
     snprintf(err, errlen, "voxtile was built without GDCM");
     return VXT__DCM_ERROR;
 }
 
-int vxt__dcm_decode(const char *path, const void *data, size_t size, const vxt__dcm_file *h, void *dst,
-                    size_t dst_bytes, char *err, size_t errlen)
+int vxt__dcm_decode(const char *path, const vxt__dcm_file *h, void *dst, size_t dst_bytes, char *err,
+                    size_t errlen)
 {
     (void)h;
     (void)path;
-    (void)data;
-    (void)size;
     (void)dst;
     (void)dst_bytes;
     snprintf(err, errlen, "voxtile was built without GDCM");

@@ -333,7 +333,7 @@ vxt_status vxt__dicom_read_group(const vxt_dicom_scan *s, size_t g, const vxt_re
             const int native = !e->h.encapsulated && e->px.present && is_native(e->h.ts_uid) &&
                                e->px.bytes >= need;
             if (native ? read_native(e, buf, (size_t)need, c.bytes, err, sizeof err) != 0
-                       : vxt__dcm_decode(e->io, NULL, 0, &e->h, buf, (size_t)need, err, sizeof err) != VXT__DCM_OK) {
+                       : vxt__dcm_decode(e->io, &e->h, buf, (size_t)need, err, sizeof err) != VXT__DCM_OK) {
                 st = vxt__fail(NULL, VXT_ERR_FORMAT, "%s: '%s': %s", func, e->path, err);
                 break;
             }

@@ -560,7 +560,7 @@ static vxt_status scan_files(vxt_dicom_scan *s, int from_folder)
         vxt__dcm_pixels px;
         int chk = vxt__dcm_check_file(e->io, &px, err, sizeof err);
         int r = chk == 1 ? VXT__DCM_NOT_DICOM : chk < 0 ? VXT__DCM_ERROR
-                                                        : vxt__dcm_scan(e->io, NULL, 0, &e->h, err, sizeof err);
+                                                        : vxt__dcm_scan(e->io, &e->h, err, sizeof err);
         e->px = px;
         if (r == VXT__DCM_OK) { /* the pixel data as the walk found it (GDCM's header read skips it) */
             e->h.has_pixels = px.present;
@@ -569,8 +569,8 @@ static vxt_status scan_files(vxt_dicom_scan *s, int from_folder)
         }
         if (r == VXT__DCM_NOT_DICOM) {
             if (!from_folder)
-                return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: '%s' is not a DICOM file (no dataset GDCM can read)",
-                                 s->func, e->path);
+                return vxt__fail(NULL, VXT_ERR_FORMAT, "%s: '%s' is not a DICOM file (no \"DICM\" after the preamble, "
+                                 "no first element in group 0002 or 0008)", s->func, e->path);
             e->skip = 1;
             s->skipped++;
             continue;
@@ -584,7 +584,7 @@ static vxt_status scan_files(vxt_dicom_scan *s, int from_folder)
             snprintf(e->error, sizeof e->error, "%s", err);
             continue;
         }
-        if (!e->h.has_image || (!e->h.has_pixels && from_folder && !e->h.frame)) {
+        if (!e->h.has_image) {
             e->skip = 1; /* a report, a structure set, a directory (DICOMDIR): not an image */
             s->other++;
             continue;
@@ -595,13 +595,6 @@ static vxt_status scan_files(vxt_dicom_scan *s, int from_folder)
         vxt__dcm_entry *e = &s->files[f];
         if (e->skip)
             continue;
-        if (!e->h.frame) { /* an image whose header stopped early: missing pixel data etc. */
-            if (!s->bad)
-                s->bad = e;
-            snprintf(e->error, sizeof e->error, "no image planes");
-            e->skip = 1;
-            continue;
-        }
         int64_t nf = e->h.enhanced ? e->h.frames : 1;
         for (int64_t k = 0; k < nf; k++) {
             vxt__dcm_group *G = group_of(s, e, f, &e->h.frame[k]);

@@ -1695,7 +1695,8 @@ VXT_API vxt_status vxt_dicom_scan_get(const vxt_dicom_scan *scan, int64_t index,
 /**
  * Read one series of a scan as an image: `series` is its SeriesInstanceUID or its number ("2"), or NULL for the
  * only one. opts (may be NULL; its dicom_series is ignored here) gives scaling, flags (VXT_READ_HEADER_ONLY),
- * max_bytes and dicom_flags; dicom_flags other than the scan's re-check the series. The voxels are DICOM's in
+ * max_bytes and dicom_flags, which must be the scan's (VXT_ERR_INVALID_ARGUMENT otherwise: scan again with the
+ * flags to read with). The voxels are DICOM's in
  * NIfTI order as dcm2niix writes them (docs/DICOM.md): i along the columns, j along the rows reversed, k along the
  * slice normal; values are the stored ones (BitsStored, PixelRepresentation) with the series' RescaleSlope/
  * Intercept as the image's scaling, applied as vxt_read_options.scaling says (as for NIfTI); when the rescale
