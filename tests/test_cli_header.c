@@ -442,13 +442,16 @@ static void test_broken_files(void **state)
         {"magic.nii", "--json", "magic.nii"},
         {"missing.nii", "", "missing.nii"},
         {"missing.npy", "--stats", "missing.npy"},
-        {"", "", "holds no DICOM image"}, /* the directory itself: a folder is read as DICOM series */
+        {"", "", NULL}, /* the directory itself: a folder is read as a DICOM series (needle below) */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int rc = cli("header %s '%s'", cases[i].flags, cli_path(cases[i].name));
         if (rc != 4)
             fail_msg("header %s %s: exit %d, expected 4: %s", cases[i].flags, cases[i].name, rc, cli_err);
-        cli_assert_one_line_error(cases[i].needle);
+        /* the folder holds no DICOM image; a build without GDCM says it reads no DICOM at all */
+        cli_assert_one_line_error(cases[i].needle       ? cases[i].needle
+                                  : vxt_dicom_gdcm_version() ? "holds no DICOM image"
+                                                             : "built without GDCM");
         if (cli_out[0])
             fail_msg("header %s %s failed but printed: %s", cases[i].flags, cases[i].name, cli_out);
     }
