@@ -392,7 +392,7 @@ static int check_run(const job *j, const run_out *r, uint64_t fail_id, int fail_
     }
     if (fail_id == NO_FAIL) {
         if (r->st != VXT_OK) {
-            snprintf(why, why_size, "returned %s: %s", vxt_status_name(r->st), r->msg);
+            snprintf(why, why_size, "returned %s: %.1900s", vxt_status_name(r->st), r->msg);
             return 0;
         }
         if (j->nvals && memcmp(r->values, j->ref_values, j->nvals * sizeof(float)) != 0) {
@@ -420,13 +420,13 @@ static int check_run(const job *j, const run_out *r, uint64_t fail_id, int fail_
         snprintf(needle[1], sizeof needle[1], "for batch %llu ", (unsigned long long)fail_id);
     }
     if (r->st != want) {
-        snprintf(why, why_size, "the model failed on batch %llu but the run returned %s (expected %s): %s",
+        snprintf(why, why_size, "the model failed on batch %llu but the run returned %s (expected %s): %.1800s",
                  (unsigned long long)fail_id, vxt_status_name(r->st), vxt_status_name(want), r->msg);
         return 0;
     }
     if (!r->msg[0] || strchr(r->msg, '\n') || !strstr(r->msg, needle[0]) || !strstr(r->msg, needle[1])) {
         snprintf(why, why_size, "the message of the failed run is not one line of its own (wanted '%s' and '%s'): "
-                 "'%s'", needle[0], needle[1], r->msg);
+                 "'%.1600s'", needle[0], needle[1], r->msg);
         return 0;
     }
     if (j->drive != DRIVE_SINK && (!is_poisoned(r->values, j->nvals * sizeof(float)) ||
@@ -461,7 +461,7 @@ typedef struct worker {
 static void note(worker *w, int run, const job *j, const char *why)
 {
     if (w->problems++ == 0)
-        snprintf(w->problem, sizeof w->problem, "thread %d, run %d (%s, seed %llu, %s): %s", w->t, run, j->c->name,
+        snprintf(w->problem, sizeof w->problem, "thread %d, run %d (%s, seed %llu, %s): %.1900s", w->t, run, j->c->name,
                  (unsigned long long)j->seed, j->drive == DRIVE_SESSION ? "session" : j->drive == DRIVE_SINK ? "sink"
                  : j->drive == DRIVE_DEVICE ? "device form" : "vxt_stitch", why);
 }
