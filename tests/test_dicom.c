@@ -6,14 +6,18 @@
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <dirent.h>
+#include <ftw.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dicom_internal.h"
+#include "fuzz/fuzz_dicom_decode.h"
 #include "vxt_test.h"
 
 static const char *data_dir(void)
@@ -357,6 +361,96 @@ static void test_choosing_a_series(void **state)
     cJSON_Delete(m);
 }
 
+/* Every file's JPEG start-of-image marker broken (nftw callback): each file then fails to decode. */
+static int break_soi(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st, (void)ftw;
+    if (type != FTW_F)
+        return 0;
+    size_t n;
+    unsigned char *b = vxt_test_read_file(path, &n);
+    unsigned char *p = memmem(b, n, "\xff\xd8\xff", 3);
+    assert_non_null(p);
+    p[1] = 0x00;
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(b, 1, n, f), n);
+    fclose(f);
+    free(b);
+    return 0;
+}
+
+/* vxt_read_options.threads: the same image whatever the count (uncompressed and JPEG lossless), out-of-range counts
+ * refused, and with every file broken the error is the first sorted slice's, whatever the count and the timing. */
+static void test_threads(void **state)
+{
+    (void)state;
+    cJSON *m = manifest();
+    const char *names[] = {"ct_axial", "ts_jpeg_lossless", "ct_u12"};
+    char jpeg_dir[1024] = "";
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        const cJSON *c = find_case(m, names[i]);
+        if (cJSON_GetObjectItem(c, "files")->valueint == 0) /* gdcmconv's JPEG not lossless on int16 data here */
+            c = find_case(m, "ts_jpeg_lossless_u16");
+        char dir[1024];
+        path_of(c, "path", dir, sizeof dir);
+        if (i == 1)
+            snprintf(jpeg_dir, sizeof jpeg_dir, "%s", dir);
+        vxt_image *one = NULL, *many = NULL;
+        vxt_read_options o;
+        vxt_read_options_init(&o);
+        o.threads = 1;
+        assert_ok(vxt_image_read_path(dir, &o, &one));
+        o.threads = 7;
+        assert_ok(vxt_image_read_path(dir, &o, &many));
+        vxt_volume a, b;
+        assert_ok(vxt_image_volume(one, &a));
+        assert_ok(vxt_image_volume(many, &b));
+        assert_int_equal(a.dtype, b.dtype);
+        assert_memory_equal(a.data, b.data, (size_t)(a.shape[0] * a.shape[1] * a.shape[2]) * vxt_dtype_size(a.dtype));
+        vxt_image_destroy(one);
+        vxt_image_destroy(many);
+    }
+    vxt_read_options o;
+    vxt_read_options_init(&o);
+    vxt_image *img = NULL;
+    o.threads = -1;
+    assert_int_equal(vxt_image_read_path(jpeg_dir, &o, &img), VXT_ERR_INVALID_ARGUMENT);
+    o.threads = 1025;
+    assert_int_equal(vxt_image_read_path(jpeg_dir, &o, &img), VXT_ERR_INVALID_ARGUMENT);
+    assert_null(img);
+    /* a layout of an older header (without `threads`) is still read */
+    o.threads = 0;
+    o.struct_size = offsetof(vxt_read_options, threads);
+    assert_ok(vxt_image_read_path(jpeg_dir, &o, &img));
+    vxt_image_destroy(img);
+    img = NULL;
+    o.struct_size = offsetof(vxt_read_options, threads) - 1;
+    assert_int_equal(vxt_image_read_path(jpeg_dir, &o, &img), VXT_ERR_STRUCT_SIZE);
+    /* every file broken */
+    char tmp[] = "/tmp/vxt-dicom-threads-XXXXXX", cmd[2200], copy[1100];
+    assert_non_null(mkdtemp(tmp));
+    snprintf(cmd, sizeof cmd, "cp -r '%s' '%s/s'", jpeg_dir, tmp);
+    assert_int_equal(system(cmd), 0);
+    snprintf(copy, sizeof copy, "%s/s", tmp);
+    assert_int_equal(nftw(copy, break_soi, 16, FTW_PHYS), 0);
+    vxt_read_options_init(&o);
+    o.threads = 1;
+    assert_int_equal(vxt_image_read_path(copy, &o, &img), VXT_ERR_FORMAT);
+    char first[1024];
+    snprintf(first, sizeof first, "%s", vxt_last_error());
+    assert_non_null(strstr(first, "start of image"));
+    for (int t = 2; t <= 16; t++) {
+        o.threads = t;
+        assert_int_equal(vxt_image_read_path(copy, &o, &img), VXT_ERR_FORMAT);
+        assert_null(img);
+        assert_string_equal(vxt_last_error(), first);
+    }
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    assert_int_equal(system(cmd), 0);
+    cJSON_Delete(m);
+}
+
 /* Bad files: one-line errors naming the file and the tag; nothing returned. */
 static void test_bad_input(void **state)
 {
@@ -634,27 +728,32 @@ static void test_pydicom_files(void **state)
 }
 
 /* Inputs the fuzzer found (tests/fuzz/regressions-dicom): each is read as the fuzz target reads it, and fails
- * cleanly. oom-001 declares an element of 441 MB in a file of a few KiB: refused before GDCM allocates it; leak-001
- * is a corrupt JPEG-LS slice (GDCM leaks its stream: tests/lsan-gdcm.supp); oom-002 has a meta element of an
- * unknown VR ("UJ"), which GDCM reads in the long form: 775 MB declared; crash-001 quotes a value holding bytes
- * that are not printable (the message must stay one printable line); leak-002 is a corrupt JPEG stream on which
- * GDCM ran the pvrg-jpeg program (it printed, left temporary files and leaked): its codecs are now tried in process
- * only (dicom_gdcm.cpp); crash-002 gives BitsStored the VR SS, on which an assert of Debian's GDCM aborted the
- * process: refused before GDCM reads it (dicom_check.c); leak-003 is a JPEG 2000 slice with a corrupt SIZ marker
- * (GDCM leaks the OpenJPEG decoder: tests/lsan-gdcm.supp); crash-003 ends inside a value GDCM's ReadSelectedTags
- * skipped, and its assert on the stream aborted: the pixel data is now found by voxtile's own walk; crash-004 has a
- * meta element whose VR bytes are FF FF, which GDCM rereads as implicit and asserts on: refused (dicom_check.c);
+ * cleanly (and, in the sanitizer build, without a leak: no suppression). oom-001 declares an element of 441 MB in a
+ * file of a few KiB: refused before GDCM allocates it; oom-002 has a meta element of an unknown VR ("UJ"), which
+ * GDCM reads in the long form: 775 MB declared; crash-001 quotes a value holding bytes that are not printable (the
+ * message must stay one printable line); crash-002 gives BitsStored the VR SS, on which an assert of Debian's GDCM
+ * aborted the process: refused before GDCM reads it (dicom_check.c); crash-003 ends inside a value GDCM's
+ * ReadSelectedTags skipped, and its assert on the stream aborted: the pixel data is found by voxtile's own walk;
+ * crash-004 has a meta element whose VR bytes are FF FF, which GDCM rereads as implicit and asserts on: refused;
  * crash-005 has a byte above 0x7f in PhotometricInterpretation, quoted in the message (shown as '?'); crash-006's
- * meta group length disagrees with its elements, and GDCM's fallback reading of the meta group asserts; oom-003
- * ends its pixel data with a sequence delimiter of length 538 MB, which GDCM allocates as a fragment; leak-004 is a
- * corrupt JPEG lossless stream (GDCM leaks the IJG decoder: tests/lsan-gdcm.supp); crash-007 holds a JPEG 2000
- * codestream larger than its header's image, which GDCM's codec wrote past the end of its buffer: refused. */
+ * meta group length disagrees with its elements, and GDCM's fallback reading of the meta group asserts; oom-003 ends
+ * its pixel data with a sequence delimiter of length 538 MB, which GDCM allocates as a fragment. The rest broke
+ * GDCM's codecs, which voxtile no longer uses (dicom_codec.h): leak-001 (a corrupt JPEG-LS slice: GDCM leaked its
+ * stream; CharLS refuses it), leak-002 (a corrupt JPEG stream on which GDCM ran the pvrg-jpeg program), leak-003 (a
+ * JPEG 2000 slice with a corrupt SIZ marker: GDCM leaked the OpenJPEG decoder; refused at the scan), leak-004 (a
+ * corrupt JPEG lossless slice: GDCM leaked the IJG decoder), crash-007 (a JPEG 2000 codestream larger than its
+ * header's image, which GDCM's codec wrote past the end of its buffer) and crash-008 (a JPEG lossless header on
+ * which GDCM's IJG warned and its codec reached assert(0), aborting the process). crash-009 is 10 bytes: a meta
+ * group in implicit VR without a preamble, which GDCM reads through its compatibility path to an assert: refused
+ * (the meta group must be explicit VR). slow-001 is a corrupt JPEG-LS frame without an end-of-image marker, on which
+ * CharLS spent 6 s reading past the end: the decoder gives such a stream its marker, and the read must take under
+ * 2 s here (sanitizers included; 0.03 s in a plain build). */
 static void test_fuzz_regressions(void **state)
 {
     (void)state;
     static const char *names[] = {"oom-001", "leak-001", "oom-002", "crash-001", "leak-002", "crash-002",
                                   "leak-003", "crash-003", "crash-004", "crash-005", "crash-006", "oom-003",
-                                  "leak-004", "crash-007"};
+                                  "leak-004", "crash-007", "crash-008", "crash-009", "slow-001"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         char p[1200];
         snprintf(p, sizeof p, "%s/../fuzz/regressions-dicom/%s", VXT_TEST_DATA_DIR, names[i]);
@@ -664,7 +763,13 @@ static void test_fuzz_regressions(void **state)
         vxt_read_options_init(&o);
         o.max_bytes = (uint64_t)64 << 20;
         vxt_image *img = (vxt_image *)(uintptr_t)1;
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         vxt_status st = vxt_dicom_read_memory(bytes, n, &o, &img);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        const double secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+        if (!strncmp(names[i], "slow-", 5) && secs > 2.0)
+            fail_msg("%s: read in %.2f s", names[i], secs);
         if (st == VXT_OK) {
             vxt_image_destroy(img);
         } else {
@@ -675,6 +780,89 @@ static void test_fuzz_regressions(void **state)
         }
         free(bytes);
     }
+}
+
+/* Every codec pair of the manifest: the compressed file and its uncompressed twin (the source pixels where the
+ * compression is lossless, else GDCM's decoding, python3-gdcm) read to the same voxels, dtype, scaling and affine.
+ * They cover voxtile's JPEG lossless decoder on an independent encoder's streams (every predictor, 8/12/16 bits,
+ * signed, point transform, restart markers), libjpeg-turbo (8-bit lossy), GDCM's IJG (12-bit lossy), CharLS,
+ * OpenJPEG and the RLE decoder, multi-frame files in one and two fragments per frame with and without an offset
+ * table, and pydicom's compressed grayscale test files. */
+static void test_codec_pairs(void **state)
+{
+    (void)state;
+    cJSON *m = manifest();
+    const cJSON *c;
+    int n = 0;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(m, "pairs"))
+    {
+        char path[1024], twin[1024];
+        path_of(c, "path", path, sizeof path);
+        const char *name = str_of(c, "name");
+        vxt_image *a = NULL, *b = NULL;
+        if (str_of(c, "expect_error")) { /* a stream voxtile refuses, with this in its message */
+            assert_int_equal(vxt_image_read_path(path, NULL, &a), VXT_ERR_FORMAT);
+            assert_null(a);
+            if (!strstr(vxt_last_error(), str_of(c, "expect_error")))
+                fail_msg("%s: message '%s' lacks '%s'", name, vxt_last_error(), str_of(c, "expect_error"));
+            continue;
+        }
+        path_of(c, "twin", twin, sizeof twin);
+        if (vxt_image_read_path(path, NULL, &a) != VXT_OK)
+            fail_msg("%s (%s): %s", name, str_of(c, "what"), vxt_last_error());
+        assert_ok(vxt_image_read_path(twin, NULL, &b));
+        vxt_image_info ai = {.struct_size = sizeof ai}, bi = {.struct_size = sizeof bi};
+        assert_ok(vxt_image_get_info(a, &ai));
+        assert_ok(vxt_image_get_info(b, &bi));
+        assert_int_equal(ai.dtype, bi.dtype);
+        assert_int_equal(ai.stored_dtype, bi.stored_dtype);
+        for (int k = 0; k < 3; k++)
+            assert_int_equal(ai.shape[k], bi.shape[k]);
+        assert_memory_equal(ai.affine, bi.affine, sizeof ai.affine);
+        assert_true(ai.scl_slope == bi.scl_slope && ai.scl_inter == bi.scl_inter);
+        vxt_volume va, vb;
+        assert_ok(vxt_image_volume(a, &va));
+        assert_ok(vxt_image_volume(b, &vb));
+        const size_t bytes = (size_t)(va.shape[0] * va.shape[1] * va.shape[2]) * vxt_dtype_size(va.dtype);
+        if (memcmp(va.data, vb.data, bytes) != 0)
+            fail_msg("%s (%s): voxels differ from its twin's", name, str_of(c, "what"));
+        vxt_image_destroy(a);
+        vxt_image_destroy(b);
+        n++;
+    }
+    assert_true(n >= 20); /* the generator's cases are all there */
+    cJSON_Delete(m);
+}
+
+/* Inputs fuzz_dicom_decode found (tests/fuzz/regressions-dicom-decode), run as the target runs them
+ * (fuzz_dicom_decode.h: a failure has a one-line message, a success writes every sample). oom-001: a JPEG 2000
+ * codestream of 100 bytes declaring an image 4 million pixels wide in 64 x 64 tiles, for which OpenJPEG allocated
+ * 355 MB of tile structures while reading its header: refused by the SIZ check first (dicom_j2k.c: the image is not
+ * the header's, and tiles are at most one per 1024 samples). */
+static void test_decode_regressions(void **state)
+{
+    (void)state;
+    char dir[1200];
+    snprintf(dir, sizeof dir, "%s/../fuzz/regressions-dicom-decode", VXT_TEST_DATA_DIR);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *de;
+    int n = 0;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        char p[1500];
+        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+        size_t size;
+        void *bytes = vxt_test_read_file(p, &size);
+        char err[256];
+        if (vxt_fuzz_decode_once(bytes, size, err, sizeof err) != 0 && strncmp(de->d_name, "oom-001", 7) == 0)
+            assert_non_null(strstr(err, "the header (Rows x Columns) says"));
+        free(bytes);
+        n++;
+    }
+    closedir(d);
+    assert_true(n >= 1);
 }
 
 /* Declared lengths are checked before GDCM allocates them: a 4 GiB value in a small file, a sequence item longer
@@ -731,6 +919,8 @@ int main(int argc, char **argv)
     const struct CMUnitTest cpu[] = {
         cmocka_unit_test(test_series_read_as_written),
         cmocka_unit_test(test_transfer_syntaxes),
+        cmocka_unit_test(test_codec_pairs),
+        cmocka_unit_test(test_threads),
         cmocka_unit_test(test_irregular_series),
         cmocka_unit_test(test_choosing_a_series),
         cmocka_unit_test(test_bad_input),
@@ -738,6 +928,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_same_as_dcm2niix),
         cmocka_unit_test(test_pydicom_files),
         cmocka_unit_test(test_fuzz_regressions),
+        cmocka_unit_test(test_decode_regressions),
         cmocka_unit_test(test_declared_lengths),
     };
     const vxt_test_group groups[] = {VXT_GROUP("cpu", cpu, 0)};

@@ -19,8 +19,10 @@ ocl-icd-opencl-dev opencl-headers ocl-icd-libopencl1 pocl-opencl-icd
 zlib1g-dev libcmocka-dev libcjson-dev libpng-dev
 libdeflate-dev libnifti2-dev
 python3-pip unzip"
-# DICOM (host/dicom): GDCM reads and decodes series; its tools, pydicom and dcm2niix make and check the test series
-PACKAGES="$PACKAGES libgdcm-dev libgdcm-tools dcm2niix python3-pydicom python3-numpy"
+# DICOM (host/dicom): GDCM reads the headers; CharLS, OpenJPEG and libjpeg-turbo decode compressed pixel data; GDCM's
+# tools and Python binding, pydicom and dcm2niix make and check the test series
+PACKAGES="$PACKAGES libgdcm-dev libcharls-dev libopenjp2-7-dev libjpeg62-turbo-dev"
+PACKAGES="$PACKAGES libgdcm-tools python3-gdcm dcm2niix python3-pydicom python3-numpy"
 # runner modules' runtimes from Debian (runtime/runners/)
 # libtorch-dev: the torchscript runner module (libtorch 1.13, CPU only; runtime/runners/torchscript)
 PACKAGES="$PACKAGES libtorch-dev"

@@ -429,6 +429,7 @@ class Output:
     def __init__(self, root):
         self.root = root
         self.cases = []
+        self.pairs = []
 
     def path(self, *parts):
         return os.path.join(self.root, *parts)
@@ -948,6 +949,292 @@ def make_u16_copy(out, ct_series, names, inst, layout):
 
 
 # ----------------------------------------------------------------------------------------------------------------
+# Codec pairs: a compressed file (or folder) and its uncompressed twin, which voxtile must read to the same voxels.
+# The twin holds the source pixels where the compression is lossless, else GDCM's decoding (python3-gdcm), so the
+# test compares voxtile's decoders (dicom_codec.h) with GDCM's on every stream below.
+
+TS_JPEG_PROCESS14 = "1.2.840.10008.1.2.4.57"
+TS_JPEG_BASELINE = "1.2.840.10008.1.2.4.50"
+TS_JPEG_EXTENDED = "1.2.840.10008.1.2.4.51"
+
+
+def jpeg_lossless_encode(a, precision, predictor, point_transform=0, restart_rows=0):
+    """A JPEG lossless stream (T.81 annex H, process 14, one component) of 2-D array a (values < 2**precision,
+    unsigned): one Huffman table fitted to the categories used, predictor 1-7, point transform Al, a restart
+    marker every restart_rows rows (0: none). Independent of voxtile's decoder; GDCM checks it (gdcm_decode)."""
+    rows_, cols = a.shape
+    x = (a.astype(np.int64) >> point_transform).tolist()
+    first = 1 << (precision - point_transform - 1)
+    diffs = []  # per row: the differences (mod 2**16, in -32767..32768)
+    for y in range(rows_):
+        start = restart_rows and y % restart_rows == 0
+        row = []
+        for i in range(cols):
+            if y == 0 or start:
+                p = first if i == 0 else x[y][i - 1]
+            elif i == 0:
+                p = x[y - 1][0]
+            else:
+                ra, rb, rc = x[y][i - 1], x[y - 1][i], x[y - 1][i - 1]
+                p = [None, ra, rb, rc, ra + rb - rc, ra + ((rb - rc) >> 1), rb + ((ra - rc) >> 1),
+                     (ra + rb) >> 1][predictor]
+            d = (x[y][i] - p) & 0xFFFF
+            row.append(d - 65536 if d > 32768 else d)
+        diffs.append(row)
+
+    def category(d):
+        return 16 if d == 32768 else abs(d).bit_length()
+
+    counts = [0] * 17
+    for row in diffs:
+        for d in row:
+            counts[category(d)] += 1
+    used = sorted([c for c in range(17) if counts[c]], key=lambda c: (-counts[c], c))
+    # lengths: one code of 2 bits, four of 3, then one of each length 4..16 (17 symbols at most; Kraft sum
+    # below 1, so no code is all ones)
+    lengths = {}
+    length, room = 2, 1
+    for c in used:
+        lengths[c] = length
+        room -= 1
+        if room == 0:
+            length += 1
+            room = 4 if length == 3 else 1
+    bits = [0] * 16
+    for c in used:
+        bits[lengths[c] - 1] += 1
+    huffval = sorted(used, key=lambda c: (lengths[c], used.index(c)))
+    codes, code, k = {}, 0, 0
+    for ln in range(1, 17):
+        for _ in range(bits[ln - 1]):
+            codes[huffval[k]] = (code, ln)
+            code += 1
+            k += 1
+        code <<= 1
+
+    out = bytearray(b"\xff\xd8")
+
+    def segment(marker, payload):
+        out.extend(bytes([0xFF, marker]) + (len(payload) + 2).to_bytes(2, "big") + bytes(payload))
+
+    segment(0xC4, [0x00] + bits + huffval)
+    segment(0xC3, [precision] + list(rows_.to_bytes(2, "big")) + list(cols.to_bytes(2, "big")) + [1, 1, 0x11, 0])
+    if restart_rows:
+        segment(0xDD, list((restart_rows * cols).to_bytes(2, "big")))
+    segment(0xDA, [1, 1, 0x00, predictor, 0, point_transform])
+    acc, n, rst = 0, 0, 0
+
+    def flush_bits(pad=False):
+        nonlocal acc, n
+        if pad and n % 8:
+            acc = (acc << (8 - n % 8)) | ((1 << (8 - n % 8)) - 1)
+            n += 8 - n % 8
+        while n >= 8:
+            byte = (acc >> (n - 8)) & 0xFF
+            out.append(byte)
+            if byte == 0xFF:
+                out.append(0)
+            n -= 8
+        acc &= (1 << n) - 1
+
+    for y, row in enumerate(diffs):
+        if restart_rows and y and y % restart_rows == 0:
+            flush_bits(pad=True)
+            out.extend(bytes([0xFF, 0xD0 + rst]))
+            rst = (rst + 1) % 8
+        for d in row:
+            c = category(d)
+            code, ln = codes[c]
+            acc, n = (acc << ln) | code, n + ln
+            if 0 < c < 16:
+                acc, n = (acc << c) | (d if d > 0 else d + (1 << c) - 1), n + c
+            flush_bits()
+    flush_bits(pad=True)
+    out.extend(b"\xff\xd9")
+    return bytes(out)
+
+
+def gdcm_decode(path):
+    """GDCM's decoding of a file's pixel data: (bytes, frames), or raise Fail."""
+    import gdcm  # python3-gdcm
+    gdcm.Trace.SetWarning(False)
+    r = gdcm.ImageReader()
+    r.SetFileName(path)
+    if not r.Read():
+        raise Fail("GDCM cannot read %s" % path)
+    img = r.GetImage()
+    buf = img.GetBuffer()
+    if isinstance(buf, str):
+        buf = buf.encode("utf-8", "surrogateescape")
+    return buf
+
+
+def write_twin(src_path, twin_path, data):
+    """src_path's dataset with PixelData `data`, uncompressed (explicit VR little endian)."""
+    d = pydicom.dcmread(src_path)
+    set_transfer_syntax(d, TS_EXPLICIT_LE)
+    d.PixelData = data
+    d["PixelData"].VR = "OW" if d.BitsAllocated > 8 else "OB"
+    write(d, twin_path)
+
+
+def codec_case(name):
+    """Register a codec pair's case name (its UIDs derive from the number), in the fixed order of the calls."""
+    CASE_NUMBERS.setdefault(name, 100 + len(CASE_NUMBERS))
+    return name
+
+
+def pair_entry(out, name, path, twin, ts, what):
+    out.pairs.append({"name": name, "path": path, "twin": twin, "transfer_syntax": ts, "what": what})
+
+
+def make_jpeg_lossless_pairs(out):
+    """voxtile's JPEG lossless decoder against streams from an independent encoder: every predictor, 8-, 12- and
+    16-bit samples (signed too), a point transform and restart markers; GDCM must decode each to the source."""
+    base = axial_series("ct_axial", 2, seed=101, padding=None)
+    cases = []
+    for p in range(1, 8):
+        cases.append(("jll_p%d_s16" % p, p, 0, 0, 16, True))
+    cases += [("jll_p1_u12_restart", 1, 0, 3, 12, False), ("jll_p6_u12_restart", 6, 0, 5, 12, False),
+              ("jll_p7_u16_pt2", 7, 2, 0, 16, False), ("jll_p4_u8", 4, 0, 0, 8, False),
+              ("jll_p5_u8_restart_pt1", 5, 1, 4, 8, False)]
+    rng = np.random.default_rng(4242)
+    for name, pred, pt, rr, bits, signed in cases:
+        sl = copy.deepcopy(base.slices[0])
+        p = sl.pixels.astype(np.int64)
+        if bits == 16 and not signed:
+            p = (p + 1024) * 20 + rng.integers(0, 4000, p.shape)  # the whole 16-bit range
+            p = np.clip(p, 0, 65535)
+        elif bits == 16:
+            p = p * 9 + rng.integers(-3000, 3000, p.shape)  # large differences: categories up to 15 and 16
+            p = np.clip(p, -32768, 32767)
+        elif bits == 12:
+            p = np.clip(p + 1024, 0, 4095)
+        else:
+            p = np.clip((p + 1024) // 16, 0, 255)
+        if pt:
+            p = (p >> pt) << pt  # what the point transform keeps
+        dtype = np.int16 if signed else (np.uint8 if bits == 8 else np.uint16)
+        pixels = p.astype(dtype)
+        s = Series(codec_case("codec_" + name), "CT", 40, "CODEC " + name, ["0.75", "0.7"], "2.5", bits_stored=bits,
+                   signed=signed)
+        sl.pixels = pixels
+        sl.slope = sl.intercept = None
+        s.slices = [sl]
+        sop = instance_uid("codec_" + name, 1, 1)
+        d = s.dataset(sl, 1, sop)
+        if bits == 8:
+            d.BitsAllocated, d.BitsStored, d.HighBit = 8, 8, 7
+            d.PixelData = pixels.tobytes()
+            d["PixelData"].VR = "OB"
+        write(d, out.path("codecs", name + "_raw", "IM00001"))
+        unsigned = pixels.astype(np.int64) & ((1 << (16 if bits > 8 else 8)) - 1)
+        stream = jpeg_lossless_encode(unsigned, 16 if signed else bits, pred, pt, rr)
+        c = pydicom.dcmread(out.path("codecs", name + "_raw", "IM00001"))
+        set_transfer_syntax(c, TS_JPEG_PROCESS14 if pred != 1 else TS_JPEG_LOSSLESS)
+        c.PixelData = encapsulate([stream])
+        c["PixelData"].VR = "OB"
+        c["PixelData"].is_undefined_length = True
+        path = out.path("codecs", name, "IM00001")
+        write(c, path)
+        if gdcm_decode(path) != pixels.astype(pixels.dtype.newbyteorder("<")).tobytes():
+            raise Fail("GDCM does not decode the test encoder's %s to its source: the encoder is wrong" % name)
+        pair_entry(out, name, "codecs/" + name, "codecs/" + name + "_raw", str(c.file_meta.TransferSyntaxUID),
+                   "JPEG lossless, predictor %d, %d-bit%s, point transform %d, restart every %d rows" %
+                   (pred, bits, " signed" if signed else "", pt, rr))
+
+
+def make_gdcm_lossy_pairs(out):
+    """Lossy JPEG through gdcmconv: 8-bit baseline (libjpeg-turbo in voxtile; the twin is GDCM's decoding of the
+    same file). From 16-bit data gdcmconv writes a lossy frame of 16-bit samples, which is not standard JPEG (T.81
+    allows 8 and 12): voxtile refuses it (expect_error). 12-bit lossy JPEG comes from pydicom's files below."""
+    made = []
+    # 8-bit: an MR-like uint8 slice
+    base = axial_series("ct_axial", 2, seed=102, padding=None)
+    sl = copy.deepcopy(base.slices[0])
+    sl.pixels = np.clip((sl.pixels.astype(np.int64) + 1024) // 16, 0, 255).astype(np.uint8)
+    sl.slope = sl.intercept = None
+    s = Series(codec_case("codec_jpeg8"), "CT", 41, "CODEC JPEG8", ["0.75", "0.7"], "2.5", bits_stored=8, signed=False)
+    d = s.dataset(sl, 1, instance_uid("codec_jpeg8", 1, 1))
+    d.BitsAllocated, d.BitsStored, d.HighBit = 8, 8, 7
+    d.PixelData = sl.pixels.tobytes()
+    d["PixelData"].VR = "OB"
+    write(d, out.path("codecs", "jpeg8_src", "IM00001"))
+    made.append(("jpeg8_lossy", "jpeg8_src", TS_JPEG_BASELINE, "JPEG baseline, 8-bit, lossy (gdcmconv)"))
+    # 12-bit: a uint16 slice with BitsStored 12
+    sl = copy.deepcopy(base.slices[1])
+    sl.pixels = np.clip(sl.pixels.astype(np.int64) + 1024, 0, 4095).astype(np.uint16)
+    s = Series(codec_case("codec_jpeg12"), "CT", 42, "CODEC JPEG12", ["0.75", "0.7"], "2.5", bits_stored=12, signed=False)
+    write(s.dataset(sl, 1, instance_uid("codec_jpeg12", 1, 1)), out.path("codecs", "jpeg12_src", "IM00001"))
+    made.append(("jpeg16_lossy", "jpeg12_src", TS_JPEG_EXTENDED, "JPEG extended, 16-bit samples, lossy (gdcmconv)"))
+    for name, src, ts, what in made:
+        path = out.path("codecs", name, "IM00001")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        run(["gdcmconv", "--jpeg", "--lossy", "-q", "90", out.path("codecs", src, "IM00001"), path])
+        got = str(pydicom.dcmread(path, stop_before_pixels=True).file_meta.TransferSyntaxUID)
+        if got != ts:
+            raise Fail("gdcmconv --jpeg --lossy gave %s, not %s (%s)" % (got, ts, name))
+        shutil.rmtree(out.path("codecs", src))
+        if name == "jpeg16_lossy":
+            pair_entry(out, name, "codecs/" + name, None, ts, what)
+            out.pairs[-1]["expect_error"] = "not standard JPEG"
+            continue
+        write_twin(path, out.path("codecs", name + "_twin", "IM00001"), gdcm_decode(path))
+        pair_entry(out, name, "codecs/" + name, "codecs/" + name + "_twin", ts, what)
+
+
+def make_multiframe_pairs(out):
+    """enhanced_ct compressed: gdcmconv's one fragment per frame, and pydicom's re-encapsulations of the JPEG
+    lossless frames in two fragments each, with and without a basic offset table."""
+    found = [os.path.join(dp, f) for dp, _, fs in os.walk(out.path("series", "enhanced_ct")) for f in fs]
+    if len(found) != 1:
+        raise Fail("internal: enhanced_ct must be made first, as one file")
+    src = found[0]
+    for name, ts, flag in GDCMCONV_VARIANTS:
+        mname = "mf_" + name[3:]
+        path = out.path("codecs", mname, "IM00001")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        run(["gdcmconv", flag, src, path])
+        got, _ = read_ts_and_dataset(path)
+        if got != ts:
+            raise Fail("gdcmconv %s gave %s, not %s (%s)" % (flag, got, ts, mname))
+        if gdcm_decode(path) != pydicom.dcmread(src).PixelData:
+            continue  # not lossless on this signed data (gdcmconv's JPEG-LS / JPEG 2000 of int16): not a pair
+        pair_entry(out, mname, "codecs/" + mname, "series/enhanced_ct", ts,
+                   "enhanced CT, 12 frames, %s (gdcmconv, one fragment per frame)" % name[3:])
+    from pydicom.encaps import generate_pixel_data_frame
+    c = pydicom.dcmread(out.path("codecs", "mf_jpeg_lossless", "IM00001"))
+    frames = list(generate_pixel_data_frame(c.PixelData, int(c.NumberOfFrames)))
+    for mname, bot in [("mf_jpeg_lossless_2frag_bot", True), ("mf_jpeg_lossless_2frag_nobot", False)]:
+        c.PixelData = encapsulate(frames, fragments_per_frame=2, has_bot=bot)
+        path = out.path("codecs", mname, "IM00001")
+        write(c, path)
+        pair_entry(out, mname, "codecs/" + mname, "series/enhanced_ct", TS_JPEG_LOSSLESS,
+                   "enhanced CT, 12 JPEG lossless frames in 2 fragments each, %s basic offset table" %
+                   ("with a" if bot else "without a"))
+
+
+def make_pydicom_pairs(out, files_dir):
+    """pydicom's own compressed grayscale test files that voxtile reads, twinned with GDCM's decoding."""
+    for fname in ["JPEG-lossy.dcm", "JPGExtended.dcm", "JPEG2000.dcm", "693_J2KI.dcm", "J2K_pixelrep_mismatch.dcm",
+                  "MR_small_jpeg_ls_lossless.dcm", "MR_small_jp2klossless.dcm", "MR_small_RLE.dcm"]:
+        src = os.path.join(files_dir, fname)
+        if not os.path.exists(src):
+            continue
+        name = "pydicom_" + fname[:-4]
+        path = out.path("codecs", name, fname)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        shutil.copyfile(src, path)
+        d = pydicom.dcmread(src)
+        if "FrameIncrementPointer" in d and "NumberOfFrames" not in d:  # refused by voxtile (GDCM asserts)
+            del d.FrameIncrementPointer
+            write(d, path)
+        write_twin(path, out.path("codecs", name + "_twin", fname), gdcm_decode(path))
+        pair_entry(out, name, "codecs/" + name, "codecs/" + name + "_twin",
+                   str(d.file_meta.TransferSyntaxUID), "pydicom's " + fname)
+
+
+# ----------------------------------------------------------------------------------------------------------------
 # Bad inputs
 
 
@@ -1055,7 +1342,7 @@ def make_bad(out):
 def prepare(root):
     """Create root; remove what an earlier run made there (and only that)."""
     os.makedirs(root, exist_ok=True)
-    for sub in ["series", "bad", "expected"]:
+    for sub in ["series", "bad", "expected", "codecs"]:
         if os.path.isdir(os.path.join(root, sub)):
             shutil.rmtree(os.path.join(root, sub))
     if os.path.exists(os.path.join(root, "manifest.json")):
@@ -1081,9 +1368,13 @@ def main(argv):
     make_enhanced(out, "enhanced_ct", "CT")
     make_enhanced(out, "enhanced_mr", "MR")
     make_ts_variants(out, ct)
+    make_jpeg_lossless_pairs(out)
+    make_gdcm_lossy_pairs(out)
+    make_multiframe_pairs(out)
+    make_pydicom_pairs(out, os.path.join(os.path.dirname(pydicom.__file__), "data", "test_files"))
     make_bad(out)
     manifest = {"version": 1, "generator": "tools/make_dicom_testdata.py", "expected_dir": "expected",
-                "cases": out.cases}
+                "cases": out.cases, "pairs": out.pairs}
     with open(out.path("manifest.json"), "w") as fh:
         json.dump(manifest, fh, indent=1)
         fh.write("\n")

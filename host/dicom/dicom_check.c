@@ -152,8 +152,8 @@ static int bad(walker *w, uint32_t tag, size_t at, const char *what, uint64_t a,
 }
 
 /* A JPEG 2000 fragment that starts a codestream (SOC, then SIZ: FF4F FF51) must describe the image the header
- * describes: GDCM's JPEG 2000 codec writes the decoded image into a buffer sized from the header, past its end when
- * the codestream is larger (a write out of bounds that tests/fuzz/regressions-dicom/crash-007 reached). The image
+ * describes, so that a folder's scan already says such a file is unreadable (the decoder, dicom_j2k.c, checks the
+ * same again; GDCM's codec, used before, wrote past its buffer on tests/fuzz/regressions-dicom/crash-007). The image
  * size (Xsiz - XOsiz, Ysiz - YOsiz), the components (Csiz) and their depth (Ssiz) are checked against Columns, Rows,
  * SamplesPerPixel and BitsAllocated. */
 static int check_siz(walker *w, size_t at, uint32_t len)
@@ -161,31 +161,23 @@ static int check_siz(walker *w, size_t at, uint32_t len)
     const unsigned char *b = w->p + at;
     if (len < 4 || b[0] != 0xff || b[1] != 0x4f || b[2] != 0xff || b[3] != 0x51)
         return 0; /* not the start of a codestream (the offset table, or a later fragment of a frame) */
-    if (len < 4 + 38 + 3) {
+    vxt__dcm_j2k_siz z;
+    if (vxt__dcm_j2k_read_siz(b, len, &z) != 0) {
         snprintf(w->err, w->errlen, "corrupt: a JPEG 2000 codestream in the pixel data (7FE0,0010) is cut short");
         return -1;
     }
-    const unsigned char *z = b + 4; /* Lsiz(2) Rsiz(2) Xsiz Ysiz XOsiz YOsiz XTsiz YTsiz XTOsiz YTOsiz (4 each) Csiz(2) */
-#define BE32(q) ((uint32_t)(q)[0] << 24 | (uint32_t)(q)[1] << 16 | (uint32_t)(q)[2] << 8 | (uint32_t)(q)[3])
-    const uint32_t xsiz = BE32(z + 4), ysiz = BE32(z + 8), xo = BE32(z + 12), yo = BE32(z + 16);
-#undef BE32
-    const unsigned csiz = (unsigned)z[36] << 8 | z[37];
-    const uint64_t width = xsiz > xo ? xsiz - xo : 0, height = ysiz > yo ? ysiz - yo : 0;
-    if (width != w->cols || height != w->rows || csiz != (w->samples ? w->samples : 1u) || csiz == 0 ||
-        (uint64_t)len < 4 + 38 + 3u * csiz) {
+    const unsigned samples = w->samples ? w->samples : 1u;
+    if (z.width != w->cols || z.height != w->rows || z.components != samples || z.components == 0) {
         snprintf(w->err, w->errlen, "corrupt: a JPEG 2000 codestream of %llu x %llu pixels and %u components in the "
                  "pixel data (7FE0,0010) for Columns x Rows (0028,0011/0010) = %u x %u, SamplesPerPixel %u",
-                 (unsigned long long)width, (unsigned long long)height, csiz, w->cols, w->rows,
-                 w->samples ? w->samples : 1u);
+                 (unsigned long long)z.width, (unsigned long long)z.height, z.components, w->cols, w->rows, samples);
         return -1;
     }
-    for (unsigned c = 0; c < csiz; c++) {
-        const unsigned ssiz = (z[38 + 3 * c] & 0x7fu) + 1u, xr = z[39 + 3 * c], yr = z[40 + 3 * c];
-        if (ssiz > (w->bits ? w->bits : 16u) || xr != 1 || yr != 1) {
-            snprintf(w->err, w->errlen, "corrupt: a JPEG 2000 codestream of %u-bit samples (subsampled %u x %u) in "
-                     "the pixel data (7FE0,0010) for BitsAllocated (0028,0100) = %u", ssiz, xr, yr, w->bits);
-            return -1;
-        }
+    if (z.max_bits > (w->bits ? w->bits : 16u) || z.subsampled) {
+        snprintf(w->err, w->errlen, "corrupt: a JPEG 2000 codestream of %u-bit samples%s in the pixel data "
+                 "(7FE0,0010) for BitsAllocated (0028,0100) = %u", z.max_bits, z.subsampled ? ", subsampled" : "",
+                 w->bits);
+        return -1;
     }
     return 0;
 }
@@ -340,6 +332,47 @@ static int walk(walker *w, size_t *pos, size_t end, int in_seq, int in_item, int
     return 0; /* also inside a container of undefined length the data ends in: GDCM reads what is there */
 }
 
+/* The file meta group from `meta` (its first element): walked, then checked as GDCM can read it without its
+ * asserts: (0002,0000) UL first, saying the length of the rest of the group; no sequence and no undefined length in
+ * it (tests/fuzz/regressions-dicom/crash-006). *pos: past the group. The transfer syntax (0002,0010) into ts. */
+static int check_meta(walker *w, size_t meta, size_t *pos, char ts[65])
+{
+    const unsigned char *p = w->p;
+    *pos = meta;
+    ts[0] = '\0';
+    if (walk(w, pos, w->n, 0, 0, 0, 0x0002) != 0)
+        return -1;
+    if (*pos - meta < 12 || u16(w, meta) != 0x0002 || u16(w, meta + 2) != 0x0000 || p[meta + 4] != 'U' ||
+        p[meta + 5] != 'L' || u16(w, meta + 6) != 4) {
+        snprintf(w->err, w->errlen, "corrupt: the file meta information does not start with its group length "
+                 "(0002,0000) UL");
+        return -1;
+    }
+    if ((uint64_t)u32(w, meta + 8) != (uint64_t)(*pos - meta - 12)) {
+        snprintf(w->err, w->errlen, "corrupt: the file meta group length (0002,0000) says %u bytes, the group holds %zu",
+                 u32(w, meta + 8), *pos - meta - 12);
+        return -1;
+    }
+    for (size_t at = meta; at + 8 <= *pos;) {
+        const uint32_t tag = (uint32_t)u16(w, at) << 16 | u16(w, at + 2);
+        size_t hdr = long_vr(p + at + 4) ? 12 : 8;
+        uint32_t vl = hdr == 12 ? u32(w, at + 8) : u16(w, at + 6);
+        if ((p[at + 4] == 'S' && p[at + 5] == 'Q') || vl == UNDEFINED) {
+            snprintf(w->err, w->errlen, "corrupt: a sequence or an undefined length in the file meta information");
+            return -1;
+        }
+        if (tag == 0x00020010u) { /* the transfer syntax decides the encoding of the rest */
+            size_t k = vl < 64 ? vl : 64;
+            memcpy(ts, p + at + hdr, k);
+            ts[k] = '\0';
+            for (size_t i = k; i > 0 && (ts[i - 1] == ' ' || ts[i - 1] == '\0'); i--)
+                ts[i - 1] = '\0';
+        }
+        at += hdr + vl;
+    }
+    return 0;
+}
+
 int vxt__dcm_check_lengths(const unsigned char *p, size_t n, vxt__dcm_pixels *px, char *err, size_t errlen)
 {
     walker w = {.p = p, .n = n, .err = err, .errlen = errlen, .px = px};
@@ -347,48 +380,17 @@ int vxt__dcm_check_lengths(const unsigned char *p, size_t n, vxt__dcm_pixels *px
         memset(px, 0, sizeof *px);
     size_t pos = 0;
     int deflated = 0;
-    if (n >= 132 && memcmp(p + 128, "DICM", 4) == 0) {
-        pos = 132;
-        size_t meta = pos;
-        if (walk(&w, &pos, n, 0, 0, 0, 0x0002) != 0)
-            return -1;
-        /* the meta group as GDCM can read it without its asserts: (0002,0000) UL first, saying the length of the
-         * rest of the group; no sequence and no undefined length in it (tests/fuzz/regressions-dicom/crash-006) */
-        if (pos - meta < 12 || u16(&w, meta) != 0x0002 || u16(&w, meta + 2) != 0x0000 || p[meta + 4] != 'U' ||
-            p[meta + 5] != 'L' || u16(&w, meta + 6) != 4) {
-            snprintf(err, errlen, "corrupt: the file meta information does not start with its group length "
-                     "(0002,0000) UL");
+    const int preamble = n >= 132 && memcmp(p + 128, "DICM", 4) == 0;
+    if (preamble || (n >= 8 && p[0] == 0x02 && p[1] == 0x00)) {
+        /* a meta group: after the preamble, or first in a file without one (which GDCM reads through its
+         * "compatibility" path, whose asserts a meta group in implicit VR reached: regressions-dicom/crash-009) */
+        if (!preamble && !known_vr(p + 4)) {
+            snprintf(err, errlen, "corrupt: the file meta information (group 0002) is not in explicit VR");
             return -1;
         }
-        if ((uint64_t)u32(&w, meta + 8) != (uint64_t)(pos - meta - 12)) {
-            snprintf(err, errlen, "corrupt: the file meta group length (0002,0000) says %u bytes, the group holds %zu",
-                     u32(&w, meta + 8), pos - meta - 12);
+        char ts[65];
+        if (check_meta(&w, preamble ? 132 : 0, &pos, ts) != 0)
             return -1;
-        }
-        for (size_t at = meta; at + 8 <= pos;) {
-            size_t hdr = long_vr(p + at + 4) ? 12 : 8;
-            uint32_t vl = hdr == 12 ? u32(&w, at + 8) : u16(&w, at + 6);
-            if ((p[at + 4] == 'S' && p[at + 5] == 'Q') || vl == UNDEFINED) {
-                snprintf(err, errlen, "corrupt: a sequence or an undefined length in the file meta information");
-                return -1;
-            }
-            at += hdr + vl;
-        }
-        /* the transfer syntax, (0002,0010), decides the encoding of the rest */
-        char ts[65] = "";
-        for (size_t at = meta; at + 8 <= pos;) {
-            const uint32_t tag = (uint32_t)u16(&w, at) << 16 | u16(&w, at + 2);
-            size_t hdr = long_vr(p + at + 4) ? 12 : 8;
-            uint32_t vl = hdr == 12 ? u32(&w, at + 8) : u16(&w, at + 6);
-            if (tag == 0x00020010u) {
-                size_t k = vl < sizeof ts - 1 ? vl : sizeof ts - 1;
-                memcpy(ts, p + at + hdr, k);
-                ts[k] = '\0';
-                for (size_t i = k; i > 0 && (ts[i - 1] == ' ' || ts[i - 1] == '\0'); i--)
-                    ts[i - 1] = '\0';
-            }
-            at += hdr + vl;
-        }
         w.j2k = !strncmp(ts, "1.2.840.10008.1.2.4.9", 21) && ts[21] >= '0' && ts[21] <= '3' && !ts[22];
         w.implicit = !strcmp(ts, "1.2.840.10008.1.2");
         w.big = !strcmp(ts, "1.2.840.10008.1.2.2");

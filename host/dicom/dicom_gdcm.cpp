@@ -1,20 +1,17 @@
-// dicom_gdcm.cpp - the extern "C" layer over GDCM (dicom_gdcm.h): one DICOM file's header as plain C data, and its
-// compressed pixel data decoded (GDCM's codecs: JPEG lossless and lossy, JPEG-LS, JPEG 2000, RLE).
+// dicom_gdcm.cpp - the extern "C" layer over GDCM (dicom_gdcm.h): one DICOM file's header as plain C data. GDCM
+// decodes no pixel data here: its codecs abort, leak and print on corrupt streams (dicom_codec.h says which decoders
+// voxtile uses instead).
 // Every entry catches every exception; nothing is printed (GDCM's trace output is switched off once per process,
 // before the first read: std::call_once). The caller (dicom_series.c) checks sizes before asking for pixel data.
 #include "dicom_gdcm.h"
 
 #include <gdcmDataSet.h>
 #include <gdcmFile.h>
-#include <gdcmImage.h>
-#include <gdcmPhotometricInterpretation.h>
-#include <gdcmPixelFormat.h>
 #include <gdcmReader.h>
 #include <gdcmSequenceOfItems.h>
 #include <gdcmStringFilter.h>
 #include <gdcmTrace.h>
 #include <gdcmTransferSyntax.h>
-#include <gdcmUIDs.h>
 #include <gdcmVersion.h>
 
 #include <cerrno>
@@ -234,22 +231,6 @@ int64_t int_or(const tags &T, const gdcm::DataSet &ds, uint16_t g, uint16_t e, i
     return (int64_t)v;
 }
 
-// gdcm::Image::GetBuffer tries the codecs in turn and, where GDCM was built with PVRG (Debian's is), falls back on a
-// JPEG stream IJG cannot decode by writing it to a temporary file and running the pvrg-jpeg program through system(),
-// which prints to stderr and leaves files behind on a corrupt stream (found by tests/fuzz/fuzz_dicom_read.c). A
-// library inside a server must not start programs: the same codecs in the same order, without that one (nor KAKADU,
-// which GDCM leaves out too). The Try* functions are GDCM's own, protected in gdcm::Bitmap.
-class codecs_in_process : public gdcm::Image
-{
-  public:
-    bool decode(char *buffer) const
-    {
-        bool lossy = false;
-        return TryRAWCodec(buffer, lossy) || TryJPEGCodec(buffer, lossy) || TryJPEG2000Codec(buffer, lossy) ||
-               TryJPEGLSCodec(buffer, lossy) || TryRLECodec(buffer, lossy);
-    }
-};
-
 } // namespace
 
 extern "C" void vxt__dcm_file_free(vxt__dcm_file *f)
@@ -268,40 +249,6 @@ extern "C" int vxt__dcm_available(void)
 extern "C" const char *vxt__dcm_gdcm_version(void)
 {
     return gdcm::Version::GetVersion();
-}
-
-extern "C" int vxt__dcm_ts_supported(const char *ts_uid)
-{
-    try {
-        gdcm::TransferSyntax ts = gdcm::TransferSyntax::GetTSType(ts_uid);
-        if (ts == gdcm::TransferSyntax::TS_END)
-            return 0;
-        // the codecs GDCM decodes with (MPEG and JPIP, for instance, it only passes through)
-        return ts.IsEncapsulated() ? (ts.IsLossless() || ts.IsLossy()) &&
-                                         ts != gdcm::TransferSyntax::MPEG2MainProfile &&
-                                         ts != gdcm::TransferSyntax::MPEG2MainProfileHighLevel &&
-                                         ts != gdcm::TransferSyntax::MPEG4AVCH264HighProfileLevel4_1 &&
-                                         ts != gdcm::TransferSyntax::MPEG4AVCH264BDcompatibleHighProfileLevel4_1 &&
-                                         ts != gdcm::TransferSyntax::JPIPReferenced
-                                   : 1;
-    } catch (...) {
-        return 0;
-    }
-}
-
-extern "C" const char *vxt__dcm_ts_name(const char *ts_uid)
-{
-    try {
-        // GDCM's table of UIDs: its names live as long as the library (static strings)
-        gdcm::UIDs u;
-        if (ts_uid && ts_uid[0] && u.SetFromUID(ts_uid)) {
-            const char *name = u.GetName();
-            if (name && name[0])
-                return name;
-        }
-    } catch (...) {
-    }
-    return ts_uid && ts_uid[0] ? ts_uid : "(none)";
 }
 
 extern "C" int vxt__dcm_scan(const char *path, vxt__dcm_file *out, char *err, size_t errlen)
@@ -443,67 +390,6 @@ extern "C" int vxt__dcm_scan(const char *path, vxt__dcm_file *out, char *err, si
     } catch (...) {
         vxt__dcm_file_free(out);
         say(err, errlen, "corrupt: GDCM failed to read it");
-        return VXT__DCM_ERROR;
-    }
-}
-
-extern "C" int vxt__dcm_decode(const char *path, const vxt__dcm_file *h, void *dst, size_t dst_bytes, char *err,
-                               size_t errlen)
-{
-    quiet();
-    try {
-        // The dataset through gdcm::Reader, not gdcm::ImageReader: the image reader derives the image from the
-        // header with asserts of its own, and computes the "lossy" flag by trying every codec on a null buffer, the
-        // pvrg-jpeg program included (a system() call). The image is described here from voxtile's own reading of
-        // the header (h), and decoded by the in-process codecs only.
-        source s{path, {}};
-        gdcm::Reader r;
-        if (!s.open(r)) {
-            say(err, errlen, "cannot open: %s", strerror(errno ? errno : EIO));
-            return VXT__DCM_ERROR;
-        }
-        if (!r.Read()) {
-            say(err, errlen, "pixel data (7FE0,0010): GDCM cannot read the dataset (truncated or corrupt)");
-            return VXT__DCM_ERROR;
-        }
-        const gdcm::DataSet &ds = r.GetFile().GetDataSet();
-        const gdcm::Tag px(0x7fe0, 0x0010);
-        if (!ds.FindDataElement(px)) {
-            say(err, errlen, "no pixel data (7FE0,0010)");
-            return VXT__DCM_ERROR;
-        }
-        codecs_in_process im;
-        const bool multi = h->frames > 1;
-        im.SetNumberOfDimensions(multi ? 3 : 2);
-        const unsigned int dims[3] = {(unsigned int)h->cols, (unsigned int)h->rows,
-                                      multi ? (unsigned int)h->frames : 1u};
-        im.SetDimensions(dims);
-        im.SetPixelFormat(gdcm::PixelFormat(1, (unsigned short)h->bits_allocated, (unsigned short)h->bits_stored,
-                                            (unsigned short)(h->bits_stored - 1), (unsigned short)h->pixel_rep));
-        im.SetPhotometricInterpretation(strcmp(h->photometric, "MONOCHROME1") == 0
-                                            ? gdcm::PhotometricInterpretation::MONOCHROME1
-                                            : gdcm::PhotometricInterpretation::MONOCHROME2);
-        im.SetTransferSyntax(r.GetFile().GetHeader().GetDataSetTransferSyntax());
-        im.SetDataElement(ds.GetDataElement(px));
-        unsigned long n = im.GetBufferLength();
-        if ((size_t)n != dst_bytes) {
-            say(err, errlen, "pixel data (7FE0,0010): decodes to %lu bytes, the header says %zu", n, dst_bytes);
-            return VXT__DCM_ERROR;
-        }
-        if (!im.decode(static_cast<char *>(dst))) {
-            say(err, errlen, "pixel data (7FE0,0010): cannot be decoded (%s; truncated or corrupt)",
-                vxt__dcm_ts_name(h->ts_uid));
-            return VXT__DCM_ERROR;
-        }
-        return VXT__DCM_OK;
-    } catch (const std::bad_alloc &) {
-        say(err, errlen, "out of memory while decoding the pixel data (7FE0,0010)");
-        return VXT__DCM_ERROR;
-    } catch (const std::exception &e) {
-        say(err, errlen, "pixel data (7FE0,0010): GDCM: %s", e.what());
-        return VXT__DCM_ERROR;
-    } catch (...) {
-        say(err, errlen, "pixel data (7FE0,0010): GDCM failed to decode it");
         return VXT__DCM_ERROR;
     }
 }

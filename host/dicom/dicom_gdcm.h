@@ -62,18 +62,6 @@ enum {
  * bytes). */
 int vxt__dcm_scan(const char *path, vxt__dcm_file *out, char *err, size_t errlen);
 
-/* Decode the (encapsulated) pixel data of the file into dst: h->rows x h->cols x h->frames samples of
- * h->bits_allocated / 8 bytes, in the host's byte order, as stored (no rescale, no masking of the bits beyond
- * BitsStored); the image is described by h (voxtile's reading of the header), not by GDCM's image reader. dst_bytes
- * must equal that size exactly. Returns VXT__DCM_OK or VXT__DCM_ERROR with err. */
-int vxt__dcm_decode(const char *path, const vxt__dcm_file *h, void *dst, size_t dst_bytes, char *err,
-                    size_t errlen);
-
-/* Whether GDCM can decode a transfer syntax, and its name ("JPEG Lossless, Non-Hierarchical, First-Order
- * Prediction"...; the UID itself when GDCM does not know it). */
-int vxt__dcm_ts_supported(const char *ts_uid);
-const char *vxt__dcm_ts_name(const char *ts_uid);
-
 /* 1 when built with GDCM (dicom_gdcm.cpp), 0 otherwise (dicom_nogdcm.c). */
 int vxt__dcm_available(void);
 

@@ -1,15 +1,17 @@
 /* dicom_internal.h - the DICOM reader's pieces, shared by:
- *   host/dicom/dicom_gdcm.cpp    the extern "C" layer over GDCM (one file's header; pixel data decoded)
+ *   host/dicom/dicom_gdcm.cpp    the extern "C" layer over GDCM (one file's header)
+ *   host/dicom/dicom_codec.h     the transfer syntaxes and the decoders of compressed pixel data (dicom_decode.c...)
  *   host/dicom/dicom_check.c     element lengths checked before GDCM allocates them
  *   host/dicom/dicom_series.c    files found, grouped into series, sorted and checked; the scan's API
  *   host/dicom/dicom_affine.c    the affine (LPS to RAS, dcm2niix's voxel order) and the gantry-tilt correction
- *   host/dicom/dicom_read.c      a series' pixel data decoded, rescaled and placed into an image
+ *   host/dicom/dicom_read.c      a series' pixel data read or decoded (files in parallel), rescaled and placed
  *   host/dicom/dicom_api.c       reading: a scan's series, a path, files, memory
  *   host/dicom/dicom_nogdcm.c    the GDCM layer's functions in a build without GDCM
  * Not installed. */
 #ifndef VXT_DICOM_INTERNAL_H
 #define VXT_DICOM_INTERNAL_H
 
+#include "dicom_codec.h"
 #include "dicom_gdcm.h"
 #include "image_internal.h"
 
@@ -20,6 +22,7 @@
 #define VXT__DCM_STEP_TOL_MM 0.01 /* slice steps may differ by this much (mm) ... */
 #define VXT__DCM_STEP_TOL_REL 0.01 /* ... or by this fraction of the mean step, whichever is larger */
 #define VXT__DCM_TILT_TOL 1e-3    /* step off the normal / step along it above this: sheared (gantry tilt) */
+#define VXT__DCM_MAX_THREADS 16   /* files decoded at once, at most (vxt_read_options.threads) */
 
 /* What the top-level PixelData (7FE0,0010) element says, found by the walk. */
 typedef struct vxt__dcm_pixels {

@@ -19,28 +19,6 @@ int vxt__dcm_scan(const char *path, vxt__dcm_file *out, char *err, size_t errlen
     return VXT__DCM_ERROR;
 }
 
-int vxt__dcm_decode(const char *path, const vxt__dcm_file *h, void *dst, size_t dst_bytes, char *err,
-                    size_t errlen)
-{
-    (void)h;
-    (void)path;
-    (void)dst;
-    (void)dst_bytes;
-    snprintf(err, errlen, "voxtile was built without GDCM");
-    return VXT__DCM_ERROR;
-}
-
-int vxt__dcm_ts_supported(const char *ts_uid)
-{
-    (void)ts_uid;
-    return 0;
-}
-
-const char *vxt__dcm_ts_name(const char *ts_uid)
-{
-    return ts_uid;
-}
-
 const char *vxt__dcm_gdcm_version(void)
 {
     return NULL;

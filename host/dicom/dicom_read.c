@@ -1,12 +1,15 @@
-/* dicom_read.c - one series of a scan into an image: each file's pixel data decoded (GDCM), the stored bits kept
+/* dicom_read.c - one series of a scan into an image: each file's pixel data read or decoded (dicom_codec.h), the stored bits kept
  * (BitsStored, PixelRepresentation), the padding marked, each slice rescaled where the output is float32 and put
  * at its place: slice k of the sorted series, rows reversed (dcm2niix's voxel order, docs/DICOM.md); with a gantry
  * tilt corrected, each slice shifted along its column direction first (dicom_tilt.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <string.h>
 
@@ -145,9 +148,25 @@ static void place16(const unsigned char *src, int64_t rows, int64_t cols, const 
     }
 }
 
+/* len bytes of the file at `at` into buf. 0, or -1 with err. */
+static int read_at(int fd, uint64_t at, void *buf, size_t len, char *err, size_t errlen)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t r = pread(fd, (unsigned char *)buf + done, len - done, (off_t)(at + done));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            snprintf(err, errlen, "pixel data (7FE0,0010): %s", r < 0 ? strerror(errno) : "the file ends early");
+            return -1;
+        }
+        done += (size_t)r;
+    }
+    return 0;
+}
+
 /* Native pixel data (uncompressed, not deflated) read straight from the file at the value's offset, which the walk
- * found (dicom_check.c), instead of through GDCM (which reads the whole value into an element, then copies it
- * out); big-endian samples swapped. 0, or -1 with err. */
+ * found (dicom_check.c); big-endian samples swapped. 0, or -1 with err. */
 static int read_native(const vxt__dcm_entry *e, void *buf, size_t need, int sample_bytes, char *err, size_t errlen)
 {
     int fd = open(e->io, O_RDONLY | O_CLOEXEC);
@@ -155,28 +174,179 @@ static int read_native(const vxt__dcm_entry *e, void *buf, size_t need, int samp
         snprintf(err, errlen, "cannot open: %s", strerror(errno));
         return -1;
     }
-    size_t done = 0;
-    while (done < need) {
-        ssize_t r = pread(fd, (unsigned char *)buf + done, need - done, (off_t)(e->px.offset + done));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            snprintf(err, errlen, "pixel data (7FE0,0010): %s", r < 0 ? strerror(errno) : "the file ends early");
-            close(fd);
-            return -1;
-        }
-        done += (size_t)r;
-    }
+    const int r = read_at(fd, e->px.offset, buf, need, err, errlen);
     close(fd);
-    if (e->px.big && sample_bytes > 1)
+    if (r == 0 && e->px.big && sample_bytes > 1)
         vxt__swap_bytes(buf, need / (size_t)sample_bytes, (size_t)sample_bytes);
-    return 0;
+    return r;
+}
+
+/* Encapsulated pixel data: the file's bytes from the value's offset (found by the walk) to its end, split into
+ * frames and decoded (dicom_decode.c). 0, or -1 with err. */
+static int read_encapsulated(const vxt__dcm_entry *e, const conv *c, void *buf, size_t need, char *err,
+                             size_t errlen)
+{
+    const vxt__dcm_codec codec = vxt__dcm_ts_codec(e->h.ts_uid);
+    if (!vxt__dcm_codec_decoder(codec)) {
+        snprintf(err, errlen, "pixel data (7FE0,0010) is encapsulated, but the transfer syntax (0002,0010) %s is "
+                 "not a compressed one voxtile decodes", vxt__dcm_ts_name(e->h.ts_uid));
+        return -1;
+    }
+    int fd = open(e->io, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        snprintf(err, errlen, "cannot open: %s", strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    if ((uint64_t)st.st_size < e->px.offset || (uint64_t)st.st_size - e->px.offset > SIZE_MAX / 2) {
+        snprintf(err, errlen, "pixel data (7FE0,0010): the file changed since it was scanned");
+        close(fd);
+        return -1;
+    }
+    const size_t n = (size_t)((uint64_t)st.st_size - e->px.offset);
+    unsigned char *s = malloc(n ? n : 1);
+    if (!s) {
+        snprintf(err, errlen, "pixel data (7FE0,0010): out of memory for %zu compressed bytes", n);
+        close(fd);
+        return -1;
+    }
+    int r = read_at(fd, e->px.offset, s, n, err, errlen);
+    close(fd);
+    if (r == 0) {
+        const vxt__dcm_fmt f = {e->h.rows, e->h.cols, c->bytes, c->bits, c->is_signed};
+        r = vxt__dcm_decode_encapsulated(s, n, codec, e->h.enhanced ? e->h.frames : 1, &f, buf, need, err, errlen);
+    }
+    free(s);
+    return r;
 }
 
 static int is_native(const char *ts)
 {
-    return !strcmp(ts, "1.2.840.10008.1.2") || !strcmp(ts, "1.2.840.10008.1.2.1") ||
-           !strcmp(ts, "1.2.840.10008.1.2.2");
+    return vxt__dcm_ts_codec(ts) == VXT__DCM_CODEC_NATIVE;
+}
+
+/* One file's pixel data (every frame) into buf (need bytes): read, or decoded. 0, or -1 with err. */
+static int file_pixels(const vxt__dcm_entry *e, const conv *c, void *buf, size_t need, char *err, size_t errlen)
+{
+    const int native = !e->h.encapsulated && e->px.present && is_native(e->h.ts_uid) && e->px.bytes >= need;
+    if (!native && (!e->h.encapsulated || !e->px.present)) {
+        snprintf(err, errlen, "pixel data (7FE0,0010) is %s, which transfer syntax (0002,0010) %s does not allow",
+                 e->h.encapsulated ? "encapsulated" : "not encapsulated", vxt__dcm_ts_name(e->h.ts_uid));
+        return -1;
+    }
+    return native ? read_native(e, buf, need, c->bytes, err, errlen) : read_encapsulated(e, c, buf, need, err, errlen);
+}
+
+/* Slice k of the image from one plane of stored samples (src): masked, padding marked, rescaled where the image is
+ * float32, rows reversed. raw: scratch of rows x cols. */
+static void place_plane(const unsigned char *src, const vxt__dcm_group *G, const conv *c, const vxt__dcm_frame *f,
+                        unsigned char *dst, vxt_dtype dtype, int to_float, int64_t *raw)
+{
+    if (c->bytes == 2) {
+        place16(src, G->rows, G->cols, c, dst, to_float, (float)f->slope, (float)f->inter);
+        return;
+    }
+    extract_plane(src, G->rows, G->cols, c, raw);
+    emit(raw, (size_t)G->rows * (size_t)G->cols, c, dst, dtype, to_float, (float)f->slope, (float)f->inter);
+}
+
+/* A series of single-frame files, no tilt to correct: the files read and decoded by `threads` threads at once,
+ * each taking the next slice (an atomic counter), decoding its file into a buffer of its own and placing it into its
+ * slice of the image (slices are disjoint). The failure reported is the one of the first slice that failed, whatever
+ * the threads' timing: slices are taken in order, so every slice before a failed one is read to its end. */
+typedef struct plane_job {
+    const vxt_dicom_scan *s;
+    const vxt__dcm_group *G;
+    const conv *c;
+    unsigned char *out;
+    size_t out_slice; /* bytes per image slice */
+    vxt_dtype dtype;
+    int to_float;
+    atomic_size_t next;
+    atomic_int failed;
+    pthread_mutex_t lock;
+    size_t fail_k; /* SIZE_MAX: none */
+    int oom;
+    char err[320];
+} plane_job;
+
+static void plane_fail(plane_job *j, size_t k, int oom, const char *path, const char *why)
+{
+    pthread_mutex_lock(&j->lock);
+    if (k < j->fail_k) {
+        j->fail_k = k;
+        j->oom = oom;
+        snprintf(j->err, sizeof j->err, "'%s': %s", path, why);
+    }
+    pthread_mutex_unlock(&j->lock);
+    atomic_store(&j->failed, 1);
+}
+
+static void *plane_worker(void *arg)
+{
+    plane_job *j = arg;
+    const vxt__dcm_group *G = j->G;
+    const size_t plane_n = (size_t)G->rows * (size_t)G->cols, plane_bytes = plane_n * (size_t)j->c->bytes;
+    unsigned char *buf = malloc(plane_bytes);
+    int64_t *raw = j->c->bytes == 2 ? NULL : malloc(plane_n * sizeof *raw);
+    char err[256];
+    for (;;) {
+        const size_t k = atomic_fetch_add(&j->next, 1);
+        if (k >= G->nplanes || atomic_load(&j->failed))
+            break;
+        const vxt__dcm_entry *e = &j->s->files[G->planes[k].file];
+        if (!buf || (j->c->bytes != 2 && !raw)) {
+            plane_fail(j, k, 1, e->path, "out of memory for one slice's pixel data");
+            break;
+        }
+        if (file_pixels(e, j->c, buf, plane_bytes, err, sizeof err) != 0) {
+            plane_fail(j, k, 0, e->path, err);
+            break;
+        }
+        place_plane(buf, G, j->c, &e->h.frame[0], j->out + k * j->out_slice, j->dtype, j->to_float, raw);
+    }
+    free(buf);
+    free(raw);
+    return NULL;
+}
+
+/* The threads for a series of n files: o->threads, or (0) the CPUs available, at most VXT__DCM_MAX_THREADS; never
+ * more than the files. */
+static int plane_threads(const vxt_read_options *o, size_t n)
+{
+    int t = o->threads > 0 ? o->threads : vxt__available_cpus();
+    if (t > VXT__DCM_MAX_THREADS)
+        t = VXT__DCM_MAX_THREADS;
+    if ((size_t)t > n)
+        t = (int)n;
+    return t < 1 ? 1 : t;
+}
+
+static vxt_status read_planes(const vxt_dicom_scan *s, const vxt__dcm_group *G, const conv *c, const vxt_read_options *o,
+                              unsigned char *out, size_t out_slice, vxt_dtype dtype, int to_float, const char *func)
+{
+    plane_job j = {.s = s, .G = G, .c = c, .out = out, .out_slice = out_slice, .dtype = dtype, .to_float = to_float,
+                   .fail_k = SIZE_MAX};
+    atomic_init(&j.next, 0);
+    atomic_init(&j.failed, 0);
+    pthread_mutex_init(&j.lock, NULL);
+    const int want = plane_threads(o, G->nplanes);
+    pthread_t tid[VXT__DCM_MAX_THREADS];
+    int started = 0;
+    for (int t = 1; t < want; t++) { /* the calling thread is the first worker; fewer threads when some fail to start */
+        if (pthread_create(&tid[started], NULL, plane_worker, &j) != 0)
+            break;
+        started++;
+    }
+    plane_worker(&j);
+    for (int t = 0; t < started; t++)
+        pthread_join(tid[t], NULL);
+    pthread_mutex_destroy(&j.lock);
+    if (j.fail_k != SIZE_MAX)
+        return vxt__fail(NULL, j.oom ? VXT_ERR_OUT_OF_MEMORY : VXT_ERR_FORMAT, "%s: %s", func, j.err);
+    return VXT_OK;
 }
 
 static vxt_dtype stored_type(int bits_allocated, int is_signed)
@@ -307,7 +477,13 @@ vxt_status vxt__dicom_read_group(const vxt_dicom_scan *s, size_t g, const vxt_re
         st = vxt__fail(NULL, VXT_ERR_OUT_OF_MEMORY, "%s: out of memory for %zu slices of %zu voxels", func,
                        G->nplanes, plane_n);
     char err[256];
-    for (size_t k = 0; k < G->nplanes && st == VXT_OK; k++) {
+    int per_file = !G->correct; /* single-frame files, no tilt: read in parallel */
+    for (size_t k = 0; k < G->nplanes && per_file; k++)
+        per_file = !s->files[G->planes[k].file].h.enhanced;
+    if (st == VXT_OK && per_file) {
+        st = read_planes(s, G, &c, o, img->data, out_plane * es, dtype, to_float, func);
+    }
+    for (size_t k = 0; k < G->nplanes && st == VXT_OK && !per_file; k++) {
         const vxt__dcm_plane *p = &G->planes[k];
         const vxt__dcm_entry *e = &s->files[p->file];
         if (p->file != cached) {
@@ -330,10 +506,7 @@ vxt_status vxt__dicom_read_group(const vxt_dicom_scan *s, size_t g, const vxt_re
                     break;
                 }
             }
-            const int native = !e->h.encapsulated && e->px.present && is_native(e->h.ts_uid) &&
-                               e->px.bytes >= need;
-            if (native ? read_native(e, buf, (size_t)need, c.bytes, err, sizeof err) != 0
-                       : vxt__dcm_decode(e->io, &e->h, buf, (size_t)need, err, sizeof err) != VXT__DCM_OK) {
+            if (file_pixels(e, &c, buf, (size_t)need, err, sizeof err) != 0) {
                 st = vxt__fail(NULL, VXT_ERR_FORMAT, "%s: '%s': %s", func, e->path, err);
                 break;
             }
@@ -341,18 +514,13 @@ vxt_status vxt__dicom_read_group(const vxt_dicom_scan *s, size_t g, const vxt_re
         }
         const vxt__dcm_frame *f = &e->h.frame[p->frame];
         const unsigned char *src = buf + (size_t)(e->h.enhanced ? p->frame : 0) * plane_bytes;
-        if (!G->correct && c.bytes == 2) {
-            place16(src, G->rows, G->cols, &c, (unsigned char *)img->data + k * out_plane * es, to_float,
-                    (float)f->slope, (float)f->inter);
+        if (!G->correct) {
+            place_plane(src, G, &c, f, (unsigned char *)img->data + k * out_plane * es, dtype, to_float, raw);
             continue;
         }
         extract_plane(src, G->rows, G->cols, &c, raw);
-        if (G->correct)
-            for (size_t i = 0; i < plane_n; i++)
-                whole[k * plane_n + i] = (int32_t)raw[i];
-        else
-            emit(raw, plane_n, &c, (unsigned char *)img->data + k * out_plane * es, dtype, to_float, (float)f->slope,
-                 (float)f->inter);
+        for (size_t i = 0; i < plane_n; i++)
+            whole[k * plane_n + i] = (int32_t)raw[i];
     }
     if (st == VXT_OK && G->correct) {
         /* outside the moved slices: the padding value, else the smallest value of the series (dcm2niix) */

@@ -280,8 +280,8 @@ static void check_planes(const vxt_dicom_scan *s, vxt__dcm_group *G)
             break;
         }
         if (!vxt__dcm_ts_supported(h->ts_uid)) {
-            problem(G, VXT_ERR_UNSUPPORTED, 0, "'%s': transfer syntax (0002,0010) %s (%s) cannot be decoded by GDCM",
-                    e->path, h->ts_uid[0] ? h->ts_uid : "(none)", vxt__dcm_ts_name(h->ts_uid));
+            problem(G, VXT_ERR_UNSUPPORTED, 0, "'%s': transfer syntax (0002,0010) %s (%s) is not read: %s", e->path,
+                    h->ts_uid[0] ? h->ts_uid : "(none)", vxt__dcm_ts_name(h->ts_uid), vxt__dcm_ts_why_not(h->ts_uid));
             break;
         }
         if (h->samples != 1) {

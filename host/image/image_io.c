@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <stddef.h>
 #include <unistd.h>
 
 #include "image_internal.h"
@@ -26,11 +27,13 @@ vxt_status vxt__read_options_check(const char *func, const vxt_read_options *opt
     vxt_read_options_init(o);
     if (opts == NULL)
         return VXT_OK;
-    vxt_status st = vxt__check_struct_size(NULL, func, "vxt_read_options", opts, opts->struct_size, sizeof *opts,
-                                           sizeof *opts);
+    /* the layout before `threads` was added is still accepted (threads then 0) */
+    vxt_status st = vxt__check_struct_size(NULL, func, "vxt_read_options", opts, opts->struct_size,
+                                           offsetof(vxt_read_options, threads), sizeof *opts);
     if (st != VXT_OK)
         return st;
-    *o = *opts;
+    memcpy(o, opts, opts->struct_size < sizeof *o ? opts->struct_size : sizeof *o);
+    o->struct_size = sizeof *o;
     if (o->scaling != VXT_SCALING_AUTO && o->scaling != VXT_SCALING_RAW && o->scaling != VXT_SCALING_FLOAT32)
         return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "%s: scaling = %d is not a vxt_scaling", func,
                          (int)o->scaling);
@@ -39,6 +42,9 @@ vxt_status vxt__read_options_check(const char *func, const vxt_read_options *opt
                          func, (long long)o->volume);
     if (o->flags & ~VXT_READ_HEADER_ONLY)
         return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "%s: flags = 0x%x has unknown bits", func, o->flags);
+    if (o->threads < 0 || o->threads > 1024)
+        return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "%s: threads = %d (0 for the CPUs available, or 1-1024)",
+                         func, o->threads);
     return VXT_OK;
 }
 

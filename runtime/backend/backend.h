@@ -55,9 +55,6 @@ typedef struct vxt__pool_job {
 void vxt__pool_start(vxt__pool *pool, vxt__pool_job *job, size_t n, size_t grain, vxt__task_fn fn, void *arg);
 void vxt__pool_join(vxt__pool_job *job);
 
-/* Number of CPUs this process may run on. */
-int vxt__available_cpus(void);
-
 /* ---- workspace (backend/workspace.c) ------------------------------------------------------------- */
 
 /* Large, page-aligned host buffers, reused across runs through the context (see workspace.c). The contents of

@@ -3,7 +3,6 @@
  * A job splits [0, n) into fixed ranges of `grain` items; threads take ranges from a shared counter. Which
  * thread runs a range never changes a result: work functions write disjoint outputs, and reductions keep one
  * partial result per range, combined afterwards in range order by the caller. */
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -29,20 +28,6 @@ struct vxt__pool {
     size_t n, grain, ranges;
     atomic_size_t next;
 };
-
-int vxt__available_cpus(void)
-{
-#ifdef CPU_COUNT
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0) {
-        int c = CPU_COUNT(&set);
-        if (c > 0)
-            return c;
-    }
-#endif
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)n : 1;
-}
 
 static void run_ranges(vxt__pool *p, int slot)
 {

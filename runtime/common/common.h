@@ -100,6 +100,11 @@ vxt_status vxt__volume_check(const vxt_context *ctx, const char *func, const cha
 uint64_t vxt__fnv1a64(const void *data, size_t n, uint64_t h);
 #define VXT__FNV_INIT 0xcbf29ce484222325ull
 
+/* ---- CPUs (common/cpus.c) ------------------------------------------------------------------------ */
+
+/* Number of CPUs this process may run on (its affinity mask, else the online CPUs; at least 1). */
+int vxt__available_cpus(void);
+
 /* ---- floating-point environment (common/fpenv.c) ------------------------------------------------- */
 
 /* The CPU path must not depend on the caller's floating-point environment (a library built with

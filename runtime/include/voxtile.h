@@ -1441,6 +1441,10 @@ typedef struct vxt_read_options {
      *  during the call. */
     const char *dicom_series;
     unsigned dicom_flags; /**< VXT_DICOM_* flags; default 0: refuse gaps, duplicates and gantry tilt */
+    /** DICOM: how many files of a series are read and decoded at once (each thread takes the next slice; the image
+     *  and any error are the same whatever the count). 0 (default) = the CPUs available to the process, at most
+     *  16; 1 = in the calling thread only. At most 1024. */
+    int threads;
 } vxt_read_options;
 
 /** vxt_read_options.dicom_flags: keep a series whose slices are unevenly spaced or have a gap (a missing slice):

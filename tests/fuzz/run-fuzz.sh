@@ -13,11 +13,13 @@
 #                       regressions-cache; one allocation at most 64 MiB (an entry of a few KiB must not allocate more)
 #   fuzz_dicom_read     the DICOM reader (through GDCM): tests/fuzz/corpus/fuzz_dicom_read (files of the test
 #                       series), regressions-dicom
+#   fuzz_dicom_decode   the decoders of compressed pixel data (JPEG lossless and lossy, JPEG-LS, JPEG 2000, RLE, the
+#                       fragment splitter): tests/fuzz/corpus/fuzz_dicom_decode
 #
 #   tests/fuzz/run-fuzz.sh [SECONDS] [JOBS] [TARGET...]
 #
 # SECONDS: for each target (default 30; CI gives each 60); JOBS: libFuzzer jobs per target (default 1); TARGET: the
-# targets to run (default all seven). Exit status 0 when no target found a crash (every target runs; otherwise the
+# targets to run (default all eight). Exit status 0 when no target found a crash (every target runs; otherwise the
 # first failing target's status). A crash, leak, out-of-memory or timeout leaves its input as
 # build-fuzz/<target>-crash-* (-leak-*, -oom-*, -timeout-*): fix the bug, then keep the input as the next crash-NNN of
 # the target's regressions directory, which a unit test replays on every test run. New coverage is kept in
@@ -27,7 +29,7 @@ cd "$(dirname "$0")/../.."
 secs="${1:-30}"
 jobs="${2:-1}"
 if [ $# -gt 2 ]; then shift 2; else set --; fi
-targets="${*:-fuzz_nifti_read fuzz_npy_read fuzz_plan_load fuzz_nnunet_load fuzz_cli_args fuzz_program_cache fuzz_dicom_read}"
+targets="${*:-fuzz_nifti_read fuzz_npy_read fuzz_plan_load fuzz_nnunet_load fuzz_cli_args fuzz_program_cache fuzz_dicom_read fuzz_dicom_decode}"
 
 CLANG="${CLANG:-$(command -v clang || command -v clang-16 || command -v clang-15 || command -v clang-14 || true)}"
 # The DICOM layer is C++ (host/dicom/dicom_gdcm.cpp): instrumented by the matching clang++.
@@ -50,8 +52,6 @@ if [ "$jobs" -gt 1 ]; then
 fi
 cd build-fuzz
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:allocator_may_return_null=1"
-# leaks inside GDCM itself (tests/lsan-gdcm.supp says which, and the evidence): not voxtile's to fix
-export LSAN_OPTIONS="suppressions=$root/tests/lsan-gdcm.supp"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 
 # The seed directories that exist, as absolute paths.
@@ -98,6 +98,9 @@ for t in $targets; do
             [ -d "corpus-$t" ] && rm -rf "corpus-$t" # no inputs kept from earlier runs: the same pass everywhere
         fi
         dirs=$(seeds "tests/fuzz/corpus/$t" tests/fuzz/regressions-dicom) ;;
+    fuzz_dicom_decode)
+        max_len=65536 malloc_mb=256
+        dirs=$(seeds "tests/fuzz/corpus/$t" tests/fuzz/regressions-dicom-decode) ;;
     *)
         echo "run-fuzz.sh: no target '$t'" >&2
         exit 2 ;;

@@ -136,6 +136,7 @@ extern const cli_flag cli_dicom_flags[];
 typedef struct cli_dicom {
     const char *series; /* --series: a SeriesInstanceUID or a number of voxtile header's list; NULL: the only one */
     unsigned flags;     /* VXT_DICOM_* */
+    int threads;        /* files decoded at once (vxt_read_options.threads): the command's --threads, 0 = all cores */
 } cli_dicom;
 
 /* Handle one of cli_dicom_flags; -2 when the id is not one. */

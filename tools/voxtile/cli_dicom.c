@@ -57,4 +57,5 @@ void cli_dicom_options(const cli_dicom *d, vxt_read_options *ro)
 {
     ro->dicom_series = d ? d->series : NULL;
     ro->dicom_flags = d ? d->flags : 0u;
+    ro->threads = d ? d->threads : 0;
 }

@@ -140,6 +140,7 @@ int cmd_normalize(int argc, char **argv)
     const char *pos[1];
     vxt_plan *plan = NULL;
     int npos = 0, rc = parse(&a, argc, argv, pos, &npos, &plan);
+    a.dicom.threads = (int)a.exec.threads; /* --threads: DICOM files decoded at once too */
     if (rc)
         return rc < 0 ? VXT_EXIT_OK : rc;
     if ((rc = check(&a, plan, pos, npos))) {

@@ -230,6 +230,7 @@ int cmd_resample(int argc, char **argv)
     memset(&a, 0, sizeof a);
     const char *pos[1];
     int npos = 0, rc = parse(&a, argc, argv, pos, &npos, NULL);
+    a.dicom.threads = (int)a.exec.threads; /* --threads: DICOM files decoded at once too */
     if (rc)
         return rc < 0 ? VXT_EXIT_OK : rc;
     if ((rc = check(&a, NULL, pos, npos)))

@@ -273,6 +273,7 @@ int cmd_stitch(int argc, char **argv)
     const char *pos[1];
     vxt_plan *plan = NULL;
     int npos = 0, rc = parse(&a, argc, argv, pos, &npos, &plan);
+    a.dicom.threads = (int)a.exec.threads; /* --threads: DICOM files decoded at once too */
     if (rc)
         return rc < 0 ? VXT_EXIT_OK : rc;
     vxt_tiling *tiling = NULL;

@@ -587,6 +587,7 @@ int cmd_validate(int argc, char **argv)
         }
         cli_report_crashes("validate", plugins);
     }
+    va.dicom.threads = (int)va.exec.threads; /* --threads: DICOM files decoded at once too */
     if ((va.pictures && (rc = prepare_pictures(va.pictures, &created))) ||
         (rc = cli_read_image("validate", pos[0], VXT_SCALING_RAW, &va.dicom, &img)))
         goto done;
