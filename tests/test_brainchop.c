@@ -2,7 +2,8 @@
  * brainchop_aparc104.json; the onnx runner module, OpenVINO): tiled inference with crop blending and the overlap
  * the declared receptive field gives is the runner's own whole-volume inference, for both networks; the same
  * bits on CPU and OpenCL contexts; the 104-class network's labels-only run stays within a stated peak memory that
- * does not grow with 104 x volume; and the plans' quick-start command segments the real T1 end to end.
+ * does not grow with 104 x volume; and the plans' quick-start command segments the real T1 end to end, from its
+ * NIfTI file and (built with GDCM) from the same scan as a DICOM series, to the same labels.
  *
  * The volumes are boxes of tests/data/brainchop/t1_crop.nii.gz (256^3 uint8, LIA, 1 mm) small enough for a test;
  * "whole-volume inference" is the same plan with one tile the size of the box (the runner sees the whole box in
@@ -283,6 +284,66 @@ static void test_quick_start_gwm(void **state)
     vxt_image_destroy(seg);
 }
 
+#ifdef VXT_TEST_DICOM
+/* The quick start on the same T1 written as a DICOM series (tools/make_dicom_testdata.py --t1: 256 MR slices of
+ * 8-bit voxels, positions and orientation from the NIfTI's sform): the labels are the NIfTI run's, voxel for voxel,
+ * and in the same place, once both are reoriented to RAS (the series is read in dcm2niix's voxel order, not the
+ * NIfTI's). */
+static void test_quick_start_dicom(void **state)
+{
+    (void)state;
+    const char *data = getenv("VXT_DICOM_DATA");
+    if (!data || !data[0])
+        fail_msg("VXT_DICOM_DATA is not set: run through ctest (the dicom_testdata fixture writes the series)");
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/series/t1_crop", data);
+    const char *seg[2] = {cli_path("seg_nii.nii.gz"), cli_path("seg_dcm.nii.gz")};
+    const char *in[2] = {BRAINCHOP "t1_crop.nii.gz", dir};
+    vxt_image *ras[2] = {NULL, NULL}, *raw_in[2] = {NULL, NULL};
+    for (int s = 0; s < 2; s++) {
+        int rc = cli("run %s -o %s --plan " PLANS "brainchop_gwm.json --model onnx:" BRAINCHOP "model5_gw_ae.onnx",
+                     in[s], seg[s]);
+        if (rc != 0)
+            fail_msg("voxtile run on %s exited %d: %s", in[s], rc, cli_err);
+        vxt_image *img = cli_read_image(seg[s]);
+        assert_ok(vxt_image_reorient(img, "RAS", &ras[s]));
+        vxt_image_destroy(img);
+        vxt_image *src = NULL;
+        assert_ok(vxt_image_read_path(in[s], NULL, &src));
+        assert_ok(vxt_image_reorient(src, "RAS", &raw_in[s]));
+        vxt_image_destroy(src);
+    }
+    /* the inputs agree in RAS (the series holds the same voxels at the same places) */
+    vxt_image_info a = {.struct_size = sizeof a}, b = {.struct_size = sizeof b};
+    for (int which = 0; which < 2; which++) {
+        vxt_image *const *im = which ? ras : raw_in;
+        assert_ok(vxt_image_get_info(im[0], &a));
+        assert_ok(vxt_image_get_info(im[1], &b));
+        assert_memory_equal(a.shape, b.shape, sizeof a.shape);
+        for (int r = 0; r < 4; r++)
+            for (int c = 0; c < 4; c++)
+                if (fabs(a.affine[r][c] - b.affine[r][c]) > 1e-4)
+                    fail_msg("%s: affine[%d][%d] %.9g (NIfTI) != %.9g (DICOM)", which ? "labels" : "input", r, c,
+                             a.affine[r][c], b.affine[r][c]);
+        vxt_volume va, vb;
+        assert_ok(vxt_image_volume(im[0], &va));
+        assert_ok(vxt_image_volume(im[1], &vb));
+        assert_int_equal(va.dtype, vb.dtype);
+        const size_t n = (size_t)(va.shape[0] * va.shape[1] * va.shape[2]);
+        size_t diff = 0;
+        for (size_t i = 0; i < n * vxt_dtype_size(va.dtype); i++)
+            diff += ((const uint8_t *)va.data)[i] != ((const uint8_t *)vb.data)[i];
+        if (diff)
+            fail_msg("%s: %zu bytes of %zu differ between the NIfTI and the DICOM run", which ? "labels" : "input",
+                     diff, n * vxt_dtype_size(va.dtype));
+    }
+    for (int s = 0; s < 2; s++) {
+        vxt_image_destroy(ras[s]);
+        vxt_image_destroy(raw_in[s]);
+    }
+}
+#endif
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest cpu[] = {
@@ -290,6 +351,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_aparc_tiled_equals_whole),
         cmocka_unit_test_setup_teardown(test_aparc_memory, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_quick_start_gwm, cli_setup, cli_teardown),
+#ifdef VXT_TEST_DICOM
+        cmocka_unit_test_setup_teardown(test_quick_start_dicom, cli_setup, cli_teardown),
+#endif
     };
     const struct CMUnitTest opencl[] = {
         cmocka_unit_test(test_opencl_same_bits),

@@ -745,7 +745,8 @@ static void test_pydicom_files(void **state)
  * header's image, which GDCM's codec wrote past the end of its buffer) and crash-008 (a JPEG lossless header on
  * which GDCM's IJG warned and its codec reached assert(0), aborting the process). crash-009 is 10 bytes: a meta
  * group in implicit VR without a preamble, which GDCM reads through its compatibility path to an assert: refused
- * (the meta group must be explicit VR). slow-001 is a corrupt JPEG-LS frame without an end-of-image marker, on which
+ * (the meta group must be explicit VR). crash-010 ends right after its meta group, and GDCM asserts reading on: refused
+ * (a dataset must follow). slow-001 is a corrupt JPEG-LS frame without an end-of-image marker, on which
  * CharLS spent 6 s reading past the end: the decoder gives such a stream its marker, and the read must take under
  * 2 s here (sanitizers included; 0.03 s in a plain build). */
 static void test_fuzz_regressions(void **state)
@@ -753,7 +754,7 @@ static void test_fuzz_regressions(void **state)
     (void)state;
     static const char *names[] = {"oom-001", "leak-001", "oom-002", "crash-001", "leak-002", "crash-002",
                                   "leak-003", "crash-003", "crash-004", "crash-005", "crash-006", "oom-003",
-                                  "leak-004", "crash-007", "crash-008", "crash-009", "slow-001"};
+                                  "leak-004", "crash-007", "crash-008", "crash-009", "crash-010", "slow-001"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         char p[1200];
         snprintf(p, sizeof p, "%s/../fuzz/regressions-dicom/%s", VXT_TEST_DATA_DIR, names[i]);
@@ -787,7 +788,9 @@ static void test_fuzz_regressions(void **state)
  * They cover voxtile's JPEG lossless decoder on an independent encoder's streams (every predictor, 8/12/16 bits,
  * signed, point transform, restart markers), libjpeg-turbo (8-bit lossy), GDCM's IJG (12-bit lossy), CharLS,
  * OpenJPEG and the RLE decoder, multi-frame files in one and two fragments per frame with and without an offset
- * table, and pydicom's compressed grayscale test files. */
+ * table, pydicom's compressed grayscale test files, and (with $VXT_PYDICOM_DATA) real scans of pydicom-data: a
+ * 512 x 512 CT and a 1024 x 1024 MR in lossless JPEG 2000 against their uncompressed files, a scanner's JPEG
+ * lossless CT, and more, against GDCM's decoding. */
 static void test_codec_pairs(void **state)
 {
     (void)state;
@@ -831,6 +834,10 @@ static void test_codec_pairs(void **state)
         n++;
     }
     assert_true(n >= 20); /* the generator's cases are all there */
+    /* pydicom-data's real scans, where CMake found them (tools/install-deps.sh fetches them; CI has them) */
+    const char *pdd = getenv("VXT_PYDICOM_DATA");
+    if (pdd && pdd[0] && !cJSON_IsTrue(cJSON_GetObjectItem(m, "pydicom_data")))
+        fail_msg("VXT_PYDICOM_DATA is %s, but the test data holds no pairs of it", pdd);
     cJSON_Delete(m);
 }
 
@@ -849,7 +856,7 @@ static void test_decode_regressions(void **state)
     struct dirent *de;
     int n = 0;
     while ((de = readdir(d)) != NULL) {
-        if (de->d_name[0] == '.')
+        if (de->d_name[0] == '.' || !strcmp(de->d_name, "README.md"))
             continue;
         char p[1500];
         snprintf(p, sizeof p, "%s/%s", dir, de->d_name);

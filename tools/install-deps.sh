@@ -91,6 +91,11 @@ wheel() {
 # (8.7 MB each; the package's python code is not used). Pinned: the test states the brain volume they give.
 wheel deepbet 1.0.2 1999e2ea00ec48f6233b95b96f3901a962d3f70431c63aeb985e8a49a198473c
 
+# ---- test material of the DICOM reader: pydicom-data's real scans (tests/test_dicom.c) ------------------------------
+# PyPI's pydicom-data (MIT): real CT, MR and NM files, some in JPEG 2000 beside the uncompressed file of the same
+# image (data_store/data; 34 MB). tools/make_dicom_testdata.py --pydicom-data makes codec pairs of them.
+wheel pydicom-data 1.0.0 622ac97265f1d91f76b5120b5bd6eb0f57737c392ef863b72c71779c91e33637
+
 # ---- the onnx runner module: OpenVINO (runtime/runners/onnx, docs/RUNNERS.md) ------------------------------------
 # The openvino wheel carries OpenVINO's C library (openvino/libs/libopenvino_c.so.*), its headers
 # (openvino/include/openvino/c) and CMake package (openvino/cmake), and everything it loads at run time beside it in

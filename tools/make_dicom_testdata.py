@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """make_dicom_testdata.py - small synthetic DICOM series (and broken files) for voxtile's DICOM reader tests.
 
-    /usr/bin/python3 tools/make_dicom_testdata.py OUTDIR
+    /usr/bin/python3 tools/make_dicom_testdata.py OUTDIR [--t1 T1.nii.gz] [--pydicom-data DIR]
 
 Run with Debian's python3 (python3-pydicom 2.3, python3-numpy 1.24) and Debian's gdcmconv (libgdcm-tools) on
 PATH; nothing else, no network. It runs at test time as a CTest fixture, so it is deterministic (fixed seeds,
@@ -9,8 +9,8 @@ fixed UIDs under ROOT_UID, no dates or random UIDs from the tools: two runs give
 seconds). Any failure -- gdcmconv missing, a conversion that does not give the intended transfer syntax or does
 not decompress back to the original bytes -- ends the script with exit status 1 and a one-line message.
 
-What it makes (old series/, bad/, expected/ and manifest.json under OUTDIR are removed first; nothing else in
-OUTDIR is touched):
+What it makes (old series/, bad/, expected/, codecs/ and manifest.json under OUTDIR are removed first; nothing
+else in OUTDIR is touched):
 
   OUTDIR/series/<case>/...     one folder per case: the DICOM files of one (or two) series, one file per slice,
                                names shuffled ("IM%05d" with a permuted number), some in subfolders, InstanceNumber
@@ -22,6 +22,11 @@ OUTDIR is touched):
   OUTDIR/expected/<case>_values.npy  float32: per sorted slice k, float32(stored) * float32(slope_k) then
                                + float32(intercept_k), each op rounded to float32; voxels whose stored value is
                                PixelPaddingValue get padding_value_out instead
+  OUTDIR/codecs/<pair>/...     codec pairs: a compressed file and its uncompressed twin (<pair>_raw or
+                               <pair>_twin), which must read to the same voxels (manifest "pairs"); with
+                               --pydicom-data, real scans of PyPI's pydicom-data (its data_store/data folder) too
+  OUTDIR/series/t1_crop/...    with --t1: a real T1 (uint8 NIfTI with an sform) as a 256-slice MR series (manifest
+                               "t1"), for test_brainchop's run of a real network on DICOM
   OUTDIR/manifest.json         what each case is and what a reader must make of it
 
 The images are a phantom: an ellipsoid "body" with a few inner spheres of different values, a slow gradient
@@ -430,6 +435,7 @@ class Output:
         self.root = root
         self.cases = []
         self.pairs = []
+        self.t1 = None
 
     def path(self, *parts):
         return os.path.join(self.root, *parts)
@@ -1214,6 +1220,34 @@ def make_multiframe_pairs(out):
                    ("with a" if bot else "without a"))
 
 
+def make_pydicom_data_pairs(out, data_dir):
+    """Real scans of PyPI's pydicom-data (1.0.0, MIT; tools/install-deps.sh unpacks it): lossless JPEG 2000 files
+    twinned with the uncompressed files of the same image that pydicom-data ships (a 512 x 512 CT, a 1024 x 1024 MR),
+    and files twinned with GDCM's decoding: the same MR lossy, a CT in JPEG lossless from a scanner, a CT in JPEG
+    2000, a nuclear medicine image in JPEG lossless."""
+    if not data_dir:
+        return
+    same = [("693_J2KR.dcm", "693_UNCR.dcm"), ("MR2_J2KR.dcm", "MR2_UNCR.dcm")]
+    decoded = ["MR2_J2KI.dcm", "bad_sequence.dcm", "explicit_VR-UN.dcm", "JPEG-LL.dcm"]
+    for fname, twin in same + [(f, None) for f in decoded]:
+        src = os.path.join(data_dir, fname)
+        if not os.path.exists(src):
+            raise Fail("%s: not in pydicom-data (%s)" % (fname, data_dir))
+        name = "pydicom-data_" + fname[:-4]
+        path = out.path("codecs", name, fname)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        shutil.copyfile(src, path)
+        twin_path = out.path("codecs", name + "_twin", twin or fname)
+        if twin:
+            os.makedirs(os.path.dirname(twin_path), exist_ok=True)
+            shutil.copyfile(os.path.join(data_dir, twin), twin_path)
+        else:
+            write_twin(path, twin_path, gdcm_decode(path))
+        ts = str(pydicom.dcmread(src, stop_before_pixels=True).file_meta.TransferSyntaxUID)
+        pair_entry(out, name, "codecs/" + name, "codecs/" + name + "_twin", ts,
+                   "pydicom-data's %s against %s" % (fname, twin or "GDCM's decoding"))
+
+
 def make_pydicom_pairs(out, files_dir):
     """pydicom's own compressed grayscale test files that voxtile reads, twinned with GDCM's decoding."""
     for fname in ["JPEG-lossy.dcm", "JPGExtended.dcm", "JPEG2000.dcm", "693_J2KI.dcm", "J2K_pixelrep_mismatch.dcm",
@@ -1232,6 +1266,52 @@ def make_pydicom_pairs(out, files_dir):
         write_twin(path, out.path("codecs", name + "_twin", fname), gdcm_decode(path))
         pair_entry(out, name, "codecs/" + name, "codecs/" + name + "_twin",
                    str(d.file_meta.TransferSyntaxUID), "pydicom's " + fname)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# A real scan as a DICOM series: the T1 of tests/data/brainchop, for test_brainchop's end-to-end run on DICOM.
+
+
+def read_nifti_u8(path):
+    """A gzipped NIfTI-1 file of uint8 voxels with an sform: (voxels [k][j][i], 4 x 4 sform)."""
+    import gzip
+    import struct
+    b = gzip.open(path).read()
+    if struct.unpack("<i", b[:4])[0] != 348 or b[344:347] != b"n+1":
+        raise Fail("%s: not a little-endian single-file NIfTI-1" % path)
+    dim = struct.unpack("<8h", b[40:56])
+    if dim[0] != 3 or struct.unpack("<h", b[70:72])[0] != 2 or struct.unpack("<h", b[254:256])[0] <= 0:
+        raise Fail("%s: expected 3-D uint8 voxels with an sform" % path)
+    affine = np.eye(4)
+    for r in range(3):
+        affine[r] = struct.unpack("<4f", b[280 + 16 * r:296 + 16 * r])
+    off = int(struct.unpack("<f", b[108:112])[0])
+    ni, nj, nk = dim[1:4]
+    vox = np.frombuffer(b, np.uint8, ni * nj * nk, off).reshape(nk, nj, ni)
+    return vox, affine
+
+
+def make_t1_series(out, nifti):
+    """The T1 as an MR series of 8-bit slices along its third axis: slice k holds voxels (i, j, k), column i of row
+    j, so that ImageOrientationPatient is the sform's first two columns and ImagePositionPatient its voxel (0, 0, k),
+    all in LPS. voxtile reads it in its own voxel order (rows reversed); the two agree in RAS."""
+    vox, a = read_nifti_u8(nifti)
+    lps = np.diag([-1.0, -1.0, 1.0])
+    r, c = lps @ a[:3, 0], lps @ a[:3, 1]
+    dx, dy = np.linalg.norm(r), np.linalg.norm(c)
+    iop = dsv(list(r / dx) + list(c / dy))
+    s = Series(codec_case("t1_crop"), "MR", 50, "T1 BRAINCHOP", [ds(dy), ds(dx)], ds(np.linalg.norm(a[:3, 2])),
+               bits_stored=8, signed=False)
+    for k in range(vox.shape[0]):
+        p = lps @ (a[:3, 3] + k * a[:3, 2])
+        s.slices.append(Slice(dsv(list(p)), iop, vox[k]))
+    for k, sl in enumerate(s.slices):
+        d = s.dataset(sl, k + 1, instance_uid(s.case, 1, k + 1))
+        d.BitsAllocated, d.BitsStored, d.HighBit = 8, 8, 7
+        d.PixelData = sl.pixels.tobytes()
+        d["PixelData"].VR = "OB"
+        write(d, out.path("series", "t1_crop", "IM%05d" % (k + 1)))
+    out.t1 = {"path": "series/t1_crop", "nifti": os.path.abspath(nifti), "slices": int(vox.shape[0])}
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -1350,11 +1430,21 @@ def prepare(root):
 
 
 def main(argv):
-    if len(argv) != 2:
-        raise Fail("usage: make_dicom_testdata.py OUTDIR")
+    import argparse
+
+    class Parser(argparse.ArgumentParser):
+        def error(self, message):
+            raise Fail("usage: make_dicom_testdata.py OUTDIR [--t1 T1.nii.gz] [--pydicom-data DIR]: %s" % message)
+
+    ap = Parser(add_help=False)
+    ap.add_argument("outdir")
+    ap.add_argument("--t1")
+    ap.add_argument("--pydicom-data")
+    args = ap.parse_args(argv[1:])
+    t1 = args.t1
     if shutil.which("gdcmconv") is None:
         raise Fail("gdcmconv not found on PATH (Debian: apt-get install libgdcm-tools)")
-    out = Output(os.path.abspath(argv[1]))
+    out = Output(os.path.abspath(args.outdir))
     prepare(out.root)
     ct = make_ct_axial(out)
     make_ct_u12(out)
@@ -1372,9 +1462,12 @@ def main(argv):
     make_gdcm_lossy_pairs(out)
     make_multiframe_pairs(out)
     make_pydicom_pairs(out, os.path.join(os.path.dirname(pydicom.__file__), "data", "test_files"))
+    make_pydicom_data_pairs(out, args.pydicom_data)
     make_bad(out)
+    if t1:
+        make_t1_series(out, t1)
     manifest = {"version": 1, "generator": "tools/make_dicom_testdata.py", "expected_dir": "expected",
-                "cases": out.cases, "pairs": out.pairs}
+                "cases": out.cases, "pairs": out.pairs, "t1": out.t1, "pydicom_data": bool(args.pydicom_data)}
     with open(out.path("manifest.json"), "w") as fh:
         json.dump(manifest, fh, indent=1)
         fh.write("\n")

@@ -391,6 +391,10 @@ int vxt__dcm_check_lengths(const unsigned char *p, size_t n, vxt__dcm_pixels *px
         char ts[65];
         if (check_meta(&w, preamble ? 132 : 0, &pos, ts) != 0)
             return -1;
+        if (n - pos < 8) { /* GDCM asserts reading past a meta group the file ends with (regressions-dicom/crash-010) */
+            snprintf(err, errlen, "corrupt: the file ends after its meta information (group 0002), with no dataset");
+            return -1;
+        }
         w.j2k = !strncmp(ts, "1.2.840.10008.1.2.4.9", 21) && ts[21] >= '0' && ts[21] <= '3' && !ts[22];
         w.implicit = !strcmp(ts, "1.2.840.10008.1.2");
         w.big = !strcmp(ts, "1.2.840.10008.1.2.2");

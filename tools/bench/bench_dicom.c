@@ -2,7 +2,8 @@
  * sorted, pixel data decoded, rescale applied as asked), timed over several runs, with this machine's memory copy
  * bandwidth measured in the same run (the bound: every stored byte is read from the page cache, decoded and written
  * once). tools/bench/bench_dicom.py makes the series and times dcm2niix and pydicom + numpy beside it.
- * Usage: vxt_bench_dicom DIR [--runs N] [--scaling raw|auto|float32] [--bandwidth] [--json] (--bandwidth: measure the
+ * Usage: vxt_bench_dicom DIR [--runs N] [--scaling raw|auto|float32] [--threads N] [--bandwidth] [--json]
+ * (--threads: vxt_read_options.threads, files decoded at once, 0 = the CPUs available; --bandwidth: measure the
  * memory copy bandwidth too, before the runs). Results: docs/PERFORMANCE.md. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,11 +15,13 @@
 int main(int argc, char **argv)
 {
     const char *dir = NULL;
-    int runs = 5, json = 0, bandwidth = 0;
+    int runs = 5, json = 0, bandwidth = 0, threads = 0;
     vxt_scaling scaling = VXT_SCALING_RAW;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--runs") && i + 1 < argc)
             runs = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+            threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--scaling") && i + 1 < argc) {
             if (vxt_scaling_parse(argv[++i], &scaling) != VXT_OK) {
                 fprintf(stderr, "%s\n", vxt_last_error());
@@ -31,12 +34,12 @@ int main(int argc, char **argv)
         else if (argv[i][0] != '-' && !dir)
             dir = argv[i];
         else {
-            fprintf(stderr, "usage: %s DIR [--runs N] [--scaling raw|auto|float32] [--bandwidth] [--json]\n", argv[0]);
+            fprintf(stderr, "usage: %s DIR [--runs N] [--scaling raw|auto|float32] [--threads N] [--bandwidth] [--json]\n", argv[0]);
             return 2;
         }
     }
     if (!dir || runs < 1) {
-        fprintf(stderr, "usage: %s DIR [--runs N] [--scaling raw|auto|float32] [--bandwidth] [--json]\n", argv[0]);
+        fprintf(stderr, "usage: %s DIR [--runs N] [--scaling raw|auto|float32] [--threads N] [--bandwidth] [--json]\n", argv[0]);
         return 2;
     }
     vxt_membw bw = {0};
@@ -45,6 +48,7 @@ int main(int argc, char **argv)
     vxt_read_options o;
     vxt_read_options_init(&o);
     o.scaling = scaling;
+    o.threads = threads;
     double *t = malloc((size_t)runs * sizeof *t);
     vxt_image_info in = {.struct_size = sizeof in};
     for (int r = 0; r < runs; r++) {

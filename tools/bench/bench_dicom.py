@@ -3,6 +3,7 @@
 and against pydicom + numpy stacking, in the same run, alternating (this VM's speed drifts).
 
   /usr/bin/python3 tools/bench/bench_dicom.py --build BUILD [--rounds 5] [--slices 300] [--keep DIR] [--json]
+                                             [--baseline-build OLD]
 
 The series is a CT phantom (an elliptic body of soft tissue with bone, air and noise: int16 stored values with
 RescaleIntercept -1024, padding outside a circular field of view), written by pydicom into a temporary folder under
@@ -11,7 +12,10 @@ copy is made by gdcmconv. Each round times, in turn:
 
   voxtile read      BUILD/bench/vxt_bench_dicom DIR --runs 1: vxt_image_read_path on the folder (scan, sort,
                     decode, stored int16 values: what `voxtile run` reads), in a process of its own (its start
-                    included, as dcm2niix's is; pydicom's interpreter start is not counted)
+                    included, as dcm2niix's is; pydicom's interpreter start is not counted); files decoded on
+                    every CPU (vxt_read_options.threads 0), and again on one (--threads 1)
+  baseline read     with --baseline-build: OLD/bench/vxt_bench_dicom, an older voxtile (e.g. one that decoded
+                    through GDCM's codecs), the same way
   pydicom + numpy   the recipe's reader in this process: pydicom.dcmread every file, sort by ImagePositionPatient
                     along the normal, np.stack the pixel_array (JPEG through python3-gdcm), int16
   voxtile convert   BUILD/voxtile convert DIR -o OUT/x.nii (read, then write an uncompressed NIfTI)
@@ -124,6 +128,7 @@ def main():
     ap.add_argument("--slices", type=int, default=300)
     ap.add_argument("--keep", help="make (or reuse) the series here instead of a temporary folder")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--baseline-build", help="also time this build's vxt_bench_dicom (an older voxtile) in the rotation")
     a = ap.parse_args()
     base = a.keep or tempfile.mkdtemp(prefix="vxt-bench-dicom-", dir="/dev/shm" if os.access("/dev/shm", os.W_OK)
                                       else None)
@@ -140,9 +145,16 @@ def main():
         ref = pydicom_stack(raw)
         for name, folder in (("uncompressed", raw), ("jpeg_lossless", jpg)):
             assert np.array_equal(pydicom_stack(folder), ref), "pydicom: the JPEG copy decodes differently"
-            t = {"voxtile_read": [], "pydicom_numpy": [], "voxtile_convert": [], "dcm2niix": []}
+            t = {"voxtile_read": [], "voxtile_read_1thread": [], "pydicom_numpy": [], "voxtile_convert": [],
+                 "dcm2niix": []}
+            if a.baseline_build:
+                t["baseline_read"] = []
             for _ in range(a.rounds):
                 t["voxtile_read"].append(timed([bench, folder, "--runs", "1"]))
+                t["voxtile_read_1thread"].append(timed([bench, folder, "--runs", "1", "--threads", "1"]))
+                if a.baseline_build:
+                    t["baseline_read"].append(timed([os.path.join(a.baseline_build, "bench", "vxt_bench_dicom"),
+                                                     folder, "--runs", "1"]))
                 t0 = time.perf_counter()
                 pydicom_stack(folder)
                 t["pydicom_numpy"].append(time.perf_counter() - t0)
@@ -168,10 +180,12 @@ def main():
         return
     for name in ("uncompressed", "jpeg_lossless"):
         m = results[name]
-        print("%-14s read: voxtile %.3f s, pydicom + numpy %.3f s (%.1fx); convert to .nii: voxtile %.3f s, "
-              "dcm2niix %.3f s (%.1fx)" % (name, m["voxtile_read"], m["pydicom_numpy"],
-                                            m["read_ratio_pydicom_over_voxtile"], m["voxtile_convert"],
-                                            m["dcm2niix"], m["convert_ratio_dcm2niix_over_voxtile"]))
+        print("%-14s read: voxtile %.3f s (1 thread %.3f s), pydicom + numpy %.3f s (%.1fx); convert to .nii: "
+              "voxtile %.3f s, dcm2niix %.3f s (%.1fx)%s" % (
+                  name, m["voxtile_read"], m["voxtile_read_1thread"], m["pydicom_numpy"],
+                  m["read_ratio_pydicom_over_voxtile"], m["voxtile_convert"], m["dcm2niix"],
+                  m["convert_ratio_dcm2niix_over_voxtile"],
+                  "; baseline build %.3f s" % m["baseline_read"] if "baseline_read" in m else ""))
     print("memory copy (1 thread) %.1f GB/s; %d rounds, medians, alternating" % (results["machine"]["copy_gbs"],
                                                                                a.rounds))
 
