@@ -746,7 +746,8 @@ static void test_pydicom_files(void **state)
  * which GDCM's IJG warned and its codec reached assert(0), aborting the process). crash-009 is 10 bytes: a meta
  * group in implicit VR without a preamble, which GDCM reads through its compatibility path to an assert: refused
  * (the meta group must be explicit VR). crash-010 ends right after its meta group, and GDCM asserts reading on: refused
- * (a dataset must follow). slow-001 is a corrupt JPEG-LS frame without an end-of-image marker, on which
+ * (a dataset must follow). crash-011 holds an item of undefined length, without its delimiter, inside a sequence of
+ * defined length, on which GDCM's item reader asserts: refused. slow-001 is a corrupt JPEG-LS frame without an end-of-image marker, on which
  * CharLS spent 6 s reading past the end: the decoder gives such a stream its marker, and the read must take under
  * 2 s here (sanitizers included; 0.03 s in a plain build). */
 static void test_fuzz_regressions(void **state)
@@ -754,7 +755,7 @@ static void test_fuzz_regressions(void **state)
     (void)state;
     static const char *names[] = {"oom-001", "leak-001", "oom-002", "crash-001", "leak-002", "crash-002",
                                   "leak-003", "crash-003", "crash-004", "crash-005", "crash-006", "oom-003",
-                                  "leak-004", "crash-007", "crash-008", "crash-009", "crash-010", "slow-001"};
+                                  "leak-004", "crash-007", "crash-008", "crash-009", "crash-010", "crash-011", "slow-001"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         char p[1200];
         snprintf(p, sizeof p, "%s/../fuzz/regressions-dicom/%s", VXT_TEST_DATA_DIR, names[i]);

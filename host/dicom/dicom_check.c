@@ -183,7 +183,8 @@ static int check_siz(walker *w, size_t at, uint32_t len)
 }
 
 /* Walk elements from *pos to end (a container's end, or the file's); stop at a sequence delimiter when `in_seq`, at
- * an item delimiter when `in_item`. Returns 0, or -1 with the reason in w->err. */
+ * an item delimiter when `in_item`. Returns 1 when stopped at that delimiter, 0 at `end` (or, for the meta group, at
+ * another group), -1 with the reason in w->err. */
 static int walk(walker *w, size_t *pos, size_t end, int in_seq, int in_item, int depth, uint32_t stop_group)
 {
     if (depth > MAX_NEST) {
@@ -207,7 +208,7 @@ static int walk(walker *w, size_t *pos, size_t end, int in_seq, int in_item, int
                     return bad(w, tag, at, "is a delimiter with a length", vl, end - at);
                 *pos = at + 8;
                 if ((tag == 0xfffee0ddu && in_seq) || (tag == 0xfffee00du && in_item))
-                    return 0;
+                    return 1; /* the container's own delimiter */
                 continue; /* a stray delimiter: GDCM copes, and it declares no length */
             }
             if (tag != 0xfffee000u)
@@ -216,13 +217,17 @@ static int walk(walker *w, size_t *pos, size_t end, int in_seq, int in_item, int
                 return bad(w, tag, at, "is an item outside a sequence", 0, end - at);
             *pos = at + 8;
             if (vl == UNDEFINED) {
-                if (walk(w, pos, end, 0, 1, depth + 1, 0) != 0)
+                const int r = walk(w, pos, end, 0, 1, depth + 1, 0);
+                if (r < 0)
                     return -1;
+                if (r == 0 && end != w->n) /* GDCM asserts reading such an item (regressions-dicom/crash-011) */
+                    return bad(w, tag, at, "is an item of undefined length without its delimiter inside a sequence "
+                               "of defined length", vl, end - at);
             } else {
                 if (vl > end - *pos)
                     return bad(w, tag, at, "declares an item longer than its container", vl, end - *pos);
                 size_t inner = *pos;
-                if (walk(w, &inner, *pos + vl, 0, 0, depth + 1, 0) != 0)
+                if (walk(w, &inner, *pos + vl, 0, 0, depth + 1, 0) < 0)
                     return -1;
                 *pos += vl;
             }
@@ -312,8 +317,11 @@ static int walk(walker *w, size_t *pos, size_t end, int in_seq, int in_item, int
                 w->implicit = 1, w->big = 0;
             int r = walk(w, pos, end, 1, 0, depth + 1, 0);
             w->implicit = was_implicit, w->big = was_big;
-            if (r != 0)
+            if (r < 0)
                 return -1;
+            if (r == 0 && end != w->n)
+                return bad(w, tag, at, "is a sequence of undefined length without its delimiter inside a container "
+                           "of defined length", vl, end - at);
             continue;
         }
         if (vl > end - *pos)
@@ -324,12 +332,14 @@ static int walk(walker *w, size_t *pos, size_t end, int in_seq, int in_item, int
             sq = 1;
         if (sq) { /* a sequence of defined length: its items too */
             size_t inner = *pos;
-            if (walk(w, &inner, *pos + vl, 1, 0, depth + 1, 0) != 0)
+            if (walk(w, &inner, *pos + vl, 1, 0, depth + 1, 0) < 0)
                 return -1;
         }
         *pos += vl;
     }
-    return 0; /* also inside a container of undefined length the data ends in: GDCM reads what is there */
+    /* the end without a delimiter: the end of a container of defined length, or of the file (a container of undefined
+     * length the data ends in: GDCM reads what is there; the callers refuse one that ends inside a defined length) */
+    return 0;
 }
 
 /* The file meta group from `meta` (its first element): walked, then checked as GDCM can read it without its
@@ -340,7 +350,7 @@ static int check_meta(walker *w, size_t meta, size_t *pos, char ts[65])
     const unsigned char *p = w->p;
     *pos = meta;
     ts[0] = '\0';
-    if (walk(w, pos, w->n, 0, 0, 0, 0x0002) != 0)
+    if (walk(w, pos, w->n, 0, 0, 0, 0x0002) < 0)
         return -1;
     if (*pos - meta < 12 || u16(w, meta) != 0x0002 || u16(w, meta + 2) != 0x0000 || p[meta + 4] != 'U' ||
         p[meta + 5] != 'L' || u16(w, meta + 6) != 4) {
@@ -411,7 +421,7 @@ int vxt__dcm_check_lengths(const unsigned char *p, size_t n, vxt__dcm_pixels *px
                  "is not read: its elements cannot be checked before GDCM allocates them");
         return -1;
     }
-    return walk(&w, &pos, n, 0, 0, 0, 0);
+    return walk(&w, &pos, n, 0, 0, 0, 0) < 0 ? -1 : 0;
 }
 
 int vxt__dcm_sniff(const unsigned char *p, size_t n)

@@ -149,12 +149,16 @@ def main():
                  "dcm2niix": []}
             if a.baseline_build:
                 t["baseline_read"] = []
-            for _ in range(a.rounds):
-                t["voxtile_read"].append(timed([bench, folder, "--runs", "1"]))
-                t["voxtile_read_1thread"].append(timed([bench, folder, "--runs", "1", "--threads", "1"]))
-                if a.baseline_build:
-                    t["baseline_read"].append(timed([os.path.join(a.baseline_build, "bench", "vxt_bench_dicom"),
-                                                     folder, "--runs", "1"]))
+            reads = [("voxtile_read", [bench, folder, "--runs", "1"]),
+                     ("voxtile_read_1thread", [bench, folder, "--runs", "1", "--threads", "1"])]
+            if a.baseline_build:
+                reads.append(("baseline_read", [os.path.join(a.baseline_build, "bench", "vxt_bench_dicom"), folder,
+                                                "--runs", "1"]))
+            for r in range(a.rounds):
+                # the reads in a rotating order: what runs first after the other tools (a page-fault-heavy start in
+                # a process after pydicom's and dcm2niix's) is not always the same one
+                for key, cmd in reads[r % len(reads):] + reads[:r % len(reads)]:
+                    t[key].append(timed(cmd))
                 t0 = time.perf_counter()
                 pydicom_stack(folder)
                 t["pydicom_numpy"].append(time.perf_counter() - t0)
