@@ -23,6 +23,9 @@ python3-pip unzip"
 # tools and Python binding, pydicom and dcm2niix make and check the test series
 PACKAGES="$PACKAGES libgdcm-dev libcharls-dev libopenjp2-7-dev libjpeg62-turbo-dev"
 PACKAGES="$PACKAGES libgdcm-tools python3-gdcm dcm2niix python3-pydicom python3-numpy"
+# the Triton backend's tests (tests/test_triton.c): a venv for Triton's HTTP client; libpython3.11 for the server's
+# python backend stub (Debian's python3 3.11 brings it)
+PACKAGES="$PACKAGES python3-venv"
 # runner modules' runtimes from Debian (runtime/runners/)
 # libtorch-dev: the torchscript runner module (libtorch 1.13, CPU only; runtime/runners/torchscript)
 PACKAGES="$PACKAGES libtorch-dev"
@@ -71,7 +74,8 @@ wheel() {
     tmp=$(mktemp -d)
     py=$(python3 -c 'import sys; print("%d%d" % sys.version_info[:2])')
     python3 -m pip download --quiet --no-deps --only-binary=:all: --python-version "$py" \
-        --platform manylinux2014_x86_64 --platform manylinux_2_28_x86_64 --dest "$tmp" "$1==$2"
+        --platform manylinux2014_x86_64 --platform manylinux_2_28_x86_64 --platform manylinux_2_35_x86_64 \
+        --dest "$tmp" "$1==$2"
     sum=$(sha256sum "$tmp"/*.whl | cut -d' ' -f1)
     if [ "$sum" != "$3" ]; then
         echo "install-deps.sh: $(basename "$tmp"/*.whl) has SHA-256 $sum, expected $3 (another python than" \
@@ -95,6 +99,21 @@ wheel deepbet 1.0.2 1999e2ea00ec48f6233b95b96f3901a962d3f70431c63aeb985e8a49a198
 # PyPI's pydicom-data (MIT): real CT, MR and NM files, some in JPEG 2000 beside the uncompressed file of the same
 # image (data_store/data; 34 MB). tools/make_dicom_testdata.py --pydicom-data makes codec pairs of them.
 wheel pydicom-data 1.0.0 622ac97265f1d91f76b5120b5bd6eb0f57737c392ef863b72c71779c91e33637
+
+# ---- the Triton backend's tests: Triton Inference Server 2.51 and its HTTP client (tests/test_triton.c) ----------
+# The server comes in PyPI's nvidia-pytriton 0.7.0 wheel (53 MB): pytriton/tritonserver/bin/tritonserver, its
+# libraries in nvidia_pytriton.libs (found through the program's own RPATH), the python backend and its stubs.
+# Unpacked like the wheels above: none of pytriton's Python is used. Pinned: the backend is tested against 2.51.
+wheel nvidia-pytriton 0.7.0 21f063ff93bb426d0c06b7a55e7eb9efcfe62c0dddd9a908e9877e18710128df
+# The client, tritonclient[http] (pinned to the server's release), in a venv of its own: $DEPS/tritonclient-2.51.0.
+client="$DEPS/tritonclient-2.51.0"
+if [ ! -f "$client/.complete" ]; then
+    echo "install-deps.sh: making the tritonclient 2.51.0 venv in $client"
+    rm -rf "$client"
+    python3 -m venv "$client"
+    "$client/bin/pip" install --quiet --disable-pip-version-check "tritonclient[http]==2.51.0" "numpy==1.26.4"
+    touch "$client/.complete"
+fi
 
 # ---- the onnx runner module: OpenVINO (runtime/runners/onnx, docs/RUNNERS.md) ------------------------------------
 # The openvino wheel carries OpenVINO's C library (openvino/libs/libopenvino_c.so.*), its headers

@@ -1,0 +1,347 @@
+/* test_triton.c - libtriton_voxtile.so inside a real Triton Inference Server (2.51, from the nvidia-pytriton wheel
+ * that tools/install-deps.sh unpacks; docs/TRITON.md). Each test starts the server itself on 127.0.0.1 (a free
+ * port, gRPC and metrics off) with a model repository it writes, sends requests with Triton's own HTTP client
+ * (tritonclient, through tests/triton/client.py), and stops the server by its PID.
+ *
+ *   same bits    the real T1 of tests/data/brainchop through the 3-class brainchop network: the labels the server
+ *                returns equal `voxtile run`'s on the same input, voxel for voxel
+ *   bad requests a wrong datatype, a wrong rank, a size that disagrees with the shape, an unknown parameter, a plan
+ *                field a request may not set: each fails alone with a clear message, and the next good request is
+ *                answered
+ *
+ * $VXT_TRITON_SERVER is the tritonserver program, $VXT_TRITON_PYTHON the client venv's python (CMake sets both). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli_test_util.h"
+#include "vxt_test.h"
+
+#define BRAINCHOP VXT_TEST_DATA_DIR "/brainchop/"
+#define PLANS VXT_SOURCE_DIR "/tools/plans/"
+
+typedef struct server {
+    pid_t pid;
+    int port;
+    char dir[512]; /* the repository, the backends, the log */
+} server;
+
+/* The server of the test in progress, stopped by the teardown when a test fails before it stops it. */
+static server *running;
+
+static const char *env_or_fail(const char *name)
+{
+    const char *v = getenv(name);
+    if (!v || !v[0] || access(v, X_OK) != 0)
+        fail_msg("%s is not set to a program ('%s'): tools/install-deps.sh unpacks Triton's server and client into "
+                 ".deps, where CMake finds them", name, v ? v : "");
+    return v;
+}
+
+static int free_port(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK), .sin_port = 0};
+    socklen_t n = sizeof a;
+    assert_true(s >= 0);
+    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(getsockname(s, (struct sockaddr *)&a, &n), 0);
+    close(s);
+    return ntohs(a.sin_port);
+}
+
+/* GET path on the server: the HTTP status, or -1 when nothing answers. */
+static int http_get(int port, const char *path)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+                            .sin_port = htons((uint16_t)port)};
+    if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof a) != 0) {
+        if (s >= 0)
+            close(s);
+        return -1;
+    }
+    char req[256], resp[64] = "";
+    int k = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
+    int status = -1;
+    if (write(s, req, (size_t)k) == k && read(s, resp, sizeof resp - 1) > 12)
+        status = atoi(resp + 9);
+    close(s);
+    return status;
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* A model of the repository: models/NAME/config.pbtxt (and its version folder 1). */
+static void add_model(server *s, const char *name, const char *config)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/models/%s", s->dir, name);
+    assert_int_equal(mkdir(p, 0755), 0);
+    snprintf(p, sizeof p, "%s/models/%s/1", s->dir, name);
+    assert_int_equal(mkdir(p, 0755), 0);
+    snprintf(p, sizeof p, "%s/models/%s/config.pbtxt", s->dir, name);
+    write_file(p, config);
+}
+
+/* The voxtile model on the brainchop plan, the network in process (the onnx runner). */
+static const char *const SEG_CONFIG =
+    "name: \"seg\"\nbackend: \"voxtile\"\nmax_batch_size: 0\n"
+    "input [ { name: \"VOLUME\" data_type: TYPE_UINT8 dims: [ -1, -1, -1 ] },\n"
+    "        { name: \"AFFINE\" data_type: TYPE_FP64 dims: [ 4, 4 ] optional: true } ]\n"
+    "output [ { name: \"LABELS\" data_type: TYPE_UINT8 dims: [ -1, -1, -1 ] },\n"
+    "         { name: \"PROBABILITIES\" data_type: TYPE_FP32 dims: [ -1, -1, -1, -1 ] } ]\n"
+    "parameters [ { key: \"plan\" value: { string_value: \"" PLANS "brainchop_gwm.json\" } },\n"
+    "             { key: \"model\" value: { string_value: \"onnx:" BRAINCHOP "model5_gw_ae.onnx\" } },\n"
+    "             { key: \"model_config\" value: { string_value: \"threads=2\" } } ]\n"
+    "instance_group [ { count: 1 kind: KIND_CPU } ]\n";
+
+/* A fresh repository folder with the backends: voxtile (the build's) and python (the wheel's, with the 3.11
+ * stub). */
+static void server_prepare(server *s)
+{
+    memset(s, 0, sizeof *s);
+    snprintf(s->dir, sizeof s->dir, "%s/triton", cli_tmp);
+    char p[1200], q[1200];
+    assert_int_equal(mkdir(s->dir, 0755), 0);
+    snprintf(p, sizeof p, "%s/models", s->dir);
+    assert_int_equal(mkdir(p, 0755), 0);
+    snprintf(p, sizeof p, "%s/backends", s->dir);
+    assert_int_equal(mkdir(p, 0755), 0);
+    snprintf(p, sizeof p, "%s/backends/voxtile", s->dir);
+    assert_int_equal(symlink(VXT_TRITON_BACKEND_DIR, p), 0);
+    snprintf(p, sizeof p, "%s/backends/python", s->dir);
+    assert_int_equal(mkdir(p, 0755), 0);
+    const char *server_bin = env_or_fail("VXT_TRITON_SERVER");
+    /* <wheel>/pytriton/tritonserver/bin/tritonserver -> <wheel>/pytriton/tritonserver */
+    char root[1024];
+    snprintf(root, sizeof root, "%s", server_bin);
+    *strrchr(root, '/') = '\0';
+    *strrchr(root, '/') = '\0';
+    static const char *const files[][2] = {
+        {"backends/python/libtriton_python.so", "libtriton_python.so"},
+        {"backends/python/triton_python_backend_utils.py", "triton_python_backend_utils.py"},
+        {"python_backend_stubs/3.11/triton_python_backend_stub", "triton_python_backend_stub"}};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(q, sizeof q, "%s/%s", root, files[i][0]);
+        snprintf(p, sizeof p, "%s/backends/python/%s", s->dir, files[i][1]);
+        assert_int_equal(symlink(q, p), 0);
+    }
+}
+
+/* Start the server; wait until it is ready (60 s at most, failing with its log's end if it exits or never is). */
+static void server_start(server *s)
+{
+    const char *bin = env_or_fail("VXT_TRITON_SERVER");
+    s->port = free_port();
+    char repo[600], backends[600], port[32], log[600];
+    snprintf(repo, sizeof repo, "--model-repository=%s/models", s->dir);
+    snprintf(backends, sizeof backends, "--backend-directory=%s/backends", s->dir);
+    snprintf(port, sizeof port, "--http-port=%d", s->port);
+    snprintf(log, sizeof log, "%s/server.log", s->dir);
+    s->pid = fork();
+    assert_true(s->pid >= 0);
+    if (s->pid > 0)
+        running = s;
+    if (s->pid == 0) {
+        FILE *f = freopen(log, "w", stdout);
+        if (!f || dup2(fileno(stdout), 2) < 0)
+            _exit(127);
+#ifdef VXT_ASAN_RUNTIME
+        /* the sanitizer build: the backend and libvoxtile are instrumented, the server is not; AddressSanitizer's
+         * runtime must come first. Memory errors in the backend are caught; leak checking stays off, as it would
+         * report the server's own allocations too. */
+        setenv("LD_PRELOAD", VXT_ASAN_RUNTIME, 1);
+        setenv("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=1", 1);
+#endif
+        execl(bin, bin, repo, backends, port, "--http-address=127.0.0.1", "--allow-grpc=false",
+              "--allow-metrics=false", "--disable-auto-complete-config", "--exit-timeout-secs=20", (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 600; i++) {
+        int st;
+        if (waitpid(s->pid, &st, WNOHANG) == s->pid) {
+            s->pid = 0;
+            running = NULL;
+            char cmd[700];
+            snprintf(cmd, sizeof cmd, "tail -n 15 '%s' >&2", log);
+            if (system(cmd) != 0)
+                print_message("(no log)\n");
+            fail_msg("tritonserver exited before it was ready (its log above)");
+        }
+        if (http_get(s->port, "/v2/health/ready") == 200)
+            return;
+        usleep(100 * 1000);
+    }
+    fail_msg("tritonserver was not ready after 60 s (log: %s)", log);
+}
+
+/* Stop it by its PID: SIGTERM, then SIGKILL after 30 s. Returns its exit status (0: a clean stop). */
+static int server_stop(server *s)
+{
+    if (s->pid <= 0)
+        return -1;
+    kill(s->pid, SIGTERM);
+    int st = 0;
+    for (int i = 0; i < 300; i++) {
+        if (waitpid(s->pid, &st, WNOHANG) == s->pid) {
+            s->pid = 0;
+            running = NULL;
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        }
+        usleep(100 * 1000);
+    }
+    kill(s->pid, SIGKILL);
+    waitpid(s->pid, &st, 0);
+    s->pid = 0;
+    running = NULL;
+    return 137;
+}
+
+static int triton_teardown(void **state)
+{
+    if (running && running->pid > 0) {
+        char cmd[700];
+        snprintf(cmd, sizeof cmd, "tail -n 20 '%s/server.log' >&2", running->dir);
+        if (system(cmd) != 0)
+            print_message("(no server log)\n");
+        server_stop(running);
+    }
+    running = NULL;
+    return cli_teardown(state);
+}
+
+/* Run the client (tests/triton/client.py) with these arguments; its exit status. stderr's first line in `err`. */
+static int client(const server *s, char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int client(const server *s, char *err, size_t errlen, const char *fmt, ...)
+{
+    char args[2048], cmd[4096], errfile[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(errfile, sizeof errfile, "%s/client.err", s->dir);
+    snprintf(cmd, sizeof cmd, "'%s' '%s/tests/triton/client.py' --url 127.0.0.1:%d %s > '%s/client.out' 2> '%s'",
+             env_or_fail("VXT_TRITON_PYTHON"), VXT_SOURCE_DIR, s->port, args, s->dir, errfile);
+    int rc = system(cmd);
+    if (err && errlen) {
+        err[0] = '\0';
+        FILE *f = fopen(errfile, "r");
+        if (f) {
+            if (!fgets(err, (int)errlen, f))
+                err[0] = '\0';
+            fclose(f);
+        }
+        err[strcspn(err, "\n")] = '\0';
+    }
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+/* The labels of a .npy (from the client) equal the labels of a NIfTI (from voxtile run), voxel for voxel. */
+static void assert_same_labels(const char *npy, const char *nifti)
+{
+    vxt_image *a = NULL, *b = cli_read_image(nifti);
+    assert_ok(vxt_image_read_path(npy, NULL, &a));
+    vxt_volume va, vb;
+    assert_ok(vxt_image_volume(a, &va));
+    assert_ok(vxt_image_volume(b, &vb));
+    assert_int_equal(va.dtype, vb.dtype);
+    for (int k = 0; k < 3; k++)
+        assert_int_equal(va.shape[k], vb.shape[k]);
+    size_t n = 0, diff = 0;
+    assert_ok(vxt_volume_bytes(&va, &n));
+    for (size_t i = 0; i < n; i++)
+        diff += ((const uint8_t *)va.data)[i] != ((const uint8_t *)vb.data)[i];
+    if (diff)
+        fail_msg("%zu of %zu label bytes differ between the server's answer and voxtile run", diff, n);
+    vxt_image_destroy(a);
+    vxt_image_destroy(b);
+}
+
+static void test_same_bits_as_run(void **state)
+{
+    (void)state;
+    server s;
+    server_prepare(&s);
+    add_model(&s, "seg", SEG_CONFIG);
+    server_start(&s);
+    char err[512];
+    int rc = client(&s, err, sizeof err, "--model seg --nifti '%s' --labels '%s/labels.npy'",
+                    BRAINCHOP "t1_crop.nii.gz", s.dir);
+    const int stopped = server_stop(&s);
+    if (rc != 0)
+        fail_msg("the request failed (%d): %s", rc, err);
+    assert_int_equal(stopped, 0);
+    rc = cli("run " BRAINCHOP "t1_crop.nii.gz -o %s --plan " PLANS "brainchop_gwm.json --model onnx:" BRAINCHOP
+             "model5_gw_ae.onnx --model-config threads=2", cli_path("run.nii.gz"));
+    if (rc != 0)
+        fail_msg("voxtile run exited %d: %s", rc, cli_err);
+    char npy[600];
+    snprintf(npy, sizeof npy, "%s/labels.npy", s.dir);
+    assert_same_labels(npy, cli_path("run.nii.gz"));
+}
+
+static void test_bad_requests(void **state)
+{
+    (void)state;
+    server s;
+    server_prepare(&s);
+    add_model(&s, "seg", SEG_CONFIG);
+    server_start(&s);
+    /* a small volume: a 64 x 80 x 72 box of the T1 */
+#define SMALL "--nifti '" BRAINCHOP "t1_crop.nii.gz' --crop 96:160,88:168,92:164"
+    int rc;
+    static const struct {
+        const char *args, *expect;
+    } bad[] = {
+        /* Triton checks the datatype against config.pbtxt before the backend sees it */
+        {"--dtype float32", "FP32"},
+        {"--reshape 5120,72", "VOLUME"},
+        {"--param mirroring=1", "mirroring' must be a bool"},
+        {"--param colour='\"red\"'", "unknown request parameter 'colour'"},
+        {"--param plan='{\"roi\": [64, 64, 64]}'", "field 'roi' may not be set by a request"},
+        {"--param plan='[1, 2]'", "is not a JSON object"},
+    };
+    char err[512];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        rc = client(&s, err, sizeof err, "--model seg " SMALL " %s --expect-error \"%s\"", bad[i].args,
+                    bad[i].expect);
+        if (rc != 0)
+            fail_msg("request %zu (%s): expected a failure with '%s', got: %s", i, bad[i].args, bad[i].expect, err);
+        /* and the server still answers */
+        rc = client(&s, err, sizeof err, "--model seg " SMALL " --labels '%s/ok.npy'", s.dir);
+        if (rc != 0)
+            fail_msg("after request %zu (%s), a good request failed: %s", i, bad[i].args, err);
+    }
+    /* a request changing an allowed field is answered */
+    rc = client(&s, err, sizeof err, "--model seg " SMALL " --param mirroring=false --param "
+                "plan='{\"batch_size\": 2}' --labels '%s/ok2.npy'", s.dir);
+    if (rc != 0)
+        fail_msg("a request with allowed parameters failed: %s", err);
+    assert_int_equal(server_stop(&s), 0);
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest cpu[] = {
+        cmocka_unit_test_setup_teardown(test_same_bits_as_run, cli_setup, triton_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_requests, cli_setup, triton_teardown),
+    };
+    const vxt_test_group groups[] = {VXT_GROUP("cpu", cpu, 0)};
+    return vxt_test_main(argc, argv, groups, sizeof groups / sizeof groups[0]);
+}
