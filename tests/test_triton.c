@@ -3,8 +3,12 @@
  * port, gRPC and metrics off) with a model repository it writes, sends requests with Triton's own HTTP client
  * (tritonclient, through tests/triton/client.py), and stops the server by its PID.
  *
- *   same bits    the real T1 of tests/data/brainchop through the 3-class brainchop network: the labels the server
- *                returns equal `voxtile run`'s on the same input, voxel for voxel
+ *   same bits    the real T1 of tests/data/brainchop through the 3-class brainchop network, served as a model of
+ *                its own by Triton's python backend (tests/triton/onnx_network): the labels the server returns
+ *                equal `voxtile run`'s on the same input, voxel for voxel
+ *   faults       in process and through the server, the same labels; a missing network model, one failing in the
+ *                middle of a request and a client that disconnects fail that request alone
+ *   load         8 clients x 25 requests: the same answers, no failure, no growth of the server's memory
  *   bad requests a wrong datatype, a wrong rank, a size that disagrees with the shape, an unknown parameter, a plan
  *                field a request may not set: each fails alone with a clear message, and the next good request is
  *                answered
@@ -111,6 +115,59 @@ static const char *const SEG_CONFIG =
     "             { key: \"model_config\" value: { string_value: \"threads=2\" } } ]\n"
     "instance_group [ { count: 1 kind: KIND_CPU } ]\n";
 
+/* The network as a model of the server: brainchop's ONNX file through Triton's python backend with OpenVINO
+ * (tests/triton/onnx_network/model.py), answering `fail_after` requests before it fails every one (-1: never). */
+static void add_network(server *s, const char *name, int fail_after)
+{
+    char config[2048], p[1200], cmd[2600];
+    snprintf(config, sizeof config,
+             "name: \"%s\"\nbackend: \"python\"\nmax_batch_size: 0\n"
+             "input [ { name: \"INPUT\" data_type: TYPE_FP32 dims: [ -1, 1, -1, -1, -1 ] } ]\n"
+             "output [ { name: \"OUTPUT\" data_type: TYPE_FP32 dims: [ -1, 3, -1, -1, -1 ] } ]\n"
+             "parameters [ { key: \"onnx\" value: { string_value: \"" BRAINCHOP "model5_gw_ae.onnx\" } },\n"
+             "  { key: \"openvino\" value: { string_value: \"%s\" } },\n"
+             "  { key: \"threads\" value: { string_value: \"2\" } },\n"
+             "  { key: \"fail_after\" value: { string_value: \"%d\" } } ]\n"
+             "instance_group [ { count: 1 kind: KIND_CPU } ]\n",
+             name, VXT_OPENVINO_WHEEL, fail_after);
+    add_model(s, name, config);
+    snprintf(p, sizeof p, "%s/models/%s/1/model.py", s->dir, name);
+    snprintf(cmd, sizeof cmd, "cp '%s/tests/triton/onnx_network/model.py' '%s'", VXT_SOURCE_DIR, p);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* plan_json for tests that need many quick requests: 64^3 tiles overlapping by a quarter, Gaussian weights (the
+ * plan's receptive-field overlap dropped), as a pbtxt string's escaped JSON */
+#define SMALL_TILES                                                                                                  \
+    "{\\\"roi\\\": [64, 64, 64], \\\"receptive_field\\\": null, \\\"importance\\\": \\\"gaussian\\\", "                   \
+    "\\\"overlap\\\": 0.25}"
+
+/* A voxtile model on the brainchop plan whose network is the server model `network` (NULL: the onnx runner in
+ * process), with `plan_json` laid over the plan (NULL: none). */
+static void add_voxtile(server *s, const char *name, const char *network, const char *plan_json)
+{
+    char config[4096], extra[1024] = "";
+    if (network)
+        snprintf(extra, sizeof extra, ",\n  { key: \"network_model\" value: { string_value: \"%s\" } }", network);
+    else
+        snprintf(extra, sizeof extra, ",\n  { key: \"model\" value: { string_value: \"onnx:" BRAINCHOP
+                 "model5_gw_ae.onnx\" } },\n  { key: \"model_config\" value: { string_value: \"threads=2\" } }");
+    if (plan_json) {
+        size_t k = strlen(extra);
+        snprintf(extra + k, sizeof extra - k, ",\n  { key: \"plan_json\" value: { string_value: \"%s\" } }",
+                 plan_json);
+    }
+    snprintf(config, sizeof config,
+             "name: \"%s\"\nbackend: \"voxtile\"\nmax_batch_size: 0\n"
+             "input [ { name: \"VOLUME\" data_type: TYPE_UINT8 dims: [ -1, -1, -1 ] },\n"
+             "        { name: \"AFFINE\" data_type: TYPE_FP64 dims: [ 4, 4 ] optional: true } ]\n"
+             "output [ { name: \"LABELS\" data_type: TYPE_UINT8 dims: [ -1, -1, -1 ] } ]\n"
+             "parameters [ { key: \"plan\" value: { string_value: \"" PLANS "brainchop_gwm.json\" } }%s ]\n"
+             "instance_group [ { count: 1 kind: KIND_CPU } ]\n",
+             name, extra);
+    add_model(s, name, config);
+}
+
 /* A fresh repository folder with the backends: voxtile (the build's) and python (the wheel's, with the 3.11
  * stub). */
 static void server_prepare(server *s)
@@ -169,8 +226,12 @@ static void server_start(server *s)
         setenv("LD_PRELOAD", VXT_ASAN_RUNTIME, 1);
         setenv("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=1", 1);
 #endif
+        /* the python backend's stub takes its modules (numpy) from the first python3 on PATH: Debian's */
+        setenv("PATH", "/usr/bin:/bin", 1);
         execl(bin, bin, repo, backends, port, "--http-address=127.0.0.1", "--allow-grpc=false",
-              "--allow-metrics=false", "--disable-auto-complete-config", "--exit-timeout-secs=20", (char *)NULL);
+              "--allow-metrics=false", "--disable-auto-complete-config", "--exit-timeout-secs=20",
+              "--backend-config=python,shm-default-byte-size=67108864",
+              "--backend-config=python,shm-growth-byte-size=67108864", (char *)NULL);
         _exit(127);
     }
     for (int i = 0; i < 600; i++) {
@@ -273,12 +334,15 @@ static void assert_same_labels(const char *npy, const char *nifti)
     vxt_image_destroy(b);
 }
 
+/* The real T1 through the voxtile model whose network is a model of the server (Triton's python backend): the
+ * labels are voxtile run's. */
 static void test_same_bits_as_run(void **state)
 {
     (void)state;
     server s;
     server_prepare(&s);
-    add_model(&s, "seg", SEG_CONFIG);
+    add_network(&s, "gwm_net", -1);
+    add_voxtile(&s, "seg", "gwm_net", NULL);
     server_start(&s);
     char err[512];
     int rc = client(&s, err, sizeof err, "--model seg --nifti '%s' --labels '%s/labels.npy'",
@@ -336,11 +400,125 @@ static void test_bad_requests(void **state)
     assert_int_equal(server_stop(&s), 0);
 }
 
+/* The network in the server and in process give the same labels (on a box of the T1); faults of the network
+ * model fail that request alone: a network model that is not there, one that fails in the middle of a request
+ * (after its first tile), and a client that gives up and disconnects. The server then still answers. */
+static void test_network_faults(void **state)
+{
+    (void)state;
+    server s;
+    server_prepare(&s);
+    /* small tiles (eight over the box below), so that requests are quick and a network that fails after its first
+     * answer fails in the middle of one */
+    const char *small_tiles = SMALL_TILES;
+    add_voxtile(&s, "seg", NULL, small_tiles);
+    add_network(&s, "gwm_net", -1);
+    add_voxtile(&s, "seg_net", "gwm_net", small_tiles);
+    add_network(&s, "gwm_failing", 1);
+    add_voxtile(&s, "seg_failing", "gwm_failing", small_tiles);
+    add_voxtile(&s, "seg_missing", "no_such_model", small_tiles);
+    server_start(&s);
+    char err[512], a[700], b[700];
+#define BOX "--nifti '" BRAINCHOP "t1_crop.nii.gz' --crop 80:176,80:176,80:176"
+    int rc = client(&s, err, sizeof err, "--model seg " BOX " --labels '%s/in_process.npy'", s.dir);
+    if (rc != 0)
+        fail_msg("in process: %s", err);
+    rc = client(&s, err, sizeof err, "--model seg_net " BOX " --labels '%s/server.npy'", s.dir);
+    if (rc != 0)
+        fail_msg("through the server's model: %s", err);
+    snprintf(a, sizeof a, "%s/in_process.npy", s.dir);
+    snprintf(b, sizeof b, "%s/server.npy", s.dir);
+    assert_true(cli_same_file(a, b));
+    static const struct {
+        const char *model, *expect;
+    } bad[] = {
+        {"seg_missing", "network model 'no_such_model'"},
+        {"seg_failing", "failing on purpose after 1 requests"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        rc = client(&s, err, sizeof err, "--model %s " BOX " --expect-error \"%s\"", bad[i].model, bad[i].expect);
+        if (rc != 0)
+            fail_msg("%s: expected a failure with '%s', got: %s", bad[i].model, bad[i].expect, err);
+        rc = client(&s, err, sizeof err, "--model seg_net " BOX " --labels '%s/again.npy'", s.dir);
+        if (rc != 0)
+            fail_msg("after %s failed, a good request failed too: %s", bad[i].model, err);
+    }
+    /* a client that gives up after 0.5 s and disconnects while the server works (27 tiles: seconds) */
+    rc = client(&s, err, sizeof err, "--model seg_net --nifti '%s' --crop 48:208,48:208,48:208 --timeout 0.5 "
+                "--expect-error \"timed out\"", BRAINCHOP "t1_crop.nii.gz");
+    if (rc != 0)
+        fail_msg("the client that gives up: %s", err);
+    rc = client(&s, err, sizeof err, "--model seg_net " BOX " --labels '%s/after_disconnect.npy'", s.dir);
+    if (rc != 0)
+        fail_msg("after a client disconnected, a good request failed: %s", err);
+    snprintf(a, sizeof a, "%s/after_disconnect.npy", s.dir);
+    assert_true(cli_same_file(a, b));
+    assert_int_equal(server_stop(&s), 0);
+}
+
+/* The server's resident memory (kB), from /proc. */
+static long rss_kb(pid_t pid)
+{
+    char p[64], line[256];
+    snprintf(p, sizeof p, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(p, "r");
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmRSS:", 6))
+            kb = atol(line + 6);
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+/* 8 clients x 25 requests at once on a box of the T1 (two instances of the in-process model): every answer is
+ * the first one, none fails, and the server's memory after them is what it was after a warm-up round. */
+static void test_load(void **state)
+{
+    (void)state;
+    server s;
+    server_prepare(&s);
+    /* one 64^3 tile a request (a 64^3 box of the T1), on two instances */
+    add_voxtile(&s, "seg", NULL, SMALL_TILES);
+    char p[700], cmd[1600];
+    snprintf(p, sizeof p, "%s/models/seg/config.pbtxt", s.dir);
+    snprintf(cmd, sizeof cmd, "sed -i 's/count: 1/count: 2/' '%s'", p);
+    assert_int_equal(system(cmd), 0);
+    server_start(&s);
+    char err[512];
+#define LOAD_BOX "--nifti '" BRAINCHOP "t1_crop.nii.gz' --crop 100:164,96:160,96:160"
+    int rc = client(&s, err, sizeof err, "--model seg " LOAD_BOX " --requests 4 --clients 8");
+    if (rc != 0)
+        fail_msg("warm-up: %s", err);
+    const long warm = rss_kb(s.pid);
+    rc = client(&s, err, sizeof err, "--model seg " LOAD_BOX " --requests 25 --clients 8 --labels '%s/load.npy'",
+                s.dir);
+    const long after = rss_kb(s.pid);
+    if (rc != 0)
+        fail_msg("8 clients x 25 requests: %s", err);
+    char out[512] = "";
+    snprintf(p, sizeof p, "%s/client.out", s.dir);
+    FILE *f = fopen(p, "r");
+    if (f) {
+        if (!fgets(out, sizeof out, f))
+            out[0] = '\0';
+        fclose(f);
+    }
+    out[strcspn(out, "\n")] = '\0';
+    print_message("load: %s; server RSS %ld kB after the warm-up, %ld kB after 200 requests\n", out, warm, after);
+    assert_true(warm > 0 && after > 0);
+    if (after > warm + warm / 20 + 16384)
+        fail_msg("the server's memory grew from %ld kB to %ld kB over 200 requests", warm, after);
+    assert_int_equal(server_stop(&s), 0);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest cpu[] = {
         cmocka_unit_test_setup_teardown(test_same_bits_as_run, cli_setup, triton_teardown),
         cmocka_unit_test_setup_teardown(test_bad_requests, cli_setup, triton_teardown),
+        cmocka_unit_test_setup_teardown(test_network_faults, cli_setup, triton_teardown),
+        cmocka_unit_test_setup_teardown(test_load, cli_setup, triton_teardown),
     };
     const vxt_test_group groups[] = {VXT_GROUP("cpu", cpu, 0)};
     return vxt_test_main(argc, argv, groups, sizeof groups / sizeof groups[0]);

@@ -80,6 +80,7 @@ def main():
     ap.add_argument("--requests", type=int, default=1)
     ap.add_argument("--clients", type=int, default=1)
     ap.add_argument("--expect-error")
+    ap.add_argument("--timeout", type=float, default=600.0, help="seconds before the client gives up (disconnects)")
     ap.add_argument("--crop", help="Z0:Z1,Y0:Y1,X0:X1: send this box of the volume (the affine kept: a test's volume)")
     ap.add_argument("--reshape", help="send the volume with this shape instead (comma-separated: a wrong rank)")
     a = ap.parse_args()
@@ -95,7 +96,8 @@ def main():
     first, failures, lock = {}, [], threading.Lock()
 
     def worker(k):
-        client = httpclient.InferenceServerClient(url=a.url, network_timeout=600.0, connection_timeout=600.0)
+        client = httpclient.InferenceServerClient(url=a.url, network_timeout=a.timeout,
+                                                  connection_timeout=a.timeout)
         for r in range(a.requests):
             try:
                 labels, probs = one_request(client, a, vol, affine)
