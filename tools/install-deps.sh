@@ -24,8 +24,8 @@ python3-pip unzip"
 PACKAGES="$PACKAGES libgdcm-dev libcharls-dev libopenjp2-7-dev libjpeg62-turbo-dev"
 PACKAGES="$PACKAGES libgdcm-tools python3-gdcm dcm2niix python3-pydicom python3-numpy"
 # the Triton backend's tests (tests/test_triton.c): a venv for Triton's HTTP client; libpython3.11 for the server's
-# python backend stub (Debian's python3 3.11 brings it)
-PACKAGES="$PACKAGES python3-venv"
+# python backend stub (Debian's python3 3.11 brings it); valgrind for the backend's leak check inside the server
+PACKAGES="$PACKAGES python3-venv valgrind"
 # runner modules' runtimes from Debian (runtime/runners/)
 # libtorch-dev: the torchscript runner module (libtorch 1.13, CPU only; runtime/runners/torchscript)
 PACKAGES="$PACKAGES libtorch-dev"

@@ -7,6 +7,7 @@
  *                          annex H), as Debian 12's libjpeg-turbo 2.1 has no lossless mode
  *   dicom_jpeg_dct.c       JPEG baseline and extended, 8-bit (SOF0/1/2/9/10): libjpeg-turbo
  *   dicom_jpeg12.c         JPEG extended, 12-bit (SOF1/2): the IJG library GDCM ships for 12-bit samples, in C
+ *   dicom_ijg_decode.h     the decode loop over IJG's API those two share (a template: their headers differ)
  *   dicom_jpegls.c         JPEG-LS, lossless and near-lossless: CharLS
  *   dicom_j2k.c            JPEG 2000, lossless and lossy: OpenJPEG
  *   dicom_rle.c            RLE Lossless (PS3.5 annex G): voxtile's own
