@@ -140,10 +140,9 @@ static TRITONSERVER_Error *load_plan(vxt_triton_model *m, const cJSON *cfg)
         return from_vxt(VXT_ERR_OUT_OF_MEMORY, "plan");
     if ((e = model_path(m, plan ? "plan" : "nnunet_folder", plan ? plan : nn, path, sizeof path)))
         return e;
+    const char *configuration = param(cfg, "nnunet_configuration");
     vxt_status st = plan ? vxt_plan_load_file(m->plan, path)
-                         : vxt_plan_load_nnunet(m->plan, path, param(cfg, "nnunet_configuration")
-                                                                   ? param(cfg, "nnunet_configuration")
-                                                                   : "3d_fullres");
+                         : vxt_plan_load_nnunet(m->plan, path, configuration ? configuration : "3d_fullres");
     if (st != VXT_OK)
         return vxt_triton_error(TRITONSERVER_ERROR_INVALID_ARG, "voxtile: model '%s': %s", m->name, vxt_last_error());
     const char *overlay = param(cfg, "plan_json");

@@ -87,11 +87,10 @@ for t in $targets; do
         dirs=$(seeds "tests/fuzz/corpus/$t" tests/fuzz/regressions-cache) ;;
     fuzz_dicom_read)
         # A seeded pass of a fixed count (FUZZ_DICOM_RUNS inputs from seed FUZZ_DICOM_SEED, no corpus kept from
-        # earlier runs): GDCM, which this target drives, aborts on some malformed JPEG streams that voxtile's checks
-        # (host/dicom/dicom_check.c) do not foresee (tests/fuzz/gdcm-aborts), and a random pass would fail CI on
-        # whichever of those it met by chance rather than on a change to voxtile. The count stays below where
-        # seeded passes here first met one (about 12,000 inputs). FUZZ_DICOM_RUNS=0: a random, time-bounded pass,
-        # for exploring (what found tests/fuzz/regressions-dicom).
+        # earlier runs): the target drives GDCM's header parsing, built with its asserts on; voxtile refuses every
+        # input that reached one so far (host/dicom/dicom_check.c, tests/fuzz/regressions-dicom), but a random pass
+        # could meet a new one by chance, and CI must fail on a change to voxtile rather than on luck
+        # (tests/fuzz/README.md). FUZZ_DICOM_RUNS=0: a random, time-bounded pass, for exploring.
         max_len=16384 malloc_mb=256
         if [ "${FUZZ_DICOM_RUNS:-6000}" -gt 0 ]; then
             extra="-seed=${FUZZ_DICOM_SEED:-1} -runs=${FUZZ_DICOM_RUNS:-6000}"
