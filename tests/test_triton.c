@@ -1,14 +1,17 @@
 /* test_triton.c - libtriton_voxtile.so inside a real Triton Inference Server (2.51, from the nvidia-pytriton wheel
- * that tools/install-deps.sh unpacks; docs/TRITON.md). Each test starts the server itself on 127.0.0.1 (a free
- * port, gRPC and metrics off) with a model repository it writes, sends requests with Triton's own HTTP client
- * (tritonclient, through tests/triton/client.py), and stops the server by its PID.
+ * that tools/install-deps.sh unpacks; docs/TRITON.md). Each test starts the server itself on 127.0.0.1 (free ports;
+ * gRPC only where a test needs it, metrics off) with a model repository it writes, sends requests with Triton's own
+ * client (tritonclient over HTTP or gRPC, through tests/triton/client.py) or the C++ client example
+ * (tools/examples/triton_client.cpp), and stops the server by its PID.
  *
  *   same bits    the real T1 of tests/data/brainchop through the 3-class brainchop network, served as a model of
- *                its own by Triton's python backend (tests/triton/onnx_network): the labels the server returns
- *                equal `voxtile run`'s on the same input, voxel for voxel
+ *                its own by Triton's python backend (tests/triton/onnx_network), and in process, sent by the C++
+ *                client: the labels the server returns equal `voxtile run`'s on the same input, voxel for voxel
  *   faults       in process and through the server, the same labels; a missing network model, one failing in the
- *                middle of a request and a client that disconnects fail that request alone
+ *                middle of a request and an HTTP client that disconnects fail that request alone
  *   load         8 clients x 25 requests: the same answers, no failure, no growth of the server's memory
+ *   cancel       over gRPC, a request cancelled, past its deadline or whose client is killed stops in the middle
+ *                of its run and the server answers the next
  *   valgrind     (group "valgrind") the backend's requests and unloading under valgrind: no error, no lost block
  *                in voxtile's code
  *   bad requests a wrong datatype, a wrong rank, a size that disagrees with the shape, an unknown parameter, a plan
@@ -38,6 +41,8 @@
 typedef struct server {
     pid_t pid;
     int port;
+    int grpc;      /* set before server_start: serve gRPC too, on grpc_port */
+    int grpc_port;
     char dir[512]; /* the repository, the backends, the log */
 } server;
 
@@ -216,6 +221,39 @@ static void server_start(server *s)
     snprintf(backends, sizeof backends, "--backend-directory=%s/backends", s->dir);
     snprintf(port, sizeof port, "--http-port=%d", s->port);
     snprintf(log, sizeof log, "%s/server.log", s->dir);
+    /* the command line: valgrind's part, the server's, then gRPC's */
+    char vlog[700], grpc_port[32];
+    const char *argv[40];
+    int n = 0;
+    if (under_valgrind) {
+        snprintf(vlog, sizeof vlog, "--log-file=%s/valgrind.log", s->dir);
+        static const char *const vg[] = {"/usr/bin/valgrind", "--leak-check=full",
+                                         "--show-leak-kinds=definite,indirect", "--num-callers=40"};
+        for (size_t i = 0; i < sizeof vg / sizeof vg[0]; i++)
+            argv[n++] = vg[i];
+        argv[n++] = vlog;
+    }
+    argv[n++] = bin, argv[n++] = repo, argv[n++] = backends, argv[n++] = port;
+    argv[n++] = "--http-address=127.0.0.1";
+    argv[n++] = "--allow-metrics=false";
+    argv[n++] = "--disable-auto-complete-config";
+    argv[n++] = under_valgrind ? "--exit-timeout-secs=60" : "--exit-timeout-secs=20";
+    if (!under_valgrind) {
+        argv[n++] = "--backend-config=python,shm-default-byte-size=67108864";
+        argv[n++] = "--backend-config=python,shm-growth-byte-size=67108864";
+    }
+    if (s->grpc) {
+        do
+            s->grpc_port = free_port();
+        while (s->grpc_port == s->port);
+        snprintf(grpc_port, sizeof grpc_port, "--grpc-port=%d", s->grpc_port);
+        argv[n++] = "--allow-grpc=true";
+        argv[n++] = "--grpc-address=127.0.0.1";
+        argv[n++] = grpc_port;
+    } else {
+        argv[n++] = "--allow-grpc=false";
+    }
+    argv[n] = NULL;
     s->pid = fork();
     assert_true(s->pid >= 0);
     if (s->pid > 0)
@@ -233,19 +271,7 @@ static void server_start(server *s)
 #endif
         /* the python backend's stub takes its modules (numpy) from the first python3 on PATH: Debian's */
         setenv("PATH", "/usr/bin:/bin", 1);
-        if (under_valgrind) {
-            char vlog[700];
-            snprintf(vlog, sizeof vlog, "--log-file=%s/valgrind.log", s->dir);
-            execl("/usr/bin/valgrind", "valgrind", "--leak-check=full", "--show-leak-kinds=definite,indirect",
-                  "--num-callers=40", vlog, bin, repo, backends, port, "--http-address=127.0.0.1",
-                  "--allow-grpc=false", "--allow-metrics=false", "--disable-auto-complete-config",
-                  "--exit-timeout-secs=60", (char *)NULL);
-            _exit(127);
-        }
-        execl(bin, bin, repo, backends, port, "--http-address=127.0.0.1", "--allow-grpc=false",
-              "--allow-metrics=false", "--disable-auto-complete-config", "--exit-timeout-secs=20",
-              "--backend-config=python,shm-default-byte-size=67108864",
-              "--backend-config=python,shm-growth-byte-size=67108864", (char *)NULL);
+        execv(argv[0], (char *const *)argv);
         _exit(127);
     }
     for (int i = 0; i < (under_valgrind ? 3000 : 600); i++) {
@@ -278,6 +304,39 @@ static int log_has(const server *s, const char *text)
     if (f)
         fclose(f);
     return found;
+}
+
+/* The backend's lines in the server's log that say a request was cancelled ("... after 3.0 s (...; the last
+ * progress: sliding_window 21 of 125)"): how many, and how many of them stopped the run before its sliding window's
+ * last tile (the last progress reported a stage before it, or fewer tiles than all). The last line in `last`. */
+static int log_cancellations(const server *s, int *early, char *last, size_t lastlen)
+{
+    char p[700], line[4096];
+    snprintf(p, sizeof p, "%s/server.log", s->dir);
+    FILE *f = fopen(p, "r");
+    int n = 0;
+    *early = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        const char *c = strstr(line, "was cancelled by its client");
+        if (!c)
+            continue;
+        n++;
+        snprintf(last, lastlen, "%s", c);
+        last[strcspn(last, "\"\n")] = '\0'; /* the server quotes the message */
+        /* the backend's "the last progress: STAGE D of T" */
+        char stage[64] = "";
+        unsigned long long done = 0, total = 0;
+        const char *lp = strstr(c, "the last progress: ");
+        if (!lp || sscanf(lp, "the last progress: %63s %llu of %llu", stage, &done, &total) != 3)
+            continue;
+        if ((!strcmp(stage, "sliding_window") && done < total) || !strcmp(stage, "none") ||
+            !strcmp(stage, "orient") || !strcmp(stage, "rescale") || !strcmp(stage, "resample") ||
+            !strcmp(stage, "normalize"))
+            ++*early;
+    }
+    if (f)
+        fclose(f);
+    return n;
 }
 
 /* Stop it by its PID: SIGTERM, then SIGKILL after 30 s. Returns its exit status (0: a clean stop). */
@@ -342,6 +401,9 @@ static int triton_teardown(void **state)
 
 /* Run the client (tests/triton/client.py) with these arguments; its exit status. stderr's first line in `err`. */
 static int client(const server *s, char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* A command put before the client's (`timeout -s KILL 2 `: a client killed in the middle of its request). */
+static const char *client_wrapper = "";
+
 static int client(const server *s, char *err, size_t errlen, const char *fmt, ...)
 {
     char args[2048], cmd[4096], errfile[600];
@@ -350,8 +412,8 @@ static int client(const server *s, char *err, size_t errlen, const char *fmt, ..
     vsnprintf(args, sizeof args, fmt, ap);
     va_end(ap);
     snprintf(errfile, sizeof errfile, "%s/client.err", s->dir);
-    snprintf(cmd, sizeof cmd, "'%s' '%s/tests/triton/client.py' --url 127.0.0.1:%d %s > '%s/client.out' 2> '%s'",
-             env_or_fail("VXT_TRITON_PYTHON"), VXT_SOURCE_DIR, s->port, args, s->dir, errfile);
+    snprintf(cmd, sizeof cmd, "%s'%s' '%s/tests/triton/client.py' --url 127.0.0.1:%d %s > '%s/client.out' 2> '%s'",
+             client_wrapper, env_or_fail("VXT_TRITON_PYTHON"), VXT_SOURCE_DIR, s->port, args, s->dir, errfile);
     int rc = system(cmd);
     if (err && errlen) {
         err[0] = '\0';
@@ -387,8 +449,37 @@ static void assert_same_labels(const char *npy, const char *nifti)
     vxt_image_destroy(b);
 }
 
-/* The real T1 through the voxtile model whose network is a model of the server (Triton's python backend): the
- * labels are voxtile run's. */
+/* Run the C++ client example (tools/examples/triton_client.cpp) with these arguments against the server; its exit
+ * status, stderr's first line in `err`. */
+static int cxx_client(const server *s, char *err, size_t errlen, const char *args)
+{
+#ifndef VXT_TRITON_CXX_CLIENT
+    (void)s, (void)err, (void)errlen, (void)args;
+    fail_msg("the C++ client example was not built: libcurl is missing (tools/install-deps.sh installs "
+             "libcurl4-openssl-dev)");
+    return -1;
+#else
+    char cmd[4096], errfile[600];
+    snprintf(errfile, sizeof errfile, "%s/cxx_client.err", s->dir);
+    snprintf(cmd, sizeof cmd, "'%s' --url 127.0.0.1:%d %s > '%s/cxx_client.out' 2> '%s'", VXT_TRITON_CXX_CLIENT,
+             s->port, args, s->dir, errfile);
+    const int rc = system(cmd);
+    err[0] = '\0';
+    FILE *f = fopen(errfile, "r");
+    if (f) {
+        if (!fgets(err, (int)errlen, f))
+            err[0] = '\0';
+        fclose(f);
+    }
+    err[strcspn(err, "\n")] = '\0';
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+#endif
+}
+
+/* The real T1 through the voxtile model whose network is a model of the server (Triton's python backend), sent by
+ * the Python client, and through the model with the network in process, sent by the C++ client example: both give
+ * voxtile run's labels. A request the server refuses makes the C++ client exit 1 with the server's message and
+ * leaves its output file as it was. */
 static void test_same_bits_as_run(void **state)
 {
     (void)state;
@@ -396,14 +487,33 @@ static void test_same_bits_as_run(void **state)
     server_prepare(&s);
     add_network(&s, "gwm_net", -1);
     add_voxtile(&s, "seg", "gwm_net", NULL);
+    add_voxtile(&s, "seg_local", NULL, NULL);
     server_start(&s);
-    char err[512];
+    char err[512], args[2048];
     int rc = client(&s, err, sizeof err, "--model seg --nifti '%s' --labels '%s/labels.npy'",
                     BRAINCHOP "t1_crop.nii.gz", s.dir);
-    const int stopped = server_stop(&s);
-    if (rc != 0)
+    if (rc != 0) {
+        server_stop(&s);
         fail_msg("the request failed (%d): %s", rc, err);
+    }
+    snprintf(args, sizeof args, "--model seg_local '%s' '%s/cxx.nii.gz'", BRAINCHOP "t1_crop.nii.gz", s.dir);
+    rc = cxx_client(&s, err, sizeof err, args);
+    if (rc != 0)
+        fail_msg("the C++ client's request failed (%d): %s", rc, err);
+    /* refused: exit 1, the server's message, the output untouched */
+    snprintf(args, sizeof args, "cp '%s/cxx.nii.gz' '%s/cxx_before.nii.gz'", s.dir, s.dir);
+    assert_int_equal(system(args), 0);
+    snprintf(args, sizeof args, "--model seg_local --param colour=red '%s' '%s/cxx.nii.gz'",
+             BRAINCHOP "t1_crop.nii.gz", s.dir);
+    rc = cxx_client(&s, err, sizeof err, args);
+    if (rc != 1 || !strstr(err, "HTTP 400") || !strstr(err, "unknown request parameter 'colour'"))
+        fail_msg("a refused request: the C++ client exited %d with '%s'", rc, err);
+    const int stopped = server_stop(&s);
     assert_int_equal(stopped, 0);
+    char a[700], b[700];
+    snprintf(a, sizeof a, "%s/cxx.nii.gz", s.dir);
+    snprintf(b, sizeof b, "%s/cxx_before.nii.gz", s.dir);
+    assert_true(cli_same_file(a, b));
     rc = cli("run " BRAINCHOP "t1_crop.nii.gz -o %s --plan " PLANS "brainchop_gwm.json --model onnx:" BRAINCHOP
              "model5_gw_ae.onnx --model-config threads=2", cli_path("run.nii.gz"));
     if (rc != 0)
@@ -411,6 +521,7 @@ static void test_same_bits_as_run(void **state)
     char npy[600];
     snprintf(npy, sizeof npy, "%s/labels.npy", s.dir);
     assert_same_labels(npy, cli_path("run.nii.gz"));
+    assert_same_labels(a, cli_path("run.nii.gz"));
 }
 
 static void test_bad_requests(void **state)
@@ -506,6 +617,82 @@ static void test_network_faults(void **state)
         fail_msg("after a client disconnected, a good request failed: %s", err);
     snprintf(a, sizeof a, "%s/after_disconnect.npy", s.dir);
     assert_true(cli_same_file(a, b));
+    assert_int_equal(server_stop(&s), 0);
+}
+
+/* Wait up to 30 s for the server's log to hold `n` cancellations; fail unless every one stopped the run before
+ * its sliding window's last tile. */
+static void expect_cancellations(const server *s, int n, const char *what)
+{
+    int early = 0, seen = 0;
+    char last[1024] = "";
+    for (int i = 0; i < 300 && (seen = log_cancellations(s, &early, last, sizeof last)) < n; i++)
+        usleep(100 * 1000);
+    if (seen != n)
+        fail_msg("%s: the backend logged %d cancellation(s), expected %d (log: %s/server.log)", what, seen, n, s->dir);
+    if (early != n)
+        fail_msg("%s: %d of the %d cancellations stopped the run before the last tile; the last: \"%s\"",
+                 what, early, n, last);
+    print_message("%s: the backend's log: \"%s\"\n", what, last);
+}
+
+/* Cancellation through gRPC, which tells the server when a client cancels, passes its deadline or disconnects (HTTP
+ * does not: test_network_faults). On the whole T1 in 64^3 tiles (125 of them, seconds of work), each of these stops
+ * the request before its sliding window's last tile, the backend says so in the server's log, and the server then
+ * answers the next request with the same labels as before: a request cancelled by its client, with the network in
+ * process and as a model of the server (whose inner request is cancelled in turn); a request past its deadline; a
+ * client killed in the middle of its request. A request over gRPC gives the labels it gives over HTTP. */
+static void test_cancel(void **state)
+{
+    (void)state;
+    server s;
+    server_prepare(&s);
+    add_voxtile(&s, "seg", NULL, SMALL_TILES);
+    add_network(&s, "gwm_net", -1);
+    add_voxtile(&s, "seg_net", "gwm_net", SMALL_TILES);
+    s.grpc = 1;
+    server_start(&s);
+    char err[512], grpc[64], a[700], b[700];
+    snprintf(grpc, sizeof grpc, "--grpc-url 127.0.0.1:%d", s.grpc_port);
+#define WHOLE "--nifti '" BRAINCHOP "t1_crop.nii.gz'"
+    int rc = client(&s, err, sizeof err, "--model seg " BOX " --labels '%s/http.npy'", s.dir);
+    if (rc != 0)
+        fail_msg("over HTTP: %s", err);
+    rc = client(&s, err, sizeof err, "%s --model seg " BOX " --labels '%s/grpc.npy'", grpc, s.dir);
+    if (rc != 0)
+        fail_msg("over gRPC: %s", err);
+    snprintf(a, sizeof a, "%s/http.npy", s.dir);
+    snprintf(b, sizeof b, "%s/grpc.npy", s.dir);
+    assert_true(cli_same_file(a, b));
+    static const struct {
+        const char *model, *args, *expect, *what;
+    } cases[] = {
+        {"seg", "--cancel-after 3", "CANCELLED", "a request cancelled after 3 s (the network in process)"},
+        {"seg_net", "--cancel-after 3", "CANCELLED", "a request cancelled after 3 s (the network a server model)"},
+        {"seg", "--timeout 3", "DEADLINE_EXCEEDED", "a request past its deadline of 3 s"},
+        {"seg", "", NULL, "a client killed 4 s after it started"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (cases[i].expect) {
+            rc = client(&s, err, sizeof err, "%s --model %s " WHOLE " %s --expect-error %s", grpc, cases[i].model,
+                        cases[i].args, cases[i].expect);
+            if (rc != 0)
+                fail_msg("%s: expected a failure with %s, got: %s", cases[i].what, cases[i].expect, err);
+        } else {
+            client_wrapper = "timeout -s KILL 4 ";
+            rc = client(&s, err, sizeof err, "%s --model %s " WHOLE " --labels '%s/never.npy'", grpc,
+                        cases[i].model, s.dir);
+            client_wrapper = "";
+            if (rc != 137)
+                fail_msg("%s: the client exited %d, not killed (137): %s", cases[i].what, rc, err);
+        }
+        expect_cancellations(&s, (int)i + 1, cases[i].what);
+        rc = client(&s, err, sizeof err, "%s --model seg_net " BOX " --labels '%s/after.npy'", grpc, s.dir);
+        if (rc != 0)
+            fail_msg("after %s, a good request failed: %s", cases[i].what, err);
+        snprintf(b, sizeof b, "%s/after.npy", s.dir);
+        assert_true(cli_same_file(a, b));
+    }
     assert_int_equal(server_stop(&s), 0);
 }
 
@@ -692,6 +879,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_bad_requests, cli_setup, triton_teardown),
         cmocka_unit_test_setup_teardown(test_network_faults, cli_setup, triton_teardown),
         cmocka_unit_test_setup_teardown(test_load, cli_setup, triton_teardown),
+        cmocka_unit_test_setup_teardown(test_cancel, cli_setup, triton_teardown),
     };
     const struct CMUnitTest valgrind[] = {
         cmocka_unit_test_setup_teardown(test_valgrind, cli_setup, triton_teardown),

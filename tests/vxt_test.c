@@ -87,6 +87,10 @@ int vxt_test_main(int argc, char **argv, const vxt_test_group *groups, size_t ng
             printf("SKIPPED: no OpenCL platform on this machine\n");
             return VXT_TEST_SKIP;
         }
+        /* VXT_TEST_FILTER=PATTERN runs only the tests whose names match (cmocka's wildcards: * and ?) */
+        const char *filter = getenv("VXT_TEST_FILTER");
+        if (filter && filter[0])
+            cmocka_set_test_filter(filter);
         return _cmocka_run_group_tests(groups[i].name, groups[i].tests, groups[i].count, NULL, NULL);
     }
     fprintf(stderr, "unknown group '%s'\n", argv[1]);

@@ -26,6 +26,8 @@ PACKAGES="$PACKAGES libgdcm-tools python3-gdcm dcm2niix python3-pydicom python3-
 # the Triton backend's tests (tests/test_triton.c): a venv for Triton's HTTP client; libpython3.11 for the server's
 # python backend stub (Debian's python3 3.11 brings it); valgrind for the backend's leak check inside the server
 PACKAGES="$PACKAGES python3-venv valgrind"
+# the C++ client example of the Triton backend (tools/examples/triton_client.cpp): HTTP through libcurl
+PACKAGES="$PACKAGES libcurl4-openssl-dev"
 # runner modules' runtimes from Debian (runtime/runners/)
 # libtorch-dev: the torchscript runner module (libtorch 1.13, CPU only; runtime/runners/torchscript)
 PACKAGES="$PACKAGES libtorch-dev"
@@ -105,14 +107,16 @@ wheel pydicom-data 1.0.0 622ac97265f1d91f76b5120b5bd6eb0f57737c392ef863b72c71779
 # libraries in nvidia_pytriton.libs (found through the program's own RPATH), the python backend and its stubs.
 # Unpacked like the wheels above: none of pytriton's Python is used. Pinned: the backend is tested against 2.51.
 wheel nvidia-pytriton 0.7.0 21f063ff93bb426d0c06b7a55e7eb9efcfe62c0dddd9a908e9877e18710128df
-# The client, tritonclient[http] (pinned to the server's release), in a venv of its own: $DEPS/tritonclient-2.51.0.
+# The client, tritonclient[http,grpc] (pinned to the server's release; gRPC is how a client cancels a request), in a
+# venv of its own: $DEPS/tritonclient-2.51.0. grpcio and protobuf pinned to what that release resolves to here.
 client="$DEPS/tritonclient-2.51.0"
-if [ ! -f "$client/.complete" ]; then
+if [ ! -f "$client/.complete-grpc" ]; then
     echo "install-deps.sh: making the tritonclient 2.51.0 venv in $client"
     rm -rf "$client"
     python3 -m venv "$client"
-    "$client/bin/pip" install --quiet --disable-pip-version-check "tritonclient[http]==2.51.0" "numpy==1.26.4"
-    touch "$client/.complete"
+    "$client/bin/pip" install --quiet --disable-pip-version-check "tritonclient[http,grpc]==2.51.0" "numpy==1.26.4" \
+        "grpcio==1.85.4" "protobuf==4.25.9"
+    touch "$client/.complete-grpc"
 fi
 
 # ---- the onnx runner module: OpenVINO (runtime/runners/onnx, docs/RUNNERS.md) ------------------------------------

@@ -261,12 +261,20 @@ static TRITONSERVER_Error *request_image(TRITONBACKEND_Request *request, vxt_ima
     return NULL;
 }
 
-/* Cancellation: the pipeline asks after each batch of tiles and each stage. */
+/* Cancellation: the pipeline asks after each batch of tiles and each stage. Where it was is kept, for the log line
+ * that says how far a cancelled request got. */
+typedef struct progress {
+    TRITONBACKEND_Request *request;
+    vxt_stage stage;
+    uint64_t done, total;
+} progress;
+
 static int still_wanted(void *user, vxt_stage stage, uint64_t done, uint64_t total)
 {
-    (void)stage, (void)done, (void)total;
+    progress *p = user;
+    p->stage = stage, p->done = done, p->total = total;
     bool cancelled = false;
-    TRITONSERVER_Error *e = TRITONBACKEND_RequestIsCancelled(user, &cancelled);
+    TRITONSERVER_Error *e = TRITONBACKEND_RequestIsCancelled(p->request, &cancelled);
     if (e)
         TRITONSERVER_ErrorDelete(e);
     return cancelled ? 1 : 0;
@@ -366,8 +374,9 @@ void vxt_triton_execute_one(vxt_triton_instance *inst, TRITONBACKEND_ModelInstan
         vxt_run_options ro;
         vxt_run_options_init(&ro);
         ro.outputs = outputs;
+        progress where = {.request = request, .stage = VXT_STAGE_COUNT_};
         ro.progress = still_wanted;
-        ro.progress_user = request;
+        ro.progress_user = &where;
         inst->current = request;
         inst->failure[0] = '\0';
         t1 = now_ns();
@@ -375,7 +384,13 @@ void vxt_triton_execute_one(vxt_triton_instance *inst, TRITONBACKEND_ModelInstan
         t2 = now_ns();
         inst->current = NULL;
         if (st == VXT_ERR_CANCELLED) {
+            /* the client cancelled, gave up (a deadline) or disconnected (gRPC tells the server; HTTP does not) */
             e = vxt_triton_error(TRITONSERVER_ERROR_CANCELLED, "voxtile: the request was cancelled");
+            vxt_triton_log(TRITONSERVER_LOG_INFO, __LINE__,
+                           "voxtile: instance '%s': a request was cancelled by its client after %.3f s (%s; the "
+                           "last progress: %s %llu of %llu)", inst->name, (double)(t2 - t1) * 1e-9,
+                           vxt_last_error(), where.stage < VXT_STAGE_COUNT_ ? vxt_stage_name(where.stage) : "none",
+                           (unsigned long long)where.done, (unsigned long long)where.total);
         } else if (st != VXT_OK) {
             /* a bad input fails before the sliding window; a failing network in it */
             const int input = res.failed_stage >= 0 && res.failed_stage < (int)VXT_STAGE_SLIDING_WINDOW;

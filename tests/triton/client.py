@@ -1,10 +1,15 @@
 #!/usr/bin/env python3
-"""client.py - send a NIfTI volume to a voxtile model of a Triton server over HTTP (tritonclient) and save what
-comes back: the tests' client (tests/test_triton.c) and docs/TRITON.md's example.
+"""client.py - send a NIfTI volume to a voxtile model of a Triton server over HTTP or gRPC (tritonclient) and
+save what comes back: the tests' client (tests/test_triton.c) and docs/TRITON.md's example.
 
     client.py --url 127.0.0.1:PORT --model NAME --nifti IN.nii[.gz] --labels OUT.npy [--probabilities OUT.npy]
+              [--grpc-url 127.0.0.1:PORT [--cancel-after S]] [--timeout S]
               [--dtype uint8|int16|float32] [--no-affine] [--param KEY=VALUE ...] [--requests N] [--clients K]
               [--crop Z0:Z1,Y0:Y1,X0:X1] [--reshape A,B,...] [--expect-error TEXT]
+
+With --grpc-url the requests go over gRPC instead of HTTP. Over gRPC, --timeout is the request's deadline (the server
+is told when it passes) and --cancel-after S cancels the request S seconds after it was sent; over HTTP, --timeout
+only makes the client give up and disconnect (HTTP cannot tell the server).
 
 The volume goes as VOLUME in volume order [Z, Y, X] (the NIfTI's k, j, i), its sform as AFFINE (FP64 [4, 4]).
 With --requests/--clients, K threads send N requests each and every answer must equal the first (the load test);
@@ -20,6 +25,8 @@ import time
 
 import numpy as np
 import tritonclient.http as httpclient
+
+grpcclient = None  # tritonclient.grpc, imported when --grpc-url asks for it
 
 NIFTI_TYPES = {2: np.uint8, 4: np.int16, 16: np.float32, 512: np.uint16, 8: np.int32, 64: np.float64}
 
@@ -42,15 +49,17 @@ def read_nifti(path):
 
 
 def one_request(client, a, vol, affine):
-    inputs = [httpclient.InferInput("VOLUME", list(vol.shape), {"uint8": "UINT8", "int16": "INT16",
-                                                                "float32": "FP32"}[str(vol.dtype)])]
-    inputs[0].set_data_from_numpy(vol, binary_data=True)
+    lib = grpcclient if a.grpc_url else httpclient
+    binary = {} if a.grpc_url else {"binary_data": True}
+    inputs = [lib.InferInput("VOLUME", list(vol.shape), {"uint8": "UINT8", "int16": "INT16",
+                                                         "float32": "FP32"}[str(vol.dtype)])]
+    inputs[0].set_data_from_numpy(vol, **binary)
     if affine is not None:
-        inputs.append(httpclient.InferInput("AFFINE", [4, 4], "FP64"))
-        inputs[1].set_data_from_numpy(affine, binary_data=True)
-    outputs = [httpclient.InferRequestedOutput("LABELS", binary_data=True)]
+        inputs.append(lib.InferInput("AFFINE", [4, 4], "FP64"))
+        inputs[1].set_data_from_numpy(affine, **binary)
+    outputs = [lib.InferRequestedOutput("LABELS", **binary)]
     if a.probabilities:
-        outputs.append(httpclient.InferRequestedOutput("PROBABILITIES", binary_data=True))
+        outputs.append(lib.InferRequestedOutput("PROBABILITIES", **binary))
     params = {}
     for p in a.param:  # KEY=true|false|NUMBER|"quoted string"; anything else (a JSON object) is sent as a string
         key, value = p.split("=", 1)
@@ -63,13 +72,34 @@ def one_request(client, a, vol, affine):
                 params[key] = int(value)
             except ValueError:
                 params[key] = value
-    res = client.infer(a.model, inputs, outputs=outputs, parameters=params or None)
+    if not a.grpc_url:
+        res = client.infer(a.model, inputs, outputs=outputs, parameters=params or None)
+    elif a.cancel_after is None:
+        res = client.infer(a.model, inputs, outputs=outputs, parameters=params or None, client_timeout=a.timeout)
+    else:  # send, wait, cancel: the answer is the server's (or gRPC's) error
+        done, box = threading.Event(), {}
+
+        def answered(result, error):
+            box["result"], box["error"] = result, error
+            done.set()
+
+        call = client.async_infer(a.model, inputs, answered, outputs=outputs, parameters=params or None)
+        if not done.wait(a.cancel_after):
+            call.cancel()
+        done.wait(a.timeout)
+        if box.get("error") is not None:
+            raise box["error"]
+        if "result" not in box:
+            raise TimeoutError("no answer after the cancellation")
+        res = box["result"]
     return res.as_numpy("LABELS"), res.as_numpy("PROBABILITIES") if a.probabilities else None
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--url", required=True)
+    ap.add_argument("--url", required=True, help="the server's HTTP address")
+    ap.add_argument("--grpc-url", help="send over gRPC, to this address")
+    ap.add_argument("--cancel-after", type=float, help="gRPC: cancel each request this many seconds after sending it")
     ap.add_argument("--model", required=True)
     ap.add_argument("--nifti", required=True)
     ap.add_argument("--labels")
@@ -84,6 +114,11 @@ def main():
     ap.add_argument("--crop", help="Z0:Z1,Y0:Y1,X0:X1: send this box of the volume (the affine kept: a test's volume)")
     ap.add_argument("--reshape", help="send the volume with this shape instead (comma-separated: a wrong rank)")
     a = ap.parse_args()
+    if a.cancel_after is not None and not a.grpc_url:
+        ap.error("--cancel-after needs --grpc-url (HTTP cannot cancel a request)")
+    if a.grpc_url:
+        global grpcclient
+        import tritonclient.grpc as grpcclient
     vol, affine = read_nifti(a.nifti)
     if a.crop:
         vol = vol[tuple(slice(*map(int, r.split(":"))) for r in a.crop.split(","))]
@@ -96,8 +131,11 @@ def main():
     first, failures, lock = {}, [], threading.Lock()
 
     def worker(k):
-        client = httpclient.InferenceServerClient(url=a.url, network_timeout=a.timeout,
-                                                  connection_timeout=a.timeout)
+        if a.grpc_url:
+            client = grpcclient.InferenceServerClient(url=a.grpc_url)
+        else:
+            client = httpclient.InferenceServerClient(url=a.url, network_timeout=a.timeout,
+                                                      connection_timeout=a.timeout)
         for r in range(a.requests):
             try:
                 labels, probs = one_request(client, a, vol, affine)
