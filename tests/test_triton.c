@@ -126,31 +126,41 @@ static const char *const SEG_CONFIG =
     "instance_group [ { count: 1 kind: KIND_CPU } ]\n";
 
 /* The network as a model of the server: brainchop's ONNX file through Triton's python backend with OpenVINO
- * (tests/triton/onnx_network/model.py), answering `fail_after` requests before it fails every one (-1: never). */
-static void add_network(server *s, const char *name, int fail_after)
+ * (tests/triton/onnx_network/model.py), answering `fail_after` requests before it fails every one (-1: never). With
+ * `max_batch` > 0 the model batches (max_batch_size, dynamic batching): the server refuses a request of more tiles. */
+static void add_network_batching(server *s, const char *name, int fail_after, int max_batch)
 {
-    char config[2048], p[1200], cmd[2600];
+    char config[2048], p[1200], cmd[2600], batching[128];
+    snprintf(batching, sizeof batching, "max_batch_size: %d\n%s", max_batch > 0 ? max_batch : 0,
+             max_batch > 0 ? "dynamic_batching { }\n" : "");
     snprintf(config, sizeof config,
-             "name: \"%s\"\nbackend: \"python\"\nmax_batch_size: 0\n"
-             "input [ { name: \"INPUT\" data_type: TYPE_FP32 dims: [ -1, 1, -1, -1, -1 ] } ]\n"
-             "output [ { name: \"OUTPUT\" data_type: TYPE_FP32 dims: [ -1, 3, -1, -1, -1 ] } ]\n"
+             "name: \"%s\"\nbackend: \"python\"\n%s"
+             "input [ { name: \"INPUT\" data_type: TYPE_FP32 dims: [ %s1, -1, -1, -1 ] } ]\n"
+             "output [ { name: \"OUTPUT\" data_type: TYPE_FP32 dims: [ %s3, -1, -1, -1 ] } ]\n"
              "parameters [ { key: \"onnx\" value: { string_value: \"" BRAINCHOP "model5_gw_ae.onnx\" } },\n"
              "  { key: \"openvino\" value: { string_value: \"%s\" } },\n"
              "  { key: \"threads\" value: { string_value: \"2\" } },\n"
              "  { key: \"fail_after\" value: { string_value: \"%d\" } } ]\n"
              "instance_group [ { count: 1 kind: KIND_CPU } ]\n",
-             name, VXT_OPENVINO_WHEEL, fail_after);
+             name, batching, max_batch > 0 ? "" : "-1, ", max_batch > 0 ? "" : "-1, ", VXT_OPENVINO_WHEEL,
+             fail_after);
     add_model(s, name, config);
     snprintf(p, sizeof p, "%s/models/%s/1/model.py", s->dir, name);
     snprintf(cmd, sizeof cmd, "cp '%s/tests/triton/onnx_network/model.py' '%s'", VXT_SOURCE_DIR, p);
     assert_int_equal(system(cmd), 0);
 }
 
+static void add_network(server *s, const char *name, int fail_after)
+{
+    add_network_batching(s, name, fail_after, 0);
+}
+
 /* plan_json for tests that need many quick requests: 64^3 tiles overlapping by a quarter, Gaussian weights (the
  * plan's receptive-field overlap dropped), as a pbtxt string's escaped JSON */
-#define SMALL_TILES                                                                                                  \
+#define SMALL_TILES_WITH(more)                                                                                       \
     "{\\\"roi\\\": [64, 64, 64], \\\"receptive_field\\\": null, \\\"importance\\\": \\\"gaussian\\\", "                   \
-    "\\\"overlap\\\": 0.25}"
+    "\\\"overlap\\\": 0.25" more "}"
+#define SMALL_TILES SMALL_TILES_WITH("")
 
 /* A voxtile model on the brainchop plan whose network is the server model `network` (NULL: the onnx runner in
  * process), with `plan_json` laid over the plan (NULL: none). */
@@ -581,6 +591,10 @@ static void test_network_faults(void **state)
     add_network(&s, "gwm_failing", 1);
     add_voxtile(&s, "seg_failing", "gwm_failing", small_tiles);
     add_voxtile(&s, "seg_missing", "no_such_model", small_tiles);
+    /* a network model that batches up to 2 tiles a request, under a plan of 5 tiles a batch: each batch goes as
+     * requests of 2, 2 and 1 tiles (the server refuses more than 2) */
+    add_network_batching(&s, "gwm_batched", -1, 2);
+    add_voxtile(&s, "seg_batched", "gwm_batched", SMALL_TILES_WITH(", \\\"batch_size\\\": 5"));
     server_start(&s);
     char err[512], a[700], b[700];
 #define BOX "--nifti '" BRAINCHOP "t1_crop.nii.gz' --crop 80:176,80:176,80:176"
@@ -593,6 +607,12 @@ static void test_network_faults(void **state)
     snprintf(a, sizeof a, "%s/in_process.npy", s.dir);
     snprintf(b, sizeof b, "%s/server.npy", s.dir);
     assert_true(cli_same_file(a, b));
+    rc = client(&s, err, sizeof err, "--model seg_batched " BOX " --labels '%s/batched.npy'", s.dir);
+    if (rc != 0)
+        fail_msg("through the batching network model: %s", err);
+    snprintf(a, sizeof a, "%s/batched.npy", s.dir);
+    assert_true(cli_same_file(a, b));
+    assert_true(log_has(&s, "network model 'gwm_batched' takes up to 2 tiles a request"));
     static const struct {
         const char *model, *expect;
     } bad[] = {

@@ -33,6 +33,18 @@ TRITONSERVER_Error *vxt_triton_error(TRITONSERVER_Error_Code code, const char *f
     return TRITONSERVER_ErrorNew(code, msg);
 }
 
+static pthread_mutex_t json_lock = PTHREAD_MUTEX_INITIALIZER; /* the backend's one static lock */
+
+void vxt_triton_json_lock(void)
+{
+    pthread_mutex_lock(&json_lock);
+}
+
+void vxt_triton_json_unlock(void)
+{
+    pthread_mutex_unlock(&json_lock);
+}
+
 void vxt_triton_log(TRITONSERVER_LogLevel level, int line, const char *fmt, ...)
 {
     if (!TRITONSERVER_LogIsEnabled(level))
@@ -188,7 +200,9 @@ static TRITONSERVER_Error *load_plan(vxt_triton_model *m, const cJSON *cfg)
 
 static TRITONSERVER_Error *read_config(vxt_triton_model *m, const cJSON *cfg)
 {
+    vxt_triton_json_lock();
     TRITONSERVER_Error *e = load_plan(m, cfg);
+    vxt_triton_json_unlock();
     if (e)
         return e;
     const char *net = param(cfg, "network_model");
@@ -289,7 +303,9 @@ TRITONSERVER_Error *TRITONBACKEND_ModelInitialize(TRITONBACKEND_Model *model)
         const char *json = NULL;
         size_t n = 0;
         e = TRITONSERVER_MessageSerializeToJson(msg, &json, &n);
+        vxt_triton_json_lock();
         cJSON *cfg = e ? NULL : cJSON_ParseWithLength(json, n);
+        vxt_triton_json_unlock();
         if (!e && !cfg)
             e = vxt_triton_error(TRITONSERVER_ERROR_INTERNAL, "voxtile: model '%s': its configuration is not JSON",
                                  m->name);

@@ -53,6 +53,13 @@ typedef struct vxt_triton_instance {
 /* triton_backend.c: an error of the given code with a formatted one-line message. */
 TRITONSERVER_Error *vxt_triton_error(TRITONSERVER_Error_Code code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* cJSON's parser writes every parse's error position into a global of its own, so two parses at once race. Every
+ * parse the backend makes, and every call into libvoxtile that parses JSON (plan loading), takes this lock: model
+ * loads and requests of several instances run at once. (libvoxtile's own parses take turns under its own lock,
+ * nested inside this one.) */
+void vxt_triton_json_lock(void);
+void vxt_triton_json_unlock(void);
+
 /* Log a line through the server's log (level INFO, WARN, ERROR). */
 void vxt_triton_log(TRITONSERVER_LogLevel level, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -64,7 +64,9 @@ static TRITONSERVER_Error *request_overlay(TRITONBACKEND_Request *request, char 
                 e = BAD("voxtile: request parameter '%s' must be a string (a JSON object)", key);
                 break;
             }
+            vxt_triton_json_lock();
             cJSON *p = cJSON_Parse((const char *)value);
+            vxt_triton_json_unlock();
             if (!cJSON_IsObject(p)) {
                 cJSON_Delete(p);
                 e = BAD("voxtile: request parameter '%s' is not a JSON object", key);
@@ -357,8 +359,11 @@ void vxt_triton_execute_one(vxt_triton_instance *inst, TRITONBACKEND_ModelInstan
     if (!e && overlay) { /* the request changes the plan: a pipeline of its own, on the instance's runners */
         vxt_plan *plan = NULL;
         vxt_status st = vxt_plan_clone(inst->m->plan, &plan);
-        if (st == VXT_OK)
+        if (st == VXT_OK) {
+            vxt_triton_json_lock();
             st = vxt_plan_load_json(plan, overlay, strlen(overlay), "the request's parameters");
+            vxt_triton_json_unlock();
+        }
         if (st == VXT_OK)
             st = vxt_plan_check(plan);
         if (st == VXT_OK)
