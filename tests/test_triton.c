@@ -716,6 +716,133 @@ static void test_cancel(void **state)
     assert_int_equal(server_stop(&s), 0);
 }
 
+/* The values of two label maps (.npy, UINT8 or UINT16) are equal, voxel for voxel. */
+static void assert_same_values(const char *what, const char *a_path, const char *b_path)
+{
+    vxt_image *a = NULL, *b = NULL;
+    assert_ok(vxt_image_read_path(a_path, NULL, &a));
+    assert_ok(vxt_image_read_path(b_path, NULL, &b));
+    vxt_volume va, vb;
+    assert_ok(vxt_image_volume(a, &va));
+    assert_ok(vxt_image_volume(b, &vb));
+    for (int k = 0; k < 3; k++)
+        assert_int_equal(va.shape[k], vb.shape[k]);
+    const size_t n = (size_t)(va.shape[0] * va.shape[1] * va.shape[2]);
+    size_t diff = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned x = va.dtype == VXT_DTYPE_U8 ? ((const uint8_t *)va.data)[i] : ((const uint16_t *)va.data)[i];
+        unsigned y = vb.dtype == VXT_DTYPE_U8 ? ((const uint8_t *)vb.data)[i] : ((const uint16_t *)vb.data)[i];
+        diff += x != y;
+    }
+    if (diff)
+        fail_msg("%s: %zu of %zu labels differ", what, diff, n);
+    vxt_image_destroy(a);
+    vxt_image_destroy(b);
+}
+
+/* What a request may send and ask for: a volume of each datatype (UINT8, INT16, FP32) and rank ([Z, Y, X] and
+ * [C, Z, Y, X]), SPACING instead of AFFINE, UINT16 labels and the probabilities. On a box of the T1 (the network in
+ * process), the same labels whatever the volume's datatype and rank; the labels are the argmax of the
+ * probabilities; SPACING gives what the diagonal affine of the same spacing gives, and both SPACING and AFFINE are
+ * refused. */
+static void test_inputs(void **state)
+{
+    (void)state;
+    server s;
+    server_prepare(&s);
+    add_voxtile(&s, "seg", NULL, SMALL_TILES);
+    static const char *const wide =
+        "name: \"seg_wide\"\nbackend: \"voxtile\"\nmax_batch_size: 0\n"
+        "input [ { name: \"VOLUME\" data_type: TYPE_INT16 dims: [ -1, -1, -1 ] },\n"
+        "        { name: \"SPACING\" data_type: TYPE_FP64 dims: [ 3 ] optional: true },\n"
+        "        { name: \"AFFINE\" data_type: TYPE_FP64 dims: [ 4, 4 ] optional: true } ]\n"
+        "output [ { name: \"LABELS\" data_type: TYPE_UINT16 dims: [ -1, -1, -1 ] },\n"
+        "         { name: \"PROBABILITIES\" data_type: TYPE_FP32 dims: [ -1, -1, -1, -1 ] } ]\n"
+        "parameters [ { key: \"plan\" value: { string_value: \"" PLANS "brainchop_gwm.json\" } },\n"
+        "  { key: \"model\" value: { string_value: \"onnx:" BRAINCHOP "model5_gw_ae.onnx\" } },\n"
+        "  { key: \"model_config\" value: { string_value: \"threads=2\" } },\n"
+        "  { key: \"plan_json\" value: { string_value: \"" SMALL_TILES_WITH(
+            ", \\\"output\\\": {\\\"label_dtype\\\": \\\"uint16\\\", \\\"resample_back\\\": \\\"probabilities\\\"}") "\" } } ]\n"
+        "instance_group [ { count: 1 kind: KIND_CPU } ]\n";
+    add_model(&s, "seg_wide", wide);
+    static const char *const f32 =
+        "name: \"seg_f32\"\nbackend: \"voxtile\"\nmax_batch_size: 0\n"
+        "input [ { name: \"VOLUME\" data_type: TYPE_FP32 dims: [ -1, -1, -1, -1 ] },\n"
+        "        { name: \"AFFINE\" data_type: TYPE_FP64 dims: [ 4, 4 ] optional: true } ]\n"
+        "output [ { name: \"LABELS\" data_type: TYPE_UINT8 dims: [ -1, -1, -1 ] } ]\n"
+        "parameters [ { key: \"plan\" value: { string_value: \"" PLANS "brainchop_gwm.json\" } },\n"
+        "  { key: \"model\" value: { string_value: \"onnx:" BRAINCHOP "model5_gw_ae.onnx\" } },\n"
+        "  { key: \"model_config\" value: { string_value: \"threads=2\" } },\n"
+        "  { key: \"plan_json\" value: { string_value: \"" SMALL_TILES "\" } } ]\n"
+        "instance_group [ { count: 1 kind: KIND_CPU } ]\n";
+    add_model(&s, "seg_f32", f32);
+    server_start(&s);
+    char err[512], ref[700], got[700], probs[700];
+    snprintf(ref, sizeof ref, "%s/ref.npy", s.dir);
+    snprintf(got, sizeof got, "%s/got.npy", s.dir);
+    snprintf(probs, sizeof probs, "%s/probs.npy", s.dir);
+    int rc = client(&s, err, sizeof err, "--model seg " BOX " --labels '%s'", ref);
+    if (rc != 0)
+        fail_msg("UINT8: %s", err);
+    /* INT16 in, UINT16 labels and the probabilities out */
+    rc = client(&s, err, sizeof err, "--model seg_wide " BOX " --dtype int16 --labels '%s' --probabilities '%s'", got,
+                probs);
+    if (rc != 0)
+        fail_msg("INT16: %s", err);
+    assert_same_values("INT16 [Z, Y, X], UINT16 labels", ref, got);
+    vxt_image *p = NULL, *l = NULL;
+    assert_ok(vxt_image_read_path(probs, NULL, &p));
+    assert_ok(vxt_image_read_path(got, NULL, &l));
+    vxt_volume vp, vl;
+    assert_ok(vxt_image_volume(p, &vp));
+    assert_ok(vxt_image_volume(l, &vl));
+    assert_int_equal(vp.channels, 3);
+    assert_int_equal(vp.dtype, VXT_DTYPE_F32);
+    assert_int_equal(vl.dtype, VXT_DTYPE_U16);
+    const size_t n = (size_t)(vl.shape[0] * vl.shape[1] * vl.shape[2]);
+    size_t wrong = 0;
+    for (size_t i = 0; i < n; i++) {
+        const float *pv = vp.data;
+        unsigned best = 0;
+        for (unsigned c = 1; c < 3; c++)
+            if (pv[c * n + i] > pv[best * n + i])
+                best = c;
+        wrong += best != ((const uint16_t *)vl.data)[i];
+    }
+    vxt_image_destroy(p);
+    vxt_image_destroy(l);
+    if (wrong)
+        fail_msg("%zu of %zu labels are not the argmax of the probabilities", wrong, n);
+    /* FP32 [1, Z, Y, X] */
+    rc = client(&s, err, sizeof err, "--model seg_f32 " BOX " --dtype float32 --reshape 1,96,96,96 --labels '%s'",
+                got);
+    if (rc != 0)
+        fail_msg("FP32 [C, Z, Y, X]: %s", err);
+    assert_same_values("FP32 [C, Z, Y, X]", ref, got);
+    /* SPACING instead of AFFINE: 2 x 1 x 1 mm voxels (resampled to the plan's 1 mm and back) are the voxels of the
+     * affine diag(1, 1, 2) */
+    rc = client(&s, err, sizeof err, "--model seg_wide " BOX " --dtype int16 --diagonal-affine 2,1,1 --labels '%s'",
+                ref);
+    if (rc != 0)
+        fail_msg("a diagonal AFFINE: %s", err);
+    rc = client(&s, err, sizeof err, "--model seg_wide " BOX " --dtype int16 --no-affine --spacing 2,1,1 --labels '%s'",
+                got);
+    if (rc != 0)
+        fail_msg("SPACING: %s", err);
+    assert_same_values("SPACING (2, 1, 1)", ref, got);
+    /* and the spacing matters: 1 x 1 x 2 mm voxels give other labels */
+    rc = client(&s, err, sizeof err, "--model seg_wide " BOX " --dtype int16 --no-affine --spacing 1,1,2 --labels '%s'",
+                got);
+    if (rc != 0)
+        fail_msg("SPACING: %s", err);
+    assert_true(!cli_same_file(ref, got));
+    rc = client(&s, err, sizeof err, "--model seg_wide " BOX " --dtype int16 --spacing 1,1,1 --expect-error "
+                "\"give SPACING or AFFINE, not both\"");
+    if (rc != 0)
+        fail_msg("SPACING and AFFINE: %s", err);
+    assert_int_equal(server_stop(&s), 0);
+}
+
 /* The server's resident memory (kB), from /proc. */
 static long rss_kb(pid_t pid)
 {
@@ -900,6 +1027,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_network_faults, cli_setup, triton_teardown),
         cmocka_unit_test_setup_teardown(test_load, cli_setup, triton_teardown),
         cmocka_unit_test_setup_teardown(test_cancel, cli_setup, triton_teardown),
+        cmocka_unit_test_setup_teardown(test_inputs, cli_setup, triton_teardown),
     };
     const struct CMUnitTest valgrind[] = {
         cmocka_unit_test_setup_teardown(test_valgrind, cli_setup, triton_teardown),

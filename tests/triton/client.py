@@ -4,14 +4,17 @@ save what comes back: the tests' client (tests/test_triton.c) and docs/TRITON.md
 
     client.py --url 127.0.0.1:PORT --model NAME --nifti IN.nii[.gz] --labels OUT.npy [--probabilities OUT.npy]
               [--grpc-url 127.0.0.1:PORT [--cancel-after S]] [--timeout S]
-              [--dtype uint8|int16|float32] [--no-affine] [--param KEY=VALUE ...] [--requests N] [--clients K]
+              [--dtype uint8|int16|float32] [--no-affine] [--spacing Z,Y,X] [--param KEY=VALUE ...]
+              [--requests N] [--clients K]
               [--crop Z0:Z1,Y0:Y1,X0:X1] [--reshape A,B,...] [--expect-error TEXT]
 
 With --grpc-url the requests go over gRPC instead of HTTP. Over gRPC, --timeout is the request's deadline (the server
 is told when it passes) and --cancel-after S cancels the request S seconds after it was sent; over HTTP, --timeout
 only makes the client give up and disconnect (HTTP cannot tell the server).
 
-The volume goes as VOLUME in volume order [Z, Y, X] (the NIfTI's k, j, i), its sform as AFFINE (FP64 [4, 4]).
+The volume goes as VOLUME in volume order [Z, Y, X] (the NIfTI's k, j, i), its sform as AFFINE (FP64 [4, 4]);
+with --spacing, SPACING (FP64 [3], mm along Z, Y, X) goes as well (with --no-affine: instead); --diagonal-affine
+Z,Y,X sends the affine diag(X, Y, Z, 1) instead of the file's.
 With --requests/--clients, K threads send N requests each and every answer must equal the first (the load test);
 the summary (one JSON line on stdout) gives the requests, the failures and the wall time. A failed request prints
 one line on stderr and exits 1 (with --expect-error TEXT: exits 0 only when the failure's message holds TEXT)."""
@@ -56,7 +59,10 @@ def one_request(client, a, vol, affine):
     inputs[0].set_data_from_numpy(vol, **binary)
     if affine is not None:
         inputs.append(lib.InferInput("AFFINE", [4, 4], "FP64"))
-        inputs[1].set_data_from_numpy(affine, **binary)
+        inputs[-1].set_data_from_numpy(affine, **binary)
+    if a.spacing:
+        inputs.append(lib.InferInput("SPACING", [3], "FP64"))
+        inputs[-1].set_data_from_numpy(np.array([float(v) for v in a.spacing.split(",")]), **binary)
     outputs = [lib.InferRequestedOutput("LABELS", **binary)]
     if a.probabilities:
         outputs.append(lib.InferRequestedOutput("PROBABILITIES", **binary))
@@ -106,6 +112,8 @@ def main():
     ap.add_argument("--probabilities")
     ap.add_argument("--dtype", choices=["uint8", "int16", "float32"])
     ap.add_argument("--no-affine", action="store_true")
+    ap.add_argument("--spacing", help="Z,Y,X: send SPACING (mm) too")
+    ap.add_argument("--diagonal-affine", help="Z,Y,X: send AFFINE = diag(X, Y, Z, 1) instead of the file's")
     ap.add_argument("--param", action="append", default=[])
     ap.add_argument("--requests", type=int, default=1)
     ap.add_argument("--clients", type=int, default=1)
@@ -127,6 +135,8 @@ def main():
     if a.dtype:
         vol = vol.astype(a.dtype)
     vol = np.ascontiguousarray(vol)
+    if a.diagonal_affine:
+        affine = np.diag([float(v) for v in reversed(a.diagonal_affine.split(","))] + [1.0])
     affine = None if a.no_affine else affine
     first, failures, lock = {}, [], threading.Lock()
 
