@@ -72,6 +72,7 @@ VXT__NAMES(vxt_select, vxt_select, vxt_select, VXT_SELECT_MAP, "selection", "unk
 VXT__NAMES(vxt_interp, vxt_interp, vxt_interp, VXT_INTERP_MAP, "interpolation", "unknown", 0)
 VXT__NAMES(vxt_grid_align, vxt_grid_align, vxt_grid_align, VXT_GRID_ALIGN_MAP, "grid alignment", "unknown", 0)
 VXT__NAMES(vxt_boundary, vxt_boundary, vxt_boundary, VXT_BOUNDARY_MAP, "boundary", "unknown", 0)
+VXT__NAMES(vxt_resample_clip, vxt_resample_clip, vxt_resample_clip, VXT_RESAMPLE_CLIP_MAP, "clipping", "unknown", 0)
 VXT__NAMES(vxt_format, vxt_format, vxt_format, VXT_FORMAT_MAP, "image format", "unknown", 0)
 VXT__NAMES(vxt_affine_source, vxt_affine_source, vxt_affine_source, VXT_AFFINE_SOURCE_MAP, "affine source",
            "unknown", 0)

@@ -1019,11 +1019,15 @@ VXT_API vxt_status vxt_percentile_clip(vxt_context *ctx, const vxt_volume *in, v
     /* nearest centre: half-pixel grid floor((i + 0.5) * in/out) (torch 'nearest-exact', nnU-Net's             \
      * anisotropic axis); corner grid floor(i * (in-1)/(out-1) + 0.5) (scipy order 0) */                       \
     X(VXT_INTERP_NEAREST, 1, "nearest")                                                                        \
-    X(VXT_INTERP_NEAREST_FLOOR, 2, "nearest-floor") /* torch mode='nearest' (legacy): floor(i * in/out) */
+    X(VXT_INTERP_NEAREST_FLOOR, 2, "nearest-floor") /* torch mode='nearest' (legacy): floor(i * in/out) */   \
+    /* cubic B-spline (order 3): the axis is prefiltered into B-spline coefficients, then sampled with four   \
+     * taps, as scipy.ndimage.zoom / map_coordinates(order=3) and skimage resize(order=3) do (float32;        \
+     * docs/PREPROCESSING.md, "Cubic B-spline") */                                                             \
+    X(VXT_INTERP_CUBIC, 3, "cubic")
 
 typedef enum vxt_interp { VXT_INTERP_MAP(VXT_ENUM_MEMBER_) VXT_INTERP_COUNT_ } vxt_interp;
 
-/** The name of an interpolation ("linear", "nearest", "nearest-floor"); "unknown" otherwise. */
+/** The name of an interpolation ("linear", "nearest", "nearest-floor", "cubic"); "unknown" otherwise. */
 VXT_API const char *vxt_interp_name(vxt_interp interp);
 
 /** Parse an interpolation name (case-insensitive); VXT_ERR_INVALID_ARGUMENT (listing the names) otherwise. */
@@ -1055,15 +1059,38 @@ VXT_API vxt_status vxt_grid_align_parse(const char *name, vxt_grid_align *out);
     X(VXT_BOUNDARY_CLAMP, 0, "clamp") /* the nearest edge voxel (torch; scipy mode='nearest') */               \
     /* fill_value (scipy mode='grid-constant'): neighbours outside the volume contribute fill_value; a sample  \
      * with all neighbours outside is fill_value */                                                            \
-    X(VXT_BOUNDARY_CONSTANT, 1, "constant")
+    X(VXT_BOUNDARY_CONSTANT, 1, "constant")                                                                    \
+    /* whole-sample symmetric, d c b | a b c d | c b a (scipy mode='mirror'); cubic interpolation only (with   \
+     * nearest axes, whose samples are always inside) */                                                       \
+    X(VXT_BOUNDARY_MIRROR, 2, "mirror")                                                                        \
+    /* half-sample symmetric, d c b a | a b c d | d c b a (scipy mode='grid-mirror', alias 'reflect'); cubic    \
+     * interpolation only, as above */                                                                         \
+    X(VXT_BOUNDARY_GRID_MIRROR, 3, "grid-mirror")
 
 typedef enum vxt_boundary { VXT_BOUNDARY_MAP(VXT_ENUM_MEMBER_) VXT_BOUNDARY_COUNT_ } vxt_boundary;
 
-/** The name of a boundary ("clamp", "constant"); "unknown" otherwise. */
+/** The name of a boundary ("clamp", "constant", "mirror", "grid-mirror"); "unknown" otherwise. */
 VXT_API const char *vxt_boundary_name(vxt_boundary boundary);
 
 /** Parse a boundary name (case-insensitive); VXT_ERR_INVALID_ARGUMENT (listing the names) otherwise. */
 VXT_API vxt_status vxt_boundary_parse(const char *name, vxt_boundary *out);
+
+/** X-macro table of output clipping (vxt_resample_options.clip). */
+#define VXT_RESAMPLE_CLIP_MAP(X)                                                                               \
+    X(VXT_CLIP_NONE, 0, "none")                                                                                \
+    /* each output voxel clipped to the range [min, max] of the input values it was resampled from, as         \
+     * skimage's resize(clip=True) does (cubic overshoots at edges): the channel's whole volume; or, when one  \
+     * axis is nearest and the other two are cubic (nnU-Net's separate-z resampling, which resizes each slice  \
+     * on its own), the input slice along the nearest axis. NaN inputs are ignored for the range */            \
+    X(VXT_CLIP_INPUT_RANGE, 1, "input-range")
+
+typedef enum vxt_resample_clip { VXT_RESAMPLE_CLIP_MAP(VXT_ENUM_MEMBER_) VXT_RESAMPLE_CLIP_COUNT_ } vxt_resample_clip;
+
+/** The name of a clipping ("none", "input-range"); "unknown" otherwise. */
+VXT_API const char *vxt_resample_clip_name(vxt_resample_clip clip);
+
+/** Parse a clipping name (case-insensitive); VXT_ERR_INVALID_ARGUMENT (listing the names) otherwise. */
+VXT_API vxt_status vxt_resample_clip_parse(const char *name, vxt_resample_clip *out);
 
 /** Options of vxt_resample(). Initialise with vxt_resample_options_init(). */
 typedef struct vxt_resample_options {
@@ -1091,9 +1118,13 @@ typedef struct vxt_resample_options {
      *  of the whole input, so each output voxel gets the bits the whole resampling gives it, provided every
      *  input plane it reads is in the slab (vxt_resample_z_sources() says which; others are refused with
      *  VXT_ERR_INVALID_ARGUMENT). With out_z_* this resamples a volume slab by slab without holding either
-     *  side whole. in_z_total 0 (default): in is the whole input. */
+     *  side whole. in_z_total 0 (default): in is the whole input. Cubic interpolation along z needs whole
+     *  volumes (its prefilter runs along whole lines): with a cubic axis, in_z_total and out_z_total must be 0. */
     int64_t in_z_offset;
     int64_t in_z_total;
+    /** Output clipping (field added after 0.2.0: callers built with an earlier layout get the default);
+     *  default VXT_CLIP_NONE. With VXT_CLIP_INPUT_RANGE the output is float32. */
+    vxt_resample_clip clip;
 } vxt_resample_options;
 
 /** Fill *opts with the defaults above and set struct_size. */
@@ -1101,9 +1132,13 @@ VXT_API void vxt_resample_options_init(vxt_resample_options *opts);
 
 /**
  * Resample `in` to the shape of `out` (channels equal; each channel resampled the same way, with the same
- * tables): separable, per axis linear or nearest, on the chosen grid and boundary. Linear output is float32:
+ * tables): separable, per axis linear, nearest or cubic, on the chosen grid and boundary. Linear output is float32:
  * torch's source indices and weights, its order of operations (upsample_trilinear3d), each product rounded;
  * half-pixel results are within two float32 ulps of the largest input value of torch's (docs/PREPROCESSING.md).
+ * Cubic axes (output float32) follow scipy.ndimage.zoom(order=3): half-pixel is grid_mode=True, corner is
+ * grid_mode=False; boundary clamp is scipy's 'nearest', constant 'grid-constant', mirror 'mirror', grid-mirror
+ * 'grid-mirror'; results are within the tolerance docs/PREPROCESSING.md states of scipy's float64 ones. Cubic axes
+ * take no opts.scale and no z slabs; mirror and grid-mirror need every axis cubic or nearest.
  * When every axis is nearest (label volumes), `out` may also have the input's dtype: values are copied, never
  * interpolated. opts may be NULL (defaults: trilinear, half-pixel, clamp). `out` must not overlap `in`. Rows
  * (in.shape[2]) of at most 2^31 - 1 voxels.
@@ -1137,6 +1172,18 @@ VXT_API vxt_status vxt_resample_shape_scale(const int64_t in_shape[3], const dou
  */
 VXT_API vxt_status vxt_resample_options_nnunet(const double in_spacing[3], const double out_spacing[3],
                                                int is_label, vxt_resample_options *opts);
+
+/**
+ * Options for nnU-Net's image resampling with its spline order (resample_data_or_seg with is_seg False; nnU-Net's
+ * plans give the order in resampling_fn_data_kwargs, 3 by default). order 3: cubic on every axis, skimage
+ * resize's clip to the input's range (VXT_CLIP_INPUT_RANGE), edge boundary (skimage mode 'edge' = clamp); when
+ * one axis has the largest spacing as vxt_resample_options_nnunet decides, that axis nearest (nnU-Net's order_z 0)
+ * and the other two cubic, each input slice along it resized on its own (the clip per slice). order 1:
+ * vxt_resample_options_nnunet(in_spacing, out_spacing, 0, opts). Half-pixel grid. *opts must have been initialised.
+ * Errors: as vxt_resample_options_nnunet, and VXT_ERR_INVALID_ARGUMENT for an order other than 1 or 3.
+ */
+VXT_API vxt_status vxt_resample_options_nnunet_order(const double in_spacing[3], const double out_spacing[3],
+                                                     int order, vxt_resample_options *opts);
 
 /** Options of vxt_resample_affine(). Initialise with vxt_affine_options_init(). */
 typedef struct vxt_affine_options {

@@ -7,9 +7,12 @@
 #include "internal.h"
 #include "vxt_kernel_sources.h" /* generated at build time from kernels/ */
 
+/* The most source strings one program is made of (headers and kernel files). */
+#define VXT__PROG_MAX_SOURCES 8
+
 typedef struct prog_def {
     const char *name;
-    const char *sources[6]; /* NULL-terminated */
+    const char *sources[VXT__PROG_MAX_SOURCES + 1]; /* NULL-terminated */
 } prog_def;
 
 static const prog_def vxt__progs[VXT__PROG_COUNT] = {
@@ -23,7 +26,8 @@ static const prog_def vxt__progs[VXT__PROG_COUNT] = {
     [VXT__PROG_HISTOGRAM] = {"histogram", {vxt__src_vxt_arith_h, vxt__src_vxt_convert_h, vxt__src_vxt_intensity_h,
                                            vxt__src_vxt_histogram_h, vxt__src_histogram_cl, NULL}},
     [VXT__PROG_RESAMPLE] = {"resample", {vxt__src_vxt_arith_h, vxt__src_vxt_convert_h, vxt__src_vxt_resample_h,
-                                         vxt__src_resample_cl, vxt__src_resample_affine_cl, NULL}},
+                                         vxt__src_vxt_cubic_h, vxt__src_resample_cl, vxt__src_resample_affine_cl,
+                                         vxt__src_resample_cubic_cl, NULL}},
     [VXT__PROG_PATCHES] = {"patches", {vxt__src_vxt_arith_h, vxt__src_vxt_convert_h, vxt__src_patches_cl, NULL}},
     [VXT__PROG_LABELS] = {"labels", {vxt__src_vxt_arith_h, vxt__src_vxt_labels_h, vxt__src_labels_cl, NULL}},
 };
@@ -38,7 +42,7 @@ size_t vxt__prog_sources(vxt__prog id, const char **sources, size_t max)
     size_t n = 0;
     if ((unsigned)id >= VXT__PROG_COUNT)
         return 0;
-    while (n < 6 && vxt__progs[id].sources[n] != NULL) {
+    while (n < VXT__PROG_MAX_SOURCES && vxt__progs[id].sources[n] != NULL) {
         if (n < max)
             sources[n] = vxt__progs[id].sources[n];
         n++;
@@ -64,8 +68,8 @@ uint64_t vxt__fnv1a64(const void *data, size_t n, uint64_t h)
 /* The cache key names everything the binary depends on. */
 static void cache_key(const vxt_context *ctx, vxt__prog id, char *key, size_t size)
 {
-    const char *src[6];
-    size_t ns = vxt__prog_sources(id, src, 6);
+    const char *src[VXT__PROG_MAX_SOURCES];
+    size_t ns = vxt__prog_sources(id, src, VXT__PROG_MAX_SOURCES);
     uint64_t h = VXT__FNV_INIT;
     for (size_t i = 0; i < ns; i++)
         h = vxt__fnv1a64(src[i], strlen(src[i]) + 1, h);
@@ -125,8 +129,8 @@ static vxt_status build_program(vxt_context *ctx, vxt__prog id, cl_program *out)
         }
     }
 
-    const char *src[6];
-    size_t ns = vxt__prog_sources(id, src, 6);
+    const char *src[VXT__PROG_MAX_SOURCES];
+    size_t ns = vxt__prog_sources(id, src, VXT__PROG_MAX_SOURCES);
     cl_program prog = clCreateProgramWithSource(ctx->cl, (cl_uint)ns, src, NULL, &err);
     if (err != CL_SUCCESS)
         return vxt__fail(ctx, VXT_ERR_OPENCL, "clCreateProgramWithSource('%s') failed: %s (%d)", vxt__prog_name(id),

@@ -151,4 +151,11 @@ vxt_status vxt__percentiles_run(vxt_context *ctx, const vxt_volume *in, int sel,
  * (resample.c). Planes that read nothing get an empty range that does not move backwards. */
 void vxt__resample_z_table(const vxt_resample_options *o, int64_t nin, int64_t nout, int64_t *lo, int64_t *hi);
 
+/* resample.c: the linear and nearest index and weight tables of one axis (-1: outside, constant boundary). */
+void vxt__resample_axis_table(int64_t nin, int64_t nout, vxt_interp interp, vxt_grid_align grid, vxt_boundary bnd,
+                              double scale, int64_t *i0, int64_t *i1, float *w0, float *w1);
+
+/* resample_cubic.c: vxt_resample with a cubic axis or clipping, on checked arguments and options (all fields set). */
+vxt_status vxt__resample_cubic(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, const vxt_resample_options *o);
+
 #endif /* VXT_PREPROC_H */

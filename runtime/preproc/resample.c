@@ -16,8 +16,8 @@
 /* ---- per-axis tables (host, computed once for both backends) ------------------------------------------ */
 
 /* i0/i1: source indices (-1 outside: constant boundary), w0/w1: weights. Nearest axes: i1 = i0, w = (1, 0). */
-static void axis_table(int64_t nin, int64_t nout, vxt_interp interp, vxt_grid_align grid, vxt_boundary bnd, double scale,
-                       int64_t *i0, int64_t *i1, float *w0, float *w1)
+void vxt__resample_axis_table(int64_t nin, int64_t nout, vxt_interp interp, vxt_grid_align grid, vxt_boundary bnd,
+                              double scale, int64_t *i0, int64_t *i1, float *w0, float *w1)
 {
     const int clamp = bnd == VXT_BOUNDARY_CLAMP;
     /* torch: compute_scales_value<float> = scale given ? (float)(1 / scale) : (float)in / out */
@@ -432,7 +432,7 @@ static vxt_status check_opts(vxt_context *ctx, const char *f, const vxt_resample
     static const char *axis[3] = {"z", "y", "x"};
     for (int a = 0; a < 3; a++) {
         if (o->interp[a] != VXT_INTERP_LINEAR && o->interp[a] != VXT_INTERP_NEAREST &&
-            o->interp[a] != VXT_INTERP_NEAREST_FLOOR)
+            o->interp[a] != VXT_INTERP_NEAREST_FLOOR && o->interp[a] != VXT_INTERP_CUBIC)
             return vxt__fail(ctx, VXT_ERR_INVALID_ARGUMENT, "%s: opts.interp[%d] (%s) is %d, not a vxt_interp", f, a,
                              axis[a], (int)o->interp[a]);
         if (!(o->scale[a] >= 0.0) || !isfinite(o->scale[a]))
@@ -443,9 +443,15 @@ static vxt_status check_opts(vxt_context *ctx, const char *f, const vxt_resample
     }
     if (o->align != VXT_ALIGN_HALF_PIXEL && o->align != VXT_ALIGN_CORNERS)
         return vxt__fail(ctx, VXT_ERR_INVALID_ARGUMENT, "%s: opts.align is %d, not a vxt_grid_align", f, (int)o->align);
-    if (o->boundary != VXT_BOUNDARY_CLAMP && o->boundary != VXT_BOUNDARY_CONSTANT)
+    if (o->boundary != VXT_BOUNDARY_CLAMP && o->boundary != VXT_BOUNDARY_CONSTANT &&
+        o->boundary != VXT_BOUNDARY_MIRROR && o->boundary != VXT_BOUNDARY_GRID_MIRROR)
         return vxt__fail(ctx, VXT_ERR_INVALID_ARGUMENT, "%s: opts.boundary is %d, not a vxt_boundary", f,
                          (int)o->boundary);
+    /* fields beyond the caller's struct_size keep their defaults */
+    if (o->struct_size >= offsetof(vxt_resample_options, clip) + sizeof o->clip && o->clip != VXT_CLIP_NONE &&
+        o->clip != VXT_CLIP_INPUT_RANGE)
+        return vxt__fail(ctx, VXT_ERR_INVALID_ARGUMENT, "%s: opts.clip is %d, not a vxt_resample_clip", f,
+                         (int)o->clip);
     if (!isfinite(o->fill_value))
         return vxt__fail(ctx, VXT_ERR_INVALID_ARGUMENT, "%s: opts.fill_value is %g (must be finite)", f, o->fill_value);
     return VXT_OK;
@@ -488,9 +494,18 @@ static vxt_status resample_impl(vxt_context *ctx, const vxt_volume *in, vxt_volu
     st = vxt__pp_check_overlap(ctx, f, in, in_bytes, out, out_bytes, 0);
     if (st != VXT_OK)
         return st;
-    if (in->shape[2] > INT32_MAX)
-        return vxt__fail(ctx, VXT_ERR_UNSUPPORTED, "%s: in.shape[2] is %lld (rows of at most 2^31 - 1 voxels)", f,
-                         (long long)in->shape[2]);
+    if (in->shape[2] > INT32_MAX || out->shape[2] > INT32_MAX)
+        return vxt__fail(ctx, VXT_ERR_UNSUPPORTED, "%s: in.shape[2] is %lld, out.shape[2] %lld (rows of at most 2^31 - 1 "
+                         "voxels)", f, (long long)in->shape[2], (long long)out->shape[2]);
+    /* cubic axes, and clipping, take the B-spline path (resample_cubic.c), which also runs linear and nearest axes */
+    if (o.interp[0] == VXT_INTERP_CUBIC || o.interp[1] == VXT_INTERP_CUBIC || o.interp[2] == VXT_INTERP_CUBIC ||
+        o.clip != VXT_CLIP_NONE)
+        return vxt__resample_cubic(ctx, in, out, &o);
+    for (int a = 0; a < 3; a++)
+        if (o.interp[a] == VXT_INTERP_LINEAR &&
+            (o.boundary == VXT_BOUNDARY_MIRROR || o.boundary == VXT_BOUNDARY_GRID_MIRROR))
+            return vxt__fail(ctx, VXT_ERR_INVALID_ARGUMENT, "%s: boundary %s needs every axis cubic or nearest (axis %d "
+                             "is linear)", f, vxt_boundary_name(o.boundary), a);
     uint64_t fill_raw = 0;
     if (raw && !vxt__pp_raw_fill(in->dtype, o.fill_value, &fill_raw))
         return vxt__fail(ctx, VXT_ERR_INVALID_ARGUMENT, "%s: opts.fill_value %g is not a %s value", f, o.fill_value,
@@ -531,7 +546,7 @@ static vxt_status resample_impl(vxt_context *ctx, const vxt_volume *in, vxt_volu
         zi = malloc(2 * (size_t)nzt * sizeof *zi);
         zw = malloc(2 * (size_t)nzt * sizeof *zw);
         if (zi && zw) {
-            axis_table(nin[0], nzt, o.interp[0], o.align, o.boundary, o.scale[0], zi, zi + nzt, zw, zw + nzt);
+            vxt__resample_axis_table(nin[0], nzt, o.interp[0], o.align, o.boundary, o.scale[0], zi, zi + nzt, zw, zw + nzt);
             memcpy(idx, zi + zoff, (size_t)nzo * sizeof *idx);
             memcpy(idx + nzo, zi + nzt + zoff, (size_t)nzo * sizeof *idx);
             memcpy(w, zw + zoff, (size_t)nzo * sizeof *w);
@@ -540,7 +555,7 @@ static vxt_status resample_impl(vxt_context *ctx, const vxt_volume *in, vxt_volu
         off = 2 * (size_t)nzo;
     }
     for (int a = windowed ? 1 : 0; a < 3; a++) {
-        axis_table(nin[a], nout[a], o.interp[a], o.align, o.boundary, o.scale[a], idx + off, idx + off + nout[a],
+        vxt__resample_axis_table(nin[a], nout[a], o.interp[a], o.align, o.boundary, o.scale[a], idx + off, idx + off + nout[a],
                    w + off, w + off + nout[a]);
         off += 2 * (size_t)nout[a];
     }
@@ -661,7 +676,7 @@ void vxt__resample_z_table(const vxt_resample_options *o, int64_t nin, int64_t n
     vxt__fpenv env;
     vxt__fpenv_enter(&env);
     if (w)
-        axis_table(nin, nout, o->interp[0], o->align, o->boundary, o->scale[0], k0, k1, w, w + nout);
+        vxt__resample_axis_table(nin, nout, o->interp[0], o->align, o->boundary, o->scale[0], k0, k1, w, w + nout);
     vxt__fpenv_leave(&env);
     free(w);
     int64_t prev = 0;
@@ -698,6 +713,11 @@ vxt_status vxt_resample_z_sources(const vxt_resample_options *opts, int64_t in_d
         return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "%s: depths %lld -> %lld and output planes [%lld, %lld) (depths "
                          ">= 1, 0 <= z0 <= z1 <= out_depth)", f, (long long)in_depth, (long long)out_depth,
                          (long long)out_z0, (long long)out_z1);
+    if (o.interp[0] == VXT_INTERP_CUBIC) { /* the prefilter along z reads every plane */
+        *src_z0 = out_z1 > out_z0 ? 0 : 0;
+        *src_z1 = out_z1 > out_z0 ? in_depth : 0;
+        return VXT_OK;
+    }
     int64_t *t = malloc(2 * (size_t)out_depth * sizeof *t);
     if (!t)
         return vxt__fail(NULL, VXT_ERR_OUT_OF_MEMORY, "%s: out of memory", f);
@@ -834,6 +854,26 @@ static vxt_status resample_options_nnunet_impl(const double in_spacing[3], const
     return VXT_OK;
 }
 
+static vxt_status resample_options_nnunet_order_impl(const double in_spacing[3], const double out_spacing[3],
+                                                     int order, vxt_resample_options *opts)
+{
+    static const char *const f = "vxt_resample_options_nnunet_order";
+    if (order != 1 && order != 3)
+        return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "%s: order %d (nnU-Net's image orders here: 1 or 3)", f, order);
+    vxt_status st = resample_options_nnunet_impl(in_spacing, out_spacing, 0, opts);
+    if (st != VXT_OK || order == 1)
+        return st;
+    /* the clip field is the caller's only when its struct has it */
+    if (opts->struct_size < offsetof(vxt_resample_options, clip) + sizeof opts->clip)
+        return vxt__fail(NULL, VXT_ERR_STRUCT_SIZE, "%s: opts->struct_size %zu has no clip field (an older layout): "
+                         "order 3 needs it", f, opts->struct_size);
+    for (int a = 0; a < 3; a++)
+        if (opts->interp[a] == VXT_INTERP_LINEAR)
+            opts->interp[a] = VXT_INTERP_CUBIC;
+    opts->clip = VXT_CLIP_INPUT_RANGE;
+    return VXT_OK;
+}
+
 /* Public entry: host-side arithmetic (parameters rounded to float32, tables, statistics) runs in the default
  * floating-point environment whatever the caller set, like the CPU loops. */
 VXT__FPENV_ENTRY(vxt_resample, resample_impl, (vxt_context *ctx, const vxt_volume *in, vxt_volume *out,
@@ -841,6 +881,10 @@ VXT__FPENV_ENTRY(vxt_resample, resample_impl, (vxt_context *ctx, const vxt_volum
 
 VXT__FPENV_ENTRY(vxt_resample_shape_scale, resample_shape_scale_impl, (const int64_t in_shape[3], const double scale[3],
                  int64_t out_shape[3]), (in_shape, scale, out_shape))
+
+VXT__FPENV_ENTRY(vxt_resample_options_nnunet_order, resample_options_nnunet_order_impl,
+                 (const double in_spacing[3], const double out_spacing[3], int order, vxt_resample_options *opts),
+                 (in_spacing, out_spacing, order, opts))
 
 VXT__FPENV_ENTRY(vxt_resample_options_nnunet, resample_options_nnunet_impl, (const double in_spacing[3],
                  const double out_spacing[3], int is_label, vxt_resample_options *opts),
