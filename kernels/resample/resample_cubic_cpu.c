@@ -3,6 +3,7 @@
  * recursions vectorize along x or interleave across rows) and the sampling (rows along x, then planes along y, each
  * computed once per thread and cached, then the z taps), on the thread pool for runtime/preproc/resample_cubic.c.
  * The same arithmetic as the kernels, so the same bits. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "resample_cubic_cpu.h"
@@ -71,13 +72,36 @@ size_t vxt__bs_filter_items(const cjob *j)
                                                                        (size_t)groups(j->bx);
 }
 
-VXT_CPU_HOT static void filter_group(const cjob *j, int64_t g)
+/* dst[x][r] = src[r][x] for r < rows, x < cols (row strides ss, ds), in 8 x 8 blocks that stay in L1. */
+VXT_CPU_HOT static void transpose(const float *restrict src, int64_t ss, float *restrict dst, int64_t ds, int64_t rows,
+                                  int64_t cols)
+{
+    for (int64_t r0 = 0; r0 < rows; r0 += 8)
+        for (int64_t c0 = 0; c0 < cols; c0 += 8) {
+            const int64_t r1 = r0 + 8 < rows ? r0 + 8 : rows, c1 = c0 + 8 < cols ? c0 + 8 : cols;
+            for (int64_t r = r0; r < r1; r++)
+                for (int64_t c = c0; c < c1; c++)
+                    dst[c * ds + r] = src[r * ss + c];
+        }
+}
+
+/* Line group g of the pass's axis. Rows (axis x) are filtered side by side from a transposed copy (tmp: bx x
+ * VXT_BS_LANES floats, or NULL: in place, strided), so that the lanes are contiguous and the recursions vectorize;
+ * each lane's arithmetic is the same either way. */
+VXT_CPU_HOT static void filter_group(const cjob *j, int64_t g, float *tmp)
 {
     const int64_t plane = j->by * j->bx;
     if (j->axis == 2) { /* rows (z, y0 .. y0 + lanes) */
         const int64_t ng = groups(j->by), z = g / ng, y0 = (g % ng) * VXT_BS_LANES;
         const int lanes = (int)(j->by - y0 < VXT_BS_LANES ? j->by - y0 : VXT_BS_LANES);
-        vxt_bs_filter_lines(j->c + z * plane + y0 * j->bx, 1, j->bx, j->bx, lanes, j->reflect);
+        float *c = j->c + z * plane + y0 * j->bx;
+        if (!tmp) {
+            vxt_bs_filter_lines(c, 1, j->bx, j->bx, lanes, j->reflect);
+            return;
+        }
+        transpose(c, j->bx, tmp, VXT_BS_LANES, lanes, j->bx);
+        vxt_bs_filter_lines(tmp, VXT_BS_LANES, j->bx, 1, lanes, j->reflect);
+        transpose(tmp, VXT_BS_LANES, c, j->bx, j->bx, lanes);
         return;
     }
     const int64_t ng = groups(j->bx), a = g / ng, x0 = (g % ng) * VXT_BS_LANES;
@@ -91,8 +115,12 @@ VXT_CPU_HOT static void filter_group(const cjob *j, int64_t g)
 void vxt__bs_filter_task(void *arg, size_t b, size_t e, int slot)
 {
     (void)slot;
+    const cjob *j = arg;
+    /* the transposed rows of axis x; without memory, the strided in-place version (the same bits) */
+    float *tmp = j->axis == 2 ? malloc((size_t)j->bx * VXT_BS_LANES * sizeof *tmp) : NULL;
     for (size_t g = b; g < e; g++)
-        filter_group((const cjob *)arg, (int64_t)g);
+        filter_group(j, (int64_t)g, tmp);
+    free(tmp);
 }
 
 /* ---- sampling ---------------------------------------------------------------------------------------------- */

@@ -133,30 +133,101 @@ static vxt_status tables(vxt_context *ctx, const char *f, const vxt_resample_opt
 
 /* ---- clip ranges ------------------------------------------------------------------------------------------- */
 
-/* min and max of the non-NaN values of one channel, per index along `axis` (-1: one range). Exact on any backend:
- * computed here, on the host. */
-static void input_ranges(const vxt_volume *in, size_t ch_off, int axis, float *lo, float *hi)
-{
-    const int64_t nz = in->shape[0], ny = in->shape[1], nx = in->shape[2];
-    const int64_t nr = axis < 0 ? 1 : in->shape[axis];
-    for (int64_t r = 0; r < nr; r++) {
-        lo[r] = INFINITY;
-        hi[r] = -INFINITY;
+/* min and max of the non-NaN values of one channel, per index along `axis` (-1: one range). Exact whatever the order
+ * (a minimum is a minimum), so computed on the host for both backends: per input plane on the pool (each plane's own
+ * range, or its ranges per row or column), then combined. */
+typedef struct rjob_ranges {
+    const vxt_volume *in;
+    size_t ch_off;
+    int axis;
+    float *lo, *hi; /* per plane: nr entries each (nr: 1, or the length of axis 1 or 2) */
+    int64_t nr;
+} rjob_ranges;
+
+#define VXT_RANGE_ROW(S, T, LOAD, DT)                                                                                  \
+    VXT_CPU_HOT static void range_row_##S(const T *restrict row, int64_t n, int per_x, float *restrict lo,           \
+                                          float *restrict hi)                                                         \
+    {                                                                                                                  \
+        if (per_x) {                                                                                                   \
+            for (int64_t x = 0; x < n; x++) {                                                                          \
+                const float v = LOAD(row[x]);                                                                          \
+                lo[x] = v < lo[x] ? v : lo[x]; /* NaN compares false: never taken */                                   \
+                hi[x] = v > hi[x] ? v : hi[x];                                                                         \
+            }                                                                                                          \
+            return;                                                                                                    \
+        }                                                                                                              \
+        float mn = *lo, mx = *hi;                                                                                      \
+        for (int64_t x = 0; x < n; x++) {                                                                              \
+            const float v = LOAD(row[x]);                                                                              \
+            mn = v < mn ? v : mn;                                                                                      \
+            mx = v > mx ? v : mx;                                                                                      \
+        }                                                                                                              \
+        *lo = mn;                                                                                                      \
+        *hi = mx;                                                                                                      \
     }
-    size_t i = ch_off;
-    for (int64_t z = 0; z < nz; z++)
-        for (int64_t y = 0; y < ny; y++)
-            for (int64_t x = 0; x < nx; x++, i++) {
-                const float v = vxt__pp_load(in, i);
-                if (v != v)
-                    continue;
-                const int64_t r = axis < 0 ? 0 : axis == 0 ? z : axis == 1 ? y : x;
-                lo[r] = v < lo[r] ? v : lo[r];
-                hi[r] = v > hi[r] ? v : hi[r];
+VXT_FOR_EACH_INPUT_TYPE(VXT_RANGE_ROW)
+
+static void ranges_task(void *arg, size_t b, size_t e, int slot)
+{
+    (void)slot;
+    const rjob_ranges *r = arg;
+    const vxt_volume *in = r->in;
+    const int64_t ny = in->shape[1], nx = in->shape[2];
+    const size_t es = vxt_dtype_size(in->dtype);
+    for (size_t z = b; z < e; z++) {
+        float *lo = r->lo + z * (size_t)r->nr, *hi = r->hi + z * (size_t)r->nr;
+        for (int64_t i = 0; i < r->nr; i++) {
+            lo[i] = INFINITY;
+            hi[i] = -INFINITY;
+        }
+        for (int64_t y = 0; y < ny; y++) {
+            const unsigned char *row = (const unsigned char *)in->data +
+                                       (r->ch_off + (z * (size_t)ny + (size_t)y) * (size_t)nx) * es;
+            float *l = r->axis == 1 ? lo + y : lo, *h = r->axis == 1 ? hi + y : hi;
+            switch (in->dtype) {
+#define VXT_CASE(S, T, LOAD, DT)                                                                                       \
+    case DT:                                                                                                           \
+        range_row_##S((const T *)(const void *)row, nx, r->axis == 2, l, h);                                           \
+        break;
+                VXT_FOR_EACH_INPUT_TYPE(VXT_CASE)
+#undef VXT_CASE
+            default:
+                break;
             }
-    for (int64_t r = 0; r < nr; r++)
-        if (lo[r] > hi[r]) /* only NaN: nothing to clip to (NaN compares false: values stay) */
-            lo[r] = hi[r] = NAN;
+        }
+    }
+}
+
+static vxt_status input_ranges(vxt_context *ctx, const vxt_volume *in, size_t ch_off, int axis, float *lo, float *hi)
+{
+    const int64_t nz = in->shape[0];
+    rjob_ranges r = {in, ch_off, axis, NULL, NULL, axis == 1 ? in->shape[1] : axis == 2 ? in->shape[2] : 1};
+    r.lo = malloc((size_t)nz * (size_t)r.nr * sizeof *r.lo);
+    r.hi = malloc((size_t)nz * (size_t)r.nr * sizeof *r.hi);
+    if (!r.lo || !r.hi) {
+        free(r.lo);
+        free(r.hi);
+        return vxt__fail(ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_resample: out of memory for the clip ranges");
+    }
+    vxt__pool_for(ctx->pool, (size_t)nz, 1, ranges_task, &r);
+    const int64_t nout = axis < 0 ? 1 : in->shape[axis];
+    for (int64_t t = 0; t < nout; t++) {
+        lo[t] = INFINITY;
+        hi[t] = -INFINITY;
+    }
+    for (int64_t z = 0; z < nz; z++)
+        for (int64_t i = 0; i < r.nr; i++) {
+            const int64_t t = axis == 0 ? z : axis < 0 ? 0 : i;
+            const float a = r.lo[z * r.nr + i], b = r.hi[z * r.nr + i];
+            lo[t] = a < lo[t] ? a : lo[t];
+            hi[t] = b > hi[t] ? b : hi[t];
+        }
+    for (int64_t t = 0; t < nout; t++)
+        if (lo[t] > hi[t]) /* only NaN: nothing to clip to (NaN compares false: values stay) */
+            lo[t] = hi[t] = NAN;
+    free(r.lo);
+    free(r.hi);
+    return VXT_OK;
 }
 
 /* ---- OpenCL ------------------------------------------------------------------------------------------------ */
@@ -341,7 +412,9 @@ vxt_status vxt__resample_cubic(vxt_context *ctx, const vxt_volume *in, vxt_volum
     j.clip_axis = clip_axis;
     const size_t c_elems = (size_t)j.bz * (size_t)j.by * (size_t)j.bx;
     const int on_device = ctx->backend == VXT_BACKEND_OPENCL;
-    j.c = on_device ? NULL : malloc(c_elems * sizeof *j.c); /* the device keeps its own */
+    /* the device keeps its own; on the CPU the context's workspace, reused across calls (no fresh pages to touch) */
+    size_t c_actual = 0, s_actual = 0;
+    j.c = on_device ? NULL : vxt__ws_alloc(ctx, c_elems * sizeof *j.c, &c_actual);
     vxt_status st = VXT_OK;
     if (!idx || !w || !rlo || !rhi || !lo || !hi || (!on_device && !j.c))
         st = vxt__fail(ctx, VXT_ERR_OUT_OF_MEMORY, "%s: out of memory for %zu MiB of B-spline coefficients", f,
@@ -379,7 +452,7 @@ vxt_status vxt__resample_cubic(vxt_context *ctx, const vxt_volume *in, vxt_volum
         ix32 = malloc(4 * (size_t)n * sizeof *ix32);
         wx4 = malloc(4 * (size_t)n * sizeof *wx4);
         j.per_slot = vxt__bs_sample_scratch(&j);
-        j.scratch = malloc((size_t)vxt__pool_threads(ctx->pool) * j.per_slot * sizeof(float));
+        j.scratch = vxt__ws_alloc(ctx, (size_t)vxt__pool_threads(ctx->pool) * j.per_slot * sizeof(float), &s_actual);
         if (!ix32 || !wx4 || !j.scratch) {
             st = vxt__fail(ctx, VXT_ERR_OUT_OF_MEMORY, "%s: out of memory for the sampling scratch", f);
         } else {
@@ -397,7 +470,9 @@ vxt_status vxt__resample_cubic(vxt_context *ctx, const vxt_volume *in, vxt_volum
         j.in = (const unsigned char *)in->data + (size_t)ch * in_ch * es;
         j.out = (float *)out->data + (size_t)ch * out_ch;
         if (clip) {
-            input_ranges(in, (size_t)ch * in_ch, clip_axis, rlo, rhi);
+            st = input_ranges(ctx, in, (size_t)ch * in_ch, clip_axis, rlo, rhi);
+            if (st != VXT_OK)
+                break;
             /* per output index along the clip axis: the range of the input slice it copies (its one tap) */
             const size_t aoff = clip_axis <= 0 ? 0 : 4 * (size_t)(clip_axis == 1 ? nout[0] : nout[0] + nout[1]);
             for (int64_t t = 0; t < nclip; t++) {
@@ -424,8 +499,10 @@ vxt_status vxt__resample_cubic(vxt_context *ctx, const vxt_volume *in, vxt_volum
     vxt__pp_buf_release(&t_hi);
     free(ix32);
     free(wx4);
-    free(j.scratch);
-    free(j.c);
+    if (j.scratch)
+        vxt__ws_free(ctx, j.scratch, s_actual);
+    if (j.c)
+        vxt__ws_free(ctx, j.c, c_actual);
     free(idx);
     free(w);
     free(rlo);
