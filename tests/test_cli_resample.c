@@ -1,5 +1,6 @@
 /* test_cli_resample.c - `voxtile resample` end to end: every mode (--spacing, --shape, --scale: Z,Y,X), both
- * alignments, fill, label maps, integer images with nearest, 4D images, against expectations computed by
+ * alignments, fill, label maps, integer images with nearest, 4D images, cubic (clipped as skimage, mirrored as
+ * scipy), against expectations computed by
  * tools/make_cli_testdata.py (tests/data/cli/resample/expected.json; its "args" are the command's flags, Z,Y,X; its
  * "shape" and "spacing" are in NIfTI order i, j, k): the new affine from the grid convention alone (new voxel
  * centres where the resampler sampled them), the voxels from torch and scipy within the tolerances measured for
@@ -140,7 +141,7 @@ static void run_cases(const char *backend)
         vxt_image_destroy(out);
         ncases++;
     }
-    assert_int_equal(ncases, 9);
+    assert_int_equal(ncases, 11);
     cJSON_Delete(e);
 }
 
@@ -286,7 +287,13 @@ static void test_bad_input(void **state)
         {"--shape 4.5,4,4", 2, "--shape"},
         {"--spacing -1", 2, "--spacing"},
         {"--scale 0.01", 2, "--scale"},
-        {"--spacing 2 --interp cubic", 2, "--interp: unknown interpolation 'cubic' (expected one of: linear, nearest)"},
+        {"--spacing 2 --interp bicubic", 2,
+         "--interp: unknown interpolation 'bicubic' (expected one of: linear, nearest, cubic)"},
+        {"--spacing 2 --boundary wrap", 2, "--boundary"},
+        {"--spacing 2 --boundary mirror", 2, "--boundary mirror needs --interp cubic"},
+        {"--spacing 2 --interp nearest --boundary constant", 2, "--boundary applies to --interp linear or cubic"},
+        {"--spacing 2 --interp cubic --boundary mirror --fill 3", 2, "--fill is the value of --boundary constant"},
+        {"--spacing 2 --clip", 2, "--clip applies to --interp cubic"},
         {"--spacing 2 --align centre", 2, "expected one of: half-pixel, corner"},
         {"--spacing 2 --align", 2, "--align needs a value"},
         /* the old flags: --labels is --interp nearest, --grid is --align */

@@ -244,11 +244,63 @@ static void check_stages(vxt_context *ctx)
     vxt_image_destroy(img);
 }
 
+/* The resample stage with cubic interpolation is vxt_resample with nnU-Net's order-3 options (anisotropic: the coarse
+ * axis nearest, each slice clipped to its range) or with every axis cubic and the input's range (isotropic). */
+static void check_cubic_stage(vxt_context *ctx)
+{
+    const int64_t shape[3] = {9, 24, 21};
+    const double spacing[3] = {4.0, 1.0, 1.1};
+    vxt_image *img = make_image(VXT_DTYPE_I16, 1, shape, spacing, "LPS", 12);
+    static const char *const plans[] = {
+        "{\"model\": \"bands:-200,300\", \"target_spacing\": [1.3, 1.3, 1.3], \"anisotropic_resampling\": \"nnunet\","
+        " \"interpolation\": \"cubic\", \"roi\": [6, 8, 8]}",
+        "{\"model\": \"bands:-200,300\", \"target_spacing\": [3, 1.5, 0.8], \"interpolation\": \"cubic\","
+        " \"roi\": [6, 8, 8]}"};
+    for (int k = 0; k < 2; k++) {
+        vxt_plan *plan = plan_from(plans[k]);
+        vxt_pipeline *p = NULL;
+        assert_ok(vxt_pipeline_create(ctx, plan, NULL, 0, &p));
+        shown s;
+        vxt_run_result res;
+        assert_ok(run(p, img, VXT_OUTPUT_LABELS, &s, &res));
+        vxt_volume raw;
+        assert_ok(vxt_image_volume(img, &raw));
+        const size_t V = (size_t)(shape[0] * shape[1] * shape[2]);
+        float *x = malloc(V * sizeof(float));
+        vxt_volume xv = {x, VXT_DTYPE_F32, 1, {shape[0], shape[1], shape[2]}};
+        assert_ok(vxt_rescale(ctx, &raw, &xv, 1.0, 0.0));
+        int64_t ms[3];
+        const double target[2][3] = {{1.3, 1.3, 1.3}, {3, 1.5, 0.8}};
+        assert_ok(vxt_resample_shape_spacing(shape, spacing, target[k], ms));
+        float *m = malloc((size_t)(ms[0] * ms[1] * ms[2]) * sizeof(float));
+        vxt_volume mv = {m, VXT_DTYPE_F32, 1, {ms[0], ms[1], ms[2]}};
+        vxt_resample_options ro;
+        vxt_resample_options_init(&ro);
+        if (k == 0) {
+            assert_ok(vxt_resample_options_nnunet_order(spacing, target[k], 3, &ro));
+            assert_int_equal(ro.interp[0], VXT_INTERP_NEAREST);
+        } else {
+            ro.interp[0] = ro.interp[1] = ro.interp[2] = VXT_INTERP_CUBIC;
+            ro.clip = VXT_CLIP_INPUT_RANGE;
+        }
+        assert_ok(vxt_resample(ctx, &xv, &mv, &ro));
+        assert_volume_bits(&s.v[VXT_STAGE_RESAMPLE], &mv, k ? "cubic resample stage" : "nnU-Net order-3 stage");
+        free(x);
+        free(m);
+        vxt_run_result_clear(&res);
+        shown_free(&s);
+        vxt_pipeline_destroy(p);
+        vxt_plan_destroy(plan);
+    }
+    vxt_image_destroy(img);
+}
+
 static void test_stages_cpu(void **state)
 {
     (void)state;
     vxt_context *ctx = vxt_test_context(VXT_BACKEND_CPU, 2);
     check_stages(ctx);
+    check_cubic_stage(ctx);
     vxt_context_destroy(ctx);
 }
 
@@ -996,6 +1048,10 @@ static void test_backends_identical(void **state)
         " \"normalize_before_resampling\": true, \"normalization\": {\"scheme\": \"ct\", \"lo\": -800, \"hi\": 1500,"
         " \"mean\": 100, \"std\": 400}, \"roi\": [6, 8, 8], \"grid\": \"nnunet\", \"importance\": \"gaussian-nnunet\","
         " \"accumulate\": \"float16\", \"mirror_axes\": [0, 1, 2], \"orientation\": \"RIP\", \"transpose\": [2, 1, 0]}",
+        /* cubic, nnU-Net's separate z */
+        "{\"model\": \"bands:-200,300\", \"target_spacing\": [1.3, 1.3, 1.3], \"anisotropic_resampling\": \"nnunet\","
+        " \"interpolation\": \"cubic\", \"normalize_before_resampling\": true, \"normalization\": {\"scheme\": "
+        "\"zscore\"}, \"roi\": [6, 8, 8]}",
         "{\"model\": \"bands:-100,200,700\", \"roi\": [4, 8, 8], \"activation\": \"sigmoid\", \"labels\": {\"rule\": "
         "\"regions\", \"region_labels\": [1, 2, 3, 2]}, \"target_spacing\": [3, 1.5, 1.5], \"output\": "
         "{\"resample_back\": \"labels\", \"label_dtype\": \"uint16\"}}",
@@ -1110,6 +1166,7 @@ static void test_stages_opencl(void **state)
     (void)state;
     vxt_context *ctx = vxt_test_context(VXT_BACKEND_OPENCL, 0);
     check_stages(ctx);
+    check_cubic_stage(ctx);
     vxt_context_destroy(ctx);
 }
 

@@ -495,6 +495,114 @@ static void edit_no_patch(cJSON *plans, cJSON *dataset)
     cJSON_DeleteItemFromObjectCaseSensitive(cfg, "patch_size");
 }
 
+static cJSON *data_kwargs(cJSON *plans)
+{
+    cJSON *cfg = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(plans, "configurations"),
+                                                  "3d_fullres");
+    return cJSON_GetObjectItemCaseSensitive(cfg, "resampling_fn_data_kwargs");
+}
+
+static void set_number(cJSON *o, const char *key, double v)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(o, key);
+    cJSON_AddNumberToObject(o, key, v);
+}
+
+static void edit_order_1(cJSON *plans, cJSON *dataset)
+{
+    (void)dataset;
+    set_number(data_kwargs(plans), "order", 1);
+}
+
+static void edit_order_2(cJSON *plans, cJSON *dataset)
+{
+    (void)dataset;
+    set_number(data_kwargs(plans), "order", 2);
+}
+
+static void edit_order_z_1(cJSON *plans, cJSON *dataset)
+{
+    (void)dataset;
+    set_number(data_kwargs(plans), "order_z", 1);
+}
+
+static void edit_never_separate(cJSON *plans, cJSON *dataset)
+{
+    (void)dataset;
+    cJSON_DeleteItemFromObjectCaseSensitive(data_kwargs(plans), "force_separate_z");
+    cJSON_AddFalseToObject(data_kwargs(plans), "force_separate_z");
+}
+
+static void edit_always_separate(cJSON *plans, cJSON *dataset)
+{
+    (void)dataset;
+    cJSON_DeleteItemFromObjectCaseSensitive(data_kwargs(plans), "force_separate_z");
+    cJSON_AddTrueToObject(data_kwargs(plans), "force_separate_z");
+}
+
+static void edit_other_resampling(cJSON *plans, cJSON *dataset)
+{
+    (void)dataset;
+    cJSON *cfg = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(plans, "configurations"),
+                                                  "3d_fullres");
+    cJSON_DeleteItemFromObjectCaseSensitive(cfg, "resampling_fn_data");
+    cJSON_AddStringToObject(cfg, "resampling_fn_data", "my_resampling");
+}
+
+/* nnU-Net's image resampling from its plans: order 3 by default (cubic, the separate axis from the spacings), order
+ * 1 linear, force_separate_z false: never a separate axis; what voxtile cannot do is refused by name. */
+static void test_nnunet_resampling(void **state)
+{
+    (void)state;
+    static const struct {
+        folder_edit edit;
+        const char *interp, *aniso;
+    } good[] = {{edit_order_1, "linear", "nnunet"}, {edit_never_separate, "cubic", "off"}};
+    char dir[64];
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        make_folder(dir, good[i].edit);
+        vxt_plan *p = plan_from(NULL);
+        assert_ok(vxt_plan_load_nnunet(p, dir, "3d_fullres"));
+        cJSON *j = tree_of(p);
+        assert_string_equal(at(j, "interpolation", NULL)->valuestring, good[i].interp);
+        assert_string_equal(at(j, "anisotropic_resampling", NULL)->valuestring, good[i].aniso);
+        cJSON_Delete(j);
+        vxt_plan_destroy(p);
+        remove_folder(dir);
+    }
+    static const struct {
+        folder_edit edit;
+        const char *msg;
+    } bad[] = {
+        {edit_order_2, "$.configurations.3d_fullres.resampling_fn_data_kwargs.order: order other than 1 or 3"},
+        {edit_order_z_1, "resampling_fn_data_kwargs.order_z: voxtile takes the nearest slice"},
+        {edit_always_separate, "force_separate_z: true: voxtile decides the separate axis from the spacings"},
+        {edit_other_resampling, "$.configurations.3d_fullres.resampling_fn_data: voxtile resamples as nnU-Net's"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        make_folder(dir, bad[i].edit);
+        vxt_plan *p = plan_from(NULL);
+        assert_status_msg(vxt_plan_load_nnunet(p, dir, "3d_fullres"), VXT_ERR_INVALID_ARGUMENT, bad[i].msg);
+        vxt_plan_destroy(p);
+        remove_folder(dir);
+    }
+    /* the field itself: linear (default) or cubic, round trip; nearest is not an image's */
+    vxt_plan *p = plan_from("{\"interpolation\": \"cubic\"}");
+    cJSON *j = tree_of(p);
+    assert_string_equal(at(j, "interpolation", NULL)->valuestring, "cubic");
+    cJSON_Delete(j);
+    assert_status_msg(load(p, "{\"interpolation\": \"nearest\"}", "x"), VXT_ERR_INVALID_ARGUMENT,
+                      "$.interpolation: \"nearest\": an image is resampled with \"linear\" or \"cubic\"");
+    assert_status_msg(load(p, "{\"interpolation\": \"spline\"}", "x"), VXT_ERR_INVALID_ARGUMENT,
+                      "$.interpolation");
+    vxt_plan_destroy(p);
+    p = plan_from(NULL);
+    j = tree_of(p);
+    assert_string_equal(at(j, "interpolation", NULL)->valuestring, "linear");
+    cJSON_Delete(j);
+    vxt_plan_destroy(p);
+}
+
 static void test_nnunet_transpose_regions(void **state)
 {
     (void)state;
@@ -797,6 +905,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_mode_rule),
         cmocka_unit_test(test_nnunet_configurations),
         cmocka_unit_test(test_nnunet_transpose_regions),
+        cmocka_unit_test(test_nnunet_resampling),
         cmocka_unit_test(test_stitch_settings),
         cmocka_unit_test(test_receptive_field),
         cmocka_unit_test(test_plan_normalize),

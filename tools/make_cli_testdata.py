@@ -30,6 +30,7 @@ import os
 import nibabel as nib
 import numpy as np
 import scipy.ndimage as ndi
+import skimage.transform
 import torch
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data", "cli", "resample")
@@ -213,6 +214,35 @@ np.save(os.path.join(OUT, "int_nearest.npy"), np.ascontiguousarray(exp.astype(np
 cases[-2]["dtype"] = "int16"
 cases[-2]["scl_slope"] = 0.5
 cases[-2]["scl_inter"] = -100.0
+
+# cubic B-spline: scipy zoom(order=3) on the corner grid with the mirror boundary, and skimage resize(order=3,
+# mode='edge', anti_aliasing=False) with its clip to the input's range on the half-pixel grid (nnU-Net's). The
+# library's tolerance against float64 references is 2e-6 of max|input| (docs/PREPROCESSING.md).
+def cubic_case(name, args, mode, values, align, boundary, clip):
+    new_shape = shape_for(mode, values, align)
+    v = vol(intensity).astype(np.float64)
+    size = tuple(reversed(new_shape))
+    out = []
+    for ch in v:
+        if clip:
+            r = skimage.transform.resize(ch, size, order=3, mode="edge", anti_aliasing=False, preserve_range=True)
+        else:
+            r = np.zeros(size)
+            ndi.zoom(ch, [s / n for s, n in zip(size, ch.shape)], order=3, mode=boundary,
+                     grid_mode=align == "half-pixel", output=r)
+        out.append(r)
+    np.save(os.path.join(OUT, name + ".npy"), np.ascontiguousarray(np.stack(out).astype(np.float32)))
+    aff = expected_affine(new_shape, align)
+    cases.append({"name": name, "input": "in_int16.nii.gz", "args": args, "shape": new_shape, "channels": 1,
+                  "dtype": "float32", "affine": aff.tolist(),
+                  "spacing": np.sqrt((aff[:3, :3] ** 2).sum(axis=0)).tolist(), "expected": name + ".npy",
+                  "tolerance": 2e-6})
+
+
+cubic_case("spacing_cubic_clip", "--spacing " + zyx([0.6, 2, 1.5]) + " --interp cubic --clip", "spacing",
+           [0.6, 2.0, 1.5], "half-pixel", "nearest", True)
+cubic_case("shape_cubic_mirror_corner", "--shape " + zyx([17, 8, 9]) + " --interp cubic --boundary mirror --align corner",
+           "shape", [17, 8, 9], "corner", "mirror", False)
 
 with open(os.path.join(OUT, "expected.json"), "w") as f:
     json.dump({"input_affine": A.tolist(), "input_shape": list(SHAPE), "cases": cases}, f, indent=1)

@@ -118,8 +118,14 @@ static vxt_status model_grid(vxt__run *r, vxt_resample_options *ro)
     /* a 2D model's spacing (z = 0) keeps the input's spacing between slices, as nnU-Net's 2d configurations do */
     const double target[3] = {p->spacing[0] > 0 ? p->spacing[0] : r->or_spacing[0], p->spacing[1], p->spacing[2]};
     vxt_status st = vxt_resample_shape_spacing(r->or_shape, r->or_spacing, target, r->model_shape);
-    if (st == VXT_OK && p->anisotropy == VXT_ANISOTROPY_NNUNET)
-        st = vxt_resample_options_nnunet(r->or_spacing, target, 0, ro);
+    if (st == VXT_OK && p->anisotropy == VXT_ANISOTROPY_NNUNET) {
+        /* nnU-Net's choice of axes, with its spline order: 3 (cubic, clipped) or 1 (linear) */
+        st = vxt_resample_options_nnunet_order(r->or_spacing, target, p->interp == VXT_INTERP_CUBIC ? 3 : 1, ro);
+    } else if (st == VXT_OK && p->interp == VXT_INTERP_CUBIC) { /* skimage resize(order=3, mode='edge') */
+        for (int a = 0; a < 3; a++)
+            ro->interp[a] = VXT_INTERP_CUBIC;
+        ro->clip = VXT_CLIP_INPUT_RANGE;
+    }
     if (st != VXT_OK)
         return vxt__run_fail(r, VXT_STAGE_RESAMPLE, st);
     memcpy(r->model_spacing, target, sizeof r->model_spacing);

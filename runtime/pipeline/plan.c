@@ -16,6 +16,7 @@ void vxt__plan_defaults(vxt_plan *p)
     p->transpose[1] = 1;
     p->transpose[2] = 2;
     p->anisotropy = VXT_ANISOTROPY_OFF;
+    p->interp = VXT_INTERP_LINEAR;
     p->norm = VXT_NORM_NONE;
     p->plo = 0.5;
     p->phi = 99.5;

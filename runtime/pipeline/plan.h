@@ -48,6 +48,7 @@ struct vxt_plan {
     int has_spacing;
     double spacing[3];
     vxt_anisotropy anisotropy;
+    vxt_interp interp; /* the image's interpolation to the model's spacing: linear or cubic (skimage's clip) */
     int normalize_first;
     /* normalization */
     vxt_norm norm;

@@ -178,6 +178,38 @@ static vxt_status dataset_fields(cJSON *doc, const char *dpath, const cJSON *dat
     return VXT_OK;
 }
 
+/* The image's resampling (resampling_fn_data and its kwargs, inherited): nnU-Net's resample_data_or_seg_to_shape
+ * with its spline order (3 by default: cubic; 1: linear), nearest along the separate axis (order_z 0), which axis
+ * decided from the spacings (force_separate_z null) or never (false). */
+static vxt_status resampling_fields(cJSON *doc, const char *path, const char *cp, const cJSON *fn, const cJSON *kw)
+{
+    char fp[320];
+    snprintf(fp, sizeof fp, "%s.resampling_fn_data", cp);
+    if (fn && (!cJSON_IsString(fn) || strcmp(fn->valuestring, "resample_data_or_seg_to_shape") != 0))
+        return vxt__plan_fail(path, fp, "voxtile resamples as nnU-Net's resample_data_or_seg_to_shape does, not as "
+                              "another function");
+    const cJSON *order = kw ? cJSON_GetObjectItemCaseSensitive(kw, "order") : NULL;
+    const cJSON *order_z = kw ? cJSON_GetObjectItemCaseSensitive(kw, "order_z") : NULL;
+    const cJSON *force = kw ? cJSON_GetObjectItemCaseSensitive(kw, "force_separate_z") : NULL;
+    snprintf(fp, sizeof fp, "%s.resampling_fn_data_kwargs.order", cp);
+    const int o = order ? (cJSON_IsNumber(order) ? (int)order->valuedouble : -1) : 3;
+    if (o != 1 && o != 3)
+        return vxt__plan_fail(path, fp, "order %s: voxtile resamples images with order 3 (cubic B-spline) or 1 "
+                              "(linear)", cJSON_IsNumber(order) ? "other than 1 or 3" : "is not a number");
+    snprintf(fp, sizeof fp, "%s.resampling_fn_data_kwargs.order_z", cp);
+    if (order_z && !(cJSON_IsNumber(order_z) && order_z->valuedouble == 0.0))
+        return vxt__plan_fail(path, fp, "voxtile takes the nearest slice along the separate axis (order_z 0)");
+    snprintf(fp, sizeof fp, "%s.resampling_fn_data_kwargs.force_separate_z", cp);
+    if (force && cJSON_IsTrue(force))
+        return vxt__plan_fail(path, fp, "true: voxtile decides the separate axis from the spacings, as nnU-Net does "
+                              "with null");
+    if (force && !cJSON_IsNull(force) && !cJSON_IsFalse(force))
+        return vxt__plan_fail(path, fp, "expected null, false or true");
+    cJSON_AddStringToObject(doc, "interpolation", o == 3 ? "cubic" : "linear");
+    cJSON_AddStringToObject(doc, "anisotropic_resampling", force && cJSON_IsFalse(force) ? "off" : "nnunet");
+    return VXT_OK;
+}
+
 /* The plan document for configuration `cp` of plans.json (and dataset.json). */
 static vxt_status nnunet_document(const cJSON *plans, const cJSON *dataset, const char *plans_path,
                                   const char *dpath, const char *configuration, cJSON *doc)
@@ -218,11 +250,14 @@ static vxt_status nnunet_document(const cJSON *plans, const cJSON *dataset, cons
     if (st == VXT_OK)
         st = normalization_field(doc, plans_path, cp, plans, inherited(chain, "normalization_schemes"),
                                  inherited(chain, "use_mask_for_norm"));
+    if (st == VXT_OK)
+        st = resampling_fields(doc, plans_path, cp, inherited(chain, "resampling_fn_data"),
+                               inherited(chain, "resampling_fn_data_kwargs"));
     if (st != VXT_OK)
         return st;
     /* nnU-Net's inference: tile_step_size 0.5, its Gaussian, float16 accumulation, mirroring on every axis (of a
      * 3D patch; y and x of a 2D one), anisotropic resampling, normalization before resampling (its statistics come
-     * from the original grid), probabilities resampled back */
+     * from the original grid), probabilities resampled back; the image's resampling from the plans (above) */
     const int two_d = cJSON_GetArraySize(patch) == 2;
     cJSON_AddStringToObject(doc, "grid", "nnunet");
     cJSON_AddNumberToObject(doc, "step", 0.5);
@@ -230,7 +265,6 @@ static vxt_status nnunet_document(const cJSON *plans, const cJSON *dataset, cons
     cJSON_AddStringToObject(doc, "accumulate", "float16");
     const int mirror3[3] = {0, 1, 2}, mirror2[2] = {1, 2};
     cJSON_AddItemToObject(doc, "mirror_axes", two_d ? cJSON_CreateIntArray(mirror2, 2) : cJSON_CreateIntArray(mirror3, 3));
-    cJSON_AddStringToObject(doc, "anisotropic_resampling", "nnunet");
     cJSON_AddTrueToObject(doc, "normalize_before_resampling");
     cJSON *out = cJSON_AddObjectToObject(doc, "output");
     cJSON_AddStringToObject(out, "resample_back", "probabilities");

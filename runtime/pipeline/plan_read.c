@@ -517,6 +517,18 @@ typedef vxt_status (*field_fn)(vxt_plan *p, const cJSON *o, const jctx *c, const
 SIMPLE_ENUM(f_ensemble, vxt_ensemble_parse, ensemble)
 SIMPLE_ENUM(f_anisotropy, vxt_anisotropy_parse, anisotropy)
 SIMPLE_ENUM(f_pad, vxt_pad_parse, pad)
+
+/* The image's interpolation to the model's spacing: linear or cubic (nearest would not be an image's) */
+static vxt_status f_interp(vxt_plan *p, const cJSON *o, const jctx *c, const char *path)
+{
+    vxt_interp v = VXT_INTERP_LINEAR;
+    GET_ENUM(c, o, path, vxt_interp_parse, v);
+    if (v != VXT_INTERP_LINEAR && v != VXT_INTERP_CUBIC)
+        return FAIL(c, path, "\"%s\": an image is resampled with \"linear\" or \"cubic\" interpolation",
+                    vxt_interp_name(v));
+    p->interp = v;
+    return VXT_OK;
+}
 SIMPLE_ENUM(f_accumulate, vxt_accumulate_parse, accumulate)
 SIMPLE_ENUM(f_activation, vxt_activation_parse, activation)
 
@@ -583,6 +595,7 @@ static const struct {
     {"transpose", f_transpose},
     {"target_spacing", f_spacing},
     {"anisotropic_resampling", f_anisotropy},
+    {"interpolation", f_interp},
     {"normalize_before_resampling", f_normalize_first},
     {"normalization", f_normalization},
     {"roi", f_roi},

@@ -117,6 +117,7 @@ vxt_status vxt_plan_to_json(const vxt_plan *plan, char **json)
     else
         cJSON_AddNullToObject(j, "target_spacing");
     cJSON_AddStringToObject(j, "anisotropic_resampling", vxt_anisotropy_name(p->anisotropy));
+    cJSON_AddStringToObject(j, "interpolation", vxt_interp_name(p->interp));
     cJSON_AddBoolToObject(j, "normalize_before_resampling", p->normalize_first);
     add_normalization(j, p);
     add_stitching(j, p);

@@ -90,6 +90,14 @@ static vxt_status run_case(vxt_context *ctx, int k, const vxt_volume *in, vxt_vo
         vxt_status st = vxt_resample_options_nnunet(sp, one, 0, &o);
         return st != VXT_OK ? st : vxt_resample(ctx, in, out, &o);
     }
+    case 7: { /* nnU-Net's image resampling, order 3: in-plane cubic, z nearest (2.5 / 0.78 > 3), clipped */
+        double sp[3] = {2.5, 0.78, 0.78}, one[3] = {1.0, 1.0, 1.0};
+        vxt_status st = vxt_resample_options_nnunet_order(sp, one, 3, &o);
+        return st != VXT_OK ? st : vxt_resample(ctx, in, out, &o);
+    }
+    case 8: /* scipy.ndimage.zoom(order=3, mode='nearest', grid_mode=True) to half the size */
+        o.interp[0] = o.interp[1] = o.interp[2] = VXT_INTERP_CUBIC;
+        return vxt_resample(ctx, in, out, &o);
     default:
         return VXT_ERR_INVALID_ARGUMENT;
     }
@@ -174,6 +182,8 @@ int main(int argc, char **argv)
         {"trilinear_x1.6", "torch", {409, 819, 819}, nin * 2 + 409.0 * 819 * 819 * 4},
         {"ct_to_1mm", "torch", {640, 399, 399}, nin * 2 + 640.0 * 399 * 399 * 4},
         {"ct_to_1mm_nnunet", "torch", {640, 399, 399}, nin * 2 + 640.0 * 399 * 399 * 4},
+        {"cubic_ct_to_1mm_nnunet", "scipy", {640, 399, 399}, nin * 2 + 640.0 * 399 * 399 * 4},
+        {"cubic_x0.5", "scipy", {128, 256, 256}, nin * 2 + 128.0 * 256 * 256 * 4},
     };
     const int ncases = (int)(sizeof cases / sizeof cases[0]);
 

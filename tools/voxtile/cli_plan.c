@@ -43,6 +43,9 @@ typedef enum kind {
       "the model's voxel spacing in mm (Y,X: a 2D model's; none: the input's) (default {default})")             \
     X(ANISOTROPIC, "anisotropic", "NAME", "anisotropic_resampling", K_STRING, PIPE,                              \
       "resampling to the model's spacing: {anisotropy} (default {default})")                                    \
+    X(INTERP, "interp", "linear|cubic", "interpolation", K_STRING, PIPE,                                         \
+      "the image's interpolation to the model's spacing: linear, or cubic (B-spline, order 3, clipped to the "   \
+      "input's range as skimage and nnU-Net do) (default {default})")                                           \
     X(NORMALIZE_FIRST, "normalize-first", NULL, "normalize_before_resampling", K_TRUE, PIPE,                     \
       "normalize before resampling (nnU-Net's order)")                                                          \
     X(NORMALIZATION, "normalization", "NAME", "normalization.scheme", K_STRING, NORM,                            \

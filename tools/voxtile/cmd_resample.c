@@ -20,7 +20,7 @@
 
 #include "cli.h"
 
-enum { O_OUT = 1, O_SPACING, O_SHAPE, O_SCALE, O_INTERP, O_ALIGN, O_FILL, O_JSON };
+enum { O_OUT = 1, O_SPACING, O_SHAPE, O_SCALE, O_INTERP, O_ALIGN, O_FILL, O_BOUNDARY, O_CLIP, O_JSON };
 
 static const cli_flag own[] = {
     {NULL, 0, NULL, 0, "the new grid (one of)"},
@@ -29,11 +29,20 @@ static const cli_flag own[] = {
     {"shape", 0, "Z,Y,X", O_SHAPE, "new number of voxels"},
     {"scale", 0, "Z,Y,X", O_SCALE, "zoom factors: floor(n * S) voxels"},
     {NULL, 0, NULL, 0, "resampling"},
-    {"interp", 0, "linear|nearest", O_INTERP, "trilinear (default; output float32) or nearest (label maps: values "
-                                              "copied, never interpolated, type and scaling kept)"},
+    {"interp", 0, "linear|nearest|cubic", O_INTERP, "trilinear (default; output float32), nearest (label maps: "
+                                                    "values copied, never interpolated, type and scaling kept) or "
+                                                    "cubic (B-spline, order 3: scipy zoom(order=3), skimage "
+                                                    "resize(order=3); output float32)"},
     {"align", 0, "NAME", O_ALIGN, "{align}: outer voxel edges aligned (default; torch align_corners=False, c3d, "
-                                  "nnU-Net) or first and last voxel centres aligned (scipy zoom)"},
-    {"fill", 0, "V", O_FILL, "linear: samples beyond the edge blend with V (default: the edge voxels repeat)"},
+                                  "nnU-Net, scipy grid_mode=True) or first and last voxel centres aligned (scipy "
+                                  "zoom's default)"},
+    {"fill", 0, "V", O_FILL, "samples beyond the edge blend with V (--boundary constant; default: the edge voxels "
+                             "repeat)"},
+    {"boundary", 0, "NAME", O_BOUNDARY, "what lies beyond the edge: clamp (the edge voxels repeat; scipy "
+                                        "'nearest'; default), constant (--fill; scipy 'grid-constant'), mirror or "
+                                        "grid-mirror (cubic: scipy's modes of those names)"},
+    {"clip", 0, NULL, O_CLIP, "cubic: clip the output to the input's range, as skimage resize and nnU-Net do "
+                              "(a spline overshoots at edges)"},
     {NULL, 0, NULL, 0, "output"},
     {"output", 'o', "OUT", O_OUT, "the resampled image (.nii, .nii.gz or .npy)"},
     {"json", 0, NULL, O_JSON, "print a summary as JSON (seconds, backend, shapes, spacings, affine)"},
@@ -50,7 +59,8 @@ static const cli_command_spec spec = {
 
 typedef struct res_args {
     const char *out, *mode_flag;
-    int mode, json, have_fill;
+    int mode, json, have_fill, have_boundary, clip;
+    vxt_boundary boundary;
     double req[3], fill;
     vxt_interp interp;
     vxt_grid_align align;
@@ -71,9 +81,20 @@ static int on_flag(void *user, const cli_flag *f, const char *v)
         if (vxt_interp_parse(v, &a->interp) != VXT_OK || a->interp == VXT_INTERP_NEAREST_FLOOR) {
             char shown[96];
             snprintf(shown, sizeof shown, "%s", v);
-            cli_error("resample", "--interp: unknown interpolation '%s' (expected one of: linear, nearest)", shown);
+            cli_error("resample", "--interp: unknown interpolation '%s' (expected one of: linear, nearest, cubic)",
+                      shown);
             return VXT_EXIT_USAGE;
         }
+        return 0;
+    case O_BOUNDARY:
+        if (vxt_boundary_parse(v, &a->boundary) != VXT_OK) {
+            cli_error("resample", "--boundary: %s", vxt_last_error());
+            return VXT_EXIT_USAGE;
+        }
+        a->have_boundary = 1;
+        return 0;
+    case O_CLIP:
+        a->clip = 1;
         return 0;
     case O_ALIGN:
         if (vxt_grid_align_parse(v, &a->align) != VXT_OK) {
@@ -185,6 +206,10 @@ static int summary(const res_args *a, const char *in_path, vxt_context *ctx, con
     cli_json_context(j, ctx);
     cJSON_AddStringToObject(j, "interp", vxt_interp_name(a->interp));
     cJSON_AddStringToObject(j, "align", vxt_grid_align_name(a->align));
+    if (a->interp != VXT_INTERP_NEAREST)
+        cJSON_AddStringToObject(j, "boundary", vxt_boundary_name(a->have_fill ? VXT_BOUNDARY_CONSTANT : a->boundary));
+    if (a->interp == VXT_INTERP_CUBIC)
+        cJSON_AddBoolToObject(j, "clip", a->clip);
     if (a->mode == O_SPACING)
         cJSON_AddItemToObject(j, "requested_spacing", cJSON_CreateDoubleArray(a->req, 3));
     cli_json_image(cJSON_AddObjectToObject(j, "in"), img);
@@ -216,9 +241,23 @@ static int check(const void *args, const vxt_plan *plan, const char *const *pos,
     }
     if ((rc = cli_check_output("resample", "-o", a->out, "image")))
         return rc;
-    /* nearest neighbours never sample beyond the edge: the value would do nothing */
-    if (a->interp == VXT_INTERP_NEAREST && a->have_fill) {
-        cli_error("resample", "--fill applies to --interp linear (nearest neighbours never sample beyond the edge)");
+    /* nearest neighbours never sample beyond the edge: a fill value or a boundary would do nothing */
+    if (a->interp == VXT_INTERP_NEAREST && (a->have_fill || a->have_boundary)) {
+        cli_error("resample", "--%s applies to --interp linear or cubic (nearest neighbours never sample beyond the "
+                  "edge)", a->have_fill ? "fill" : "boundary");
+        return VXT_EXIT_USAGE;
+    }
+    if (a->have_fill && a->have_boundary && a->boundary != VXT_BOUNDARY_CONSTANT) {
+        cli_error("resample", "--fill is the value of --boundary constant, not of %s", vxt_boundary_name(a->boundary));
+        return VXT_EXIT_USAGE;
+    }
+    if (a->have_boundary && (a->boundary == VXT_BOUNDARY_MIRROR || a->boundary == VXT_BOUNDARY_GRID_MIRROR) &&
+        a->interp != VXT_INTERP_CUBIC) {
+        cli_error("resample", "--boundary %s needs --interp cubic", vxt_boundary_name(a->boundary));
+        return VXT_EXIT_USAGE;
+    }
+    if (a->clip && a->interp != VXT_INTERP_CUBIC) {
+        cli_error("resample", "--clip applies to --interp cubic (linear and nearest never leave the input's range)");
         return VXT_EXIT_USAGE;
     }
     return 0;
@@ -259,10 +298,14 @@ int cmd_resample(int argc, char **argv)
     for (int k = 0; k < 3; k++)
         o.interp[k] = a.interp;
     o.align = a.align;
+    if (a.have_boundary)
+        o.boundary = a.boundary;
     if (a.have_fill) {
         o.boundary = VXT_BOUNDARY_CONSTANT;
         o.fill_value = a.fill;
     }
+    if (a.clip)
+        o.clip = VXT_CLIP_INPUT_RANGE;
     double t1 = cli_seconds();
     vxt_status st = vxt_resample(ctx, &in, &ov, &o);
     if (st != VXT_OK) {
