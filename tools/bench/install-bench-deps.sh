@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# install-bench-deps.sh - install what the reference side of the brainchop benchmark needs
-# (tools/bench/monai_brainchop.py: the MeshNet networks rebuilt in torch, run through MONAI's
-# sliding_window_inference) on Debian 12:
+# install-bench-deps.sh - install what the reference sides of the benchmarks need on Debian 12: the brainchop
+# benchmark (tools/bench/monai_brainchop.py: the MeshNet networks rebuilt in torch, run through MONAI's
+# sliding_window_inference) and the cubic resampling benchmark and test data (tools/bench/bench_cubic.py,
+# tools/make_cubic_testdata.py: scipy, scikit-image and nnU-Net's own resampling):
 #
-#   Debian packages   python3-torch (1.13.1), python3-onnx (1.12), python3-nibabel, python3-numpy, python3-venv
-#                     (apt-get, as root or through sudo; only those missing)
+#   Debian packages   python3-torch (1.13.1), python3-onnx (1.12), python3-nibabel, python3-numpy, python3-venv,
+#                     python3-scipy, python3-skimage, python3-pandas (apt-get, as root or through sudo; only those
+#                     missing)
 #   a venv            ${VXT_DEPS_DIR:-<repo>/.deps}/bench-venv, made from Debian's /usr/bin/python3 with
-#                     --system-site-packages (so it sees Debian's torch, onnx, nibabel, numpy), holding MONAI
-#                     (pinned, below) and nothing else
+#                     --system-site-packages (so it sees Debian's packages), holding MONAI and nnunetv2 (pinned,
+#                     below; nnunetv2 without its dependencies: only its resampling module is imported, and it needs
+#                     nothing Debian does not have)
 #
 # Nothing outside the repository (or $VXT_DEPS_DIR) is written except by apt. Idempotent: what is there already is
 # left alone. The last line printed is the python to run the benchmark with:
@@ -27,8 +30,12 @@ SYSPY=/usr/bin/python3
 # the import check below fails the script if that ever stops being true). Pinned so that the figures compare
 # with tools/bench/bench_stitch_monai.py's, which also ran MONAI 1.4.
 MONAI_VERSION=1.4.0
+# nnunetv2 2.6.2: its preprocessing/resampling/default_resampling.py imports numpy, pandas, torch, scipy, skimage and
+# batchgenerators only for resize_segmentation (installed with it, --no-deps too); 2.5.x imported sklearn there.
+NNUNET_VERSION=2.6.2
+BATCHGENERATORS_VERSION=0.25.1
 
-PACKAGES="python3-torch python3-onnx python3-nibabel python3-numpy python3-venv"
+PACKAGES="python3-torch python3-onnx python3-nibabel python3-numpy python3-venv python3-scipy python3-skimage python3-pandas"
 
 say() { echo "install-bench-deps.sh: $*" >&2; }
 
@@ -76,10 +83,20 @@ else
     say "monai $MONAI_VERSION already in $VENV"
 fi
 
+installed=$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("nnunetv2"))' 2>/dev/null || true)
+if [ "$installed" != "$NNUNET_VERSION" ]; then
+    say "installing nnunetv2==$NNUNET_VERSION and batchgenerators==$BATCHGENERATORS_VERSION (--no-deps) into $VENV"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-input --no-cache-dir --no-deps \
+        "nnunetv2==$NNUNET_VERSION" "batchgenerators==$BATCHGENERATORS_VERSION" >&2
+else
+    say "nnunetv2 $NNUNET_VERSION already in $VENV"
+fi
+
 # ---- check: everything imports, and torch/numpy are Debian's --------------------------------------------------------
 "$VENV/bin/python" - <<'EOF' >&2
 import monai, nibabel, numpy, onnx, torch
 from monai.inferers import sliding_window_inference  # noqa: F401
+from nnunetv2.preprocessing.resampling.default_resampling import resample_data_or_seg_to_spacing  # noqa: F401
 for mod in (torch, numpy, onnx, nibabel):
     if not mod.__file__.startswith("/usr/lib/python3/dist-packages/"):
         raise SystemExit(f"install-bench-deps.sh: {mod.__name__} comes from {mod.__file__}, not Debian's package")
