@@ -1,6 +1,6 @@
 /*
  * preproc.h - declarations shared by the preprocessing sources (intensity.c, stats.c, histogram.c,
- * percentile.c, normalize.c, resample.c, resample_affine.c, patches.c): argument checks, dtype dispatch, and
+ * percentile.c, normalize.c, resample.c, resample_affine.c, patches.c, smooth.c): argument checks, dtype dispatch, and
  * the OpenCL staging of host volumes (preproc_cl.c). The CPU twins of their kernels
  * (kernels/<operation>/<name>_cpu.c) include it too. Not installed.
  */
@@ -150,5 +150,11 @@ vxt_status vxt__percentiles_run(vxt_context *ctx, const vxt_volume *in, int sel,
 /* Per output plane z of a resampling from nin to nout planes under o: the input planes it reads, [lo[z], hi[z])
  * (resample.c). Planes that read nothing get an empty range that does not move backwards. */
 void vxt__resample_z_table(const vxt_resample_options *o, int64_t nin, int64_t nout, int64_t *lo, int64_t *hi);
+
+/* smooth.c: Gaussian smoothing of validated views (out float32 with the input's channels and shape; it may be the
+ * input when that is float32): sigma in voxels per axis (finite, >= 0; 0 leaves the axis), truncate > 0 and finite,
+ * a known boundary, fill finite. `f` names the public function in messages. */
+vxt_status vxt__smooth_run(vxt_context *ctx, const char *f, const vxt_volume *in, vxt_volume *out, const double sigma[3],
+                           double truncate, vxt_boundary boundary, double fill);
 
 #endif /* VXT_PREPROC_H */
