@@ -2,14 +2,15 @@
 """make_smooth_testdata.py - generate the expected arrays of the Gaussian smoothing tests (tests/test_smooth.c).
 
 Runs scipy.ndimage.gaussian_filter (every boundary mode, a sigma of 0 on an axis, kernels longer than the axes,
-truncate, an integer input, channels, an axis of one voxel) on small deterministic volumes and writes inputs and
-expected outputs to tests/data/smooth/: one raw little-endian file per array and manifest.json, a list of cases:
+truncate, an integer input, channels, an axis of one voxel) and skimage.transform.resize(anti_aliasing=True) on
+small deterministic volumes and writes inputs and expected outputs to tests/data/smooth/: one raw little-endian file
+per array and manifest.json, a list of cases:
 
-    {"name": ..., "op": "gaussian", "input": FILE, "input_dtype": ..., "input_shape": [...],
+    {"name": ..., "op": "gaussian" | "resize", "input": FILE, "input_dtype": ..., "input_shape": [...],
      "expect": FILE, "expect_shape": [...], and the parameters}
 
 The C test reads only these files; it never runs Python. Run once, from the repository root, with Debian's python3
-(numpy 1.24, scipy 1.10):
+(numpy 1.24, scipy 1.10, skimage 0.19):
     /usr/bin/python3 tools/make_smooth_testdata.py
 """
 import json
@@ -19,6 +20,8 @@ import sys
 import numpy as np
 import scipy
 import scipy.ndimage as ndi
+import skimage
+from skimage.transform import resize
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data", "smooth")
 os.makedirs(OUT, exist_ok=True)
@@ -77,8 +80,19 @@ for mode in ("mirror", "reflect"):
     case(f"gauss_flat_{mode}", "gaussian", FLAT, y, sigma=[2.0, 1.0, 1.0], boundary=VXT_BOUNDARY[mode], fill=0.0,
          truncate=4.0)
 
+# ---- skimage resize with anti-aliasing: order 1 (scipy zoom, grid_mode=True: voxtile's half-pixel linear), edge
+# mode (voxtile's clamp); the default sigma max(0, (in/out - 1) / 2). float32 input stays float32; int16 becomes
+# float64 (preserve_range) -------------------------------------------------------------------------------------------
+big = (rng.normal(0, 100, size=(10, 13, 16)) + np.linspace(-200, 200, 16)).astype(np.float32)
+ct2 = np.round(rng.normal(40, 300, size=(10, 12, 16))).clip(-1024, 3000).astype(np.int16)
+BIG, CT2 = ("resize_f32_input", big), ("resize_int16_input", ct2)
+for tag, inp, shape in (("down", BIG, (4, 6, 7)), ("mixed", BIG, (5, 17, 8)), ("int16", CT2, (4, 5, 7))):
+    y = resize(inp[1], shape, order=1, anti_aliasing=True, mode="edge", preserve_range=True)
+    sigma = np.maximum(0, (np.array(inp[1].shape) / np.array(shape) - 1) / 2)
+    case(f"resize_{tag}", "resize", inp, y, sigma=[float(s) for s in sigma])
+
 with open(os.path.join(OUT, "manifest.json"), "w") as fh:
-    json.dump({"generator": f"tools/make_smooth_testdata.py: numpy {np.__version__}, scipy {scipy.__version__}",
-               "cases": cases}, fh, indent=1)
+    json.dump({"generator": f"tools/make_smooth_testdata.py: numpy {np.__version__}, scipy {scipy.__version__}, "
+                            f"skimage {skimage.__version__}", "cases": cases}, fh, indent=1)
     fh.write("\n")
 print(f"{len(cases)} cases, {len(saved)} arrays in {OUT}", file=sys.stderr)

@@ -1102,6 +1102,18 @@ typedef struct vxt_resample_options {
      *  side whole. in_z_total 0 (default): in is the whole input. */
     int64_t in_z_offset;
     int64_t in_z_total;
+    /** Smoothing before downsampling (fields added in 0.2.0, after in_z_*; callers built without them get the
+     *  defaults), as skimage.transform.resize(anti_aliasing=True) does: non-zero, and the input is first smoothed
+     *  by a Gaussian (vxt_gaussian_smooth, truncate 4) into a float32 copy of one channel at a time, which is then
+     *  resampled. The boundary of the smoothing follows the resampling's: clamp is scipy's 'nearest' (skimage
+     *  mode='edge'), constant is 'constant' with fill_value. `out` must be float32. Refused with the slab fields
+     *  (in_z_total or out_z_total not 0: a slab has no neighbours to smooth with) with VXT_ERR_INVALID_ARGUMENT.
+     *  Default 0: no smoothing. */
+    int anti_alias;
+    /** Per axis (z, y, x), in voxels of the input: > 0 is used as given (skimage's anti_aliasing_sigma), 0 takes
+     *  skimage's default from the shapes, max(0, (in/out - 1) / 2) (vxt_antialias_sigma): 0 on an axis that is
+     *  not downsampled, which is then not smoothed. Finite and >= 0; default 0. */
+    double anti_alias_sigma[3];
 } vxt_resample_options;
 
 /** Fill *opts with the defaults above and set struct_size. */

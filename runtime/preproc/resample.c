@@ -451,6 +451,9 @@ static vxt_status check_opts(vxt_context *ctx, const char *f, const vxt_resample
     return VXT_OK;
 }
 
+static vxt_status resample_antialiased(vxt_context *ctx, const vxt_volume *in, vxt_volume *out,
+                                       const vxt_resample_options *o);
+
 static vxt_status resample_impl(vxt_context *ctx, const vxt_volume *in, vxt_volume *out,
                                 const vxt_resample_options *opts)
 {
@@ -488,6 +491,8 @@ static vxt_status resample_impl(vxt_context *ctx, const vxt_volume *in, vxt_volu
     st = vxt__pp_check_overlap(ctx, f, in, in_bytes, out, out_bytes, 0);
     if (st != VXT_OK)
         return st;
+    if (o.anti_alias)
+        return resample_antialiased(ctx, in, out, &o);
     if (in->shape[2] > INT32_MAX)
         return vxt__fail(ctx, VXT_ERR_UNSUPPORTED, "%s: in.shape[2] is %lld (rows of at most 2^31 - 1 voxels)", f,
                          (long long)in->shape[2]);
@@ -646,6 +651,58 @@ static vxt_status resample_impl(vxt_context *ctx, const vxt_volume *in, vxt_volu
     free(idx);
     free(w);
     free(bad);
+    return st;
+}
+
+/* ---- smoothing before downsampling (opts.anti_alias) ------------------------------------------------------ */
+
+/* skimage.transform.resize(anti_aliasing=True): each channel smoothed (vxt_gaussian_smooth's passes, truncate 4, the
+ * resampling's boundary and fill value) into a float32 temporary, which is then resampled with the same options less
+ * anti_alias. The views and the other options were checked by resample_impl. */
+static vxt_status resample_antialiased(vxt_context *ctx, const vxt_volume *in, vxt_volume *out,
+                                       const vxt_resample_options *o)
+{
+    static const char *const f = "vxt_resample";
+    if (o->in_z_total || o->out_z_total)
+        return vxt__fail(ctx, VXT_ERR_INVALID_ARGUMENT,
+                         "%s: opts.anti_alias with a slab (in_z_total %lld, out_z_total %lld): a slab lacks the "
+                         "neighbours its smoothing needs",
+                         f, (long long)o->in_z_total, (long long)o->out_z_total);
+    if (out->dtype != VXT_DTYPE_F32)
+        return vxt__fail(ctx, VXT_ERR_INVALID_ARGUMENT, "%s: opts.anti_alias needs a float32 output (out.dtype is %s)",
+                         f, vxt_dtype_name(out->dtype));
+    double sigma[3];
+    vxt_status st = vxt_antialias_sigma(in->shape, out->shape, sigma);
+    for (int a = 0; a < 3 && st == VXT_OK; a++) {
+        if (!(o->anti_alias_sigma[a] >= 0.0) || !isfinite(o->anti_alias_sigma[a]))
+            return vxt__fail(ctx, VXT_ERR_INVALID_ARGUMENT,
+                             "%s: opts.anti_alias_sigma[%d] (%c) is %g (must be >= 0 and finite)", f, a, "zyx"[a],
+                             o->anti_alias_sigma[a]);
+        if (o->anti_alias_sigma[a] > 0.0)
+            sigma[a] = o->anti_alias_sigma[a];
+    }
+    if (st != VXT_OK)
+        return st;
+    vxt_resample_options plain = *o;
+    plain.anti_alias = 0;
+    if (sigma[0] == 0.0 && sigma[1] == 0.0 && sigma[2] == 0.0) /* nothing downsampled: nothing to smooth */
+        return resample_impl(ctx, in, out, &plain);
+    const size_t spatial = vxt__pp_spatial(in), out_spatial = vxt__pp_spatial(out);
+    float *tmp = malloc(spatial * sizeof *tmp);
+    if (!tmp)
+        return vxt__fail(ctx, VXT_ERR_OUT_OF_MEMORY, "%s: out of memory for a float32 channel of %zu voxels to smooth",
+                         f, spatial);
+    for (int64_t c = 0; c < in->channels && st == VXT_OK; c++) {
+        vxt_volume ic = *in, sc = {tmp, VXT_DTYPE_F32, 1, {in->shape[0], in->shape[1], in->shape[2]}}, oc = *out;
+        ic.data = (unsigned char *)in->data + (size_t)c * spatial * vxt_dtype_size(in->dtype);
+        ic.channels = 1;
+        oc.data = (float *)out->data + (size_t)c * out_spatial;
+        oc.channels = 1;
+        st = vxt__smooth_run(ctx, f, &ic, &sc, sigma, 4.0, o->boundary, o->fill_value);
+        if (st == VXT_OK)
+            st = resample_impl(ctx, &sc, &oc, &plain);
+    }
+    free(tmp);
     return st;
 }
 
