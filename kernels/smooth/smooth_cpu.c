@@ -112,9 +112,8 @@ void vxt__smooth_cpu_task(void *arg, size_t b, size_t e, int slot)
             /* the row and its extension as float32: the values the kernel's loads give */
             const unsigned char *row = plane + (size_t)y * row_bytes;
             row_load(j, row, ext + r, nx);
-            for (size_t k = 0; k < r; k++) {
-                const int64_t lo = vxt_smooth_index(-(int64_t)(r - k), j->nx, j->mode);
-                const int64_t hi = vxt_smooth_index(j->nx + (int64_t)k, j->nx, j->mode);
+            for (size_t k = 0; k < r; k++) { /* the extension, through the boundary's table */
+                const int64_t lo = j->idx[k], hi = j->idx[r + nx + k];
                 ext[k] = lo < 0 ? j->fill : ext[r + (size_t)lo];
                 ext[r + nx + k] = hi < 0 ? j->fill : ext[r + (size_t)hi];
             }
@@ -123,13 +122,13 @@ void vxt__smooth_cpu_task(void *arg, size_t b, size_t e, int slot)
             continue;
         }
         /* y or z: rows of source values at positions p - k and p + k along the axis */
-        const int64_t p = j->axis == 1 ? y : z, n = j->axis == 1 ? j->ny : j->nz;
+        const int64_t p = j->axis == 1 ? y : z;
         const size_t stride = j->axis == 1 ? row_bytes : plane_bytes;
         const unsigned char *line0 = j->axis == 1 ? plane : j->src + (size_t)y * row_bytes; /* element 0 of the line */
+        const int64_t *ix = j->idx + r + p; /* ix[k]: the index position p + k reads */
         row_first(j, line0 + (size_t)p * stride, o, nx);
         for (size_t k = r; k >= 1; k--) {
-            const int64_t ia = vxt_smooth_index(p - (int64_t)k, n, j->mode);
-            const int64_t ib = vxt_smooth_index(p + (int64_t)k, n, j->mode);
+            const int64_t ia = ix[-(int64_t)k], ib = ix[k];
             row_step(j, ia < 0 ? NULL : line0 + (size_t)ia * stride, ib < 0 ? NULL : line0 + (size_t)ib * stride, o, nx,
                      j->w[k]);
         }

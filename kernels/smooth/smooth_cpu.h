@@ -14,8 +14,8 @@ typedef struct sjob {
     int64_t nz, ny, nx;
     int axis;
     int64_t r;
-    const float *w; /* w[0 .. r] */
-    int mode;       /* VXT_BND_* */
+    const float *w;     /* w[0 .. r] */
+    const int64_t *idx; /* idx[i + r]: the index position i of a line reads (-1: fill), i = -r .. n + r - 1 */
     float fill;
     float *scratch; /* x passes: per_slot floats per pool slot, the line with its extension */
     size_t per_slot;

@@ -10,39 +10,15 @@
  *   out = acc, or one quiet NaN where acc is NaN                 vxt_smooth_store
  *
  * each sum and product rounded to float32 and flushed: scipy's correlate1d order for symmetric weights (outermost
- * taps first), which scipy evaluates in double. w[0 .. r] is the host's table (the Gaussian normalised in double,
- * rounded to float32). v(i) for i outside [0, n) is v(vxt_smooth_index(i, n, mode)), or the fill value where that
- * is -1. The kernel evaluates the steps per output voxel; the CPU twin evaluates the same steps a row at a time
- * (every output voxel of the row takes step j before any takes step j - 1), which gives the same bits because each
- * voxel sees the same operations in the same order.
+ * taps first), which scipy evaluates in double. The host computes two tables that both backends read: the weights
+ * w[0 .. r] (the Gaussian normalised in double, rounded to float32) and, for the positions i = -r .. n + r - 1 of
+ * the line, the index v(i) reads through the boundary, idx[i + r] (-1: the fill value). The kernel evaluates the
+ * steps per output voxel; the CPU twin evaluates the same steps a row at a time (every output voxel of the row
+ * takes step j before any takes step j - 1), which gives the same bits because each voxel sees the same operations
+ * in the same order.
  */
 #ifndef VXT_SMOOTH_H
 #define VXT_SMOOTH_H
-
-/* Boundaries: the values of the public vxt_boundary (runtime/preproc/smooth.c checks that they agree). */
-#define VXT_BND_CLAMP 0       /* scipy 'nearest' */
-#define VXT_BND_CONSTANT 1    /* scipy 'constant' */
-#define VXT_BND_MIRROR 2      /* scipy 'mirror': d c b | a b c d | c b a */
-#define VXT_BND_GRID_MIRROR 3 /* scipy 'reflect': c b a | a b c d | d c b */
-
-/* The index that sample i of a line of n voxels reads, or -1 (constant boundary: the fill value). The mirrors are
- * periodic (period 2n - 2 and 2n), so that a kernel reaching beyond the line reflects again, as scipy's line
- * extension does; a line of one voxel under 'mirror' repeats it. */
-VXT_VOXEL vxt_i64 vxt_smooth_index(vxt_i64 i, vxt_i64 n, int mode)
-{
-    if (i >= 0 && i < n)
-        return i;
-    if (mode == VXT_BND_CONSTANT)
-        return -1;
-    if (mode == VXT_BND_CLAMP)
-        return i < 0 ? 0 : n - 1;
-    if (mode == VXT_BND_MIRROR && n == 1)
-        return 0;
-    const vxt_i64 period = mode == VXT_BND_MIRROR ? 2 * n - 2 : 2 * n;
-    vxt_i64 m = i % period;
-    m = m < 0 ? m + period : m;
-    return m < n ? m : period - m - (mode == VXT_BND_MIRROR ? 0 : 1);
-}
 
 /* The centre tap: v(p) * w[0]. */
 VXT_VOXEL float vxt_smooth_first(float c, float w0)

@@ -9,22 +9,17 @@
 
 #include "preproc.h"
 #include "smooth_cpu.h"
-#include "vxt_smooth.h"
-
-_Static_assert(VXT_BND_CLAMP == VXT_BOUNDARY_CLAMP && VXT_BND_CONSTANT == VXT_BOUNDARY_CONSTANT &&
-                   VXT_BND_MIRROR == VXT_BOUNDARY_MIRROR && VXT_BND_GRID_MIRROR == VXT_BOUNDARY_GRID_MIRROR &&
-                   VXT_BOUNDARY_COUNT_ == 4,
-               "kernel boundary codes must equal vxt_boundary values");
 
 /* The longest reach of a kernel, in voxels (2^21 + 1 taps): far beyond any useful sigma, and small enough that the
  * tap count fits an int and a row's extension (x passes) stays a few megabytes per thread. */
 #define MAX_RADIUS ((int64_t)1 << 20)
 
-/* One pass: its axis, reach and weights w[0 .. r]. */
+/* One pass: its axis, reach, weights w[0 .. r] and index table idx[0 .. n + 2r) (vxt_smooth.h). */
 typedef struct spass {
     int axis;
     int64_t r;
     const float *w;
+    const int64_t *idx;
 } spass;
 
 /* What a pass works on: one channel of nz x ny x nx, src of type dtype into dst (a different buffer). */
@@ -33,9 +28,27 @@ typedef struct sdata {
     vxt_dtype dtype;
     float *dst;
     int64_t nz, ny, nx;
-    int mode;
     float fill;
 } sdata;
+
+/* The index that position i of a line of n voxels reads through boundary b, or -1 (constant: the fill value). The
+ * mirrors are periodic (periods 2n - 2 and 2n), so that a kernel reaching beyond the line reflects again, as scipy's
+ * line extension does; a line of one voxel under 'mirror' repeats it. */
+static int64_t line_index(int64_t i, int64_t n, vxt_boundary b)
+{
+    if (i >= 0 && i < n)
+        return i;
+    if (b == VXT_BOUNDARY_CONSTANT)
+        return -1;
+    if (b == VXT_BOUNDARY_CLAMP)
+        return i < 0 ? 0 : n - 1;
+    if (b == VXT_BOUNDARY_MIRROR && n == 1)
+        return 0;
+    const int64_t period = b == VXT_BOUNDARY_MIRROR ? 2 * n - 2 : 2 * n;
+    int64_t m = i % period;
+    m = m < 0 ? m + period : m;
+    return m < n ? m : period - m - (b == VXT_BOUNDARY_MIRROR ? 0 : 1);
+}
 
 /* w[j] = exp(-0.5 / s^2 * j^2) / sum over the 2r + 1 taps, in double as scipy's _gaussian_kernel1d computes it,
  * then rounded to float32 (and flushed: a tap far out may underflow). The sum adds the smallest terms first. */
@@ -52,40 +65,19 @@ static void gauss_weights(double sigma, int64_t r, float *w)
 
 /* ---- OpenCL backend ---------------------------------------------------------------------------------------------- */
 
-typedef struct zreach {
-    int axis, mode;
-    int64_t nz, r;
-} zreach;
-
 /* The input planes that output planes [zo, zo + n) of a pass read: the planes themselves for y and x passes; for a z
- * pass, every plane its taps reach, through the boundary. */
+ * pass, every plane its taps reach through the boundary (table positions zo .. zo + n - 1 + 2r). */
 static void z_range(const void *user, int64_t zo, int64_t n, int64_t *lo, int64_t *hi)
 {
-    const zreach *q = (const zreach *)user;
-    int64_t a = zo, b = zo + n - 1;
-    if (q->axis == 0) {
-        a -= q->r;
-        b += q->r;
+    const spass *p = (const spass *)user;
+    int64_t l = zo, h = zo + n - 1;
+    for (int64_t k = zo; p->axis == 0 && k < zo + n + 2 * p->r; k++) {
+        const int64_t m = p->idx[k];
+        l = m >= 0 && m < l ? m : l;
+        h = m > h ? m : h;
     }
-    if (a >= 0 && b < q->nz) {
-        *lo = a;
-        *hi = b;
-    } else if (q->mode == VXT_BND_CLAMP || q->mode == VXT_BND_CONSTANT) { /* beyond the edges: no plane or an edge */
-        *lo = a < 0 ? 0 : a;
-        *hi = b >= q->nz ? q->nz - 1 : b;
-    } else if (b - a + 1 >= 2 * q->nz) { /* a whole period of a mirror: every plane */
-        *lo = 0;
-        *hi = q->nz - 1;
-    } else {
-        int64_t l = q->nz, h = -1; /* a mirror crossing an edge: fewer than 2 nz taps, each mapped */
-        for (int64_t i = a; i <= b; i++) {
-            const int64_t m = vxt_smooth_index(i, q->nz, q->mode);
-            l = m < l ? m : l;
-            h = m > h ? m : h;
-        }
-        *lo = l;
-        *hi = h;
-    }
+    *lo = l;
+    *hi = h;
 }
 
 static vxt_status cl_pass(vxt_context *ctx, const char *f, const spass *p, const sdata *d)
@@ -96,16 +88,19 @@ static vxt_status cl_pass(vxt_context *ctx, const char *f, const spass *p, const
     vxt_status st = vxt__kernel_create(ctx, VXT__PROG_SMOOTH, name, &k);
     if (st != VXT_OK)
         return st;
-    vxt__pp_buf bw = {0};
+    const int64_t axis_n = p->axis == 0 ? d->nz : (p->axis == 1 ? d->ny : d->nx);
+    vxt__pp_buf bw = {0}, bidx = {0};
     st = vxt__pp_buf_in(ctx, p->w, (size_t)(p->r + 1) * sizeof(float), "smooth: weights", &bw);
+    if (st == VXT_OK)
+        st = vxt__pp_buf_in(ctx, p->idx, (size_t)(axis_n + 2 * p->r) * sizeof(int64_t), "smooth: indices", &bidx);
     if (st == VXT_OK) {
-        cl_int r = (cl_int)p->r, axis = p->axis, mode = d->mode;
+        cl_int r = (cl_int)p->r, axis = p->axis;
         cl_float fill = d->fill;
         cl_long nz = d->nz, ny = d->ny, nx = d->nx;
         cl_int err = VXT_CL_ARG(k, 2, bw.mem);
-        err |= VXT_CL_ARG(k, 3, r);
-        err |= VXT_CL_ARG(k, 4, axis);
-        err |= VXT_CL_ARG(k, 5, mode);
+        err |= VXT_CL_ARG(k, 3, bidx.mem);
+        err |= VXT_CL_ARG(k, 4, r);
+        err |= VXT_CL_ARG(k, 5, axis);
         err |= VXT_CL_ARG(k, 6, fill);
         err |= VXT_CL_ARG(k, 7, nz);
         err |= VXT_CL_ARG(k, 8, ny);
@@ -114,10 +109,9 @@ static vxt_status cl_pass(vxt_context *ctx, const char *f, const spass *p, const
     }
     const size_t plane = (size_t)d->ny * (size_t)d->nx, in_plane = plane * vxt_dtype_size(d->dtype);
     const size_t out_plane = plane * sizeof(float), limit = vxt__pp_chunk_limit(ctx);
-    const zreach q = {p->axis, d->mode, d->nz, p->r};
     for (int64_t zo = 0; zo < d->nz && st == VXT_OK;) {
         int64_t n = 0, lo = 0, hi = 0;
-        st = vxt__pp_next_slab(ctx, f, limit, in_plane, out_plane, zo, d->nz, z_range, &q, &n, &lo, &hi);
+        st = vxt__pp_next_slab(ctx, f, limit, in_plane, out_plane, zo, d->nz, z_range, p, &n, &lo, &hi);
         if (st != VXT_OK)
             break;
         vxt__pp_buf bin = {0}, bout = {0};
@@ -145,6 +139,7 @@ static vxt_status cl_pass(vxt_context *ctx, const char *f, const spass *p, const
         zo += n;
     }
     vxt__pp_buf_release(&bw);
+    vxt__pp_buf_release(&bidx);
     clReleaseKernel(k);
     return st;
 }
@@ -164,7 +159,7 @@ static vxt_status cpu_pass(vxt_context *ctx, const char *f, const spass *p, cons
     j.axis = p->axis;
     j.r = p->r;
     j.w = p->w;
-    j.mode = d->mode;
+    j.idx = p->idx;
     j.fill = d->fill;
     const int threads = vxt__pool_threads(ctx->pool);
     if (p->axis == 2) { /* a row with its extension per thread */
@@ -191,7 +186,7 @@ vxt_status vxt__smooth_run(vxt_context *ctx, const char *f, const vxt_volume *in
      * as scipy skips sigma 0) */
     spass ps[3];
     int np = 0;
-    int64_t total = 0;
+    size_t nw = 0, nidx = 0; /* table sizes: weights, indices */
     for (int a = 0; a < 3; a++) {
         const double reach = truncate * sigma[a] + 0.5;
         if (!(reach < (double)(MAX_RADIUS + 1)))
@@ -202,7 +197,8 @@ vxt_status vxt__smooth_run(vxt_context *ctx, const char *f, const vxt_volume *in
         if (sigma[a] > 0.0 && r > 0) {
             ps[np].axis = a;
             ps[np++].r = r;
-            total += r + 1;
+            nw += (size_t)r + 1;
+            nidx += (size_t)(in->shape[a] + 2 * r);
         }
     }
     if (np == 0) { /* a conversion to float32 (in place: nothing changes) */
@@ -211,17 +207,26 @@ vxt_status vxt__smooth_run(vxt_context *ctx, const char *f, const vxt_volume *in
         return vxt__intensity_run(ctx, in, NULL, out, VXT_SEL_ALL, &neutral, 0);
     }
     const size_t spatial = vxt__pp_spatial(in);
-    float *w = malloc((size_t)total * sizeof *w);
-    float *tmp = malloc(spatial * sizeof *tmp);
-    if (!w || !tmp) {
+    float *w = malloc(nw * sizeof *w), *tmp = malloc(spatial * sizeof *tmp);
+    int64_t *idx = malloc(nidx * sizeof *idx);
+    if (!w || !tmp || !idx) {
         free(w);
         free(tmp);
+        free(idx);
         return vxt__fail(ctx, VXT_ERR_OUT_OF_MEMORY, "%s: out of memory for a float32 channel of %zu voxels", f,
                          spatial);
     }
-    for (int k = 0, off = 0; k < np; off += (int)ps[k].r + 1, k++) {
-        gauss_weights(sigma[ps[k].axis], ps[k].r, w + off);
-        ps[k].w = w + off;
+    /* the tables both backends read: weights, and the index each position -r .. n + r - 1 of a line reads */
+    size_t ow = 0, oi = 0;
+    for (int k = 0; k < np; k++) {
+        const int64_t r = ps[k].r, n = in->shape[ps[k].axis];
+        gauss_weights(sigma[ps[k].axis], r, w + ow);
+        for (int64_t i = -r; i < n + r; i++)
+            idx[oi + (size_t)(r + i)] = line_index(i, n, boundary);
+        ps[k].w = w + ow;
+        ps[k].idx = idx + oi;
+        ow += (size_t)r + 1;
+        oi += (size_t)(n + 2 * r);
     }
     /* per channel: the first pass reads the input, each later one the previous result; the buffers alternate between
      * tmp and the output channel so that the last pass writes the output (in place, the first pass must not: it would
@@ -237,7 +242,6 @@ vxt_status vxt__smooth_run(vxt_context *ctx, const char *f, const vxt_volume *in
                    in->shape[0],
                    in->shape[1],
                    in->shape[2],
-                   (int)boundary,
                    vxt__pp_f32(fill)};
         for (int k = 0; k < np && st == VXT_OK; k++) {
             const int to_out = inplace ? k % 2 == 1 : (np - 1 - k) % 2 == 0;
@@ -251,6 +255,7 @@ vxt_status vxt__smooth_run(vxt_context *ctx, const char *f, const vxt_volume *in
     }
     free(w);
     free(tmp);
+    free(idx);
     return st;
 }
 
