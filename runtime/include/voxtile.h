@@ -1211,7 +1211,7 @@ VXT_API void vxt_smooth_options_init(vxt_smooth_options *opts);
  * double. Samples beyond the edge come from opts->boundary: VXT_BOUNDARY_GRID_MIRROR (scipy 'reflect', the
  * default), VXT_BOUNDARY_MIRROR ('mirror'), VXT_BOUNDARY_CLAMP ('nearest'), VXT_BOUNDARY_CONSTANT ('constant',
  * fill_value); the mirrors repeat when the kernel reaches beyond the axis, as scipy's do. Against scipy (float32
- * input, float32 output) the results agree within 2e-6 of the largest input magnitude (docs/PREPROCESSING.md).
+ * output) the results agree within 1e-6 of the largest output magnitude (docs/PREPROCESSING.md).
  *
  * Any input type (read as float32, vxt_convert.h) and number of channels (each smoothed on its own); `out` is
  * float32 with the input's channels and shape. In place: out->data may equal in->data when `in` is float32.
