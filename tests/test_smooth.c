@@ -384,6 +384,16 @@ static void test_bad_input(void **state)
     vxt_volume as_i32 = {f.data, VXT_DTYPE_I32, 1, {5, 6, 7}};
     assert_status_msg(vxt_gaussian_smooth(ctx, &as_i32, &f, &o), VXT_ERR_INVALID_ARGUMENT, "overlaps");
     assert_memory_equal(in.data, keep.data, pt_bytes(&in));
+    /* the boundary names: one vocabulary, the new modes included; scipy's ambiguous 'reflect' is not one of them */
+    for (size_t i = 0; i < NBNDS; i++) {
+        vxt_boundary back = VXT_BOUNDARY_COUNT_;
+        assert_ok(vxt_boundary_parse(vxt_boundary_name(bnds[i]), &back));
+        assert_int_equal(back, bnds[i]);
+    }
+    assert_string_equal(vxt_boundary_name(VXT_BOUNDARY_GRID_MIRROR), "grid-mirror");
+    vxt_boundary bb;
+    assert_status_msg(vxt_boundary_parse("reflect", &bb), VXT_ERR_INVALID_ARGUMENT,
+                      "unknown boundary 'reflect' (expected one of: clamp, constant, mirror, grid-mirror)");
     /* vxt_antialias_sigma */
     const int64_t is[3] = {12, 17, 19}, os[3] = {5, 17, 38}, zero[3] = {5, 0, 3};
     double sg[3] = {-1, -1, -1};
