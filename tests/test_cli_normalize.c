@@ -423,6 +423,133 @@ static void test_flags_checked_before_the_input_is_read(void **state)
     assert_int_equal(cli_files(), 0);
 }
 
+/* ---- --smooth ------------------------------------------------------------------------------------------------ */
+
+/* The library's smoothing of the image in its intensity units, every channel: what --smooth must write. */
+static float *smoothed(const char *path, const double sigma[3], int mm, size_t *n)
+{
+    int64_t channels;
+    float *x = physical(path, n, &channels);
+    vxt_image *img = cli_read_image(path);
+    vxt_volume v;
+    vxt_image_info info = {.struct_size = sizeof info};
+    assert_ok(vxt_image_volume(img, &v));
+    assert_ok(vxt_image_get_info(img, &info));
+    vxt_volume xv = {x, VXT_DTYPE_F32, channels, {v.shape[0], v.shape[1], v.shape[2]}};
+    vxt_smooth_options o;
+    vxt_smooth_options_init(&o);
+    memcpy(o.sigma, sigma, sizeof o.sigma);
+    o.sigma_in_mm = mm;
+    memcpy(o.spacing, info.spacing, sizeof o.spacing);
+    vxt_context *ctx = vxt_test_context(VXT_BACKEND_CPU, 2);
+    assert_ok(vxt_gaussian_smooth(ctx, &xv, &xv, &o));
+    vxt_context_destroy(ctx);
+    vxt_image_destroy(img);
+    return x;
+}
+
+/* The voxels of a float32 output equal `want` bit for bit. */
+static void assert_voxels(const char *path, const float *want, size_t n, const char *what)
+{
+    vxt_image *out = cli_read_image(path);
+    vxt_volume v;
+    assert_ok(vxt_image_volume(out, &v));
+    assert_int_equal(v.dtype, VXT_DTYPE_F32);
+    assert_int_equal((size_t)(v.channels * v.shape[0] * v.shape[1] * v.shape[2]), n);
+    if (memcmp(v.data, want, n * sizeof(float)) != 0)
+        fail_msg("%s: the output differs from the library's smoothing", what);
+    vxt_image_destroy(out);
+}
+
+/* --smooth alone (--normalization none), in voxels and in mm, before a scheme, on a 4D image; the report. */
+static void test_smooth(void **state)
+{
+    (void)state;
+    cli_phantom("ct.nii.gz", NULL, "--shape 8,16,20 --spacing 4,2,1 --seed 3");
+    char in[1024];
+    snprintf(in, sizeof in, "%s", cli_path("ct.nii.gz"));
+    size_t n = 0;
+    static const double vox[3] = {1.0, 2.0, 0.5}, four[3] = {4.0, 4.0, 4.0}, one5[3] = {1.5, 1.5, 1.5};
+    assert_int_equal(cli("normalize %s -o %s --normalization none --smooth 1,2,0.5 --backend cpu --json", in,
+                         cli_path("s.nii.gz")),
+                     0);
+    cJSON *j = cli_out_json();
+    const cJSON *sm = cli_json(j, "smooth");
+    for (int a = 0; a < 3; a++)
+        assert_true(cJSON_GetArrayItem(cli_json(sm, "sigma"), a)->valuedouble == vox[a]);
+    assert_string_equal(cli_json_string(sm, "unit"), "voxels");
+    cJSON_Delete(j);
+    float *want = smoothed(in, vox, 0, &n);
+    assert_voxels(cli_path("s.nii.gz"), want, n, "--smooth 1,2,0.5");
+    free(want);
+    /* millimetres: 4mm at spacing 4, 2, 1 is 1, 2, 4 voxels */
+    assert_int_equal(cli("normalize %s -o %s --normalization none --smooth 4mm", in, cli_path("mm.nii.gz")), 0);
+    assert_int_equal(cli("normalize %s -o %s --normalization none --smooth 1,2,4", in, cli_path("vox.nii.gz")), 0);
+    assert_true(cli_same_file(cli_path("mm.nii.gz"), cli_path("vox.nii.gz")));
+    want = smoothed(in, four, 1, &n);
+    assert_voxels(cli_path("mm.nii.gz"), want, n, "--smooth 4mm");
+    free(want);
+    /* before the scheme: the window of the smoothed values (the float32 formula of reference()) */
+    assert_int_equal(cli("normalize %s -o %s --normalization window --lo -1000 --hi 1000 --smooth 1.5 --backend cpu",
+                         in, cli_path("w.nii.gz")),
+                     0);
+    float *x = smoothed(in, one5, 0, &n);
+    want = malloc(n * sizeof(float));
+    reference("window", x, n, want);
+    assert_voxels(cli_path("w.nii.gz"), want, n, "--smooth 1.5 --normalization window");
+    free(x);
+    free(want);
+    /* 4D: every channel smoothed on its own */
+    static const double inplane[3] = {0.0, 1.0, 1.0};
+    assert_int_equal(cli("normalize %s -o %s --normalization none --smooth 0,1,1", NDATA "/4d_uint16.nii.gz",
+                         cli_path("4d.nii.gz")),
+                     0);
+    want = smoothed(NDATA "/4d_uint16.nii.gz", inplane, 0, &n);
+    assert_voxels(cli_path("4d.nii.gz"), want, n, "4D --smooth 0,1,1");
+    free(want);
+}
+
+/* Bad values of --smooth: a malformed argument, exit 2, one line, nothing written. */
+static void test_smooth_bad_values(void **state)
+{
+    (void)state;
+    cli_phantom("ct.nii.gz", NULL, "--shape 8,16,16 --spacing 8,8,8");
+    cli_phantom("fine.nii.gz", NULL, "--shape 4,8,8 --spacing 0.002,0.002,0.002");
+    char in[1024];
+    snprintf(in, sizeof in, "%s", cli_path("ct.nii.gz"));
+    int before = cli_files();
+    static const char *const bad[] = {"-1", "abc", "1,2", "2000", "1e400", "mm", "1,2,3,4mm", "nan", "1.5 mm",
+                                      "-0.5,1,1mm", "1,,2", "2cm", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int rc = cli("normalize %s -o %s --normalization none --smooth '%s'", in, cli_path("o.nii.gz"), bad[i]);
+        if (rc != 2)
+            fail_msg("--smooth '%s': exit %d, expected 2: %s", bad[i], rc, cli_err);
+        cli_assert_one_line_error("--smooth: expected SIGMA or Z,Y,X in voxels, or in mm with a trailing mm, each in "
+                                  "[0, 1000]");
+    }
+    assert_int_equal(cli("normalize %s -o %s --normalization none --smooth", in, cli_path("o.nii.gz")), 2);
+    cli_assert_one_line_error("--smooth needs a value");
+    assert_int_equal(cli("normalize %s -o %s --smooth 1", in, cli_path("o.nii.gz")), 2);
+    cli_assert_one_line_error("missing --normalization");
+    /* 1000 mm at 0.002 mm voxels: a kernel of 2 million voxels, beyond the library's 2^20 */
+    assert_int_equal(cli("normalize %s -o %s --normalization none --smooth 1000mm", cli_path("fine.nii.gz"),
+                         cli_path("o.nii.gz")),
+                     2);
+    cli_assert_one_line_error("--smooth: vxt_gaussian_smooth: sigma 500000 voxels along z");
+    assert_int_equal(cli_files(), before);
+}
+
+static void test_smooth_opencl_writes_the_cpu_bytes(void **state)
+{
+    (void)state;
+    cli_phantom("ct.nii.gz", NULL, "--shape 9,20,24 --spacing 4,2,1.5 --seed 8");
+    for (int b = 0; b < 2; b++)
+        assert_int_equal(cli("normalize %s -o %s --normalization zscore --smooth 3mm --backend %s",
+                             cli_path("ct.nii.gz"), cli_path(b ? "cl.nii.gz" : "cpu.nii.gz"), b ? "opencl" : "cpu"),
+                         0);
+    assert_true(cli_same_file(cli_path("cl.nii.gz"), cli_path("cpu.nii.gz")));
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest cpu[] = {
@@ -431,9 +558,12 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_bad_input, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_flag_values_are_usage_errors, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_flags_checked_before_the_input_is_read, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_smooth, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_smooth_bad_values, cli_setup, cli_teardown),
     };
     const struct CMUnitTest opencl[] = {
         cmocka_unit_test_setup_teardown(test_opencl_writes_the_cpu_bytes, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_smooth_opencl_writes_the_cpu_bytes, cli_setup, cli_teardown),
     };
     const vxt_test_group groups[] = {VXT_GROUP("cpu", cpu, 0), VXT_GROUP("opencl", opencl, 1)};
     return vxt_test_main(argc, argv, groups, 2);

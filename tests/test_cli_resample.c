@@ -345,6 +345,75 @@ static void test_bad_input(void **state)
     assert_non_null(strstr(cli_out, "k,j,i"));
 }
 
+/* --anti-alias: the library's resampling with anti_alias (smoothing first, skimage's sigma), bit for bit; the sigma in
+ * the report; nothing smoothed when nothing is downsampled; refused with nearest and with a value. */
+static void resample_with_library(const char *in, const int64_t shape[3], int anti_alias, float *out)
+{
+    vxt_image *img = cli_read_image(in); /* the phantom has no scaling: its stored values */
+    vxt_volume v, o = {out, VXT_DTYPE_F32, 1, {shape[0], shape[1], shape[2]}};
+    assert_ok(vxt_image_volume(img, &v));
+    vxt_resample_options ro;
+    vxt_resample_options_init(&ro);
+    ro.anti_alias = anti_alias;
+    vxt_context *ctx = vxt_test_context(VXT_BACKEND_CPU, 2);
+    assert_ok(vxt_resample(ctx, &v, &o, &ro));
+    vxt_context_destroy(ctx);
+    vxt_image_destroy(img);
+}
+
+static void test_anti_alias(void **state)
+{
+    (void)state;
+    cli_phantom("ct.nii.gz", NULL, "--shape 12,20,24 --spacing 2,1,1 --seed 4");
+    char in[1024];
+    snprintf(in, sizeof in, "%s", cli_path("ct.nii.gz"));
+    assert_int_equal(cli("resample %s -o %s --shape 5,8,13 --anti-alias --backend cpu --json", in,
+                         cli_path("a.nii.gz")),
+                     0);
+    cJSON *j = cli_out_json();
+    const double sigma[3] = {(12.0 / 5 - 1) / 2, (20.0 / 8 - 1) / 2, (24.0 / 13 - 1) / 2};
+    for (int a = 0; a < 3; a++)
+        assert_true(cJSON_GetArrayItem(cli_json(j, "anti_alias_sigma"), a)->valuedouble == sigma[a]);
+    cJSON_Delete(j);
+    const int64_t shape[3] = {5, 8, 13};
+    const size_t n = 5 * 8 * 13;
+    float *want = malloc(n * sizeof(float)), *plain = malloc(n * sizeof(float));
+    resample_with_library(in, shape, 1, want);
+    resample_with_library(in, shape, 0, plain);
+    vxt_image *img = cli_read_image(cli_path("a.nii.gz"));
+    vxt_volume v;
+    assert_ok(vxt_image_volume(img, &v));
+    assert_int_equal(v.dtype, VXT_DTYPE_F32);
+    assert_memory_equal(v.data, want, n * sizeof(float));
+    assert_true(memcmp(want, plain, n * sizeof(float)) != 0); /* the smoothing did something */
+    vxt_image_destroy(img);
+    free(want);
+    free(plain);
+    /* upsampling along every axis that changes: the same file as without */
+    assert_int_equal(cli("resample %s -o %s --shape 12,30,31 --anti-alias", in, cli_path("u1.nii.gz")), 0);
+    assert_int_equal(cli("resample %s -o %s --shape 12,30,31", in, cli_path("u0.nii.gz")), 0);
+    assert_true(cli_same_file(cli_path("u1.nii.gz"), cli_path("u0.nii.gz")));
+    /* refused: exit 2, one line, nothing written */
+    int before = cli_files();
+    assert_int_equal(cli("resample %s -o %s --shape 5,8,13 --anti-alias --interp nearest", in, cli_path("o.nii.gz")),
+                     2);
+    cli_assert_one_line_error("--anti-alias applies to --interp linear");
+    assert_int_equal(cli("resample %s -o %s --shape 5,8,13 --anti-alias=yes", in, cli_path("o.nii.gz")), 2);
+    cli_assert_one_line_error("--anti-alias takes no value");
+    assert_int_equal(cli_files(), before);
+}
+
+static void test_anti_alias_opencl_writes_the_cpu_bytes(void **state)
+{
+    (void)state;
+    cli_phantom("ct.nii.gz", NULL, "--shape 12,20,24 --spacing 2,1,1 --seed 6");
+    for (int b = 0; b < 2; b++)
+        assert_int_equal(cli("resample %s -o %s --spacing 5,2.5,1.5 --anti-alias --fill -1000 --backend %s",
+                             cli_path("ct.nii.gz"), cli_path(b ? "cl.nii.gz" : "cpu.nii.gz"), b ? "opencl" : "cpu"),
+                         0);
+    assert_true(cli_same_file(cli_path("cl.nii.gz"), cli_path("cpu.nii.gz")));
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest cpu[] = {
@@ -353,9 +422,11 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_npy_output, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_npy_output_keeps_the_meaning_of_scaled_values, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_anti_alias, cli_setup, cli_teardown),
     };
     const struct CMUnitTest opencl[] = {
         cmocka_unit_test_setup_teardown(test_cases_opencl_write_the_cpu_bytes, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_anti_alias_opencl_writes_the_cpu_bytes, cli_setup, cli_teardown),
     };
     const vxt_test_group groups[] = {VXT_GROUP("cpu", cpu, 0), VXT_GROUP("opencl", opencl, 1)};
     return vxt_test_main(argc, argv, groups, 2);

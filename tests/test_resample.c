@@ -482,8 +482,10 @@ static void test_bad_input(void **state)
     o.align = (vxt_grid_align)3;
     assert_status_msg(vxt_resample(ctx, &in, &out, &o), VXT_ERR_INVALID_ARGUMENT, "grid");
     vxt_resample_options_init(&o);
-    o.boundary = (vxt_boundary)3;
-    assert_status_msg(vxt_resample(ctx, &in, &out, &o), VXT_ERR_INVALID_ARGUMENT, "boundary");
+    o.boundary = (vxt_boundary)9;
+    assert_status_msg(vxt_resample(ctx, &in, &out, &o), VXT_ERR_INVALID_ARGUMENT, "not a vxt_boundary");
+    o.boundary = VXT_BOUNDARY_GRID_MIRROR; /* a mirror boundary with linear axes */
+    assert_status_msg(vxt_resample(ctx, &in, &out, &o), VXT_ERR_INVALID_ARGUMENT, "needs every axis cubic or nearest");
     vxt_resample_options_init(&o);
     o.scale[2] = -2.0;
     assert_status_msg(vxt_resample(ctx, &in, &out, &o), VXT_ERR_INVALID_ARGUMENT, "scale[2]");

@@ -80,6 +80,7 @@ typedef enum vxt__prog {
     VXT__PROG_RESAMPLE,  /* preprocessing: separable and affine resampling */
     VXT__PROG_PATCHES,   /* preprocessing: box and tri-planar patch extraction */
     VXT__PROG_LABELS,    /* labels from class values by a label rule */
+    VXT__PROG_SMOOTH,    /* preprocessing: Gaussian smoothing, one pass per axis */
     VXT__PROG_COUNT
 } vxt__prog;
 

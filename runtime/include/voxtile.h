@@ -1060,11 +1060,13 @@ VXT_API vxt_status vxt_grid_align_parse(const char *name, vxt_grid_align *out);
     /* fill_value (scipy mode='grid-constant'): neighbours outside the volume contribute fill_value; a sample  \
      * with all neighbours outside is fill_value */                                                            \
     X(VXT_BOUNDARY_CONSTANT, 1, "constant")                                                                    \
-    /* whole-sample symmetric, d c b | a b c d | c b a (scipy mode='mirror'); cubic interpolation only (with   \
-     * nearest axes, whose samples are always inside) */                                                       \
+    /* whole-sample symmetric, the edge voxel not repeated: d c b | a b c d | c b a (scipy mode='mirror';      \
+     * numpy.pad and torch 'reflect'), repeated for reaches beyond the axis; an axis of 1 voxel repeats it.    \
+     * Cubic interpolation (with nearest axes, whose samples are always inside) and Gaussian smoothing */      \
     X(VXT_BOUNDARY_MIRROR, 2, "mirror")                                                                        \
-    /* half-sample symmetric, d c b a | a b c d | d c b a (scipy mode='grid-mirror', alias 'reflect'); cubic    \
-     * interpolation only, as above */                                                                         \
+    /* half-sample symmetric, the edge voxel repeated: c b a | a b c d | d c b (scipy mode='grid-mirror', its  \
+     * synonym 'reflect' and gaussian_filter's default; numpy.pad 'symmetric'), repeated likewise. Cubic       \
+     * interpolation and Gaussian smoothing, as above */                                                       \
     X(VXT_BOUNDARY_GRID_MIRROR, 3, "grid-mirror")
 
 typedef enum vxt_boundary { VXT_BOUNDARY_MAP(VXT_ENUM_MEMBER_) VXT_BOUNDARY_COUNT_ } vxt_boundary;
@@ -1122,6 +1124,19 @@ typedef struct vxt_resample_options {
      *  volumes (its prefilter runs along whole lines): with a cubic axis, in_z_total and out_z_total must be 0. */
     int64_t in_z_offset;
     int64_t in_z_total;
+    /** Smoothing before downsampling (fields added after 0.2.0: callers built without them get the defaults), as
+     *  skimage.transform.resize(anti_aliasing=True) does: non-zero, and the input is first smoothed by a Gaussian
+     *  (vxt_gaussian_smooth, truncate 4) into a float32 copy of one channel at a time, which is then resampled (a
+     *  clip takes the range of the input, not of its smoothed copy, as skimage's does). The boundary of the
+     *  smoothing follows the resampling's: clamp is scipy's 'nearest' (skimage mode='edge'), constant is
+     *  'constant' with fill_value, mirror and grid-mirror are themselves. `out` must be float32. Refused with the slab fields
+     *  (in_z_total or out_z_total not 0: a slab has no neighbours to smooth with) with VXT_ERR_INVALID_ARGUMENT.
+     *  Default 0: no smoothing. */
+    int anti_alias;
+    /** Per axis (z, y, x), in voxels of the input: > 0 is used as given (skimage's anti_aliasing_sigma), 0 takes
+     *  skimage's default from the shapes, max(0, (in/out - 1) / 2) (vxt_antialias_sigma): 0 on an axis that is
+     *  not downsampled, which is then not smoothed. Finite and >= 0; default 0. */
+    double anti_alias_sigma[3];
     /** Output clipping (field added after 0.2.0: callers built with an earlier layout get the default);
      *  default VXT_CLIP_NONE. With VXT_CLIP_INPUT_RANGE the output is float32. */
     vxt_resample_clip clip;
@@ -1207,6 +1222,53 @@ VXT_API void vxt_affine_options_init(vxt_affine_options *opts);
  */
 VXT_API vxt_status vxt_resample_affine(vxt_context *ctx, const vxt_volume *in, vxt_volume *out,
                                        const double matrix[16], const vxt_affine_options *opts);
+
+/* ---- smoothing ------------------------------------------------------------------------------------------ */
+
+/** Options of vxt_gaussian_smooth(). Initialise with vxt_smooth_options_init(). */
+typedef struct vxt_smooth_options {
+    size_t struct_size;
+    /** Standard deviation per axis (z, y, x), in voxels, or in millimetres when sigma_in_mm. Finite and >= 0; 0
+     *  leaves that axis untouched (no pass along it). Default 0, 0, 0: a conversion to float32. */
+    double sigma[3];
+    int sigma_in_mm;    /**< non-zero: sigma is in mm, divided by `spacing` per axis. Default 0 (voxels). */
+    double spacing[3];  /**< voxel size in mm (z, y, x), used only with sigma_in_mm: finite and > 0. */
+    double truncate;    /**< the kernel reaches int(truncate * sigma + 0.5) voxels (scipy); default 4; > 0 */
+    vxt_boundary boundary; /**< values beyond the edge; default VXT_BOUNDARY_GRID_MIRROR (scipy's 'reflect') */
+    double fill_value;  /**< with VXT_BOUNDARY_CONSTANT (scipy's cval); finite; default 0 */
+} vxt_smooth_options;
+
+/** Fill *opts with the defaults above and set struct_size. */
+VXT_API void vxt_smooth_options_init(vxt_smooth_options *opts);
+
+/**
+ * Gaussian smoothing, scipy.ndimage.gaussian_filter's: separable, one pass per axis whose sigma s (in voxels) is
+ * not 0, in the order z, y, x, each pass writing float32. A pass replaces each line v[0 .. n) along its axis by
+ *
+ *     out[p] = w[0] v[p] + sum_{j = r .. 1} (v[p - j] + v[p + j]) w[j]
+ *
+ * with r = int(truncate * s + 0.5) and w[j] = exp(-0.5 j^2 / s^2) normalised so that the 2r + 1 taps sum to 1,
+ * computed in double on the host and rounded to float32. The sum runs in that order (the outermost taps first),
+ * one float32 rounding per operation, so that both backends give the same bits at any thread count; scipy sums in
+ * double. Samples beyond the edge come from opts->boundary: VXT_BOUNDARY_GRID_MIRROR (scipy 'reflect', the
+ * default), VXT_BOUNDARY_MIRROR ('mirror'), VXT_BOUNDARY_CLAMP ('nearest'), VXT_BOUNDARY_CONSTANT ('constant',
+ * fill_value); the mirrors repeat when the kernel reaches beyond the axis, as scipy's do. Against scipy (float32
+ * output) the results agree within 1e-6 of the largest output magnitude (docs/PREPROCESSING.md).
+ *
+ * Any input type (read as float32, vxt_convert.h) and number of channels (each smoothed on its own); `out` is
+ * float32 with the input's channels and shape. In place: out->data may equal in->data when `in` is float32.
+ * Temporary memory: one float32 channel. Errors: VXT_ERR_NULL (opts too), VXT_ERR_INVALID_ARGUMENT (a sigma
+ * negative or not finite, a spacing not > 0, truncate not > 0, a kernel longer than 2^21 + 1 taps, an unknown
+ * boundary, fill_value not finite), VXT_ERR_STRUCT_SIZE, VXT_ERR_OUT_OF_MEMORY; on an OpenCL device
+ * VXT_ERR_UNSUPPORTED when the planes one z pass reads do not fit the device's largest buffer.
+ */
+VXT_API vxt_status vxt_gaussian_smooth(vxt_context *ctx, const vxt_volume *in, vxt_volume *out,
+                                       const vxt_smooth_options *opts);
+
+/** skimage.transform.resize's default sigma for smoothing before a resize from in_shape to out_shape:
+ *  sigma[a] = max(0, (in_shape[a] / out_shape[a] - 1) / 2), in voxels of the input (0 on an axis that is not
+ *  downsampled). Shapes >= 1 (VXT_ERR_INVALID_ARGUMENT otherwise). */
+VXT_API vxt_status vxt_antialias_sigma(const int64_t in_shape[3], const int64_t out_shape[3], double sigma[3]);
 
 /* ---- patches -------------------------------------------------------------------------------------------- */
 

@@ -30,6 +30,8 @@ static const prog_def vxt__progs[VXT__PROG_COUNT] = {
                                          vxt__src_resample_cubic_cl, NULL}},
     [VXT__PROG_PATCHES] = {"patches", {vxt__src_vxt_arith_h, vxt__src_vxt_convert_h, vxt__src_patches_cl, NULL}},
     [VXT__PROG_LABELS] = {"labels", {vxt__src_vxt_arith_h, vxt__src_vxt_labels_h, vxt__src_labels_cl, NULL}},
+    [VXT__PROG_SMOOTH] = {"smooth", {vxt__src_vxt_arith_h, vxt__src_vxt_convert_h, vxt__src_vxt_smooth_h,
+                                     vxt__src_smooth_cl, NULL}},
 };
 
 const char *vxt__prog_name(vxt__prog id)

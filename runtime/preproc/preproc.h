@@ -1,6 +1,6 @@
 /*
  * preproc.h - declarations shared by the preprocessing sources (intensity.c, stats.c, histogram.c,
- * percentile.c, normalize.c, resample.c, resample_affine.c, patches.c): argument checks, dtype dispatch, and
+ * percentile.c, normalize.c, resample.c, resample_affine.c, patches.c, smooth.c): argument checks, dtype dispatch, and
  * the OpenCL staging of host volumes (preproc_cl.c). The CPU twins of their kernels
  * (kernels/<operation>/<name>_cpu.c) include it too. Not installed.
  */
@@ -155,7 +155,15 @@ void vxt__resample_z_table(const vxt_resample_options *o, int64_t nin, int64_t n
 void vxt__resample_axis_table(int64_t nin, int64_t nout, vxt_interp interp, vxt_grid_align grid, vxt_boundary bnd,
                               double scale, int64_t *i0, int64_t *i1, float *w0, float *w1);
 
-/* resample_cubic.c: vxt_resample with a cubic axis or clipping, on checked arguments and options (all fields set). */
-vxt_status vxt__resample_cubic(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, const vxt_resample_options *o);
+/* resample_cubic.c: vxt_resample with a cubic axis or clipping, on checked arguments and options (all fields set);
+ * the clip's ranges are those of `range_of` (the input's shape and channels: the input, or its unsmoothed self). */
+vxt_status vxt__resample_cubic(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, const vxt_resample_options *o,
+                               const vxt_volume *range_of);
+
+/* smooth.c: Gaussian smoothing of validated views (out float32 with the input's channels and shape; it may be the
+ * input when that is float32): sigma in voxels per axis (finite, >= 0; 0 leaves the axis), truncate > 0 and finite,
+ * a known boundary, fill finite. `f` names the public function in messages. */
+vxt_status vxt__smooth_run(vxt_context *ctx, const char *f, const vxt_volume *in, vxt_volume *out, const double sigma[3],
+                           double truncate, vxt_boundary boundary, double fill);
 
 #endif /* VXT_PREPROC_H */

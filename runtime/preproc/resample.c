@@ -457,8 +457,12 @@ static vxt_status check_opts(vxt_context *ctx, const char *f, const vxt_resample
     return VXT_OK;
 }
 
-static vxt_status resample_impl(vxt_context *ctx, const vxt_volume *in, vxt_volume *out,
-                                const vxt_resample_options *opts)
+static vxt_status resample_antialiased(vxt_context *ctx, const vxt_volume *in, vxt_volume *out,
+                                       const vxt_resample_options *o);
+
+/* vxt_resample; range_of (NULL: in) is the volume whose values give the clip's ranges. */
+static vxt_status resample_with(vxt_context *ctx, const vxt_volume *in, vxt_volume *out,
+                                const vxt_resample_options *opts, const vxt_volume *range_of)
 {
     static const char *const f = "vxt_resample";
     size_t in_bytes = 0, out_bytes = 0;
@@ -497,10 +501,13 @@ static vxt_status resample_impl(vxt_context *ctx, const vxt_volume *in, vxt_volu
     if (in->shape[2] > INT32_MAX || out->shape[2] > INT32_MAX)
         return vxt__fail(ctx, VXT_ERR_UNSUPPORTED, "%s: in.shape[2] is %lld, out.shape[2] %lld (rows of at most 2^31 - 1 "
                          "voxels)", f, (long long)in->shape[2], (long long)out->shape[2]);
-    /* cubic axes, and clipping, take the B-spline path (resample_cubic.c), which also runs linear and nearest axes */
+    if (o.anti_alias)
+        return resample_antialiased(ctx, in, out, &o);
+    /* cubic axes, and clipping, take the B-spline path (resample_cubic.c), which also runs linear and nearest axes;
+     * the clip's ranges come from `range_of` (the input, or the unsmoothed input of an anti-aliased resampling) */
     if (o.interp[0] == VXT_INTERP_CUBIC || o.interp[1] == VXT_INTERP_CUBIC || o.interp[2] == VXT_INTERP_CUBIC ||
         o.clip != VXT_CLIP_NONE)
-        return vxt__resample_cubic(ctx, in, out, &o);
+        return vxt__resample_cubic(ctx, in, out, &o, range_of ? range_of : in);
     for (int a = 0; a < 3; a++)
         if (o.interp[a] == VXT_INTERP_LINEAR &&
             (o.boundary == VXT_BOUNDARY_MIRROR || o.boundary == VXT_BOUNDARY_GRID_MIRROR))
@@ -662,6 +669,65 @@ static vxt_status resample_impl(vxt_context *ctx, const vxt_volume *in, vxt_volu
     free(w);
     free(bad);
     return st;
+}
+
+/* ---- smoothing before downsampling (opts.anti_alias) ------------------------------------------------------ */
+
+/* skimage.transform.resize(anti_aliasing=True): each channel smoothed (vxt_gaussian_smooth's passes, truncate 4, the
+ * resampling's boundary and fill value) into a float32 temporary, which is then resampled with the same options less
+ * anti_alias. The views and the other options were checked by resample_impl. */
+static vxt_status resample_antialiased(vxt_context *ctx, const vxt_volume *in, vxt_volume *out,
+                                       const vxt_resample_options *o)
+{
+    static const char *const f = "vxt_resample";
+    if (o->in_z_total || o->out_z_total)
+        return vxt__fail(ctx, VXT_ERR_INVALID_ARGUMENT,
+                         "%s: opts.anti_alias with a slab (in_z_total %lld, out_z_total %lld): a slab lacks the "
+                         "neighbours its smoothing needs",
+                         f, (long long)o->in_z_total, (long long)o->out_z_total);
+    if (out->dtype != VXT_DTYPE_F32)
+        return vxt__fail(ctx, VXT_ERR_INVALID_ARGUMENT, "%s: opts.anti_alias needs a float32 output (out.dtype is %s)",
+                         f, vxt_dtype_name(out->dtype));
+    double sigma[3];
+    vxt_status st = vxt_antialias_sigma(in->shape, out->shape, sigma);
+    for (int a = 0; a < 3 && st == VXT_OK; a++) {
+        if (!(o->anti_alias_sigma[a] >= 0.0) || !isfinite(o->anti_alias_sigma[a]))
+            return vxt__fail(ctx, VXT_ERR_INVALID_ARGUMENT,
+                             "%s: opts.anti_alias_sigma[%d] (%c) is %g (must be >= 0 and finite)", f, a, "zyx"[a],
+                             o->anti_alias_sigma[a]);
+        if (o->anti_alias_sigma[a] > 0.0)
+            sigma[a] = o->anti_alias_sigma[a];
+    }
+    if (st != VXT_OK)
+        return st;
+    vxt_resample_options plain = *o;
+    plain.anti_alias = 0;
+    if (sigma[0] == 0.0 && sigma[1] == 0.0 && sigma[2] == 0.0) /* nothing downsampled: nothing to smooth */
+        return resample_with(ctx, in, out, &plain, NULL);
+    const size_t spatial = vxt__pp_spatial(in), out_spatial = vxt__pp_spatial(out);
+    float *tmp = malloc(spatial * sizeof *tmp);
+    if (!tmp)
+        return vxt__fail(ctx, VXT_ERR_OUT_OF_MEMORY, "%s: out of memory for a float32 channel of %zu voxels to smooth",
+                         f, spatial);
+    for (int64_t c = 0; c < in->channels && st == VXT_OK; c++) {
+        vxt_volume ic = *in, sc = {tmp, VXT_DTYPE_F32, 1, {in->shape[0], in->shape[1], in->shape[2]}}, oc = *out;
+        ic.data = (unsigned char *)in->data + (size_t)c * spatial * vxt_dtype_size(in->dtype);
+        ic.channels = 1;
+        oc.data = (float *)out->data + (size_t)c * out_spatial;
+        oc.channels = 1;
+        st = vxt__smooth_run(ctx, f, &ic, &sc, sigma, 4.0, o->boundary, o->fill_value);
+        /* clipped to the range of the input, not of its smoothed copy (skimage clips to the image it was given) */
+        if (st == VXT_OK)
+            st = resample_with(ctx, &sc, &oc, &plain, &ic);
+    }
+    free(tmp);
+    return st;
+}
+
+static vxt_status resample_impl(vxt_context *ctx, const vxt_volume *in, vxt_volume *out,
+                                const vxt_resample_options *opts)
+{
+    return resample_with(ctx, in, out, opts, NULL);
 }
 
 /* ---- which input planes an output slab reads ------------------------------------------------------------ */

@@ -359,7 +359,8 @@ static void cpu_channel(vxt_context *ctx, cjob *j, const int filter_axes[3])
 
 /* ---- entry (from resample.c, arguments checked) -------------------------------------------------------------- */
 
-vxt_status vxt__resample_cubic(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, const vxt_resample_options *o)
+vxt_status vxt__resample_cubic(vxt_context *ctx, const vxt_volume *in, vxt_volume *out, const vxt_resample_options *o,
+                               const vxt_volume *range_of)
 {
     static const char *const f = "vxt_resample";
     static const char *const axis_name[3] = {"z", "y", "x"};
@@ -470,7 +471,7 @@ vxt_status vxt__resample_cubic(vxt_context *ctx, const vxt_volume *in, vxt_volum
         j.in = (const unsigned char *)in->data + (size_t)ch * in_ch * es;
         j.out = (float *)out->data + (size_t)ch * out_ch;
         if (clip) {
-            st = input_ranges(ctx, in, (size_t)ch * in_ch, clip_axis, rlo, rhi);
+            st = input_ranges(ctx, range_of, (size_t)ch * in_ch, clip_axis, rlo, rhi);
             if (st != VXT_OK)
                 break;
             /* per output index along the clip axis: the range of the input slice it copies (its one tap) */

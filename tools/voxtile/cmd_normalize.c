@@ -1,35 +1,42 @@
 /* cmd_normalize.c - `voxtile normalize IN -o OUT --normalization NAME [parameters]`: the normalization stage of
  * `voxtile run` on its own, with the same flags and plan fields. The stored values are first rescaled to their
- * intensity units (the image's scaling) in float32, as run's rescale stage does, then each channel is normalized
- * in place by vxt_plan_normalize(); the output is float32 with the input's geometry exactly. Statistics are per
- * channel (docs/PREPROCESSING.md says how they are computed: exactly, and the same on every backend). */
+ * intensity units (the image's scaling) in float32, as run's rescale stage does, then smoothed when --smooth asks
+ * (vxt_gaussian_smooth, in place), then each channel is normalized in place by vxt_plan_normalize(); the output is
+ * float32 with the input's geometry exactly. Statistics are per channel (docs/PREPROCESSING.md says how they are
+ * computed: exactly, and the same on every backend). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 
-enum { O_OUT = 1, O_JSON };
+enum { O_OUT = 1, O_JSON, O_SMOOTH };
 
 static const cli_flag own[] = {
     {NULL, 0, NULL, 0, "output"},
     {"output", 'o', "OUT", O_OUT, "the normalized image, float32 (.nii, .nii.gz or .npy)"},
     {"json", 0, NULL, O_JSON, "print a summary as JSON (the statistics used, seconds, ...)"},
+    {NULL, 0, NULL, 0, "smoothing"},
+    {"smooth", 0, "SIGMA[mm]", O_SMOOTH, "Gaussian smoothing first (scipy gaussian_filter, 'reflect'): sigma in "
+                                         "voxels, or mm with a trailing mm; S or Z,Y,X, each 0..1000"},
     {NULL, 0, NULL, 0, NULL},
 };
 static const cli_flag *const groups[] = {own, cli_norm_flags, cli_exec_flags, cli_dicom_flags, NULL};
 static const cli_command_spec spec = {
-    "normalize", "normalize IN -o OUT --normalization NAME [--lo L --hi H | --mean M --std S | --percentiles P,Q]",
+    "normalize",
+    "normalize IN -o OUT --normalization NAME [--lo L --hi H | --mean M --std S | --percentiles P,Q] [--smooth SIGMA]",
     "Normalize intensities with one of voxtile run's schemes (docs/PLAN.md): window clip((x - lo) / (hi - lo), 0, 1);\n"
     "ct (nnU-Net's CTNormalization) (clip(x, lo, hi) - mean) / max(std, 1e-8); zscore and zscore-nonzero\n"
     "(x - mean) / max(std, 1e-8) over every or the non-zero voxels; minmax (x - min) / max(max - min, 1e-8);\n"
     "percentile: clip to the P-th and Q-th percentiles (numpy's linear method, exact). The scheme may also come\n"
-    "from a plan file.",
+    "from a plan file. --smooth smooths the image first (on its own: --normalization none); its statistics are\n"
+    "those of the smoothed image.",
     groups, 1};
 
 typedef struct norm_args {
     const char *out;
-    int json;
+    int json, smooth, smooth_mm; /* --smooth given; its sigma in mm */
+    double sigma[3];
     cli_exec exec;
     cli_dicom dicom;
     cli_plan_args plan;
@@ -41,15 +48,50 @@ static int on_flag(void *user, const cli_flag *f, const char *v)
     int rc = cli_shared_flag("normalize", &a->exec, &a->plan, &a->dicom, f, v);
     if (rc != -2)
         return rc;
-    if (f->id == O_OUT)
+    if (f->id == O_OUT) {
         a->out = v;
-    else
+    } else if (f->id == O_JSON) {
         a->json = 1;
+    } else {
+        /* SIGMA or Z,Y,X, with "mm" after the last value for millimetres */
+        char num[128];
+        const size_t n = strlen(v);
+        a->smooth = 1;
+        a->smooth_mm = n > 2 && !strcmp(v + n - 2, "mm");
+        snprintf(num, sizeof num, "%.*s", (int)(a->smooth_mm ? n - 2 : n), v);
+        int ok = n < sizeof num && cli_parse_zyx(num, a->sigma, NULL);
+        for (int k = 0; ok && k < 3; k++)
+            ok = a->sigma[k] >= 0.0 && a->sigma[k] <= 1000.0;
+        if (!ok) {
+            cli_error("normalize", "--smooth: expected SIGMA or Z,Y,X in voxels, or in mm with a trailing mm, each in "
+                      "[0, 1000]; got '%s'", v);
+            return VXT_EXIT_USAGE;
+        }
+    }
     return 0;
 }
 
-/* Rescale to intensity units, then normalize each channel; the statistics used go to `channels`. */
-static int normalize(vxt_context *ctx, const vxt_plan *plan, const vxt_image *img, vxt_image *out, cJSON *channels)
+/* --smooth: every channel of the float32 image, in place. */
+static int smooth(vxt_context *ctx, const norm_args *a, const vxt_image *img, vxt_volume *ov)
+{
+    vxt_image_info info = {.struct_size = sizeof info};
+    vxt_image_get_info(img, &info);
+    vxt_smooth_options so;
+    vxt_smooth_options_init(&so);
+    memcpy(so.sigma, a->sigma, sizeof so.sigma);
+    so.sigma_in_mm = a->smooth_mm;
+    memcpy(so.spacing, info.spacing, sizeof so.spacing);
+    vxt_status st = vxt_gaussian_smooth(ctx, ov, ov, &so);
+    if (st == VXT_ERR_INVALID_ARGUMENT) { /* a sigma the image's spacing makes too long */
+        cli_error("normalize", "--smooth: %s", vxt_last_error());
+        return VXT_EXIT_USAGE;
+    }
+    return st == VXT_OK ? 0 : cli_fail("normalize", "smoothing", st);
+}
+
+/* Rescale to intensity units, smooth when asked, then normalize each channel; the statistics used go to `channels`. */
+static int normalize(vxt_context *ctx, const norm_args *a, const vxt_plan *plan, const vxt_image *img, vxt_image *out,
+                     cJSON *channels)
 {
     vxt_volume raw, ov;
     vxt_image_info info = {.struct_size = sizeof info};
@@ -66,6 +108,9 @@ static int normalize(vxt_context *ctx, const vxt_plan *plan, const vxt_image *im
         int rc = cli_fail("normalize", "rescale", st);
         return st == VXT_ERR_UNSUPPORTED ? VXT_EXIT_INPUT : rc;
     }
+    int rc = a->smooth ? smooth(ctx, a, img, &ov) : 0;
+    if (rc)
+        return rc;
     const size_t vox = (size_t)(raw.shape[0] * raw.shape[1] * raw.shape[2]);
     for (int64_t ch = 0; ch < ov.channels; ch++) {
         vxt_volume v = ov;
@@ -164,7 +209,7 @@ int cmd_normalize(int argc, char **argv)
     }
     vxt_image_set_description(out, "voxtile normalize");
     double t1 = cli_seconds();
-    if ((rc = normalize(ctx, plan, img, out, channels)))
+    if ((rc = normalize(ctx, &a, plan, img, out, channels)))
         goto done;
     t[1] = cli_seconds() - t1;
     t1 = cli_seconds();
@@ -178,6 +223,11 @@ int cmd_normalize(int argc, char **argv)
         cli_json_context(j, ctx);
         cJSON_AddItemToObject(j, "normalization", cJSON_DetachItemFromObject(pj, "normalization"));
         cJSON_Delete(pj);
+        if (a.smooth) {
+            cJSON *sm = cJSON_AddObjectToObject(j, "smooth");
+            cJSON_AddItemToObject(sm, "sigma", cJSON_CreateDoubleArray(a.sigma, 3));
+            cJSON_AddStringToObject(sm, "unit", a.smooth_mm ? "mm" : "voxels");
+        }
         cJSON_AddItemToObject(j, "per_channel", channels);
         channels = NULL;
         cli_json_image(j, out);

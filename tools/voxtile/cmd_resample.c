@@ -13,14 +13,17 @@
  * The new shape m: --shape gives it; --scale S gives floor(n S) (torch); --spacing gives nnU-Net's
  * round_half_even(n spacing / new) on the half-pixel grid and round_half_even((n - 1) spacing / new) + 1 on the
  * corner grid. The voxel size written is the one above -- the requested spacing rounded to a whole number of
- * voxels over the same field of view (what c3d's -resample-mm does) -- and --json reports both. */
+ * voxels over the same field of view (what c3d's -resample-mm does) -- and --json reports both.
+ *
+ * --anti-alias smooths before it shrinks (vxt_resample_options.anti_alias, skimage's sigma), so that a downsampled
+ * image does not alias; axes that are not downsampled are not smoothed. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 
-enum { O_OUT = 1, O_SPACING, O_SHAPE, O_SCALE, O_INTERP, O_ALIGN, O_FILL, O_BOUNDARY, O_CLIP, O_JSON };
+enum { O_OUT = 1, O_SPACING, O_SHAPE, O_SCALE, O_INTERP, O_ALIGN, O_FILL, O_BOUNDARY, O_CLIP, O_ANTI_ALIAS, O_JSON };
 
 static const cli_flag own[] = {
     {NULL, 0, NULL, 0, "the new grid (one of)"},
@@ -43,6 +46,8 @@ static const cli_flag own[] = {
                                         "grid-mirror (cubic: scipy's modes of those names)"},
     {"clip", 0, NULL, O_CLIP, "cubic: clip the output to the input's range, as skimage resize and nnU-Net do "
                               "(a spline overshoots at edges)"},
+    {"anti-alias", 0, NULL, O_ANTI_ALIAS, "linear or cubic: smooth before downsampling (skimage resize's "
+                                          "anti_aliasing): a Gaussian of sigma max(0, (n/m - 1)/2) voxels per axis"},
     {NULL, 0, NULL, 0, "output"},
     {"output", 'o', "OUT", O_OUT, "the resampled image (.nii, .nii.gz or .npy)"},
     {"json", 0, NULL, O_JSON, "print a summary as JSON (seconds, backend, shapes, spacings, affine)"},
@@ -59,7 +64,7 @@ static const cli_command_spec spec = {
 
 typedef struct res_args {
     const char *out, *mode_flag;
-    int mode, json, have_fill, have_boundary, clip;
+    int mode, json, have_fill, have_boundary, clip, anti_alias;
     vxt_boundary boundary;
     double req[3], fill;
     vxt_interp interp;
@@ -77,6 +82,7 @@ static int on_flag(void *user, const cli_flag *f, const char *v)
     switch (f->id) {
     case O_OUT: a->out = v; return 0;
     case O_JSON: a->json = 1; return 0;
+    case O_ANTI_ALIAS: a->anti_alias = 1; return 0;
     case O_INTERP:
         if (vxt_interp_parse(v, &a->interp) != VXT_OK || a->interp == VXT_INTERP_NEAREST_FLOOR) {
             char shown[96];
@@ -212,6 +218,12 @@ static int summary(const res_args *a, const char *in_path, vxt_context *ctx, con
         cJSON_AddBoolToObject(j, "clip", a->clip);
     if (a->mode == O_SPACING)
         cJSON_AddItemToObject(j, "requested_spacing", cJSON_CreateDoubleArray(a->req, 3));
+    vxt_volume iv, ov;
+    double sigma[3];
+    vxt_image_volume(img, &iv);
+    vxt_image_volume(out, &ov);
+    if (a->anti_alias && vxt_antialias_sigma(iv.shape, ov.shape, sigma) == VXT_OK)
+        cJSON_AddItemToObject(j, "anti_alias_sigma", cJSON_CreateDoubleArray(sigma, 3));
     cli_json_image(cJSON_AddObjectToObject(j, "in"), img);
     cli_json_image(cJSON_AddObjectToObject(j, "out"), out);
     cJSON *t = cJSON_AddObjectToObject(j, "seconds");
@@ -260,6 +272,11 @@ static int check(const void *args, const vxt_plan *plan, const char *const *pos,
         cli_error("resample", "--clip applies to --interp cubic (linear and nearest never leave the input's range)");
         return VXT_EXIT_USAGE;
     }
+    /* nearest keeps label values: smoothing would mix them */
+    if (a->interp == VXT_INTERP_NEAREST && a->anti_alias) {
+        cli_error("resample", "--anti-alias applies to --interp linear (nearest copies label values, never mixes)");
+        return VXT_EXIT_USAGE;
+    }
     return 0;
 }
 
@@ -306,6 +323,7 @@ int cmd_resample(int argc, char **argv)
     }
     if (a.clip)
         o.clip = VXT_CLIP_INPUT_RANGE;
+    o.anti_alias = a.anti_alias;
     double t1 = cli_seconds();
     vxt_status st = vxt_resample(ctx, &in, &ov, &o);
     if (st != VXT_OK) {
