@@ -2,7 +2,8 @@
  *
  *   references   against scipy.ndimage.zoom / map_coordinates(order=3) in each boundary mode and on both grids,
  *                skimage's resize(order=3) and nnunetv2's resample_data_or_seg (3D, and its separate-z rule) on a
- *                real T1 (tests/data/resample_cubic, tools/make_cubic_testdata.py): every voxel within
+ *                real T1, skimage's anti-aliased resize too (tests/data/resample_cubic,
+ *                tools/make_cubic_testdata.py): every voxel within
  *                CUBIC_TOL of the largest input magnitude (scipy computes in float64, voxtile in float32)
  *   properties   interpolation at the samples (corner grid, same shape: the input back), constants kept, ramps
  *                kept on the mirror grids, the clip, each against a double-precision expectation
@@ -86,6 +87,7 @@ static void test_references(void **state)
             assert_ok(vxt_boundary_parse(cJSON_GetObjectItem(c, "boundary")->valuestring, &o.boundary));
             assert_ok(vxt_resample_clip_parse(cJSON_GetObjectItem(c, "clip")->valuestring, &o.clip));
             o.fill_value = cJSON_GetObjectItem(c, "fill")->valuedouble;
+            o.anti_alias = cJSON_IsTrue(cJSON_GetObjectItem(c, "anti_alias"));
         }
         vxt_volume out = resample(cpu, &in, shape, &o);
         const double scale = max_abs(&in);
@@ -108,7 +110,7 @@ static void test_references(void **state)
         pt_free(&ref);
         pt_free(&out);
     }
-    assert_true(n >= 28);
+    assert_true(n >= 29);
     print_message("%d reference cases (scipy, skimage, nnunetv2): largest error %.3g of the input's largest magnitude "
                   "(tolerance %g)\n", n, worst, CUBIC_TOL);
     cJSON_Delete(m);
