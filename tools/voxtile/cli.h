@@ -64,6 +64,8 @@ int cli_exit_of(vxt_status st);
 /* Strict numbers: the whole string, in range. 0 on failure. */
 int cli_parse_int(const char *s, long lo, long hi, long *out);
 int cli_parse_double(const char *s, double *out);
+/* 1 to `most` comma-separated finite numbers ("-1000,400"): how many, into out; 0 when malformed or more. */
+int cli_parse_numbers(const char *s, double *out, int most);
 
 /* Monotonic seconds. */
 double cli_seconds(void);

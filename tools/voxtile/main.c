@@ -195,6 +195,23 @@ int cli_parse_double(const char *s, double *out)
     return 1;
 }
 
+int cli_parse_numbers(const char *s, double *out, int most)
+{
+    int n = 0;
+    for (const char *p = s; p && *p && n < most;) {
+        char *end = NULL;
+        errno = 0;
+        double v = strtod(p, &end);
+        if (end == p || errno || !isfinite(v) || (*end != ',' && *end != '\0') || (*end == ',' && !end[1]))
+            return 0;
+        out[n++] = v;
+        if (!*end)
+            return n;
+        p = end + 1;
+    }
+    return 0; /* empty, or more than `most` */
+}
+
 typedef struct command {
     const char *name;
     int (*fn)(int argc, char **argv);
