@@ -225,6 +225,7 @@ static const command commands[] = {
     {"tiles", cmd_tiles, "the tiles a sliding window visits, as JSON"},
     {"resample", cmd_resample, "resample an image to a new spacing, shape or scale, keeping its geometry"},
     {"normalize", cmd_normalize, "normalize the intensities of an image (window, CT, z-score, ...)"},
+    {"patches", cmd_patches, "patches around points of an image: tri-planar 2.5D or 3D boxes, into .npy"},
     {"header", cmd_header, "what a file says about its image (NIfTI, .npy, DICOM series): shape, geometry; --stats, --histogram"},
     {"convert", cmd_convert, "convert an image (a DICOM series, NIfTI, .npy) to .nii, .nii.gz or .npy"},
     {"phantom", cmd_phantom, "write a synthetic CT-like volume and its label map"},
