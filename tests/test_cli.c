@@ -10,7 +10,7 @@
 #include "cli_test_util.h"
 
 static const char *const commands[] = {"run",    "validate", "stitch",  "tiles", "resample",
-                                       "normalize", "header", "phantom", "bench", "info", "convert"};
+                                       "normalize", "header", "phantom", "bench", "info", "convert", "patches"};
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
 /* The commands that take plan flags. */
@@ -97,7 +97,7 @@ static void test_shared_flags_have_one_help(void **state)
     static const char *const flags[] = {
         "--plan", "--print-plan", "--nnunet", "--configuration", "--model", "--model-config", "--member", "--ensemble",
         "--orientation", "--transpose", "--spacing", "--anisotropic", "--normalize-first", "--normalization", "--lo",
-        "--hi", "--mean", "--std", "--percentiles", "--roi", "--grid", "--overlap", "--step", "--overlap-voxels",
+        "--hi", "--mean", "--std", "--percentiles", "--replace", "--roi", "--grid", "--overlap", "--step", "--overlap-voxels",
         "--pad", "--pad-value", "--importance", "--sigma-scale", "--accumulate", "--batch", "--mirror", "--activation",
         "--label-rule", "--threshold", "--region-labels", "--label-dtype", "--resample-back", "--backend", "--device",
         "--threads"};

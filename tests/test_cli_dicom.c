@@ -5,7 +5,8 @@
  * or UID) and refuses without it (exit 4, the series listed); gaps and gantry tilt are refused by default and read
  * with --keep-irregular and --tilt correct; a bad --tilt is a usage error (2); a broken file exits 4 and leaves no
  * output, and a failed conversion leaves an existing output as it was; `run`'s summary names the series; every
- * command that reads an image takes the DICOM flags, described in the same words. */
+ * command that reads an image takes the DICOM flags, described in the same words; `normalize --replace padding=W`
+ * replaces the series' PixelPaddingValue. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -437,6 +438,54 @@ static void test_every_reader_takes_the_flags(void **state)
     assert_int_equal(cli("validate %s %s --series 2", two, val), 0);
 }
 
+/* normalize --replace padding=W: the voxels the reader reports as padding (PixelPaddingValue, compared on the values
+ * the image holds) become W, the others are the rescaled values; --replace with the padding's value in intensity
+ * units gives the same voxels; the summary says what "padding" stood for. */
+static void test_normalize_replaces_padding(void **state)
+{
+    (void)state;
+    const char *dir = dpath("series/ct_axial");
+    vxt_image *img = read_lib(dir, NULL, 0);
+    vxt_image_info info = {.struct_size = sizeof info};
+    assert_ok(vxt_image_get_info(img, &info));
+    assert_true(info.has_padding);
+    assert_int_equal(info.stored_dtype, VXT_DTYPE_I16);
+    vxt_volume raw;
+    assert_ok(vxt_image_volume(img, &raw));
+    const size_t n = (size_t)(raw.shape[0] * raw.shape[1] * raw.shape[2]);
+    const float slope = (float)info.scl_slope, inter = (float)info.scl_inter;
+    const float pad_hu = (float)info.padding_value * slope + inter;
+    int rc = cli("normalize %s -o %s --replace padding=-1024 --backend cpu --json", dir, cli_path("pad.nii.gz"));
+    if (rc != 0)
+        fail_msg("exit %d: %s", rc, cli_err);
+    cJSON *j = cli_out_json();
+    assert_true(cli_json_number(j, "padding_value") == info.padding_value);
+    cJSON_Delete(j);
+    char hu[64];
+    snprintf(hu, sizeof hu, "%.9g", (double)pad_hu);
+    assert_int_equal(cli("normalize %s -o %s --replace %s=-1024 --backend cpu", dir, cli_path("hu.nii.gz"), hu), 0);
+    vxt_image *a = read_lib(cli_path("pad.nii.gz"), NULL, 0), *b = read_lib(cli_path("hu.nii.gz"), NULL, 0);
+    vxt_volume va, vb;
+    assert_ok(vxt_image_volume(a, &va));
+    assert_ok(vxt_image_volume(b, &vb));
+    assert_int_equal(va.dtype, VXT_DTYPE_F32);
+    const int16_t *stored = raw.data;
+    const float *got = va.data;
+    size_t replaced = 0;
+    for (size_t i = 0; i < n; i++) {
+        const int pad = stored[i] == (int16_t)info.padding_value;
+        const float want = pad ? -1024.0f : (float)stored[i] * slope + inter;
+        if (got[i] != want)
+            fail_msg("voxel %zu (stored %d): %.9g, expected %.9g", i, stored[i], (double)got[i], (double)want);
+        replaced += pad;
+    }
+    assert_true(replaced > 0 && replaced < n);
+    assert_memory_equal(va.data, vb.data, n * sizeof(float));
+    vxt_image_destroy(a);
+    vxt_image_destroy(b);
+    vxt_image_destroy(img);
+}
+
 int main(int argc, char **argv)
 {
     const char *d = getenv("VXT_DICOM_DATA");
@@ -466,6 +515,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_convert_failures_write_nothing, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_run_summary, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_every_reader_takes_the_flags, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_normalize_replaces_padding, cli_setup, cli_teardown),
     };
     const vxt_test_group groups[] = {VXT_GROUP("cpu", cpu, 0)};
     const int rc = vxt_test_main(argc, argv, groups, 1);

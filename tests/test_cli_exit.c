@@ -26,6 +26,10 @@ static const row rows[] = {
     {VXT_EXIT_USAGE, "resample %s/ct.nii.gz -o %s/o.nii.gz --bogus"},
     {VXT_EXIT_USAGE, "normalize %s/ct.nii.gz -o %s/o.nii.gz --bogus"},
     {VXT_EXIT_USAGE, "header %s/ct.nii.gz --bogus"},
+    {VXT_EXIT_USAGE, "header %s/ct.nii.gz --histogram --bins 0"},
+    {VXT_EXIT_USAGE, "normalize %s/ct.nii.gz -o %s/o.nii.gz --clip 2,1"},
+    {VXT_EXIT_USAGE, "patches %s/ct.nii.gz --points %s/pts.csv --voxel -o %s/o.npy --size 3 --bogus"},
+    {VXT_EXIT_USAGE, "patches %s/ct.nii.gz --points %s/pts.csv --voxel -o %s/o.npy --size 4"},
     {VXT_EXIT_USAGE, "phantom -o %s/x.nii.gz --bogus"},
     {VXT_EXIT_USAGE, "bench --bogus"},
     {VXT_EXIT_USAGE, "info --bogus"},
@@ -44,6 +48,11 @@ static const row rows[] = {
     {VXT_EXIT_INPUT, "normalize %s/bad.nii.gz -o %s/o.nii.gz --normalization zscore"},
     {VXT_EXIT_INPUT, "header %s/missing.nii.gz"},
     {VXT_EXIT_INPUT, "header %s/bad.nii.gz"},
+    {VXT_EXIT_INPUT, "patches %s/missing.nii.gz --points %s/pts.csv --voxel -o %s/o.npy --size 3"},
+    {VXT_EXIT_INPUT, "patches %s/bad.nii.gz --points %s/pts.csv --voxel -o %s/o.npy --size 3"},
+    {VXT_EXIT_INPUT, "patches %s/ct.nii.gz --points %s/bad.json --voxel -o %s/o.npy --size 3"},
+    {VXT_EXIT_INPUT, "patches %s/ct.nii.gz --points %s/missing.csv --voxel -o %s/o.npy --size 3"},
+    {VXT_EXIT_INPUT, "patches %s/ct.nii.gz --points %s/far.csv --voxel -o %s/o.npy --size 3"},
     {VXT_EXIT_INPUT, "run %s/ct.nii.gz -o %s/o.nii.gz --plan %s/missing.json"},
     /* plan */
     {VXT_EXIT_PLAN, "run %s/ct.nii.gz -o %s/o.nii.gz --plan %s/bad.json"},
@@ -58,11 +67,13 @@ static const row rows[] = {
     {VXT_EXIT_DEVICE, "stitch %s/tiles.npy --shape 8,8,8 --roi 8,8,8 -o %s/o.nii.gz --backend opencl --device 99"},
     {VXT_EXIT_DEVICE, "bench --backend opencl --device 99 --size small --runs 2"},
     {VXT_EXIT_DEVICE, "info --backend opencl --device 99"},
+    {VXT_EXIT_DEVICE, "patches %s/ct.nii.gz --points %s/pts.csv --voxel -o %s/o.npy --size 3 --backend opencl --device 99"},
     /* output */
     {VXT_EXIT_OUTPUT, "run %s/ct.nii.gz -o %s/nodir/o.nii.gz --model identity --roi 8"},
     {VXT_EXIT_OUTPUT, "resample %s/ct.nii.gz -o %s/nodir/o.nii.gz --spacing 2"},
     {VXT_EXIT_OUTPUT, "normalize %s/ct.nii.gz -o %s/nodir/o.nii.gz --normalization zscore"},
     {VXT_EXIT_OUTPUT, "phantom -o %s/nodir/ct.nii.gz"},
+    {VXT_EXIT_OUTPUT, "patches %s/ct.nii.gz --points %s/pts.csv --voxel -o %s/nodir/o.npy --size 3"},
     {VXT_EXIT_OUTPUT, "stitch %s/tiles.npy --shape 8,8,8 --roi 8,8,8 -o %s/nodir/o.nii.gz"},
     /* model */
     {VXT_EXIT_MODEL, "run %s/ct.nii.gz -o %s/o.nii.gz --model plugin:/nonexistent/libmodel.so --roi 8"},
@@ -117,6 +128,8 @@ static void test_every_command(void **state)
     cli_write_text("bad.nii.gz", "not an image\n");
     cli_write_text("bad.json", "{\"roi\": \"x\"}\n");
     write_tiles("tiles.npy", 1);
+    cli_write_text("pts.csv", "1,2,3\n");
+    cli_write_text("far.csv", "1,2,300\n");
     int bad = 0;
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         char args[2048];

@@ -3,7 +3,8 @@
  * header's own fields, each compared with what the library reads from the same file; --stats against sums
  * computed here exactly (integers, and floats on a 1/1024 grid so that their sum is exact too), NaN and
  * infinities counted apart; the JSON of a .npy file has no NIfTI keys; broken, truncated and missing files exit 4
- * with one line; usage errors exit 2. */
+ * with one line; usage errors exit 2; --histogram against numpy.histogram's rule counted here (default and given
+ * ranges and bins, scaled, 4D and uint32 files, NaN and infinities, one value), and its bad values. */
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -459,6 +460,209 @@ static void test_broken_files(void **state)
     cli_assert_one_line_error("/nonexistent/x.nii");
 }
 
+/* ---- --histogram ------------------------------------------------------------------------------------------ */
+
+/* numpy.histogram's counts of n values (as float32; float32 edges when f32), done here the slow way: edges
+ * i * ((hi - lo) / bins) + lo, the last hi; a value in [edge[i], edge[i + 1]) goes to bin i, hi to the last. */
+static void direct_counts(const float *x, size_t n, double lo, double hi, size_t bins, int f32, uint64_t *counts,
+                          uint64_t *nan)
+{
+    double *e = malloc((bins + 1) * sizeof *e);
+    for (size_t i = 0; i <= bins; i++) {
+        e[i] = i == bins ? hi : (double)i * ((hi - lo) / (double)bins) + lo;
+        e[i] = f32 ? (double)(float)e[i] : e[i];
+    }
+    memset(counts, 0, bins * sizeof *counts);
+    *nan = 0;
+    for (size_t k = 0; k < n; k++) {
+        const double v = x[k];
+        if (isnan(v)) {
+            ++*nan;
+            continue;
+        }
+        if (v < e[0] || v > e[bins])
+            continue;
+        size_t b = 0;
+        while (b + 1 < bins && v >= e[b + 1])
+            b++;
+        counts[b]++;
+    }
+    free(e);
+}
+
+/* The histogram of the JSON report against direct_counts; returns the sum of the counts. */
+static uint64_t check_histogram(const cJSON *h, const float *x, size_t n, size_t bins, double lo, double hi, int f32,
+                                uint64_t total)
+{
+    uint64_t *want = malloc(bins * sizeof *want), nan = 0, sum = 0;
+    direct_counts(x, n, lo, hi, bins, f32, want, &nan);
+    assert_true(cli_json_number(h, "bins") == (double)bins);
+    assert_true(cJSON_GetArrayItem(cli_json(h, "range"), 0)->valuedouble == lo);
+    assert_true(cJSON_GetArrayItem(cli_json(h, "range"), 1)->valuedouble == hi);
+    const cJSON *counts = cli_json(h, "counts"), *edges = cli_json(h, "edges");
+    assert_int_equal(cJSON_GetArraySize(counts), (int)bins);
+    assert_int_equal(cJSON_GetArraySize(edges), (int)bins + 1);
+    for (size_t b = 0; b < bins; b++) {
+        const double got = cJSON_GetArrayItem(counts, (int)b)->valuedouble;
+        if (got != (double)want[b])
+            fail_msg("bin %zu of %zu over [%g, %g]: %.0f, counted here %llu", b, bins, lo, hi, got,
+                     (unsigned long long)want[b]);
+        sum += want[b];
+    }
+    assert_true(cJSON_GetArrayItem(edges, 0)->valuedouble == (f32 ? (double)(float)lo : lo));
+    assert_true(cJSON_GetArrayItem(edges, (int)bins)->valuedouble == (f32 ? (double)(float)hi : hi));
+    assert_true(cli_json_number(h, "counted") == (double)sum);
+    assert_true(cli_json_number(h, "nan") == (double)nan);
+    assert_true(cli_json_number(h, "outside") == (double)(total - sum - nan));
+    free(want);
+    return sum;
+}
+
+/* The values of a file as the command reads them (AUTO scaling), as float32. */
+static float *values_of(const char *path, size_t *n)
+{
+    vxt_image *img = NULL;
+    assert_ok(vxt_image_read_path(path, NULL, &img));
+    vxt_volume v;
+    assert_ok(vxt_image_volume(img, &v));
+    *n = (size_t)(v.channels * v.shape[0] * v.shape[1] * v.shape[2]);
+    float *x = malloc(*n * sizeof(float));
+    for (size_t i = 0; i < *n; i++)
+        x[i] = v.dtype == VXT_DTYPE_U8    ? (float)((const uint8_t *)v.data)[i]
+               : v.dtype == VXT_DTYPE_U16 ? (float)((const uint16_t *)v.data)[i]
+               : v.dtype == VXT_DTYPE_I16 ? (float)((const int16_t *)v.data)[i]
+               : v.dtype == VXT_DTYPE_U32 ? (float)((const uint32_t *)v.data)[i]
+                                          : ((const float *)v.data)[i];
+    vxt_image_destroy(img);
+    return x;
+}
+
+static void test_histogram(void **state)
+{
+    (void)state;
+    /* ch2 (uint8): numpy's default 10 bins over [min, max]; the counts sum to the voxel count (np.histogram of the
+     * same voxels: 3416956 587538 884984 1211211 766969 129662 75306 27569 7849 1093) */
+    size_t n = 0;
+    float *x = values_of(CH2, &n);
+    assert_int_equal(cli("header --histogram --json " CH2), 0);
+    cJSON *j = cli_out_json();
+    assert_common_json(j, CH2);
+    assert_int_equal(check_histogram(cli_json(j, "histogram"), x, n, 10, 0, 254, 0, n), n);
+    assert_true(cJSON_GetArrayItem(cli_json(cli_json(j, "histogram"), "counts"), 0)->valuedouble == 3416956);
+    assert_true(cJSON_GetArrayItem(cli_json(cli_json(j, "histogram"), "counts"), 9)->valuedouble == 1093);
+    assert_null(cJSON_GetObjectItem(j, "stats"));
+    cJSON_Delete(j);
+    /* --bins, --range: values outside are not counted; the text lists each bin, the last closed */
+    assert_int_equal(cli("header --histogram --bins 7 --range 30.5,200 --json " CH2), 0);
+    j = cli_out_json();
+    uint64_t in = check_histogram(cli_json(j, "histogram"), x, n, 7, 30.5, 200, 0, n);
+    assert_true(in > 0 && in < n);
+    cJSON_Delete(j);
+    assert_int_equal(cli("header --histogram --bins 7 --range 30.5,200 --stats " CH2), 0);
+    char want[256];
+    snprintf(want, sizeof want, "7 bins over [30.5, 200]: %llu counted, %llu outside the range, 0 NaN",
+             (unsigned long long)in, (unsigned long long)(n - in));
+    assert_string_equal(need_line("histogram"), want);
+    assert_non_null(strstr(cli_out, "\n  [30.5, 54.7142857)"));
+    assert_non_null(strstr(cli_out, "\n  [175.785714, 200]"));
+    assert_string_equal(need_line("count"), "7109137"); /* --stats too */
+    free(x);
+    /* scaled int16: the float32 values the file means, float32 edges (numpy's bin type follows the data) */
+    x = values_of(NDATA "/le_int16_scaled.nii", &n);
+    float lo = x[0], hi = x[0];
+    for (size_t i = 0; i < n; i++)
+        lo = x[i] < lo ? x[i] : lo, hi = x[i] > hi ? x[i] : hi;
+    assert_int_equal(cli("header --histogram --bins 13 --json " NDATA "/le_int16_scaled.nii"), 0);
+    j = cli_out_json();
+    assert_int_equal(check_histogram(cli_json(j, "histogram"), x, n, 13, lo, hi, 1, n), n);
+    cJSON_Delete(j);
+    free(x);
+    /* 4D: every channel in one histogram; uint32 values binned as float32 */
+    static const char *const files[] = {NDATA "/4d_uint16.nii.gz", NDATA "/type_uint32.nii"};
+    for (int f = 0; f < 2; f++) {
+        x = values_of(files[f], &n);
+        lo = hi = x[0];
+        for (size_t i = 0; i < n; i++)
+            lo = x[i] < lo ? x[i] : lo, hi = x[i] > hi ? x[i] : hi;
+        assert_int_equal(cli("header --histogram --bins 5 --json %s", files[f]), 0);
+        j = cli_out_json();
+        assert_int_equal(check_histogram(cli_json(j, "histogram"), x, n, 5, lo, hi, f == 1, n), n);
+        cJSON_Delete(j);
+        free(x);
+    }
+}
+
+/* NaN is never counted, infinities only fall outside a range; an infinite default range asks for --range (2); one
+ * value: numpy's [v - 0.5, v + 0.5]. */
+static void test_histogram_special_values(void **state)
+{
+    (void)state;
+    const int64_t shape[3] = {2, 3, 4};
+    vxt_image *img = NULL;
+    assert_ok(vxt_image_create(VXT_DTYPE_F32, 1, shape, NULL, &img));
+    vxt_volume v;
+    assert_ok(vxt_image_volume(img, &v));
+    float *f = v.data;
+    for (int i = 0; i < 24; i++)
+        f[i] = (float)i * 0.25f - 2.0f;
+    f[3] = NAN;
+    f[7] = NAN;
+    assert_ok(vxt_nifti_write_file(img, cli_path("nan.nii"), NULL));
+    assert_int_equal(cli("header --histogram --bins 4 --json %s", cli_path("nan.nii")), 0);
+    cJSON *j = cli_out_json();
+    assert_int_equal(check_histogram(cli_json(j, "histogram"), f, 24, 4, -2.0, 3.75, 1, 24), 22);
+    cJSON_Delete(j);
+    f[5] = INFINITY;
+    assert_ok(vxt_nifti_write_file(img, cli_path("inf.nii"), NULL));
+    assert_int_equal(cli("header --histogram %s", cli_path("inf.nii")), 2);
+    cli_assert_one_line_error("give --range LO,HI");
+    assert_string_equal(cli_out, "");
+    assert_int_equal(cli("header --histogram --range -1,1 --bins 2 --json %s", cli_path("inf.nii")), 0);
+    j = cli_out_json();
+    assert_int_equal(check_histogram(cli_json(j, "histogram"), f, 24, 2, -1, 1, 1, 24), 7);
+    assert_true(cli_json_number(cli_json(j, "histogram"), "outside") == 15); /* the infinity among them */
+    cJSON_Delete(j);
+    for (int i = 0; i < 24; i++)
+        f[i] = 7.0f;
+    assert_ok(vxt_nifti_write_file(img, cli_path("one.nii"), NULL));
+    assert_int_equal(cli("header --histogram --bins 3 --json %s", cli_path("one.nii")), 0);
+    j = cli_out_json();
+    assert_int_equal(check_histogram(cli_json(j, "histogram"), f, 24, 3, 6.5, 7.5, 1, 24), 24);
+    cJSON_Delete(j);
+    vxt_image_destroy(img);
+}
+
+static void test_histogram_usage(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *args, *needle;
+        int rc;
+    } cases[] = {
+        {"--histogram --bins 0 " CH2, "--bins: expected a whole number from 1 to 1048576, got '0'", 2},
+        {"--histogram --bins 1048577 " CH2, "--bins: expected a whole number", 2},
+        {"--histogram --bins 2.5 " CH2, "--bins: expected a whole number", 2},
+        {"--histogram --bins " CH2, "--bins: expected a whole number", 2}, /* the file taken for the value */
+        {"--histogram --range 5 " CH2, "--range: expected LO,HI, two numbers with LO < HI, got '5'", 2},
+        {"--histogram --range 5,5 " CH2, "--range: expected LO,HI", 2},
+        {"--histogram --range 1,nan " CH2, "--range: expected LO,HI", 2},
+        {"--histogram --range a,b " CH2, "--range: expected LO,HI", 2},
+        {"--bins 4 " CH2, "--bins shapes the histogram: give --histogram", 2},
+        {"--range 0,1 " CH2, "--range shapes the histogram: give --histogram", 2},
+        {"--histogram /nonexistent/x.nii", "/nonexistent/x.nii", 4},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int rc = cli("header %s", cases[i].args);
+        if (rc != cases[i].rc)
+            fail_msg("header %s: exit %d, expected %d: %s", cases[i].args, rc, cases[i].rc, cli_err);
+        cli_assert_one_line_error(cases[i].needle);
+        assert_string_equal(cli_out, "");
+    }
+    cli_write_text("text.nii", "not an image\n");
+    assert_int_equal(cli("header --histogram %s", cli_path("text.nii")), 4);
+    cli_assert_one_line_error("text.nii");
+}
+
 static void test_usage(void **state)
 {
     (void)state;
@@ -494,6 +698,9 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_npy, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_broken_files, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_usage, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_histogram, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_histogram_special_values, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_histogram_usage, cli_setup, cli_teardown),
     };
     const vxt_test_group groups[] = {VXT_GROUP("cpu", cpu, 0)};
     return vxt_test_main(argc, argv, groups, 1);

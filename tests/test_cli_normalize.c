@@ -3,7 +3,8 @@
  * the documented formulas (float32 operations in numpy's order; statistics in long double; percentiles from a
  * sorted copy with numpy's linear method), the input's scaling applied first, every channel of a 4D image on its
  * own, the input's geometry kept bit for bit (qform only, sform only, neither, NIfTI-2), the OpenCL device writing
- * the CPU's bytes, and bad input. */
+ * the CPU's bytes, and bad input; the steps around the scheme (--replace, --clip, --zero-center in their order
+ * against float32 done here, --window-level against vxt_window_level_u8) and their bad values and combinations. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -374,6 +375,231 @@ static void test_bad_input(void **state)
     assert_non_null(strstr(cli_out, "none|window|ct|zscore|zscore-nonzero|minmax|percentile"));
 }
 
+/* ---- the steps around the scheme: --replace, --clip, --zero-center, --window-level -------------------------- */
+
+/* The output's voxels (asserting its type and count). */
+static vxt_image *output_of(const char *name, vxt_dtype dtype, size_t n, vxt_volume *v)
+{
+    vxt_image *img = cli_read_image(cli_path(name));
+    assert_ok(vxt_image_volume(img, v));
+    assert_int_equal(v->dtype, dtype);
+    assert_int_equal((size_t)(v->channels * v->shape[0] * v->shape[1] * v->shape[2]), n);
+    return img;
+}
+
+/* Replace, clip, a scheme and zero-centring together, in their documented order, against float32 done here: the
+ * classic lung-CT recipe (padding to air, clip, window to [0, 1], minus the dataset mean 0.25). */
+static void test_steps_in_order(void **state)
+{
+    (void)state;
+    cli_phantom("ct.nii.gz", NULL, "--shape 12,20,24 --spacing 6,4,4 --seed 3"); /* -2000 outside the field of view */
+    size_t n;
+    int64_t channels;
+    float *x = physical(cli_path("ct.nii.gz"), &n, &channels);
+    float *want = malloc(n * sizeof(float));
+    size_t padding = 0;
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i] == -2000.0f ? -1024.0f : x[i]; /* --replace -2000=-1024 */
+        padding += x[i] == -2000.0f;
+        v = v < -1100.0f ? -1100.0f : v > 500.0f ? 500.0f : v; /* --clip -1100,500 */
+        float d = v - -1000.0f, q = d / 1400.0f;                /* window: lo -1000, hi 400 */
+        v = q < 0.0f ? 0.0f : q > 1.0f ? 1.0f : q;
+        want[i] = v - 0.25f;                                    /* --zero-center 0.25 */
+    }
+    assert_true(padding > 100);
+    int rc = cli("normalize %s -o %s --zero-center 0.25 --normalization window --lo -1000 --hi 400 --clip -1100,500 "
+                 "--replace -2000=-1024 --backend cpu --json",
+                 cli_path("ct.nii.gz"), cli_path("o.nii.gz"));
+    if (rc != 0)
+        fail_msg("exit %d: %s", rc, cli_err);
+    vxt_volume v;
+    vxt_image *out = output_of("o.nii.gz", VXT_DTYPE_F32, n, &v);
+    assert_int_equal(vxt_count_bit_diffs(v.data, want, n, "replace, clip, window, zero-center"), 0);
+    vxt_image *in = cli_read_image(cli_path("ct.nii.gz"));
+    cli_assert_same_geometry(in, out);
+    /* the summary names every step */
+    cJSON *j = cli_out_json();
+    const cJSON *rep = cli_json(cli_json(j, "normalization"), "replace");
+    assert_true(cli_json_number(rep, "value") == -2000 && cli_json_number(rep, "with") == -1024);
+    assert_true(cJSON_GetArrayItem(cli_json(j, "clip"), 0)->valuedouble == -1100);
+    assert_true(cJSON_GetArrayItem(cli_json(j, "clip"), 1)->valuedouble == 500);
+    assert_true(cli_json_number(j, "zero_center") == 0.25);
+    assert_null(cJSON_GetObjectItem(j, "window_level"));
+    assert_null(cJSON_GetObjectItem(j, "padding_value"));
+    cJSON_Delete(j);
+    /* the same from a plan file (the flag is the plan's field), and with --print-plan's plan read back */
+    cli_write_text("r.json", "{\"normalization\": {\"scheme\": \"window\", \"lo\": -1000, \"hi\": 400, "
+                             "\"replace\": {\"value\": -2000, \"with\": -1024}}}\n");
+    assert_int_equal(cli("normalize %s -o %s --plan %s --clip -1100,500 --zero-center 0.25 --backend cpu",
+                         cli_path("ct.nii.gz"), cli_path("p.nii.gz"), cli_path("r.json")),
+                     0);
+    assert_true(cli_same_file(cli_path("o.nii.gz"), cli_path("p.nii.gz")));
+    assert_int_equal(cli("normalize %s -o %s --normalization window --lo -1000 --hi 400 --replace -2000=-1024 "
+                         "--print-plan",
+                         cli_path("ct.nii.gz"), cli_path("q.nii.gz")),
+                     0);
+    cli_write_text("printed.json", cli_out);
+    assert_int_equal(cli("normalize %s -o %s --plan %s --clip -1100,500 --zero-center 0.25 --backend cpu",
+                         cli_path("ct.nii.gz"), cli_path("q.nii.gz"), cli_path("printed.json")),
+                     0);
+    assert_true(cli_same_file(cli_path("o.nii.gz"), cli_path("q.nii.gz")));
+    /* "none" takes a plan file's replacement away: then -2000 is clipped to -1100, not replaced */
+    assert_int_equal(cli("normalize %s -o %s --plan %s --replace none --backend cpu", cli_path("ct.nii.gz"),
+                         cli_path("n.nii.gz"), cli_path("r.json")),
+                     0);
+    vxt_image *none = output_of("n.nii.gz", VXT_DTYPE_F32, n, &v);
+    for (size_t i = 0; i < n; i++)
+        if (x[i] == -2000.0f)
+            assert_true(((const float *)v.data)[i] == 0.0f); /* -2000 below the window: 0, not (-1024 + 1000)/1400 */
+    /* a NIfTI file has no padding value: "padding" replaces nothing, and the summary says so */
+    assert_int_equal(cli("normalize %s -o %s --replace padding=-1024 --backend cpu --json", cli_path("ct.nii.gz"),
+                         cli_path("pad.nii.gz")),
+                     0);
+    j = cli_out_json();
+    assert_true(cJSON_IsNull(cli_json(j, "padding_value")));
+    assert_string_equal(cli_json_string(cli_json(cli_json(j, "normalization"), "replace"), "value"), "padding");
+    cJSON_Delete(j);
+    vxt_image *pad = output_of("pad.nii.gz", VXT_DTYPE_F32, n, &v);
+    assert_memory_equal(v.data, x, n * sizeof(float)); /* the rescaled values, nothing replaced */
+    vxt_image_destroy(pad);
+    vxt_image_destroy(none);
+    vxt_image_destroy(in);
+    vxt_image_destroy(out);
+    free(want);
+    free(x);
+}
+
+/* --window-level: the library's vxt_window_level_u8 on the rescaled values, uint8, the geometry kept; a scaled file. */
+static void check_window_level(const char *in_arg, double center, double width, const char *extra)
+{
+    char in_path[1024];
+    snprintf(in_path, sizeof in_path, "%s", in_arg);
+    int rc = cli("normalize '%s' -o %s --window-level %.17g,%.17g %s --backend cpu", in_path, cli_path("wl.nii.gz"),
+                 center, width, extra);
+    if (rc != 0)
+        fail_msg("--window-level %g,%g: exit %d: %s", center, width, rc, cli_err);
+    vxt_image *in = cli_read_image(in_path);
+    vxt_image_info info = {.struct_size = sizeof info};
+    assert_ok(vxt_image_get_info(in, &info));
+    vxt_volume raw;
+    assert_ok(vxt_image_volume(in, &raw));
+    const size_t n = (size_t)(raw.channels * raw.shape[0] * raw.shape[1] * raw.shape[2]);
+    float *f = malloc(n * sizeof(float));
+    uint8_t *want = malloc(n);
+    vxt_volume fv = {f, VXT_DTYPE_F32, raw.channels, {raw.shape[0], raw.shape[1], raw.shape[2]}};
+    vxt_volume uv = {want, VXT_DTYPE_U8, raw.channels, {raw.shape[0], raw.shape[1], raw.shape[2]}};
+    vxt_context *ctx = vxt_test_context(VXT_BACKEND_CPU, 1);
+    const int scaled = isfinite(info.scl_slope) && info.scl_slope != 0;
+    assert_ok(vxt_rescale(ctx, &raw, &fv, scaled ? info.scl_slope : 1.0, scaled ? info.scl_inter : 0.0));
+    assert_ok(vxt_window_level_u8(ctx, &fv, &uv, center, width));
+    vxt_context_destroy(ctx);
+    vxt_volume v;
+    vxt_image *out = output_of("wl.nii.gz", VXT_DTYPE_U8, n, &v);
+    assert_memory_equal(v.data, want, n);
+    /* and the classic formula in double: at most one grey level from it (float32 arithmetic), both ends reached */
+    int lo_seen = 0, hi_seen = 0;
+    const double a = center - width / 2, b = center + width / 2;
+    for (size_t i = 0; i < n; i++) {
+        double c = f[i] < a ? a : f[i] > b ? b : f[i], g = floor((c - a) / (b - a) * 255.0);
+        assert_true(fabs(g - (double)want[i]) <= 1.0);
+        lo_seen |= want[i] == 0;
+        hi_seen |= want[i] == 255;
+    }
+    assert_true(lo_seen && hi_seen);
+    cli_assert_same_geometry(in, out);
+    vxt_image_destroy(out);
+    vxt_image_destroy(in);
+    free(f);
+    free(want);
+}
+
+static void test_window_level(void **state)
+{
+    (void)state;
+    cli_phantom("ct.nii.gz", NULL, "--shape 12,20,24 --spacing 6,4,4 --seed 4");
+    check_window_level(cli_path("ct.nii.gz"), 40, 400, "");         /* a soft-tissue window */
+    check_window_level(cli_path("ct.nii.gz"), -600, 1500, "");      /* a lung window */
+    check_window_level(NDATA "/le_int16_scaled.nii", -300, 1500.5, ""); /* scaled: the values the file means */
+    check_window_level(cli_path("ct.nii.gz"), 40, 400, "--normalization none --clip -500,500");
+    /* .npy: the same bytes */
+    assert_int_equal(cli("normalize %s -o %s --window-level 40,400 --backend cpu", cli_path("ct.nii.gz"),
+                         cli_path("wl.npy")),
+                     0);
+    vxt_npy_info ni;
+    uint8_t *arr = cli_load_npy(cli_path("wl.npy"), &ni);
+    assert_int_equal(ni.dtype, VXT_DTYPE_U8);
+    assert_int_equal(cli("normalize %s -o %s --window-level 40,400 --backend cpu --json", cli_path("ct.nii.gz"),
+                         cli_path("wl.nii.gz")),
+                     0);
+    cJSON *j = cli_out_json();
+    assert_string_equal(cli_json_string(j, "dtype"), "uint8");
+    assert_true(cli_json_number(cli_json(j, "window_level"), "center") == 40);
+    assert_true(cli_json_number(cli_json(j, "window_level"), "width") == 400);
+    cJSON_Delete(j);
+    vxt_image *img = cli_read_image(cli_path("wl.nii.gz"));
+    vxt_volume v;
+    assert_ok(vxt_image_volume(img, &v));
+    assert_int_equal(ni.count, 12 * 20 * 24);
+    assert_memory_equal(arr, v.data, 12 * 20 * 24);
+    vxt_image_destroy(img);
+    free(arr);
+}
+
+/* The steps' bad values and combinations: usage errors (2), one line, nothing written. */
+static void test_steps_bad_input(void **state)
+{
+    (void)state;
+    cli_phantom("ct.nii.gz", NULL, "--shape 8,16,16 --spacing 8,8,8");
+    cli_write_text("win.json", "{\"normalization\": {\"scheme\": \"window\", \"lo\": 0, \"hi\": 1}}\n");
+    char in[1024], plan[1024];
+    snprintf(in, sizeof in, "%s", cli_path("ct.nii.gz"));
+    snprintf(plan, sizeof plan, "%s", cli_path("win.json"));
+    int before = cli_files();
+    static const struct {
+        const char *args, *needle;
+        int rc;
+    } cases[] = {
+        {"--clip 5,1", "--clip: expected LO,HI, two numbers with LO <= HI, got '5,1'", 2},
+        {"--clip 1", "--clip: expected LO,HI", 2},
+        {"--clip 1,2,3", "--clip: expected LO,HI", 2},
+        {"--clip a,b", "--clip: expected LO,HI", 2},
+        {"--clip 1,", "--clip: expected LO,HI", 2},
+        {"--clip nan,1", "--clip: expected LO,HI", 2},
+        {"--clip", "--clip needs a value", 2},
+        {"--zero-center abc", "--zero-center: expected a number", 2},
+        {"--zero-center inf", "--zero-center: expected a number", 2},
+        {"--window-level 40", "--window-level: expected CENTER,WIDTH", 2},
+        {"--window-level 40,0", "WIDTH > 0, got '40,0'", 2},
+        {"--window-level 40,-400", "WIDTH > 0", 2},
+        {"--window-level 40,400 --normalization zscore", "it does not follow --normalization zscore", 2},
+        {"--window-level 40,400 --zero-center 3", "it does not follow --zero-center", 2},
+        {"--replace -2000", "--replace: expected V=W", 2},
+        {"--replace =-1024", "--replace: expected V=W", 2},
+        {"--replace -2000=", "--replace: expected V=W", 2},
+        {"--replace padding=air", "--replace: expected V=W", 2},
+        {"--replace pad=0", "--replace: expected V=W", 2},
+        {"--replace 1e31=0", "$.normalization.replace.value: 1e+31 is out of range", 2},
+    };
+    char bad[4096] = "";
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int rc = cli("normalize %s -o %s %s", in, cli_path("o.nii.gz"), cases[i].args);
+        cli_assert_one_line_error(cases[i].needle);
+        assert_string_equal(cli_out, "");
+        if (rc != cases[i].rc)
+            snprintf(bad + strlen(bad), sizeof bad - strlen(bad), "\n  normalize ... %s: exit %d", cases[i].args, rc);
+    }
+    /* a plan file's scheme does not take --window-level either; the input is not read before these are checked */
+    assert_int_equal(cli("normalize %s -o %s --plan %s --window-level 40,400", in, cli_path("o.nii.gz"), plan), 2);
+    cli_assert_one_line_error("it does not follow --normalization window");
+    assert_int_equal(cli("normalize %s -o %s --clip 1,0", cli_path("none.nii.gz"), cli_path("o.nii.gz")), 2);
+    cli_assert_one_line_error("--clip");
+    assert_int_equal(cli("normalize %s -o %s --window-level 1,1", cli_path("none.nii.gz"), cli_path("o.nii.gz")), 4);
+    cli_assert_one_line_error("none.nii.gz");
+    assert_int_equal(cli_files(), before);
+    if (bad[0])
+        fail_msg("wrong exit statuses:%s", bad);
+}
+
 /* A bad value of one flag (a scheme that does not exist, the old names of window and ct, percentiles out of order,
  * a negative standard deviation): a malformed argument, exit 2. Every case is checked before the test fails. */
 static void test_flag_values_are_usage_errors(void **state)
@@ -529,8 +755,11 @@ static void test_smooth_bad_values(void **state)
     }
     assert_int_equal(cli("normalize %s -o %s --normalization none --smooth", in, cli_path("o.nii.gz")), 2);
     cli_assert_one_line_error("--smooth needs a value");
-    assert_int_equal(cli("normalize %s -o %s --smooth 1", in, cli_path("o.nii.gz")), 2);
-    cli_assert_one_line_error("missing --normalization");
+    /* --smooth is one of the steps that need no scheme: alone, it is --normalization none with it */
+    assert_int_equal(cli("normalize %s -o %s --smooth 1", in, cli_path("alone.nii.gz")), 0);
+    assert_int_equal(cli("normalize %s -o %s --normalization none --smooth 1", in, cli_path("none.nii.gz")), 0);
+    assert_true(cli_same_file(cli_path("alone.nii.gz"), cli_path("none.nii.gz")));
+    before += 2;
     /* 1000 mm at 0.002 mm voxels: a kernel of 2 million voxels, beyond the library's 2^20 */
     assert_int_equal(cli("normalize %s -o %s --normalization none --smooth 1000mm", cli_path("fine.nii.gz"),
                          cli_path("o.nii.gz")),
@@ -556,6 +785,9 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_schemes_cpu, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_json, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_steps_in_order, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_window_level, cli_setup, cli_teardown),
+        cmocka_unit_test_setup_teardown(test_steps_bad_input, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_flag_values_are_usage_errors, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_flags_checked_before_the_input_is_read, cli_setup, cli_teardown),
         cmocka_unit_test_setup_teardown(test_smooth, cli_setup, cli_teardown),

@@ -1,6 +1,7 @@
 /* test_pipeline.c - whole pipelines (vxt_pipeline_run):
  *   - every stage's output equals the library call it stands for, on the previous stage's output (the streamed
- *     way back to the input's grid included: the bits of a whole resampling);
+ *     way back to the input's grid included: the bits of a whole resampling); the plan's replacement of a value
+ *     (normalization.replace) in the rescale stage, before the normalization's statistics;
  *   - orientation and axis order: the model sees the hand-computed permutation, and outputs come back exactly;
  *   - outputs: labels only, probabilities, sinks (slabs in order, the same bits as images);
  *   - ensembles averaged as logits or as probabilities; progress over tiles x members x mirrorings;
@@ -301,6 +302,65 @@ static void test_stages_cpu(void **state)
     vxt_context *ctx = vxt_test_context(VXT_BACKEND_CPU, 2);
     check_stages(ctx);
     check_cubic_stage(ctx);
+    vxt_context_destroy(ctx);
+}
+
+/* The plan's replacement (normalization.replace) is part of the rescale stage: the scanner's padding, a value in
+ * intensity units, is gone before the statistics of the normalization are taken; on the model's axes too. */
+static void test_replace_before_normalization(void **state)
+{
+    (void)state;
+    vxt_context *ctx = vxt_test_context(VXT_BACKEND_CPU, 2);
+    const int64_t shape[3] = {9, 14, 11};
+    const double spacing[3] = {2.0, 1.0, 1.0};
+    vxt_image *img = make_image(VXT_DTYPE_I16, 1, shape, spacing, "LPS", 3);
+    vxt_volume raw;
+    assert_ok(vxt_image_volume(img, &raw));
+    const size_t V = (size_t)(shape[0] * shape[1] * shape[2]);
+    int16_t *s16 = raw.data;
+    size_t padded = 0;
+    for (size_t i = 0; i < V; i++)
+        if (i % 5 == 0) {
+            s16[i] = -2000; /* stored padding: -3024 in intensity units */
+            padded++;
+        }
+    assert_ok(vxt_image_set_scaling(img, 1.0, -1024.0));
+    vxt_plan *plan = plan_from("{\"model\": \"identity\", \"orientation\": \"RAS\", \"roi\": 8,"
+                               " \"normalization\": {\"scheme\": \"zscore\", \"replace\": {\"value\": -3024,"
+                               " \"with\": -1024}}}");
+    vxt_pipeline *p = NULL;
+    assert_ok(vxt_pipeline_create(ctx, plan, NULL, 0, &p));
+    shown s;
+    vxt_run_result res;
+    assert_ok(run(p, img, VXT_OUTPUT_LABELS, &s, &res));
+    /* rescale: the oriented voxels to intensity units, then -3024 -> -1024 (vxt_plan_rescale on the oriented copy) */
+    const vxt_volume *r = &s.v[VXT_STAGE_RESCALE];
+    assert_non_null(r->data);
+    const float *rv = r->data;
+    size_t was_padding = 0;
+    for (size_t i = 0; i < V; i++) {
+        assert_true(rv[i] != -3024.0f);
+        was_padding += rv[i] == -1024.0f;
+    }
+    assert_true(was_padding >= padded);
+    vxt_image *ras = NULL;
+    assert_ok(vxt_image_reorient(img, "RAS", &ras));
+    vxt_volume ov;
+    assert_ok(vxt_image_volume(ras, &ov));
+    float *want = malloc(V * sizeof(float));
+    vxt_volume wv = {want, VXT_DTYPE_F32, 1, {r->shape[0], r->shape[1], r->shape[2]}};
+    assert_ok(vxt_plan_rescale(ctx, plan, img, &ov, &wv));
+    assert_volume_bits(r, &wv, "rescale with replacement");
+    /* normalize: the z-score of the replaced values */
+    assert_ok(vxt_plan_normalize(ctx, plan, &wv, NULL, NULL));
+    assert_volume_bits(&s.v[VXT_STAGE_NORMALIZE], &wv, "normalize after replacement");
+    vxt_run_result_clear(&res);
+    shown_free(&s);
+    free(want);
+    vxt_image_destroy(ras);
+    vxt_pipeline_destroy(p);
+    vxt_plan_destroy(plan);
+    vxt_image_destroy(img);
     vxt_context_destroy(ctx);
 }
 
@@ -1182,6 +1242,7 @@ int main(int argc, char **argv)
 {
     const struct CMUnitTest cpu[] = {
         cmocka_unit_test(test_stages_cpu),
+        cmocka_unit_test(test_replace_before_normalization),
         cmocka_unit_test(test_orientation_round_trips),
         cmocka_unit_test(test_sinks),
         cmocka_unit_test(test_ensembles_and_progress),

@@ -2,7 +2,8 @@
  * JSON path, and leaves the plan unchanged), round trips through vxt_plan_to_json, the mode rule (a new mode drops
  * the old one's parameters), nnU-Net model folders (every configuration of tests/data/nnunet, transpose_forward,
  * regions_class_order, the reader's reorientation, and their errors), the tiling and stitching settings a plan
- * gives, and vxt_plan_normalize against the preprocessing calls it stands for. */
+ * gives, and vxt_plan_normalize and vxt_plan_rescale (normalization.replace) against the preprocessing calls they
+ * stand for. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -130,6 +131,22 @@ static void test_strict_errors(void **state)
          "$.normalization.low: unknown field"},
         {"{\"normalization\": {\"percentiles\": [1]}}", VXT_ERR_INVALID_ARGUMENT,
          "$.normalization.percentiles: expected [low, high]"},
+        {"{\"normalization\": {\"replace\": {\"value\": -2000}}}", VXT_ERR_INVALID_ARGUMENT,
+         "$.normalization.replace: missing \"with\""},
+        {"{\"normalization\": {\"replace\": {\"with\": -1024}}}", VXT_ERR_INVALID_ARGUMENT,
+         "$.normalization.replace: missing \"value\""},
+        {"{\"normalization\": {\"replace\": {\"value\": \"pad\", \"with\": 0}}}", VXT_ERR_INVALID_ARGUMENT,
+         "$.normalization.replace.value: 'pad': expected a number or \"padding\""},
+        {"{\"normalization\": {\"replace\": {\"value\": true, \"with\": 0}}}", VXT_ERR_INVALID_ARGUMENT,
+         "$.normalization.replace.value: expected a number"},
+        {"{\"normalization\": {\"replace\": {\"value\": -2000, \"with\": \"air\"}}}", VXT_ERR_INVALID_ARGUMENT,
+         "$.normalization.replace.with: expected a number"},
+        {"{\"normalization\": {\"replace\": {\"value\": 1e31, \"with\": 0}}}", VXT_ERR_INVALID_ARGUMENT,
+         "$.normalization.replace.value: 1e+31 is out of range"},
+        {"{\"normalization\": {\"replace\": {\"value\": 1, \"with\": 2, \"by\": 3}}}", VXT_ERR_INVALID_ARGUMENT,
+         "$.normalization.replace.by: unknown field"},
+        {"{\"normalization\": {\"replace\": [-2000, -1024]}}", VXT_ERR_INVALID_ARGUMENT,
+         "$.normalization.replace: expected an object with \"value\""},
         {"{\"model\": \"identity\", \"members\": [\"identity\"]}", VXT_ERR_INVALID_ARGUMENT, "not both"},
         {"{\"model\": \"\"}", VXT_ERR_INVALID_ARGUMENT, "$.model: empty model specification"},
         {"{\"model\": {\"config\": \"x\"}}", VXT_ERR_INVALID_ARGUMENT, "$.model: missing \"model\""},
@@ -239,7 +256,8 @@ static void test_round_trip(void **state)
         " \"ensemble\": \"probabilities\", \"orientation\": \"lia\", \"transpose\": [2, 0, 1],"
         " \"target_spacing\": [2.5, 1, 0.75], \"anisotropic_resampling\": \"nnunet\","
         " \"normalize_before_resampling\": true,"
-        " \"normalization\": {\"scheme\": \"ct\", \"lo\": -100.5, \"hi\": 900, \"mean\": 40.25, \"std\": 180},"
+        " \"normalization\": {\"scheme\": \"ct\", \"lo\": -100.5, \"hi\": 900, \"mean\": 40.25, \"std\": 180,"
+        " \"replace\": {\"value\": \"padding\", \"with\": -1024}},"
         " \"roi\": [16, 32, 48], \"grid\": \"nnunet\", \"step\": [0.5, 0.25, 0.75], \"pad\": \"reflect\","
         " \"pad_value\": -3, \"importance\": \"gaussian\", \"sigma_scale\": [0.1, 0.2, 0.3],"
         " \"accumulate\": \"float16\", \"batch_size\": 3, \"mirror_axes\": [2, 0], \"activation\": \"sigmoid\","
@@ -257,6 +275,8 @@ static void test_round_trip(void **state)
     assert_int_equal(cJSON_GetArraySize(at(j, "mirror_axes", NULL)), 2);
     assert_true(at(j, "labels", "threshold")->valuedouble == 0.4);
     assert_int_equal(cJSON_GetArrayItem(at(j, "labels", "region_labels"), 2)->valueint, 300);
+    assert_string_equal(cJSON_GetObjectItem(at(j, "normalization", "replace"), "value")->valuestring, "padding");
+    assert_true(cJSON_GetObjectItem(at(j, "normalization", "replace"), "with")->valuedouble == -1024);
     assert_null(at(j, "description", NULL)); /* for people, not kept */
     cJSON_Delete(j);
     char *s = json_of(p);
@@ -317,8 +337,17 @@ static void test_mode_rule(void **state)
     assert_true(at(j, "step", NULL)->valuedouble == 0.5);
     assert_null(at(j, "sigma_scale", NULL));
     cJSON_Delete(j);
+    assert_ok(load(p, "{\"normalization\": {\"replace\": {\"value\": -2000, \"with\": -1024}}}", "r"));
     assert_ok(load(p, "{\"normalization\": {\"scheme\": \"zscore\"}}", "n"));
     assert_ok(vxt_plan_check(p)); /* lo/hi went with window */
+    j = tree_of(p); /* the replacement is not a parameter of the scheme: it stays */
+    assert_true(cJSON_GetObjectItem(at(j, "normalization", "replace"), "value")->valuedouble == -2000);
+    assert_true(cJSON_GetObjectItem(at(j, "normalization", "replace"), "with")->valuedouble == -1024);
+    cJSON_Delete(j);
+    assert_ok(load(p, "{\"normalization\": {\"replace\": null}}", "none"));
+    j = tree_of(p);
+    assert_null(at(j, "normalization", "replace"));
+    cJSON_Delete(j);
     assert_ok(load(p, "{\"grid\": \"monai\", \"overlap\": [0.1, 0.2, 0.3]}", "both"));
     j = tree_of(p);
     assert_true(cJSON_GetArrayItem(at(j, "overlap", NULL), 2)->valuedouble == 0.3);
@@ -895,6 +924,59 @@ static void test_plan_normalize(void **state)
     vxt_context_destroy(ctx);
 }
 
+/* vxt_plan_rescale is the rescale with the image's scaling, then the plan's replacement: a value in intensity units
+ * (after the rescale), or the reader's padding value (none for an image made in memory: only the rescale). */
+static void test_plan_rescale(void **state)
+{
+    (void)state;
+    vxt_context *ctx = vxt_test_context(VXT_BACKEND_CPU, 2);
+    const int64_t shape[3] = {5, 6, 7};
+    enum { N = 5 * 6 * 7 };
+    vxt_image *img = NULL;
+    assert_ok(vxt_image_create(VXT_DTYPE_I16, 1, shape, NULL, &img));
+    vxt_volume raw;
+    assert_ok(vxt_image_volume(img, &raw));
+    int16_t *s16 = raw.data;
+    for (int i = 0; i < N; i++)
+        s16[i] = (int16_t)(i % 7 == 0 ? -2000 : i * 13 % 3000);
+    assert_ok(vxt_image_set_scaling(img, 1.0, -1024.0)); /* stored -2000 is -3024 HU */
+    float *a = malloc(N * sizeof(float)), *b = malloc(N * sizeof(float));
+    vxt_volume va = {a, VXT_DTYPE_F32, 1, {5, 6, 7}}, vb = {b, VXT_DTYPE_F32, 1, {5, 6, 7}};
+    /* none: the rescale alone */
+    vxt_plan *p = plan_from(NULL);
+    assert_ok(vxt_plan_rescale(ctx, p, img, &raw, &va));
+    assert_ok(vxt_rescale(ctx, &raw, &vb, 1.0, -1024.0));
+    assert_int_equal(vxt_count_bit_diffs(a, b, N, "no replacement"), 0);
+    vxt_plan_destroy(p);
+    /* a value in intensity units: -3024 HU (stored -2000) becomes -1024 */
+    p = plan_from("{\"normalization\": {\"replace\": {\"value\": -3024, \"with\": -1024}}}");
+    assert_ok(vxt_plan_rescale(ctx, p, img, &raw, &va));
+    assert_ok(vxt_replace_value(ctx, &vb, &vb, -3024, -1024));
+    assert_int_equal(vxt_count_bit_diffs(a, b, N, "value"), 0);
+    int replaced = 0;
+    for (int i = 0; i < N; i++) {
+        assert_true(a[i] != -3024.0f);
+        replaced += s16[i] == -2000 && a[i] == -1024.0f;
+    }
+    assert_int_equal(replaced, (N + 6) / 7);
+    vxt_plan_destroy(p);
+    /* "padding": an image without a padding value is only rescaled */
+    p = plan_from("{\"normalization\": {\"replace\": {\"value\": \"padding\", \"with\": -1024}}}");
+    assert_ok(vxt_plan_rescale(ctx, p, img, &raw, &va));
+    assert_ok(vxt_rescale(ctx, &raw, &vb, 1.0, -1024.0));
+    assert_int_equal(vxt_count_bit_diffs(a, b, N, "padding unknown"), 0);
+    /* errors */
+    assert_status_msg(vxt_plan_rescale(ctx, NULL, img, &raw, &va), VXT_ERR_NULL, "plan");
+    assert_status_msg(vxt_plan_rescale(ctx, p, NULL, &raw, &va), VXT_ERR_NULL, "image");
+    vxt_volume small = {a, VXT_DTYPE_F32, 1, {5, 6, 6}};
+    assert_int_equal(vxt_plan_rescale(ctx, p, img, &raw, &small), VXT_ERR_SHAPE_MISMATCH);
+    vxt_plan_destroy(p);
+    vxt_image_destroy(img);
+    free(a);
+    free(b);
+    vxt_context_destroy(ctx);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest cpu[] = {
@@ -909,6 +991,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_stitch_settings),
         cmocka_unit_test(test_receptive_field),
         cmocka_unit_test(test_plan_normalize),
+        cmocka_unit_test(test_plan_rescale),
     };
     const vxt_test_group groups[] = {VXT_GROUP("cpu", cpu, 0)};
     return vxt_test_main(argc, argv, groups, 1);

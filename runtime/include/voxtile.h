@@ -2202,6 +2202,18 @@ VXT_API vxt_status vxt_plan_normalize(vxt_context *ctx, const vxt_plan *plan, vx
                                       double bounds[2]);
 
 /**
+ * The rescale stage of a pipeline on its own: the voxels `in` of `image` (its vxt_image_volume(), or a copy of them
+ * in another axis order) to intensity units with the image's scaling (scl_slope, scl_inter; none when reading
+ * applied it), float32 into `out` (the same channels and shape; `out` may be `in` for float32 voxels), then the
+ * plan's normalization.replace (docs/PLAN.md): voxels equal to its value (in intensity units, compared in float32
+ * after the rescale) become its "with"; with "padding", voxels equal to the padding value the image's reader
+ * reports (vxt_image_info.padding_value, compared before the rescale) do, and an image without one is only
+ * rescaled. Errors as vxt_rescale()'s and vxt_intensity_transform()'s; VXT_ERR_NULL for a NULL plan or image.
+ */
+VXT_API vxt_status vxt_plan_rescale(vxt_context *ctx, const vxt_plan *plan, const vxt_image *image,
+                                    const vxt_volume *in, vxt_volume *out);
+
+/**
  * The tiling and stitching a plan gives for a model grid of `shape` (z, y, x) and `classes` channels, for callers
  * that drive vxt_stitch() or a session themselves (a server with its own inference engine) with a plan's settings:
  * fills *tiling (shape, roi, placement and its overlap or step, padding; an axis of one-voxel tiles has no overlap)

@@ -1,7 +1,8 @@
 /* pipeline_input.c - the input side of a run, from the image to the model's input on the model's grid:
  *
  *   orient      the plan's orientation and axis order, exactly (voxels moved, never interpolated)   stored type
- *   rescale     stored values to intensity units with the image's scaling                       float32
+ *   rescale     stored values to intensity units with the image's scaling, then the plan's          float32
+ *               replacement (normalization.replace: a value, or the reader's padding value)
  *   normalize   the plan's scheme per channel (here when the plan normalizes first, as nnU-Net does)
  *   resample    to the model's spacing: nnU-Net's shape rule, trilinear or its anisotropic variant
  *   normalize   (here otherwise)
@@ -168,18 +169,14 @@ vxt_status vxt__run_input(vxt__run *r)
         free(copy);
         return st;
     }
-    /* rescale: stored values to intensity units (none when reading applied the scaling already) */
-    double slope = 1.0, inter = 0.0;
-    if (!r->info.scaled && isfinite(r->info.scl_slope) && r->info.scl_slope != 0.0) {
-        slope = r->info.scl_slope;
-        inter = isfinite(r->info.scl_inter) ? r->info.scl_inter : 0.0;
-    }
+    /* rescale: stored values to intensity units (none when reading applied the scaling already), then the plan's
+     * replacement (normalization.replace) */
     float *cur = alloc_floats(r, VXT_STAGE_RESCALE, r->cin, r->or_shape);
     vxt_volume vol = {cur, VXT_DTYPE_F32, r->cin, {r->or_shape[0], r->or_shape[1], r->or_shape[2]}};
-    st = cur ? vxt_rescale(r->ctx, &src, &vol, slope, inter) : VXT_ERR_OUT_OF_MEMORY;
+    st = cur ? vxt_plan_rescale(r->ctx, r->plan, r->image, &src, &vol) : VXT_ERR_OUT_OF_MEMORY;
     vxt_context *cpu = cur && vxt__run_can_fall_back(r, st) ? vxt__run_fall_back(r, VXT_STAGE_RESCALE) : NULL;
     if (cpu)
-        st = vxt_rescale(cpu, &src, &vol, slope, inter);
+        st = vxt_plan_rescale(cpu, r->plan, r->image, &src, &vol);
     free(copy);
     if (st != VXT_OK) {
         free(cur);

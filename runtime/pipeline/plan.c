@@ -321,6 +321,40 @@ vxt_status vxt_plan_normalize(vxt_context *ctx, const vxt_plan *plan, vxt_volume
     }
 }
 
+/* ---- rescale and replace --------------------------------------------------------------------------------- */
+
+vxt_status vxt_plan_rescale(vxt_context *ctx, const vxt_plan *plan, const vxt_image *image, const vxt_volume *in,
+                            vxt_volume *out)
+{
+    VXT_CHECK_NULL(NULL, plan);
+    VXT_CHECK_NULL(NULL, image);
+    vxt_image_info info = {.struct_size = sizeof info};
+    vxt_status st = vxt_image_get_info(image, &info);
+    if (st != VXT_OK)
+        return st;
+    /* stored values to intensity units (none when reading applied the scaling already) */
+    double slope = 1.0, inter = 0.0;
+    if (!info.scaled && isfinite(info.scl_slope) && info.scl_slope != 0.0) {
+        slope = info.scl_slope;
+        inter = isfinite(info.scl_inter) ? info.scl_inter : 0.0;
+    }
+    if (plan->replace == VXT__REPLACE_PADDING && info.has_padding) {
+        /* the reader's padding value is in the units of the voxels the image holds: compared before rescaling */
+        vxt_intensity_options o;
+        vxt_intensity_options_init(&o);
+        o.flags = VXT_INTENSITY_RESCALE | VXT_INTENSITY_REPLACE;
+        o.slope = slope;
+        o.intercept = inter;
+        o.replace_value = info.padding_value;
+        o.replace_with = plan->replace_with;
+        return vxt_intensity_transform(ctx, in, NULL, out, &o);
+    }
+    st = vxt_rescale(ctx, in, out, slope, inter);
+    if (st == VXT_OK && plan->replace == VXT__REPLACE_VALUE) /* a value in intensity units: after rescaling */
+        st = vxt_replace_value(ctx, out, out, plan->replace_value, plan->replace_with);
+    return st;
+}
+
 /* ---- accessors ----------------------------------------------------------------------------------------- */
 
 vxt_status vxt_plan_get_info(const vxt_plan *plan, vxt_plan_info *info)

@@ -53,6 +53,10 @@ struct vxt_plan {
     /* normalization */
     vxt_norm norm;
     double lo, hi, mean, std, plo, phi;
+    /* normalization.replace, before the scheme (vxt_plan_rescale): the voxels equal to replace_value (intensity
+     * units) or to the reader's padding value become replace_with; kept when the scheme changes */
+    int replace; /* VXT__REPLACE_* */
+    double replace_value, replace_with;
     /* tiling */
     int64_t roi[3];
     vxt_grid grid;
@@ -83,6 +87,9 @@ struct vxt_plan {
     unsigned given; /* VXT__GIVEN_* */
     char origin[512];
 };
+
+/* What normalization.replace matches: nothing, a value, or the padding value the image's reader reports. */
+enum { VXT__REPLACE_NONE = 0, VXT__REPLACE_VALUE, VXT__REPLACE_PADDING };
 
 /* Fill p with the defaults (p's old contents are not freed). */
 void vxt__plan_defaults(vxt_plan *p);

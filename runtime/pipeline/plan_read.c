@@ -264,10 +264,49 @@ static vxt_status f_spacing(vxt_plan *p, const cJSON *o, const jctx *c, const ch
     return st;
 }
 
+/* normalization.replace: {"value": V or "padding", "with": W}, or null for none. Not a parameter of the scheme: a
+ * new scheme keeps it. */
+static vxt_status get_replace(vxt_plan *p, const cJSON *o, const jctx *c, const char *path)
+{
+    static const char *const names[] = {"value", "with", NULL};
+    if (cJSON_IsNull(o)) {
+        p->replace = VXT__REPLACE_NONE;
+        p->replace_value = p->replace_with = 0;
+        return VXT_OK;
+    }
+    vxt_status st = known_fields(c, o, path, names, "\"value\" (a number or \"padding\") and \"with\", or null");
+    if (st != VXT_OK)
+        return st;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "value"), *w = cJSON_GetObjectItemCaseSensitive(o, "with");
+    if (!v || !w)
+        return FAIL(c, path, "missing \"%s\" (replace needs \"value\" and \"with\")", v ? "with" : "value");
+    char fp[220];
+    double value = 0, with = 0;
+    int kind = VXT__REPLACE_VALUE;
+    snprintf(fp, sizeof fp, "%s.value", path);
+    if (cJSON_IsString(v)) {
+        if (strcmp(v->valuestring, "padding") != 0) {
+            char shown[80];
+            return FAIL(c, fp, "'%s': expected a number or \"padding\" (the reader's padding value)",
+                        vxt__printable(v->valuestring, strlen(v->valuestring), 40, shown, sizeof shown));
+        }
+        kind = VXT__REPLACE_PADDING;
+    } else if ((st = get_number(c, v, fp, -1e30, 1e30, &value)) != VXT_OK) {
+        return st;
+    }
+    snprintf(fp, sizeof fp, "%s.with", path);
+    if ((st = get_number(c, w, fp, -1e30, 1e30, &with)) != VXT_OK)
+        return st;
+    p->replace = kind;
+    p->replace_value = value;
+    p->replace_with = with;
+    return VXT_OK;
+}
+
 static vxt_status f_normalization(vxt_plan *p, const cJSON *o, const jctx *c, const char *path)
 {
-    static const char *const names[] = {"scheme", "lo", "hi", "mean", "std", "percentiles", NULL};
-    vxt_status st = known_fields(c, o, path, names, "scheme, lo, hi, mean, std, percentiles");
+    static const char *const names[] = {"scheme", "lo", "hi", "mean", "std", "percentiles", "replace", NULL};
+    vxt_status st = known_fields(c, o, path, names, "scheme, lo, hi, mean, std, percentiles, replace");
     if (st != VXT_OK)
         return st;
     char fp[200];
@@ -308,7 +347,9 @@ static vxt_status f_normalization(vxt_plan *p, const cJSON *o, const jctx *c, co
             return st;
         p->given |= VXT__GIVEN_PERCENTILES;
     }
-    return VXT_OK;
+    const cJSON *rep = cJSON_GetObjectItemCaseSensitive(o, "replace");
+    snprintf(fp, sizeof fp, "%s.replace", path);
+    return rep ? get_replace(p, rep, c, fp) : VXT_OK;
 }
 
 /* ---- tiling and stitching ------------------------------------------------------------------------------ */

@@ -40,6 +40,14 @@ static void add_normalization(cJSON *j, const vxt_plan *p)
         const double pc[2] = {p->plo, p->phi};
         cJSON_AddItemToObject(n, "percentiles", cJSON_CreateDoubleArray(pc, 2));
     }
+    if (p->replace != VXT__REPLACE_NONE) {
+        cJSON *r = cJSON_AddObjectToObject(n, "replace");
+        if (p->replace == VXT__REPLACE_PADDING)
+            cJSON_AddStringToObject(r, "value", "padding");
+        else
+            cJSON_AddNumberToObject(r, "value", p->replace_value);
+        cJSON_AddNumberToObject(r, "with", p->replace_with);
+    }
 }
 
 static void add_stitching(cJSON *j, const vxt_plan *p)

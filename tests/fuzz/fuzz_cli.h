@@ -40,7 +40,7 @@ static const struct {
     {"run", &cmd_run_parsing},           {"validate", &cmd_validate_parsing}, {"stitch", &cmd_stitch_parsing},
     {"tiles", &cmd_tiles_parsing},       {"resample", &cmd_resample_parsing}, {"normalize", &cmd_normalize_parsing},
     {"header", &cmd_header_parsing},     {"phantom", &cmd_phantom_parsing},   {"bench", &cmd_bench_parsing},
-    {"info", &cmd_info_parsing},         {"convert", &cmd_convert_parsing},
+    {"info", &cmd_info_parsing},         {"convert", &cmd_convert_parsing},   {"patches", &cmd_patches_parsing},
 };
 
 #define FUZZ_CLI_MAX_WORDS 256

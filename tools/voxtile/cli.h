@@ -64,6 +64,8 @@ int cli_exit_of(vxt_status st);
 /* Strict numbers: the whole string, in range. 0 on failure. */
 int cli_parse_int(const char *s, long lo, long hi, long *out);
 int cli_parse_double(const char *s, double *out);
+/* 1 to `most` comma-separated finite numbers ("-1000,400"): how many, into out; 0 when malformed or more. */
+int cli_parse_numbers(const char *s, double *out, int most);
 
 /* Monotonic seconds. */
 double cli_seconds(void);
@@ -261,6 +263,7 @@ int cmd_normalize(int argc, char **argv);
 int cmd_phantom(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
+int cmd_patches(int argc, char **argv);
 
 /* ---- a command's parsing on its own (tests/fuzz/fuzz_cli_args.c) -------------------------------------------- */
 
@@ -279,7 +282,7 @@ typedef struct cli_command {
 
 extern const cli_command cmd_info_parsing, cmd_header_parsing, cmd_tiles_parsing, cmd_stitch_parsing,
     cmd_run_parsing, cmd_validate_parsing, cmd_resample_parsing, cmd_normalize_parsing, cmd_phantom_parsing,
-    cmd_bench_parsing, cmd_convert_parsing;
+    cmd_bench_parsing, cmd_convert_parsing, cmd_patches_parsing;
 
 /* `parse` then `check` of c on argv, and nothing else: the exit status of the command if it stopped there (0 when
  * it would go on to its work; --help and --print-plan print and give 0). */

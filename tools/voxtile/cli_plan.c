@@ -21,6 +21,7 @@ typedef enum kind {
     K_INTS_NONE,    /* A,B,C integers, or "none": null */
     K_INTS_EMPTY,   /* A,B,... integers, or "none": [] */
     K_PAIR,         /* LO,HI: [lo, hi] */
+    K_REPLACE,      /* V=W or padding=W: {"value": V or "padding", "with": W}; "none": null */
     K_TRUE          /* no value: true */
 } kind;
 
@@ -56,6 +57,9 @@ typedef enum kind {
     X(STD, "std", "V", "normalization.std", K_NUMBER, NORM, "ct: the foreground standard deviation")             \
     X(PERCENTILES, "percentiles", "LO,HI", "normalization.percentiles", K_PAIR, NORM,                            \
       "percentile: the clip percentiles (default 0.5,99.5)")                                                     \
+    X(REPLACE, "replace", "V=W|padding=W|none", "normalization.replace", K_REPLACE, NORM,                       \
+      "before the normalization, voxels of value V (intensity units: -3024 for CT padding) or of the reader's "  \
+      "padding value (DICOM PixelPaddingValue) become W (default none)")                                        \
     X(ROI, "roi", "Z,Y,X|Y,X|N", "roi", K_AXES, TILING, "the tile size (the model's patch size; Y,X: 2D)")       \
     X(GRID, "grid", "NAME", "grid", K_STRING, TILING, "tile placement: {grid} (default {default})")             \
     X(OVERLAP, "overlap", "F|Z,Y,X", "overlap", K_AXES, TILING,                                                  \
@@ -270,6 +274,27 @@ static cJSON *field_value(const char *cmd, const char *flag, kind k, const char 
             return NULL;
         }
         return a;
+    }
+    case K_REPLACE: {
+        if (none)
+            return cJSON_CreateNull();
+        const char *eq = strchr(v, '=');
+        char value[64];
+        double d = 0, w = 0;
+        int padding = eq && (size_t)(eq - v) == 7 && !strncmp(v, "padding", 7);
+        snprintf(value, sizeof value, "%.*s", eq && eq - v < 63 ? (int)(eq - v) : 0, v);
+        if (!eq || (!padding && !cli_parse_double(value, &d)) || !cli_parse_double(eq + 1, &w)) {
+            cli_error(cmd, "--%s: expected V=W (numbers: voxels of value V become W), padding=W or none, got '%s'",
+                      flag, v);
+            return NULL;
+        }
+        cJSON *o = cJSON_CreateObject();
+        if (padding)
+            cJSON_AddStringToObject(o, "value", "padding");
+        else
+            cJSON_AddNumberToObject(o, "value", d);
+        cJSON_AddNumberToObject(o, "with", w);
+        return o;
     }
     case K_INTS_NONE:
     case K_INTS_EMPTY:

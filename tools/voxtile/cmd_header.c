@@ -12,7 +12,9 @@
  * stored float32/float64) in a fixed-point superaccumulator (exact_sum.c), so the printed sum is the exact
  * sum of the values, whatever their order or magnitude. The mean is that sum over the count, in long double;
  * the standard deviation (population, as numpy's default) is a second pass over (x - mean)^2 in long double
- * with compensated (Neumaier) summation. NaN and infinities are counted and left out of every statistic. */
+ * with compensated (Neumaier) summation. NaN and infinities are counted and left out of every statistic.
+ *
+ * --histogram [--bins N] [--range LO,HI]: numpy.histogram of the same values (header_histogram.c). */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
@@ -21,6 +23,7 @@
 
 #include "cli.h"
 #include "exact_sum.h"
+#include "header_histogram.h"
 
 typedef struct stats {
     uint64_t count;     /* finite values */
@@ -201,6 +204,7 @@ typedef struct header_view {
     vxt_nifti_info ni; /* only for NIfTI files */
     int nifti;
     const stats *s;    /* NULL without --stats */
+    const header_histogram *h; /* NULL without --histogram */
 } header_view;
 
 static int applies(double slope)
@@ -301,6 +305,8 @@ static cJSON *image_json(const header_view *v)
         add_number(sj, "sum", (double)s->sum_ld);
         cJSON_AddStringToObject(sj, "sum_exact", s->sum);
     }
+    if (v->h)
+        cJSON_AddItemToObject(root, "histogram", header_histogram_json(v->h));
     return root;
 }
 
@@ -384,6 +390,8 @@ static int print_text(const header_view *v)
         printf("%-16s %.17Lg\n", "std", s->std);
         printf("%-16s %s\n", "sum", s->sum);
     }
+    if (v->h)
+        header_histogram_print(v->h);
     return VXT_EXIT_OK;
 }
 
@@ -505,16 +513,21 @@ static cJSON *dicom_json(cJSON *root, const char *path, const dicom_view *dv)
 
 /* ---- the command ---------------------------------------------------------------------------------------- */
 
-enum { O_JSON = 1, O_STATS };
+enum { O_JSON = 1, O_STATS, O_HISTOGRAM, O_BINS, O_RANGE };
 static const cli_flag own[] = {
     {"json", 0, NULL, O_JSON, "machine-readable output"},
     {"stats", 0, NULL, O_STATS, "also read the voxels: count, min, max, mean, std (population) and the exact sum of "
                                 "the values the file means (scaling applied); NaN/Inf are counted and left out"},
+    {"histogram", 0, NULL, O_HISTOGRAM, "also read the voxels: numpy.histogram of the values the file means, every "
+                                        "channel together (bin edges and counts; NaN and values outside the range "
+                                        "are not counted)"},
+    {"bins", 0, "N", O_BINS, "--histogram: N equal bins, 1 .. 1048576 (default 10)"},
+    {"range", 0, "LO,HI", O_RANGE, "--histogram: the bins span [LO, HI], LO < HI (default: the values' min and max)"},
     {NULL, 0, NULL, 0, NULL},
 };
 static const cli_flag *const groups[] = {own, cli_dicom_flags, NULL};
 static const cli_command_spec spec = {
-    "header", "header IN [--json] [--stats] [--series UID|NUMBER]",
+    "header", "header IN [--json] [--stats] [--histogram [--bins N] [--range LO,HI]] [--series UID|NUMBER]",
     "Shows what the file says about its image (.nii, .nii.gz, .hdr/.img, .npy): shape, stored dtype, spacing,\n"
     "scaling, the affine in use and where it came from, orientation, description; for NIfTI also dims, datatype,\n"
     "byte order, units, qform and sform codes and matrices, intent, slices, extensions.\n"
@@ -522,11 +535,13 @@ static const cli_command_spec spec = {
     "shape, spacing, orientation, transfer syntaxes, files, gantry tilt, readable or why not, notes) and the files\n"
     "skipped; with the image header of the only series (or of --series) when it can be read. Series that cannot\n"
     "be read are listed, not an error.\n"
-    "Without --stats only the header is read.",
+    "Without --stats or --histogram only the header is read.",
     groups, 1};
 
 typedef struct header_args {
     int json, stats;
+    int histogram, bins_given;
+    header_histogram hist; /* bins and range asked for */
     cli_dicom dicom;
 } header_args;
 
@@ -536,11 +551,29 @@ static int on_flag(void *user, const cli_flag *f, const char *value)
     int rc = cli_shared_flag("header", NULL, NULL, &a->dicom, f, value);
     if (rc != -2)
         return rc;
-    if (f->id == O_JSON)
-        a->json = 1;
-    else
-        a->stats = 1;
-    return 0;
+    long bins = 0;
+    double r[2];
+    switch (f->id) {
+    case O_JSON: a->json = 1; return 0;
+    case O_STATS: a->stats = 1; return 0;
+    case O_HISTOGRAM: a->histogram = 1; return 0;
+    case O_BINS:
+        if (!cli_parse_int(value, 1, 1L << 20, &bins)) {
+            cli_error("header", "--bins: expected a whole number from 1 to 1048576, got '%s'", value);
+            return VXT_EXIT_USAGE;
+        }
+        a->hist.bins = (size_t)bins;
+        a->bins_given = 1;
+        return 0;
+    default: /* O_RANGE */
+        if (cli_parse_numbers(value, r, 2) != 2 || !(r[0] < r[1])) {
+            cli_error("header", "--range: expected LO,HI, two numbers with LO < HI, got '%s'", value);
+            return VXT_EXIT_USAGE;
+        }
+        a->hist.lo = r[0], a->hist.hi = r[1];
+        a->hist.range_given = 1;
+        return 0;
+    }
 }
 
 static int read_fail(vxt_status st, const char *msg)
@@ -572,14 +605,20 @@ static int read_values(const char *path, const header_args *a, vxt_dicom_scan *s
 static int parse(void *args, int argc, char **argv, const char **pos, int *npos, vxt_plan **plan)
 {
     (void)plan;
+    ((header_args *)args)->hist.bins = 10; /* numpy's */
     return cli_parse(&spec, argc, argv, on_flag, args, pos, npos);
 }
 
 static int check(const void *args, const vxt_plan *plan, const char *const *pos, int npos)
 {
-    (void)args, (void)plan, (void)pos;
+    const header_args *a = (const header_args *)args;
+    (void)plan, (void)pos;
     if (npos != 1) {
         cli_error("header", "missing input file (see voxtile header --help)");
+        return VXT_EXIT_USAGE;
+    }
+    if (!a->histogram && (a->bins_given || a->hist.range_given)) {
+        cli_error("header", "%s shapes the histogram: give --histogram", a->bins_given ? "--bins" : "--range");
         return VXT_EXIT_USAGE;
     }
     return 0;
@@ -669,7 +708,7 @@ int cmd_header(int argc, char **argv)
     vxt_dicom_series *list = NULL;
     dicom_view dv = {NULL, 0, 0, 0};
     if ((rc = open_input(v.path, &a, &scan, &img)) || (scan && (rc = open_series(&a, scan, &list, &dv, &img))) ||
-        (img && a.stats && (rc = read_values(v.path, &a, scan, a.dicom.series, &img))))
+        (img && (a.stats || a.histogram) && (rc = read_values(v.path, &a, scan, a.dicom.series, &img))))
         goto done;
     stats s;
     if (img) {
@@ -689,6 +728,11 @@ int cmd_header(int argc, char **argv)
             }
             v.s = &s;
         }
+        if (a.histogram) {
+            if ((rc = header_histogram_count(img, &a.hist)))
+                goto done;
+            v.h = &a.hist;
+        }
     }
     if (a.json) {
         cJSON *root = img ? image_json(&v) : NULL;
@@ -700,6 +744,7 @@ int cmd_header(int argc, char **argv)
             print_dicom_text(v.path, &dv, img != NULL);
     }
 done:
+    header_histogram_free(&a.hist);
     free(list);
     vxt_dicom_scan_destroy(scan);
     vxt_image_destroy(img);

@@ -195,6 +195,23 @@ int cli_parse_double(const char *s, double *out)
     return 1;
 }
 
+int cli_parse_numbers(const char *s, double *out, int most)
+{
+    int n = 0;
+    for (const char *p = s; p && *p && n < most;) {
+        char *end = NULL;
+        errno = 0;
+        double v = strtod(p, &end);
+        if (end == p || errno || !isfinite(v) || (*end != ',' && *end != '\0') || (*end == ',' && !end[1]))
+            return 0;
+        out[n++] = v;
+        if (!*end)
+            return n;
+        p = end + 1;
+    }
+    return 0; /* empty, or more than `most` */
+}
+
 typedef struct command {
     const char *name;
     int (*fn)(int argc, char **argv);
@@ -208,7 +225,8 @@ static const command commands[] = {
     {"tiles", cmd_tiles, "the tiles a sliding window visits, as JSON"},
     {"resample", cmd_resample, "resample an image to a new spacing, shape or scale, keeping its geometry"},
     {"normalize", cmd_normalize, "normalize the intensities of an image (window, CT, z-score, ...)"},
-    {"header", cmd_header, "what a file says about its image (NIfTI, .npy, DICOM series): shape, geometry; --stats"},
+    {"patches", cmd_patches, "patches around points of an image: tri-planar 2.5D or 3D boxes, into .npy"},
+    {"header", cmd_header, "what a file says about its image (NIfTI, .npy, DICOM series): shape, geometry; --stats, --histogram"},
     {"convert", cmd_convert, "convert an image (a DICOM series, NIfTI, .npy) to .nii, .nii.gz or .npy"},
     {"phantom", cmd_phantom, "write a synthetic CT-like volume and its label map"},
     {"bench", cmd_bench, "standard cases with seconds, voxels/s and the fraction of memory bandwidth"},
