@@ -116,6 +116,12 @@ static void test_header_two_series(void **state)
     }
     assert_null(strstr(cli_out, "\nshape ")); /* no image header: there is no one series to show */
     assert_null(strstr(cli_out, "readable       no"));
+    /* values of which series? --stats and --histogram need one chosen */
+    assert_int_equal(cli("header --histogram %s", dir), 2);
+    cli_assert_one_line_error("--histogram needs one series");
+    assert_int_equal(cli("header --stats %s", dir), 2);
+    cli_assert_one_line_error("--stats needs one series");
+    assert_int_equal(cli("header --histogram --series 2 %s", dir), 0);
 
     assert_int_equal(cli("header --json %s", dir), 0);
     cJSON *j = cli_out_json();

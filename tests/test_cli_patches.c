@@ -448,6 +448,7 @@ static void test_bad_input(void **state)
         {"--points P --size 4", "--size: 4 is not an odd whole number"},
         {"--points P --size 3,6", "--size: 6 is not an odd whole number"},
         {"--points P --size 0", "--size: 0 is not an odd whole number"},
+        {"--points P --box --size 2097152,2097152,1048576", "--size: a patch of more than 2^32 voxels"},
         {"--points P --size 3,3,3", "--size: planes are N or R,C"},
         {"--points P --size a", "--size: expected N, R,C (planes) or Z,Y,X (box)"},
         {"--points P --size 1,2,3,4", "--size: expected N"},

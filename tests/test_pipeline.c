@@ -296,12 +296,54 @@ static void check_cubic_stage(vxt_context *ctx)
     vxt_image_destroy(img);
 }
 
+/* A run of a plan read from an nnU-Net folder (tests/data/nnunet, 3d_fullres: order 3 by default) resamples the image
+ * as nnU-Net does: after the normalization, its resample stage is vxt_resample with nnU-Net's order-3 options (the
+ * coarse z nearest, in-plane cubic, each slice clipped to its range). */
+static void check_nnunet_order3_run(vxt_context *ctx)
+{
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/nnunet/Dataset001_Test", VXT_TEST_DATA_DIR);
+    vxt_plan *plan = NULL;
+    assert_ok(vxt_plan_create(&plan));
+    assert_ok(vxt_plan_load_nnunet(plan, dir, "3d_fullres"));
+    const char *model = "{\"model\": \"bands:-1,0,1\", \"roi\": [8, 16, 16]}";
+    assert_ok(vxt_plan_load_json(plan, model, strlen(model), "test"));
+    const int64_t shape[3] = {10, 30, 28};
+    const double spacing[3] = {5.0, 0.8, 0.9}, target[3] = {2.5, 1.5, 1.5};
+    vxt_image *img = make_image(VXT_DTYPE_I16, 1, shape, spacing, "LPS", 21);
+    vxt_pipeline *p = NULL;
+    assert_ok(vxt_pipeline_create(ctx, plan, NULL, 0, &p));
+    shown s;
+    vxt_run_result res;
+    assert_ok(run(p, img, VXT_OUTPUT_LABELS, &s, &res));
+    assert_non_null(s.v[VXT_STAGE_NORMALIZE].data);
+    vxt_resample_options ro;
+    vxt_resample_options_init(&ro);
+    assert_ok(vxt_resample_options_nnunet_order(spacing, target, 3, &ro));
+    assert_int_equal(ro.interp[0], VXT_INTERP_NEAREST);
+    assert_int_equal(ro.interp[2], VXT_INTERP_CUBIC);
+    int64_t ms[3];
+    assert_ok(vxt_resample_shape_spacing(shape, spacing, target, ms));
+    assert_memory_equal(res.model_shape, ms, sizeof ms);
+    float *m = malloc((size_t)(ms[0] * ms[1] * ms[2]) * sizeof(float));
+    vxt_volume mv = {m, VXT_DTYPE_F32, 1, {ms[0], ms[1], ms[2]}};
+    assert_ok(vxt_resample(ctx, &s.v[VXT_STAGE_NORMALIZE], &mv, &ro));
+    assert_volume_bits(&s.v[VXT_STAGE_RESAMPLE], &mv, "the nnU-Net plan's resample stage");
+    free(m);
+    vxt_run_result_clear(&res);
+    shown_free(&s);
+    vxt_pipeline_destroy(p);
+    vxt_plan_destroy(plan);
+    vxt_image_destroy(img);
+}
+
 static void test_stages_cpu(void **state)
 {
     (void)state;
     vxt_context *ctx = vxt_test_context(VXT_BACKEND_CPU, 2);
     check_stages(ctx);
     check_cubic_stage(ctx);
+    check_nnunet_order3_run(ctx);
     vxt_context_destroy(ctx);
 }
 
@@ -1227,6 +1269,7 @@ static void test_stages_opencl(void **state)
     vxt_context *ctx = vxt_test_context(VXT_BACKEND_OPENCL, 0);
     check_stages(ctx);
     check_cubic_stage(ctx);
+    check_nnunet_order3_run(ctx);
     vxt_context_destroy(ctx);
 }
 

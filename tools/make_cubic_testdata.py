@@ -93,6 +93,17 @@ def main():
                   "fill": 0.0, "clip": "input-range",
                   "made_by": "skimage.transform.resize(order=3, mode='edge', anti_aliasing=False), clip=True"})
 
+    # the constant boundary with the clip: skimage keeps the fill value when it lies outside the input's range
+    # (20..139 here) but inside the output's (preserve_cval); 18 is kept at 8 voxels, 150 is not reached
+    for cval in (18.0, 150.0):
+        name = "skimage_resize_t1_constant_%g" % cval
+        out = resize(crop.astype(np.float64), (23, 15, 27), order=3, mode="constant", cval=cval, anti_aliasing=False)
+        cases.append({"name": name, "input": "t1_crop.npy", "output": save(name, out), "shape": [23, 15, 27],
+                      "interp": ["cubic"] * 3, "align": "half-pixel", "boundary": "constant", "fill": cval,
+                      "clip": "input-range",
+                      "made_by": "skimage.transform.resize(order=3, mode='constant', cval=%g, anti_aliasing=False), "
+                                 "clip=True" % cval})
+
     # skimage's default for shrinking: anti_aliasing=True (a Gaussian of skimage's sigma first), then order 3, clipped
     # to the range of the image it was given
     shape = (9, 7, 12)

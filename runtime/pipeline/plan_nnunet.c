@@ -192,7 +192,9 @@ static vxt_status resampling_fields(cJSON *doc, const char *path, const char *cp
     const cJSON *order_z = kw ? cJSON_GetObjectItemCaseSensitive(kw, "order_z") : NULL;
     const cJSON *force = kw ? cJSON_GetObjectItemCaseSensitive(kw, "force_separate_z") : NULL;
     snprintf(fp, sizeof fp, "%s.resampling_fn_data_kwargs.order", cp);
-    const int o = order ? (cJSON_IsNumber(order) ? (int)order->valuedouble : -1) : 3;
+    /* exactly 1 or 3 (a cast of any other number could be undefined, or take 3.5 for 3) */
+    const int o = !order ? 3 : !cJSON_IsNumber(order) ? -1 : order->valuedouble == 3.0 ? 3
+                                                    : order->valuedouble == 1.0 ? 1 : -1;
     if (o != 1 && o != 3)
         return vxt__plan_fail(path, fp, "order %s: voxtile resamples images with order 3 (cubic B-spline) or 1 "
                               "(linear)", cJSON_IsNumber(order) ? "other than 1 or 3" : "is not a number");

@@ -926,13 +926,13 @@ static vxt_status resample_options_nnunet_order_impl(const double in_spacing[3],
     static const char *const f = "vxt_resample_options_nnunet_order";
     if (order != 1 && order != 3)
         return vxt__fail(NULL, VXT_ERR_INVALID_ARGUMENT, "%s: order %d (nnU-Net's image orders here: 1 or 3)", f, order);
+    /* the clip field is the caller's only when its struct has it: checked before anything is written */
+    if (order == 3 && opts && opts->struct_size < offsetof(vxt_resample_options, clip) + sizeof opts->clip)
+        return vxt__fail(NULL, VXT_ERR_STRUCT_SIZE, "%s: opts->struct_size %zu has no clip field (an older layout): "
+                         "order 3 needs it", f, opts->struct_size);
     vxt_status st = resample_options_nnunet_impl(in_spacing, out_spacing, 0, opts);
     if (st != VXT_OK || order == 1)
         return st;
-    /* the clip field is the caller's only when its struct has it */
-    if (opts->struct_size < offsetof(vxt_resample_options, clip) + sizeof opts->clip)
-        return vxt__fail(NULL, VXT_ERR_STRUCT_SIZE, "%s: opts->struct_size %zu has no clip field (an older layout): "
-                         "order 3 needs it", f, opts->struct_size);
     for (int a = 0; a < 3; a++)
         if (opts->interp[a] == VXT_INTERP_LINEAR)
             opts->interp[a] = VXT_INTERP_CUBIC;

@@ -230,6 +230,89 @@ static vxt_status input_ranges(vxt_context *ctx, const vxt_volume *in, size_t ch
     return VXT_OK;
 }
 
+/* ---- the clip with the constant boundary ------------------------------------------------------------------- */
+
+/* skimage keeps the fill value when it lies outside the input's range but inside the output's (resize's
+ * _clip_warp_output, preserve_cval): that needs the output's range first, so with the constant boundary the sampling
+ * runs unclipped and the clip follows here, on the host for both backends (a clip is exact: the same bits). Per
+ * output plane: its range per clip index; then the ranges widened where skimage widens them; then the clip. */
+typedef struct pclip {
+    float *out;
+    int64_t nzo, nyo, nxo;
+    int axis;          /* -1: one range; else the output axis whose index picks it */
+    int64_t nclip;
+    float *omin, *omax; /* per plane: nclip each */
+    const float *lo, *hi;
+} pclip;
+
+static void out_ranges_task(void *arg, size_t b, size_t e, int slot)
+{
+    (void)slot;
+    const pclip *p = arg;
+    for (size_t z = b; z < e; z++) {
+        float *mn = p->omin + z * (size_t)p->nclip, *mx = p->omax + z * (size_t)p->nclip;
+        for (int64_t t = 0; t < p->nclip; t++)
+            mn[t] = INFINITY, mx[t] = -INFINITY;
+        const float *o = p->out + z * (size_t)(p->nyo * p->nxo);
+        for (int64_t y = 0; y < p->nyo; y++)
+            for (int64_t x = 0; x < p->nxo; x++) {
+                const float v = o[y * p->nxo + x];
+                const int64_t t = p->axis == 0 ? (int64_t)z : p->axis == 1 ? y : p->axis == 2 ? x : 0;
+                const int64_t k = p->axis == 0 ? 0 : t; /* axis 0: this plane's one entry */
+                mn[k] = v < mn[k] ? v : mn[k];
+                mx[k] = v > mx[k] ? v : mx[k];
+            }
+    }
+}
+
+static void clip_task(void *arg, size_t b, size_t e, int slot)
+{
+    (void)slot;
+    const pclip *p = arg;
+    for (size_t z = b; z < e; z++) {
+        float *o = p->out + z * (size_t)(p->nyo * p->nxo);
+        for (int64_t y = 0; y < p->nyo; y++)
+            for (int64_t x = 0; x < p->nxo; x++) {
+                const int64_t t = p->axis == 0 ? (int64_t)z : p->axis == 1 ? y : p->axis == 2 ? x : 0;
+                o[y * p->nxo + x] = vxt_clip_range(o[y * p->nxo + x], p->lo[t], p->hi[t]);
+            }
+    }
+}
+
+static vxt_status clip_keeping_fill(vxt_context *ctx, float *out, const int64_t nout[3], int axis, int64_t nclip,
+                                    float *lo, float *hi, float fill)
+{
+    const int64_t per_plane = axis == 0 ? 1 : nclip;
+    pclip p = {out, nout[0], nout[1], nout[2], axis, per_plane, NULL, NULL, lo, hi};
+    p.omin = malloc((size_t)nout[0] * (size_t)per_plane * sizeof *p.omin);
+    p.omax = malloc((size_t)nout[0] * (size_t)per_plane * sizeof *p.omax);
+    if (!p.omin || !p.omax) {
+        free(p.omin);
+        free(p.omax);
+        return vxt__fail(ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_resample: out of memory for the output's ranges");
+    }
+    vxt__pool_for(ctx->pool, (size_t)nout[0], 1, out_ranges_task, &p);
+    for (int64_t t = 0; t < nclip; t++) {
+        float mn = INFINITY, mx = -INFINITY; /* the output's range over the region clip index t covers */
+        for (int64_t z = 0; z < nout[0]; z++) {
+            if (axis == 0 && z != t)
+                continue;
+            const int64_t k = axis == 0 ? 0 : t;
+            mn = p.omin[z * per_plane + k] < mn ? p.omin[z * per_plane + k] : mn;
+            mx = p.omax[z * per_plane + k] > mx ? p.omax[z * per_plane + k] : mx;
+        }
+        if (!(lo[t] <= fill && fill <= hi[t]) && mn <= fill && fill <= mx) {
+            lo[t] = fill < lo[t] ? fill : lo[t];
+            hi[t] = fill > hi[t] ? fill : hi[t];
+        }
+    }
+    p.nclip = nclip;
+    vxt__pool_for(ctx->pool, (size_t)nout[0], 1, clip_task, &p);
+    free(p.omin);
+    free(p.omax);
+    return VXT_OK;
+}
+
 /* ---- OpenCL ------------------------------------------------------------------------------------------------ */
 
 static vxt_status set_args(vxt_context *ctx, cl_kernel k, const void *const *vals, const size_t *sizes, int n,
@@ -249,10 +332,13 @@ static vxt_status cl_channel(vxt_context *ctx, cjob *j, const int filter_axes[3]
     const size_t in_bytes = (size_t)j->nz * (size_t)j->ny * (size_t)j->nx * vxt_dtype_size(j->dtype);
     const size_t c_bytes = (size_t)j->bz * (size_t)j->by * (size_t)j->bx * sizeof(float);
     const size_t plane_out = (size_t)j->nyo * (size_t)j->nxo * sizeof(float);
-    if (in_bytes > limit || c_bytes > limit || plane_out > limit)
-        return vxt__fail(ctx, VXT_ERR_UNSUPPORTED,
-                         "%s: cubic resampling needs one device buffer of %zu MiB for the B-spline coefficients, above "
-                         "the device's limit of %zu MiB", f, c_bytes >> 20, limit >> 20);
+    if (in_bytes > limit || c_bytes > limit || plane_out > limit) {
+        const char *what = c_bytes > limit ? "the B-spline coefficients" : in_bytes > limit ? "one input channel"
+                                                                                            : "one output plane";
+        const size_t need = c_bytes > limit ? c_bytes : in_bytes > limit ? in_bytes : plane_out;
+        return vxt__fail(ctx, VXT_ERR_UNSUPPORTED, "%s: cubic resampling needs one device buffer of %zu KiB for %s, "
+                         "above the device's largest buffer of %zu KiB", f, need >> 10, what, limit >> 10);
+    }
     char name[64];
     vxt__pp_kernel_name(name, sizeof name, "bs_pad", j->dtype);
     cl_kernel kp = NULL, kf = NULL, ks = NULL;
@@ -388,6 +474,9 @@ vxt_status vxt__resample_cubic(vxt_context *ctx, const vxt_volume *in, vxt_volum
     }
     const int64_t nin[3] = {in->shape[0], in->shape[1], in->shape[2]};
     const int64_t nout[3] = {out->shape[0], out->shape[1], out->shape[2]};
+    if (nin[2] > INT32_MAX - 2 * VXT_BS_PAD) /* the CPU's x taps are int32 indices into padded rows */
+        return vxt__fail(ctx, VXT_ERR_UNSUPPORTED, "%s: in.shape[2] is %lld (cubic rows of at most 2^31 - 25 voxels)",
+                         f, (long long)nin[2]);
     const size_t ntab = 4 * (size_t)(nout[0] + nout[1] + nout[2]);
     int64_t *idx = malloc(ntab * sizeof *idx);
     float *w = malloc(ntab * sizeof *w);
@@ -409,7 +498,9 @@ vxt_status vxt__resample_cubic(vxt_context *ctx, const vxt_volume *in, vxt_volum
     /* the half-sample initial values for grid-mirror and for the edge-padded lines of clamp (scipy 'nearest') */
     j.reflect = o->boundary == VXT_BOUNDARY_GRID_MIRROR || o->boundary == VXT_BOUNDARY_CLAMP;
     j.nzo = nout[0], j.nyo = nout[1], j.nxo = nout[2];
-    j.clip = clip;
+    /* with the constant boundary the clip may keep the fill value, which needs the output's range: after sampling */
+    const int post_clip = clip && o->boundary == VXT_BOUNDARY_CONSTANT;
+    j.clip = clip && !post_clip;
     j.clip_axis = clip_axis;
     const size_t c_elems = (size_t)j.bz * (size_t)j.by * (size_t)j.bx;
     const int on_device = ctx->backend == VXT_BACKEND_OPENCL;
@@ -483,7 +574,7 @@ vxt_status vxt__resample_cubic(vxt_context *ctx, const vxt_volume *in, vxt_volum
             }
         }
         if (on_device) {
-            if (clip) {
+            if (j.clip) {
                 st = vxt__cl_write(ctx, b_lo, 0, (size_t)nclip * sizeof *lo, lo, "resample: clip ranges");
                 if (st == VXT_OK)
                     st = vxt__cl_write(ctx, b_hi, 0, (size_t)nclip * sizeof *hi, hi, "resample: clip ranges");
@@ -493,6 +584,8 @@ vxt_status vxt__resample_cubic(vxt_context *ctx, const vxt_volume *in, vxt_volum
         } else {
             cpu_channel(ctx, &j, filter_axes);
         }
+        if (st == VXT_OK && post_clip)
+            st = clip_keeping_fill(ctx, j.out, nout, clip_axis, nclip, lo, hi, j.fill);
     }
     vxt__pp_buf_release(&t_idx);
     vxt__pp_buf_release(&t_w);

@@ -50,17 +50,19 @@ static int64_t line_index(int64_t i, int64_t n, vxt_boundary b)
     return m < n ? m : period - m - (b == VXT_BOUNDARY_MIRROR ? 0 : 1);
 }
 
-/* w[j] = exp(-0.5 / s^2 * j^2) / sum over the 2r + 1 taps, in double as scipy's _gaussian_kernel1d computes it,
- * then rounded to float32 (and flushed: a tap far out may underflow). The sum adds the smallest terms first. */
+/* w[j] = exp(-0.5 / s^2 * j^2) / sum over the 2r + 1 taps, in double, with scipy's _gaussian_kernel1d's exponent
+ * (-0.5 / sigma2) * x**2 (j^2 exact), then rounded to float32 (and flushed: a tap far out may underflow). The sum adds
+ * the smallest terms first (numpy sums pairwise: the two sums may differ in the last double bit, which the rounding
+ * to float32 almost never keeps; the weights are the host's, the same for both backends either way). */
 static void gauss_weights(double sigma, int64_t r, float *w)
 {
     const double c = -0.5 / (sigma * sigma);
     double sum = 0.0;
     for (int64_t j = r; j >= 1; j--)
-        sum += 2.0 * exp(c * (double)j * (double)j);
+        sum += 2.0 * exp(c * (double)(j * j));
     sum += 1.0;
     for (int64_t j = 0; j <= r; j++)
-        w[j] = vxt__pp_f32(exp(c * (double)j * (double)j) / sum);
+        w[j] = vxt__pp_f32(exp(c * (double)(j * j)) / sum);
 }
 
 /* ---- OpenCL backend ---------------------------------------------------------------------------------------------- */

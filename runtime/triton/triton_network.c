@@ -235,6 +235,8 @@ static int predict(void *user, const vxt_batch *b)
 {
     net *n = user;
     vxt_triton_instance *inst = n->inst;
+    if (b->count <= 0) /* nothing to ask (the pipeline never hands an empty batch) */
+        return 0;
     const int64_t mbs = max_batch(n), per = mbs > 0 && mbs < b->count ? mbs : b->count;
     const int64_t ncalls = (b->count + per - 1) / per;
     call one, *calls = ncalls == 1 ? &one : calloc((size_t)ncalls, sizeof *calls);

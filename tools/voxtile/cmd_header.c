@@ -710,6 +710,12 @@ int cmd_header(int argc, char **argv)
     if ((rc = open_input(v.path, &a, &scan, &img)) || (scan && (rc = open_series(&a, scan, &list, &dv, &img))) ||
         (img && (a.stats || a.histogram) && (rc = read_values(v.path, &a, scan, a.dicom.series, &img))))
         goto done;
+    if (!img && (a.stats || a.histogram)) { /* several series and none chosen: no values to describe */
+        cli_error("header", "%s needs one series: %s holds several (they are listed with `voxtile header %s`; choose "
+                  "one with --series)", a.stats ? "--stats" : "--histogram", v.path, v.path);
+        rc = VXT_EXIT_USAGE;
+        goto done;
+    }
     stats s;
     if (img) {
         v.img = img;

@@ -194,6 +194,22 @@ static int settle(const patches_args *a, layout *L)
     }
     if (rc)
         return rc;
+    /* one patch's voxels (a box, or the three planes) must have a size: 2^21 per side would overflow int64 */
+    int64_t vox = 0;
+    int over = 0;
+    if (a->box) {
+        vox = L->box[0];
+        over = __builtin_mul_overflow(vox, L->box[1], &vox) || __builtin_mul_overflow(vox, L->box[2], &vox);
+    } else {
+        for (int p = 0; p < 3 && !over; p++) {
+            int64_t pv = 0;
+            over = __builtin_mul_overflow(L->rows[p], L->cols[p], &pv) || __builtin_add_overflow(vox, pv, &vox);
+        }
+    }
+    if (over || vox > ((int64_t)1 << 32)) {
+        cli_error("patches", "--size: a patch of more than 2^32 voxels");
+        return VXT_EXIT_USAGE;
+    }
     if (!has_suffix(a->out, ".npy")) {
         cli_error("patches", "-o %s: the name must end in .npy", a->out);
         return VXT_EXIT_USAGE;

@@ -274,7 +274,8 @@ static int check(const void *args, const vxt_plan *plan, const char *const *pos,
     }
     /* nearest keeps label values: smoothing would mix them */
     if (a->interp == VXT_INTERP_NEAREST && a->anti_alias) {
-        cli_error("resample", "--anti-alias applies to --interp linear (nearest copies label values, never mixes)");
+        cli_error("resample", "--anti-alias applies to --interp linear or cubic (nearest copies label values, never "
+                  "mixes)");
         return VXT_EXIT_USAGE;
     }
     return 0;
