@@ -59,5 +59,5 @@ __kernel void vxt_bs_sample(__global const float *c, __global float *out, long b
         const long t = clip_axis == 0 ? zo : clip_axis == 1 ? yo : clip_axis == 2 ? xo : 0;
         v = vxt_clip_range(v, lo[t], hi[t]);
     }
-    out[(zl * nyo + yo) * nxo + xo] = v;
+    out[(zl * nyo + yo) * nxo + xo] = vxt_bs_store(v);
 }

@@ -254,7 +254,7 @@ void vxt__bs_sample_task(void *arg, size_t b, size_t e, int slot)
         float *o = j->out + (size_t)zo * pn;
         const int n = j->nt[0];
         for (size_t i = 0; i < pn; i++)
-            o[i] = vxt_tap_sum(n, wz[0], p[0][i], wz[1], p[1][i], wz[2], p[2][i], wz[3], p[3][i]);
+            o[i] = vxt_bs_store(vxt_tap_sum(n, wz[0], p[0][i], wz[1], p[1][i], wz[2], p[2][i], wz[3], p[3][i]));
         if (j->clip) {
             if (j->clip_axis == 0 || j->clip_axis < 0) {
                 const size_t t = j->clip_axis == 0 ? (size_t)zo : 0;

@@ -150,6 +150,14 @@ VXT_VOXEL float vxt_tap_sum(int n, float w0, float a0, float w1, float a1, float
     return vxt_ftz(s + vxt_ftz(a3 * w3));
 }
 
+/* What an output voxel stores: v, or the quiet NaN 0x7fc00000 when v is NaN. Whether a voxel is NaN does not depend on
+ * the backend, but which NaN does: IEEE leaves the sign and payload of a NaN result to the implementation, and an
+ * optimizing compiler may swap the operands of a sum (GCC -O2 gave -nan where PoCL gave nan). */
+VXT_VOXEL float vxt_bs_store(float v)
+{
+    return vxt_isnan(v) ? vxt_u2f(0x7fc00000u) : v;
+}
+
 /* v clipped to [lo, hi]; NaN stays NaN (numpy's clip). */
 VXT_VOXEL float vxt_clip_range(float v, float lo, float hi)
 {
