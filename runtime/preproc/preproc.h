@@ -114,6 +114,10 @@ void vxt__pp_buf_release(vxt__pp_buf *b);
 vxt_status vxt__pp_launch(vxt_context *ctx, cl_kernel k, cl_uint dims, const size_t *items, const size_t *local,
                           const char *name);
 
+/* Arguments 0 .. n-1 of kernel k from parallel arrays of pointers and sizes; one message (`what`) for any failure. */
+vxt_status vxt__pp_set_args(vxt_context *ctx, cl_kernel k, const void *const *vals, const size_t *sizes, int n,
+                            const char *what);
+
 /* Device capabilities used by the preprocessing paths. */
 int vxt__pp_device_has_fp64(const vxt_context *ctx);
 int vxt__pp_device_is_cpu(const vxt_context *ctx);

@@ -130,3 +130,12 @@ vxt_status vxt__pp_launch(vxt_context *ctx, cl_kernel k, cl_uint dims, const siz
     }
     return vxt__cl_check(ctx, clEnqueueNDRangeKernel(ctx->queue, k, dims, NULL, global, local, 0, NULL, NULL), name);
 }
+
+vxt_status vxt__pp_set_args(vxt_context *ctx, cl_kernel k, const void *const *vals, const size_t *sizes, int n,
+                            const char *what)
+{
+    cl_int err = CL_SUCCESS;
+    for (int i = 0; i < n && err == CL_SUCCESS; i++)
+        err = clSetKernelArg(k, (cl_uint)i, sizes[i], vals[i]);
+    return vxt__cl_check(ctx, err, what);
+}

@@ -186,15 +186,6 @@ static vxt_status cl_slab(vxt_context *ctx, cl_kernel k, const char *name, const
  * per-voxel kernel is used instead). */
 #define SCRATCH_BYTES ((size_t)32 << 20)
 
-static vxt_status set_args(vxt_context *ctx, cl_kernel k, const void *const *vals, const size_t *sizes, int n,
-                           const char *what)
-{
-    cl_int err = CL_SUCCESS;
-    for (int i = 0; i < n && err == CL_SUCCESS; i++)
-        err = clSetKernelArg(k, (cl_uint)i, sizes[i], vals[i]);
-    return vxt__cl_check(ctx, err, what);
-}
-
 static vxt_status cl_separable(vxt_context *ctx, const rjob *j, int64_t channels, const int64_t *idx_tab,
                                const float *w_tab)
 {
@@ -264,7 +255,7 @@ static vxt_status cl_separable(vxt_context *ctx, const rjob *j, int64_t channels
             if (st == VXT_OK) {
                 const void *v[] = {&bin.mem, &bp.mem, &sz, &nyi, &nxi, &lnxo, &nzr, &tx.mem, &txw.mem};
                 const size_t z[] = {sizeof(cl_mem), sizeof(cl_mem), 8, 8, 8, 8, 8, sizeof(cl_mem), sizeof(cl_mem)};
-                st = set_args(ctx, kx, v, z, 9, "resample: row pass arguments");
+                st = vxt__pp_set_args(ctx, kx, v, z, 9, "resample: row pass arguments");
             }
             if (st == VXT_OK) {
                 size_t items[3] = {nxo, (size_t)j->nyi, (size_t)nzr};
@@ -273,7 +264,7 @@ static vxt_status cl_separable(vxt_context *ctx, const rjob *j, int64_t channels
             if (st == VXT_OK) {
                 const void *v[] = {&bp.mem, &bq.mem, &nyi, &lnyo, &lnxo, &nzr, &ty.mem, &tyw.mem};
                 const size_t z[] = {sizeof(cl_mem), sizeof(cl_mem), 8, 8, 8, 8, sizeof(cl_mem), sizeof(cl_mem)};
-                st = set_args(ctx, ky, v, z, 8, "resample: plane pass arguments");
+                st = vxt__pp_set_args(ctx, ky, v, z, 8, "resample: plane pass arguments");
             }
             if (st == VXT_OK) {
                 size_t items[3] = {nxo, nyo, (size_t)nzr};
@@ -282,7 +273,7 @@ static vxt_status cl_separable(vxt_context *ctx, const rjob *j, int64_t channels
             if (st == VXT_OK) {
                 const void *v[] = {&bq.mem, &bout.mem, &lnyo, &lnxo, &zlo, &zo0, &nzo_job, &lnzo, &tz.mem, &tzw.mem};
                 const size_t z[] = {sizeof(cl_mem), sizeof(cl_mem), 8, 8, 8, 8, 8, 8, sizeof(cl_mem), sizeof(cl_mem)};
-                st = set_args(ctx, kz, v, z, 10, "resample: output pass arguments");
+                st = vxt__pp_set_args(ctx, kz, v, z, 10, "resample: output pass arguments");
             }
             if (st == VXT_OK) {
                 size_t items[3] = {nxo, nyo, (size_t)n};

@@ -315,15 +315,6 @@ static vxt_status clip_keeping_fill(vxt_context *ctx, float *out, const int64_t 
 
 /* ---- OpenCL ------------------------------------------------------------------------------------------------ */
 
-static vxt_status set_args(vxt_context *ctx, cl_kernel k, const void *const *vals, const size_t *sizes, int n,
-                           const char *what)
-{
-    cl_int err = CL_SUCCESS;
-    for (int i = 0; i < n && err == CL_SUCCESS; i++)
-        err = clSetKernelArg(k, (cl_uint)i, sizes[i], vals[i]);
-    return vxt__cl_check(ctx, err, what);
-}
-
 static vxt_status cl_channel(vxt_context *ctx, cjob *j, const int filter_axes[3], cl_mem idx, cl_mem w, cl_mem lo,
                              cl_mem hi)
 {
@@ -358,7 +349,7 @@ static vxt_status cl_channel(vxt_context *ctx, cjob *j, const int filter_axes[3]
     if (st == VXT_OK) {
         const void *v[] = {&bin.mem, &bc.mem, &nz, &ny, &nx, &bz, &by, &bx, &pz, &py, &px, &edge, &fill};
         const size_t z[] = {sizeof(cl_mem), sizeof(cl_mem), 8, 8, 8, 8, 8, 8, 8, 8, 8, 4, 4};
-        st = set_args(ctx, kp, v, z, 13, "resample: padding arguments");
+        st = vxt__pp_set_args(ctx, kp, v, z, 13, "resample: padding arguments");
     }
     if (st == VXT_OK) {
         size_t items[3] = {(size_t)bx, (size_t)by, (size_t)bz};
@@ -378,7 +369,7 @@ static vxt_status cl_channel(vxt_context *ctx, cjob *j, const int filter_axes[3]
         cl_int reflect = j->reflect;
         const void *v[] = {&bc.mem, &s, &n, &lines, &n2, &st1, &st2, &reflect};
         const size_t z[] = {sizeof(cl_mem), 8, 8, 8, 8, 8, 8, 4};
-        st = set_args(ctx, kf, v, z, 8, "resample: prefilter arguments");
+        st = vxt__pp_set_args(ctx, kf, v, z, 8, "resample: prefilter arguments");
         if (st == VXT_OK) {
             size_t items[1] = {(size_t)lines};
             st = vxt__pp_launch(ctx, kf, 1, items, NULL, "vxt_bs_filter");
@@ -399,7 +390,7 @@ static vxt_status cl_channel(vxt_context *ctx, cjob *j, const int filter_axes[3]
                                &fill, &clip, &clip_axis, &lo, &hi};
             const size_t z[] = {sizeof(cl_mem), sizeof(cl_mem), 8, 8, 8, 8, 8, 8, 8, sizeof(cl_mem), sizeof(cl_mem),
                                 4, 4, 4, 4, 4, 4, sizeof(cl_mem), sizeof(cl_mem)};
-            st = set_args(ctx, ks, v, z, 19, "resample: sampling arguments");
+            st = vxt__pp_set_args(ctx, ks, v, z, 19, "resample: sampling arguments");
         }
         if (st == VXT_OK) {
             size_t items[3] = {(size_t)nxo, (size_t)nyo, (size_t)n};
