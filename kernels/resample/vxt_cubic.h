@@ -78,41 +78,24 @@ VXT_VOXEL void vxt_bs_filter_lines(VXT_GLOBAL float *c, vxt_i64 s, vxt_i64 n, vx
     /* the causal pass's initial value, from the samples times the gain (each product rounded: the gain is applied
      * where a value is read, here and in the causal pass, so that the line is swept once) */
     float c0[VXT_BS_LANES];
-    if (reflect) {
-        /* sum = c[0] + p^n c[n-1] + sum_i p^i (c[i] + p^n c[n-1-i]);  c[0] += sum p / (1 - p^2n) */
-        const float zn = vxt_bs_pow(n);
-        const vxt_i64 m = n - 1 < VXT_BS_HORIZON ? n - 1 : VXT_BS_HORIZON;
-        for (int l = 0; l < lanes; l++) {
-            c0[l] = vxt_ftz(g * c[l * ls]);
-            acc[l] = vxt_ftz(c0[l] + vxt_ftz(zn * vxt_ftz(g * c[(n - 1) * s + l * ls])));
-        }
-        float zi = z;
-        for (vxt_i64 i = 1; i <= m; i++) {
-            for (int l = 0; l < lanes; l++)
-                acc[l] = vxt_bs_term(acc[l], zi, vxt_ftz(g * c[i * s + l * ls]), zn,
-                                     vxt_ftz(g * c[(n - 1 - i) * s + l * ls]));
-            zi = vxt_ftz(zi * z);
-        }
-        const float den = vxt_ftz(1.0f - vxt_ftz(zn * zn));
-        for (int l = 0; l < lanes; l++)
-            c[l * ls] = vxt_ftz(c0[l] + vxt_div(vxt_ftz(acc[l] * z), den));
-    } else {
-        /* c[0] = (c[0] + p^(n-1) c[n-1] + sum_i p^i (c[i] + p^(n-1) c[n-1-i])) / (1 - p^2(n-1)) */
-        const float zn1 = vxt_bs_pow(n - 1);
-        const vxt_i64 m = n - 2 < VXT_BS_HORIZON ? n - 2 : VXT_BS_HORIZON;
-        for (int l = 0; l < lanes; l++)
-            acc[l] = vxt_ftz(vxt_ftz(g * c[l * ls]) + vxt_ftz(zn1 * vxt_ftz(g * c[(n - 1) * s + l * ls])));
-        float zi = z;
-        for (vxt_i64 i = 1; i <= m; i++) {
-            for (int l = 0; l < lanes; l++)
-                acc[l] = vxt_bs_term(acc[l], zi, vxt_ftz(g * c[i * s + l * ls]), zn1,
-                                     vxt_ftz(g * c[(n - 1 - i) * s + l * ls]));
-            zi = vxt_ftz(zi * z);
-        }
-        const float den = vxt_ftz(1.0f - vxt_ftz(zn1 * zn1));
-        for (int l = 0; l < lanes; l++)
-            c[l * ls] = vxt_div(acc[l], den);
+    /* reflect: sum = c[0] + p^n c[n-1] + sum_{i=1..n-1} p^i (c[i] + p^n c[n-1-i]);  c[0] += sum p / (1 - p^2n)
+     * mirror:  sum = c[0] + p^(n-1) c[n-1] + sum_{i=1..n-2} p^i (c[i] + p^(n-1) c[n-1-i]);  c[0] = sum / (1 - p^2(n-1)) */
+    const float zk = vxt_bs_pow(reflect ? n : n - 1);
+    const vxt_i64 last = reflect ? n - 1 : n - 2;
+    const vxt_i64 m = last < VXT_BS_HORIZON ? last : VXT_BS_HORIZON;
+    for (int l = 0; l < lanes; l++) {
+        c0[l] = vxt_ftz(g * c[l * ls]);
+        acc[l] = vxt_ftz(c0[l] + vxt_ftz(zk * vxt_ftz(g * c[(n - 1) * s + l * ls])));
     }
+    float zi = z;
+    for (vxt_i64 i = 1; i <= m; i++) {
+        for (int l = 0; l < lanes; l++)
+            acc[l] = vxt_bs_term(acc[l], zi, vxt_ftz(g * c[i * s + l * ls]), zk, vxt_ftz(g * c[(n - 1 - i) * s + l * ls]));
+        zi = vxt_ftz(zi * z);
+    }
+    const float den = vxt_ftz(1.0f - vxt_ftz(zk * zk));
+    for (int l = 0; l < lanes; l++)
+        c[l * ls] = reflect ? vxt_ftz(c0[l] + vxt_div(vxt_ftz(acc[l] * z), den)) : vxt_div(acc[l], den);
     /* the causal pass: c[i] = g x[i] + p c[i-1] */
     for (vxt_i64 i = 1; i < n; i++)
         for (int l = 0; l < lanes; l++)
@@ -124,12 +107,12 @@ VXT_VOXEL void vxt_bs_filter_lines(VXT_GLOBAL float *c, vxt_i64 s, vxt_i64 n, vx
         for (int l = 0; l < lanes; l++)
             c[e + l * ls] = vxt_ftz(c[e + l * ls] * k);
     } else {
-        const float den = vxt_ftz(vxt_ftz(z * z) - 1.0f); /* c[n-1] = (p c[n-2] + c[n-1]) p / (p^2 - 1) */
+        const float den_a = vxt_ftz(vxt_ftz(z * z) - 1.0f); /* c[n-1] = (p c[n-2] + c[n-1]) p / (p^2 - 1) */
         for (int l = 0; l < lanes; l++) {
             float t = vxt_ftz(z * c[e - s + l * ls]);
             t = vxt_ftz(t + c[e + l * ls]);
             t = vxt_ftz(t * z);
-            c[e + l * ls] = vxt_div(t, den);
+            c[e + l * ls] = vxt_div(t, den_a);
         }
     }
     for (vxt_i64 i = n - 2; i >= 0; i--)
