@@ -234,36 +234,15 @@ static vxt_status input_ranges(vxt_context *ctx, const vxt_volume *in, size_t ch
 
 /* skimage keeps the fill value when it lies outside the input's range but inside the output's (resize's
  * _clip_warp_output, preserve_cval): that needs the output's range first, so with the constant boundary the sampling
- * runs unclipped and the clip follows here, on the host for both backends (a clip is exact: the same bits). Per
- * output plane: its range per clip index; then the ranges widened where skimage widens them; then the clip. */
+ * runs unclipped and the clip follows here, on the host for both backends (a clip is exact: the same bits). The
+ * output's ranges per clip index come from input_ranges on the output itself; they widen the clip's where skimage
+ * widens them; then the clip. */
 typedef struct pclip {
     float *out;
-    int64_t nzo, nyo, nxo;
-    int axis;          /* -1: one range; else the output axis whose index picks it */
-    int64_t nclip;
-    float *omin, *omax; /* per plane: nclip each */
+    int64_t nyo, nxo;
+    int axis; /* -1: one range; else the output axis whose index picks it */
     const float *lo, *hi;
 } pclip;
-
-static void out_ranges_task(void *arg, size_t b, size_t e, int slot)
-{
-    (void)slot;
-    const pclip *p = arg;
-    for (size_t z = b; z < e; z++) {
-        float *mn = p->omin + z * (size_t)p->nclip, *mx = p->omax + z * (size_t)p->nclip;
-        for (int64_t t = 0; t < p->nclip; t++)
-            mn[t] = INFINITY, mx[t] = -INFINITY;
-        const float *o = p->out + z * (size_t)(p->nyo * p->nxo);
-        for (int64_t y = 0; y < p->nyo; y++)
-            for (int64_t x = 0; x < p->nxo; x++) {
-                const float v = o[y * p->nxo + x];
-                const int64_t t = p->axis == 0 ? (int64_t)z : p->axis == 1 ? y : p->axis == 2 ? x : 0;
-                const int64_t k = p->axis == 0 ? 0 : t; /* axis 0: this plane's one entry */
-                mn[k] = v < mn[k] ? v : mn[k];
-                mx[k] = v > mx[k] ? v : mx[k];
-            }
-    }
-}
 
 static void clip_task(void *arg, size_t b, size_t e, int slot)
 {
@@ -282,34 +261,22 @@ static void clip_task(void *arg, size_t b, size_t e, int slot)
 static vxt_status clip_keeping_fill(vxt_context *ctx, float *out, const int64_t nout[3], int axis, int64_t nclip,
                                     float *lo, float *hi, float fill)
 {
-    const int64_t per_plane = axis == 0 ? 1 : nclip;
-    pclip p = {out, nout[0], nout[1], nout[2], axis, per_plane, NULL, NULL, lo, hi};
-    p.omin = malloc((size_t)nout[0] * (size_t)per_plane * sizeof *p.omin);
-    p.omax = malloc((size_t)nout[0] * (size_t)per_plane * sizeof *p.omax);
-    if (!p.omin || !p.omax) {
-        free(p.omin);
-        free(p.omax);
-        return vxt__fail(ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_resample: out of memory for the output's ranges");
-    }
-    vxt__pool_for(ctx->pool, (size_t)nout[0], 1, out_ranges_task, &p);
-    for (int64_t t = 0; t < nclip; t++) {
-        float mn = INFINITY, mx = -INFINITY; /* the output's range over the region clip index t covers */
-        for (int64_t z = 0; z < nout[0]; z++) {
-            if (axis == 0 && z != t)
-                continue;
-            const int64_t k = axis == 0 ? 0 : t;
-            mn = p.omin[z * per_plane + k] < mn ? p.omin[z * per_plane + k] : mn;
-            mx = p.omax[z * per_plane + k] > mx ? p.omax[z * per_plane + k] : mx;
-        }
-        if (!(lo[t] <= fill && fill <= hi[t]) && mn <= fill && fill <= mx) {
+    float *mn = malloc((size_t)nclip * sizeof *mn), *mx = malloc((size_t)nclip * sizeof *mx);
+    const vxt_volume ov = {out, VXT_DTYPE_F32, 1, {nout[0], nout[1], nout[2]}};
+    vxt_status st = mn && mx ? input_ranges(ctx, &ov, 0, axis, mn, mx)
+                             : vxt__fail(ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_resample: out of memory for the output's "
+                                         "ranges");
+    for (int64_t t = 0; st == VXT_OK && t < nclip; t++)
+        if (!(lo[t] <= fill && fill <= hi[t]) && mn[t] <= fill && fill <= mx[t]) { /* NaN ranges: never */
             lo[t] = fill < lo[t] ? fill : lo[t];
             hi[t] = fill > hi[t] ? fill : hi[t];
         }
-    }
-    p.nclip = nclip;
+    free(mn);
+    free(mx);
+    if (st != VXT_OK)
+        return st;
+    pclip p = {out, nout[1], nout[2], axis, lo, hi};
     vxt__pool_for(ctx->pool, (size_t)nout[0], 1, clip_task, &p);
-    free(p.omin);
-    free(p.omax);
     return VXT_OK;
 }
 
