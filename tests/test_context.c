@@ -451,6 +451,16 @@ static void test_probe_detects_unsafe_math(void **state)
     assert_ok(vxt__probe_run(ctx, &rep));
     print_message("probe with fast-relaxed-math: %u of %u differ: %s\n", rep.mismatches, rep.checks, rep.detail);
     assert_true(rep.ran);
+    char name[256] = "";
+    clGetDeviceInfo(ctx->device, CL_DEVICE_NAME, sizeof name, name, NULL);
+    if (rep.passed && strstr(name, "Oclgrind") != NULL) {
+        /* Oclgrind interprets the kernels' IR with IEEE float arithmetic whatever the build options: a fast-math build
+         * computes exactly what a strict one does there (the probe above: every value identical), so this device
+         * cannot play the careless one. The check stands on every other device (docs/DETERMINISM.md, "Oclgrind"). */
+        print_message("skipped on %s: -cl-fast-relaxed-math changes no value there\n", name);
+        vxt_context_destroy(ctx);
+        skip();
+    }
     assert_false(rep.passed);
     assert_true(rep.mismatches > 0);
     assert_non_null(strstr(rep.detail, "differ"));

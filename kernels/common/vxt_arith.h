@@ -188,23 +188,21 @@ VXT_INLINE float vxt_sigmoid(float x)
 VXT_INLINE float vxt_half_to_float(vxt_u16 h)
 {
     vxt_u32 sign = ((vxt_u32)h & 0x8000u) << 16;
-    vxt_u32 exp = ((vxt_u32)h >> 10) & 0x1fu;
+    /* The exponent is tested in place (h & 0x7c00), not shifted down to 5 bits: LLVM turns tests of a 5-bit field
+       into a switch on an i5, which Oclgrind 21.10 compares without truncating (the sign bit then picks a branch). */
+    vxt_u32 exp_bits = (vxt_u32)h & 0x7c00u;
     vxt_u32 man = (vxt_u32)h & 0x3ffu;
-    if (exp == 0x1fu)
+    if (exp_bits == 0x7c00u)
         return vxt_u2f(sign | 0x7f800000u | (man << 13));
-    if (exp == 0u) {
+    if (exp_bits == 0u) {
         if (man == 0u)
             return vxt_u2f(sign);
-        /* subnormal half: value man * 2^-24, normal as a float */
-        int e = -1;
-        do {
-            man <<= 1;
-            e++;
-        } while ((man & 0x400u) == 0u);
-        man &= 0x3ffu;
-        return vxt_u2f(sign | ((vxt_u32)(127 - 15 - e) << 23) | (man << 13));
+        /* subnormal half: value man * 2^-24, a normal float, as (1 + man/1024) * 2^-14 - 2^-14: both operands
+           normal, the difference exact (Sterbenz), so no rounding mode or denormal setting can change it. No loop:
+           a loop normalizing man bit by bit compiles to llvm.ctlz, which Oclgrind cannot interpret. */
+        return vxt_u2f(sign | vxt_f2u(vxt_u2f((113u << 23) | (man << 13)) - vxt_u2f(113u << 23)));
     }
-    return vxt_u2f(sign | ((exp + 112u) << 23) | (man << 13));
+    return vxt_u2f(sign | (((exp_bits >> 10) + 112u) << 23) | (man << 13));
 }
 
 VXT_INLINE vxt_u16 vxt_float_to_half(float f)
