@@ -78,9 +78,10 @@ VXT_VOXEL float vxt_f64bits_to_f32(vxt_u64 b)
     if (shift > 53)
         return vxt_u2f(sign);
     vxt_u64 k = mm >> shift;
-    vxt_u64 rest = mm & ((1ull << shift) - 1ull);
-    vxt_u64 hw = 1ull << (shift - 1);
-    if (rest > hw || (rest == hw && (k & 1ull)))
+    /* the bits shifted out, moved to the top (shift is 30..53, so they fit): above half when above 2^63. (The mask
+       (1 << shift) - 1 compiled to 128-bit integers, which Oclgrind cannot interpret: docs/DETERMINISM.md.) */
+    vxt_u64 rest = mm << (vxt_u32)(64 - shift);
+    if (rest > 0x8000000000000000ull || (rest == 0x8000000000000000ull && (k & 1ull)))
         k += 1ull;
     return vxt_u2f(sign | (vxt_u32)k);
 }
