@@ -47,6 +47,22 @@ vxt_status vxt__cl_read(const vxt_context *ctx, cl_mem m, size_t offset, size_t 
     return vxt__cl_check(ctx, clEnqueueReadBuffer(ctx->queue, m, CL_TRUE, offset, bytes, dst, 0, NULL, NULL), what);
 }
 
+vxt_status vxt__cl_fill_u32(const vxt_context *ctx, cl_kernel fill, cl_mem m, size_t off, size_t n, cl_uint v,
+                            const char *what)
+{
+    cl_long o = (cl_long)off, nn = (cl_long)n;
+    cl_int err = VXT_CL_ARG(fill, 0, m);
+    if (err == CL_SUCCESS)
+        err = VXT_CL_ARG(fill, 1, o);
+    if (err == CL_SUCCESS)
+        err = VXT_CL_ARG(fill, 2, nn);
+    if (err == CL_SUCCESS)
+        err = VXT_CL_ARG(fill, 3, v);
+    if (err != CL_SUCCESS)
+        return vxt__cl_check(ctx, err, what);
+    return vxt__cl_launch(ctx, fill, 1, &n, what);
+}
+
 vxt_status vxt__cl_launch(const vxt_context *ctx, cl_kernel k, cl_uint dims, const size_t *items, const char *name)
 {
     size_t global[3] = {1, 1, 1}, local[3] = {1, 1, 1};

@@ -38,6 +38,12 @@ vxt_status vxt__cl_write(const vxt_context *ctx, cl_mem m, size_t offset, size_t
                          const char *what);
 vxt_status vxt__cl_read(const vxt_context *ctx, cl_mem m, size_t offset, size_t bytes, void *dst, const char *what);
 
+/* Enqueue n 32-bit values v from element `off` of m with `fill`, a vxt_k_fill_u32 kernel of the caller's program
+ * (kernels/common/fill.cl): clEnqueueFillBuffer's work, as a kernel, whose stores Oclgrind tracks (its fill is not
+ * marked initialized). Not blocking. */
+vxt_status vxt__cl_fill_u32(const vxt_context *ctx, cl_kernel fill, cl_mem m, size_t off, size_t n, cl_uint v,
+                            const char *what);
+
 /* Enqueue `k` over items[0..dims) work-items (dimension 0 fastest), work-groups of ctx->wg (64 x 1), global
  * rounded up: kernels must bound-check. Nothing is enqueued when any items[d] is 0. */
 vxt_status vxt__cl_launch(const vxt_context *ctx, cl_kernel k, cl_uint dims, const size_t *items, const char *name);

@@ -37,10 +37,14 @@ static vxt_status cl_hist(vxt_context *ctx, const vxt_volume *in, const vxt_volu
     char name[64];
     vxt__pp_kernel_name(name, sizeof name, !keyk ? "hist" : (hp->sel == VXT_SEL_MASK ? "histk_m" : "histk_a"),
                         in->dtype);
-    cl_kernel k = NULL;
+    cl_kernel k = NULL, kfill = NULL;
     vxt_status st = vxt__kernel_create(ctx, VXT__PROG_HISTOGRAM, name, &k);
     if (st != VXT_OK)
         return st;
+    if ((st = vxt__kernel_create(ctx, VXT__PROG_HISTOGRAM, "vxt_k_fill_u32", &kfill)) != VXT_OK) {
+        clReleaseKernel(k);
+        return st;
+    }
     cl_uint cus = 1;
     clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cus, &cus, NULL);
     size_t nwork = atomic_mode ? 1 : (size_t)cus * 2;
@@ -97,13 +101,8 @@ static vxt_status cl_hist(vxt_context *ctx, const vxt_volume *in, const vxt_volu
             st = hp->sel == VXT_SEL_MASK
                      ? vxt__pp_buf_in(ctx, (const unsigned char *)mask->data + off, len, "histogram: mask", &bmask)
                      : vxt__pp_buf_scratch(ctx, 0, "histogram: dummy mask", &bmask);
-        if (st == VXT_OK) {
-            cl_uint zero = 0;
-            st = vxt__cl_check(ctx,
-                               clEnqueueFillBuffer(ctx->queue, bhist.mem, &zero, sizeof zero, 0,
-                                                   hist_elems * sizeof(cl_uint), 0, NULL, NULL),
-                               "histogram: clEnqueueFillBuffer");
-        }
+        if (st == VXT_OK)
+            st = vxt__cl_fill_u32(ctx, kfill, bhist.mem, 0, hist_elems, 0u, "histogram: clearing the counters");
         cl_long nn = (cl_long)len, per = (cl_long)((len + nwork - 1) / nwork);
         if (st == VXT_OK) {
             cl_int err = VXT_CL_ARG(k, 0, bin.mem);
@@ -134,6 +133,7 @@ static vxt_status cl_hist(vxt_context *ctx, const vxt_volume *in, const vxt_volu
     vxt__pp_buf_release(&bthr);
     free(h);
     clReleaseKernel(k);
+    clReleaseKernel(kfill);
     return st;
 }
 

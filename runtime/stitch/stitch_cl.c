@@ -12,6 +12,7 @@
 
 typedef struct cl_state {
     cl_kernel k_mirror, k_acc, k_norm, k_act;
+    cl_kernel k_fill; /* vxt_k_fill_u32: the NaN flags (vxt__cl_fill_u32) */
     int rows; /* row-wise kernels (devices made of CPU cores): vxt_k_stitch_accumulate_rows / normalize_rows */
     cl_kernel k_norm_rows;
     /* row-wise devices without mirroring: the tiles of a call with the same z start in one launch (one pass over
@@ -144,7 +145,8 @@ static vxt_status cl_init(vxt__stitch *s)
                                  : c->rows ? "vxt_k_stitch_accumulate_rows" : "vxt_k_stitch_accumulate",
                           &c->k_acc)) != VXT_OK ||
         (st = make_kernel(s, f64 ? "vxt_k_stitch_normalize_f64" : "vxt_k_stitch_normalize", &c->k_norm)) != VXT_OK ||
-        (st = make_kernel(s, "vxt_k_stitch_activate", &c->k_act)) != VXT_OK)
+        (st = make_kernel(s, "vxt_k_stitch_activate", &c->k_act)) != VXT_OK ||
+        (st = make_kernel(s, "vxt_k_fill_u32", &c->k_fill)) != VXT_OK)
         return st;
 
     size_t es = f64 ? sizeof(double) : sizeof(float);
@@ -214,7 +216,7 @@ static void cl_destroy(vxt__stitch *s)
     cl_state *c = st_of(s);
     if (s->ctx->queue)
         clFinish(s->ctx->queue);
-    cl_kernel ks[] = {c->k_mirror, c->k_acc, c->k_norm, c->k_act, c->k_norm_rows, c->k_acc_group};
+    cl_kernel ks[] = {c->k_mirror, c->k_acc, c->k_norm, c->k_act, c->k_norm_rows, c->k_acc_group, c->k_fill};
     for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++)
         if (ks[i])
             clReleaseKernel(ks[i]);
@@ -396,12 +398,14 @@ static vxt_status cl_consume(vxt__stitch *s, const vxt__call *call, int slot, co
     } else if (out && (st = vxt__cl_write(ctx, c->out[slot], 0, out_bytes, out, "uploading tile outputs")) != VXT_OK) {
         return st;
     }
-    cl_uint all_ones = 0xffffffffu;
     size_t bad_off = (size_t)slot * c->cap * sizeof(cl_uint);
-    cl_int err = clEnqueueFillBuffer(ctx->queue, c->bad, &all_ones, sizeof all_ones, bad_off,
-                                     (size_t)call->count * sizeof(cl_uint), 0, NULL, NULL);
-    if (err != CL_SUCCESS)
-        return vxt__cl_check(ctx, err, "clearing NaN flags");
+    if ((st = vxt__cl_fill_u32(ctx, c->k_fill, c->bad, (size_t)slot * c->cap, (size_t)call->count, 0xffffffffu,
+                               "clearing NaN flags")) != VXT_OK) {
+        if (wrapped)
+            clReleaseMemObject(wrapped);
+        return st;
+    }
+    cl_int err = CL_SUCCESS;
 
     cl_long R0 = s->R[0], R1 = s->R[1], R2 = s->R[2], D = s->D, P1 = s->P[1], P2 = s->P[2];
     cl_int kind = s->f16_tile ? 1 : 0, f16 = s->f16_tile, mode = s->mode;
