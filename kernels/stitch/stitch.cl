@@ -89,10 +89,17 @@ static inline void acc_row(__global float *a, __global const void *src, int kind
             a[x] = vxt_stitch_add(0.0f, vxt_stitch_product(vxt_ftz(v), wr[x], 0), VXT_ACC_F32);
         }
     } else {
-        for (long x = 0; x < R2; x++) {
+        /* two loops, as above: below split the sum continues, from it on it starts. (One loop choosing a[x] or 0
+         * per x made the compiler load a[x] at every x, a read of memory no tile has written yet: Oclgrind.) */
+        for (long x = 0; x < split; x++) {
             float v = load_src(src, kind, i0 + x, nflips, f16_tile);
             badrow |= kind != SRC_MIRROR && !vxt_isfinite(v);
-            a[x] = vxt_stitch_add(x < split ? a[x] : 0.0f, vxt_stitch_product(v, wr[x], f16_tile), mode);
+            a[x] = vxt_stitch_add(a[x], vxt_stitch_product(v, wr[x], f16_tile), mode);
+        }
+        for (long x = split; x < R2; x++) {
+            float v = load_src(src, kind, i0 + x, nflips, f16_tile);
+            badrow |= kind != SRC_MIRROR && !vxt_isfinite(v);
+            a[x] = vxt_stitch_add(0.0f, vxt_stitch_product(v, wr[x], f16_tile), mode);
         }
     }
     if (badrow)
