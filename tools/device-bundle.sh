@@ -29,10 +29,11 @@ jobs=${VXT_BUNDLE_JOBS:-2}
 command -v python3 >/dev/null || { echo "device-bundle.sh: python3 is needed here (to read ctest's test list)" >&2; exit 1; }
 command -v strip >/dev/null || { echo "device-bundle.sh: strip (binutils) is needed" >&2; exit 1; }
 
+mkdir -p "$build"
 echo "== configure $build"
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DVXT_BUILD_TESTS=ON -DVXT_BUILD_TOOLS=ON \
   -DVXT_WITH_OPENVINO=OFF -DVXT_WITH_TORCH=OFF -DVXT_BUILD_TRITON=OFF -DVXT_WITH_GDCM=OFF -DVXT_KERNEL_CHECK=OFF \
-  >"$build.configure.log" 2>&1 || { cat "$build.configure.log" >&2; exit 1; }
+  >"$build/configure.log" 2>&1 || { cat "$build/configure.log" >&2; exit 1; }
 
 # The opencl label's tests, with their commands and properties, as ctest would run them.
 ctest_json=$(mktemp)
@@ -58,12 +59,12 @@ done
 mapfile -t broken < <(cd "$build" && cmake --build . --target help | sed -n 's/^\.\.\. \(vxt_broken_[a-z_]*\).*/\1/p')
 targets+=("${broken[@]}")
 echo "== build ${#targets[@]} targets: ${targets[*]}"
-cmake --build "$build" -j"$jobs" --target "${targets[@]}" >"$build.build.log" 2>&1 || {
-  tail -50 "$build.build.log" >&2
+cmake --build "$build" -j"$jobs" --target "${targets[@]}" >"$build/build.log" 2>&1 || {
+  tail -50 "$build/build.log" >&2
   exit 1
 }
-if grep -q "warning:" "$build.build.log"; then
-  grep "warning:" "$build.build.log" >&2
+if grep -q "warning:" "$build/build.log"; then
+  grep "warning:" "$build/build.log" >&2
   echo "device-bundle.sh: the build has warnings" >&2
   exit 1
 fi
@@ -115,6 +116,12 @@ done
 ld=$(ls "$bundle"/lib/ld-linux-x86-64.so.2 2>/dev/null || true)
 [ -n "$ld" ] || { echo "device-bundle.sh: the dynamic loader was not found by ldd" >&2; exit 1; }
 [ -e "$bundle/lib/libOpenCL.so.1" ] || { echo "device-bundle.sh: libOpenCL.so.1 (ocl-icd) is not linked" >&2; exit 1; }
+# glibc's other libraries (stubs since 2.34): a driver library may ask for them, and one from the machine's older
+# glibc beside this libc would not work
+libc_dir=$(dirname "$(ldd "$bundle/libexec/voxtile" | awk '/libc\.so\.6 => / {print $3}')")
+for l in libdl.so.2 libpthread.so.0 librt.so.1 libutil.so.1 libresolv.so.2 libanl.so.1; do
+  [ -e "$libc_dir/$l" ] && copy_lib "$libc_dir/$l"
+done
 # libgcc_s: glibc dlopens it for thread cancellation and backtraces
 gcc_s=$(gcc -print-file-name=libgcc_s.so.1 2>/dev/null || true)
 if [ -n "$gcc_s" ] && [ -e "$gcc_s" ]; then copy_lib "$gcc_s"; fi
@@ -124,14 +131,16 @@ cat >"$bundle/bin/run" <<'EOF'
 # run PROGRAM ARGS...: a bundled program through the bundled dynamic loader and libraries (whatever glibc this
 # machine has). The library path is the loader's argument, not LD_LIBRARY_PATH: the machine's own programs (the
 # shell the tests start) keep the machine's libraries.
+# VXT_BUNDLE_LIBRARY_PATH, when set, is searched after the bundle's libraries (the OpenCL driver's own folder).
 here=$(cd "$(dirname "$0")/.." && pwd)
-exec "$here/lib/ld-linux-x86-64.so.2" --library-path "$here/lib" "$@"
+exec "$here/lib/ld-linux-x86-64.so.2" --library-path "$here/lib${VXT_BUNDLE_LIBRARY_PATH:+:$VXT_BUNDLE_LIBRARY_PATH}" "$@"
 EOF
 cat >"$bundle/bin/voxtile" <<'EOF'
 #!/bin/sh
 # voxtile through the bundled dynamic loader and libraries (bin/run).
 here=$(cd "$(dirname "$0")/.." && pwd)
-exec "$here/lib/ld-linux-x86-64.so.2" --library-path "$here/lib" "$here/libexec/voxtile" "$@"
+exec "$here/lib/ld-linux-x86-64.so.2" --library-path "$here/lib${VXT_BUNDLE_LIBRARY_PATH:+:$VXT_BUNDLE_LIBRARY_PATH}" \
+  "$here/libexec/voxtile" "$@"
 EOF
 chmod +x "$bundle/bin/run" "$bundle/bin/voxtile"
 
