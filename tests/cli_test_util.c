@@ -21,11 +21,19 @@ static void read_all(const char *path, char *buf, size_t n)
         fclose(f);
 }
 
+const char *cli_tool(void)
+{
+    const char *v = getenv("VXT_CLI_PATH");
+    return v && v[0] ? v : VXT_CLI_PATH;
+}
+
 static int run(const char *env, const char *args)
 {
-    static char cmd[16384];
-    snprintf(cmd, sizeof cmd, "%s%s'%s' %s >'%s/.stdout' 2>'%s/.stderr'", env ? env : "", env ? " " : "",
-             VXT_CLI_PATH, args, cli_tmp, cli_tmp);
+    static char cmd[16384], renv[4096], rargs[8192];
+    /* the test files the command names where the data and build tree are now (vxt_test_relocate) */
+    snprintf(cmd, sizeof cmd, "%s%s'%s' %s >'%s/.stdout' 2>'%s/.stderr'",
+             env ? vxt_test_relocate_all(env, renv, sizeof renv) : "", env ? " " : "", cli_tool(),
+             vxt_test_relocate_all(args, rargs, sizeof rargs), cli_tmp, cli_tmp);
     int rc = system(cmd);
     char p[512];
     snprintf(p, sizeof p, "%s/.stdout", cli_tmp);
@@ -62,7 +70,7 @@ void cli_assert_one_line_error(const char *needle)
         fail_msg("stderr is not one line: '%s'", cli_err);
     if (strncmp(cli_err, "voxtile ", 8) != 0)
         fail_msg("stderr does not start with 'voxtile <command>: ': '%s'", cli_err);
-    if (needle && !strstr(cli_err, needle))
+    if (needle && !strstr(cli_err, vxt_test_relocate_all(needle, (char[4096]){0}, 4096)))
         fail_msg("stderr '%s' does not mention '%s'", cli_err, needle);
 }
 
@@ -106,9 +114,10 @@ const char *cli_path(const char *name)
 
 void cli_write_text(const char *name, const char *text)
 {
+    static char relocated[1 << 16];
     FILE *f = fopen(cli_path(name), "wb");
     assert_non_null(f);
-    assert_int_equal(fputs(text, f) >= 0, 1);
+    assert_int_equal(fputs(vxt_test_relocate_all(text, relocated, sizeof relocated), f) >= 0, 1);
     assert_int_equal(fclose(f), 0);
 }
 
@@ -118,7 +127,7 @@ vxt_image *cli_read_image(const char *path)
     vxt_read_options_init(&ro);
     ro.scaling = VXT_SCALING_RAW;
     vxt_image *img = NULL;
-    assert_ok(vxt_nifti_read_file(path, &ro, &img));
+    assert_ok(vxt_nifti_read_file(vxt_test_relocate(path), &ro, &img));
     return img;
 }
 
@@ -153,6 +162,7 @@ void cli_assert_same_geometry(const vxt_image *a, const vxt_image *b)
 
 void *cli_load_npy(const char *path, vxt_npy_info *info)
 {
+    path = vxt_test_relocate(path);
     memset(info, 0, sizeof *info);
     info->struct_size = sizeof *info;
     assert_ok(vxt_npy_read_info(path, info));

@@ -18,7 +18,12 @@ int cli_teardown(void **state);
 /* stdout and stderr of the last cli() call. */
 extern char cli_out[1 << 17], cli_err[1 << 16];
 
-/* Run `voxtile <args>` (a printf format; the result is passed to the shell); returns its exit status. */
+/* The voxtile tool the tests run: $VXT_CLI_PATH when set and not empty (a relocated copy of the tests, e.g. a script
+ * that starts the tool through a bundled dynamic loader: tools/device-bundle.sh), else the build's VXT_CLI_PATH. */
+const char *cli_tool(void);
+
+/* Run `voxtile <args>` (a printf format; the result is passed to the shell, with the test files it names relocated
+ * by vxt_test_relocate_all, as is cli_env's assignment); returns its exit status. */
 int cli(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* The same with an environment assignment before it ("VAR=value"). */

@@ -15,7 +15,7 @@
 const char *ntu_data(const char *name)
 {
     static char buf[4096];
-    snprintf(buf, sizeof buf, "%s/nifti/%s", VXT_TEST_DATA_DIR, name);
+    snprintf(buf, sizeof buf, "%s/nifti/%s", vxt_test_data_dir(), name);
     return buf;
 }
 
@@ -30,7 +30,7 @@ vxt_nifti_info ntu_nifti_info(const vxt_image *img)
 
 unsigned char *ntu_slurp(const char *path, size_t *size)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = fopen(vxt_test_relocate(path), "rb");
     if (f == NULL)
         return NULL;
     fseek(f, 0, SEEK_END);
@@ -227,7 +227,7 @@ void ntu_stats(const vxt_volume *v, double *min, double *max, double *mean)
 
 void ntu_tmpdir(char *out, size_t size)
 {
-    snprintf(out, size, "%s/tests/nifti-tmp-XXXXXX", VXT_BINARY_DIR);
+    snprintf(out, size, "%s/tests/nifti-tmp-XXXXXX", vxt_test_binary_dir());
     assert_non_null(mkdtemp(out));
 }
 

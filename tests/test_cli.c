@@ -283,7 +283,7 @@ static void test_refusals_and_their_statuses(void **state)
     char ct[1024], out[1024], u64[1024];
     snprintf(ct, sizeof ct, "%s", cli_path("ct.nii.gz"));
     snprintf(out, sizeof out, "%s", cli_path("o.nii.gz"));
-    snprintf(u64, sizeof u64, "%s/nifti/type_uint64.nii", VXT_TEST_DATA_DIR);
+    snprintf(u64, sizeof u64, "%s/nifti/type_uint64.nii", vxt_test_data_dir());
     const char *tiles = VXT_TEST_DATA_DIR "/cli/monai_tiles.npy";
     cli_write_text("mirror.json", "{\"mirror_axes\": [0]}");
     char mirror[1024];

@@ -54,7 +54,7 @@ static void run_cases(const char *backend)
         const char *name = cJSON_GetObjectItem(c, "name")->valuestring;
         const char *input = cJSON_GetObjectItem(c, "input")->valuestring;
         char in_path[1024], out_name[128];
-        snprintf(in_path, sizeof in_path, RDIR "/%s", input);
+        snprintf(in_path, sizeof in_path, "%s/%s", vxt_test_relocate(RDIR), input);
         snprintf(out_name, sizeof out_name, "%s_%s.nii.gz", name, backend);
         int rc = cli("resample '%s' -o '%s' %s --backend %s --json", in_path, cli_path(out_name),
                      cJSON_GetObjectItem(c, "args")->valuestring, backend);
@@ -121,7 +121,8 @@ static void run_cases(const char *backend)
         assert_int_equal(ni_out.dim[3], shape[2]);
         /* voxels */
         char exp_path[1024];
-        snprintf(exp_path, sizeof exp_path, RDIR "/%s", cJSON_GetObjectItem(c, "expected")->valuestring);
+        snprintf(exp_path, sizeof exp_path, "%s/%s", vxt_test_relocate(RDIR),
+                 cJSON_GetObjectItem(c, "expected")->valuestring);
         vxt_npy_info ni = {.struct_size = sizeof ni};
         assert_ok(vxt_npy_read_info(exp_path, &ni));
         size_t n = (size_t)(v.channels * v.shape[0] * v.shape[1] * v.shape[2]);

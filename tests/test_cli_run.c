@@ -617,7 +617,7 @@ static void test_plan_plugins_need_permission(void **state)
     const int before = cli_files();
     assert_int_equal(cli("run %s -o %s --plan %s --backend cpu", ct, o, plan), 6);
     cli_assert_one_line_error("--allow-plugin");
-    assert_non_null(strstr(cli_err, VXT_EXAMPLE_PLUGIN));
+    assert_non_null(strstr(cli_err, vxt_test_relocate(VXT_EXAMPLE_PLUGIN)));
     assert_int_equal(cli_files(), before); /* nothing written */
     /* --model-config keeps the plan's model: still the plan's plugin */
     assert_int_equal(cli("run %s -o %s --plan %s --model-config threshold=0 --backend cpu", ct, o, plan), 6);
@@ -779,10 +779,11 @@ static void test_outputs_never_lose_a_file(void **state)
             fail_msg("the reference run with %s failed: %s", model, cli_err);
         size_t mseg = 0, mprob = 0, mpic = 0;
         unsigned char *new_seg = slurp(rseg, &mseg), *new_prob = slurp(rprob, &mprob), *new_pic = slurp(rpic, &mpic);
-        char line[4600];
-        snprintf(line, sizeof line,
-                 "exec '" VXT_CLI_PATH "' run %s -o %s --probabilities %s --picture %s --model %s --roi 16 --backend cpu",
+        char raw[4600], line[4600];
+        snprintf(raw, sizeof raw,
+                 "exec '%s' run %s -o %s --probabilities %s --picture %s --model %s --roi 16 --backend cpu", cli_tool(),
                  ct, seg, prob, pic, model);
+        vxt_test_relocate_all(raw, line, sizeof line);
         pid_t pid = fork();
         assert_true(pid >= 0);
         if (pid == 0) {

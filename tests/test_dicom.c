@@ -758,7 +758,7 @@ static void test_fuzz_regressions(void **state)
                                   "leak-004", "crash-007", "crash-008", "crash-009", "crash-010", "crash-011", "slow-001"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         char p[1200];
-        snprintf(p, sizeof p, "%s/../fuzz/regressions-dicom/%s", VXT_TEST_DATA_DIR, names[i]);
+        snprintf(p, sizeof p, "%s/../fuzz/regressions-dicom/%s", vxt_test_data_dir(), names[i]);
         size_t n;
         void *bytes = vxt_test_read_file(p, &n);
         vxt_read_options o;
@@ -851,7 +851,7 @@ static void test_decode_regressions(void **state)
 {
     (void)state;
     char dir[1200];
-    snprintf(dir, sizeof dir, "%s/../fuzz/regressions-dicom-decode", VXT_TEST_DATA_DIR);
+    snprintf(dir, sizeof dir, "%s/../fuzz/regressions-dicom-decode", vxt_test_data_dir());
     DIR *d = opendir(dir);
     assert_non_null(d);
     struct dirent *de;

@@ -495,7 +495,7 @@ static void test_fuzz_regressions(void **state)
 {
     (void)state;
     char path[4200];
-    snprintf(path, sizeof path, "%s/../fuzz/regressions", VXT_TEST_DATA_DIR);
+    snprintf(path, sizeof path, "%s/../fuzz/regressions", vxt_test_data_dir());
     for (int i = 0; i < 1000; i++) {
         char f[4300];
         snprintf(f, sizeof f, "%s/crash-%03d", path, i);

@@ -14,7 +14,7 @@
 
 static void path_of(char *buf, size_t n, const char *name)
 {
-    snprintf(buf, n, "%s/npy/%s.npy", VXT_TEST_DATA_DIR, name);
+    snprintf(buf, n, "%s/npy/%s.npy", vxt_test_data_dir(), name);
 }
 
 static double expected(uint64_t i, vxt_dtype dt)
@@ -259,7 +259,7 @@ static void test_fuzz_regressions(void **state)
     (void)state;
     for (int i = 0; i < 1000; i++) {
         char p[512];
-        snprintf(p, sizeof p, "%s/../fuzz/regressions-npy/crash-%03d", VXT_TEST_DATA_DIR, i);
+        snprintf(p, sizeof p, "%s/../fuzz/regressions-npy/crash-%03d", vxt_test_data_dir(), i);
         if (access(p, R_OK) != 0)
             break;
         vxt_npy_info info = {.struct_size = sizeof info};

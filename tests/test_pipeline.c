@@ -302,7 +302,7 @@ static void check_cubic_stage(vxt_context *ctx)
 static void check_nnunet_order3_run(vxt_context *ctx)
 {
     char dir[1024];
-    snprintf(dir, sizeof dir, "%s/nnunet/Dataset001_Test", VXT_TEST_DATA_DIR);
+    snprintf(dir, sizeof dir, "%s/nnunet/Dataset001_Test", vxt_test_data_dir());
     vxt_plan *plan = NULL;
     assert_ok(vxt_plan_create(&plan));
     assert_ok(vxt_plan_load_nnunet(plan, dir, "3d_fullres"));
@@ -906,7 +906,7 @@ static void test_errors(void **state)
     vxt_read_options_init(&ro);
     ro.flags = VXT_READ_HEADER_ONLY;
     char path[4096];
-    snprintf(path, sizeof path, "%s/mricron_ch2.nii.gz", VXT_TEST_DATA_DIR);
+    snprintf(path, sizeof path, "%s/mricron_ch2.nii.gz", vxt_test_data_dir());
     assert_ok(vxt_image_read_path(path, &ro, &header));
     assert_status_msg(vxt_pipeline_run(p, header, NULL, &res), VXT_ERR_INVALID_ARGUMENT, "no voxels");
     /* an image with an axis of no direction cannot be oriented */

@@ -371,7 +371,7 @@ static void test_nnunet_configurations(void **state)
     (void)state;
     const char *configs[] = {"2d", "3d_fullres", "3d_cascade_fullres", "3d_fullres_mr"};
     char dir[4096], rel[256];
-    snprintf(dir, sizeof dir, "%s/nnunet/Dataset001_Test", VXT_TEST_DATA_DIR);
+    snprintf(dir, sizeof dir, "%s/nnunet/Dataset001_Test", vxt_test_data_dir());
     for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++) {
         vxt_plan *got = plan_from(NULL);
         assert_ok(vxt_plan_load_nnunet(got, dir, configs[i]));

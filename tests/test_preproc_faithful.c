@@ -21,7 +21,7 @@ static void load_manifest(void)
 {
     if (ncases)
         return;
-    FILE *f = fopen(VXT_TEST_DATA_DIR "/preproc/manifest.txt", "r");
+    FILE *f = fopen(vxt_test_relocate(VXT_TEST_DATA_DIR "/preproc/manifest.txt"), "r");
     if (!f)
         fail_msg("cannot open %s", VXT_TEST_DATA_DIR "/preproc/manifest.txt");
     char line[4096];
@@ -98,7 +98,7 @@ static vxt_volume load_array(const tcase *c, const char *key)
     vxt_volume v = nd == 4   ? pt_alloc(dt, (int64_t)sh[0], (int64_t)sh[1], (int64_t)sh[2], (int64_t)sh[3])
                    : nd == 3 ? pt_alloc(dt, 1, (int64_t)sh[0], (int64_t)sh[1], (int64_t)sh[2])
                              : pt_alloc(dt, 1, 1, 1, (int64_t)sh[0]);
-    snprintf(path, sizeof path, "%s/preproc/%s", VXT_TEST_DATA_DIR, get(c, key));
+    snprintf(path, sizeof path, "%s/preproc/%s", vxt_test_data_dir(), get(c, key));
     FILE *f = fopen(path, "rb");
     if (!f)
         fail_msg("cannot open %s", path);

@@ -157,14 +157,14 @@ static void test_fuzz_inputs(void **state)
     vxt__disk_cache_store(dir, FUZZ_CACHE_KEY, &one, 1, note, sizeof note);
     only_entry(dir, entry, sizeof entry);
     int regressions = 0;
-    snprintf(path, sizeof path, "%s/../fuzz/regressions-cache/README.md", VXT_TEST_DATA_DIR);
+    snprintf(path, sizeof path, "%s/../fuzz/regressions-cache/README.md", vxt_test_data_dir());
     assert_int_equal(access(path, R_OK), 0); /* the directory is where we look */
     for (int i = 0;; i++) {
         const int seed = i < (int)(sizeof seeds / sizeof seeds[0]);
         if (seed)
-            snprintf(path, sizeof path, "%s/../fuzz/corpus/fuzz_program_cache/%s", VXT_TEST_DATA_DIR, seeds[i]);
+            snprintf(path, sizeof path, "%s/../fuzz/corpus/fuzz_program_cache/%s", vxt_test_data_dir(), seeds[i]);
         else
-            snprintf(path, sizeof path, "%s/../fuzz/regressions-cache/crash-%03d", VXT_TEST_DATA_DIR, regressions++);
+            snprintf(path, sizeof path, "%s/../fuzz/regressions-cache/crash-%03d", vxt_test_data_dir(), regressions++);
         FILE *in = fopen(path, "rb");
         if (!in && !seed)
             break;

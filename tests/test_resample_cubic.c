@@ -24,7 +24,7 @@
 static vxt_volume read_npy(const char *name)
 {
     char path[1024];
-    snprintf(path, sizeof path, "%s/resample_cubic/%s", VXT_TEST_DATA_DIR, name);
+    snprintf(path, sizeof path, "%s/resample_cubic/%s", vxt_test_data_dir(), name);
     vxt_image *img = NULL;
     assert_ok(vxt_image_read_path(path, NULL, &img));
     vxt_volume v, c;

@@ -97,13 +97,69 @@ int vxt_test_main(int argc, char **argv, const vxt_test_group *groups, size_t ng
     return 2;
 }
 
+static const char *env_or(const char *name, const char *compiled)
+{
+    const char *v = getenv(name);
+    return v && v[0] ? v : compiled;
+}
+
+const char *vxt_test_data_dir(void)
+{
+    return env_or("VXT_TEST_DATA_DIR", VXT_TEST_DATA_DIR);
+}
+
+const char *vxt_test_binary_dir(void)
+{
+    return env_or("VXT_BINARY_DIR", VXT_BINARY_DIR);
+}
+
+/* The compiled-in prefix `from` at `s`, followed by the end or a '/': its length, else 0. */
+static size_t prefix_at(const char *s, const char *from)
+{
+    size_t n = strlen(from);
+    return strncmp(s, from, n) == 0 && (s[n] == '\0' || s[n] == '/') ? n : 0;
+}
+
+char *vxt_test_relocate_all(const char *text, char *out, size_t size)
+{
+    const char *from[2] = {VXT_TEST_DATA_DIR, VXT_BINARY_DIR};
+    const char *to[2] = {vxt_test_data_dir(), vxt_test_binary_dir()};
+    size_t o = 0;
+    for (const char *s = text; *s;) {
+        size_t n = 0;
+        int k = 0;
+        for (; k < 2 && !n; k++)
+            if (strcmp(from[k], to[k]) != 0)
+                n = prefix_at(s, from[k]);
+        const char *piece = n ? to[k - 1] : s;
+        size_t len = n ? strlen(piece) : 1;
+        if (o + len >= size)
+            fail_msg("vxt_test_relocate_all: '%s' does not fit in %zu bytes", text, size);
+        memcpy(out + o, piece, len);
+        o += len;
+        s += n ? n : 1;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+const char *vxt_test_relocate(const char *path)
+{
+    static char buf[16][4096];
+    static int k;
+    if (prefix_at(path, VXT_TEST_DATA_DIR) == 0 && prefix_at(path, VXT_BINARY_DIR) == 0)
+        return path;
+    k = (k + 1) % 16;
+    return vxt_test_relocate_all(path, buf[k], sizeof buf[k]);
+}
+
 void *vxt_test_read_file(const char *path, size_t *size)
 {
     char full[4096];
     if (path[0] == '/')
-        snprintf(full, sizeof full, "%s", path);
+        snprintf(full, sizeof full, "%s", vxt_test_relocate(path));
     else
-        snprintf(full, sizeof full, "%s/%s", VXT_TEST_DATA_DIR, path);
+        snprintf(full, sizeof full, "%s/%s", vxt_test_data_dir(), path);
     FILE *f = fopen(full, "rb");
     if (!f)
         fail_msg("cannot open test data %s", full);

@@ -68,11 +68,25 @@ void vxt_poison(void *p, size_t bytes);
 /* Number of elements whose bits differ; reports the first few through print_message. */
 size_t vxt_count_bit_diffs(const float *a, const float *b, size_t n, const char *what);
 
-/* Read a whole file (relative paths are under VXT_TEST_DATA_DIR); asserts success; free() the result.
+/* Where the tests find their data and the build tree. The environment variables of the same names, when set and not
+ * empty, replace the paths compiled in (a relocated copy of the tests, as tools/device-bundle.sh makes one for a
+ * machine where the repository lies elsewhere); otherwise the compiled-in VXT_TEST_DATA_DIR and VXT_BINARY_DIR. */
+const char *vxt_test_data_dir(void);
+const char *vxt_test_binary_dir(void);
+/* `path` with a leading compiled-in VXT_TEST_DATA_DIR or VXT_BINARY_DIR replaced by vxt_test_data_dir() or
+ * vxt_test_binary_dir() (for the paths the tests spell as string literals); any other path unchanged. The result
+ * lives in one of 16 rotating buffers (or is `path` itself). */
+const char *vxt_test_relocate(const char *path);
+/* Every occurrence of the two compiled-in prefixes in `text` replaced as vxt_test_relocate does, into out (a command
+ * line or a message that names test files); returns out. */
+char *vxt_test_relocate_all(const char *text, char *out, size_t size);
+
+/* Read a whole file (relative paths are under vxt_test_data_dir(); absolute ones relocated by vxt_test_relocate);
+ * asserts success; free() the result.
  * A NUL is appended (not counted in *size). */
 void *vxt_test_read_file(const char *path, size_t *size);
 
-/* Parse a JSON file under VXT_TEST_DATA_DIR (asserts success); cJSON_Delete() the result. */
+/* Parse a JSON file under vxt_test_data_dir() (asserts success); cJSON_Delete() the result. */
 struct cJSON;
 struct cJSON *vxt_test_load_json(const char *relpath);
 
