@@ -227,7 +227,7 @@ static vxt_status cl_init(vxt__stitch *s)
     }
     c->out_bytes = (size_t)s->B * s->tile_out_elems * s->tile_es;
     int device_form = (s->opt.flags & VXT_STITCH_DEVICE_PREDICTOR) != 0;
-    if (vxt__stitch_cl_uploads(ctx) && (st = upload_init(s)) != VXT_OK)
+    if (vxt__stitch_cl_uploads(ctx) && !device_form && (st = upload_init(s)) != VXT_OK) /* device form: no uploads */
         return st;
     for (int i = 0; i < s->nslots; i++) {
         if ((st = vxt__cl_buffer(ctx, CL_MEM_READ_WRITE, c->out_bytes, NULL, "tile outputs", &c->out[i])) != VXT_OK)
