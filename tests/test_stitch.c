@@ -1655,6 +1655,49 @@ static void test_opencl_upload_footprint(void **state)
     vxt_context_destroy(no);
 }
 
+/* An application's own OpenCL context, queue and device, adopted: the upload queue is created on that context, and
+ * the bits are the CPU backend's. */
+static void test_opencl_upload_adopted(void **state)
+{
+    (void)state;
+    vxt_context *cpu = vxt_test_context(VXT_BACKEND_CPU, 2), *app = vxt_test_context(VXT_BACKEND_OPENCL, 0);
+    struct _cl_context *clc = NULL;
+    struct _cl_device_id *dev = NULL;
+    struct _cl_command_queue *q = NULL;
+    assert_ok(vxt_context_cl_handles(app, &clc, &dev, &q));
+    vxt_context_options o;
+    vxt_context_options_init(&o);
+    o.backend = VXT_BACKEND_OPENCL;
+    o.cl_context = clc;
+    o.cl_device = dev;
+    o.cl_queue = q;
+    vxt_context *up = NULL;
+    assert_ok(vxt_context_create(&o, &up));
+    assert_true(up->adopted);
+    up->stitch_upload = 1;
+    const size_t which[] = {1, 3};
+    for (size_t k = 0; k < 2; k++)
+        for (int ov = 1; ov <= 2; ov++) {
+            const cfg *c = &CFGS[which[k]];
+            up->stitch_overlap = ov;
+            float *in = make_input(c, 1700 + k);
+            pred_cfg pa = default_pred();
+            result a = run_cfg(cpu, c, in, &pa, 0);
+            uint64_t n = 0;
+            result b = run_counted(up, c, in, &n);
+            if (b.st != VXT_OK)
+                fail_msg("%s on an adopted context: %s", c->name, vxt_last_error());
+            expect_same(&a, &b, c->name);
+            assert_int_equal(n, case_calls(c, b.ntiles));
+            free_result(&a);
+            free_result(&b);
+            free(in);
+        }
+    vxt_context_destroy(up);
+    vxt_context_destroy(app);
+    vxt_context_destroy(cpu);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest cpu[] = {
@@ -1679,6 +1722,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_opencl_upload_sessions),
         cmocka_unit_test(test_opencl_upload_nonfinite),
         cmocka_unit_test(test_opencl_upload_footprint),
+        cmocka_unit_test(test_opencl_upload_adopted),
     };
     const vxt_test_group groups[] = {VXT_GROUP("cpu", cpu, 0), VXT_GROUP("opencl", opencl, 1)};
     return vxt_test_main(argc, argv, groups, 2);
