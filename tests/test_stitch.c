@@ -987,9 +987,16 @@ static void assert_poisoned(const float *v, size_t n)
             fail_msg("output element %zu was written by a failed run", i);
 }
 
-static void run_failure_checks(vxt_backend backend)
+/* gpu_like: the paths of a discrete GPU on the OpenCL device (upload queue with pinned staging, accumulation
+ * thread, per-voxel kernels). */
+static void run_failure_checks(vxt_backend backend, int gpu_like)
 {
     vxt_context *ctx = vxt_test_context(backend, 2);
+    if (gpu_like) {
+        ctx->stitch_upload = 1;
+        ctx->stitch_overlap = 1;
+        ctx->stitch_kernels = 2;
+    }
     const cfg *c = &CFGS[1];
     float *in = make_input(c, 9);
     size_t vox = (size_t)(c->shape[0] * c->shape[1] * c->shape[2]);
@@ -1110,6 +1117,8 @@ static void run_failure_checks(vxt_backend backend)
     assert_ok(vxt_session_next_batch(ss, &b, &done));
     vxt_session_destroy(ss);
     vxt_session_destroy(NULL);
+    if (gpu_like)
+        assert_true(atomic_load(&ctx->stitch_async_uploads) > 0);
 
     free(o);
     vxt_tiling_destroy(plan);
@@ -1374,13 +1383,22 @@ static void test_bad_arguments(void **state)
 static void test_failures_cpu(void **state)
 {
     (void)state;
-    run_failure_checks(VXT_BACKEND_CPU);
+    run_failure_checks(VXT_BACKEND_CPU, 0);
 }
 
 static void test_failures_opencl(void **state)
 {
     (void)state;
-    run_failure_checks(VXT_BACKEND_OPENCL);
+    run_failure_checks(VXT_BACKEND_OPENCL, 0);
+}
+
+/* The same failures on the upload path: each leaves the outputs untouched, reports its own message, and destroying
+ * the stitch midway (its uploads and kernels in flight) frees nothing a queued command still reads (the sanitizer
+ * build checks). */
+static void test_failures_opencl_upload(void **state)
+{
+    (void)state;
+    run_failure_checks(VXT_BACKEND_OPENCL, 1);
 }
 
 /* ---- the discrete-GPU upload path ------------------------------------------------------------------------- */
@@ -1721,6 +1739,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_opencl_upload_path),
         cmocka_unit_test(test_opencl_upload_sessions),
         cmocka_unit_test(test_opencl_upload_nonfinite),
+        cmocka_unit_test(test_failures_opencl_upload),
         cmocka_unit_test(test_opencl_upload_footprint),
         cmocka_unit_test(test_opencl_upload_adopted),
     };
