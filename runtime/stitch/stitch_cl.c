@@ -82,6 +82,11 @@ int vxt__stitch_cl_stages(const vxt__stitch *s)
     return vxt__stitch_cl_uploads(s->ctx) && s->staged > 0 && !(s->opt.flags & VXT_STITCH_DEVICE_PREDICTOR);
 }
 
+size_t vxt__stitch_cl_pinned_bytes(const vxt__stitch *s)
+{
+    return vxt__stitch_cl_stages(s) ? (size_t)s->staged * (size_t)s->B * s->tile_out_elems * s->tile_es : 0;
+}
+
 /* Groups of calls come as host memory the device reads in place (no upload into the B-tile slot buffers). */
 int vxt__stitch_cl_can_group(const vxt__stitch *s)
 {
@@ -118,8 +123,7 @@ static size_t cl_footprint(const vxt__stitch *s, size_t *device)
         dev += (size_t)s->B * s->tile_out_elems * sizeof(float);
     size_t host = (size_t)s->nslots * cap * (sizeof(uint32_t) + (row_kernels(s) && s->F == 1 ? 5u * sizeof(cl_long) : 0));
     /* pinned staging: host memory (vxt_stitch's output buffers, which it then does not allocate itself) */
-    if (vxt__stitch_cl_stages(s))
-        host += (size_t)s->staged * (size_t)s->B * s->tile_out_elems * s->tile_es;
+    host += vxt__stitch_cl_pinned_bytes(s);
     /* the accumulator: reused workspace memory wrapped where the device shares host memory, else the device's */
     if (ctx->host_unified && acc <= ctx->max_alloc)
         host += (size_t)s->M * vxt__ws_round(acc);

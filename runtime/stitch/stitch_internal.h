@@ -144,6 +144,8 @@ int vxt__stitch_cl_can_group(const vxt__stitch *s);
  * whether it offers this case's s->staged output buffers as pinned host memory (then it holds them: footprint). */
 int vxt__stitch_cl_uploads(const vxt_context *ctx);
 int vxt__stitch_cl_stages(const vxt__stitch *s);
+/* The bytes of those pinned buffers (0 when it offers none); part of its footprint. */
+size_t vxt__stitch_cl_pinned_bytes(const vxt__stitch *s);
 /* Pinned output buffer i (< s->staged) of at least `bytes`, mapped for the stitch's lifetime; NULL when the
  * backend offers none (another backend, the upload path off, the device form). */
 void *vxt__stitch_cl_pinned(vxt__stitch *s, int i, size_t bytes);

@@ -156,7 +156,7 @@ size_t vxt__stitch_run_output_bytes(const vxt_context *ctx, const vxt__stitch *s
     if (s->opt.flags & VXT_STITCH_DEVICE_PREDICTOR)
         return 0;
     if (s->ops == &vxt__stitch_cl_ops && vxt__stitch_cl_stages(s))
-        return 0; /* the backend's pinned buffers, in its footprint */
+        return vxt__stitch_cl_pinned_bytes(s); /* the backend's pinned buffers (allocated by it, their exact size) */
     const int overlap = overlaps(ctx);
     /* grouping needs the backend's can_group, which its init sets: always on the CPU, never in crop blending, on
      * OpenCL for the row-wise kernels on a device sharing host memory, one member, no mirroring */

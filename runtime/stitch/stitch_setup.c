@@ -367,7 +367,8 @@ vxt_status vxt__stitch_estimate(vxt_context *ctx, const vxt_tiling *plan, const 
         return vxt__fail(ctx, VXT_ERR_OVERFLOW, "vxt_stitch: the accumulator's blocks (%lld members x %lld channels) "
                          "of a %lld x %lld x %lld volume overflow or do not fit in memory", (long long)s.M,
                          (long long)s.C, (long long)s.P[0], (long long)s.P[1], (long long)s.P[2]);
-    b->engine = table_bytes(&s) + held;
+    /* pinned staging is part of the OpenCL backend's footprint, and listed as what it is: vxt_stitch's tile outputs */
+    b->engine = table_bytes(&s) + held - (s.ops == &vxt__stitch_cl_ops ? vxt__stitch_cl_pinned_bytes(&s) : 0);
     b->device = device;
     b->tile_inputs = vxt__session_input_bytes(&s);
     b->slab = vxt__session_slab_bytes(&s);
