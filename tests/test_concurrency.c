@@ -20,7 +20,8 @@
  * match), leave its output volumes poisoned, and the thread's next run must succeed and match.
  *
  * Groups: `cpu`, `opencl` (PoCL's defaults: accumulation in line, row-wise kernels), and `opencl_gpu_paths`
- * (double buffering on vxt_stitch's accumulation thread and the per-voxel kernels: what a GPU runs). Worker threads
+ * (double buffering on vxt_stitch's accumulation thread, the per-voxel kernels and the upload queue with pinned
+ * staging: what a discrete GPU runs). Worker threads
  * never call cmocka (it is not thread-safe): they record what went wrong and the main thread asserts. CI runs this
  * file under ThreadSanitizer too (.ci/run).
  *
@@ -624,6 +625,7 @@ static void check_shared_context(vxt_backend backend, int gpu_paths)
     if (gpu_paths) {
         ctx->stitch_overlap = 1; /* accumulation on vxt_stitch's own thread, overlapping the predictor */
         ctx->stitch_kernels = 2; /* per-voxel kernels */
+        ctx->stitch_upload = 1;  /* tile outputs up on each stitch's own queue (pinned staging), as on a discrete GPU */
     }
     job jobs[NJOBS];
     double t0 = now_s();
@@ -632,6 +634,7 @@ static void check_shared_context(vxt_backend backend, int gpu_paths)
         make_reference(ctx, &jobs[i]);
     }
     double t1 = now_s();
+    const uint64_t uploads0 = atomic_load(&ctx->stitch_async_uploads);
 
     shared sh;
     memset(&sh, 0, sizeof sh);
@@ -684,6 +687,8 @@ static void check_shared_context(vxt_backend backend, int gpu_paths)
     assert_int_equal(failed, THREADS * (RUNS / FAIL_EVERY));
     assert_int_equal(next_ok, failed);
     assert_true(p.trims_during_runs > 0); /* the poller did overlap the runs */
+    if (gpu_paths) /* the threads' runs took the upload path */
+        assert_true(atomic_load(&ctx->stitch_async_uploads) > uploads0);
     /* after the threads: the context's own message is one of the planned failures', one line */
     const char *last = vxt_context_last_error(ctx);
     if (strstr(last, "predictor") == NULL || strchr(last, '\n') != NULL)

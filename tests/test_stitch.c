@@ -987,9 +987,16 @@ static void assert_poisoned(const float *v, size_t n)
             fail_msg("output element %zu was written by a failed run", i);
 }
 
-static void run_failure_checks(vxt_backend backend)
+/* gpu_like: the paths of a discrete GPU on the OpenCL device (upload queue with pinned staging, accumulation
+ * thread, per-voxel kernels). */
+static void run_failure_checks(vxt_backend backend, int gpu_like)
 {
     vxt_context *ctx = vxt_test_context(backend, 2);
+    if (gpu_like) {
+        ctx->stitch_upload = 1;
+        ctx->stitch_overlap = 1;
+        ctx->stitch_kernels = 2;
+    }
     const cfg *c = &CFGS[1];
     float *in = make_input(c, 9);
     size_t vox = (size_t)(c->shape[0] * c->shape[1] * c->shape[2]);
@@ -1110,6 +1117,8 @@ static void run_failure_checks(vxt_backend backend)
     assert_ok(vxt_session_next_batch(ss, &b, &done));
     vxt_session_destroy(ss);
     vxt_session_destroy(NULL);
+    if (gpu_like)
+        assert_true(atomic_load(&ctx->stitch_async_uploads) > 0);
 
     free(o);
     vxt_tiling_destroy(plan);
@@ -1374,13 +1383,339 @@ static void test_bad_arguments(void **state)
 static void test_failures_cpu(void **state)
 {
     (void)state;
-    run_failure_checks(VXT_BACKEND_CPU);
+    run_failure_checks(VXT_BACKEND_CPU, 0);
 }
 
 static void test_failures_opencl(void **state)
 {
     (void)state;
-    run_failure_checks(VXT_BACKEND_OPENCL);
+    run_failure_checks(VXT_BACKEND_OPENCL, 0);
+}
+
+/* The same failures on the upload path: each leaves the outputs untouched, reports its own message, and destroying
+ * the stitch midway (its uploads and kernels in flight) frees nothing a queued command still reads (the sanitizer
+ * build checks). */
+static void test_failures_opencl_upload(void **state)
+{
+    (void)state;
+    run_failure_checks(VXT_BACKEND_OPENCL, 1);
+}
+
+/* ---- the discrete-GPU upload path ------------------------------------------------------------------------- */
+
+/* Calls of a case: tile batches x members x mirrorings (every subset of the mirrored axes). */
+static uint64_t case_calls(const cfg *c, uint64_t ntiles)
+{
+    unsigned n = (c->mirror & 1u) + ((c->mirror >> 1) & 1u) + ((c->mirror >> 2) & 1u);
+    return (ntiles + (uint64_t)c->batch - 1) / (uint64_t)c->batch * (uint64_t)c->members * (1u << n);
+}
+
+/* One vxt_stitch run of c on ctx; *uploads: the calls that took the upload queue (the context's count grew by). */
+static result run_counted(vxt_context *ctx, const cfg *c, const float *in, uint64_t *uploads)
+{
+    uint64_t before = atomic_load(&ctx->stitch_async_uploads);
+    pred_cfg p = default_pred();
+    result r = run_cfg(ctx, c, in, &p, 0);
+    *uploads = atomic_load(&ctx->stitch_async_uploads) - before;
+    return r;
+}
+
+/* ctx->stitch_upload = 1 makes PoCL run the path of a discrete GPU: tile outputs go up on a second queue from
+ * pinned buffers while the previous call accumulates. It moves bytes only: the CPU backend's bits and the
+ * blocking path's (stitch_upload = 2), for both kernel families, with and without the accumulation thread, batch
+ * sizes 1, the case's own and 7; float32 and float16 tiles, mirroring and ensembles are among the cases. Every call
+ * of the upload runs took that path, none of the others. */
+static void test_opencl_upload_path(void **state)
+{
+    (void)state;
+    vxt_context *cpu = vxt_test_context(VXT_BACKEND_CPU, 2), *up = vxt_test_context(VXT_BACKEND_OPENCL, 0),
+                *no = vxt_test_context(VXT_BACKEND_OPENCL, 0);
+    up->stitch_upload = 1;
+    no->stitch_upload = 2;
+    int f16 = 0, mirrored = 0, ensemble = 0;
+    for (size_t i = 0; i < NCFG; i++) {
+        cfg c = CFGS[i];
+        f16 |= c.tile == VXT_DTYPE_F16;
+        mirrored |= c.mirror != 0;
+        ensemble |= c.members > 1;
+        float *in = make_input(&c, 1300 + i);
+        const int batches[3] = {1, CFGS[i].batch, 7};
+        for (int bi = 0; bi < 3; bi++) {
+            if (bi > 0 && batches[bi] == batches[bi - 1])
+                continue;
+            c.batch = batches[bi];
+            pred_cfg pa = default_pred();
+            result a = run_cfg(cpu, &c, in, &pa, 0);
+            if (a.st != VXT_OK)
+                fail_msg("%s on the CPU: %s", c.name, vxt_last_error());
+            for (int kern = 1; kern <= 2; kern++)
+                for (int ov = 1; ov <= 2; ov++) {
+                    up->stitch_kernels = no->stitch_kernels = kern;
+                    up->stitch_overlap = no->stitch_overlap = ov;
+                    uint64_t nu = 0, nn = 0;
+                    result b = run_counted(up, &c, in, &nu), d = run_counted(no, &c, in, &nn);
+                    char what[160];
+                    snprintf(what, sizeof what, "%s, batch %d, %s kernels, overlap %s: upload path", c.name, c.batch,
+                             kern == 1 ? "row-wise" : "per-voxel", ov == 1 ? "on" : "off");
+                    if (b.st != VXT_OK)
+                        fail_msg("%s: %s", what, vxt_last_error());
+                    expect_same(&a, &b, what);
+                    expect_same(&d, &b, what);
+                    if (nu != case_calls(&c, b.ntiles) || nn != 0)
+                        fail_msg("%s: %llu calls uploaded asynchronously (expected %llu), %llu with stitch_upload = 2",
+                                 what, (unsigned long long)nu, (unsigned long long)case_calls(&c, b.ntiles),
+                                 (unsigned long long)nn);
+                    free_result(&b);
+                    free_result(&d);
+                }
+            free_result(&a);
+        }
+        free(in);
+    }
+    assert_true(f16 && mirrored && ensemble);
+    /* the device form never stages nor uploads: its outputs are on the device already */
+    {
+        const cfg *c = &CFGS[3];
+        float *in = make_input(c, 1399);
+        pred_cfg pa = default_pred(), pd = default_pred();
+        result a = run_cfg(cpu, c, in, &pa, 0);
+        pd.device = 1;
+        pd.ctx = up;
+        vxt_tiling *plan = make_plan(c);
+        vxt_stitch_options so = make_opts(c);
+        so.flags = VXT_STITCH_DEVICE_PREDICTOR;
+        float *vals = malloc(a.nvals * sizeof(float) + 4);
+        vxt_poison(vals, a.nvals * sizeof(float));
+        vxt_volume vin = {in, VXT_DTYPE_F32, c->cin, {c->shape[0], c->shape[1], c->shape[2]}};
+        vxt_volume vv = {vals, VXT_DTYPE_F32, c->C, {c->shape[0], c->shape[1], c->shape[2]}};
+        vxt_stitch_output out;
+        vxt_stitch_output_init(&out);
+        out.values = &vv;
+        uint64_t before = atomic_load(&up->stitch_async_uploads);
+        assert_ok(vxt_stitch(up, plan, &so, &vin, predictor, &pd, &out));
+        assert_int_equal(atomic_load(&up->stitch_async_uploads), before);
+        assert_int_equal(vxt_count_bit_diffs(vals, a.values, a.nvals, "device form, upload path on"), 0);
+        free(vals);
+        free_result(&a);
+        vxt_tiling_destroy(plan);
+        free(in);
+    }
+    vxt_context_destroy(cpu);
+    vxt_context_destroy(up);
+    vxt_context_destroy(no);
+}
+
+/* Push sessions on the upload path: the callers' own (pageable) memory goes up without blocking, and consume
+ * returns once it is up; outputs submitted early are held and go up later. Bits as on the CPU backend. */
+static void test_opencl_upload_sessions(void **state)
+{
+    (void)state;
+    vxt_context *cpu = vxt_test_context(VXT_BACKEND_CPU, 2), *up = vxt_test_context(VXT_BACKEND_OPENCL, 0);
+    up->stitch_upload = 1;
+    for (size_t i = 0; i < NCFG; i++) {
+        const cfg *c = &CFGS[i];
+        up->stitch_kernels = 1 + (int)(i % 2);
+        float *in = make_input(c, 1500 + i);
+        pred_cfg pr = default_pred();
+        result ref = run_cfg(cpu, c, in, &pr, 0);
+        assert_int_equal(ref.st, VXT_OK);
+        vxt_tiling *plan = make_plan(c);
+        vxt_stitch_options so = make_opts(c);
+        so.max_outstanding = 5;
+        sink_state ks;
+        memset(&ks, 0, sizeof ks);
+        ks.values = malloc(ref.nvals * sizeof(float) + 4);
+        ks.labels = malloc(ref.nlab * ref.lab_es + 4);
+        ks.lab_es = ref.lab_es;
+        ks.fail_at = -1;
+        memcpy(ks.shape, c->shape, sizeof ks.shape);
+        vxt_poison(ks.values, ref.nvals * sizeof(float));
+        vxt_poison(ks.labels, ref.nlab * ref.lab_es);
+        vxt_volume vin = {in, VXT_DTYPE_F32, c->cin, {c->shape[0], c->shape[1], c->shape[2]}};
+        vxt_stitch_output out;
+        vxt_stitch_output_init(&out);
+        out.sink = sink;
+        out.sink_user = &ks;
+        out.want_values = c->values;
+        out.want_labels = c->labels;
+        vxt_session *ss = NULL;
+        assert_ok(vxt_session_create(up, plan, &so, &vin, &out, &ss));
+        size_t obytes = (size_t)c->batch * (size_t)c->C * (size_t)(c->roi[0] * c->roi[1] * c->roi[2]) *
+                        vxt_dtype_size(c->tile);
+        void *outs[5];
+        for (int w = 0; w < 5; w++) {
+            outs[w] = malloc(obytes);
+            vxt_poison(outs[w], obytes);
+        }
+        pred_cfg pu = default_pred();
+        drive_session(ss, &pu, outs);
+        vxt__stitch *s = *(vxt__stitch **)ss; /* first member of the session */
+        assert_int_equal(vxt__stitch_cl_async_uploads(s), case_calls(c, ref.ntiles));
+        assert_int_equal(s->staged, 0); /* sessions bring their own memory: nothing pinned */
+        vxt_session_destroy(ss);
+        assert_int_equal(ks.next_z, c->shape[0]);
+        if (ref.nvals && vxt_count_bit_diffs(ks.values, ref.values, ref.nvals, c->name))
+            fail_msg("%s: session on the upload path differs from the CPU", c->name);
+        if (ref.nlab && memcmp(ks.labels, ref.labels, ref.nlab * ref.lab_es) != 0)
+            fail_msg("%s: session labels on the upload path differ from the CPU", c->name);
+        for (int w = 0; w < 5; w++)
+            free(outs[w]);
+        free(ks.values);
+        free(ks.labels);
+        free_result(&ref);
+        vxt_tiling_destroy(plan);
+        free(in);
+    }
+    vxt_context_destroy(cpu);
+    vxt_context_destroy(up);
+}
+
+/* A NaN or infinity in a tile output is reported on the upload path with the message of the blocking path
+ * (float32 and float16 tiles, in line and overlapping), and the outputs stay untouched. */
+static void test_opencl_upload_nonfinite(void **state)
+{
+    (void)state;
+    vxt_context *up = vxt_test_context(VXT_BACKEND_OPENCL, 0), *no = vxt_test_context(VXT_BACKEND_OPENCL, 0);
+    up->stitch_upload = 1;
+    no->stitch_upload = 2;
+    const struct {
+        size_t cfg;
+        int64_t tile, at;
+        const char *want;
+    } cases[] = {{1, 5, 1234, "NaN for tile 5"}, {0, 7, 77, "NaN for tile 7 (item 0 of batch 7,"},
+                 {2, 3, 1000, "NaN for tile 3"}, {3, 2, 300, "NaN for tile 2"}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
+        for (int ov = 1; ov <= 2; ov++) {
+            const cfg *c = &CFGS[cases[k].cfg];
+            up->stitch_overlap = no->stitch_overlap = ov;
+            float *in = make_input(c, 9);
+            pred_cfg p = default_pred(), q = default_pred();
+            p.nan_tile = q.nan_tile = cases[k].tile;
+            p.nan_at = q.nan_at = cases[k].at;
+            result a = run_cfg(no, c, in, &q, 0);
+            assert_int_equal(a.st, VXT_ERR_NONFINITE);
+            char want[1024];
+            vxt__strlcpy(want, vxt_last_error(), sizeof want);
+            uint64_t before = atomic_load(&up->stitch_async_uploads);
+            result r = run_cfg(up, c, in, &p, 0);
+            assert_int_equal(r.st, VXT_ERR_NONFINITE);
+            assert_true(atomic_load(&up->stitch_async_uploads) > before);
+            if (!strstr(vxt_last_error(), cases[k].want) || strcmp(vxt_last_error(), want) != 0)
+                fail_msg("%s, overlap %d: message '%s', the blocking path's '%s'", c->name, ov, vxt_last_error(), want);
+            assert_poisoned(r.values, r.nvals);
+            free_result(&a);
+            free_result(&r);
+            free(in);
+        }
+    vxt_context_destroy(up);
+    vxt_context_destroy(no);
+}
+
+/* What the upload path holds: vxt_stitch's output buffers become the backend's pinned staging (one in line, two
+ * with the accumulation thread), mapped and writable, counted once: in the engine's held bytes (host memory it
+ * allocated), and in the estimate as vxt_stitch's tile outputs, which it no longer allocates itself. */
+static void test_opencl_upload_footprint(void **state)
+{
+    (void)state;
+    vxt_context *up = vxt_test_context(VXT_BACKEND_OPENCL, 0), *no = vxt_test_context(VXT_BACKEND_OPENCL, 0);
+    up->stitch_upload = 1;
+    no->stitch_upload = 2;
+    up->stitch_kernels = no->stitch_kernels = 2; /* per voxel: no grouping tables on either */
+    const cfg *c = &CFGS[1];
+    float *in = make_input(c, 3);
+    vxt_tiling *plan = make_plan(c);
+    vxt_stitch_options so = make_opts(c);
+    vxt_volume vin = {in, VXT_DTYPE_F32, c->cin, {c->shape[0], c->shape[1], c->shape[2]}};
+    vxt_stitch_output out;
+    vxt_stitch_output_init(&out);
+    out.sink = sink;
+    out.want_values = 1;
+    const size_t obytes = (size_t)c->batch * (size_t)c->C * (size_t)(c->roi[0] * c->roi[1] * c->roi[2]) * 4u;
+    for (int staged = 0; staged <= 2; staged++) {
+        vxt__stitch *a = NULL, *b = NULL;
+        assert_ok(vxt__stitch_create(up, plan, &so, &vin, &out, 2, staged, &a));
+        assert_ok(vxt__stitch_create(no, plan, &so, &vin, &out, 2, staged, &b));
+        for (int i = 0; i < 3; i++) {
+            void *p = vxt__stitch_cl_pinned(a, i, obytes);
+            assert_true((p != NULL) == (i < staged));
+            if (p)
+                memset(p, 0x5a, obytes); /* mapped for writing, all of it */
+            assert_null(vxt__stitch_cl_pinned(b, i, obytes));
+        }
+        if (staged > 0) {
+            assert_null(vxt__stitch_cl_pinned(a, 0, obytes + 1));
+            assert_true(vxt__stitch_cl_pinned(a, 0, obytes) != vxt__stitch_cl_pinned(a, staged - 1, obytes) ||
+                        staged == 1);
+        }
+        size_t dev = 0;
+        assert_int_equal(a->held_bytes, a->ops->footprint(a, &dev));
+        assert_int_equal(a->held_bytes - b->held_bytes, (size_t)staged * obytes);
+        assert_int_equal(vxt__stitch_run_output_bytes(up, a),
+                         staged ? (size_t)staged * obytes
+                                : (size_t)vxt__stitch_run_staged(up, &so) * vxt__ws_round(obytes));
+        vxt__stitch_destroy(a);
+        vxt__stitch_destroy(b);
+    }
+    /* the estimate of a vxt_stitch run: in line one pinned buffer, overlapping two, listed as its tile outputs (at
+     * their exact size: the driver's allocations, not workspace pages), and nothing more in the engine's part */
+    for (int ov = 1; ov <= 2; ov++) {
+        up->stitch_overlap = no->stitch_overlap = ov;
+        vxt__stitch_bytes ea, eb;
+        assert_ok(vxt__stitch_estimate(up, plan, &so, c->cin, &out, 2, &ea));
+        assert_ok(vxt__stitch_estimate(no, plan, &so, c->cin, &out, 2, &eb));
+        const size_t n = ov == 1 ? 2 : 1;
+        assert_int_equal(ea.tile_outputs, n * obytes);
+        assert_int_equal(eb.tile_outputs, n * vxt__ws_round(obytes));
+        assert_int_equal(ea.engine, eb.engine);
+        assert_int_equal(ea.device, eb.device);
+    }
+    vxt_tiling_destroy(plan);
+    free(in);
+    vxt_context_destroy(up);
+    vxt_context_destroy(no);
+}
+
+/* An application's own OpenCL context, queue and device, adopted: the upload queue is created on that context, and
+ * the bits are the CPU backend's. */
+static void test_opencl_upload_adopted(void **state)
+{
+    (void)state;
+    vxt_context *cpu = vxt_test_context(VXT_BACKEND_CPU, 2), *app = vxt_test_context(VXT_BACKEND_OPENCL, 0);
+    struct _cl_context *clc = NULL;
+    struct _cl_device_id *dev = NULL;
+    struct _cl_command_queue *q = NULL;
+    assert_ok(vxt_context_cl_handles(app, &clc, &dev, &q));
+    vxt_context_options o;
+    vxt_context_options_init(&o);
+    o.backend = VXT_BACKEND_OPENCL;
+    o.cl_context = clc;
+    o.cl_device = dev;
+    o.cl_queue = q;
+    vxt_context *up = NULL;
+    assert_ok(vxt_context_create(&o, &up));
+    assert_true(up->adopted);
+    up->stitch_upload = 1;
+    const size_t which[] = {1, 3};
+    for (size_t k = 0; k < 2; k++)
+        for (int ov = 1; ov <= 2; ov++) {
+            const cfg *c = &CFGS[which[k]];
+            up->stitch_overlap = ov;
+            float *in = make_input(c, 1700 + k);
+            pred_cfg pa = default_pred();
+            result a = run_cfg(cpu, c, in, &pa, 0);
+            uint64_t n = 0;
+            result b = run_counted(up, c, in, &n);
+            if (b.st != VXT_OK)
+                fail_msg("%s on an adopted context: %s", c->name, vxt_last_error());
+            expect_same(&a, &b, c->name);
+            assert_int_equal(n, case_calls(c, b.ntiles));
+            free_result(&a);
+            free_result(&b);
+            free(in);
+        }
+    vxt_context_destroy(up);
+    vxt_context_destroy(app);
+    vxt_context_destroy(cpu);
 }
 
 int main(int argc, char **argv)
@@ -1403,6 +1738,12 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_batch_sizes_agree_opencl),
         cmocka_unit_test(test_sessions_opencl),
         cmocka_unit_test(test_failures_opencl),
+        cmocka_unit_test(test_opencl_upload_path),
+        cmocka_unit_test(test_opencl_upload_sessions),
+        cmocka_unit_test(test_opencl_upload_nonfinite),
+        cmocka_unit_test(test_failures_opencl_upload),
+        cmocka_unit_test(test_opencl_upload_footprint),
+        cmocka_unit_test(test_opencl_upload_adopted),
     };
     const vxt_test_group groups[] = {VXT_GROUP("cpu", cpu, 0), VXT_GROUP("opencl", opencl, 1)};
     return vxt_test_main(argc, argv, groups, 2);

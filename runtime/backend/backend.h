@@ -14,6 +14,7 @@
 #include <CL/cl.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "common.h"
 
@@ -113,6 +114,13 @@ struct vxt_context {
     /* stitching kernels: 0 automatic (row-wise on CPU devices, per voxel elsewhere), 1 row-wise, 2 per voxel.
      * Tests set it so that PoCL runs the GPU kernels too. */
     int stitch_kernels;
+    /* stitching tile outputs on the OpenCL device: 0 automatic (on when the device does not share host memory:
+     * !host_unified, a discrete GPU), 1 always, 2 never. On: a second in-order queue uploads a call's outputs
+     * (from pinned host buffers that vxt_stitch's predictor fills) while the previous call accumulates
+     * (docs/STITCHING.md "On a discrete GPU"). Tests set it so that PoCL runs this path too. */
+    int stitch_upload;
+    /* calls whose tile outputs took that path, summed over the stitches this context ran (tests read it) */
+    _Atomic uint64_t stitch_async_uploads;
     /* vxt_stitch on the CPU backend: 0 automatic (accumulate consecutive small batches of one z row together,
      * docs/STITCHING.md "Grouping"), 2 never. Tests set it to compare both. */
     int stitch_group;

@@ -423,6 +423,7 @@ vxt_status vxt_context_create(const vxt_context_options *opts, vxt_context **out
     pthread_mutex_init(&ctx->err_lock, NULL);
     pthread_mutex_init(&ctx->prog_lock, NULL);
     pthread_mutex_init(&ctx->ws_lock, NULL);
+    atomic_init(&ctx->stitch_async_uploads, 0);
     ctx->ws_budget = o.workspace_cache_bytes;
     ctx->backend = VXT_BACKEND_CPU;
     ctx->info.struct_size = sizeof ctx->info;

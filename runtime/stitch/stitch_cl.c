@@ -2,7 +2,12 @@
  * per ensemble member), the importance table, the covering-tile tables, and per-slot output buffers; the host
  * uploads each call's outputs and enqueues mirroring and accumulation kernels on the in-order queue (so
  * accumulation follows plan order), and reads back finished slabs. NaN/Inf checks run in the kernels; their
- * results are read back asynchronously and looked at before a slot is reused or a slab leaves. */
+ * results are read back asynchronously and looked at before a slot is reused or a slab leaves.
+ *
+ * On a device that does not share host memory (a discrete GPU; ctx->stitch_upload), the outputs go up on a second
+ * in-order queue, from pinned host buffers where vxt_stitch's predictor wrote them, without blocking the kernel
+ * queue: a barrier makes call k's kernels wait for call k's upload only, and consume returns once the upload is
+ * done, so call k+1's upload runs while call k accumulates (docs/STITCHING.md, "On a discrete GPU"). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +44,13 @@ typedef struct cl_state {
     vxt__call *slot_call;
     int *slot_busy;
     size_t out_bytes;
+    /* the upload path (vxt__stitch_cl_uploads): its queue, s->staged pinned host buffers (CL_MEM_ALLOC_HOST_PTR,
+     * mapped for the stitch's lifetime at pin_host), and the calls that went up that way */
+    cl_command_queue upq;
+    cl_mem *pin;
+    void **pin_host;
+    int npin;
+    uint64_t async_uploads;
 } cl_state;
 
 static cl_state *st_of(vxt__stitch *s)
@@ -59,10 +71,28 @@ static int row_kernels(const vxt__stitch *s)
     return s->mode != VXT_ACC_F64 && (ctx->stitch_kernels == 1 || (ctx->stitch_kernels == 0 && ctx->device_is_cpu));
 }
 
+int vxt__stitch_cl_uploads(const vxt_context *ctx)
+{
+    return ctx->backend == VXT_BACKEND_OPENCL &&
+           (ctx->stitch_upload == 1 || (ctx->stitch_upload == 0 && !ctx->host_unified));
+}
+
+/* Pinned staging for the buffers the driver fills (vxt_stitch's), not for the device form's or sessions' calls. */
+int vxt__stitch_cl_stages(const vxt__stitch *s)
+{
+    return vxt__stitch_cl_uploads(s->ctx) && s->staged > 0 && !(s->opt.flags & VXT_STITCH_DEVICE_PREDICTOR);
+}
+
+size_t vxt__stitch_cl_pinned_bytes(const vxt__stitch *s)
+{
+    return vxt__stitch_cl_stages(s) ? (size_t)s->staged * (size_t)s->B * s->tile_out_elems * s->tile_es : 0;
+}
+
 /* Groups of calls come as host memory the device reads in place (no upload into the B-tile slot buffers). */
 int vxt__stitch_cl_can_group(const vxt__stitch *s)
 {
-    return row_kernels(s) && s->F == 1 && s->M == 1 && s->ctx->host_unified && s->B < (int)VXT__GROUP_MAX_TILES;
+    return row_kernels(s) && s->F == 1 && s->M == 1 && s->ctx->host_unified && s->B < (int)VXT__GROUP_MAX_TILES &&
+           !vxt__stitch_cl_uploads(s->ctx);
 }
 
 /* Finalization chunks: at most 64 MiB of values (and never above the allocation limit). */
@@ -93,6 +123,8 @@ static size_t cl_footprint(const vxt__stitch *s, size_t *device)
     if (s->F > 1)
         dev += (size_t)s->B * s->tile_out_elems * sizeof(float);
     size_t host = (size_t)s->nslots * cap * (sizeof(uint32_t) + (row_kernels(s) && s->F == 1 ? 5u * sizeof(cl_long) : 0));
+    /* pinned staging: host memory (vxt_stitch's output buffers, which it then does not allocate itself) */
+    host += vxt__stitch_cl_pinned_bytes(s);
     /* the accumulator: reused workspace memory wrapped where the device shares host memory, else the device's */
     if (ctx->host_unified && acc <= ctx->max_alloc)
         host += (size_t)s->M * vxt__ws_round(acc);
@@ -100,6 +132,41 @@ static size_t cl_footprint(const vxt__stitch *s, size_t *device)
         dev += (size_t)s->M * acc;
     *device = dev;
     return host;
+}
+
+/* The upload queue, on the context's OpenCL context and device (an application's adopted one too), and the
+ * pinned staging buffers: allocated by the driver (CL_MEM_ALLOC_HOST_PTR), which is how NVIDIA's OpenCL gives
+ * page-locked memory (about twice the host-to-device rate of pageable memory), mapped once. */
+static vxt_status upload_init(vxt__stitch *s)
+{
+    vxt_context *ctx = s->ctx;
+    cl_state *c = st_of(s);
+    cl_int err = CL_SUCCESS;
+    c->upq = clCreateCommandQueue(ctx->cl, ctx->device, 0, &err);
+    if (err != CL_SUCCESS) {
+        c->upq = NULL;
+        return vxt__cl_check(ctx, err, "vxt_stitch: creating the upload queue");
+    }
+    if (!vxt__stitch_cl_stages(s))
+        return VXT_OK;
+    c->pin = calloc((size_t)s->staged, sizeof(cl_mem));
+    c->pin_host = calloc((size_t)s->staged, sizeof(void *));
+    if (!c->pin || !c->pin_host)
+        return vxt__fail(ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory");
+    for (int i = 0; i < s->staged; i++) {
+        vxt_status st = vxt__cl_buffer(ctx, CL_MEM_READ_WRITE | CL_MEM_ALLOC_HOST_PTR, c->out_bytes, NULL,
+                                       "pinned tile outputs", &c->pin[i]);
+        if (st != VXT_OK)
+            return st;
+        c->pin_host[i] = clEnqueueMapBuffer(c->upq, c->pin[i], CL_TRUE, CL_MAP_WRITE, 0, c->out_bytes, 0, NULL, NULL,
+                                            &err);
+        if (err != CL_SUCCESS) {
+            c->pin_host[i] = NULL;
+            return vxt__cl_check(ctx, err, "vxt_stitch: mapping pinned tile outputs");
+        }
+        c->npin = i + 1;
+    }
+    return VXT_OK;
 }
 
 static vxt_status cl_init(vxt__stitch *s)
@@ -166,6 +233,8 @@ static vxt_status cl_init(vxt__stitch *s)
     }
     c->out_bytes = (size_t)s->B * s->tile_out_elems * s->tile_es;
     int device_form = (s->opt.flags & VXT_STITCH_DEVICE_PREDICTOR) != 0;
+    if (vxt__stitch_cl_uploads(ctx) && !device_form && (st = upload_init(s)) != VXT_OK) /* device form: no uploads */
+        return st;
     for (int i = 0; i < s->nslots; i++) {
         if ((st = vxt__cl_buffer(ctx, CL_MEM_READ_WRITE, c->out_bytes, NULL, "tile outputs", &c->out[i])) != VXT_OK)
             return st;
@@ -216,6 +285,18 @@ static void cl_destroy(vxt__stitch *s)
     cl_state *c = st_of(s);
     if (s->ctx->queue)
         clFinish(s->ctx->queue);
+    if (c->upq) {
+        for (int i = 0; i < c->npin; i++)
+            clEnqueueUnmapMemObject(c->upq, c->pin[i], c->pin_host[i], 0, NULL, NULL);
+        clFinish(c->upq);
+        for (int i = 0; c->pin && i < s->staged; i++)
+            if (c->pin[i])
+                clReleaseMemObject(c->pin[i]);
+        clReleaseCommandQueue(c->upq);
+        atomic_fetch_add(&s->ctx->stitch_async_uploads, c->async_uploads);
+    }
+    free(c->pin);
+    free(c->pin_host);
     cl_kernel ks[] = {c->k_mirror, c->k_acc, c->k_norm, c->k_act, c->k_norm_rows, c->k_acc_group, c->k_fill};
     for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++)
         if (ks[i])
@@ -379,32 +460,18 @@ static vxt_status accumulate_groups(vxt__stitch *s, const vxt__call *call, int s
     return vxt__cl_check(ctx, err, "setting stitch kernel arguments");
 }
 
-static vxt_status cl_consume(vxt__stitch *s, const vxt__call *call, int slot, const void *out)
+/* Enqueue call's work on the kernel queue, reading its outputs from src_buf: clear its NaN flags, the mirroring
+ * and accumulation kernels, and the flags' read-back (bad_evt[slot]). On failure, commands already enqueued may
+ * still reference src_buf: the caller finishes the queue before it frees anything they read. */
+static vxt_status enqueue_call(vxt__stitch *s, const vxt__call *call, int slot, cl_mem src_buf)
 {
     vxt_context *ctx = s->ctx;
     cl_state *c = st_of(s);
-    vxt_status st = check_slot(s, slot);
+    size_t bad_off = (size_t)slot * c->cap * sizeof(cl_uint);
+    vxt_status st = vxt__cl_fill_u32(ctx, c->k_fill, c->bad, (size_t)slot * c->cap, (size_t)call->count,
+                                     0xffffffffu, "clearing NaN flags");
     if (st != VXT_OK)
         return st;
-    cl_mem src_buf = c->out[slot], wrapped = NULL;
-    size_t out_bytes = (size_t)call->count * s->tile_out_elems * s->tile_es;
-    if (out && ctx->host_unified) {
-        /* the device reads the outputs where they are; the queue is finished before returning, so the caller
-         * may reuse its buffer at once (and nothing overlaps anyway: the device is this machine's memory) */
-        if ((st = vxt__cl_buffer(ctx, CL_MEM_READ_ONLY | CL_MEM_USE_HOST_PTR, out_bytes, (void *)(uintptr_t)out,
-                                 "tile outputs", &wrapped)) != VXT_OK)
-            return st;
-        src_buf = wrapped;
-    } else if (out && (st = vxt__cl_write(ctx, c->out[slot], 0, out_bytes, out, "uploading tile outputs")) != VXT_OK) {
-        return st;
-    }
-    size_t bad_off = (size_t)slot * c->cap * sizeof(cl_uint);
-    if ((st = vxt__cl_fill_u32(ctx, c->k_fill, c->bad, (size_t)slot * c->cap, (size_t)call->count, 0xffffffffu,
-                               "clearing NaN flags")) != VXT_OK) {
-        if (wrapped)
-            clReleaseMemObject(wrapped);
-        return st;
-    }
     cl_int err = CL_SUCCESS;
 
     cl_long R0 = s->R[0], R1 = s->R[1], R2 = s->R[2], D = s->D, P1 = s->P[1], P2 = s->P[2];
@@ -413,13 +480,8 @@ static vxt_status cl_consume(vxt__stitch *s, const vxt__call *call, int slot, co
     size_t items[3] = {(size_t)R2, (size_t)R1, (size_t)R0};
     cl_int C = (cl_int)s->C;
     int last = call->flip_index == s->F - 1;
-    if (c->k_acc_group && (st = accumulate_groups(s, call, slot, src_buf)) != VXT_OK) {
-        if (wrapped) {
-            clFinish(ctx->queue);
-            clReleaseMemObject(wrapped);
-        }
+    if (c->k_acc_group && (st = accumulate_groups(s, call, slot, src_buf)) != VXT_OK)
         return st;
-    }
     for (int item = 0; !c->k_acc_group && item < call->count && err == CL_SUCCESS; item++) {
         cl_long item_off = (cl_long)((size_t)item * s->tile_out_elems);
         cl_int bad_index = slot * (cl_int)c->cap + item;
@@ -503,26 +565,102 @@ static vxt_status cl_consume(vxt__stitch *s, const vxt__call *call, int slot, co
         if ((st = vxt__cl_launch(ctx, k, 3, items, "vxt_k_stitch_accumulate")) != VXT_OK)
             return st;
     }
-    if (err != CL_SUCCESS) {
-        if (wrapped)
-            clReleaseMemObject(wrapped);
+    if (err != CL_SUCCESS)
         return vxt__cl_check(ctx, err, "setting stitch kernel arguments");
-    }
     err = clEnqueueReadBuffer(ctx->queue, c->bad, CL_FALSE, bad_off, (size_t)call->count * sizeof(cl_uint),
                               c->bad_host + (size_t)slot * c->cap, 0, NULL, &c->bad_evt[slot]);
-    if (wrapped) {
-        cl_int ferr = clFinish(ctx->queue);
-        clReleaseMemObject(wrapped);
-        if (err == CL_SUCCESS)
-            err = ferr;
-        if (err == CL_SUCCESS) { /* the flags are in: check them now, while `out` is still the caller's data */
-            c->slot_call[slot] = *call;
-            c->slot_busy[slot] = 1;
-            return check_slot_from(s, slot, out);
-        }
-    }
-    if (err != CL_SUCCESS)
+    if (err != CL_SUCCESS) {
+        c->bad_evt[slot] = NULL;
         return vxt__cl_check(ctx, err, "reading NaN flags");
+    }
+    return VXT_OK;
+}
+
+/* The upload path: the outputs go up on the upload queue without blocking (from pinned memory when `out` is one of
+ * vxt_stitch's staging buffers, from the caller's memory otherwise), the kernel queue waits for that upload alone
+ * (a barrier), both queues are flushed, and only the upload is waited for: `out` may be refilled when this
+ * returns, while the device goes on accumulating. check_slot before the call made sure that the slot's buffer is
+ * no longer read by the kernels of the call that used it last. */
+static vxt_status consume_uploaded(vxt__stitch *s, const vxt__call *call, int slot, const void *out)
+{
+    vxt_context *ctx = s->ctx;
+    cl_state *c = st_of(s);
+    size_t out_bytes = (size_t)call->count * s->tile_out_elems * s->tile_es;
+    cl_event up = NULL;
+    cl_int err = clEnqueueWriteBuffer(c->upq, c->out[slot], CL_FALSE, 0, out_bytes, out, 0, NULL, &up);
+    if (err != CL_SUCCESS)
+        return vxt__cl_check(ctx, err, "uploading tile outputs");
+    vxt_status st = VXT_OK;
+    err = clEnqueueBarrierWithWaitList(ctx->queue, 1, &up, NULL);
+    if (err != CL_SUCCESS)
+        st = vxt__cl_check(ctx, err, "ordering accumulation after the upload");
+    if (st == VXT_OK)
+        st = enqueue_call(s, call, slot, c->out[slot]);
+    if (st == VXT_OK) {
+        cl_int fu = clFlush(c->upq), fk = clFlush(ctx->queue);
+        err = fu != CL_SUCCESS ? fu : fk;
+        if (err == CL_SUCCESS)
+            err = clWaitForEvents(1, &up);
+        if (err != CL_SUCCESS)
+            st = vxt__cl_check(ctx, err, "uploading tile outputs");
+    }
+    if (st != VXT_OK) {
+        /* nothing enqueued may still read `out` (the caller's, perhaps freed next) or the slot's buffers */
+        clFinish(c->upq);
+        clFinish(ctx->queue);
+        clReleaseEvent(up);
+        if (c->bad_evt[slot]) {
+            clReleaseEvent(c->bad_evt[slot]);
+            c->bad_evt[slot] = NULL;
+        }
+        return st;
+    }
+    clReleaseEvent(up);
+    c->async_uploads++;
+    c->slot_call[slot] = *call;
+    c->slot_busy[slot] = 1;
+    return VXT_OK;
+}
+
+static vxt_status cl_consume(vxt__stitch *s, const vxt__call *call, int slot, const void *out)
+{
+    vxt_context *ctx = s->ctx;
+    cl_state *c = st_of(s);
+    vxt_status st = check_slot(s, slot);
+    if (st != VXT_OK)
+        return st;
+    if (out && c->upq)
+        return consume_uploaded(s, call, slot, out);
+    cl_mem src_buf = c->out[slot], wrapped = NULL;
+    size_t out_bytes = (size_t)call->count * s->tile_out_elems * s->tile_es;
+    if (out && ctx->host_unified) {
+        /* the device reads the outputs where they are; the queue is finished before returning, so the caller
+         * may reuse its buffer at once (and nothing overlaps anyway: the device is this machine's memory) */
+        if ((st = vxt__cl_buffer(ctx, CL_MEM_READ_ONLY | CL_MEM_USE_HOST_PTR, out_bytes, (void *)(uintptr_t)out,
+                                 "tile outputs", &wrapped)) != VXT_OK)
+            return st;
+        src_buf = wrapped;
+    } else if (out && (st = vxt__cl_write(ctx, c->out[slot], 0, out_bytes, out, "uploading tile outputs")) != VXT_OK) {
+        return st;
+    }
+    st = enqueue_call(s, call, slot, src_buf);
+    if (wrapped) {
+        cl_int err = clFinish(ctx->queue);
+        clReleaseMemObject(wrapped);
+        if (st == VXT_OK && err != CL_SUCCESS) {
+            clReleaseEvent(c->bad_evt[slot]);
+            c->bad_evt[slot] = NULL;
+            st = vxt__cl_check(ctx, err, "reading NaN flags");
+        }
+        if (st != VXT_OK)
+            return st;
+        /* the flags are in: check them now, while `out` is still the caller's data */
+        c->slot_call[slot] = *call;
+        c->slot_busy[slot] = 1;
+        return check_slot_from(s, slot, out);
+    }
+    if (st != VXT_OK)
+        return st;
     c->slot_call[slot] = *call;
     c->slot_busy[slot] = 1;
     return VXT_OK;
@@ -670,4 +808,17 @@ cl_mem vxt__stitch_cl_input(vxt__stitch *s, int slot)
 cl_mem vxt__stitch_cl_output(vxt__stitch *s, int slot)
 {
     return st_of(s)->out[slot];
+}
+
+void *vxt__stitch_cl_pinned(vxt__stitch *s, int i, size_t bytes)
+{
+    if (s->ops != &vxt__stitch_cl_ops || !s->backend)
+        return NULL;
+    const cl_state *c = st_of(s);
+    return i < c->npin && bytes <= c->out_bytes ? c->pin_host[i] : NULL;
+}
+
+uint64_t vxt__stitch_cl_async_uploads(const vxt__stitch *s)
+{
+    return s->ops == &vxt__stitch_cl_ops && s->backend ? ((const cl_state *)s->backend)->async_uploads : 0;
 }

@@ -105,13 +105,17 @@ struct vxt__stitch {
     uint64_t blocks_planned, blocks_seen;
 
     int nslots;
+    /* host output buffers the driver fills and hands to consume: vxt_stitch's (1 in line, 2 when accumulation
+     * overlaps the predictor), 0 for sessions (their callers bring their own memory). The OpenCL backend offers
+     * them as pinned staging buffers when it uploads on its own queue (vxt__stitch_cl_pinned). */
+    int staged;
     const vxt__stitch_ops *ops;
     void *backend; /* backend state */
 };
 
 /* stitch_setup.c */
 vxt_status vxt__stitch_create(vxt_context *ctx, const vxt_tiling *plan, const vxt_stitch_options *opts,
-                              const vxt_volume *input, const vxt_stitch_output *output, int nslots,
+                              const vxt_volume *input, const vxt_stitch_output *output, int nslots, int staged,
                               vxt__stitch **out);
 void vxt__stitch_destroy(vxt__stitch *s);
 
@@ -136,6 +140,19 @@ int64_t vxt__session_slab_z(const vxt__stitch *s);
 size_t vxt__session_slab_bytes(const vxt__stitch *s);
 /* stitch_cl.c: whether the OpenCL backend accumulates groups of calls for this case (its init's can_group). */
 int vxt__stitch_cl_can_group(const vxt__stitch *s);
+/* stitch_cl.c: whether the OpenCL backend uploads tile outputs on a queue of its own (ctx->stitch_upload), and
+ * whether it offers this case's s->staged output buffers as pinned host memory (then it holds them: footprint). */
+int vxt__stitch_cl_uploads(const vxt_context *ctx);
+int vxt__stitch_cl_stages(const vxt__stitch *s);
+/* The bytes of those pinned buffers (0 when it offers none); part of its footprint. */
+size_t vxt__stitch_cl_pinned_bytes(const vxt__stitch *s);
+/* Pinned output buffer i (< s->staged) of at least `bytes`, mapped for the stitch's lifetime; NULL when the
+ * backend offers none (another backend, the upload path off, the device form). */
+void *vxt__stitch_cl_pinned(vxt__stitch *s, int i, size_t bytes);
+/* Calls whose tile outputs this stitch uploaded on the upload queue (tests). */
+uint64_t vxt__stitch_cl_async_uploads(const vxt__stitch *s);
+/* stitch_run.c: the host output buffers vxt_stitch fills for these options (s->staged of its stitch). */
+int vxt__stitch_run_staged(const vxt_context *ctx, const vxt_stitch_options *opts);
 /* stitch_run.c: the tile output buffers vxt_stitch allocates for a case (host predictor). */
 size_t vxt__stitch_run_output_bytes(const vxt_context *ctx, const vxt__stitch *s);
 /* stitch_run.c: the most tiles one backend consume can carry (a call's batch, or vxt_stitch's group of calls). */
@@ -146,7 +163,8 @@ int64_t vxt__stitch_final_pz_after(const vxt__stitch *s, uint64_t k);
 
 /* stitch_session.c: a session with `nslots` batch slots (vxt_stitch uses 2). */
 vxt_status vxt__session_open(vxt_context *ctx, const vxt_tiling *plan, const vxt_stitch_options *opts,
-                             const vxt_volume *input, const vxt_stitch_output *output, int nslots, vxt_session **out);
+                             const vxt_volume *input, const vxt_stitch_output *output, int nslots, int staged,
+                             vxt_session **out);
 
 vxt_status vxt__session_consume_begin(vxt_session *ss, uint64_t k, const void *out);
 vxt_status vxt__session_consume_end(vxt_session *ss, uint64_t k);

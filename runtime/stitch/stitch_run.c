@@ -140,6 +140,11 @@ static int overlaps(const vxt_context *ctx)
            (ctx->stitch_overlap == 0 && ctx->backend == VXT_BACKEND_OPENCL && !ctx->device_is_cpu);
 }
 
+int vxt__stitch_run_staged(const vxt_context *ctx, const vxt_stitch_options *opts)
+{
+    return (opts->flags & VXT_STITCH_DEVICE_PREDICTOR) ? 0 : overlaps(ctx) ? 2 : 1;
+}
+
 static size_t batch_output_bytes(const vxt_stitch_options *opts, const vxt_tiling_info *pi)
 {
     return (size_t)opts->batch_size * (size_t)opts->out_channels * vxt_dtype_size(opts->tile_dtype) *
@@ -150,6 +155,8 @@ size_t vxt__stitch_run_output_bytes(const vxt_context *ctx, const vxt__stitch *s
 {
     if (s->opt.flags & VXT_STITCH_DEVICE_PREDICTOR)
         return 0;
+    if (s->ops == &vxt__stitch_cl_ops && vxt__stitch_cl_stages(s))
+        return vxt__stitch_cl_pinned_bytes(s); /* the backend's pinned buffers (allocated by it, their exact size) */
     const int overlap = overlaps(ctx);
     /* grouping needs the backend's can_group, which its init sets: always on the CPU, never in crop blending, on
      * OpenCL for the row-wise kernels on a device sharing host memory, one member, no mirroring */
@@ -234,7 +241,7 @@ vxt_status vxt_stitch(vxt_context *ctx, const vxt_tiling *plan, const vxt_stitch
     VXT_CHECK_NULL(ctx, predict);
     VXT_CHECK_NULL(ctx, output);
     vxt_session *ss = NULL;
-    vxt_status st = vxt__session_open(ctx, plan, opts, input, output, 2, &ss);
+    vxt_status st = vxt__session_open(ctx, plan, opts, input, output, 2, vxt__stitch_run_staged(ctx, opts), &ss);
     if (st != VXT_OK)
         return st;
     int device = (opts->flags & VXT_STITCH_DEVICE_PREDICTOR) != 0;
@@ -249,19 +256,23 @@ vxt_status vxt_stitch(vxt_context *ctx, const vxt_tiling *plan, const vxt_stitch
         vxt_session_destroy(ss);
         return st;
     }
-    void *outbuf[2] = {NULL, NULL};
+    void *outbuf[2] = {NULL, NULL}, *owned[2] = {NULL, NULL};
     size_t out_bytes = 0, out_actual[2] = {0, 0};
     if (!device) {
         const vxt_tiling_info *pi = vxt__tiling_info(plan);
         out_bytes = batch_output_bytes(opts, pi);
         /* two output buffers when a batch is accumulated while the predictor fills the next; one when in line (a
-         * 104-class network's 128^3 tile outputs are 832 MiB) */
-        for (int i = 0; i < (overlap ? 2 : 1); i++)
-            if (!(outbuf[i] = vxt__ws_alloc(ctx, out_bytes, &out_actual[i]))) {
-                vxt__ws_free(ctx, outbuf[0], out_actual[0]);
+         * 104-class network's 128^3 tile outputs are 832 MiB). Where the device uploads them on a queue of its
+         * own (a discrete GPU), they are its pinned staging buffers: the predictor writes where the upload reads,
+         * and nothing is copied in between (docs/STITCHING.md, "On a discrete GPU"). */
+        for (int i = 0; i < (overlap ? 2 : 1); i++) {
+            outbuf[i] = vxt__stitch_cl_pinned(vxt__session_stitch(ss), i, out_bytes);
+            if (!outbuf[i] && !(outbuf[i] = owned[i] = vxt__ws_alloc(ctx, out_bytes, &out_actual[i]))) {
+                vxt__ws_free(ctx, owned[0], out_actual[0]);
                 vxt_session_destroy(ss);
                 return vxt__fail(ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_stitch: out of memory for tile outputs");
             }
+        }
     }
     worker w;
     memset(&w, 0, sizeof w);
@@ -271,8 +282,8 @@ vxt_status vxt_stitch(vxt_context *ctx, const vxt_tiling *plan, const vxt_stitch
     if (overlap && pthread_create(&w.thread, NULL, worker_main, &w) != 0) {
         pthread_cond_destroy(&w.cond);
         pthread_mutex_destroy(&w.lock);
-        vxt__ws_free(ctx, outbuf[0], out_actual[0]);
-        vxt__ws_free(ctx, outbuf[1], out_actual[1]);
+        vxt__ws_free(ctx, owned[0], out_actual[0]);
+        vxt__ws_free(ctx, owned[1], out_actual[1]);
         vxt_session_destroy(ss);
         return vxt__fail(ctx, VXT_ERR_THREAD, "vxt_stitch: cannot start the accumulation thread");
     }
@@ -337,8 +348,8 @@ vxt_status vxt_stitch(vxt_context *ctx, const vxt_tiling *plan, const vxt_stitch
         vxt__session_fail(ss, st);
     else
         st = vxt_session_finish(ss);
-    vxt_session_destroy(ss); /* keeps the failure's message */
-    vxt__ws_free(ctx, outbuf[0], out_actual[0]);
-    vxt__ws_free(ctx, outbuf[1], out_actual[1]);
+    vxt_session_destroy(ss); /* keeps the failure's message (and unmaps pinned output buffers) */
+    vxt__ws_free(ctx, owned[0], out_actual[0]);
+    vxt__ws_free(ctx, owned[1], out_actual[1]);
     return st;
 }

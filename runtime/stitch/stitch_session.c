@@ -103,12 +103,13 @@ size_t vxt__session_slab_bytes(const vxt__stitch *s)
 }
 
 vxt_status vxt__session_open(vxt_context *ctx, const vxt_tiling *plan, const vxt_stitch_options *opts,
-                             const vxt_volume *input, const vxt_stitch_output *output, int nslots, vxt_session **out)
+                             const vxt_volume *input, const vxt_stitch_output *output, int nslots, int staged,
+                             vxt_session **out)
 {
     vxt_session *ss = calloc(1, sizeof *ss);
     if (!ss)
         return vxt__fail(ctx, VXT_ERR_OUT_OF_MEMORY, "vxt_session_create: out of memory");
-    vxt_status st = vxt__stitch_create(ctx, plan, opts, input, output, nslots, &ss->s);
+    vxt_status st = vxt__stitch_create(ctx, plan, opts, input, output, nslots, staged, &ss->s);
     if (st != VXT_OK) {
         free(ss);
         return st;
@@ -165,7 +166,7 @@ vxt_status vxt_session_create(vxt_context *ctx, const vxt_tiling *plan, const vx
     if (n < 1 || n > 1024)
         return vxt__fail(ctx, VXT_ERR_INVALID_ARGUMENT, "vxt_session_create: max_outstanding is %d (must be in [1, "
                          "1024])", n);
-    return vxt__session_open(ctx, plan, opts, input, output, n, out);
+    return vxt__session_open(ctx, plan, opts, input, output, n, 0, out);
 }
 
 void vxt_session_destroy(vxt_session *ss)

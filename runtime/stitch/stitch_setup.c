@@ -271,7 +271,7 @@ static size_t table_bytes(const vxt__stitch *s)
 }
 
 vxt_status vxt__stitch_create(vxt_context *ctx, const vxt_tiling *plan, const vxt_stitch_options *opts,
-                              const vxt_volume *input, const vxt_stitch_output *output, int nslots,
+                              const vxt_volume *input, const vxt_stitch_output *output, int nslots, int staged,
                               vxt__stitch **out)
 {
     *out = NULL;
@@ -283,6 +283,7 @@ vxt_status vxt__stitch_create(vxt_context *ctx, const vxt_tiling *plan, const vx
         free(s);
         return st;
     }
+    s->staged = staged;
     const vxt_stitch_options o = s->opt;
     if (o.label_rule == VXT_LABELS_REGIONS) {
         if (!(s->regions = malloc((size_t)s->C * sizeof *s->regions))) {
@@ -359,13 +360,15 @@ vxt_status vxt__stitch_estimate(vxt_context *ctx, const vxt_tiling *plan, const 
     vxt_status st = setup(ctx, plan, opts, cin, NULL, output, nslots, &s);
     if (st != VXT_OK)
         return st;
+    s.staged = vxt__stitch_run_staged(ctx, &s.opt); /* vxt_stitch's output buffers, which a backend may hold */
     size_t device = 0;
     const size_t held = s.ops->footprint(&s, &device);
     if (held == SIZE_MAX) /* the CPU backend's block plan overflows (its init refuses the same case) */
         return vxt__fail(ctx, VXT_ERR_OVERFLOW, "vxt_stitch: the accumulator's blocks (%lld members x %lld channels) "
                          "of a %lld x %lld x %lld volume overflow or do not fit in memory", (long long)s.M,
                          (long long)s.C, (long long)s.P[0], (long long)s.P[1], (long long)s.P[2]);
-    b->engine = table_bytes(&s) + held;
+    /* pinned staging is part of the OpenCL backend's footprint, and listed as what it is: vxt_stitch's tile outputs */
+    b->engine = table_bytes(&s) + held - (s.ops == &vxt__stitch_cl_ops ? vxt__stitch_cl_pinned_bytes(&s) : 0);
     b->device = device;
     b->tile_inputs = vxt__session_input_bytes(&s);
     b->slab = vxt__session_slab_bytes(&s);
