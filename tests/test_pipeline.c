@@ -1242,7 +1242,8 @@ static void test_cpu_fallback(void **state)
     vxt_run_result_clear(&rl);
     /* a limit only the sliding window exceeds: the input stages stay on the device */
     vxt_context_destroy(cl);
-    co.device_max_alloc = 40000; /* normalize's 23328 bytes fit; the sliding window's buffers do not */
+    co.device_max_alloc = 40000; /* normalize's 23328 bytes fit; the sliding window's buffers do not where the
+                                    device shares host memory (its groups of tile outputs are wrapped, larger) */
     assert_ok(vxt_context_create(&co, &cl));
     cl->requested = VXT_BACKEND_AUTO;
     vxt_pipeline_destroy(pl);
@@ -1250,7 +1251,8 @@ static void test_cpu_fallback(void **state)
     assert_ok(run(pl, img, both, NULL, &rl));
     print_message("fell back: 0x%x (%s)\n", rl.cpu_fallback, rl.fallback_reason);
     assert_int_equal(rl.cpu_fallback & ((1u << VXT_STAGE_RESCALE) | (1u << VXT_STAGE_NORMALIZE)), 0);
-    assert_true(rl.cpu_fallback & (1u << VXT_STAGE_SLIDING_WINDOW));
+    if (cl->host_unified) /* a discrete device holds this case's accumulator and tile buffers in 40000 bytes */
+        assert_true(rl.cpu_fallback & (1u << VXT_STAGE_SLIDING_WINDOW));
     assert_same_image_data(rl.labels, rc.labels, "labels after the sliding window fell back");
     assert_same_image_data(rl.probabilities, rc.probabilities, "probabilities after the sliding window fell back");
     vxt_run_result_clear(&rl);

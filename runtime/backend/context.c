@@ -305,7 +305,7 @@ static vxt_status select_device(vxt_context *ctx, const vxt_context_options *o, 
                 continue;
             cl_device_type type = 0;
             if (skip_cpu && clGetDeviceInfo(devs[j], CL_DEVICE_TYPE, sizeof type, &type, NULL) == CL_SUCCESS &&
-                (type & CL_DEVICE_TYPE_CPU)) {
+                (type & CL_DEVICE_TYPE_CPU) && !(type & CL_DEVICE_TYPE_GPU)) { /* as cl_util.c's is_cpu */
                 vxt__strlcatf(cpu_devices, sizeof cpu_devices, "%s'%s'", passed_over++ ? ", " : "", name);
                 continue;
             }

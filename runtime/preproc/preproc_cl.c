@@ -28,10 +28,7 @@ int vxt__pp_device_has_fp64(const vxt_context *ctx)
 
 int vxt__pp_device_is_cpu(const vxt_context *ctx)
 {
-    cl_device_type type = 0;
-    if (clGetDeviceInfo(ctx->device, CL_DEVICE_TYPE, sizeof type, &type, NULL) != CL_SUCCESS)
-        return 0;
-    return (type & CL_DEVICE_TYPE_CPU) != 0;
+    return ctx->device_is_cpu; /* CPU and not GPU (runtime/opencl/cl_util.c) */
 }
 
 static vxt_status make_buf(vxt_context *ctx, void *host, size_t bytes, cl_mem_flags access, int upload,
