@@ -232,3 +232,9 @@ vxt_image *vxt_test_image(vxt_dtype dtype, int64_t channels, const int64_t shape
     assert_ok(vxt_image_set_geometry(img, &g));
     return img;
 }
+
+int vxt_test_small(void)
+{
+    const char *v = getenv("VXT_TEST_SMALL");
+    return v != NULL && strcmp(v, "1") == 0;
+}

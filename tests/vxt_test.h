@@ -34,6 +34,11 @@ int vxt_test_main(int argc, char **argv, const vxt_test_group *groups, size_t ng
 vxt_image *vxt_test_image(vxt_dtype dtype, int64_t channels, const int64_t shape[3], const double spacing[3],
                           const char *orient, uint64_t seed);
 
+/* 1 when VXT_TEST_SMALL=1, which tools/oclgrind-tests.sh sets: Oclgrind interprets every work-item, about a
+ * thousand times slower than PoCL, so suites that loop over many cases run a fixed subset there, chosen to cover
+ * every kernel variant (each suite says which). */
+int vxt_test_small(void);
+
 /* Create a context on `backend` (asserts success). */
 vxt_context *vxt_test_context(vxt_backend backend, int threads);
 
