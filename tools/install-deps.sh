@@ -28,6 +28,8 @@ PACKAGES="$PACKAGES libgdcm-tools python3-gdcm dcm2niix python3-pydicom python3-
 PACKAGES="$PACKAGES python3-venv valgrind"
 # the C++ client example of the Triton backend (tools/examples/triton_client.cpp): HTTP through libcurl
 PACKAGES="$PACKAGES libcurl4-openssl-dev"
+# a second, strict OpenCL implementation for the OpenCL tests (tools/oclgrind-tests.sh): Oclgrind
+PACKAGES="$PACKAGES oclgrind"
 # runner modules' runtimes from Debian (runtime/runners/)
 # libtorch-dev: the torchscript runner module (libtorch 1.13, CPU only; runtime/runners/torchscript)
 PACKAGES="$PACKAGES libtorch-dev"

@@ -37,14 +37,40 @@ cat "$work/reports" >> "$log" &
 reader=$!
 exec 3<> "$work/reports" # held open, so the reader sees no end of file between processes
 
+shim="$build/tests/libvxt_clshim.so"
+if [ ! -e "$shim" ]; then
+    echo "oclgrind-tests.sh: $shim not found (a build with tests, without sanitizers, makes it)" >&2
+    exit 1
+fi
+
 export OCL_ICD_VENDORS="$work/vendors"
 export OCLGRIND_LOG="$work/reports"
-export OCLGRIND_CHECK_API=1 OCLGRIND_DATA_RACES=1 OCLGRIND_UNINITIALIZED=1
+# Oclgrind's checks: memory (out-of-bounds and invalid accesses, always on), data races (--data-races) and the
+# API (--check-api). Not its uninitialized-value plugin: in Oclgrind 21.10 (and its development head) that plugin
+# keeps the shadow state of released buffers for the next buffer given the same handle, replaces a buffer's
+# shadow with one the size of each host write (a write at an offset hides the rest of the buffer), ignores
+# clEnqueueFillBuffer, cannot interpret LLVM's freeze and stops the process on host writes from a second thread;
+# its reports on voxtile's tests were all of these kinds (docs/DETERMINISM.md, "Oclgrind").
+export OCLGRIND_CHECK_API=1 OCLGRIND_DATA_RACES=1
+# Oclgrind's runtime is not thread-safe (its issue #28): the shim makes the calls of each process take turns.
+export LD_PRELOAD="$shim" VXT_CLSHIM_SERIALIZE=1
 export VXT_REQUIRE_OPENCL=1
-# Each process compiles its kernels again; Oclgrind has no binaries to cache (voxtile then builds from source).
+# The suites' small case sets (tests/vxt_test.h, vxt_test_small): Oclgrind interprets every work-item.
+export VXT_TEST_SMALL=1
+
+# Not here, each for its reason:
+#   *.opencl_wg7x3, *.opencl_host_copies: the work-group shape and host-memory variants of the same kernels,
+#     PoCL's job (the shapes change no value on any device; the host copies are PoCL's unified memory);
+#   test_concurrency: 8 threads x 30 runs sharing a context, a test of the host side's threading (PoCL and
+#     ThreadSanitizer run it);
+#   test_runner_onnx, test_brainchop: real networks through OpenVINO on the real T1, hours under an interpreter
+#     (test_pipeline runs the same stages around a built-in network).
+exclude='(_wg7x3|_host_copies)$|^test_concurrency\.|^test_runner_onnx\.|^test_brainchop\.'
 
 rc=0
-ctest --test-dir "$build" -L opencl --output-on-failure --timeout 900 "$@" || rc=1
+start=$(date +%s)
+ctest --test-dir "$build" -L opencl -E "$exclude" --output-on-failure --timeout 600 "$@" || rc=1
+echo "oclgrind-tests.sh: $(($(date +%s) - start)) s"
 
 exec 3>&-
 sleep 1
