@@ -469,6 +469,10 @@ static void test_device_identical(void **state)
     cl_slabs->pp_chunk_bytes = 3 * 16384 * 2; /* slabs of a few blocks (moments) and of odd sizes (histograms) */
     cl_slabs->pp_variant = VXT__PP_HIST_PRIVATE | VXT__PP_COPY; /* copies in and out, as on a discrete GPU */
     for (size_t t = 0; t < PT_NTYPES; t++) {
+        /* vxt_test_small() (Oclgrind): uint8 (8-bit counts), int16 and float32 (the two key shifts of the histograms) */
+        if (vxt_test_small() && pt_types[t] != VXT_DTYPE_U8 && pt_types[t] != VXT_DTYPE_I16 &&
+            pt_types[t] != VXT_DTYPE_F32)
+            continue;
         vxt_volume in = make_input(pt_types[t], 13, 47, 71, 60 + t); /* 43381 voxels: 3 blocks */
         vxt_volume keep = pt_copy(&in);
         vxt_volume mask = pt_mask(&in, t, 40);

@@ -60,10 +60,11 @@ export VXT_TEST_SMALL=1
 # The OpenCL tests run here: program, cmocka filter (VXT_TEST_FILTER, * for the whole group), what they check on
 # Oclgrind. The list covers the probe, the shared arithmetic, every stitching kernel family (per voxel, as on a
 # GPU, with float32, float16 and float64 accumulation, mirroring, ensembles, activations, labels, the upload queue,
-# NaN checks), labels, crop blending, pointwise intensity and float64 input, patches, smoothing and a pipeline's fallback.
+# NaN checks), labels, crop blending, pointwise intensity and float64 input, statistics and histograms (private and atomic),
+# patches, smoothing and a pipeline's fallback. About 10 minutes on 2 cores.
 #
 # Not yet here: suites whose cases are sized for PoCL and take longer than this job's 15 minutes under Oclgrind
-# (each ran past 150 s on one thread): test_stats, test_resample, test_resample_cubic, test_stitch_blocks,
+# (each ran past 150 s on one thread): test_resample, test_resample_cubic, test_stitch_blocks,
 # test_pipeline's stage comparisons, test_stitch's batch, session and grouping comparisons, the command-line suites.
 # They need small case sets (vxt_test_small) first. Not meant to run here: the *.opencl_wg7x3 and
 # *.opencl_host_copies variants (work-group shapes and PoCL's unified memory), test_concurrency (the host side's
@@ -80,6 +81,7 @@ test_stitch        test_opencl_upload_nonfinite   the upload queue, NaN and infi
 test_stitch        test_failures_opencl_upload    failure paths on the upload queue
 test_stitch        test_opencl_upload_footprint   pinned staging
 test_intensity     *                              pointwise transforms, float64 input
+test_stats         *                              moments, histograms, exact percentiles (3 input types)
 test_patches       *                              patches
 test_smooth        test_device_antialias          Gaussian smoothing before downsampling
 test_smooth        test_scipy_skimage_device      Gaussian smoothing against scipy and skimage
