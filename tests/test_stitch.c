@@ -821,6 +821,38 @@ static int sink(void *user, const vxt_slab *s)
     return 0;
 }
 
+/* A session of case c into a sink (ks, poisoned, sized like ref), at most 5 batches outstanding, and the 5 output
+ * buffers a driver fills (outs, poisoned). The caller frees ks.values, ks.labels and outs. */
+static vxt_session *open_sink_session(vxt_context *ctx, const cfg *c, const result *ref, float *in,
+                                      vxt_tiling *plan, vxt_stitch_options *so, sink_state *ks, void *outs[5])
+{
+    so->max_outstanding = 5;
+    memset(ks, 0, sizeof *ks);
+    ks->values = malloc(ref->nvals * sizeof(float) + 4);
+    ks->labels = malloc(ref->nlab * ref->lab_es + 4);
+    ks->lab_es = ref->lab_es;
+    ks->fail_at = -1;
+    memcpy(ks->shape, c->shape, sizeof ks->shape);
+    vxt_poison(ks->values, ref->nvals * sizeof(float));
+    vxt_poison(ks->labels, ref->nlab * ref->lab_es);
+    vxt_volume vin = {in, VXT_DTYPE_F32, c->cin, {c->shape[0], c->shape[1], c->shape[2]}};
+    vxt_stitch_output out;
+    vxt_stitch_output_init(&out);
+    out.sink = sink;
+    out.sink_user = ks;
+    out.want_values = c->values;
+    out.want_labels = c->labels;
+    vxt_session *ss = NULL;
+    assert_ok(vxt_session_create(ctx, plan, so, &vin, &out, &ss));
+    size_t obytes =
+        (size_t)c->batch * (size_t)c->C * (size_t)(c->roi[0] * c->roi[1] * c->roi[2]) * vxt_dtype_size(c->tile);
+    for (int w = 0; w < 5; w++) {
+        outs[w] = malloc(obytes);
+        vxt_poison(outs[w], obytes);
+    }
+    return ss;
+}
+
 /* Run a session to the end: batches handed out in windows of 5 (max_outstanding), predicted, and submitted in
  * reverse order within each window, then finished. outs: 5 host output buffers, or NULL for the device form
  * (outputs written to each batch's output_cl, submitted as NULL). */
@@ -861,30 +893,9 @@ static void run_session_checks(vxt_backend backend)
         /* session, outputs submitted in reverse order within windows of 5 */
         vxt_tiling *plan = make_plan(c);
         vxt_stitch_options so = make_opts(c);
-        so.max_outstanding = 5;
         sink_state ks;
-        memset(&ks, 0, sizeof ks);
-        ks.values = malloc(ref.nvals * sizeof(float) + 4);
-        ks.labels = malloc(ref.nlab * ref.lab_es + 4);
-        ks.lab_es = ref.lab_es;
-        ks.fail_at = -1;
-        memcpy(ks.shape, c->shape, sizeof ks.shape);
-        vxt_poison(ks.values, ref.nvals * sizeof(float));
-        vxt_poison(ks.labels, ref.nlab * ref.lab_es);
-        vxt_volume vin = {in, VXT_DTYPE_F32, c->cin, {c->shape[0], c->shape[1], c->shape[2]}};
-        vxt_stitch_output out;
-        vxt_stitch_output_init(&out);
-        out.sink = sink;
-        out.sink_user = &ks;
-        out.want_values = c->values;
-        out.want_labels = c->labels;
-        vxt_session *ss = NULL;
-        assert_ok(vxt_session_create(ctx, plan, &so, &vin, &out, &ss));
-        size_t obytes = (size_t)c->batch * (size_t)c->C * (size_t)(c->roi[0] * c->roi[1] * c->roi[2]) *
-                        vxt_dtype_size(c->tile);
         void *outs[5];
-        for (int w = 0; w < 5; w++)
-            outs[w] = malloc(obytes);
+        vxt_session *ss = open_sink_session(ctx, c, &ref, in, plan, &so, &ks, outs);
         drive_session(ss, &pr, outs);
         uint64_t h, a, t;
         assert_ok(vxt_session_progress(ss, &h, &a, &t));
@@ -911,6 +922,7 @@ static void run_session_checks(vxt_backend backend)
             vxt_poison(labs, ref.nlab * ref.lab_es);
             vxt_volume vv = {vals, VXT_DTYPE_F32, c->C, {c->shape[0], c->shape[1], c->shape[2]}};
             vxt_volume vl = {labs, c->label_dtype, 1, {c->shape[0], c->shape[1], c->shape[2]}};
+            vxt_volume vin = {in, VXT_DTYPE_F32, c->cin, {c->shape[0], c->shape[1], c->shape[2]}};
             vxt_stitch_output ov;
             vxt_stitch_output_init(&ov);
             ov.values = c->values ? &vv : NULL;
@@ -1548,32 +1560,9 @@ static void test_opencl_upload_sessions(void **state)
         assert_int_equal(ref.st, VXT_OK);
         vxt_tiling *plan = make_plan(c);
         vxt_stitch_options so = make_opts(c);
-        so.max_outstanding = 5;
         sink_state ks;
-        memset(&ks, 0, sizeof ks);
-        ks.values = malloc(ref.nvals * sizeof(float) + 4);
-        ks.labels = malloc(ref.nlab * ref.lab_es + 4);
-        ks.lab_es = ref.lab_es;
-        ks.fail_at = -1;
-        memcpy(ks.shape, c->shape, sizeof ks.shape);
-        vxt_poison(ks.values, ref.nvals * sizeof(float));
-        vxt_poison(ks.labels, ref.nlab * ref.lab_es);
-        vxt_volume vin = {in, VXT_DTYPE_F32, c->cin, {c->shape[0], c->shape[1], c->shape[2]}};
-        vxt_stitch_output out;
-        vxt_stitch_output_init(&out);
-        out.sink = sink;
-        out.sink_user = &ks;
-        out.want_values = c->values;
-        out.want_labels = c->labels;
-        vxt_session *ss = NULL;
-        assert_ok(vxt_session_create(up, plan, &so, &vin, &out, &ss));
-        size_t obytes = (size_t)c->batch * (size_t)c->C * (size_t)(c->roi[0] * c->roi[1] * c->roi[2]) *
-                        vxt_dtype_size(c->tile);
         void *outs[5];
-        for (int w = 0; w < 5; w++) {
-            outs[w] = malloc(obytes);
-            vxt_poison(outs[w], obytes);
-        }
+        vxt_session *ss = open_sink_session(up, c, &ref, in, plan, &so, &ks, outs);
         pred_cfg pu = default_pred();
         drive_session(ss, &pu, outs);
         vxt__stitch *s = *(vxt__stitch **)ss; /* first member of the session */
