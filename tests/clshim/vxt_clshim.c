@@ -30,15 +30,19 @@
 #include <string.h>
 
 static pthread_mutex_t g_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
-static int g_serialize = -1, g_copies = -1;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+static int g_serialize, g_copies;
+
+static void read_settings(void)
+{
+    const char *s = getenv("VXT_CLSHIM_SERIALIZE"), *c = getenv("VXT_CLSHIM_HOST_COPIES");
+    g_copies = c && *c && strcmp(c, "0") != 0;
+    g_serialize = (s && *s && strcmp(s, "0") != 0) || g_copies; /* the copy tables need the lock too */
+}
 
 static void settings(void)
 {
-    if (g_serialize < 0) {
-        const char *s = getenv("VXT_CLSHIM_SERIALIZE"), *c = getenv("VXT_CLSHIM_HOST_COPIES");
-        g_copies = c && *c && strcmp(c, "0") != 0;
-        g_serialize = (s && *s && strcmp(s, "0") != 0) || g_copies; /* the copy tables need the lock too */
-    }
+    pthread_once(&g_once, read_settings);
 }
 
 static void *real_fn(const char *name)
@@ -83,6 +87,9 @@ typedef struct shadow {
     cl_mem mem;
     unsigned char *host;
     size_t bytes;
+    unsigned refs; /* the application's references (create, retains, releases): the implementation's own retains
+                      for commands in flight are not counted, so a released handle the implementation reuses for a
+                      new buffer is never taken for the old one */
 } shadow;
 
 typedef struct mapping {
@@ -130,10 +137,17 @@ CL_API_ENTRY cl_mem CL_API_CALL clCreateBuffer(cl_context context, cl_mem_flags 
         /* a device copy, holding the host memory's content at creation (as USE_HOST_PTR defines it) */
         m = real(context, (flags & ~(cl_mem_flags)CL_MEM_USE_HOST_PTR) | CL_MEM_COPY_HOST_PTR, size, host_ptr,
                  errcode_ret);
+        shadow *stale = m ? find_shadow(m) : NULL;
+        if (stale) /* see below */
+            *stale = g_shadows[--g_nshadows];
         if (m && grow((void **)&g_shadows, &g_capshadows, g_nshadows, sizeof *g_shadows))
-            g_shadows[g_nshadows++] = (shadow){m, host_ptr, size};
+            g_shadows[g_nshadows++] = (shadow){m, host_ptr, size, 1u};
     } else {
         m = real(context, flags, size, host_ptr, errcode_ret);
+        /* a handle the application released while it still had a shadow (a leak of its own), now reused */
+        shadow *stale = g_copies && m ? find_shadow(m) : NULL;
+        if (stale)
+            *stale = g_shadows[--g_nshadows];
     }
     UNLOCK();
     return m;
@@ -142,19 +156,27 @@ CL_API_ENTRY cl_mem CL_API_CALL clCreateBuffer(cl_context context, cl_mem_flags 
 CL_API_ENTRY cl_int CL_API_CALL clReleaseMemObject(cl_mem memobj)
 {
     static cl_int(CL_API_CALL * real)(cl_mem);
-    static cl_int(CL_API_CALL * info)(cl_mem, cl_mem_info, size_t, void *, size_t *);
     LOCK();
-    if (!real) {
+    if (!real)
         *(void **)&real = real_fn("clReleaseMemObject");
-        *(void **)&info = real_fn("clGetMemObjectInfo");
-    }
     shadow *s = g_copies ? find_shadow(memobj) : NULL;
-    if (s) {
-        cl_uint refs = 0;
-        if (info(memobj, CL_MEM_REFERENCE_COUNT, sizeof refs, &refs, NULL) == CL_SUCCESS && refs == 1)
-            *s = g_shadows[--g_nshadows]; /* the last reference: forget it (the memory may be reused) */
-    }
+    if (s && --s->refs == 0)
+        *s = g_shadows[--g_nshadows]; /* the application's last reference: forget it (the memory may be reused) */
     cl_int r = real(memobj);
+    UNLOCK();
+    return r;
+}
+
+CL_API_ENTRY cl_int CL_API_CALL clRetainMemObject(cl_mem memobj)
+{
+    static cl_int(CL_API_CALL * real)(cl_mem);
+    LOCK();
+    if (!real)
+        *(void **)&real = real_fn("clRetainMemObject");
+    shadow *s = g_copies ? find_shadow(memobj) : NULL;
+    cl_int r = real(memobj);
+    if (s && r == CL_SUCCESS)
+        s->refs++;
     UNLOCK();
     return r;
 }
@@ -237,7 +259,6 @@ FWD(cl_int, clRetainCommandQueue, (cl_command_queue q), (q))
 FWD(cl_int, clReleaseCommandQueue, (cl_command_queue q), (q))
 FWD(cl_int, clGetCommandQueueInfo, (cl_command_queue q, cl_command_queue_info i, size_t s, void *v, size_t *r),
     (q, i, s, v, r))
-FWD(cl_int, clRetainMemObject, (cl_mem m), (m))
 FWD(cl_int, clGetMemObjectInfo, (cl_mem m, cl_mem_info i, size_t s, void *v, size_t *r), (m, i, s, v, r))
 FWD(cl_program, clCreateProgramWithSource, (cl_context c, cl_uint n, const char **s, const size_t *l, cl_int *e),
     (c, n, s, l, e))
