@@ -61,7 +61,7 @@ export VXT_TEST_SMALL=1
 # Oclgrind. The list covers the probe, the shared arithmetic, every stitching kernel family (per voxel, as on a
 # GPU, with float32, float16 and float64 accumulation, mirroring, ensembles, activations, labels, the upload queue,
 # NaN checks), labels, crop blending, pointwise intensity and float64 input, statistics and histograms (private and atomic),
-# patches, smoothing and a pipeline's fallback. About 10 minutes on 2 cores.
+# patches, smoothing and a pipeline's fallback. About 5 minutes on 2 cores (Release build).
 #
 # Not yet here: suites whose cases are sized for PoCL and take longer than this job's 15 minutes under Oclgrind
 # (each ran past 150 s on one thread): test_resample, test_resample_cubic, test_stitch_blocks,
