@@ -615,42 +615,52 @@ static void test_device_bits(void **state)
     /* odd shapes: a deep one that slabs split, channels, an axis of one voxel */
     static const int64_t shapes[][4] = {{1, 23, 9, 10}, {2, 5, 7, 13}, {1, 6, 1, 17}};
     size_t checked = 0;
+    /* vxt_test_small() (Oclgrind): the types of pt_small_type; the whole-volume and slab variants take turns over
+     * the boundaries and sigmas (pt_small_turn) */
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
         for (size_t t = 0; t < PT_NTYPES; t++) {
+            if (!pt_small_type(pt_types[t]))
+                continue;
             vxt_volume in = pt_alloc(pt_types[t], shapes[s][0], shapes[s][1], shapes[s][2], shapes[s][3]);
             pt_fill(&in, 100 * s + t, 1);
             vxt_volume keep = pt_copy(&in);
             for (size_t bi = 0; bi < NBNDS; bi++)
                 for (size_t k = 0; k < NSIGMAS; k++) {
+                    const size_t turn = s + t + bi * NSIGMAS + k;
                     vxt_smooth_options o = opts_of(sigmas[k], bnds[bi], -3.75);
-                    vxt_volume a = smooth(cpu, &in, &o), b = smooth(cl, &in, &o);
+                    vxt_volume a = smooth(cpu, &in, &o);
                     char what[128];
                     snprintf(what, sizeof what, "%s %s sigma %g,%g,%g", vxt_dtype_name(in.dtype),
                              vxt_boundary_name(bnds[bi]), sigmas[k][0], sigmas[k][1], sigmas[k][2]);
-                    assert_int_equal(pt_diff(a.data, b.data, pt_elems(&a), 4, what), 0);
+                    if (pt_small_turn(turn, 0, 2)) {
+                        vxt_volume b = smooth(cl, &in, &o);
+                        assert_int_equal(pt_diff(a.data, b.data, pt_elems(&a), 4, what), 0);
+                        checked += pt_elems(&a);
+                        pt_free(&b);
+                        if (in.dtype == VXT_DTYPE_F32) { /* in place on the device */
+                            vxt_volume io = pt_copy(&in);
+                            assert_ok(vxt_gaussian_smooth(cl, &io, &io, &o));
+                            assert_int_equal(pt_diff(a.data, io.data, pt_elems(&a), 4, "device in place"), 0);
+                            pt_free(&io);
+                        }
+                    }
                     /* slabs: the z pass needs the 2r + 1 planes of one output plane in a buffer */
                     const size_t plane = (size_t)(shapes[s][2] * shapes[s][3]) * vxt_dtype_size(in.dtype);
                     const int64_t rz = sigmas[k][0] > 0 ? (int64_t)(4.0 * sigmas[k][0] + 0.5) : 0;
-                    if ((size_t)(2 * rz + 1 < shapes[s][1] ? 2 * rz + 1 : shapes[s][1]) * plane <= 8000) {
+                    if ((size_t)(2 * rz + 1 < shapes[s][1] ? 2 * rz + 1 : shapes[s][1]) * plane <= 8000 &&
+                        pt_small_turn(turn, 1, 2)) {
                         vxt_volume c = smooth(cl_slabs, &in, &o);
                         assert_int_equal(pt_diff(a.data, c.data, pt_elems(&a), 4, what), 0);
+                        checked += pt_elems(&a);
                         pt_free(&c);
                     }
-                    if (in.dtype == VXT_DTYPE_F32) { /* in place on the device */
-                        vxt_volume io = pt_copy(&in);
-                        assert_ok(vxt_gaussian_smooth(cl, &io, &io, &o));
-                        assert_int_equal(pt_diff(a.data, io.data, pt_elems(&a), 4, "device in place"), 0);
-                        pt_free(&io);
-                    }
-                    checked += pt_elems(&a);
                     pt_free(&a);
-                    pt_free(&b);
                 }
             assert_memory_equal(in.data, keep.data, pt_bytes(&in));
             pt_free(&in);
             pt_free(&keep);
         }
-    print_message("%zu output voxels identical on the device, the CPU path and in slabs\n", checked);
+    print_message("%zu output voxels compared: the device's and its slabs' identical to the CPU path's\n", checked);
     /* a z pass whose planes do not fit one buffer: refused, with the sizes */
     vxt_volume in = pt_alloc(VXT_DTYPE_F64, 1, 30, 9, 10), out = pt_alloc(VXT_DTYPE_F32, 1, 30, 9, 10);
     pt_fill(&in, 5, 0);

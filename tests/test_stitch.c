@@ -191,6 +191,22 @@ static int cfg_on(size_t i)
     return !vxt_test_small() || i == 0 || i == 3 || i == 6;
 }
 
+/* Configuration i as the suites that loop over cfg_on run it. Under vxt_test_small() its volume and ROI are halved
+ * (rounded up), which keeps the number of tiles, the padding, the overlaps and every option, with an eighth of the
+ * voxels for Oclgrind to interpret. */
+static cfg cfg_case(size_t i)
+{
+    cfg c = CFGS[i];
+    if (vxt_test_small()) {
+        for (int a = 0; a < 3; a++) {
+            c.shape[a] = (c.shape[a] + 1) / 2;
+            c.roi[a] = (c.roi[a] + 1) / 2;
+        }
+        c.ov_vox = (c.ov_vox + 1) / 2;
+    }
+    return c;
+}
+
 typedef struct result {
     float *values;
     void *labels;
@@ -466,7 +482,7 @@ static void test_cpu_thread_counts_agree(void **state)
     for (size_t i = 0; i < NCFG; i++) {
         if (!cfg_on(i))
             continue;
-        const cfg *c = &CFGS[i];
+        const cfg ci = cfg_case(i), *c = &ci;
         float *in = make_input(c, 100 + i);
         pred_cfg p1 = default_pred(), p3 = default_pred();
         result a = run_cfg(one, c, in, &p1, 0), b = run_cfg(three, c, in, &p3, 0);
@@ -490,7 +506,7 @@ static void run_batch_size_checks(vxt_backend backend)
     for (size_t i = 0; i < NCFG; i++) {
         if (!cfg_on(i))
             continue;
-        cfg c = CFGS[i];
+        cfg c = cfg_case(i);
         float *in = make_input(&c, 900 + i);
         int sizes[3] = {1, CFGS[i].batch, 7};
         pred_cfg p0 = default_pred();
@@ -571,7 +587,7 @@ static void test_against_double_reference(void **state)
     for (size_t i = 0; i < NCFG; i++) {
         if (!cfg_on(i))
             continue;
-        const cfg *c = &CFGS[i];
+        const cfg ci = cfg_case(i), *c = &ci;
         if (c->C > 8)
             continue;
         float *in = make_input(c, 200 + i);
@@ -695,9 +711,7 @@ static void test_opencl_grouping(void **state)
     const int can = ocl->device_is_cpu && ocl->host_unified;
     int engaged = 0;
     for (size_t i = 0; i < NCFG; i++) {
-        if (!cfg_on(i))
-            continue;
-        const cfg *c = &CFGS[i];
+        const cfg *c = &CFGS[i]; /* every configuration, also under vxt_test_small(): no GPU groups, Oclgrind included */
         float *in = make_input(c, 800 + i);
         pred_cfg pa = default_pred(), pb = default_pred();
         result a = run_cfg(cpu, c, in, &pa, 0), b = run_cfg(ocl, c, in, &pb, 0);
@@ -739,7 +753,7 @@ static void test_opencl_matches_cpu(void **state)
     for (size_t i = 0; i < NCFG; i++) {
         if (!cfg_on(i))
             continue;
-        const cfg *c = &CFGS[i];
+        const cfg ci = cfg_case(i), *c = &ci;
         float *in = make_input(c, 400 + i);
         pred_cfg pa = default_pred(), pb = default_pred();
         result a = run_cfg(cpu, c, in, &pa, 0), b = run_cfg(ocl, c, in, &pb, 0);
@@ -884,7 +898,7 @@ static void run_session_checks(vxt_backend backend)
     for (size_t i = 0; i < NCFG; i++) {
         if (!cfg_on(i))
             continue;
-        const cfg *c = &CFGS[i];
+        const cfg ci = cfg_case(i), *c = &ci;
         float *in = make_input(c, 500 + i);
         pred_cfg pr = default_pred();
         result ref = run_cfg(ctx, c, in, &pr, 0);
@@ -1169,9 +1183,7 @@ static void test_cpu_grouping(void **state)
     grouped->stitch_group_slow_s = -1; /* group whatever the predictor's speed (sanitizers, loaded machines) */
     int engaged = 0;
     for (size_t i = 0; i < NCFG; i++) {
-        if (!cfg_on(i))
-            continue;
-        const cfg *c = &CFGS[i];
+        const cfg *c = &CFGS[i]; /* every configuration, also under vxt_test_small(): no GPU groups, Oclgrind included */
         float *in = make_input(c, 700 + i);
         pred_cfg pg = default_pred(), ps = default_pred();
         result a = run_cfg(grouped, c, in, &pg, 0), b = run_cfg(single, c, in, &ps, 0);
@@ -1469,7 +1481,7 @@ static void test_opencl_upload_path(void **state)
     for (size_t i = 0; i < NCFG; i++) {
         if (!cfg_on(i))
             continue;
-        cfg c = CFGS[i];
+        cfg c = cfg_case(i);
         f16 |= c.tile == VXT_DTYPE_F16;
         mirrored |= c.mirror != 0;
         ensemble |= c.members > 1;
@@ -1487,6 +1499,9 @@ static void test_opencl_upload_path(void **state)
                 fail_msg("%s on the CPU: %s", c.name, vxt_last_error());
             for (int kern = 1; kern <= 2; kern++)
                 for (int ov = 1; ov <= 2; ov++) {
+                    /* vxt_test_small() (Oclgrind): two of the four, both kernel families and both overlaps */
+                    if (vxt_test_small() && (i + (size_t)(kern + ov)) % 2 != 0)
+                        continue;
                     up->stitch_kernels = no->stitch_kernels = kern;
                     up->stitch_overlap = no->stitch_overlap = ov;
                     uint64_t nu = 0, nn = 0;
@@ -1512,7 +1527,7 @@ static void test_opencl_upload_path(void **state)
     assert_true(f16 && mirrored && ensemble);
     /* the device form never stages nor uploads: its outputs are on the device already */
     {
-        const cfg *c = &CFGS[3];
+        const cfg c3 = cfg_case(3), *c = &c3;
         float *in = make_input(c, 1399);
         pred_cfg pa = default_pred(), pd = default_pred();
         result a = run_cfg(cpu, c, in, &pa, 0);
@@ -1552,7 +1567,7 @@ static void test_opencl_upload_sessions(void **state)
     for (size_t i = 0; i < NCFG; i++) {
         if (!cfg_on(i))
             continue;
-        const cfg *c = &CFGS[i];
+        const cfg ci = cfg_case(i), *c = &ci;
         up->stitch_kernels = 1 + (int)(i % 2);
         float *in = make_input(c, 1500 + i);
         pred_cfg pr = default_pred();
@@ -1714,7 +1729,7 @@ static void test_opencl_upload_adopted(void **state)
     const size_t which[] = {1, 3};
     for (size_t k = 0; k < 2; k++)
         for (int ov = 1; ov <= 2; ov++) {
-            const cfg *c = &CFGS[which[k]];
+            const cfg ck = cfg_case(which[k]), *c = &ck;
             up->stitch_overlap = ov;
             float *in = make_input(c, 1700 + k);
             pred_cfg pa = default_pred();
