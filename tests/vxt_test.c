@@ -1,7 +1,12 @@
 /* vxt_test.c - the test harness shared by all test executables. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* RTLD_DEFAULT */
+#endif
 #include "vxt_test.h"
 
 #include <cjson/cJSON.h>
+#include <dlfcn.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +71,26 @@ static int opencl_present(void)
     return vxt_opencl_device_count(&n) == VXT_OK && n > 0;
 }
 
+/* A run meant to be under the OpenCL test shim (tests/clshim: VXT_CLSHIM_SERIALIZE=1 for Oclgrind,
+ * VXT_CLSHIM_HOST_COPIES=1 for the *.opencl_host_copies tests) is under it: a preload that failed only makes ld.so
+ * print a warning, and the tests would then pass without what they check. 1 when as asked. */
+static int shim_as_asked(void)
+{
+    const char *ser = getenv("VXT_CLSHIM_SERIALIZE"), *cop = getenv("VXT_CLSHIM_HOST_COPIES");
+    const int want = (ser && strcmp(ser, "1") == 0 ? 1 : 0) | (cop && strcmp(cop, "1") == 0 ? 2 : 0);
+    if (!want)
+        return 1;
+    int (*mode)(void) = NULL;
+    *(void **)&mode = dlsym(RTLD_DEFAULT, "vxt_clshim_mode");
+    if (!mode || (mode() & want) != want) {
+        fprintf(stderr, "FAIL: VXT_CLSHIM_%s=1 but the OpenCL test shim is not %s (LD_PRELOAD=%s)\n",
+                want & 2 ? "HOST_COPIES" : "SERIALIZE", mode ? "doing it" : "loaded",
+                getenv("LD_PRELOAD") ? getenv("LD_PRELOAD") : "");
+        return 0;
+    }
+    return 1;
+}
+
 int vxt_test_main(int argc, char **argv, const vxt_test_group *groups, size_t ngroups)
 {
     if (argc != 2) {
@@ -87,10 +112,21 @@ int vxt_test_main(int argc, char **argv, const vxt_test_group *groups, size_t ng
             printf("SKIPPED: no OpenCL platform on this machine\n");
             return VXT_TEST_SKIP;
         }
-        /* VXT_TEST_FILTER=PATTERN runs only the tests whose names match (cmocka's wildcards: * and ?) */
+        if (!shim_as_asked())
+            return 1;
+        /* VXT_TEST_FILTER=PATTERN runs only the tests whose names match (cmocka's wildcards: * and ?); a pattern
+         * that matches none is an error, not a pass (a renamed test must not drop out of a list unnoticed) */
         const char *filter = getenv("VXT_TEST_FILTER");
-        if (filter && filter[0])
+        if (filter && filter[0]) {
+            size_t matched = 0;
+            for (size_t t = 0; t < groups[i].count; t++)
+                matched += fnmatch(filter, groups[i].tests[t].name, FNM_NOESCAPE) == 0;
+            if (matched == 0) {
+                fprintf(stderr, "FAIL: VXT_TEST_FILTER=%s matches no test of group %s\n", filter, groups[i].name);
+                return 1;
+            }
             cmocka_set_test_filter(filter);
+        }
         return _cmocka_run_group_tests(groups[i].name, groups[i].tests, groups[i].count, NULL, NULL);
     }
     fprintf(stderr, "unknown group '%s'\n", argv[1]);

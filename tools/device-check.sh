@@ -213,7 +213,7 @@ vxt_test() { # NAME PROGRAM WILL_FAIL PASS_REGEX FAIL_REGEX ENV ARGS...
   local envs=()
   if [ -n "$env" ]; then IFS=';' read -r -a envs <<<"$env"; fi
   out=$work/test.out
-  step "test $name" 15 "$test_timeout" "$out" env "${envs[@]}" "${exe[@]}" "$@"
+  step "test $name" 15 "$test_timeout" "$out" env ${envs[@]+"${envs[@]}"} "${exe[@]}" "$@" # (bash < 4.4: set -u)
   local ok=0 why=""
   if [ -n "$step_skip" ]; then
     why=skipped
@@ -245,6 +245,10 @@ else
   record "tests" 0 "{\"why\":\"no tests.sh in the bundle\"}"
 fi
 say "tests: $tests_passed passed, $tests_failed failed or skipped"
+if [ "$tests_passed" = 0 ]; then # a bundle whose list ran nothing is no pass
+  step_skip="" step_rc=-1 step_wall=0 step_cmd=". $bundle/tests.sh"
+  record "tests" 0 "{\"why\":\"no test passed\"}"
+fi
 
 # ---- 3. voxtile validate: the OpenCL device against the CPU backend, bit for bit ---------------------------------
 validate() { # NAME INPUT
@@ -273,6 +277,7 @@ bw_line=$(grep -m1 '^{' "$out" || true)
 ok=0
 [ "$step_rc" = 0 ] && [ -n "$bw_line" ] && ok=1
 record "bandwidth" "$ok" "${bw_line:-null}"
+bw_ok=$ok
 h2d_page=$(jnum h2d_pageable_gbs "$out")
 d2h_page=$(jnum d2h_pageable_gbs "$out")
 h2d_pin=$(jnum h2d_pinned_gbs "$out")
@@ -287,21 +292,24 @@ ok=0
 [ "$step_rc" = 0 ] && [ -n "$bench_line" ] && grep -q '"backend":"opencl"' "$out" && ok=1
 record "bench_stitch" "$ok" "${bench_line:-null}"
 
-# The shares of the warm stitching time that the bytes which must cross PCIe, and the device-memory traffic, take at
-# the measured bandwidths. PCIe (a discrete device, the predictor on the host): up, the volume (4 bytes a voxel)
-# and the predictions (4 C a tile voxel); down, the tiles (4 a tile voxel) and the results (4 C a voxel). Device
-# memory: the benchmark's floor_bytes (extraction, predictions, accumulators, volume and results: docs/PERFORMANCE.md)
-# at the clEnqueueCopyBuffer traffic rate (bytes read plus written per second).
+# The shares of the warm stitching time that the bytes crossing PCIe, and the device-memory traffic, take at the
+# measured bandwidths. PCIe, as voxtile's upload path moves them with the predictor on the host (docs/STITCHING.md,
+# "On a discrete GPU": tiles are cut on the host): up, the predictions (4 C bytes a tile voxel, float32 tiles);
+# down, the finished values (4 C a voxel). Device memory: the benchmark's floor_bytes (docs/PERFORMANCE.md) at the
+# clEnqueueCopyBuffer traffic rate (bytes read plus written per second). null unless the bandwidths and the
+# benchmark were measured and every rate is above zero.
 shares=null
-if [ "$ok" = 1 ] && [ -n "$h2d_page" ] && [ -n "$d2d_traffic" ]; then
+positive() { awk -v x="$1" 'BEGIN { exit !(x + 0 > 0) }'; }
+if [ "$ok" = 1 ] && [ "$bw_ok" = 1 ] && positive "$h2d_page" && positive "$d2h_page" && positive "$h2d_pin" &&
+  positive "$d2h_pin" && positive "$d2d_traffic" && positive "$(jnum warm_s "$out")"; then
   shape=$(grep -o '"shape":\[[0-9,]*\]' "$out" | head -1 | tr -dc '0-9,' | tr ',' ' ')
   roi=$(grep -o '"roi":\[[0-9,]*\]' "$out" | head -1 | tr -dc '0-9,' | tr ',' ' ')
   shares=$(awk -v shape="$shape" -v roi="$roi" -v C="$(jnum channels "$out")" -v tiles="$(jnum tiles "$out")" \
-    -v floor="$(jnum floor_bytes "$out")" -v warm="$(jnum warm_s "$out")" -v cold="$(jnum cold_s "$out")" \
+    -v floor="$(jnum floor_bytes "$out")" -v warm="$(jnum warm_s "$out")" -v cold="$(or_null "$(jnum cold_s "$out")")" \
     -v hp="$h2d_page" -v dp="$d2h_page" -v hn="$h2d_pin" -v dn="$d2h_pin" -v dd="$d2d_traffic" 'BEGIN {
       split(shape, s, " "); split(roi, r, " ")
       vox = s[1] * s[2] * s[3]; tv = tiles * r[1] * r[2] * r[3]
-      up = 4 * vox + 4 * C * tv; down = 4 * tv + 4 * C * vox
+      up = 4 * C * tv; down = 4 * C * vox
       page = up / (hp * 1e9) + down / (dp * 1e9); pin = up / (hn * 1e9) + down / (dn * 1e9)
       hbm = floor / (dd * 1e9)
       printf "{\"warm_s\":%s,\"cold_s\":%s,\"pcie_up_bytes\":%.0f,\"pcie_down_bytes\":%.0f,", warm, cold, up, down

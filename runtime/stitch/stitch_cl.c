@@ -50,7 +50,7 @@ typedef struct cl_state {
     cl_mem *pin;
     void **pin_host;
     int npin;
-    uint64_t async_uploads;
+    _Atomic uint64_t async_uploads; /* the worker counts, tests read while a session runs */
 } cl_state;
 
 static cl_state *st_of(vxt__stitch *s)
@@ -293,7 +293,7 @@ static void cl_destroy(vxt__stitch *s)
             if (c->pin[i])
                 clReleaseMemObject(c->pin[i]);
         clReleaseCommandQueue(c->upq);
-        atomic_fetch_add(&s->ctx->stitch_async_uploads, c->async_uploads);
+        atomic_fetch_add(&s->ctx->stitch_async_uploads, atomic_load(&c->async_uploads));
     }
     free(c->pin);
     free(c->pin_host);
@@ -616,7 +616,7 @@ static vxt_status consume_uploaded(vxt__stitch *s, const vxt__call *call, int sl
         return st;
     }
     clReleaseEvent(up);
-    c->async_uploads++;
+    atomic_fetch_add(&c->async_uploads, 1);
     c->slot_call[slot] = *call;
     c->slot_busy[slot] = 1;
     return VXT_OK;
@@ -820,5 +820,5 @@ void *vxt__stitch_cl_pinned(vxt__stitch *s, int i, size_t bytes)
 
 uint64_t vxt__stitch_cl_async_uploads(const vxt__stitch *s)
 {
-    return s->ops == &vxt__stitch_cl_ops && s->backend ? ((const cl_state *)s->backend)->async_uploads : 0;
+    return s->ops == &vxt__stitch_cl_ops && s->backend ? atomic_load(&((cl_state *)s->backend)->async_uploads) : 0;
 }

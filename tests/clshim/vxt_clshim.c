@@ -45,6 +45,15 @@ static void settings(void)
     pthread_once(&g_once, read_settings);
 }
 
+/* What the shim does in this process, for the test harness (tests/vxt_test.c) to check that a run meant to be under
+ * it is: bit 0 serializing, bit 1 device copies. A preload that failed leaves the symbol undefined (ld.so only warns). */
+__attribute__((visibility("default"))) int vxt_clshim_mode(void);
+int vxt_clshim_mode(void)
+{
+    settings();
+    return (g_serialize ? 1 : 0) | (g_copies ? 2 : 0);
+}
+
 static void *real_fn(const char *name)
 {
     void *f = dlsym(RTLD_NEXT, name);
@@ -160,8 +169,15 @@ CL_API_ENTRY cl_int CL_API_CALL clReleaseMemObject(cl_mem memobj)
     if (!real)
         *(void **)&real = real_fn("clReleaseMemObject");
     shadow *s = g_copies ? find_shadow(memobj) : NULL;
-    if (s && --s->refs == 0)
-        *s = g_shadows[--g_nshadows]; /* the application's last reference: forget it (the memory may be reused) */
+    if (s && --s->refs == 0) {
+        /* the application's last reference: forget it and its mappings (the handle may be reused) */
+        *s = g_shadows[--g_nshadows];
+        for (size_t i = 0; i < g_nmaps;)
+            if (g_maps[i].mem == memobj)
+                g_maps[i] = g_maps[--g_nmaps];
+            else
+                i++;
+    }
     cl_int r = real(memobj);
     UNLOCK();
     return r;
@@ -196,15 +212,17 @@ CL_API_ENTRY void *CL_API_CALL clEnqueueMapBuffer(cl_command_queue q, cl_mem buf
         p = real(q, buffer, blocking, flags, offset, size, nwait, wait, event, errcode_ret);
     } else {
         cl_int err = CL_SUCCESS;
-        void *dev = real(q, buffer, CL_TRUE, flags, offset, size, nwait, wait, event, &err);
         p = NULL;
-        if (err == CL_SUCCESS && grow((void **)&g_maps, &g_capmaps, g_nmaps, sizeof *g_maps)) {
-            if (!(flags & CL_MAP_WRITE_INVALIDATE_REGION))
-                memcpy(s->host + offset, dev, size); /* the device's content becomes visible in the host memory */
-            p = s->host + offset;
-            g_maps[g_nmaps++] = (mapping){buffer, p, dev, size, flags};
-        } else if (err == CL_SUCCESS) {
+        if (!grow((void **)&g_maps, &g_capmaps, g_nmaps, sizeof *g_maps)) { /* room first: nothing mapped on failure */
             err = CL_OUT_OF_HOST_MEMORY;
+        } else {
+            void *dev = real(q, buffer, CL_TRUE, flags, offset, size, nwait, wait, event, &err);
+            if (err == CL_SUCCESS) {
+                if (!(flags & CL_MAP_WRITE_INVALIDATE_REGION))
+                    memcpy(s->host + offset, dev, size); /* the device's content becomes visible in the host memory */
+                p = s->host + offset;
+                g_maps[g_nmaps++] = (mapping){buffer, p, dev, size, flags};
+            }
         }
         if (errcode_ret)
             *errcode_ret = err;

@@ -79,6 +79,8 @@ static int vxt__bw_pick(int want_p, int want_d, cl_platform_id *pp, cl_device_id
         fprintf(stderr, "vxt_bench_cl_bandwidth: no OpenCL platform\n");
         return 1;
     }
+    if (np > 16) /* the count is the total; the first 16 were written */
+        np = 16;
     int found = 0;
     for (int pass = 0; pass < 2 && !found; pass++)
         for (cl_uint p = 0; p < np && !found; p++) {
@@ -86,6 +88,8 @@ static int vxt__bw_pick(int want_p, int want_d, cl_platform_id *pp, cl_device_id
             cl_uint nd = 0;
             if (clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, 16, devs, &nd) != CL_SUCCESS)
                 continue;
+            if (nd > 16)
+                nd = 16;
             for (cl_uint d = 0; d < nd && !found; d++) {
                 cl_device_type type = 0;
                 clGetDeviceInfo(devs[d], CL_DEVICE_TYPE, sizeof type, &type, NULL);
