@@ -62,7 +62,7 @@ export VXT_TEST_SMALL=1
 # The OpenCL tests run here: program, cmocka filter (VXT_TEST_FILTER, * for the whole group), u where Oclgrind's
 # uninitialized-value plugin runs too (above), what they check on Oclgrind. Every OpenCL test group runs here, on
 # its small case set where it has one (vxt_test_small, chosen so that every kernel variant still runs: each suite
-# says how), except what is listed after the table. About 11 minutes on 2 cores (Release build).
+# says how), except what is listed after the table. About 10 minutes on 2 cores (Release build).
 TESTS="
 test_context          *                                u  the probe on Oclgrind, device selection, adopted contexts
 test_program_cache    *                                u  program binaries
@@ -81,17 +81,17 @@ test_stitch           test_failures_opencl_upload      -  failure paths on the u
 test_stitch           test_opencl_upload_footprint     u  pinned staging
 test_stitch           test_opencl_upload_adopted       -  the upload queue on an application's context
 test_stitch_blocks    *                                -  random tilings, batch sizes and options against the CPU
-test_intensity        *                                u  pointwise transforms, float64 input
+test_intensity        *                                -  pointwise transforms, float64 input
 test_stats            *                                -  moments, histograms, exact percentiles (3 input types)
 test_resample         *                                -  linear, nearest and affine resampling, slabs, output windows
 test_resample_cubic   *                                -  B-spline resampling and its prefilter
 test_patches          *                                -  patches
 test_smooth           *                                u  Gaussian smoothing, whole and in slabs, before downsampling
-test_preproc_faithful *                                u  resampling and smoothing against torch, scipy and skimage
+test_preproc_faithful *                                -  resampling and smoothing against torch, scipy and skimage
 test_pipeline         test_backends_identical          -  four plans, every stage's bits against the CPU backend
 test_pipeline         test_stages_opencl               -  every stage a plan can hold, cubic and nnU-Net order 3
 test_pipeline         test_cpu_fallback                -  a pipeline's stages falling back from a small device
-test_cli_normalize    *                                u  voxtile normalize on the device
+test_cli_normalize    *                                -  voxtile normalize on the device
 test_cli_patches      *                                -  voxtile patches on the device
 test_cli_resample     *                                -  voxtile resample on the device
 test_cli_stitch       *                                -  voxtile stitch on the device
