@@ -2,11 +2,17 @@
  * (MONAI grid: 147 tiles), Gaussian importance, C = 2, a trivial predictor (channel c = input * (c+1), what
  * MONAI's benchmark predictor does), on the CPU backend and the OpenCL device, cold (first run in a fresh
  * context) and warm (median of the following runs), with this machine's memory bandwidth measured in the same
- * run. Usage: vxt_bench_stitch [--backend cpu|opencl|both] [--runs N] [--threads N] [--shape Z,Y,X] [--roi R]
- * [--channels C] [--batch B] [--labels] [--importance gaussian|constant|crop] [--json]. --labels: labels only, through a sink, into a uint8 volume (what a
+ * run. Usage: vxt_bench_stitch [--backend cpu|opencl|both] [--runs N] [--threads N] [--predictor-threads N]
+ * [--predictor-stores stream|plain] [--shape Z,Y,X] [--roi R] [--channels C] [--batch B] [--labels]
+ * [--importance gaussian|constant|crop] [--json]. --labels: labels only, through a sink, into a uint8 volume (what a
  * user who wants the label map keeps) instead of C float32 volumes of values; the bandwidth floor then counts one
  * byte a voxel written, and each backend's peak resident memory is reported beside what input and labels take.
+ * The predictor stands for the network, which is not the library's: it runs on as many threads as the library
+ * (--predictor-threads) and, on x86-64, writes with streaming stores (--predictor-stores), so that it moves the bytes
+ * the floor counts for it; `library_s` and `library_floor_fraction` leave it out altogether.
  * Results and method: docs/PERFORMANCE.md. */
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,24 +20,90 @@
 #include "bench_util.h"
 #include "voxtile.h"
 
+#if defined(__x86_64__) || defined(_M_X64)
+#include <xmmintrin.h>
+#define VXT_BENCH_STREAM 1
+#else
+#define VXT_BENCH_STREAM 0
+#endif
+
 typedef struct pred {
-    int64_t roi_vox;
+    int threads; /* the predictor's threads: a network runner uses every core, as torch does in MONAI's run */
+    int stream;  /* non-temporal stores (x86-64): the outputs go to memory without being read first */
     double seconds;
 } pred;
 
+/* One predictor thread's share of a batch: voxels [v0, v1) of every item, in blocks small enough that the block's
+ * input stays in L1 while the C channels are written, so each input voxel is read once and each output written once.
+ * With plain stores the CPU reads every output line before writing it (read for ownership): 8C bytes a tile voxel
+ * cross the memory bus, not the 4C the floor counts; streaming stores move the 4C. */
+typedef struct pred_part {
+    const vxt_batch *b;
+    size_t v0, v1;
+    int stream;
+} pred_part;
+
+static void scale_row(float *restrict out, const float *restrict in, size_t n, float s, int stream)
+{
+    size_t v = 0;
+#if VXT_BENCH_STREAM
+    if (stream) {
+        for (; v < n && ((uintptr_t)(out + v) & 15) != 0; v++)
+            out[v] = in[v] * s;
+        const __m128 sv = _mm_set1_ps(s);
+        for (; v + 4 <= n; v += 4)
+            _mm_stream_ps(out + v, _mm_mul_ps(_mm_loadu_ps(in + v), sv));
+    }
+#else
+    (void)stream;
+#endif
+    for (; v < n; v++)
+        out[v] = in[v] * s;
+}
+
+static void *predict_part(void *arg)
+{
+    const pred_part *q = (const pred_part *)arg;
+    const vxt_batch *b = q->b;
+    const size_t roi = (size_t)(b->roi[0] * b->roi[1] * b->roi[2]), block = 2048;
+    for (int i = 0; i < b->count; i++) {
+        const float *in = b->input + (size_t)i * (size_t)b->in_channels * roi;
+        for (size_t v0 = q->v0; v0 < q->v1; v0 += block) {
+            const size_t v1 = v0 + block < q->v1 ? v0 + block : q->v1;
+            for (int64_t c = 0; c < b->out_channels; c++)
+                scale_row((float *)b->output + ((size_t)i * (size_t)b->out_channels + (size_t)c) * roi + v0, in + v0,
+                          v1 - v0, (float)(c + 1), q->stream);
+        }
+    }
+#if VXT_BENCH_STREAM
+    if (q->stream)
+        _mm_sfence(); /* streaming stores are weakly ordered: visible before the thread is joined */
+#endif
+    return NULL;
+}
+
+/* The trivial predictor: channel c = input * (c + 1), on p->threads threads (the caller's and p->threads - 1 more). */
 static int predictor(void *user, const vxt_batch *b)
 {
     pred *p = (pred *)user;
     double t0 = vxt_bench_now();
-    size_t roi = (size_t)(b->roi[0] * b->roi[1] * b->roi[2]);
-    for (int i = 0; i < b->count; i++)
-        for (int64_t c = 0; c < b->out_channels; c++) {
-            const float *in = b->input + (size_t)i * (size_t)b->in_channels * roi;
-            float *out = (float *)b->output + ((size_t)i * (size_t)b->out_channels + (size_t)c) * roi;
-            float s = (float)(c + 1);
-            for (size_t v = 0; v < roi; v++)
-                out[v] = in[v] * s;
-        }
+    const size_t roi = (size_t)(b->roi[0] * b->roi[1] * b->roi[2]);
+    enum { MAXT = 64 };
+    pred_part parts[MAXT];
+    pthread_t tid[MAXT];
+    const int n = p->threads < 1 ? 1 : p->threads > MAXT ? MAXT : p->threads;
+    int joined[MAXT] = {0};
+    for (int k = 0; k < n; k++)
+        parts[k] = (pred_part){b, roi * (size_t)k / (size_t)n, roi * (size_t)(k + 1) / (size_t)n, p->stream};
+    for (int k = 1; k < n; k++)
+        joined[k] = pthread_create(&tid[k], NULL, predict_part, &parts[k]) == 0;
+    predict_part(&parts[0]);
+    for (int k = 1; k < n; k++) {
+        if (joined[k])
+            pthread_join(tid[k], NULL);
+        else
+            predict_part(&parts[k]); /* no thread for this share: the caller's thread does it */
+    }
     p->seconds += vxt_bench_now() - t0;
     return 0;
 }
@@ -68,7 +140,8 @@ static int parse3(const char *s, int64_t v[3])
 int main(int argc, char **argv)
 {
     const char *which = "both";
-    int runs = 5, threads = 0, json = 0, batch = 1, labels_only = 0;
+    int runs = 5, threads = 0, json = 0, batch = 1, labels_only = 0, pred_threads = 0,
+        pred_stream = VXT_BENCH_STREAM;
     const char *importance = "gaussian";
     int64_t shape[3] = {256, 512, 512}, roi[3] = {128, 128, 128}, C = 2;
     for (int i = 1; i < argc; i++) {
@@ -78,6 +151,11 @@ int main(int argc, char **argv)
             runs = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
             threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--predictor-threads") && i + 1 < argc)
+            pred_threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--predictor-stores") && i + 1 < argc &&
+                 (!strcmp(argv[i + 1], "plain") || (VXT_BENCH_STREAM && !strcmp(argv[i + 1], "stream"))))
+            pred_stream = !strcmp(argv[++i], "stream");
         else if (!strcmp(argv[i], "--shape") && i + 1 < argc && parse3(argv[i + 1], shape))
             i++;
         else if (!strcmp(argv[i], "--roi") && i + 1 < argc && parse3(argv[i + 1], roi))
@@ -94,13 +172,28 @@ int main(int argc, char **argv)
                  (!strcmp(argv[i + 1], "gaussian") || !strcmp(argv[i + 1], "constant") || !strcmp(argv[i + 1], "crop")))
             importance = argv[++i];
         else {
-            fprintf(stderr, "usage: %s [--backend cpu|opencl|both] [--runs N] [--threads N] [--shape Z,Y,X] [--roi R] "
-                            "[--channels C] [--batch B] [--labels] [--importance gaussian|constant|crop] [--json]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--backend cpu|opencl|both] [--runs N] [--threads N] [--predictor-threads N] "
+                            "[--predictor-stores stream|plain] [--shape Z,Y,X] [--roi R] [--channels C] [--batch B] "
+                            "[--labels] [--importance gaussian|constant|crop] [--json]\n", argv[0]);
             return 2;
         }
     }
     if (runs < 2)
         runs = 2;
+    if (threads <= 0) { /* the library's default: every core it may run on */
+        vxt_context_options co;
+        vxt_context_options_init(&co);
+        co.backend = VXT_BACKEND_CPU;
+        vxt_context *probe = NULL;
+        vxt_context_info ci = {.struct_size = sizeof ci};
+        if (vxt_context_create(&co, &probe) == VXT_OK && vxt_context_get_info(probe, &ci) == VXT_OK)
+            threads = ci.cpu_threads;
+        vxt_context_destroy(probe);
+        if (threads <= 0)
+            threads = 1;
+    }
+    if (pred_threads <= 0)
+        pred_threads = threads;
     size_t vox = (size_t)(shape[0] * shape[1] * shape[2]);
     if (C < 1 || C > 65535 || shape[0] < 1 || shape[1] < 1 || shape[2] < 1) {
         fprintf(stderr, "--channels: 1 to 65535; --shape: each at least 1\n");
@@ -118,7 +211,7 @@ int main(int argc, char **argv)
     memset(out, 0, out_bytes); /* touched: the output's page faults are not ours */
 
     vxt_membw bw;
-    vxt_bench_membw(threads > 0 ? threads : 2, (size_t)64 << 20, 5, &bw);
+    vxt_bench_membw(threads, (size_t)64 << 20, 5, &bw);
 
     vxt_tiling_options po;
     vxt_tiling_options_init(&po);
@@ -140,6 +233,8 @@ int main(int argc, char **argv)
     const int crop = !strcmp(importance, "crop");
     double floor_bytes = tile_vox * (8.0 + (crop ? 8.0 : 16.0) * (double)C) +
                          (double)vox * (4.0 + (labels_only ? 1.0 : 4.0 * (double)C));
+    /* of those, the predictor's own: its input read (4) and its outputs written (4C); the rest is the library's */
+    const double pred_bytes = tile_vox * (4.0 + 4.0 * (double)C), lib_bytes = floor_bytes - pred_bytes;
 
     vxt_stitch_options so;
     vxt_stitch_options_init(&so);
@@ -164,19 +259,23 @@ int main(int argc, char **argv)
 
     if (!json)
         printf("volume %lldx%lldx%lld, ROI %lldx%lldx%lld, overlap 0.5, %s, C=%lld, batch %d%s: %llu tiles, %.0f M "
-               "tile voxels\nmemory bandwidth (%d threads): copy %.1f GB/s, triad %.1f GB/s, read-modify-write %.1f GB/s\n"
+               "tile voxels; %d library threads, %d predictor threads (%s stores)\n"
+               "memory bandwidth (%d threads): copy %.1f GB/s, triad %.1f GB/s, read-modify-write %.1f GB/s\n"
                "bandwidth floor: %.2f GB moved = %.3f s at this triad bandwidth\n",
                (long long)shape[0], (long long)shape[1], (long long)shape[2], (long long)roi[0], (long long)roi[1],
                (long long)roi[2], importance, (long long)C, so.batch_size, labels_only ? ", labels only through a sink" : "",
-               (unsigned long long)pi.tile_count, tile_vox * 1e-6, bw.threads,
+               (unsigned long long)pi.tile_count, tile_vox * 1e-6, threads, pred_threads,
+               pred_stream ? "streaming" : "plain", bw.threads,
                bw.copy_gbs, bw.triad_gbs, bw.rmw_gbs, floor_bytes * 1e-9, floor_bytes * 1e-9 / bw.triad_gbs);
     if (json)
         printf("{\"shape\":[%lld,%lld,%lld],\"roi\":[%lld,%lld,%lld],\"channels\":%lld,\"importance\":\"%s\","
-               "\"labels_only\":%s,"
+               "\"labels_only\":%s,\"threads\":%d,\"predictor_threads\":%d,\"predictor_stores\":\"%s\","
                "\"tiles\":%llu,\"bandwidth_gbs\":{\"copy\":%.2f,\"triad\":%.2f,\"rmw\":%.2f},\"floor_bytes\":%.0f,"
                "\"input_output_bytes\":%.0f,\"runs\":[",
                (long long)shape[0], (long long)shape[1], (long long)shape[2], (long long)roi[0], (long long)roi[1],
-               (long long)roi[2], (long long)C, importance, labels_only ? "true" : "false", (unsigned long long)pi.tile_count,
+               (long long)roi[2], (long long)C, importance, labels_only ? "true" : "false", threads, pred_threads,
+               pred_stream ? "stream" : "plain",
+               (unsigned long long)pi.tile_count,
                bw.copy_gbs, bw.triad_gbs, bw.rmw_gbs, floor_bytes, kept);
     const char *names[2] = {"cpu", "opencl"};
     int first = 1;
@@ -198,7 +297,7 @@ int main(int argc, char **argv)
         double *t = malloc((size_t)runs * sizeof(double)), *tp = malloc((size_t)runs * sizeof(double));
         vxt_bench_peak *pk = vxt_bench_peak_start();
         for (int r = 0; r < runs; r++) {
-            pred p = {0, 0.0};
+            pred p = {pred_threads, pred_stream, 0.0};
             double t0 = vxt_bench_now();
             if (vxt_stitch(ctx, plan, &so, &in, predictor, &p, &so_out) != VXT_OK) {
                 fprintf(stderr, "%s: %s\n", names[b], vxt_last_error());
@@ -208,22 +307,27 @@ int main(int argc, char **argv)
             tp[r] = p.seconds;
         }
         const uint64_t peak = vxt_bench_peak_stop(pk);
-        double cold = t[0], warm = vxt_bench_median(t + 1, runs - 1), pw = vxt_bench_median(tp + 1, runs - 1);
+        const double cold = t[0], warm = vxt_bench_median(t + 1, runs - 1), pw = vxt_bench_median(tp + 1, runs - 1);
         double best = t[1];
         for (int r = 2; r < runs; r++)
             best = t[r] < best ? t[r] : best;
         /* this VM's bandwidth drifts (other tenants): measure it again after the runs and take the floor at the
          * higher of the two triads, i.e. the shorter floor time */
         vxt_membw after;
-        vxt_bench_membw(threads > 0 ? threads : 2, (size_t)64 << 20, 5, &after);
+        vxt_bench_membw(threads, (size_t)64 << 20, 5, &after);
         double triad = after.triad_gbs > bw.triad_gbs ? after.triad_gbs : bw.triad_gbs;
-        double floor_s = floor_bytes * 1e-9 / triad;
+        double floor_s = floor_bytes * 1e-9 / triad, lib_floor_s = lib_bytes * 1e-9 / triad;
+        /* the library's time: each warm run's time less its predictor's (median) */
+        for (int r = 1; r < runs; r++)
+            tp[r] = t[r] - tp[r];
+        const double lib = vxt_bench_median(tp + 1, runs - 1);
         if (json) {
             printf("%s{\"backend\":\"%s\",\"cold_s\":%.4f,\"warm_s\":%.4f,\"best_s\":%.4f,\"predictor_s\":%.4f,"
                    "\"triad_after_gbs\":%.2f,\"floor_s\":%.4f,\"floor_fraction\":%.3f,\"floor_fraction_warm\":%.3f,"
+                   "\"library_s\":%.4f,\"library_floor_s\":%.4f,\"library_floor_fraction\":%.3f,"
                    "\"peak_rss_bytes\":%llu,\"peak_beyond_input_output_bytes\":%.0f,\"estimate_bytes\":%llu}",
                    first ? "" : ",", names[b], cold, warm, best, pw, after.triad_gbs, floor_s, floor_s / warm,
-                   floor_s / warm, (unsigned long long)peak, (double)peak - kept,
+                   floor_s / warm, lib, lib_floor_s, lib_floor_s / lib, (unsigned long long)peak, (double)peak - kept,
                    have_est ? (unsigned long long)est.peak_bytes : 0ull);
             first = 0;
         } else {
@@ -231,6 +335,8 @@ int main(int argc, char **argv)
                    "runs %.1f GB/s; %.0f%% of the bandwidth floor (%.3f s at %.1f GB/s, the higher triad)\n",
                    names[b], cold, warm, best, pw, floor_bytes * 1e-9 / warm, after.triad_gbs, 100.0 * floor_s / warm,
                    floor_s, triad);
+            printf("       the library alone (warm less the predictor): %.3f s, %.0f%% of its share of the floor "
+                   "(%.3f s)\n", lib, 100.0 * lib_floor_s / lib, lib_floor_s);
             printf("       peak resident %.2f GiB: %.2f GiB beyond the input and outputs (%.2f GiB); the library's "
                    "estimate before the runs %.2f GiB\n", (double)peak / 1073741824.0,
                    ((double)peak - kept) / 1073741824.0, kept / 1073741824.0,
