@@ -4,7 +4,8 @@
 Each round runs `vxt_bench_stitch --labels --json` (voxtile's CPU backend, a sink into a uint8 label volume) and
 `bench_stitch_monai.py --labels` (MONAI's sliding_window_inference, then argmax into uint8) one after the other, the
 order swapped every round (this VM's speed drifts by +-30%: a ratio is only taken between neighbours). Both sides use
-the same trivial predictor (channel c = input * (c + 1)), the same volume size, ROI, overlap 0.5 and Gaussian
+the same trivial predictor (channel c = input * (c + 1), each output written once, on 2 threads: vxt_bench_stitch's
+streaming stores, torch's broadcast multiply), the same volume size, ROI, overlap 0.5 and Gaussian
 weights, 2 threads. The peak resident memory of each side is its process's own: voxtile's from its sampler
 (peak_rss_bytes), MONAI's as ru_maxrss of its process (os.wait4). Prints one JSON object; --out also writes it.
 
@@ -56,6 +57,10 @@ def main():
                 j = json.loads(out)
                 cpu = j["runs"][0]
                 res["voxtile"] = {"warm_s": cpu["warm_s"], "cold_s": cpu["cold_s"], "floor_fraction": cpu["floor_fraction"],
+                                  "predictor_s": cpu["predictor_s"], "library_s": cpu["library_s"],
+                                  "library_floor_fraction": cpu["library_floor_fraction"],
+                                  "predictor_threads": j["predictor_threads"], "predictor_stores": j["predictor_stores"],
+                                  "triad_after_gbs": cpu["triad_after_gbs"],
                                   "peak_rss_bytes": cpu["peak_rss_bytes"],
                                   "peak_beyond_input_output_bytes": cpu["peak_beyond_input_output_bytes"],
                                   "estimate_bytes": cpu["estimate_bytes"], "triad_gbs": j["bandwidth_gbs"]["triad"],
@@ -64,7 +69,7 @@ def main():
                 out, maxrss = run(monai_cmd)
                 j = json.loads(out.strip().splitlines()[-1])
                 res["monai"] = {"warm_s": j["warm_s"], "cold_s": j["cold_s"], "peak_rss_bytes": maxrss,
-                                "version": j["version"], "torch": j["torch"]}
+                                "version": j["version"], "torch": j["torch"], "predictor": j["predictor"]}
             print(f"round {r + 1}: {side} done", file=sys.stderr, flush=True)
         res["speedup_warm"] = res["monai"]["warm_s"] / res["voxtile"]["warm_s"]
         res["memory_ratio"] = res["monai"]["peak_rss_bytes"] / res["voxtile"]["peak_rss_bytes"]
