@@ -82,24 +82,29 @@ static void *predict_part(void *arg)
     return NULL;
 }
 
-/* The trivial predictor: channel c = input * (c + 1), on p->threads threads (the caller's and p->threads - 1 more). */
+#define PRED_MAX_THREADS 64
+
+/* The trivial predictor: channel c = input * (c + 1), on p->threads threads (the caller's and p->threads - 1 more).
+ * Shares start on multiples of 16 voxels (a 64-byte line of float32), so no two threads write one line. */
 static int predictor(void *user, const vxt_batch *b)
 {
     pred *p = (pred *)user;
     double t0 = vxt_bench_now();
     const size_t roi = (size_t)(b->roi[0] * b->roi[1] * b->roi[2]);
-    enum { MAXT = 64 };
-    pred_part parts[MAXT];
-    pthread_t tid[MAXT];
-    const int n = p->threads < 1 ? 1 : p->threads > MAXT ? MAXT : p->threads;
-    int joined[MAXT] = {0};
-    for (int k = 0; k < n; k++)
-        parts[k] = (pred_part){b, roi * (size_t)k / (size_t)n, roi * (size_t)(k + 1) / (size_t)n, p->stream};
+    pred_part parts[PRED_MAX_THREADS];
+    pthread_t tid[PRED_MAX_THREADS];
+    const int n = p->threads < 1 ? 1 : p->threads > PRED_MAX_THREADS ? PRED_MAX_THREADS : p->threads;
+    int created[PRED_MAX_THREADS] = {0};
+    for (int k = 0; k < n; k++) {
+        const size_t v0 = k == 0 ? 0 : roi * (size_t)k / (size_t)n / 16 * 16;
+        const size_t v1 = k == n - 1 ? roi : roi * (size_t)(k + 1) / (size_t)n / 16 * 16;
+        parts[k] = (pred_part){b, v0, v1 > v0 ? v1 : v0, p->stream};
+    }
     for (int k = 1; k < n; k++)
-        joined[k] = pthread_create(&tid[k], NULL, predict_part, &parts[k]) == 0;
+        created[k] = pthread_create(&tid[k], NULL, predict_part, &parts[k]) == 0;
     predict_part(&parts[0]);
     for (int k = 1; k < n; k++) {
-        if (joined[k])
+        if (created[k])
             pthread_join(tid[k], NULL);
         else
             predict_part(&parts[k]); /* no thread for this share: the caller's thread does it */
@@ -194,6 +199,8 @@ int main(int argc, char **argv)
     }
     if (pred_threads <= 0)
         pred_threads = threads;
+    if (pred_threads > PRED_MAX_THREADS)
+        pred_threads = PRED_MAX_THREADS;
     size_t vox = (size_t)(shape[0] * shape[1] * shape[2]);
     if (C < 1 || C > 65535 || shape[0] < 1 || shape[1] < 1 || shape[2] < 1) {
         fprintf(stderr, "--channels: 1 to 65535; --shape: each at least 1\n");
@@ -211,7 +218,10 @@ int main(int argc, char **argv)
     memset(out, 0, out_bytes); /* touched: the output's page faults are not ours */
 
     vxt_membw bw;
-    vxt_bench_membw(threads, (size_t)64 << 20, 5, &bw);
+    if (vxt_bench_membw(threads, (size_t)64 << 20, 5, &bw) != 0 || !(bw.triad_gbs > 0.0)) {
+        fprintf(stderr, "the memory bandwidth test failed (out of memory?)\n");
+        return 1;
+    }
 
     vxt_tiling_options po;
     vxt_tiling_options_init(&po);
@@ -270,12 +280,12 @@ int main(int argc, char **argv)
     if (json)
         printf("{\"shape\":[%lld,%lld,%lld],\"roi\":[%lld,%lld,%lld],\"channels\":%lld,\"importance\":\"%s\","
                "\"labels_only\":%s,\"threads\":%d,\"predictor_threads\":%d,\"predictor_stores\":\"%s\","
+               "\"bandwidth_threads\":%d,"
                "\"tiles\":%llu,\"bandwidth_gbs\":{\"copy\":%.2f,\"triad\":%.2f,\"rmw\":%.2f},\"floor_bytes\":%.0f,"
                "\"input_output_bytes\":%.0f,\"runs\":[",
                (long long)shape[0], (long long)shape[1], (long long)shape[2], (long long)roi[0], (long long)roi[1],
                (long long)roi[2], (long long)C, importance, labels_only ? "true" : "false", threads, pred_threads,
-               pred_stream ? "stream" : "plain",
-               (unsigned long long)pi.tile_count,
+               pred_stream ? "stream" : "plain", bw.threads, (unsigned long long)pi.tile_count,
                bw.copy_gbs, bw.triad_gbs, bw.rmw_gbs, floor_bytes, kept);
     const char *names[2] = {"cpu", "opencl"};
     int first = 1;
@@ -314,7 +324,8 @@ int main(int argc, char **argv)
         /* this VM's bandwidth drifts (other tenants): measure it again after the runs and take the floor at the
          * higher of the two triads, i.e. the shorter floor time */
         vxt_membw after;
-        vxt_bench_membw(threads, (size_t)64 << 20, 5, &after);
+        if (vxt_bench_membw(threads, (size_t)64 << 20, 5, &after) != 0)
+            after = bw; /* the floor then stands on the first measurement alone */
         double triad = after.triad_gbs > bw.triad_gbs ? after.triad_gbs : bw.triad_gbs;
         double floor_s = floor_bytes * 1e-9 / triad, lib_floor_s = lib_bytes * 1e-9 / triad;
         /* the library's time: each warm run's time less its predictor's (median) */

@@ -121,6 +121,8 @@ int vxt_bench_membw(int threads, size_t elements, int reps, vxt_membw *out)
     memset(out, 0, sizeof *out);
     if (threads < 1)
         threads = 1;
+    if (threads > 64) /* run_op's most */
+        threads = 64;
     float *a = malloc(elements * sizeof(float)), *b = malloc(elements * sizeof(float)),
           *c = malloc(elements * sizeof(float));
     if (!a || !b || !c) {
