@@ -4,14 +4,19 @@
 Each round runs `vxt_bench_stitch --labels --json` (voxtile's CPU backend, a sink into a uint8 label volume) and
 `bench_stitch_monai.py --labels` (MONAI's sliding_window_inference, then argmax into uint8) one after the other, the
 order swapped every round (this VM's speed drifts by +-30%: a ratio is only taken between neighbours). Both sides use
-the same trivial predictor (channel c = input * (c + 1), each output written once, on 2 threads: vxt_bench_stitch's
-streaming stores, torch's broadcast multiply), the same volume size, ROI, overlap 0.5 and Gaussian
-weights, 2 threads. The peak resident memory of each side is its process's own: voxtile's from its sampler
-(peak_rss_bytes), MONAI's as ru_maxrss of its process (os.wait4). Prints one JSON object; --out also writes it.
+the same trivial predictor (channel c = input * (c + 1), each output computed once, on the same threads:
+vxt_bench_stitch's in C with streaming stores unless --predictor-stores plain, torch's broadcast multiply with its
+plain stores and a fresh output tensor a call), the same volume size, ROI, overlap 0.5 and Gaussian weights, the same
+number of threads (--threads, default 2). Both sides time their predictor inside every run, so each round gives two
+ratios: whole runs (speedup_warm) and the tools' own time with each side's predictor left out
+(speedup_outside_predictor: MONAI's warm time less its predictor's, over vxt_bench_stitch's library_s). The peak
+resident memory of each side is its process's own: voxtile's from its sampler (peak_rss_bytes), MONAI's as ru_maxrss
+of its process (os.wait4). Prints one JSON object; --out also writes it.
 
     tools/bench/bench_labels_monai.py --bench build-rel/bench/vxt_bench_stitch \\
         --python "$(tools/bench/install-bench-deps.sh | tail -n 1)" [--rounds 2] [--runs 2] \\
-        [--shape 512,1024,1024] [--roi 128] [--channels 8] [--out FILE]
+        [--shape 512,1024,1024] [--roi 128] [--channels 8] [--threads 2] [--predictor-stores stream|plain] \\
+        [--out FILE]
 """
 import argparse
 import json
@@ -41,13 +46,17 @@ def main():
     ap.add_argument("--shape", default="512,1024,1024")
     ap.add_argument("--roi", type=int, default=128)
     ap.add_argument("--channels", type=int, default=8)
+    ap.add_argument("--threads", type=int, default=2, help="threads of each side (voxtile's pool and predictor, torch)")
+    ap.add_argument("--predictor-stores", choices=("stream", "plain"), default="stream",
+                    help="vxt_bench_stitch's predictor stores (torch's are plain)")
     ap.add_argument("--out")
     a = ap.parse_args()
     here = os.path.dirname(os.path.abspath(__file__))
     vxt_cmd = [a.bench, "--backend", "cpu", "--labels", "--json", "--runs", str(a.runs), "--shape", a.shape,
-               "--roi", str(a.roi), "--channels", str(a.channels)]
+               "--roi", str(a.roi), "--channels", str(a.channels), "--threads", str(a.threads),
+               "--predictor-stores", a.predictor_stores]
     monai_cmd = [a.python, os.path.join(here, "bench_stitch_monai.py"), "--labels", "--runs", str(a.runs),
-                 "--shape", a.shape, "--roi", str(a.roi), "--channels", str(a.channels)]
+                 "--shape", a.shape, "--roi", str(a.roi), "--channels", str(a.channels), "--threads", str(a.threads)]
     rounds = []
     for r in range(a.rounds):
         res = {}
@@ -69,15 +78,20 @@ def main():
                 out, maxrss = run(monai_cmd)
                 j = json.loads(out.strip().splitlines()[-1])
                 res["monai"] = {"warm_s": j["warm_s"], "cold_s": j["cold_s"], "peak_rss_bytes": maxrss,
+                                "predictor_s": j["predictor_s"], "outside_predictor_s": j["outside_predictor_s"],
                                 "version": j["version"], "torch": j["torch"], "predictor": j["predictor"]}
             print(f"round {r + 1}: {side} done", file=sys.stderr, flush=True)
         res["speedup_warm"] = res["monai"]["warm_s"] / res["voxtile"]["warm_s"]
+        # the two tools' own time, each side's predictor (the network's stand-in) left out
+        res["speedup_outside_predictor"] = res["monai"]["outside_predictor_s"] / res["voxtile"]["library_s"]
         res["memory_ratio"] = res["monai"]["peak_rss_bytes"] / res["voxtile"]["peak_rss_bytes"]
         rounds.append(res)
     speedups = sorted(x["speedup_warm"] for x in rounds)
+    own = sorted(x["speedup_outside_predictor"] for x in rounds)
     summary = {"shape": [int(v) for v in a.shape.split(",")], "roi": a.roi, "channels": a.channels, "overlap": 0.5,
-               "importance": "gaussian", "threads": 2, "rounds": rounds,
-               "speedup_warm_min": speedups[0], "speedup_warm_median": speedups[len(speedups) // 2]}
+               "importance": "gaussian", "threads": a.threads, "rounds": rounds,
+               "speedup_warm_min": speedups[0], "speedup_warm_median": speedups[len(speedups) // 2],
+               "speedup_outside_predictor_min": own[0], "speedup_outside_predictor_median": own[len(own) // 2]}
     text = json.dumps(summary, indent=1)
     print(text)
     if a.out:
