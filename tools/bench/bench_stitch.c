@@ -9,7 +9,8 @@
  * byte a voxel written, and each backend's peak resident memory is reported beside what input and labels take.
  * The predictor stands for the network, which is not the library's: it runs on as many threads as the library
  * (--predictor-threads) and, on x86-64, writes with streaming stores (--predictor-stores), so that it moves the bytes
- * the floor counts for it; `library_s` and `library_floor_fraction` leave it out altogether.
+ * the floor counts for it; `library_s` and `library_floor_fraction` leave its time out (an upper bound for the
+ * library: the pool's cutting of the next tiles overlaps the predictor and is counted in its time).
  * Results and method: docs/PERFORMANCE.md. */
 #include <pthread.h>
 #include <stdint.h>
