@@ -155,12 +155,21 @@ static void add_network(server *s, const char *name, int fail_after)
     add_network_batching(s, name, fail_after, 0);
 }
 
-/* plan_json for tests that need many quick requests: 64^3 tiles overlapping by a quarter, Gaussian weights (the
- * plan's receptive-field overlap dropped), as a pbtxt string's escaped JSON */
-#define SMALL_TILES_WITH(more)                                                                                       \
+/* plan_json laid over the brainchop plan: 64^3 tiles overlapping by `overlap`, Gaussian weights (the plan's
+ * receptive-field overlap dropped), then `more`, as a pbtxt string's escaped JSON */
+#define TILES_WITH(overlap, more)                                                                                    \
     "{\\\"roi\\\": [64, 64, 64], \\\"receptive_field\\\": null, \\\"importance\\\": \\\"gaussian\\\", "                   \
-    "\\\"overlap\\\": 0.25" more "}"
+    "\\\"overlap\\\": " overlap more "}"
+/* for tests that need many quick requests: a quarter's overlap (125 tiles on the whole T1) */
+#define SMALL_TILES_WITH(more) TILES_WITH("0.25", more)
 #define SMALL_TILES SMALL_TILES_WITH("")
+/* for requests that must still be running seconds after they start (test_cancel): three quarters' overlap, 2197
+ * tiles on the whole T1, about a minute of work on a 2-core machine. With a quarter's, the whole T1 was done in under
+ * 4 s on a fast runner, and a client killed at 4 s was killed after its answer. */
+#define LONG_TILES TILES_WITH("0.75", "")
+/* for an HTTP client that gives up after 0.5 s (test_network_faults): half overlap, 64 tiles on a 160^3 box, about
+ * 2 s of work on a 2-core machine (HTTP cannot cancel: the server finishes the abandoned run) */
+#define MEDIUM_TILES TILES_WITH("0.5", "")
 
 /* A voxtile model on the brainchop plan whose network is the server model `network` (NULL: the onnx runner in
  * process), with `plan_json` laid over the plan (NULL: none). */
@@ -591,6 +600,7 @@ static void test_network_faults(void **state)
     add_network(&s, "gwm_failing", 1);
     add_voxtile(&s, "seg_failing", "gwm_failing", small_tiles);
     add_voxtile(&s, "seg_missing", "no_such_model", small_tiles);
+    add_voxtile(&s, "seg_net_medium", "gwm_net", MEDIUM_TILES);
     /* a network model that batches up to 2 tiles a request, under a plan of 5 tiles a batch: each batch goes as
      * requests of 2, 2 and 1 tiles (the server refuses more than 2) */
     add_network_batching(&s, "gwm_batched", -1, 2);
@@ -627,8 +637,8 @@ static void test_network_faults(void **state)
         if (rc != 0)
             fail_msg("after %s failed, a good request failed too: %s", bad[i].model, err);
     }
-    /* a client that gives up after 0.5 s and disconnects while the server works (27 tiles: seconds) */
-    rc = client(&s, err, sizeof err, "--model seg_net --nifti '%s' --crop 48:208,48:208,48:208 --timeout 0.5 "
+    /* a client that gives up after 0.5 s and disconnects while the server works (64 tiles: seconds) */
+    rc = client(&s, err, sizeof err, "--model seg_net_medium --nifti '%s' --crop 48:208,48:208,48:208 --timeout 0.5 "
                 "--expect-error \"timed out\"", BRAINCHOP "t1_crop.nii.gz");
     if (rc != 0)
         fail_msg("the client that gives up: %s", err);
@@ -657,7 +667,8 @@ static void expect_cancellations(const server *s, int n, const char *what)
 }
 
 /* Cancellation through gRPC, which tells the server when a client cancels, passes its deadline or disconnects (HTTP
- * does not: test_network_faults). On the whole T1 in 64^3 tiles (125 of them, seconds of work), each of these stops
+ * does not: test_network_faults). On the whole T1 in 64^3 tiles (LONG_TILES: 2197 of them, about a minute of work,
+ * so that a fast machine is still in the run's first fifth when these come), each of these stops
  * the request before its sliding window's last tile, the backend says so in the server's log, and the server then
  * answers the next request with the same labels as before: a request cancelled by its client, with the network in
  * process and as a model of the server (whose inner request is cancelled in turn); a request past its deadline; a
@@ -670,6 +681,8 @@ static void test_cancel(void **state)
     add_voxtile(&s, "seg", NULL, SMALL_TILES);
     add_network(&s, "gwm_net", -1);
     add_voxtile(&s, "seg_net", "gwm_net", SMALL_TILES);
+    add_voxtile(&s, "seg_long", NULL, LONG_TILES);
+    add_voxtile(&s, "seg_long_net", "gwm_net", LONG_TILES);
     s.grpc = 1;
     server_start(&s);
     char err[512], grpc[64], a[700], b[700];
@@ -687,10 +700,11 @@ static void test_cancel(void **state)
     static const struct {
         const char *model, *args, *expect, *what;
     } cases[] = {
-        {"seg", "--cancel-after 3", "CANCELLED", "a request cancelled after 3 s (the network in process)"},
-        {"seg_net", "--cancel-after 3", "CANCELLED", "a request cancelled after 3 s (the network a server model)"},
-        {"seg", "--timeout 3", "DEADLINE_EXCEEDED", "a request past its deadline of 3 s"},
-        {"seg", "", NULL, "a client killed 4 s after it started"},
+        {"seg_long", "--cancel-after 3", "CANCELLED", "a request cancelled after 3 s (the network in process)"},
+        {"seg_long_net", "--cancel-after 3", "CANCELLED",
+         "a request cancelled after 3 s (the network a server model)"},
+        {"seg_long", "--timeout 3", "DEADLINE_EXCEEDED", "a request past its deadline of 3 s"},
+        {"seg_long", "", NULL, "a client killed 4 s after it started"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (cases[i].expect) {
