@@ -24,14 +24,6 @@ PT_UNUSED static int pt_small_type(vxt_dtype t)
     return !vxt_test_small() || t == VXT_DTYPE_U8 || t == VXT_DTYPE_I16 || t == VXT_DTYPE_F32 || t == VXT_DTYPE_F64;
 }
 
-/* Whether device variant `v` of `n` runs combination `i` of a test's loops: always, except under vxt_test_small(),
- * where the variants take turns (i % n == v), so that each still runs a share of the cases and every case runs on
- * one variant when i counts the cases. */
-PT_UNUSED static int pt_small_turn(size_t i, size_t v, size_t n)
-{
-    return !vxt_test_small() || i % n == v;
-}
-
 PT_UNUSED static size_t pt_elems(const vxt_volume *v)
 {
     return (size_t)v->channels * (size_t)v->shape[0] * (size_t)v->shape[1] * (size_t)v->shape[2];

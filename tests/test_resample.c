@@ -326,7 +326,7 @@ static size_t check_windows(vxt_context *ref, vxt_context *ctx, const vxt_volume
         const int64_t D = c->shape[0], plane = c->shape[1] * c->shape[2];
         const int64_t win[5][2] = {{0, 1}, {D - 1, 1}, {1, D - 2}, {D / 2, D - D / 2}, {0, D}};
         for (int w = 0; w < 10; w++) {
-            if (!pt_small_turn(k + (size_t)w, 0, 3)) /* vxt_test_small(): a third of the windows, all kinds */
+            if (!vxt_test_small_turn(k + (size_t)w, 0, 3)) /* vxt_test_small(): a third of the windows, all kinds */
                 continue;
             const int64_t *wz = win[w % 5];
             vxt_volume part = run_rs_window(ctx, c, in, wz[0], wz[1], w >= 5);
@@ -578,7 +578,7 @@ static void test_device_bits(void **state)
         for (size_t k = 0; k < NRS; k++) {
             vxt_volume a = run_rs(cpu, &rs_cases[k], &in);
             for (size_t v = 0; v < 3; v++) {
-                if (!pt_small_turn(t + k, v, 3))
+                if (!vxt_test_small_turn(t + k, v, 3))
                     continue;
                 vxt_volume b = run_rs(dev[v], &rs_cases[k], &in);
                 char what[128];
@@ -597,7 +597,7 @@ static void test_device_bits(void **state)
                 int linear = mode < 2, clamp = mode % 2, raw = mode == 4;
                 vxt_volume a = run_aff(cpu, k, linear, clamp, raw, &in);
                 for (size_t v = 0; v < 2; v++) {
-                    if (!pt_small_turn(t + (size_t)(k * 5 + mode), v, 2))
+                    if (!vxt_test_small_turn(t + (size_t)(k * 5 + mode), v, 2))
                         continue;
                     vxt_volume b = run_aff(dev[v], k, linear, clamp, raw, &in);
                     char what[128];
@@ -623,7 +623,7 @@ static void test_device_bits(void **state)
         pt_fill(&in, 90 + t, 1);
         cl_slabs->pp_chunk_bytes = 3 * 13 * 15 * vxt_dtype_size(in.dtype) + 2 * 26 * 21 * 4;
         for (size_t v = 0; v < 3; v++)
-            if (pt_small_turn(t, v, 3))
+            if (vxt_test_small_turn(t, v, 3))
                 checked += check_windows(cpu, dev[v], &in, dev_name[v]);
         pt_free(&in);
     }

@@ -378,7 +378,7 @@ static void test_device_bits(void **state)
             for (size_t k = 0; k < NCC; k++) {
                 vxt_volume a = run_case(cpu, &ccases[k], &in);
                 for (size_t v = 0; v < 2; v++) {
-                    if (!pt_small_turn(t + (size_t)specials + k, v, 2))
+                    if (!vxt_test_small_turn(t + (size_t)specials + k, v, 2))
                         continue;
                     vxt_volume b = run_case(dev[v], &ccases[k], &in);
                     char what[128];

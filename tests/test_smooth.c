@@ -616,7 +616,7 @@ static void test_device_bits(void **state)
     static const int64_t shapes[][4] = {{1, 23, 9, 10}, {2, 5, 7, 13}, {1, 6, 1, 17}};
     size_t checked = 0;
     /* vxt_test_small() (Oclgrind): the types of pt_small_type; the whole-volume and slab variants take turns over
-     * the boundaries and sigmas (pt_small_turn) */
+     * the boundaries and sigmas (vxt_test_small_turn) */
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
         for (size_t t = 0; t < PT_NTYPES; t++) {
             if (!pt_small_type(pt_types[t]))
@@ -632,7 +632,7 @@ static void test_device_bits(void **state)
                     char what[128];
                     snprintf(what, sizeof what, "%s %s sigma %g,%g,%g", vxt_dtype_name(in.dtype),
                              vxt_boundary_name(bnds[bi]), sigmas[k][0], sigmas[k][1], sigmas[k][2]);
-                    if (pt_small_turn(turn, 0, 2)) {
+                    if (vxt_test_small_turn(turn, 0, 2)) {
                         vxt_volume b = smooth(cl, &in, &o);
                         assert_int_equal(pt_diff(a.data, b.data, pt_elems(&a), 4, what), 0);
                         checked += pt_elems(&a);
@@ -648,7 +648,7 @@ static void test_device_bits(void **state)
                     const size_t plane = (size_t)(shapes[s][2] * shapes[s][3]) * vxt_dtype_size(in.dtype);
                     const int64_t rz = sigmas[k][0] > 0 ? (int64_t)(4.0 * sigmas[k][0] + 0.5) : 0;
                     if ((size_t)(2 * rz + 1 < shapes[s][1] ? 2 * rz + 1 : shapes[s][1]) * plane <= 8000 &&
-                        pt_small_turn(turn, 1, 2)) {
+                        vxt_test_small_turn(turn, 1, 2)) {
                         vxt_volume c = smooth(cl_slabs, &in, &o);
                         assert_int_equal(pt_diff(a.data, c.data, pt_elems(&a), 4, what), 0);
                         checked += pt_elems(&a);

@@ -274,3 +274,8 @@ int vxt_test_small(void)
     const char *v = getenv("VXT_TEST_SMALL");
     return v != NULL && strcmp(v, "1") == 0;
 }
+
+int vxt_test_small_turn(size_t i, size_t v, size_t n)
+{
+    return !vxt_test_small() || i % n == v;
+}

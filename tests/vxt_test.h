@@ -39,6 +39,11 @@ vxt_image *vxt_test_image(vxt_dtype dtype, int64_t channels, const int64_t shape
  * every kernel variant (each suite says which). */
 int vxt_test_small(void);
 
+/* Whether device variant `v` of `n` runs combination `i` of a suite's loops: always, except under vxt_test_small(),
+ * where the variants take turns (i % n == v), so that each still runs a share of the cases and every case runs on
+ * one variant when i counts the cases. */
+int vxt_test_small_turn(size_t i, size_t v, size_t n);
+
 /* Create a context on `backend` (asserts success). */
 vxt_context *vxt_test_context(vxt_backend backend, int threads);
 
